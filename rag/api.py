@@ -1,0 +1,268 @@
+"""The public functions: wire settings, store, index, retrieval and answering together."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.answering import answer_extractive
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.errors import DocumentsError, QuestionError
+from rag.followup import condense_offline
+from rag.lexical import LexicalIndex
+from rag.loaders import load_document
+from rag.manifest import Manifest
+from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
+from rag.retrieval import Retriever
+from rag.store import VectorStore
+from rag.sync import Progress, Syncer
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
+    from rag.chain import RagRetriever
+
+log = logging.getLogger("rag")
+_engines: dict[tuple[str, str, str], Engine] = {}
+_engines_lock = threading.Lock()
+_embedder: Embedder | None = None
+
+
+def shared_embedder(batch_size: int = 32) -> Embedder:
+    """One model per process: loading it takes seconds."""
+    global _embedder
+    if _embedder is None:
+        _embedder = Embedder(batch_size=batch_size)
+    return _embedder
+
+
+class Engine:
+    """The parts behind one store location, built once and reused by every call."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embedder = shared_embedder(settings.embed_batch_size)
+        self.lexical = LexicalIndex(settings.store_dir / "bm25")
+        self.sync_lock = threading.Lock()
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return VectorStore(self.settings)
+
+    @cached_property
+    def syncer(self) -> Syncer:
+        return Syncer(self.settings, self.store, self.lexical, self.embedder)
+
+    def retriever(self, settings: Settings) -> Retriever:
+        return Retriever(settings, self.store, self.lexical, self.embedder)
+
+    @property
+    def manifest(self) -> Manifest:
+        return Manifest.load(self.settings.store_dir / "manifest.json")
+
+    def reset(self) -> None:
+        """Forget the loaded lexical index (after another process changed it)."""
+        self.lexical = LexicalIndex(self.settings.store_dir / "bm25")
+        self.__dict__.pop("syncer", None)
+
+
+def engine(settings: Settings) -> Engine:
+    key = (str(settings.store_dir.resolve()), settings.chroma_url or "", settings.collection)
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = Engine(settings)
+        return _engines[key]
+
+
+def _settings(settings: Settings | None) -> Settings:
+    return settings if settings is not None else Settings.from_env()
+
+
+def ingest(
+    path: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Sync a documents folder (default: the settings' ``docs_dir``) into the index."""
+    settings = _settings(settings)
+    folder = Path(path) if path is not None else settings.docs_dir
+    eng = engine(settings)
+    with eng.sync_lock:
+        return eng.syncer.sync(folder, progress)
+
+
+def ensure_index(settings: Settings) -> Engine:
+    """Build the index from the documents folder on first use, so a first call just works."""
+    eng = engine(settings)
+    if not eng.manifest.files:
+        log.info("No index yet: indexing %s first.", settings.docs_dir)
+        ingest(settings.docs_dir, settings=settings)
+    return eng
+
+
+def prepare_question(question: str, settings: Settings) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("Ask a question: the question is empty.")
+    question = " ".join(question.split())
+    if len(question) > settings.max_question_chars:
+        log.warning(
+            "The question has %d characters; only the first %d are used.",
+            len(question),
+            settings.max_question_chars,
+        )
+        question = question[: settings.max_question_chars]
+    return question
+
+
+def standalone_question(question: str, history: Sequence[Any], settings: Settings) -> str:
+    """Rewrite a follow-up so that retrieval sees the whole question."""
+    if not history:
+        return question
+    if settings.llm == "openai":
+        from rag.generation import condense_question
+
+        return condense_question(question, history, settings)
+    return condense_offline(question, history)
+
+
+def retrieve(
+    question: str, *, k: int | None = None, settings: Settings | None = None
+) -> list[Passage]:
+    settings = _settings(settings)
+    eng = ensure_index(settings)
+    return eng.retriever(settings).search(prepare_question(question, settings), k or settings.k)
+
+
+def answer_from_passages(question: str, passages: list[Passage], settings: Settings) -> Answer:
+    """The answering step alone: the configured backend turns passages into an ``Answer``."""
+    if settings.llm == "openai":
+        from rag.generation import generate_answer
+
+        return generate_answer(question, passages, settings)
+    eng = engine(settings)
+    return answer_extractive(
+        question,
+        passages,
+        eng.lexical.idf,
+        refusal_threshold=settings.refusal_threshold,
+        max_sentences=settings.max_answer_sentences,
+    )
+
+
+def answer(
+    question: str,
+    *,
+    history: Sequence[Any] = (),
+    k: int | None = None,
+    settings: Settings | None = None,
+) -> Answer:
+    """Answer from the indexed documents, with exact citations, or refuse."""
+    settings = _settings(settings)
+    question = prepare_question(question, settings)
+    eng = ensure_index(settings)
+    query = standalone_question(question, history, settings)
+    passages = eng.retriever(settings).search(query, k or settings.k)
+    result = answer_from_passages(query, passages, settings)
+    return _with_question(result, question)
+
+
+def stream_answer(
+    question: str,
+    *,
+    history: Sequence[Any] = (),
+    k: int | None = None,
+    settings: Settings | None = None,
+) -> Iterator[str | Answer]:
+    """Yield the answer text as it arrives, then the final ``Answer``."""
+    settings = _settings(settings)
+    question = prepare_question(question, settings)
+    eng = ensure_index(settings)
+    query = standalone_question(question, history, settings)
+    passages = eng.retriever(settings).search(query, k or settings.k)
+    if settings.llm == "openai":
+        from rag.generation import stream_generated_answer
+
+        for piece in stream_generated_answer(query, passages, settings):
+            yield piece if isinstance(piece, str) else _with_question(piece, question)
+        return
+    result = _with_question(answer_from_passages(query, passages, settings), question)
+    words = result.text.split(" ")
+    for i, word in enumerate(words):
+        yield word if i == len(words) - 1 else word + " "
+    yield result
+
+
+def _with_question(result: Answer, question: str) -> Answer:
+    if result.question == question:
+        return result
+    return Answer(
+        question=question,
+        text=result.text,
+        citations=result.citations,
+        refused=result.refused,
+        confidence=result.confidence,
+        unsupported=result.unsupported,
+    )
+
+
+def documents(settings: Settings | None = None) -> IndexStatus:
+    """What is indexed: files, chunk counts, sizes and last sync."""
+    settings = _settings(settings)
+    manifest = engine(settings).manifest
+    docs = [
+        IndexedDocument(source=name, chunks=len(e.chunks), size=e.size, synced_at=e.synced_at)
+        for name, e in sorted(manifest.files.items())
+    ]
+    return IndexStatus(documents=docs, total_chunks=manifest.total_chunks, last_sync=manifest.last_sync)
+
+
+def documents_root(settings: Settings | None = None) -> Path:
+    """The folder the index mirrors (the last one synced, else the settings' ``docs_dir``)."""
+    settings = _settings(settings)
+    root = engine(settings).manifest.root
+    return Path(root) if root else settings.docs_dir.resolve()
+
+
+def document_text(source: str, settings: Settings | None = None) -> str:
+    """The text every offset of ``source`` refers to."""
+    settings = _settings(settings)
+    root = documents_root(settings)
+    path = (root / source).resolve()
+    if root.resolve() not in path.parents or not path.is_file():
+        raise DocumentsError(f"{source!r} is not a document of {root}: run rag docs to list them.")
+    return load_document(path).text
+
+
+def remove_document(source: str, *, settings: Settings | None = None, delete_file: bool = True) -> int:
+    """Remove a document from the index (and, by default, from the folder)."""
+    settings = _settings(settings)
+    root = documents_root(settings)
+    path = (root / source).resolve()
+    if root.resolve() not in path.parents:
+        raise DocumentsError(f"{source!r} is outside the documents folder {root}.")
+    eng = engine(settings)
+    with eng.sync_lock:
+        if delete_file and path.is_file():
+            path.unlink()
+        return eng.syncer.remove(source)
+
+
+def as_retriever(*, k: int | None = None, settings: Settings | None = None) -> RagRetriever:
+    """The hybrid retriever as a LangChain ``BaseRetriever``."""
+    from rag.chain import RagRetriever
+
+    settings = _settings(settings)
+    return RagRetriever(settings=settings, k=k or settings.k)
+
+
+def build_chain(*, k: int | None = None, settings: Settings | None = None) -> Runnable[Any, Answer]:
+    """The whole path as a LangChain Runnable: retriever, then answerer."""
+    from rag.chain import build_chain as _build
+
+    return _build(_settings(settings), k)

@@ -1,0 +1,123 @@
+"""Settings, read once from the environment. No other module reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from rag.errors import ConfigError
+
+Mode = Literal["hybrid", "dense", "bm25"]
+Backend = Literal["extractive", "openai"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
+BACKENDS: tuple[Backend, ...] = ("extractive", "openai")
+
+# Everything that could phone home or download weights is switched off before any import.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "LANGSMITH_TRACING": "false",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def apply_offline_env() -> None:
+    """Set the offline/telemetry variables unless the user set them already."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the pipeline. Build with ``Settings.from_env()`` or directly."""
+
+    docs_dir: Path = Path("seeds")
+    store_dir: Path = Path("vectorstore")
+    chroma_url: str | None = None
+    collection: str = "documents"
+    # Chunking: characters per chunk (whole sentences) and overlap in characters.
+    chunk_size: int = 700
+    chunk_overlap: int = 150
+    # Retrieval.
+    k: int = 5
+    mode: Mode = "hybrid"
+    candidates: int = 30
+    rrf_k: int = 60
+    # Answering.
+    refusal_threshold: float = 0.5
+    max_answer_sentences: int = 2
+    max_question_chars: int = 2000
+    # Generative backend (OpenAI or any OpenAI-compatible server).
+    llm: Backend = "extractive"
+    model: str = "gpt-4.1-mini"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = 60.0
+    llm_max_retries: int = 2
+    # Uploads through the UI.
+    max_upload_mb: float = 20.0
+    embed_batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"Unknown retrieval mode {self.mode!r}: use one of {', '.join(MODES)}.")
+        if self.llm not in BACKENDS:
+            raise ConfigError(
+                f"Unknown answer backend {self.llm!r}: set RAG_LLM to one of {', '.join(BACKENDS)}."
+            )
+        if self.k < 1:
+            raise ConfigError(f"k must be at least 1 (got {self.k}): pass -k 5 or set RAG_K.")
+        if self.chunk_overlap >= self.chunk_size:
+            raise ConfigError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE.")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from ``RAG_*`` and ``OPENAI_*`` variables; keyword overrides win."""
+        env = os.environ
+        values: dict[str, object] = {}
+        paths = {"docs_dir": "RAG_DOCS_DIR", "store_dir": "RAG_STORE_DIR"}
+        for name, var in paths.items():
+            if env.get(var):
+                values[name] = Path(env[var])
+        texts = {
+            "chroma_url": "RAG_CHROMA_URL",
+            "collection": "RAG_COLLECTION",
+            "mode": "RAG_MODE",
+            "llm": "RAG_LLM",
+            "model": "RAG_MODEL",
+            "openai_base_url": "OPENAI_BASE_URL",
+            "openai_api_key": "OPENAI_API_KEY",
+        }
+        for name, var in texts.items():
+            if env.get(var):
+                values[name] = env[var].strip()
+        numbers = {
+            "chunk_size": ("RAG_CHUNK_SIZE", int),
+            "chunk_overlap": ("RAG_CHUNK_OVERLAP", int),
+            "k": ("RAG_K", int),
+            "refusal_threshold": ("RAG_REFUSAL_THRESHOLD", float),
+            "llm_timeout": ("RAG_LLM_TIMEOUT", float),
+            "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
+        }
+        for name, (var, kind) in numbers.items():
+            if env.get(var):
+                try:
+                    values[name] = kind(env[var])
+                except ValueError as exc:
+                    raise ConfigError(f"{var}={env[var]!r} is not a number: fix or unset it.") from exc
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def env_flag(name: str) -> str | None:
+    """Read one variable (for the UI's host/port and similar launch options)."""
+    return os.environ.get(name)

@@ -1,0 +1,174 @@
+"""The vector store: Chroma, on disk or behind ``chroma run``. The only module importing chromadb."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from rag.config import Settings
+from rag.errors import StoreError
+from rag.models import Chunk
+
+log = logging.getLogger(__name__)
+_PAGE = 5000
+
+
+class VectorStore:
+    """Chunks with our own embeddings in one Chroma collection (cosine space)."""
+
+    def __init__(self, settings: Settings) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if settings.chroma_url:
+                parts = urlsplit(settings.chroma_url)
+                if not parts.hostname:
+                    raise StoreError(
+                        f"RAG_CHROMA_URL={settings.chroma_url!r} is not a URL: use http://host:port."
+                    )
+                self.client = chromadb.HttpClient(
+                    host=parts.hostname,
+                    port=parts.port or (443 if parts.scheme == "https" else 8000),
+                    ssl=parts.scheme == "https",
+                    settings=chroma_settings,
+                )
+                self.client.heartbeat()
+            else:
+                settings.store_dir.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(
+                    path=str(settings.store_dir / "chroma"), settings=chroma_settings
+                )
+            # embedding_function=None: Chroma must never embed (its default downloads a model).
+            self.collection = self.client.get_or_create_collection(
+                settings.collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except StoreError:
+            raise
+        except Exception as exc:
+            where = settings.chroma_url or str(settings.store_dir)
+            raise StoreError(
+                f"Cannot open the Chroma store at {where} ({exc}). Check that the server runs "
+                "(chroma run --path DIR) or set RAG_CHROMA_URL/RAG_STORE_DIR to a usable location."
+            ) from exc
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def add(self, chunks: list[Chunk], embeddings: np.ndarray, text_hashes: list[str]) -> None:
+        batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
+        for i in range(0, len(chunks), batch):
+            part = chunks[i : i + batch]
+            self.collection.upsert(
+                ids=[c.id for c in part],
+                embeddings=embeddings[i : i + batch],
+                documents=[c.text for c in part],
+                metadatas=[_metadata(c, h) for c, h in zip(part, text_hashes[i : i + batch])],
+            )
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), _PAGE):
+            self.collection.delete(ids=ids[i : i + _PAGE])
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = self.collection.get(include=[], limit=_PAGE, offset=offset)
+            ids.update(page["ids"])
+            if len(page["ids"]) < _PAGE:
+                return ids
+            offset += _PAGE
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        offset = 0
+        while True:
+            page = self.collection.get(
+                include=["documents", "metadatas"], limit=_PAGE, offset=offset
+            )
+            yield from _chunks(page)
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def get(self, ids: list[str], with_embeddings: bool = False) -> tuple[list[Chunk], np.ndarray]:
+        include: Any = ["documents", "metadatas", "embeddings"] if with_embeddings else ["documents", "metadatas"]
+        page = self.collection.get(ids=ids, include=include)
+        order = {chunk_id: i for i, chunk_id in enumerate(page["ids"])}
+        chunks = _chunks(page)
+        chunks.sort(key=lambda c: ids.index(c.id))
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        if with_embeddings and page["embeddings"] is not None:
+            raw = np.asarray(page["embeddings"], dtype=np.float32)
+            vectors = raw[[order[c.id] for c in chunks]]
+        return chunks, vectors
+
+    def embeddings_by_text_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        """Embeddings already stored for these chunk texts, so no text is embedded twice."""
+        found: dict[str, np.ndarray] = {}
+        unique = sorted(set(hashes))
+        for i in range(0, len(unique), 500):
+            page = self.collection.get(
+                where={"text_hash": {"$in": unique[i : i + 500]}},
+                include=["metadatas", "embeddings"],
+            )
+            if page["embeddings"] is None:
+                continue
+            for meta, vector in zip(page["metadatas"] or [], page["embeddings"]):
+                found[str(meta["text_hash"])] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (1 - cosine distance)."""
+        if n <= 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"]
+        )
+        page = {
+            "ids": result["ids"][0],
+            "documents": (result["documents"] or [[]])[0],
+            "metadatas": (result["metadatas"] or [[]])[0],
+        }
+        distances = (result["distances"] or [[]])[0]
+        return [(chunk, 1.0 - float(d)) for chunk, d in zip(_chunks(page), distances)]
+
+
+def _metadata(chunk: Chunk, text_hash: str) -> dict[str, str | int]:
+    meta: dict[str, str | int] = {
+        "source": chunk.source,
+        "start": chunk.start,
+        "end": chunk.end,
+        "text_hash": text_hash,
+        "sentences": json.dumps(chunk.sentences),
+    }
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+    return meta
+
+
+def _chunks(page: Any) -> list[Chunk]:
+    chunks = []
+    for chunk_id, text, meta in zip(page["ids"], page["documents"] or [], page["metadatas"] or []):
+        page_no = meta.get("page")
+        chunks.append(
+            Chunk(
+                id=chunk_id,
+                source=str(meta["source"]),
+                start=int(meta["start"]),
+                end=int(meta["end"]),
+                text=text,
+                page=int(page_no) if page_no is not None else None,
+                sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences", "[]")))),  # type: ignore[misc]
+            )
+        )
+    return chunks

@@ -1,0 +1,281 @@
+"""Incremental, idempotent, crash-safe sync of a documents folder into the index."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import chunk_document, content_hash
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.errors import DocumentsError
+from rag.lexical import LexicalIndex
+from rag.loaders import SUPPORTED_SUFFIXES, UnreadableFile, is_supported, load_document
+from rag.manifest import FileEntry, Manifest
+from rag.models import Chunk, IngestReport, SkippedFile
+from rag.store import VectorStore
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int, str], None]
+_WINDOW = 256
+_SAVE_EVERY_S = 5.0
+
+
+@dataclass
+class _Pending:
+    source: str
+    hash: str
+    size: int
+    mtime: float
+    chunks: list[Chunk]
+    kind: str  # "added", "updated" or "renamed"
+    old_ids: list[str] = field(default_factory=list)
+    written: int = 0
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def chunking_key(settings: Settings) -> str:
+    return f"sentences-v1/{settings.chunk_size}/{settings.chunk_overlap}"
+
+
+def check_folder(root: Path) -> Path:
+    if not root.exists():
+        raise DocumentsError(
+            f"The documents folder {root} does not exist: create it and add "
+            f"{', '.join(SUPPORTED_SUFFIXES)} files, or point to another folder "
+            "(rag ingest PATH, or RAG_DOCS_DIR)."
+        )
+    if not root.is_dir():
+        raise DocumentsError(f"{root} is a file, not a folder: pass the folder that holds it.")
+    return root.resolve()
+
+
+class Syncer:
+    """Brings the store, the lexical index and the manifest in line with one folder."""
+
+    def __init__(
+        self, settings: Settings, store: VectorStore, lexical: LexicalIndex, embedder: Embedder
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.lexical = lexical
+        self.embedder = embedder
+        self.manifest_path = settings.store_dir / "manifest.json"
+
+    def sync(self, folder: Path, progress: Progress | None = None) -> IngestReport:
+        started = time.perf_counter()
+        root = check_folder(folder)
+        manifest = Manifest.load(self.manifest_path)
+        repaired = manifest.in_progress
+        if repaired:
+            log.warning("The last sync did not finish: repairing the index first.")
+            self._reconcile(manifest)
+        if manifest.root and manifest.root != str(root):
+            log.info("Switching the index from %s to %s", manifest.root, root)
+        rechunk = manifest.chunking != chunking_key(self.settings)
+        manifest.root, manifest.chunking = str(root), chunking_key(self.settings)
+
+        pending, skipped, seen, unchanged = self._scan(root, manifest, rechunk)
+        if not seen and not manifest.files:
+            raise DocumentsError(
+                f"No documents found in {root}: add {', '.join(SUPPORTED_SUFFIXES)} files there "
+                "and run rag ingest again."
+                + (f" ({len(skipped)} file(s) skipped: {skipped[0].reason})" if skipped else "")
+            )
+        removed = [source for source in manifest.files if source not in seen]
+        renamed = self._match_renames(pending, removed, manifest)
+
+        removed_chunks = sum(len(manifest.files[s].chunks) for s in removed)
+        needs_lexical = repaired or len(self.lexical) != manifest.total_chunks
+        if pending or removed:
+            manifest.in_progress = True
+            manifest.save(self.manifest_path)
+            for source in removed:
+                self.store.delete(manifest.files.pop(source).chunks)
+            embedded = self._write(pending, manifest, progress)
+            needs_lexical = True
+        else:
+            embedded = 0
+        manifest.in_progress = False
+        manifest.last_sync = now()
+        manifest.save(self.manifest_path)
+        if needs_lexical:
+            self.rebuild_lexical()
+
+        def count(kind: str) -> int:
+            return sum(1 for p in pending if p.kind == kind)
+
+        replaced = sum(len(p.old_ids) for p in pending if p.kind == "updated")
+        return IngestReport(
+            added_files=count("added"),
+            updated_files=count("updated"),
+            removed_files=len(removed),
+            renamed_files=renamed,
+            unchanged_files=unchanged,
+            added_chunks=sum(len(p.chunks) for p in pending if p.kind != "renamed"),
+            removed_chunks=removed_chunks + replaced,
+            unchanged_chunks=sum(len(e.chunks) for e in manifest.files.values())
+            - sum(len(p.chunks) for p in pending),
+            embedded_chunks=embedded,
+            total_files=len(manifest.files),
+            total_chunks=manifest.total_chunks,
+            skipped=skipped,
+            seconds=time.perf_counter() - started,
+        )
+
+    def remove(self, source: str) -> int:
+        """Drop one document from the index (not from disk); returns its chunk count."""
+        manifest = Manifest.load(self.manifest_path)
+        entry = manifest.files.pop(source, None)
+        if entry is None:
+            return 0
+        manifest.in_progress = True
+        manifest.save(self.manifest_path)
+        self.store.delete(entry.chunks)
+        manifest.in_progress = False
+        manifest.save(self.manifest_path)
+        self.rebuild_lexical()
+        return len(entry.chunks)
+
+    def rebuild_lexical(self) -> None:
+        self.lexical.build((c.id, c.text) for c in self.store.iter_chunks())
+
+    def _scan(
+        self, root: Path, manifest: Manifest, rechunk: bool
+    ) -> tuple[list[_Pending], list[SkippedFile], set[str], int]:
+        pending: list[_Pending] = []
+        skipped: list[SkippedFile] = []
+        seen: set[str] = set()
+        unchanged = 0
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            source = rel.as_posix()
+            if not is_supported(path):
+                skipped.append(SkippedFile(source, f"unsupported type {path.suffix or '(none)'}"))
+                continue
+            stat = path.stat()
+            entry = manifest.files.get(source)
+            if entry and not rechunk and (entry.size, entry.mtime) == (stat.st_size, stat.st_mtime):
+                seen.add(source)
+                unchanged += 1
+                continue
+            try:
+                document = load_document(path)
+            except UnreadableFile as exc:
+                log.warning("Skipping %s: %s", source, exc)
+                skipped.append(SkippedFile(source, str(exc)))
+                continue
+            seen.add(source)
+            digest = content_hash(document.text)
+            if entry and not rechunk and entry.hash == digest:
+                entry.size, entry.mtime = stat.st_size, stat.st_mtime
+                unchanged += 1
+                continue
+            chunks = chunk_document(
+                source,
+                document.text,
+                size=self.settings.chunk_size,
+                overlap=self.settings.chunk_overlap,
+                pages=document.pages,
+            )
+            pending.append(
+                _Pending(
+                    source=source,
+                    hash=digest,
+                    size=stat.st_size,
+                    mtime=stat.st_mtime,
+                    chunks=chunks,
+                    kind="updated" if entry else "added",
+                    old_ids=list(entry.chunks) if entry else [],
+                )
+            )
+        return pending, skipped, seen, unchanged
+
+    @staticmethod
+    def _match_renames(pending: list[_Pending], removed: list[str], manifest: Manifest) -> int:
+        """A new file with the content of a vanished one is a rename: reuse, don't re-embed."""
+        by_hash = {manifest.files[s].hash: s for s in removed}
+        renamed = 0
+        for item in pending:
+            old = by_hash.pop(item.hash, None) if item.kind == "added" else None
+            if old is not None:
+                item.kind = "renamed"
+                item.old_ids = manifest.files.pop(old).chunks
+                removed.remove(old)
+                renamed += 1
+        return renamed
+
+    def _write(self, pending: list[_Pending], manifest: Manifest, progress: Progress | None) -> int:
+        """Embed (reusing stored vectors for known texts) and add chunks, file by file."""
+        work = [(item, chunk) for item in pending for chunk in item.chunks]
+        total = len(work)
+        bar = None
+        if total and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="chunk", desc="Indexing")
+        embedded = 0
+        last_save = time.monotonic()
+        for item in pending:
+            if not item.chunks:
+                self._finish(item, manifest)
+        for offset in range(0, total, _WINDOW):
+            window = work[offset : offset + _WINDOW]
+            chunks = [chunk for _, chunk in window]
+            hashes = [content_hash(chunk.text) for chunk in chunks]
+            known = self.store.embeddings_by_text_hash(hashes)
+            missing = sorted({h: c.text for h, c in zip(hashes, chunks) if h not in known}.items())
+            if missing:
+                vectors = self.embedder.embed_documents([text for _, text in missing])
+                known.update({h: v for (h, _), v in zip(missing, vectors)})
+                embedded += len(missing)
+            self.store.add(chunks, np.stack([known[h] for h in hashes]), hashes)
+            for item, _ in window:
+                item.written += 1
+                if item.written == len(item.chunks):
+                    self._finish(item, manifest)
+            if time.monotonic() - last_save > _SAVE_EVERY_S:
+                manifest.save(self.manifest_path)
+                last_save = time.monotonic()
+            done = offset + len(window)
+            if bar is not None:
+                bar.update(len(window))
+            if progress is not None:
+                progress(done, total, f"Indexed {done}/{total} chunks")
+        if bar is not None:
+            bar.close()
+        return embedded
+
+    def _finish(self, item: _Pending, manifest: Manifest) -> None:
+        new_ids = [chunk.id for chunk in item.chunks]
+        stale = set(item.old_ids) - set(new_ids)
+        if stale:
+            self.store.delete(sorted(stale))
+        manifest.files[item.source] = FileEntry(
+            hash=item.hash, size=item.size, mtime=item.mtime, chunks=new_ids, synced_at=now()
+        )
+
+    def _reconcile(self, manifest: Manifest) -> None:
+        """After a crash: drop stored chunks the manifest does not list, and entries with gaps."""
+        stored = self.store.all_ids()
+        listed: set[str] = set()
+        for source, entry in list(manifest.files.items()):
+            if all(chunk_id in stored for chunk_id in entry.chunks):
+                listed.update(entry.chunks)
+            else:
+                del manifest.files[source]
+        self.store.delete(sorted(stored - listed))
+        manifest.in_progress = False
+        manifest.save(self.manifest_path)
