@@ -1,0 +1,186 @@
+"""The ``rag`` command: a thin layer over the public API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.config import BACKENDS, MODES, Settings, apply_offline_env
+from rag.errors import RagError
+
+apply_offline_env()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    for name in ("mode", "llm", "k"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings.from_env(**overrides)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag import api
+
+    settings = _settings(args)
+    report = api.ingest(args.path, settings=settings)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    print(
+        f"{report.added_files} added, {report.updated_files} updated, "
+        f"{report.removed_files} removed, {report.renamed_files} renamed, "
+        f"{report.unchanged_files} unchanged files; "
+        f"{report.added_chunks} chunks added, {report.removed_chunks} removed, "
+        f"{report.embedded_chunks} embedded; {report.total_chunks} chunks in "
+        f"{report.total_files} files ({report.seconds:.1f} s)"
+    )
+    return 0
+
+
+def print_answer(result: object, as_json: bool) -> None:
+    from rag.models import Answer
+
+    assert isinstance(result, Answer)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(result.text)
+    for c in result.citations:
+        page = f", page {c.page}" if c.page is not None else ""
+        flag = "" if c.verified else " (unverified)"
+        print(f"  [{c.index}] {c.source}{page}, characters {c.start}-{c.end}{flag}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag import api
+
+    result = api.answer(args.question, settings=_settings(args))
+    print_answer(result, args.json)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag import api
+    from rag.models import Answer
+
+    settings = _settings(args)
+    history: list[tuple[str, str]] = []
+    print("Ask about your documents (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            final: Answer | None = None
+            for piece in api.stream_answer(question, history=history, settings=settings):
+                if isinstance(piece, Answer):
+                    final = piece
+                else:
+                    print(piece, end="", flush=True)
+            print()
+            if final is not None:
+                for c in final.citations:
+                    print(f"  [{c.index}] {c.source}:{c.start}-{c.end}")
+                history.append((question, final.text))
+        except RagError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from rag import api
+
+    status = api.documents(_settings(args))
+    if not status.documents:
+        print("Nothing is indexed yet: run rag ingest [PATH].")
+        return 0
+    width = max(len(d.source) for d in status.documents)
+    for d in status.documents:
+        print(f"{d.source:<{width}}  {d.chunks:>6} chunks  {d.size:>10} bytes  {d.synced_at}")
+    print(
+        f"{len(status.documents)} files, {status.total_chunks} chunks, last sync {status.last_sync}"
+    )
+    return 0
+
+
+def _delegate(module: str) -> object:
+    import importlib
+
+    def run(args: argparse.Namespace) -> int:
+        main_fn = importlib.import_module(module).main
+        return int(main_fn(args.rest) or 0)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-k", type=int, default=None, help="number of passages to use")
+        p.add_argument("--mode", choices=MODES, default=None, help="retrieval mode")
+        p.add_argument("--llm", choices=BACKENDS, default=None, help="answer backend")
+
+    p = sub.add_parser("ingest", help="sync a documents folder into the index")
+    p.add_argument("path", nargs="?", type=Path, default=None, help="folder (default: seeds/)")
+    common(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="chat in the terminal")
+    common(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("docs", help="list what is indexed")
+    p.set_defaults(func=cmd_docs)
+
+    for name, module, text in (
+        ("ui", "ui.app", "start the Gradio chat page"),
+        ("eval", "evals.runner", "run an evaluation question set"),
+        ("bench", "bench.run", "run the speed benchmark"),
+    ):
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_delegate(module))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(levelname)s: %(message)s" if not args.debug else "%(name)s %(levelname)s: %(message)s",
+    )
+    if not args.debug:
+        for noisy in ("httpx", "chromadb", "sentence_transformers", "bm25s", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return int(args.func(args))
+    except RagError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Shared fixtures: every test gets its own store and documents folder, and no API keys."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SEED_FILE = "000_f1c14fb623d5a113.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Nothing touches the user's vectorstore/ or reaches a real LLM by accident."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_LLM", "RAG_MODEL", "RAG_CHROMA_URL",
+                "RAG_MODE", "RAG_K", "RAG_DOCS_DIR"):  # fmt: skip
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "env-store"))
+
+
+@pytest.fixture
+def docs_dir(tmp_path: Path) -> Path:
+    """A private copy of the seed documents."""
+    target = tmp_path / "docs"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path, docs_dir: Path) -> Settings:
+    """Settings pointing at a private documents folder and an empty private store."""
+    return Settings(docs_dir=docs_dir, store_dir=tmp_path / "store")
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A store with the seeds indexed once per test session (read-only use)."""
+    base = tmp_path_factory.mktemp("seeded")
+    shutil.copytree(SEEDS, base / "docs")
+    settings = Settings(docs_dir=base / "docs", store_dir=base / "store")
+    rag.ingest(settings=settings)
+    yield settings
