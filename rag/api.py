@@ -54,9 +54,9 @@ class Engine:
     def store(self) -> VectorStore:
         return VectorStore(self.settings)
 
-    @cached_property
-    def syncer(self) -> Syncer:
-        return Syncer(self.settings, self.store, self.lexical, self.embedder)
+    def syncer(self, settings: Settings) -> Syncer:
+        """A syncer for these settings (chunking may differ from the engine's first settings)."""
+        return Syncer(settings, self.store, self.lexical, self.embedder)
 
     def retriever(self, settings: Settings) -> Retriever:
         return Retriever(settings, self.store, self.lexical, self.embedder)
@@ -68,7 +68,6 @@ class Engine:
     def reset(self) -> None:
         """Forget the loaded lexical index (after another process changed it)."""
         self.lexical = LexicalIndex(self.settings.store_dir / "bm25")
-        self.__dict__.pop("syncer", None)
 
 
 def engine(settings: Settings) -> Engine:
@@ -94,7 +93,7 @@ def ingest(
     folder = Path(path) if path is not None else settings.docs_dir
     eng = engine(settings)
     with eng.sync_lock:
-        return eng.syncer.sync(folder, progress)
+        return eng.syncer(settings).sync(folder, progress)
 
 
 def ensure_index(settings: Settings) -> Engine:
@@ -250,7 +249,7 @@ def remove_document(source: str, *, settings: Settings | None = None, delete_fil
     with eng.sync_lock:
         if delete_file and path.is_file():
             path.unlink()
-        return eng.syncer.remove(source)
+        return eng.syncer(settings).remove(source)
 
 
 def as_retriever(*, k: int | None = None, settings: Settings | None = None) -> RagRetriever:
