@@ -94,8 +94,14 @@ def chunk_document(
     """Chunks of one document; ``text[c.start:c.end] == c.text`` holds for every chunk."""
     doc_hash = content_hash(text)
     chunks: list[Chunk] = []
-    for (start, end), sentences in chunk_spans(text, size, overlap):
-        page = next((n for s, e, n in pages if s <= start < e), None) if pages else None
+    # Pages are hard boundaries, so that every chunk (and citation) has one page number.
+    regions = [(s, e, n) for s, e, n in pages] if pages else [(0, len(text), None)]
+    spans = [
+        ((offset + s, offset + e), [(offset + a, offset + b) for a, b in sentences], page)
+        for offset, region_end, page in regions
+        for (s, e), sentences in chunk_spans(text[offset:region_end], size, overlap)
+    ]
+    for (start, end), sentences, page in spans:
         chunks.append(
             Chunk(
                 id=chunk_id(source, doc_hash, start, end),
