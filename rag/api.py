@@ -218,7 +218,9 @@ def documents(settings: Settings | None = None) -> IndexStatus:
         IndexedDocument(source=name, chunks=len(e.chunks), size=e.size, synced_at=e.synced_at)
         for name, e in sorted(manifest.files.items())
     ]
-    return IndexStatus(documents=docs, total_chunks=manifest.total_chunks, last_sync=manifest.last_sync)
+    return IndexStatus(
+        documents=docs, total_chunks=manifest.total_chunks, last_sync=manifest.last_sync
+    )
 
 
 def documents_root(settings: Settings | None = None) -> Path:
@@ -238,7 +240,9 @@ def document_text(source: str, settings: Settings | None = None) -> str:
     return load_document(path).text
 
 
-def remove_document(source: str, *, settings: Settings | None = None, delete_file: bool = True) -> int:
+def remove_document(
+    source: str, *, settings: Settings | None = None, delete_file: bool = True
+) -> int:
     """Remove a document from the index (and, by default, from the folder)."""
     settings = _settings(settings)
     root = documents_root(settings)

@@ -62,4 +62,6 @@ def build_chain(settings: Settings, k: int | None = None) -> Runnable[Any, Answe
         result = api.answer_from_passages(inputs["query"], inputs["passages"], settings)
         return api._with_question(result, inputs["question"])
 
-    return RunnableLambda(retrieve_step, name="retrieve") | RunnableLambda(answer_step, name="answer")
+    return RunnableLambda(retrieve_step, name="retrieve") | RunnableLambda(
+        answer_step, name="answer"
+    )

@@ -165,7 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(levelname)s: %(message)s" if not args.debug else "%(name)s %(levelname)s: %(message)s",
+        format="%(levelname)s: %(message)s"
+        if not args.debug
+        else "%(name)s %(levelname)s: %(message)s",
     )
     if not args.debug:
         for noisy in ("httpx", "chromadb", "sentence_transformers", "bm25s", "urllib3"):

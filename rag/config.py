@@ -66,7 +66,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ConfigError(f"Unknown retrieval mode {self.mode!r}: use one of {', '.join(MODES)}.")
+            raise ConfigError(
+                f"Unknown retrieval mode {self.mode!r}: use one of {', '.join(MODES)}."
+            )
         if self.llm not in BACKENDS:
             raise ConfigError(
                 f"Unknown answer backend {self.llm!r}: set RAG_LLM to one of {', '.join(BACKENDS)}."
@@ -110,7 +112,9 @@ class Settings:
                 try:
                     values[name] = kind(env[var])
                 except ValueError as exc:
-                    raise ConfigError(f"{var}={env[var]!r} is not a number: fix or unset it.") from exc
+                    raise ConfigError(
+                        f"{var}={env[var]!r} is not a number: fix or unset it."
+                    ) from exc
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

@@ -9,7 +9,25 @@ from rag.text import terms, words
 
 History = Sequence[Any]
 _REFERRING = frozenset(
-    "it its that this these those they them their he him his she her there then such".split()
+    [
+        "it",
+        "its",
+        "that",
+        "this",
+        "these",
+        "those",
+        "they",
+        "them",
+        "their",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "there",
+        "then",
+        "such",
+    ]
 )
 
 

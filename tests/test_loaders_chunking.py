@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import rag
 from rag.chunking import chunk_document, split_sentences
 from rag.config import Settings
 from rag.loaders import UnreadableFile, load_document
-from tests.conftest import SEEDS, SEED_FILE
+from tests.conftest import SEED_FILE, SEEDS
 
 
 def make_pdf(path: Path, pages: list[str]) -> None:
@@ -68,7 +69,7 @@ def test_chunk_offsets_hold_for_the_seed(size: int, overlap: int) -> None:
 def test_consecutive_chunks_overlap() -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(40))
     chunks = chunk_document("a.txt", text, size=200, overlap=60)
-    for left, right in zip(chunks, chunks[1:]):
+    for left, right in pairwise(chunks):
         assert right.start < left.end  # shares at least one sentence
         assert right.start > left.start  # always moves forward
 
@@ -114,5 +115,5 @@ def test_docx(tmp_path: Path) -> None:
         "Memo to staff.\n\nThe cafeteria closes at noon."
     )
     (tmp_path / "fake.docx").write_bytes(b"not a zip")
-    with pytest.raises(UnreadableFile, match="not a readable .docx"):
+    with pytest.raises(UnreadableFile, match=r"not a readable \.docx"):
         load_document(tmp_path / "fake.docx")

@@ -1,0 +1,43 @@
+# The README's commands. Everything installs into .venv; nothing downloads model weights.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run chat test lint eval bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: pip takes the CPU wheel on this disk (a range pulls CUDA builds).
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Debian's Chromium for the browser test (never `playwright install`: it downloads).
+/usr/bin/chromium:
+	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
+
+run: install
+	$(BIN)/rag chat
+
+chat: install
+	$(BIN)/rag chat
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install /usr/bin/chromium lint
+	$(BIN)/pytest
+
+eval: install
+	$(BIN)/rag eval
+
+bench: install
+	$(BIN)/rag bench
+
+clean:
+	rm -rf vectorstore evals/out bench/out .pytest_cache .mypy_cache .ruff_cache
