@@ -65,10 +65,6 @@ class Engine:
     def manifest(self) -> Manifest:
         return Manifest.load(self.settings.store_dir / "manifest.json")
 
-    def reset(self) -> None:
-        """Forget the loaded lexical index (after another process changed it)."""
-        self.lexical = LexicalIndex(self.settings.store_dir / "bm25")
-
 
 def engine(settings: Settings) -> Engine:
     key = (str(settings.store_dir.resolve()), settings.chroma_url or "", settings.collection)
