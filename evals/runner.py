@@ -1,0 +1,411 @@
+"""``rag eval``: index a folder into an isolated store, ask a question set, score it.
+
+Usage: rag eval [--questions FILE] [--docs DIR] [--out DIR] [--mode hybrid|dense|bm25|all]
+                [--llm extractive|openai] [--limit N] [--set NAME=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from evals import metrics
+from rag.config import BACKENDS, MODES, Mode, Settings, apply_offline_env
+
+apply_offline_env()
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_QUESTIONS = ROOT / "evals" / "questions.jsonl"
+DEFAULT_DOCS = ROOT / "seeds"
+DEFAULT_OUT = ROOT / "evals" / "out"
+RETRIEVAL_DEPTH = 10
+TUNABLE = ("chunk_size", "chunk_overlap", "k", "candidates", "rrf_k", "refusal_threshold",
+           "max_answer_sentences")  # fmt: skip
+# Headline columns of the Markdown table: (summary key, column title).
+COLUMNS = (
+    ("hit_at_1", "hit@1"),
+    ("hit_at_5", "hit@5"),
+    ("mrr", "MRR"),
+    ("evidence_hit_at_5", "ev hit@5"),
+    ("key_fact_hit", "key-fact"),
+    ("token_f1", "F1"),
+    ("evidence_recall", "ev recall"),
+    ("citation_precision", "cite P"),
+    ("citation_recall", "cite R"),
+    ("refusal_rate", "refuse unans"),
+    ("false_refusal_rate", "false refuse"),
+    ("balanced_accuracy", "bal acc"),
+    ("confidence_auroc", "AUROC"),
+    ("latency_p50_ms", "p50 ms"),
+    ("latency_p95_ms", "p95 ms"),
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One line of a question file (see evals/README.md for the schema)."""
+
+    id: str
+    question: str
+    answerable: bool
+    answers: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    related_sources: tuple[str, ...] = ()
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """Read a JSONL question file; ``id``, ``question`` and ``answerable`` are required."""
+    questions: list[Question] = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            missing = [key for key in ("id", "question", "answerable") if key not in row]
+            if missing:
+                raise ValueError(f"{path}:{line_no}: missing {', '.join(missing)}")
+            questions.append(
+                Question(
+                    id=str(row["id"]),
+                    question=str(row["question"]),
+                    answerable=bool(row["answerable"]),
+                    answers=tuple(row.get("answers") or ()),
+                    evidence=tuple(row.get("evidence") or ()),
+                    sources=tuple(row.get("sources") or ()),
+                    related_sources=tuple(row.get("related_sources") or ()),
+                )
+            )
+    return questions[:limit] if limit else questions
+
+
+def source_id(source: str) -> str:
+    """The document id of an indexed source: its relative path without the suffix."""
+    return str(PurePosixPath(source).with_suffix(""))
+
+
+def store_dir_for(out: Path, docs: Path, settings: Settings) -> Path:
+    """An isolated store per documents folder and chunking, reused while they stay the same."""
+    key = f"{docs.resolve()}|{settings.chunk_size}|{settings.chunk_overlap}"
+    return out / f"store-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def eval_settings(
+    docs: Path,
+    out: Path,
+    *,
+    mode: Mode = "hybrid",
+    llm: str = "extractive",
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Settings for an evaluation: the user's environment, but never the user's store."""
+    values: dict[str, Any] = {"docs_dir": docs, "chroma_url": None, "collection": "documents"}
+    values.update(overrides or {})
+    values.update(mode=mode, llm=llm)
+    base = Settings.from_env(**values)
+    return base.with_(store_dir=store_dir_for(out, docs, base))
+
+
+class Evidence:
+    """Character spans of each question's evidence strings in the indexed documents."""
+
+    def __init__(self, settings: Settings) -> None:
+        import rag
+
+        self.settings = settings
+        self.sources = [d.source for d in rag.documents(settings).documents]
+        self._texts: dict[str, str] = {}
+
+    def text(self, source: str) -> str:
+        if source not in self._texts:
+            import rag
+
+            self._texts[source] = rag.document_text(source, self.settings)
+        return self._texts[source]
+
+    def spans(self, question: Question) -> dict[str, list[metrics.Span]]:
+        """Evidence spans by source, looked up in the gold sources (else in every document)."""
+        gold = set(question.sources)
+        candidates = [s for s in self.sources if source_id(s) in gold] or self.sources
+        found: dict[str, list[metrics.Span]] = {}
+        for source in candidates:
+            text = self.text(source)
+            for sentence in question.evidence:
+                for span in metrics.find_spans(text, sentence):
+                    found.setdefault(source, []).append(span)
+        return found
+
+
+def index(settings: Settings) -> None:
+    import rag
+
+    rag.ingest(settings.docs_dir, settings=settings)
+
+
+def evaluate_question(question: Question, settings: Settings, evidence: Evidence) -> dict[str, Any]:
+    """Ask one question through the public API and score the answer and the retrieval."""
+    import rag
+
+    started = time.perf_counter()
+    result = rag.answer(question.question, settings=settings)
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    passages = rag.retrieve(question.question, k=RETRIEVAL_DEPTH, settings=settings)
+
+    spans = evidence.spans(question)
+    gold = set(question.sources)
+    on_evidence = [
+        metrics.overlaps_any((p.chunk.start, p.chunk.end), spans.get(p.chunk.source, ()))
+        for p in passages
+    ]
+    relevant = [
+        source_id(p.chunk.source) in gold or hit
+        for p, hit in zip(passages, on_evidence, strict=True)
+    ]
+    citations = [
+        {
+            "index": c.index,
+            "source": c.source,
+            "start": c.start,
+            "end": c.end,
+            "on_evidence": metrics.overlaps_any((c.start, c.end), spans.get(c.source, ())),
+        }
+        for c in result.citations
+    ]
+    record: dict[str, Any] = {
+        "id": question.id,
+        "question": question.question,
+        "answerable": question.answerable,
+        "refused": result.refused,
+        "confidence": result.confidence,
+        "answer": result.text,
+        "latency_ms": round(latency_ms, 2),
+        "citations": citations,
+        "retrieved": [
+            {"source": p.chunk.source, "start": p.chunk.start, "end": p.chunk.end} for p in passages
+        ],
+    }
+    if question.answerable:
+        record.update(
+            first_relevant_rank=metrics.first_relevant_rank(relevant),
+            first_evidence_rank=metrics.first_relevant_rank(on_evidence),
+            hit_at_1=metrics.hit_at(relevant, 1),
+            hit_at_5=metrics.hit_at(relevant, 5),
+            reciprocal_rank=metrics.reciprocal_rank(relevant),
+            evidence_hit_at_5=metrics.hit_at(on_evidence, 5),
+            key_fact_hit=metrics.key_fact_hit(result.text, question.answers),
+            key_fact_recall=metrics.key_fact_recall(result.text, question.answers),
+            token_f1=metrics.best_token_f1(result.text, question.answers),
+            evidence_overlap=metrics.evidence_overlap(result.text, question.evidence),
+            cited_evidence=any(c["on_evidence"] for c in citations),
+        )
+    return record
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Aggregate per-question records into the headline metrics."""
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    citations = [c for r in answerable for c in r["citations"]]
+    refusal_rate = metrics.mean(float(r["refused"]) for r in unanswerable)
+    false_refusal_rate = metrics.mean(float(r["refused"]) for r in answerable)
+    latencies = [r["latency_ms"] for r in records]
+
+    def avg(key: str) -> float | None:
+        return metrics.mean(float(r[key]) for r in answerable)
+
+    summary: dict[str, Any] = {
+        "questions": len(records),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "hit_at_1": avg("hit_at_1"),
+        "hit_at_5": avg("hit_at_5"),
+        "mrr": avg("reciprocal_rank"),
+        "evidence_hit_at_5": avg("evidence_hit_at_5"),
+        "key_fact_hit": avg("key_fact_hit"),
+        "key_fact_recall": avg("key_fact_recall"),
+        "token_f1": avg("token_f1"),
+        "evidence_recall": avg("evidence_overlap"),
+        "citation_precision": metrics.mean(float(c["on_evidence"]) for c in citations),
+        "citation_recall": avg("cited_evidence"),
+        "citations_per_answer": metrics.mean(
+            float(len(r["citations"])) for r in answerable if not r["refused"]
+        ),
+        "refusal_rate": refusal_rate,
+        "false_refusal_rate": false_refusal_rate,
+        "balanced_accuracy": metrics.balanced_accuracy(refusal_rate, false_refusal_rate),
+        "confidence_auroc": metrics.auroc(
+            [r["confidence"] for r in answerable], [r["confidence"] for r in unanswerable]
+        ),
+        "latency_p50_ms": metrics.percentile(latencies, 50),
+        "latency_p95_ms": metrics.percentile(latencies, 95),
+    }
+    return {key: _round(v) if isinstance(v, float) else v for key, v in summary.items()}
+
+
+def run_mode(
+    questions: Sequence[Question], settings: Settings, *, progress: bool = True
+) -> list[dict[str, Any]]:
+    """Index (incrementally), warm the model up, then ask every question."""
+    import rag
+
+    index(settings)
+    evidence = Evidence(settings)
+    rag.answer("warm up", settings=settings)  # load the model outside the timings
+    if progress:
+        from tqdm import tqdm
+
+        iterator: Any = tqdm(questions, desc=settings.mode, unit="q", file=sys.stderr)
+    else:
+        iterator = questions
+    return [evaluate_question(q, settings, evidence) for q in iterator]
+
+
+def markdown_table(summaries: dict[str, dict[str, Any]]) -> str:
+    """One row per mode, the headline metrics as columns (blank when not applicable)."""
+    header = "| mode | " + " | ".join(title for _, title in COLUMNS) + " |"
+    rule = "|---|" + "---:|" * len(COLUMNS)
+    rows = [header, rule]
+    for mode, summary in summaries.items():
+        cells = []
+        for key, _ in COLUMNS:
+            value = summary.get(key)
+            if value is None:
+                cells.append("")
+            elif key.startswith("latency"):
+                cells.append(f"{value:.1f}")
+            else:
+                cells.append(f"{value:.3f}")
+        rows.append(f"| {mode} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def plot(
+    summaries: dict[str, dict[str, Any]], records: dict[str, list[dict[str, Any]]], path: Path
+) -> None:
+    """Headline metrics by mode, and the confidence histogram answerable vs unanswerable."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k, _ in COLUMNS if not k.startswith("latency")]
+    keys = [k for k in keys if any(s.get(k) is not None for s in summaries.values())]
+    titles = dict(COLUMNS)
+    figure, (bars, hist) = plt.subplots(1, 2, figsize=(15, 4.8), width_ratios=(2.2, 1))
+    width = 0.8 / max(len(summaries), 1)
+    for i, (mode, summary) in enumerate(summaries.items()):
+        values = [summary.get(k) or 0.0 for k in keys]
+        bars.bar([x + i * width for x in range(len(keys))], values, width, label=mode)
+    bars.set_xticks([x + width * (len(summaries) - 1) / 2 for x in range(len(keys))])
+    bars.set_xticklabels([titles[k] for k in keys], rotation=35, ha="right")
+    bars.set_ylim(0, 1.05)
+    bars.set_title("Metrics by retrieval mode")
+    bars.legend()
+    shown = "hybrid" if "hybrid" in records else next(iter(records))
+    bins = [i / 20 for i in range(21)]
+    for answerable, label in ((True, "answerable"), (False, "unanswerable")):
+        values = [r["confidence"] for r in records[shown] if r["answerable"] == answerable]
+        hist.hist(values, bins=bins, alpha=0.6, label=label)
+    hist.set_title(f"Answer.confidence ({shown})")
+    hist.set_xlabel("confidence")
+    hist.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_outputs(
+    target: Path, records: dict[str, list[dict[str, Any]]], meta: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Per-question JSONL and summary JSON per mode; the table and plot cover every mode run."""
+    target.mkdir(parents=True, exist_ok=True)
+    for mode, rows in records.items():
+        with (target / f"results-{mode}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        summary = {**meta, "mode": mode, **summarise(rows)}
+        (target / f"summary-{mode}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summaries: dict[str, dict[str, Any]] = {}
+    all_records: dict[str, list[dict[str, Any]]] = {}
+    for mode in MODES:  # include earlier runs of the other modes on the same set
+        path = target / f"summary-{mode}.json"
+        if path.exists():
+            summaries[mode] = json.loads(path.read_text())
+            lines = (target / f"results-{mode}.jsonl").read_text(encoding="utf-8").splitlines()
+            all_records[mode] = [json.loads(line) for line in lines if line]
+    (target / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n")
+    (target / "table.md").write_text(markdown_table(summaries))
+    plot(summaries, all_records, target / "plot.png")
+    return summaries
+
+
+def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    types = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
+    overrides: dict[str, Any] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in TUNABLE or not value:
+            raise SystemExit(f"--set takes NAME=VALUE with NAME one of {', '.join(TUNABLE)}")
+        overrides[name] = types[name](value)
+    return overrides
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--mode", choices=(*MODES, "all"), default="hybrid")
+    parser.add_argument("--llm", choices=BACKENDS, default="extractive")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    parser.add_argument("--name", default=None, help="results folder under OUT")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting"
+    )
+    return parser
+
+
+def set_name(questions: Path) -> str:
+    """evals/questions.jsonl -> 'evals-questions'; clapnq/questions.jsonl -> 'clapnq-questions'."""
+    return f"{questions.parent.name}-{questions.stem}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from rag.errors import RagError
+
+    args = build_parser().parse_args(argv)
+    overrides = _parse_overrides(args.set)
+    questions = load_questions(args.questions, args.limit)
+    modes: list[Mode] = list(MODES) if args.mode == "all" else [args.mode]
+    records: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for mode in modes:
+            settings = eval_settings(
+                args.docs, args.out, mode=mode, llm=args.llm, overrides=overrides
+            )
+            records[mode] = run_mode(questions, settings)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    meta = {
+        "questions_file": str(args.questions),
+        "docs": str(args.docs),
+        "llm": args.llm,
+        "settings": {name: getattr(settings, name) for name in TUNABLE},
+    }
+    target = args.out / (args.name or set_name(args.questions))
+    summaries = write_outputs(target, records, meta)
+    print(markdown_table({mode: summaries[mode] for mode in records}), end="")
+    print(f"Results in {target}/ (results-*.jsonl, summary.json, table.md, plot.png)")
+    return 0
