@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else "%(name)s %(levelname)s: %(message)s",
     )
     if not args.debug:
-        for noisy in ("httpx", "chromadb", "sentence_transformers", "bm25s", "urllib3"):
+        for noisy in ("httpx", "httpx2", "chromadb", "sentence_transformers", "bm25s", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args))
