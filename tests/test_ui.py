@@ -1,0 +1,425 @@
+"""The chat page's handlers, called as Gradio would call them, without a server.
+
+Real Chroma in tmp_path and the real embedding model; ``create_app`` wires the handlers and the
+tests call the wired functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+import rag
+from rag import Answer, Citation, Settings
+from ui import render
+from ui.app import EXAMPLES, create_app, parse_args
+from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
+from ui.uploads import UploadRejected, safe_name, save_upload
+
+pytestmark = pytest.mark.slow
+
+SERBIA = "Who is the president of Serbia?"
+FIRST_SENTENCE = (
+    "On this day, the Serbian president, Aleksandar Vučić, is set to speak by phone with "
+    "Russia’s president, Vladimir Putin, to review a broad range of global and regional concerns."
+)
+MOON = (
+    "Moonbase Tranquility Logbook.\n\n"
+    "The station commander of Moonbase Tranquility is Ingrid Halvorsen, a geologist from Tromsø. "
+    "The base grows potatoes in a greenhouse dug two metres under the regolith.\n"
+)
+
+
+def wired(app: gr.Blocks) -> dict[str, Callable[..., Any]]:
+    """The functions create_app attached to events, by name."""
+    return {str(block_fn.name): block_fn.fn for block_fn in app.fns.values() if block_fn.fn}
+
+
+def ask_all(app: gr.Blocks, question: str, session: ChatSession, **options: Any) -> list[Any]:
+    settings = {"k": 5, "mode": "hybrid", "backend": "extractive", **options}
+    return list(
+        wired(app)["ask"](question, session, settings["k"], settings["mode"], settings["backend"])
+    )
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
+
+
+# Chat ------------------------------------------------------------------------------------------
+
+
+def test_create_app_builds_the_page(settings: Settings) -> None:
+    app = create_app(settings)
+    assert isinstance(app, gr.Blocks)
+    ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
+    assert {"chat", "question", "ask", "clear", "sources-panel", "upload", "delete"} <= ids
+    assert {"ask", "upload", "resync", "delete", "clear"} <= set(wired(app))
+    chatbot = next(b for b in app.blocks.values() if isinstance(b, gr.Chatbot))
+    assert [e["text"] for e in chatbot.examples or []] == list(EXAMPLES)
+    assert app.analytics_enabled is False
+
+
+def test_answer_streams_then_links_markers_to_highlighted_sources(seeded: Settings) -> None:
+    app = create_app(seeded)
+    session = ChatSession()
+    updates = ask_all(app, SERBIA, session)
+
+    messages, sources, state, question, notice = updates[0]
+    assert messages == [
+        {"role": "user", "content": '<div class="question">Who is the president of Serbia?</div>'},
+        {"role": "assistant", "content": render.streaming_message("")},
+    ]
+    assert (question, notice, state) == ("", "", session)
+    streamed = [u[0][-1]["content"] for u in updates[1:-1]]
+    assert len(streamed) > 3, "the answer should arrive in pieces"
+    assert all('class="answer streaming"' in s for s in streamed)
+    assert len(streamed[0]) < len(streamed[-1])
+
+    expected = rag.answer(SERBIA, settings=seeded)
+    messages, sources, *_ = updates[-1]
+    assert messages[-1]["content"] == render.answer_message(expected, 1)
+    assert '<a class="cite" href="#src-1-1" data-turn="1" data-cite="1"' in messages[-1]["content"]
+    assert expected.citations[0].text == FIRST_SENTENCE
+    assert 'id="src-1-1"><div class="source-head"><span class="source-index">[1]</span>' in sources
+    assert f"<mark>{escape(FIRST_SENTENCE)}</mark>" in sources
+    assert "score 0.97" in sources or f"score {expected.citations[0].score:.2f}" in sources
+    assert session.history == [(SERBIA, expected.text)]
+
+
+def test_follow_up_passes_history_and_folds_earlier_sources(seeded: Settings) -> None:
+    app = create_app(seeded)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    updates = ask_all(app, "When?", session)
+
+    messages, sources, *_ = updates[-1]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+    assert "Vučić" in messages[-1]["content"]
+    assert 'href="#src-2-1"' in messages[-1]["content"]
+    assert [q for q, _ in session.history] == [SERBIA, "When?"]
+    # Alone, the follow-up means nothing: the history is what made it answerable.
+    alone, *_ = ask_all(app, "When?", ChatSession())[-1]
+    assert 'class="refusal"' in alone[-1]["content"]
+    # The latest answer's sources come first; the first answer's are folded below.
+    assert sources.index('id="src-2-1"') < sources.index("<details")
+    assert sources.index("<details") < sources.index('id="src-1-1"')
+
+
+def test_refusal_is_a_note_not_an_error(seeded: Settings) -> None:
+    app = create_app(seeded)
+    messages, sources, *_ = ask_all(app, "What is the boiling point of mercury?", ChatSession())[-1]
+    assert messages[-1]["content"] == (
+        '<div class="refusal"><span class="refusal-title">No answer in your documents.</span> '
+        "The documents do not contain an answer to this question.</div>"
+    )
+    assert "No passage answers this question" in sources
+    assert "notice-error" not in messages[-1]["content"]
+
+
+def test_clear_starts_a_new_session(seeded: Settings) -> None:
+    app = create_app(seeded)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    messages, sources, state, question, notice = wired(app)["clear"]()
+    assert (messages, sources, question, notice) == ([], render.EMPTY_SOURCES, "", "")
+    assert state == ChatSession() and state is not session
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "Type a question first: the question is empty."),
+        ("   \n ", "Type a question first: the question is empty."),
+        (
+            "x" * 100_000,
+            "The question is 100,000 characters long; the limit is 2,000. "
+            "Shorten it and ask again.",
+        ),
+    ],
+)
+def test_bad_questions_get_a_message_and_change_nothing(
+    seeded: Settings, question: str, message: str
+) -> None:
+    app = create_app(seeded)
+    session = ChatSession()
+    updates = ask_all(app, question, session)
+    assert len(updates) == 1
+    messages, _, state, kept, notice = updates[0]
+    assert notice == render.notice(message)
+    assert messages == [] and state == ChatSession()
+    assert kept == question  # the text stays in the box to be edited
+
+
+def test_unconfigured_backend_and_bad_mode_are_explained(seeded: Settings) -> None:
+    app = create_app(seeded)
+    *_, notice = ask_all(app, SERBIA, ChatSession(), backend="openai")[-1]
+    assert notice == render.notice(
+        "The 'openai' backend is not configured on this server: set OPENAI_BASE_URL or "
+        "OPENAI_API_KEY and restart, or pick extractive."
+    )
+    *_, notice = ask_all(app, SERBIA, ChatSession(), mode="fuzzy")[-1]
+    assert "Unknown retrieval mode &#x27;fuzzy&#x27;" in notice
+
+
+def test_bad_k_is_explained(seeded: Settings) -> None:
+    *_, notice = ask_all(create_app(seeded), SERBIA, ChatSession(), k="many")[-1]
+    assert notice == render.notice("k must be a whole number from 1 to 20 (got 'many').")
+
+
+def test_session_settings_are_per_call(seeded: Settings) -> None:
+    handlers = Handlers(seeded)
+    assert handlers.session_settings(2, "bm25", "extractive") == seeded.with_(k=2, mode="bm25")
+    assert handlers.settings == seeded  # the server's settings are untouched
+    with_openai = Handlers(seeded.with_(openai_base_url="http://127.0.0.1:9/v1"))
+    assert with_openai.session_settings(5, "dense", "openai").llm == "openai"
+
+
+def test_bm25_mode_answers_with_one_passage(seeded: Settings) -> None:
+    app = create_app(seeded)
+    messages, sources, *_ = ask_all(app, SERBIA, ChatSession(), k=1, mode="bm25")[-1]
+    assert 'href="#src-1-1"' in messages[-1]["content"]
+    assert "Vučić" in sources
+
+
+def test_unexpected_errors_show_a_generic_message(
+    seeded: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(rag, "stream_answer", broken)
+    app = create_app(seeded)
+    with caplog.at_level(logging.ERROR, logger="ui"):
+        messages, *_ = ask_all(app, SERBIA, ChatSession())[-1]
+    assert messages[-1]["content"] == render.notice(GENERIC_ERROR, "error")
+    assert "secret internal detail" not in messages[-1]["content"]
+    assert "RuntimeError: secret internal detail" in caplog.text
+
+
+def test_rag_errors_show_their_message(tmp_path: Path) -> None:
+    missing = Settings(docs_dir=tmp_path / "missing", store_dir=tmp_path / "store")
+    app = create_app(missing)
+    messages, *_ = ask_all(app, SERBIA, ChatSession())[-1]
+    assert 'class="notice notice-error"' in messages[-1]["content"]
+    assert "does not exist: create it and add" in messages[-1]["content"]
+    assert "Traceback" not in messages[-1]["content"]
+
+
+# Rendering -------------------------------------------------------------------------------------
+
+
+def test_passage_highlights_the_span_with_escaped_context() -> None:
+    text = "Intro words here. The <b>cited</b> & quoted part. Trailing words after it."
+    start = text.index("The")
+    end = text.index(" Trailing")
+    assert render.passage_html(text, start, end, context=12) == (
+        "…here. <mark>The &lt;b&gt;cited&lt;/b&gt; &amp; quoted part.</mark> Trailing…"
+    )
+    assert render.passage_html(text, 0, 5, context=1000) == (
+        "<mark>Intro</mark>" + escape(text[5:])
+    )
+
+
+def test_unverified_citations_are_marked() -> None:
+    citation = Citation(1, "notes.md", "claimed words", 0, 13, 0.4, page=3, verified=False)
+    answer = Answer("q", "A claim [1].", [citation])
+    html = render.citation_html(citation, 1, lambda source: "claimed words and more")
+    assert '<div class="source unverified" id="src-1-1">' in html
+    assert '<span class="source-page">page 3</span>' in html
+    assert ">unverified</span>" in html
+    assert "(some citations could not be verified)" in render.answer_message(answer, 1)
+
+
+def test_markers_without_a_citation_stay_text_and_html_is_escaped() -> None:
+    citation = Citation(1, "a<b>.txt", "x", 0, 1, 1.0)
+    html = render.link_markers("<script>x</script> [1] and [7]\nnext", [citation], 4)
+    assert html == (
+        "&lt;script&gt;x&lt;/script&gt; "
+        '<a class="cite" href="#src-4-1" data-turn="4" data-cite="1" title="a&lt;b&gt;.txt">[1]</a>'
+        " and [7]<br>next"
+    )
+
+
+# Uploads ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "saved_as"),
+    [
+        ("notes.txt", "notes.txt"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\evil.md", "evil.md"),
+        ("/abs/path/report.pdf", "report.pdf"),
+        ("bad\x00na\nme<>.html", "badname.html"),
+        ("ends with dots.txt...", "ends with dots.txt"),
+    ],
+)
+def test_safe_name_keeps_only_a_plain_base_name(name: str, saved_as: str) -> None:
+    assert safe_name(name) == saved_as
+
+
+@pytest.mark.parametrize("name", ["", "   ", "..", "../", "dir/", ".hidden.txt", "../.env.md"])
+def test_safe_name_refuses_hidden_and_empty_names(name: str) -> None:
+    with pytest.raises(UploadRejected):
+        safe_name(name)
+
+
+def test_save_upload_never_writes_outside_the_folder(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    source = tmp_path / "upload.bin"
+    source.write_text("hello", encoding="utf-8")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me", encoding="utf-8")
+    (docs / "linked.txt").symlink_to(outside)
+
+    assert save_upload(source, "../outside.txt", docs, 1) == docs.resolve() / "outside.txt"
+    assert save_upload(source, "linked.txt", docs, 1) == docs.resolve() / "linked.txt"
+    assert outside.read_text(encoding="utf-8") == "keep me"
+    assert not (docs / "linked.txt").is_symlink()
+    assert files_under(docs) == {Path("outside.txt"), Path("linked.txt")}
+
+
+def _upload_file(folder: Path, name: str, content: bytes) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content)
+    return str(path)
+
+
+def test_upload_saves_indexes_and_answers(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(settings)
+    fns = wired(app)
+    before = files_under(tmp_path)
+    upload = _upload_file(tmp_path / "gradio-cache", "moonbase.txt", MOON.encode())
+    message, table, chooser = fns["upload"]([upload])
+
+    assert message.startswith(
+        '<div class="notice notice-success" role="status">Added moonbase.txt.'
+    )
+    assert (settings.docs_dir / "moonbase.txt").read_text(encoding="utf-8") == MOON
+    assert "<td>moonbase.txt</td>" in table
+    assert chooser["choices"] == ["000_f1c14fb623d5a113.txt", "moonbase.txt"]
+    written = files_under(tmp_path) - before
+    assert {p for p in written if p.parts[0] not in ("docs", "store", "gradio-cache")} == set()
+
+    messages, sources, *_ = ask_all(
+        app, "Who is the station commander of Moonbase Tranquility?", ChatSession()
+    )[-1]
+    assert "Ingrid Halvorsen" in messages[-1]["content"]
+    assert '<span class="source-file">moonbase.txt</span>' in sources
+
+
+def test_bad_uploads_are_refused_with_reasons(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(settings.with_(max_upload_mb=0.01))
+    fns = wired(app)
+    cache = tmp_path / "gradio-cache"
+    files = [
+        _upload_file(cache / "a", "tool.exe", b"MZ binary"),
+        _upload_file(cache / "b", "big.txt", b"word " * 5000),
+        _upload_file(cache / "c", ".hidden.md", b"# hidden"),
+        _upload_file(cache / "d", "empty.txt", b""),
+    ]
+    before = files_under(settings.docs_dir)
+    message, *_ = fns["upload"](files)
+    assert message == render.notice(
+        "Nothing was uploaded. "
+        "tool.exe: .exe cannot be indexed; upload .txt, .md, .markdown, .html, .htm, .pdf files. "
+        "big.txt: 0.0 MB is over the 0.01 MB upload limit; split the file or raise "
+        "RAG_MAX_UPLOAD_MB. "
+        "'.hidden.md': hidden file names (starting with a dot) are not accepted; rename the file "
+        "and retry. "
+        "empty.txt: the file is empty.",
+        "error",
+    )
+    assert files_under(settings.docs_dir) == before
+    message, *_ = fns["upload"]([])
+    assert message == render.notice("Choose one or more files to upload.")
+
+
+def test_unreadable_upload_is_reported_and_not_kept(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(settings)
+    fake_pdf = _upload_file(tmp_path / "cache", "scan.pdf", b"not really a pdf")
+    message, table, _ = wired(app)["upload"]([fake_pdf])
+    assert 'class="notice notice-error"' in message
+    assert "scan.pdf: " in message and "it was not added." in message
+    assert not (settings.docs_dir / "scan.pdf").exists()
+    assert "scan.pdf" not in table
+
+
+# Documents -------------------------------------------------------------------------------------
+
+
+def test_delete_asks_first_then_removes(settings: Settings) -> None:
+    rag.ingest(settings=settings)
+    app = create_app(settings)
+    fns = wired(app)
+    source = "000_f1c14fb623d5a113.txt"
+
+    box, question, notice = fns["ask_delete"](source)
+    assert box["visible"] is True
+    assert question == (
+        f"Delete {source} from the index and the documents folder? This cannot be undone."
+    )
+    box, notice = fns["cancel_delete"]()
+    assert box["visible"] is False and (settings.docs_dir / source).exists()
+
+    box, notice, table, _ = fns["delete"](source)
+    assert notice == render.notice(f"Deleted {source} (6 chunks).", "success")
+    assert not (settings.docs_dir / source).exists()
+    assert rag.documents(settings).documents == []
+    assert "Nothing is indexed yet" in table
+
+    box, notice, *_ = fns["delete"]("../../etc/passwd")
+    assert notice == render.notice("../../etc/passwd is not indexed (any more): refresh the list.")
+    box, question, notice = fns["ask_delete"](None)
+    assert box["visible"] is False and "Choose a document" in notice
+
+
+def test_resync_picks_up_new_files(settings: Settings) -> None:
+    rag.ingest(settings=settings)
+    (settings.docs_dir / "added.md").write_text("# Added\n\nA new note about otters.\n", "utf-8")
+    app = create_app(settings)
+    message, table, _ = wired(app)["resync"]()
+    assert message == render.notice(
+        "Synced: 1 added, 0 updated, 0 removed, 1 unchanged; "
+        f"{rag.documents(settings).total_chunks} chunks in 2 files.",
+        "success",
+    )
+    assert "<td>added.md</td>" in table
+
+
+def test_documents_view_lists_the_index(seeded: Settings) -> None:
+    table, chooser = wired(create_app(seeded))["documents_view"]()
+    assert chooser["choices"] == ["000_f1c14fb623d5a113.txt"]
+    status = rag.documents(seeded)
+    assert table == render.documents_table(status)
+    assert "<td>000_f1c14fb623d5a113.txt</td><td class='num'>6</td><td class='num'>3.3 KB</td>" in (
+        table
+    )
+
+
+# Launch options --------------------------------------------------------------------------------
+
+
+def test_host_and_port_from_flags_then_env_then_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAG_HOST", raising=False)
+    monkeypatch.delenv("RAG_PORT", raising=False)
+    args = parse_args([])
+    assert (args.host, args.port) == ("127.0.0.1", 7860)
+    monkeypatch.setenv("RAG_HOST", "0.0.0.0")
+    monkeypatch.setenv("RAG_PORT", "8123")
+    args = parse_args([])
+    assert (args.host, args.port) == ("0.0.0.0", 8123)
+    args = parse_args(["--host", "127.0.0.2", "--port", "9000"])
+    assert (args.host, args.port) == ("127.0.0.2", 9000)
+    monkeypatch.setenv("RAG_PORT", "eighty")
+    with pytest.raises(SystemExit):
+        parse_args([])

@@ -1,0 +1,1 @@
+"""The Gradio chat page over the public ``rag`` API (``rag ui`` or ``python -m ui``)."""

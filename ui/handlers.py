@@ -1,0 +1,266 @@
+"""What the page's buttons do. Plain Python over the public ``rag`` API, testable without a server.
+
+No handler raises: a ``RagError`` is shown with its message, anything else with a generic message
+(the traceback goes to the server log only).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rag
+from rag import Answer, RagError, Settings
+from ui import render
+from ui.uploads import UploadRejected, save_upload
+
+log = logging.getLogger("ui")
+
+MODES = ("hybrid", "dense", "bm25")
+MAX_K = 20
+GENERIC_ERROR = "Something went wrong on the server. The details are in the server log; try again."
+
+Message = dict[str, str]
+ProgressFn = Callable[..., Any]
+
+
+@dataclass
+class ChatSession:
+    """One browser session's conversation (kept in a ``gr.State``, so never shared)."""
+
+    messages: list[Message] = field(default_factory=list)
+    history: list[tuple[str, str]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChatUpdate:
+    """One streamed state of the chat: what each output component shows."""
+
+    session: ChatSession
+    notice: str = ""
+    question: str = ""
+
+    @property
+    def sources(self) -> str:
+        return render.sources_panel(self.session.sources)
+
+
+def backends(settings: Settings) -> list[str]:
+    """The answer backends this server can use: openai only when it is configured."""
+    if settings.openai_base_url or settings.openai_api_key:
+        return ["extractive", "openai"]
+    return ["extractive"]
+
+
+class Handlers:
+    """The page's actions, bound to the server's base settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # Settings ---------------------------------------------------------------------------------
+
+    def session_settings(self, k: float | None, mode: str | None, backend: str | None) -> Settings:
+        """The base settings with this session's choices (raise ``RagError`` on a bad one)."""
+        changes: dict[str, object] = {}
+        if k is not None:
+            try:
+                changes["k"] = max(1, min(MAX_K, int(k)))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise RagError(f"k must be a whole number from 1 to {MAX_K} (got {k!r}).") from exc
+        if mode:
+            changes["mode"] = mode
+        if backend:
+            if backend not in backends(self.settings):
+                raise RagError(
+                    f"The {backend!r} backend is not configured on this server: "
+                    "set OPENAI_BASE_URL or OPENAI_API_KEY and restart, or pick extractive."
+                )
+            changes["llm"] = backend
+        return self.settings.with_(**changes)
+
+    # Chat -------------------------------------------------------------------------------------
+
+    def check_question(self, question: str | None, settings: Settings) -> str | None:
+        """A message for a question we will not send, else None."""
+        text = (question or "").strip()
+        if not text:
+            return "Type a question first: the question is empty."
+        if len(text) > settings.max_question_chars:
+            return (
+                f"The question is {len(text):,} characters long; the limit is "
+                f"{settings.max_question_chars:,}. Shorten it and ask again."
+            )
+        return None
+
+    def ask(
+        self,
+        question: str | None,
+        session: ChatSession,
+        k: float | None = None,
+        mode: str | None = None,
+        backend: str | None = None,
+    ) -> Iterator[ChatUpdate]:
+        """Stream one answer into ``session``: the question, the growing answer, the sources."""
+        try:
+            settings = self.session_settings(k, mode, backend)
+        except RagError as exc:
+            yield ChatUpdate(session, render.notice(str(exc)), question or "")
+            return
+        problem = self.check_question(question, settings)
+        if problem is not None:
+            yield ChatUpdate(session, render.notice(problem), question or "")
+            return
+        text = " ".join((question or "").split())
+        turn = len(session.sources) + 1
+        session.messages.append({"role": "user", "content": render.question_message(text)})
+        reply: Message = {"role": "assistant", "content": render.streaming_message("")}
+        session.messages.append(reply)
+        yield ChatUpdate(session)
+        streamed = ""
+        started = time.perf_counter()
+        try:
+            pieces = rag.stream_answer(text, history=list(session.history), settings=settings)
+            for piece in pieces:
+                if isinstance(piece, Answer):
+                    self._finish(session, reply, piece, turn, settings)
+                    log.info("answered in %.2f s: %r", time.perf_counter() - started, text[:80])
+                    yield ChatUpdate(session)
+                    return
+                streamed += piece
+                reply["content"] = render.streaming_message(streamed)
+                yield ChatUpdate(session)
+        except RagError as exc:
+            reply["content"] = render.notice(str(exc), "error")
+            yield ChatUpdate(session)
+            return
+        except Exception:
+            log.exception("answering %r failed", text[:80])
+            reply["content"] = render.notice(GENERIC_ERROR, "error")
+            yield ChatUpdate(session)
+            return
+        reply["content"] = render.notice("The answer stopped before it was complete.", "error")
+        yield ChatUpdate(session)
+
+    def _finish(
+        self, session: ChatSession, reply: Message, answer: Answer, turn: int, settings: Settings
+    ) -> None:
+        texts: dict[str, str] = {}
+
+        def load_text(source: str) -> str:
+            if source not in texts:
+                texts[source] = rag.document_text(source, settings)
+            return texts[source]
+
+        reply["content"] = render.answer_message(answer, turn)
+        session.sources.append(render.turn_sources(answer, turn, load_text))
+        session.history.append((answer.question, answer.text))
+
+    def clear(self) -> ChatSession:
+        return ChatSession()
+
+    # Documents --------------------------------------------------------------------------------
+
+    def document_names(self) -> list[str]:
+        try:
+            return [d.source for d in rag.documents(self.settings).documents]
+        except Exception:
+            log.exception("listing the documents failed")
+            return []
+
+    def documents_html(self) -> str:
+        try:
+            return render.documents_table(rag.documents(self.settings))
+        except RagError as exc:
+            return render.notice(str(exc), "error")
+        except Exception:
+            log.exception("listing the documents failed")
+            return render.notice(GENERIC_ERROR, "error")
+
+    def _sync(self, progress: ProgressFn | None) -> rag.IngestReport:
+        def report(done: int, total: int, message: str) -> None:
+            if progress is not None:
+                progress((done, total), desc=message or "Indexing")
+
+        if progress is not None:
+            progress(0.0, desc="Reading the documents folder")
+        return rag.ingest(settings=self.settings, progress=report)
+
+    def upload(self, files: Sequence[str | Path] | None, progress: ProgressFn | None = None) -> str:
+        """Save uploaded files into the documents folder and index them; a notice for the page."""
+        if not files:
+            return render.notice("Choose one or more files to upload.")
+        saved: list[Path] = []
+        problems: list[str] = []
+        limit = self.settings.max_upload_mb
+        for item in files:
+            path = Path(item)
+            try:
+                saved.append(save_upload(path, path.name, self.settings.docs_dir, limit))
+            except UploadRejected as exc:
+                problems.append(str(exc))
+            except OSError:
+                log.exception("saving the upload %s failed", path.name)
+                problems.append(f"{path.name}: the file could not be saved.")
+        if not saved:
+            return render.notice("Nothing was uploaded. " + " ".join(problems), "error")
+        try:
+            report = self._sync(progress)
+        except RagError as exc:
+            return render.notice(str(exc), "error")
+        except Exception:
+            log.exception("indexing the uploads failed")
+            return render.notice(GENERIC_ERROR, "error")
+        names = {p.name for p in saved}
+        for skipped in report.skipped:
+            if skipped.path in names:  # saved but unreadable: do not keep it in the folder
+                problems.append(f"{skipped.path}: {skipped.reason}; it was not added.")
+                names.discard(skipped.path)
+                (self.settings.docs_dir / skipped.path).unlink(missing_ok=True)
+        kind = "success" if not problems else ("warning" if names else "error")
+        added = f"Added {', '.join(sorted(names))}. " if names else "Nothing was added. "
+        summary = f"{report.total_files} files, {report.total_chunks} chunks indexed."
+        return render.notice(added + " ".join(problems) + (" " if problems else "") + summary, kind)
+
+    def resync(self, progress: ProgressFn | None = None) -> str:
+        """Bring the index in line with the documents folder."""
+        try:
+            report = self._sync(progress)
+        except RagError as exc:
+            return render.notice(str(exc), "error")
+        except Exception:
+            log.exception("re-sync failed")
+            return render.notice(GENERIC_ERROR, "error")
+        skipped = "".join(f" Skipped {s.path}: {s.reason}." for s in report.skipped)
+        return render.notice(
+            f"Synced: {report.added_files} added, {report.updated_files} updated, "
+            f"{report.removed_files} removed, {report.unchanged_files} unchanged; "
+            f"{report.total_chunks} chunks in {report.total_files} files.{skipped}",
+            "success" if not report.skipped else "warning",
+        )
+
+    def confirm_text(self, source: str | None) -> str | None:
+        """The confirmation question for deleting ``source``, or None if nothing is chosen."""
+        if not source:
+            return None
+        return f"Delete {source} from the index and the documents folder? This cannot be undone."
+
+    def delete(self, source: str | None) -> str:
+        """Remove ``source`` from the index and the documents folder."""
+        if not source:
+            return render.notice("Choose a document to delete.")
+        if source not in self.document_names():
+            return render.notice(f"{source} is not indexed (any more): refresh the list.")
+        try:
+            removed = rag.remove_document(source, settings=self.settings)
+        except RagError as exc:
+            return render.notice(str(exc), "error")
+        except Exception:
+            log.exception("deleting %s failed", source)
+            return render.notice(GENERIC_ERROR, "error")
+        return render.notice(f"Deleted {source} ({removed} chunks).", "success")

@@ -1,0 +1,202 @@
+"""HTML for the chat page: answers with linked [n] markers, the sources panel, the documents table.
+
+Every piece of text that comes from a document, a file name or the user is HTML-escaped here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from html import escape
+
+from rag import Answer, Citation, IndexStatus
+
+MARKER = re.compile(r"\[(\d+)\]")
+CONTEXT_CHARS = 280
+SOURCES_TITLE = "<h3>Sources</h3>"
+EMPTY_SOURCES = SOURCES_TITLE + (
+    '<div class="sources-empty">Ask a question: the passages behind the answer appear here, '
+    "with the cited words highlighted.</div>"
+)
+
+TextLoader = Callable[[str], str]
+
+
+def source_id(turn: int, index: int) -> str:
+    """The element id of citation ``index`` of answer number ``turn`` in the sources panel."""
+    return f"src-{turn}-{index}"
+
+
+def _multiline(text: str) -> str:
+    """Escaped text on one line (the chat renders Markdown; an HTML block must not break)."""
+    return escape(text).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def link_markers(text: str, citations: Sequence[Citation], turn: int) -> str:
+    """Escape ``text`` and turn each ``[n]`` with a citation into a link to its source entry."""
+    by_index = {c.index: c for c in citations}
+    out: list[str] = []
+    last = 0
+    for match in MARKER.finditer(text):
+        citation = by_index.get(int(match.group(1)))
+        if citation is None:
+            continue
+        out.append(_multiline(text[last : match.start()]))
+        title = escape(_place(citation), quote=True)
+        out.append(
+            f'<a class="cite" href="#{source_id(turn, citation.index)}" '
+            f'data-turn="{turn}" data-cite="{citation.index}" title="{title}">'
+            f"[{citation.index}]</a>"
+        )
+        last = match.end()
+    out.append(_multiline(text[last:]))
+    return "".join(out)
+
+
+def answer_message(answer: Answer, turn: int) -> str:
+    """The chat bubble of a finished answer, or a distinct note for a refusal."""
+    if answer.refused:
+        return (
+            '<div class="refusal"><span class="refusal-title">No answer in your documents.</span> '
+            f"{_multiline(answer.text)}</div>"
+        )
+    unverified = any(not c.verified for c in answer.citations)
+    note = (
+        ' <span class="unverified-note">(some citations could not be verified)</span>'
+        if unverified
+        else ""
+    )
+    return f'<div class="answer">{link_markers(answer.text, answer.citations, turn)}{note}</div>'
+
+
+def streaming_message(text: str) -> str:
+    """The chat bubble while the answer streams in."""
+    return f'<div class="answer streaming">{_multiline(text)}<span class="cursor">▍</span></div>'
+
+
+def question_message(question: str) -> str:
+    return f'<div class="question">{_multiline(question)}</div>'
+
+
+def notice(message: str, kind: str = "warning") -> str:
+    """A message shown on the page: kind is ``warning``, ``error``, ``info`` or ``success``."""
+    css_class = escape(f"notice notice-{kind}", quote=True)
+    return f'<div class="{css_class}" role="status">{_multiline(message)}</div>'
+
+
+def _place(citation: Citation) -> str:
+    page = f", page {citation.page}" if citation.page is not None else ""
+    return f"{citation.source}{page}"
+
+
+def _snap_start(text: str, start: int) -> int:
+    if start <= 0:
+        return 0
+    space = text.find(" ", start, start + 40)
+    return space + 1 if space != -1 else start
+
+
+def _snap_end(text: str, end: int) -> int:
+    if end >= len(text):
+        return len(text)
+    space = text.rfind(" ", end - 40, end)
+    return space if space != -1 else end
+
+
+def passage_html(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> str:
+    """The cited span of ``text`` in a <mark>, inside about ``context`` characters each side."""
+    start = max(0, min(start, len(text)))
+    end = max(start, min(end, len(text)))
+    lo = _snap_start(text, start - context) if start - context > 0 else 0
+    hi = _snap_end(text, end + context) if end + context < len(text) else len(text)
+    lo, hi = min(lo, start), max(hi, end)
+    before = "…" if lo > 0 else ""
+    after = "…" if hi < len(text) else ""
+    return (
+        f"{before}{escape(text[lo:start])}<mark>{escape(text[start:end])}</mark>"
+        f"{escape(text[end:hi])}{after}"
+    )
+
+
+def citation_html(citation: Citation, turn: int, load_text: TextLoader) -> str:
+    """One entry of the sources panel: file, page, score, and the highlighted passage."""
+    meta = [f'<span class="source-file">{escape(citation.source)}</span>']
+    if citation.page is not None:
+        meta.append(f'<span class="source-page">page {citation.page}</span>')
+    meta.append(f'<span class="source-score">score {citation.score:.2f}</span>')
+    if not citation.verified:
+        meta.append(
+            '<span class="badge-unverified" title="The model cited this, but the words were not '
+            'found in the passage">unverified</span>'
+        )
+    try:
+        text = load_text(citation.source)
+    except Exception:  # the file may have been removed since the answer; show the span alone
+        text = ""
+    if text[citation.start : citation.end] == citation.text and citation.text:
+        body = passage_html(text, citation.start, citation.end)
+    else:
+        body = f"<mark>{escape(citation.text)}</mark>"
+    classes = "source" if citation.verified else "source unverified"
+    return (
+        f'<div class="{classes}" id="{source_id(turn, citation.index)}">'
+        f'<div class="source-head"><span class="source-index">[{citation.index}]</span> '
+        f"{' · '.join(meta)}</div>"
+        f'<div class="passage">{body}</div></div>'
+    )
+
+
+def turn_sources(answer: Answer, turn: int, load_text: TextLoader) -> str:
+    """The sources of one answer (the panel shows the latest open and earlier ones folded)."""
+    if answer.refused:
+        body = (
+            '<div class="sources-empty">No passage answers this question, so nothing is cited.'
+            "</div>"
+        )
+    elif not answer.citations:
+        body = '<div class="sources-empty">This answer cites no passage.</div>'
+    else:
+        body = "".join(citation_html(c, turn, load_text) for c in answer.citations)
+    return (
+        f'<div class="turn" data-turn="{turn}">'
+        f'<div class="turn-question">{escape(answer.question[:300])}</div>{body}</div>'
+    )
+
+
+def sources_panel(turns: Sequence[str]) -> str:
+    """All answers' sources: the latest shown, the earlier ones in closed <details>."""
+    if not turns:
+        return EMPTY_SOURCES
+    latest, earlier = turns[-1], turns[:-1]
+    folded = "".join(
+        f'<details class="earlier"><summary>Sources of answer {i + 1}</summary>{html}</details>'
+        for i, html in reversed(list(enumerate(earlier)))
+    )
+    return f'{SOURCES_TITLE}<div class="sources">{latest}{folded}</div>'
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def documents_table(status: IndexStatus) -> str:
+    """The Documents tab: what is indexed."""
+    if not status.documents:
+        return '<div class="sources-empty">Nothing is indexed yet: upload a document.</div>'
+    rows = "".join(
+        f"<tr><td>{escape(d.source)}</td><td class='num'>{d.chunks}</td>"
+        f"<td class='num'>{human_size(d.size)}</td><td>{escape(d.synced_at)}</td></tr>"
+        for d in status.documents
+    )
+    last = escape(status.last_sync or "never")
+    return (
+        '<table class="docs"><thead><tr><th>File</th><th>Chunks</th><th>Size</th>'
+        f"<th>Last sync</th></tr></thead><tbody>{rows}</tbody></table>"
+        f'<div class="docs-total">{len(status.documents)} files, {status.total_chunks} chunks, '
+        f"last sync {last}</div>"
+    )

@@ -1,0 +1,91 @@
+"""Uploaded files into the documents folder: safe names, size and type checks, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from pathlib import Path
+
+UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+MAX_NAME_CHARS = 180
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+
+
+class UploadRejected(ValueError):
+    """An uploaded file we refuse; the message is shown on the page as is."""
+
+
+def safe_name(name: str) -> str:
+    """The base name of ``name`` without path tricks, or ``UploadRejected``.
+
+    Directories (``/`` or ``\\``) are dropped, control and reserved characters removed; hidden
+    (leading dot) and empty names are refused.
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    base = name.replace("\\", "/").split("/")[-1]
+    base = _UNSAFE.sub("", base).strip().rstrip(".")
+    if not base or base in (".", ".."):
+        raise UploadRejected(f"{_shown(name)}: the file name is empty; rename the file and retry.")
+    if base.startswith("."):
+        raise UploadRejected(
+            f"{_shown(name)}: hidden file names (starting with a dot) are not accepted; "
+            "rename the file and retry."
+        )
+    if len(base) > MAX_NAME_CHARS:
+        stem, suffix = os.path.splitext(base)
+        base = stem[: MAX_NAME_CHARS - len(suffix)] + suffix
+    return base
+
+
+def _shown(name: str) -> str:
+    """A file name as we quote it in messages: printable and short."""
+    printable = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return repr(printable[:80] + ("…" if len(printable) > 80 else ""))
+
+
+def check_upload(name: str, size: int, max_mb: float) -> str:
+    """The name to save ``name`` under, after the type and size checks."""
+    base = safe_name(name)
+    suffix = Path(base).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise UploadRejected(
+            f"{base}: {suffix or 'files without an extension'} cannot be indexed; upload "
+            f"{', '.join(UPLOAD_SUFFIXES)} files."
+        )
+    if size > max_mb * 1024 * 1024:
+        raise UploadRejected(
+            f"{base}: {size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB upload limit; "
+            "split the file or raise RAG_MAX_UPLOAD_MB."
+        )
+    if size == 0:
+        raise UploadRejected(f"{base}: the file is empty.")
+    return base
+
+
+def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Path:
+    """Copy the uploaded file ``source`` into ``docs_dir`` as ``name`` (made safe); the new path.
+
+    The copy goes to a temporary file inside ``docs_dir`` first and is then renamed, so a reader
+    never sees half a file and a symlink at the target is replaced, never followed.
+    """
+    size = source.stat().st_size
+    base = check_upload(name, size, max_mb)
+    root = docs_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / base
+    if target.parent != root:  # cannot happen after safe_name; a last guard all the same
+        raise UploadRejected(f"{_shown(name)}: not a plain file name.")
+    if target.is_dir():
+        raise UploadRejected(f"{base}: a folder of that name exists in the documents folder.")
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=root)
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
