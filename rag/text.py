@@ -38,3 +38,33 @@ def terms(text: str) -> list[str]:
     """Folded, stemmed content terms (stop words dropped) for lexical matching."""
     tokens = [t for t in words(text) if t not in STOPWORDS]
     return list(_stemmer().stemWords(tokens))  # type: ignore[attr-defined]
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        i, j = diff[0], diff[-1]
+        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+def matched_terms(wanted: set[str], vocabulary: set[str], min_fuzzy_len: int = 4) -> set[str]:
+    """The ``wanted`` terms present in ``vocabulary``, allowing one typo in terms of 4+ letters."""
+    found = wanted & vocabulary
+    for term in wanted - found:
+        if len(term) >= min_fuzzy_len and any(
+            len(v) >= min_fuzzy_len and one_edit_apart(term, v) for v in vocabulary
+        ):
+            found.add(term)
+    return found
