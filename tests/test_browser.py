@@ -197,11 +197,9 @@ def test_seed_question_streams_with_clickable_citations(
     passage = source.locator(".passage").inner_text()
     assert len(passage) > len(source.locator("mark").inner_text()) + 100
 
-    page.locator("#chat a.cite", has_text="[2]").first.click()
-    expect(page.locator("#src-1-2")).to_have_class("source selected")
-    expect(page.locator("#src-1-1")).to_have_class("source")
+    expect(source).to_have_class("source")
     marker.click()
-    expect(page.locator("#src-1-1")).to_have_class("source selected")
+    expect(source).to_have_class("source selected")
     assert page.url.rstrip("/") == server.url.rstrip("/")  # the click did not navigate
 
     page.wait_for_timeout(500)  # let the selection outline finish its transition
@@ -227,6 +225,16 @@ def test_follow_up_and_refusal_and_clear(page: Page) -> None:
     expect(page.locator("#src-2-1")).to_be_visible()
     assert "Vučić" in answers(page)[-1]
     expect(page.locator("#sources-panel details.earlier")).to_have_count(1)
+    expect(page.locator("#sources-panel details.earlier")).not_to_have_attribute("open", "")
+
+    # [1] of the first answer opens that answer's folded sources and selects its entry.
+    page.locator('#chat a.cite[href="#src-1-1"]').click()
+    expect(page.locator("#sources-panel details.earlier")).to_have_attribute("open", "")
+    expect(page.locator("#src-1-1")).to_have_class("source selected")
+    expect(page.locator("#src-1-1")).to_be_in_viewport()
+    page.locator('#chat a.cite[href="#src-2-1"]').click()
+    expect(page.locator("#src-2-1")).to_have_class("source selected")
+    expect(page.locator("#src-1-1")).to_have_class("source")
 
     ask(page, "What is the boiling point of mercury?")
     refusal = page.locator("#chat .refusal")
@@ -342,7 +350,7 @@ def test_delete_asks_for_confirmation(page: Page, server: Server) -> None:
 
     page.locator("#delete").click()
     page.locator("#confirm-delete-yes").click()
-    expect(page.locator("#documents-notice")).to_have_text("Deleted to-delete.md (1 chunks).")
+    expect(page.locator("#documents-notice")).to_have_text("Deleted to-delete.md (1 chunk).")
     expect(page.locator("#documents-table")).not_to_contain_text("to-delete.md")
     assert not (server.docs / "to-delete.md").exists()
 

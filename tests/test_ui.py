@@ -7,6 +7,7 @@ tests call the wired functions.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -17,8 +18,9 @@ import pytest
 
 import rag
 from rag import Answer, Citation, Settings
+from tests.openai_server import Body, OpenAIServer, Reply, passage_with
 from ui import render
-from ui.app import EXAMPLES, create_app, parse_args
+from ui.app import EXAMPLES, create_app, main, parse_args
 from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
 from ui.uploads import UploadRejected, safe_name, save_upload
 
@@ -212,6 +214,31 @@ def test_rag_errors_show_their_message(tmp_path: Path) -> None:
     assert "Traceback" not in messages[-1]["content"]
 
 
+def test_openai_backend_streams_and_flags_unverified_citations(seeded: Settings) -> None:
+    claim = "Serbia joined BRICS as a full member in 2020"
+
+    def reply(body: Body) -> str:
+        phone = passage_with(body, "speak by phone")
+        return f"Vučić speaks by phone with Putin today [{phone}]. {claim} [{phone}]."
+
+    with OpenAIServer() as server:
+        server.script(Reply(reply))
+        app = create_app(seeded.with_(openai_base_url=server.url, openai_api_key="sk-test"))
+        updates = ask_all(app, "When will Vučić speak with Putin?", ChatSession(), backend="openai")
+        assert server.requests[0].body["stream"] is True
+
+    assert len(updates) > 5  # the model's deltas arrive one by one
+    messages, sources, *_ = updates[-1]
+    answer = messages[-1]["content"]
+    assert '<a class="cite" href="#src-1-1"' in answer
+    assert '<a class="cite" href="#src-1-2"' in answer
+    assert "(some citations could not be verified)" in answer
+    assert f"Not supported by the documents: “{claim}”" in answer
+    assert '<div class="source" id="src-1-1">' in sources
+    assert '<div class="source unverified" id="src-1-2">' in sources
+    assert f"<mark>{escape(FIRST_SENTENCE)}</mark>" in sources
+
+
 # Rendering -------------------------------------------------------------------------------------
 
 
@@ -371,8 +398,9 @@ def test_delete_asks_first_then_removes(settings: Settings) -> None:
     box, notice = fns["cancel_delete"]()
     assert box["visible"] is False and (settings.docs_dir / source).exists()
 
+    chunks = rag.documents(settings).total_chunks
     box, notice, table, _ = fns["delete"](source)
-    assert notice == render.notice(f"Deleted {source} (6 chunks).", "success")
+    assert notice == render.notice(f"Deleted {source} ({chunks} chunks).", "success")
     assert not (settings.docs_dir / source).exists()
     assert rag.documents(settings).documents == []
     assert "Nothing is indexed yet" in table
@@ -401,9 +429,11 @@ def test_documents_view_lists_the_index(seeded: Settings) -> None:
     assert chooser["choices"] == ["000_f1c14fb623d5a113.txt"]
     status = rag.documents(seeded)
     assert table == render.documents_table(status)
-    assert "<td>000_f1c14fb623d5a113.txt</td><td class='num'>6</td><td class='num'>3.3 KB</td>" in (
-        table
+    chunks = status.documents[0].chunks
+    row = (
+        f"<td>000_f1c14fb623d5a113.txt</td><td class='num'>{chunks}</td><td class='num'>3.3 KB</td>"
     )
+    assert row in table
 
 
 # Launch options --------------------------------------------------------------------------------
@@ -423,3 +453,37 @@ def test_host_and_port_from_flags_then_env_then_defaults(monkeypatch: pytest.Mon
     monkeypatch.setenv("RAG_PORT", "eighty")
     with pytest.raises(SystemExit):
         parse_args([])
+
+
+def test_main_explains_a_busy_port(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_DOCS_DIR", str(settings.docs_dir))
+    monkeypatch.setenv("RAG_STORE_DIR", str(settings.store_dir))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["--", "--port", str(port)]) == 1
+    out, err = capsys.readouterr()
+    chunks = rag.documents(settings).total_chunks
+    assert out.startswith(f"Syncing {settings.docs_dir} …\n  1 files, {chunks} chunks indexed (")
+    assert err.startswith(f"error: cannot serve on 127.0.0.1:{port} (")
+    assert err.endswith("pick another port with --port or RAG_PORT.\n")
+    assert "Traceback" not in out + err
+
+
+def test_main_serves_an_empty_folder_for_uploads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty-docs"
+    monkeypatch.setenv("RAG_DOCS_DIR", str(empty))
+    with socket.socket() as busy:  # stop main() right after the sync step
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["--port", str(busy.getsockname()[1])]) == 1
+    out, err = capsys.readouterr()
+    assert empty.is_dir()
+    assert f"warning: No documents found in {empty}" in out
+    assert "The page starts anyway: add documents on its Documents tab." in out
+    assert err.startswith("error: cannot serve on")

@@ -294,6 +294,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default=None, help=f"address (RAG_HOST; {DEFAULT_HOST})")
     parser.add_argument("--port", type=_port, default=None, help=f"port (RAG_PORT; {DEFAULT_PORT})")
     parser.add_argument("--no-sync", action="store_true", help="do not sync the folder first")
+    argv = list(argv) if argv is not None else None
+    if argv and argv[0] == "--":  # rag ui -- --port 8000
+        argv = argv[1:]
     args = parser.parse_args(argv)
     args.host = args.host or env_flag("RAG_HOST") or DEFAULT_HOST
     if args.port is None:
@@ -313,11 +316,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
-        if not args.no_sync:
-            prepare_index(settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if not args.no_sync:
+        try:
+            prepare_index(settings)
+        except RagError as exc:  # an empty folder, say: the page can still take uploads
+            print(f"warning: {exc}\n  The page starts anyway: add documents on its Documents tab.")
     app = create_app(settings)
     try:
         url = serve(app, settings, args.host, args.port)

@@ -25,6 +25,10 @@ a.cite:hover { filter: brightness(.92); }
 }
 .refusal-title { font-weight: 700; display: block; }
 .unverified-note { color: #b45309; font-size: .85em; }
+.unsupported-note {
+  margin-top: .4em; color: #b45309; font-size: .85em; border-top: 1px dashed #fcd34d;
+  padding-top: .3em;
+}
 .notice { padding: .55em .8em; border-radius: .4em; margin: .25em 0; border-left: 4px solid; }
 .notice-warning { background: #fffbeb; border-color: #d97706; color: #78350f; }
 .notice-error { background: #fef2f2; border-color: #dc2626; color: #7f1d1d; }
@@ -39,7 +43,10 @@ a.cite:hover { filter: brightness(.92); }
   padding: .55em .75em; margin-bottom: .6em; transition: box-shadow .3s, border-color .3s;
   scroll-margin: 1em;
 }
-.source.selected { border-color: var(--color-accent, #4f46e5); box-shadow: 0 0 0 3px #c7d2fe; }
+.source.selected {
+  border-color: var(--color-accent, #f97316);
+  box-shadow: 0 0 0 3px var(--color-accent-soft, #ffedd5);
+}
 .source.unverified { border-style: dashed; }
 .source-head { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .35em; }
 .source-index { font-weight: 700; color: var(--color-accent, #4338ca); }

@@ -263,4 +263,5 @@ class Handlers:
         except Exception:
             log.exception("deleting %s failed", source)
             return render.notice(GENERIC_ERROR, "error")
-        return render.notice(f"Deleted {source} ({removed} chunks).", "success")
+        chunks = f"{removed} chunk" + ("" if removed == 1 else "s")
+        return render.notice(f"Deleted {source} ({chunks}).", "success")

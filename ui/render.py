@@ -60,13 +60,13 @@ def answer_message(answer: Answer, turn: int) -> str:
             '<div class="refusal"><span class="refusal-title">No answer in your documents.</span> '
             f"{_multiline(answer.text)}</div>"
         )
-    unverified = any(not c.verified for c in answer.citations)
-    note = (
-        ' <span class="unverified-note">(some citations could not be verified)</span>'
-        if unverified
-        else ""
-    )
-    return f'<div class="answer">{link_markers(answer.text, answer.citations, turn)}{note}</div>'
+    notes = ""
+    if any(not c.verified for c in answer.citations):
+        notes += ' <span class="unverified-note">(some citations could not be verified)</span>'
+    if answer.unsupported:
+        claims = "; ".join(f"“{escape(claim)}”" for claim in answer.unsupported)
+        notes += f'<div class="unsupported-note">Not supported by the documents: {claims}</div>'
+    return f'<div class="answer">{link_markers(answer.text, answer.citations, turn)}{notes}</div>'
 
 
 def streaming_message(text: str) -> str:
