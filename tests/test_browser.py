@@ -65,6 +65,7 @@ class Server:
     started: float
     output: list[str] = field(default_factory=list)
     ready_seconds: float | None = None
+    external_requests: list[str] = field(default_factory=list)
 
     @property
     def docs(self) -> Path:
@@ -146,6 +147,15 @@ def browser() -> Iterator[Browser]:
 def open_page(browser: Browser, server: Server) -> Page:
     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    local = server.url.rstrip("/")
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((local, "data:", "blob:"))
+            else server.external_requests.append(request.url)
+        ),
+    )
     page.goto(server.url)
     expect(page.locator("#question textarea")).to_be_visible()
     if server.ready_seconds is None:
@@ -159,6 +169,7 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     yield page
     assert "Traceback" not in page.content()
     page.context.close()
+    assert server.external_requests == [], "the page must work offline"
 
 
 def ask(page: Page, question: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import rag
 from rag import Answer, Citation, Settings
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with
 from ui import render
-from ui.app import EXAMPLES, create_app, main, parse_args
+from ui.app import EXAMPLES, NOISY_LOGGERS, create_app, main, parse_args
 from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
 from ui.uploads import UploadRejected, safe_name, save_upload
 
@@ -455,6 +455,16 @@ def test_host_and_port_from_flags_then_env_then_defaults(monkeypatch: pytest.Mon
         parse_args([])
 
 
+@pytest.fixture
+def restore_log_levels() -> Iterator[None]:
+    """main() quiets some loggers; later tests of other modules expect them untouched."""
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_log_levels")
 def test_main_explains_a_busy_port(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -473,6 +483,7 @@ def test_main_explains_a_busy_port(
     assert "Traceback" not in out + err
 
 
+@pytest.mark.usefixtures("restore_log_levels")
 def test_main_serves_an_empty_folder_for_uploads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -24,6 +24,7 @@ from ui.uploads import UPLOAD_SUFFIXES
 
 log = logging.getLogger("ui")
 
+NOISY_LOGGERS = ("httpx", "httpx2", "chromadb", "sentence_transformers", "bm25s", "urllib3")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CHAT_CONCURRENCY = 4
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                         height=520,
                         examples=[{"text": q} for q in EXAMPLES],
                         latex_delimiters=[],
-                        buttons=["copy"],
+                        buttons=[],
                         feedback_options=None,
                         placeholder="Ask a question about your documents.",
                     )
@@ -312,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``rag ui``: sync the documents folder, then serve the page until Ctrl-C."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "bm25s", "urllib3"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
