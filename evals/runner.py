@@ -384,6 +384,9 @@ def set_name(questions: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from rag.errors import RagError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # rag eval -- --limit 5 (the rag CLI passes the separator through)
+        argv = argv[1:]
     args = build_parser().parse_args(argv)
     overrides = _parse_overrides(args.set)
     questions = load_questions(args.questions, args.limit)

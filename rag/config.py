@@ -50,7 +50,7 @@ class Settings:
     candidates: int = 30
     rrf_k: int = 60
     # Answering.
-    refusal_threshold: float = 0.46
+    refusal_threshold: float = 0.44
     max_answer_sentences: int = 2
     max_question_chars: int = 2000
     # Generative backend (OpenAI or any OpenAI-compatible server).

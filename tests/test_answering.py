@@ -1,0 +1,142 @@
+"""Extractive answers: sentence choice, the refusal model's features, and exact citations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import rag
+from rag import answering
+from rag.answering import (
+    REFUSAL_TEXT,
+    RefusalFeatures,
+    answer_extractive,
+    choose_sentences,
+    confidence,
+    expected_answer_type,
+    has_answer_type,
+    rank_sentences,
+    refusal_features,
+)
+from rag.chunking import chunk_document
+from rag.config import Settings
+from rag.models import Passage
+from rag.text import matched_terms, one_edit_apart
+
+DOC = (
+    "The Kazan summit of BRICS opened in October 2024. "
+    "Serbia sent a delegation led by Aleksandar Vulin. "
+    "The weather in Kazan was cold.\n"
+    "Analysts expect more trade between the members."
+)
+
+
+def uniform(term: str) -> float:
+    return 1.0
+
+
+def passages(text: str = DOC, dense: float = 0.6) -> list[Passage]:
+    chunks = chunk_document("doc.txt", text, size=2000, overlap=0)
+    return [Passage(chunk=c, score=1.0, dense_score=dense, lexical_score=1.0) for c in chunks]
+
+
+def test_typos_match_within_one_edit() -> None:
+    assert one_edit_apart("kosvo", "kosovo")
+    assert one_edit_apart("vucik", "vucic")
+    assert one_edit_apart("form", "from")  # a swap
+    assert not one_edit_apart("lead", "leader")
+    assert matched_terms({"kosvo", "putn", "cat"}, {"kosovo", "putin", "cot"}) == {"kosvo", "putn"}
+
+
+def test_expected_answer_types() -> None:
+    assert expected_answer_type("In what year was Belgrade liberated?") == "year"
+    assert expected_answer_type("On what exact date did the call take place?") == "date"
+    assert expected_answer_type("How many blocks does he have?") == "number"
+    assert expected_answer_type("When is the summit?") == "number"
+    assert expected_answer_type("Who leads the delegation?") == "name"
+    assert expected_answer_type("What does Serbia assert?") is None
+
+
+def test_answer_types_are_found_in_the_sentence() -> None:
+    question = "Who led the Serbian delegation?"
+    assert has_answer_type("name", question, "It was led by Aleksandar Vulin.")
+    assert not has_answer_type("name", question, "The Serbian delegation was there.")
+    assert not has_answer_type("name", question, "Delegations came. Many were there.")
+    assert has_answer_type("year", "", "It opened in October 2024.")
+    assert not has_answer_type("year", "", "Belgrade marks the 80th anniversary.")
+    assert has_answer_type("number", "", "Belgrade marks the 80th anniversary.")
+    assert has_answer_type(None, "", "")
+
+
+def test_the_best_sentence_answers_and_is_cited_exactly() -> None:
+    found = passages()
+    result = answer_extractive(
+        "Who led the Serbian delegation?", found, uniform, refusal_threshold=0.0
+    )
+    [citation] = result.citations
+    assert citation.text == "Serbia sent a delegation led by Aleksandar Vulin."
+    assert DOC[citation.start : citation.end] == citation.text
+    assert result.text == f"{citation.text} [1]"
+    assert not result.refused
+
+
+def test_a_second_sentence_joins_only_when_it_scores_close_to_the_best() -> None:
+    found = passages()
+    ranked = rank_sentences("When did the Kazan summit open?", found, uniform)
+    # "The weather in Kazan was cold." shares only "kazan": far below the best sentence.
+    assert [c.text for c in choose_sentences(ranked, 2)] == [
+        "The Kazan summit of BRICS opened in October 2024."
+    ]
+    ranked = rank_sentences("Which summit opened, and what do analysts expect?", found, uniform)
+    assert [c.text for c in choose_sentences(ranked, 2)] == [
+        "The Kazan summit of BRICS opened in October 2024.",
+        "Analysts expect more trade between the members.",
+    ]
+    assert len(choose_sentences(ranked, 1)) == 1
+
+
+def test_refusal_features() -> None:
+    found = passages(dense=0.7)
+    features = refusal_features("Who led the Serbian delegation?", found, uniform)
+    assert features == RefusalFeatures(dense=0.7, coverage=1.0, missing=0.0, type_missing=0.0)
+    features = refusal_features("In what year did Serbia join BRICS?", found, uniform)
+    assert features.coverage == 0.5  # serbia and brics; "year" and "join" are missing
+    assert features.missing == 1.0
+    assert features.type_missing == 0.0  # "2024" is in the chosen sentences
+    features = refusal_features("Who forecast the weather in Kazan?", found, uniform)
+    assert features.type_missing == 1.0  # the weather sentence names nobody
+
+
+def test_confidence_is_the_logistic_model() -> None:
+    found = passages(dense=0.5)
+    question = "Who is the mayor of Kazan?"
+    features = refusal_features(question, found, uniform)
+    logit = answering.REFUSAL_INTERCEPT + sum(
+        answering.REFUSAL_COEFFICIENTS[name] * value for name, value in vars(features).items()
+    )
+    assert confidence(question, found, uniform) == round(1 / (1 + math.exp(-logit)), 4)
+    assert confidence(question, passages(dense=0.8), uniform) > confidence(question, found, uniform)
+    assert confidence(question, [], uniform) == 0.0
+
+
+def test_low_confidence_refuses_without_citations() -> None:
+    result = answer_extractive(
+        "Who is the mayor of Kazan?", passages(dense=0.1), uniform, refusal_threshold=0.5
+    )
+    assert result.refused and result.text == REFUSAL_TEXT and result.citations == []
+    assert 0.0 < result.confidence < 0.5
+    empty = answer_extractive("Anything?", [], uniform, refusal_threshold=0.5)
+    assert empty.refused and empty.confidence == 0.0
+
+
+@pytest.mark.slow
+def test_seed_answers_and_refusals(seeded: Settings) -> None:
+    result = rag.answer("Who is the president of Serbia?", settings=seeded)
+    assert not result.refused
+    assert "Aleksandar Vučić" in result.text
+    source = rag.document_text(result.citations[0].source, settings=seeded)
+    for citation in result.citations:
+        assert source[citation.start : citation.end] == citation.text
+    off_topic = rag.answer("how do i bake sourdough bread", settings=seeded)
+    assert off_topic.refused and off_topic.confidence < seeded.refusal_threshold

@@ -1,0 +1,230 @@
+"""The eval metrics (pure functions) and the seed-set quality gate (the real pipeline)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from evals import metrics, runner
+
+ROOT = Path(__file__).resolve().parents[1]
+CLAPNQ = ROOT / "evals" / "benchmarks" / "clapnq"
+
+# Seed-set floors (hybrid retrieval, extractive answers): the value measured when the gate was
+# set, minus a small margin. evals/README.md lists the measured values next to these.
+SEED_FLOORS = {
+    "hit_at_1": 0.95,
+    "hit_at_5": 0.95,
+    "mrr": 0.95,
+    "key_fact_hit": 0.68,
+    "citation_precision": 0.65,
+    "citation_recall": 0.68,
+    "refusal_rate": 0.83,
+    "balanced_accuracy": 0.80,
+    "confidence_auroc": 0.83,
+}
+SEED_CEILINGS = {"false_refusal_rate": 0.25}
+CLAPNQ_FLOORS = {
+    "hit_at_5": 0.97,
+    "confidence_auroc": 0.79,
+    "balanced_accuracy": 0.65,
+    "evidence_recall": 0.70,
+}
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_key_facts_ignore_case_accents_and_punctuation() -> None:
+    answer = "On this day, the Serbian president, Aleksandar Vučić, is set to speak by phone [1]"
+    assert metrics.normalise("Aleksandar VUCIC!") == "aleksandar vucic"
+    assert metrics.contains_fact(answer, "aleksandar vucic")
+    assert metrics.contains_fact(answer, "By Phone")
+    assert not metrics.contains_fact(answer, "phon")  # whole words only
+    assert not metrics.contains_fact(answer, "")
+    assert metrics.key_fact_hit(answer, ["Putin", "Vučić"])
+    assert not metrics.key_fact_hit(answer, ["Putin"])
+    assert metrics.key_fact_recall(answer, ["Putin", "Vučić"]) == 0.5
+    assert metrics.key_fact_recall(answer, []) == 1.0
+
+
+def test_token_f1_is_squad_style() -> None:
+    assert metrics.token_f1("the cat sat", "the cat sat") == 1.0
+    assert metrics.token_f1("the cat", "the cat sat down") == pytest.approx(2 * 1.0 * 0.5 / 1.5)
+    assert metrics.token_f1("dog", "the cat") == 0.0
+    assert metrics.token_f1("", "") == 1.0
+    assert metrics.best_token_f1("the cat", ["a dog", "the cat"]) == 1.0
+    assert metrics.best_token_f1("the cat", []) == 0.0
+
+
+def test_evidence_overlap_needs_a_shared_run_of_words() -> None:
+    evidence = ["Blind baking a pie crust is necessary when it will be filled ."]
+    assert metrics.evidence_overlap("Yes: blind baking a pie crust is needed.", evidence)
+    assert not metrics.evidence_overlap("A pie crust is baked blind.", evidence)
+    assert metrics.shares_ngram("it is Kazan.", "Kazan")  # shorter than n: the whole of it
+    assert not metrics.evidence_overlap("anything", [])
+
+
+def test_spans_and_overlaps() -> None:
+    assert metrics.find_spans("abcabc", "bc") == [(1, 3), (4, 6)]
+    assert metrics.find_spans("abc", "") == []
+    assert metrics.overlaps((0, 5), (4, 9))
+    assert not metrics.overlaps((0, 5), (5, 9))
+    assert metrics.overlaps_any((3, 4), [(0, 1), (2, 6)])
+    assert not metrics.overlaps_any((3, 4), [])
+
+
+def test_ranking_metrics() -> None:
+    relevant = [False, False, True, False, True]
+    assert metrics.first_relevant_rank(relevant) == 3
+    assert metrics.hit_at(relevant, 1) == 0.0
+    assert metrics.hit_at(relevant, 3) == 1.0
+    assert metrics.reciprocal_rank(relevant) == pytest.approx(1 / 3)
+    assert metrics.reciprocal_rank([False, False]) == 0.0
+    assert metrics.first_relevant_rank([]) is None
+
+
+def test_aggregates() -> None:
+    values = [12.0, 3.0, 7.0, 5.0, 40.0]
+    for q in (0, 50, 95, 100):
+        assert metrics.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+    assert metrics.percentile([], 50) is None
+    assert metrics.mean([]) is None
+    assert metrics.auroc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert metrics.auroc([0.5], [0.5]) == 0.5
+    assert metrics.auroc([0.2, 0.9], [0.5]) == 0.5
+    assert metrics.auroc([], [0.5]) is None
+    assert metrics.balanced_accuracy(0.9, 0.1) == pytest.approx(0.9)
+    assert metrics.balanced_accuracy(None, 0.1) is None
+
+
+def _record(answerable: bool, refused: bool, confidence: float, **extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "answerable": answerable,
+        "refused": refused,
+        "confidence": confidence,
+        "latency_ms": 10.0,
+        "citations": [],
+    }
+    return base | extra
+
+
+def test_summarise_counts_refusals_and_citations() -> None:
+    answered = dict(
+        hit_at_1=1.0, hit_at_5=1.0, reciprocal_rank=1.0, evidence_hit_at_5=1.0,
+        key_fact_hit=True, key_fact_recall=1.0, token_f1=0.5, evidence_overlap=True,
+    )  # fmt: skip
+    records = [
+        _record(True, False, 0.9, cited_evidence=True, **answered,
+                citations=[{"on_evidence": True}, {"on_evidence": False}]),
+        _record(True, True, 0.3, cited_evidence=False, **(answered | {"key_fact_hit": False})),
+        _record(False, True, 0.2),
+        _record(False, False, 0.6, latency_ms=30.0, citations=[{"on_evidence": False}]),
+    ]  # fmt: skip
+    summary = runner.summarise(records)
+    assert summary["questions"] == 4
+    assert summary["key_fact_hit"] == 0.5
+    assert summary["citation_precision"] == 0.5  # citations of answerable questions only
+    assert summary["citation_recall"] == 0.5
+    assert summary["refusal_rate"] == 0.5
+    assert summary["false_refusal_rate"] == 0.5
+    assert summary["balanced_accuracy"] == 0.5
+    assert summary["confidence_auroc"] == 0.75
+    assert summary["latency_p50_ms"] == 10.0
+
+
+def test_load_questions_reads_the_schema(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": 1, "question": "Who?", "answerable": True, "answers": ["A"], "sources": ["d"]},
+        {"id": "2", "question": "Why?", "answerable": False},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
+    questions = runner.load_questions(path)
+    assert questions == [
+        runner.Question(id="1", question="Who?", answerable=True, answers=("A",), sources=("d",)),
+        runner.Question(id="2", question="Why?", answerable=False),
+    ]
+    assert runner.load_questions(path, limit=1) == questions[:1]
+    path.write_text('{"id": "x", "question": "Who?"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"q.jsonl:1: missing answerable"):
+        runner.load_questions(path)
+
+
+def test_the_question_files_follow_the_schema() -> None:
+    for path in (runner.DEFAULT_QUESTIONS, CLAPNQ / "questions.jsonl"):
+        questions = runner.load_questions(path)
+        assert len({q.id for q in questions}) == len(questions)
+        for q in questions:
+            assert bool(q.answers) == q.answerable == bool(q.evidence), q.id
+
+
+def test_store_is_isolated_and_keyed_by_docs_and_chunking(tmp_path: Path) -> None:
+    settings = runner.eval_settings(ROOT / "seeds", tmp_path)
+    assert settings.store_dir.parent == tmp_path
+    assert settings.store_dir.name.startswith("store-")
+    again = runner.eval_settings(ROOT / "seeds", tmp_path, mode="bm25")
+    assert again.store_dir == settings.store_dir and again.mode == "bm25"
+    rechunked = runner.eval_settings(ROOT / "seeds", tmp_path, overrides={"chunk_size": 500})
+    assert rechunked.store_dir != settings.store_dir
+
+
+# ---------------------------------------------------------------- the gate
+
+
+@pytest.fixture(scope="module")
+def seed_summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("eval-out")
+    questions = runner.load_questions(runner.DEFAULT_QUESTIONS)
+    settings = runner.eval_settings(runner.DEFAULT_DOCS, out)
+    records = runner.run_mode(questions, settings, progress=False)
+    return runner.summarise(records)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", sorted(SEED_FLOORS))
+def test_seed_metric_stays_above_its_floor(seed_summary: dict[str, Any], metric: str) -> None:
+    assert seed_summary[metric] >= SEED_FLOORS[metric], seed_summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", sorted(SEED_CEILINGS))
+def test_seed_metric_stays_below_its_ceiling(seed_summary: dict[str, Any], metric: str) -> None:
+    assert seed_summary[metric] <= SEED_CEILINGS[metric], seed_summary
+
+
+@pytest.mark.slow
+def test_rag_eval_writes_results_table_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = runner.main(["--limit", "3", "--mode", "bm25", "--out", str(tmp_path), "--name", "s"])
+    assert code == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("| mode | hit@1 | hit@5 | MRR |")
+    assert printed[2].startswith("| bm25 | ")
+    assert (
+        printed[-1]
+        == f"Results in {tmp_path / 's'}/ (results-*.jsonl, summary.json, table.md, plot.png)"
+    )
+    target = tmp_path / "s"
+    lines = (target / "results-bm25.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["seed-001", "seed-002", "seed-003"]
+    summary = json.loads((target / "summary.json").read_text())
+    assert summary["bm25"]["questions"] == 3 and summary["bm25"]["settings"]["k"] == 5
+    assert (target / "table.md").read_text().splitlines()[2] == printed[2]
+    assert (target / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("RAG_EVAL_CLAPNQ"), reason="set RAG_EVAL_CLAPNQ=1 (minutes)")
+def test_clapnq_metrics_stay_above_their_floors(tmp_path: Path) -> None:
+    questions = runner.load_questions(CLAPNQ / "questions.jsonl")
+    settings = runner.eval_settings(CLAPNQ / "docs", tmp_path)
+    summary = runner.summarise(runner.run_mode(questions, settings, progress=False))
+    for metric, floor in CLAPNQ_FLOORS.items():
+        assert summary[metric] >= floor, (metric, summary)
