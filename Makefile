@@ -20,7 +20,7 @@ install: $(BIN)/.installed
 	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
 
 run: install
-	$(BIN)/rag chat
+	$(BIN)/rag ui
 
 chat: install
 	$(BIN)/rag chat

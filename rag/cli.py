@@ -162,7 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(raw)
+    if hasattr(args, "rest"):
+        # argparse.REMAINDER drops options that come first (`rag ui --port 8000`): pass all on.
+        args.rest = raw[raw.index(args.command) + 1 :]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(levelname)s: %(message)s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,19 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                 "RAG_MODE", "RAG_K", "RAG_DOCS_DIR"):  # fmt: skip
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "env-store"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_levels() -> Iterator[None]:
+    """The CLI's main() configures logging; later tests must see the levels they started with."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(manager.loggerDict))]
+    levels = [(logger, logger.level) for logger in loggers]
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for logger, level in levels:
+        logger.setLevel(level)
+    logging.getLogger().handlers[:] = handlers
 
 
 @pytest.fixture
