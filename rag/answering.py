@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from rag.citations import Weight, make_citation, sentence_spans, span_text
 from rag.models import Answer, Passage
@@ -111,6 +112,12 @@ def has_answer_type(kind: str | None, question: str, text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
+def _term_set(text: str) -> frozenset[str]:
+    """The terms of a passage or sentence; hot passages come back query after query."""
+    return frozenset(terms(text))
+
+
 def content_terms(question: str) -> set[str]:
     """The question's stemmed terms without stop words and question-framing words."""
     return set(terms(question)) - QUESTION_FRAME
@@ -143,7 +150,7 @@ def rank_sentences(question: str, passages: list[Passage], weight: Weight) -> li
         passage_bonus = PASSAGE_PRIOR * (passage.dense_score or 0.0) - 0.02 * rank
         for start, end in sentence_spans(passage):
             text = span_text(passage, start, end)
-            found = frozenset(matched_terms(question_terms, set(terms(text))))
+            found = frozenset(matched_terms(question_terms, set(_term_set(text))))
             rows.append((passage_bonus, passage, start, end, text, found))
     unique = {(p.chunk.source, start): found for _, p, start, _, _, found in rows}
     n = len(unique)
@@ -188,7 +195,7 @@ def refusal_features(
 ) -> RefusalFeatures:
     """The refusal model's inputs; ``answer_text`` defaults to the two best sentences."""
     question_terms = content_terms(question)
-    passage_terms = [set(terms(p.chunk.text)) for p in passages]
+    passage_terms = [set(_term_set(p.chunk.text)) for p in passages]
     unseen = weight("") or 1.0  # the weight of a term no document contains: the largest
     found_anywhere = matched_terms(question_terms, set().union(*passage_terms))
     missing = max((weight(t) / unseen for t in question_terms - found_anywhere), default=0.0)
