@@ -63,6 +63,10 @@ class Settings:
     # Uploads through the UI.
     max_upload_mb: float = 20.0
     embed_batch_size: int = 32
+    # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
+    embed_backend: str = "onnx"
+    # Where models built locally (the ONNX export) are kept; never inside site-packages.
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "rag-offline")
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -83,7 +87,11 @@ class Settings:
         """Settings from ``RAG_*`` and ``OPENAI_*`` variables; keyword overrides win."""
         env = os.environ
         values: dict[str, object] = {}
-        paths = {"docs_dir": "RAG_DOCS_DIR", "store_dir": "RAG_STORE_DIR"}
+        paths = {
+            "docs_dir": "RAG_DOCS_DIR",
+            "store_dir": "RAG_STORE_DIR",
+            "cache_dir": "RAG_CACHE_DIR",
+        }
         for name, var in paths.items():
             if env.get(var):
                 values[name] = Path(env[var])
@@ -91,6 +99,7 @@ class Settings:
             "chroma_url": "RAG_CHROMA_URL",
             "collection": "RAG_COLLECTION",
             "mode": "RAG_MODE",
+            "embed_backend": "RAG_EMBED_BACKEND",
             "llm": "RAG_LLM",
             "model": "RAG_MODEL",
             "openai_base_url": "OPENAI_BASE_URL",

@@ -1,4 +1,4 @@
-"""The vector store: Chroma, on disk or behind ``chroma run``. The only module importing chromadb."""
+"""The vector store: Chroma, on disk or behind ``chroma run``; the only module importing it."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.config import Settings
+from rag.embeddings import embedding_id
 from rag.errors import StoreError
 from rag.models import Chunk
 
 log = logging.getLogger(__name__)
 _PAGE = 5000
+_EMBEDDING_KEY = "embedding"
+# Stores written before the embedding id was recorded hold sentence-transformers vectors.
+_LEGACY_EMBEDDING = embedding_id("torch")
 
 
 class VectorStore:
@@ -45,12 +49,8 @@ class VectorStore:
                 self.client = chromadb.PersistentClient(
                     path=str(settings.store_dir / "chroma"), settings=chroma_settings
                 )
-            # embedding_function=None: Chroma must never embed (its default downloads a model).
-            self.collection = self.client.get_or_create_collection(
-                settings.collection,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
+            self.name = settings.collection
+            self.collection = self._open_collection()
         except StoreError:
             raise
         except Exception as exc:
@@ -60,11 +60,47 @@ class VectorStore:
                 "(chroma run --path DIR) or set RAG_CHROMA_URL/RAG_STORE_DIR to a usable location."
             ) from exc
 
+        self.expected_embedding = embedding_id(settings.embed_backend)
+        self._checked = False
+        self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
+
+    def _open_collection(self) -> Any:
+        # embedding_function=None: Chroma must never embed (its default downloads a model).
+        return self.client.get_or_create_collection(
+            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
     def count(self) -> int:
         return int(self.collection.count())
 
+    def embedding(self) -> str | None:
+        """The embedding id the stored vectors come from (None while the store is empty)."""
+        recorded = (self.collection.metadata or {}).get(_EMBEDDING_KEY)
+        if recorded:
+            return str(recorded)
+        return _LEGACY_EMBEDDING if self.count() else None
+
+    def set_embedding(self, embedding: str) -> None:
+        if (self.collection.metadata or {}).get(_EMBEDDING_KEY) != embedding:
+            self.collection.modify(metadata={_EMBEDDING_KEY: embedding})
+
+    def clear(self) -> None:
+        """Drop every chunk (to re-embed with another model or backend)."""
+        self.client.delete_collection(self.name)
+        self.collection = self._open_collection()
+
+    def check_embedding(self) -> None:
+        """Refuse to compare query vectors with stored vectors of another model or backend."""
+        stored = self.embedding()
+        if stored is not None and stored != self.expected_embedding:
+            raise StoreError(
+                f"The index holds {stored} embeddings but the configured backend gives "
+                f"{self.expected_embedding}: run rag ingest to re-embed the documents, or set "
+                f"RAG_EMBED_BACKEND to the backend that built the index."
+            )
+
     def add(self, chunks: list[Chunk], embeddings: np.ndarray, text_hashes: list[str]) -> None:
-        batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
+        batch = self._batch
         for i in range(0, len(chunks), batch):
             part = chunks[i : i + batch]
             self.collection.upsert(
@@ -101,7 +137,11 @@ class VectorStore:
             offset += _PAGE
 
     def get(self, ids: list[str], with_embeddings: bool = False) -> tuple[list[Chunk], np.ndarray]:
-        include: Any = ["documents", "metadatas", "embeddings"] if with_embeddings else ["documents", "metadatas"]
+        include: Any = (
+            ["documents", "metadatas", "embeddings"]
+            if with_embeddings
+            else ["documents", "metadatas"]
+        )
         page = self.collection.get(ids=ids, include=include)
         order = {chunk_id: i for i, chunk_id in enumerate(page["ids"])}
         chunks = _chunks(page)
@@ -131,6 +171,9 @@ class VectorStore:
         """Nearest chunks with cosine similarity (1 - cosine distance)."""
         if n <= 0:
             return []
+        if not self._checked:
+            self.check_embedding()
+            self._checked = True
         result = self.collection.query(
             query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"]
         )

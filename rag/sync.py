@@ -6,8 +6,8 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ class _Pending:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def chunking_key(settings: Settings) -> str:
@@ -71,6 +71,9 @@ class Syncer:
         self.lexical = lexical
         self.embedder = embedder
         self.manifest_path = settings.store_dir / "manifest.json"
+        # Lexical changes of the running sync: rows to add and chunk ids to drop.
+        self._added_rows: list[tuple[str, str]] = []
+        self._removed_ids: list[str] = []
 
     def sync(self, folder: Path, progress: Progress | None = None) -> IngestReport:
         started = time.perf_counter()
@@ -82,8 +85,21 @@ class Syncer:
             self._reconcile(manifest)
         if manifest.root and manifest.root != str(root):
             log.info("Switching the index from %s to %s", manifest.root, root)
+        needs_lexical = repaired or len(self.lexical) != manifest.total_chunks
+        stored = self.store.embedding()
+        if stored is not None and stored != self.embedder.id:
+            log.warning(
+                "The index holds %s embeddings and this backend gives %s: re-embedding everything.",
+                stored,
+                self.embedder.id,
+            )
+            self.store.clear()
+            manifest.files.clear()
+            manifest.save(self.manifest_path)
+            needs_lexical = True
         rechunk = manifest.chunking != chunking_key(self.settings)
         manifest.root, manifest.chunking = str(root), chunking_key(self.settings)
+        manifest.embedding = self.embedder.id
 
         pending, skipped, seen, unchanged = self._scan(root, manifest, rechunk)
         if not seen and not manifest.files:
@@ -96,21 +112,27 @@ class Syncer:
         renamed = self._match_renames(pending, removed, manifest)
 
         removed_chunks = sum(len(manifest.files[s].chunks) for s in removed)
-        needs_lexical = repaired or len(self.lexical) != manifest.total_chunks
+        self._added_rows, self._removed_ids = [], []
         if pending or removed:
             manifest.in_progress = True
             manifest.save(self.manifest_path)
+            self.store.set_embedding(self.embedder.id)
             for source in removed:
-                self.store.delete(manifest.files.pop(source).chunks)
+                ids = manifest.files.pop(source).chunks
+                self.store.delete(ids)
+                self._removed_ids.extend(ids)
             embedded = self._write(pending, manifest, progress)
-            needs_lexical = True
         else:
             embedded = 0
+        # The lexical index changes before in_progress clears: a crash in between repairs it.
+        if needs_lexical:
+            self.rebuild_lexical()
+        elif self._added_rows or self._removed_ids:
+            self._update_lexical(manifest.total_chunks)
+        self._added_rows, self._removed_ids = [], []
         manifest.in_progress = False
         manifest.last_sync = now()
         manifest.save(self.manifest_path)
-        if needs_lexical:
-            self.rebuild_lexical()
 
         def count(kind: str) -> int:
             return sum(1 for p in pending if p.kind == kind)
@@ -142,13 +164,21 @@ class Syncer:
         manifest.in_progress = True
         manifest.save(self.manifest_path)
         self.store.delete(entry.chunks)
+        self._update_lexical(manifest.total_chunks, removed=entry.chunks)
         manifest.in_progress = False
         manifest.save(self.manifest_path)
-        self.rebuild_lexical()
         return len(entry.chunks)
 
     def rebuild_lexical(self) -> None:
         self.lexical.build((c.id, c.text) for c in self.store.iter_chunks())
+
+    def _update_lexical(self, expected: int, removed: list[str] | None = None) -> None:
+        """Apply this sync's changes to the lexical index; rebuild it if they don't add up."""
+        removed_ids = self._removed_ids if removed is None else removed
+        applied = self.lexical.update(self._added_rows, removed_ids)
+        if not applied or len(self.lexical) != expected:
+            log.info("Rebuilding the lexical index from the store.")
+            self.rebuild_lexical()
 
     def _scan(
         self, root: Path, manifest: Manifest, rechunk: bool
@@ -180,7 +210,7 @@ class Syncer:
             seen.add(source)
             digest = content_hash(document.text)
             if entry and not rechunk and entry.hash == digest:
-                entry.size, entry.mtime = stat.st_size, stat.st_mtime
+                manifest.files[source] = replace(entry, size=stat.st_size, mtime=stat.st_mtime)
                 unchanged += 1
                 continue
             chunks = chunk_document(
@@ -242,6 +272,7 @@ class Syncer:
                 known.update({h: v for (h, _), v in zip(missing, vectors)})
                 embedded += len(missing)
             self.store.add(chunks, np.stack([known[h] for h in hashes]), hashes)
+            self._added_rows.extend((chunk.id, chunk.text) for chunk in chunks)
             for item, _ in window:
                 item.written += 1
                 if item.written == len(item.chunks):
@@ -263,6 +294,7 @@ class Syncer:
         stale = set(item.old_ids) - set(new_ids)
         if stale:
             self.store.delete(sorted(stale))
+            self._removed_ids.extend(stale)
         manifest.files[item.source] = FileEntry(
             hash=item.hash, size=item.size, mtime=item.mtime, chunks=new_ids, synced_at=now()
         )

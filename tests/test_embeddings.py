@@ -1,0 +1,142 @@
+"""Embedding backends, the recorded embedding id, incremental BM25 and the manifest cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.embeddings import Embedder, embedding_id, model_dir, onnx_model_path
+from rag.errors import StoreError
+from rag.lexical import LexicalIndex
+from rag.manifest import FileEntry, Manifest
+from rag.store import VectorStore
+from rag.sync import Syncer
+
+TEXTS = [
+    "Aleksandar Vučić is the president of Serbia.",
+    "The Danube flows through Belgrade. Its length is about 2,850 kilometres.",
+    "A sapper is a combat engineer.",
+    "short",
+]
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    return Embedder(backend="torch").embed_documents(TEXTS)
+
+
+@pytest.mark.slow
+def test_onnx_matches_sentence_transformers(torch_vectors: np.ndarray) -> None:
+    onnx = Embedder(backend="onnx").embed_documents(TEXTS)
+    assert onnx.shape == (len(TEXTS), 384) and onnx.dtype == np.float32
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+    assert (onnx * torch_vectors).sum(axis=1).min() > 0.9999
+    assert embedding_id("onnx") == embedding_id("torch") == "all-MiniLM-L6-v2/fp32"
+
+
+@pytest.mark.slow
+def test_int8_is_close_but_has_its_own_id(torch_vectors: np.ndarray) -> None:
+    int8 = Embedder(backend="onnx-int8").embed_documents(TEXTS)
+    assert (int8 * torch_vectors).sum(axis=1).min() > 0.95
+    assert embedding_id("onnx-int8") == "all-MiniLM-L6-v2/int8"
+
+
+@pytest.mark.slow
+def test_onnx_export_goes_to_the_cache_dir(tmp_path: Path) -> None:
+    path = onnx_model_path(tmp_path / "cache", quantized=False)
+    assert path.is_file() and tmp_path in path.parents
+    assert not list(model_dir().rglob("*.onnx"))
+    assert onnx_model_path(tmp_path / "cache", quantized=False) == path  # built once
+
+
+def test_unknown_backend_is_a_config_error() -> None:
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="RAG_EMBED_BACKEND"):
+        Embedder(backend="gpu").embed_query("x")
+
+
+@pytest.mark.slow
+def test_backend_change_re_embeds_and_queries_refuse_a_mismatch(
+    settings: Settings, docs_dir: Path
+) -> None:
+    int8_settings = settings.with_(embed_backend="onnx-int8")
+    store = VectorStore(int8_settings)
+    lexical = LexicalIndex(settings.store_dir / "bm25")
+    first = Syncer(int8_settings, store, lexical, Embedder(backend="onnx-int8")).sync(docs_dir)
+    assert store.embedding() == "all-MiniLM-L6-v2/int8"
+
+    fp32_store = VectorStore(settings)
+    with pytest.raises(StoreError, match="rag ingest"):
+        fp32_store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3)
+
+    again = Syncer(settings, fp32_store, lexical, Embedder(backend="onnx")).sync(docs_dir)
+    assert again.embedded_chunks == again.total_chunks == first.total_chunks
+    assert fp32_store.embedding() == "all-MiniLM-L6-v2/fp32"
+    assert Manifest.load(settings.store_dir / "manifest.json").embedding == fp32_store.embedding()
+    assert len(fp32_store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3)) == 3
+
+
+ROWS = [
+    ("a", "The Danube flows through Belgrade and Novi Sad."),
+    ("b", "Belgrade is the capital of Serbia."),
+    ("c", "A sapper is a combat engineer in the army."),
+    ("d", "Engineers build bridges over the Danube."),
+]
+
+
+def test_lexical_scores_equal_bm25s(tmp_path: Path) -> None:
+    import bm25s
+
+    from rag.text import terms
+
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build(ROWS)
+    reference = bm25s.BM25()
+    reference.index([terms(text) for _, text in ROWS], show_progress=False)
+    for question in ("danube belgrade", "army engineer bridges", "capital"):
+        scores = reference.get_scores(terms(question))
+        expected = {ROWS[i][0]: float(s) for i, s in enumerate(scores) if s > 0}
+        got = dict(index.search(question, 10))
+        assert got.keys() == expected.keys()
+        assert all(abs(got[k] - expected[k]) < 1e-5 for k in got)
+
+
+def test_lexical_update_equals_a_rebuild(tmp_path: Path) -> None:
+    updated = LexicalIndex(tmp_path / "one")
+    updated.build(ROWS)
+    new_row = ("e", "Novi Sad lies on the Danube in Serbia.")
+    assert LexicalIndex(tmp_path / "one").update([new_row, ("b", ROWS[1][1])], ["c"])
+    rebuilt = LexicalIndex(tmp_path / "two")
+    rebuilt.build([ROWS[0], ROWS[1], ROWS[3], new_row])
+    reloaded = LexicalIndex(tmp_path / "one")
+    assert len(reloaded) == 4
+    for question in ("danube serbia", "sapper", "novi sad capital"):
+        got, expected = dict(reloaded.search(question, 10)), dict(rebuilt.search(question, 10))
+        assert got.keys() == expected.keys()
+        assert all(abs(got[k] - expected[k]) < 1e-6 for k in got)
+    assert reloaded.idf("danub") == rebuilt.idf("danub")
+
+
+def test_lexical_update_without_counts_asks_for_a_rebuild(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build(ROWS)
+    (tmp_path / "bm25" / "counts.npz").unlink()
+    assert not LexicalIndex(tmp_path / "bm25").update([("e", "text")], [])
+
+
+def test_manifest_load_returns_independent_copies(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    manifest = Manifest(root="/docs", embedding="m/fp32")
+    manifest.files["a.txt"] = FileEntry("h", 1, 1.0, ["c1"], "now")
+    manifest.save(path)
+    first = Manifest.load(path)
+    first.files.pop("a.txt")
+    second = Manifest.load(path)
+    assert list(second.files) == ["a.txt"] and second.embedding == "m/fp32"
+    second.files["b.txt"] = FileEntry("h2", 2, 2.0, ["c2"], "now")
+    second.save(path)
+    assert sorted(Manifest.load(path).files) == ["a.txt", "b.txt"]
