@@ -199,12 +199,17 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
             hit_at_5=metrics.hit_at(relevant, 5),
             reciprocal_rank=metrics.reciprocal_rank(relevant),
             evidence_hit_at_5=metrics.hit_at(on_evidence, 5),
-            key_fact_hit=metrics.key_fact_hit(result.text, question.answers),
-            key_fact_recall=metrics.key_fact_recall(result.text, question.answers),
-            token_f1=metrics.best_token_f1(result.text, question.answers),
-            evidence_overlap=metrics.evidence_overlap(result.text, question.evidence),
-            cited_evidence=any(c["on_evidence"] for c in citations),
+            evidence_spans=sum(len(found) for found in spans.values()),
+            cited_evidence=any(c["on_evidence"] for c in citations) if spans else None,
         )
+        if question.answers:  # a question file may leave out reference answers or evidence
+            record.update(
+                key_fact_hit=metrics.key_fact_hit(result.text, question.answers),
+                key_fact_recall=metrics.key_fact_recall(result.text, question.answers),
+                token_f1=metrics.best_token_f1(result.text, question.answers),
+            )
+        if question.evidence:
+            record["evidence_overlap"] = metrics.evidence_overlap(result.text, question.evidence)
     return record
 
 
@@ -216,13 +221,16 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Aggregate per-question records into the headline metrics."""
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
-    citations = [c for r in answerable for c in r["citations"]]
+    citations = [
+        c for r in answerable if r.get("cited_evidence") is not None for c in r["citations"]
+    ]
     refusal_rate = metrics.mean(float(r["refused"]) for r in unanswerable)
     false_refusal_rate = metrics.mean(float(r["refused"]) for r in answerable)
     latencies = [r["latency_ms"] for r in records]
 
     def avg(key: str) -> float | None:
-        return metrics.mean(float(r[key]) for r in answerable)
+        """Mean over the answerable questions that have the value (None when none has)."""
+        return metrics.mean(float(r[key]) for r in answerable if r.get(key) is not None)
 
     summary: dict[str, Any] = {
         "questions": len(records),

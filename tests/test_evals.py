@@ -138,6 +138,20 @@ def test_summarise_counts_refusals_and_citations() -> None:
     assert summary["latency_p50_ms"] == 10.0
 
 
+def test_summarise_skips_questions_without_references() -> None:
+    bare = dict(hit_at_1=1.0, hit_at_5=1.0, reciprocal_rank=1.0, evidence_hit_at_5=0.0)
+    records = [
+        _record(True, False, 0.9, cited_evidence=None, citations=[{"on_evidence": False}], **bare),
+        _record(True, False, 0.8, cited_evidence=True, citations=[{"on_evidence": True}],
+                key_fact_hit=True, key_fact_recall=1.0, token_f1=1.0, evidence_overlap=True,
+                **bare),
+    ]  # fmt: skip
+    summary = runner.summarise(records)
+    assert summary["key_fact_hit"] == 1.0 and summary["evidence_recall"] == 1.0
+    assert summary["citation_precision"] == 1.0 and summary["citation_recall"] == 1.0
+    assert summary["refusal_rate"] is None and summary["confidence_auroc"] is None
+
+
 def test_load_questions_reads_the_schema(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     rows = [
