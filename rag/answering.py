@@ -79,8 +79,8 @@ class RefusalFeatures:
     coverage: float
     # IDF (scaled to 0..1) of the rarest question term that no retrieved passage contains.
     missing: float
-    # 1 when the question asks who / when / how many and the answer sentences hold no name or
-    # number; else 0.
+    # 1 when the question asks for a year, a date, a number (when, how many) or a name (who) and
+    # the answer sentences hold none; else 0.
     type_missing: float
 
     def logit(self) -> float:
