@@ -4,7 +4,9 @@ Computes ``refusal_features`` for every question of ClapNQ and of the seed set (
 ``rag.answer``, default settings), fits an L2-regularised logistic regression, and prints: each
 feature's AUROC, the AUROC of a model fitted on one set and applied to the other, the 10-fold
 cross-validated AUROC of the model fitted on both, the balanced accuracy by threshold, and the
-constants to paste into rag/answering.py. Deterministic (Newton's method from zero, fixed folds).
+constants to paste into rag/answering.py: the intercept is moved so that the middle of the best
+thresholds (mean balanced accuracy of the two sets) falls on the default ``refusal_threshold``.
+Deterministic (Newton's method from zero, fixed folds).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 
 from evals import metrics
 from evals.runner import DEFAULT_DOCS, DEFAULT_OUT, DEFAULT_QUESTIONS, eval_settings, load_questions
-from rag.answering import RefusalFeatures, choose_sentences, rank_sentences, refusal_features
+from rag.answering import RefusalFeatures, refusal_features
+from rag.config import Settings
 
 CLAPNQ = Path(__file__).resolve().parent / "benchmarks" / "clapnq"
 NAMES = [f.name for f in fields(RefusalFeatures)]
@@ -35,10 +38,7 @@ def feature_table(questions_file: Path, docs: Path, out: Path) -> tuple[np.ndarr
     rows, labels = [], []
     for question in load_questions(questions_file):
         passages = rag.retrieve(question.question, settings=settings)
-        ranked = rank_sentences(question.question, passages, weight)
-        chosen = choose_sentences(ranked, settings.max_answer_sentences)
-        text = " ".join(c.text for c in chosen)
-        rows.append(astuple(refusal_features(question.question, passages, weight, text)))
+        rows.append(astuple(refusal_features(question.question, passages, weight)))
         labels.append(float(question.answerable))
     return np.asarray(rows, dtype=float), np.asarray(labels)
 
@@ -82,6 +82,10 @@ def cross_validated_auroc(x: np.ndarray, y: np.ndarray, folds: int = 10, repeats
     return float(np.mean([auroc(out_of_fold(x, y, folds, seed), y) for seed in range(repeats)]))
 
 
+def logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
 def balanced_accuracy(scores: np.ndarray, y: np.ndarray, threshold: float) -> float:
     return float(((scores[y == 0] < threshold).mean() + (scores[y == 1] >= threshold).mean()) / 2)
 
@@ -112,15 +116,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"seed {auroc(oof[is_seed], y[is_seed]):.3f}; in-sample clapnq "
         f"{auroc(scores[~is_seed], y[~is_seed]):.3f}, seed {auroc(scores[is_seed], y[is_seed]):.3f}"
     )
-    for threshold in np.arange(0.30, 0.66, 0.02):
+    grid = [round(float(t), 2) for t in np.arange(0.30, 0.661, 0.01)]
+    mean_accuracy = {
+        t: (
+            balanced_accuracy(scores[~is_seed], y[~is_seed], t)
+            + balanced_accuracy(scores[is_seed], y[is_seed], t)
+        )
+        / 2
+        for t in grid
+    }
+    for threshold in grid[::2]:
         print(
             f"  threshold {threshold:.2f}: balanced accuracy clapnq "
             f"{balanced_accuracy(scores[~is_seed], y[~is_seed], threshold):.3f}, "
             f"seed {balanced_accuracy(scores[is_seed], y[is_seed], threshold):.3f}"
         )
+    best_value = max(mean_accuracy.values())
+    plateau = [t for t in grid if mean_accuracy[t] >= best_value - 1e-9]
+    best = plateau[len(plateau) // 2]  # the middle of the best run of thresholds
+    default = Settings().refusal_threshold
+    shifted = w[-1] + logit(default) - logit(best)
     coefficients = ", ".join(f'"{n}": {v:.2f}' for n, v in zip(NAMES, w[:-1], strict=True))
+    print(
+        f"best mean balanced accuracy {best_value:.3f} at thresholds {plateau[0]:.2f}-"
+        f"{plateau[-1]:.2f}; middle {best:.2f}"
+    )
     print(f"REFUSAL_COEFFICIENTS = {{{coefficients}}}")
-    print(f"REFUSAL_INTERCEPT = {w[-1]:.2f}")
+    print(
+        f"REFUSAL_INTERCEPT = {shifted:.2f}  # fitted {w[-1]:.2f}, moved from threshold "
+        f"{best:.2f} onto the default refusal_threshold {default:.2f}"
+    )
     return 0
 
 

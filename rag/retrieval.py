@@ -43,7 +43,9 @@ class Retriever:
         elif mode == "bm25":
             fused = {cid: s for cid, s in lexical_scores.items()}
         else:
-            fused = fuse_ranks([list(dense_scores), [cid for cid, _ in lexical]], self.settings.rrf_k)
+            fused = fuse_ranks(
+                [list(dense_scores), [cid for cid, _ in lexical]], self.settings.rrf_k
+            )
         top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
 
         # Lexical-only hits: fetch their text and compute their dense similarity too.

@@ -21,18 +21,18 @@ SEED_FLOORS = {
     "hit_at_1": 0.95,
     "hit_at_5": 0.95,
     "mrr": 0.95,
-    "key_fact_hit": 0.68,
-    "citation_precision": 0.65,
-    "citation_recall": 0.68,
+    "key_fact_hit": 0.70,
+    "citation_precision": 0.67,
+    "citation_recall": 0.70,
     "refusal_rate": 0.83,
     "balanced_accuracy": 0.80,
-    "confidence_auroc": 0.83,
+    "confidence_auroc": 0.84,
 }
 SEED_CEILINGS = {"false_refusal_rate": 0.25}
 CLAPNQ_FLOORS = {
     "hit_at_5": 0.97,
-    "confidence_auroc": 0.79,
-    "balanced_accuracy": 0.65,
+    "confidence_auroc": 0.80,
+    "balanced_accuracy": 0.67,
     "evidence_recall": 0.70,
 }
 
