@@ -29,7 +29,9 @@ def test_ingest_then_docs(cli_env: Settings, capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert out.startswith("1 added, 0 updated, 0 removed, 0 renamed, 0 unchanged files; ")
     assert main(["ingest"]) == 0
-    assert capsys.readouterr().out.startswith("0 added, 0 updated, 0 removed, 0 renamed, 1 unchanged")
+    assert capsys.readouterr().out.startswith(
+        "0 added, 0 updated, 0 removed, 0 renamed, 1 unchanged"
+    )
     assert main(["docs"]) == 0
     lines = capsys.readouterr().out.splitlines()
     total = rag.documents(cli_env).total_chunks

@@ -87,9 +87,7 @@ def test_accent_insensitive_lexical_match(seeded: Settings) -> None:
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 def test_every_mode_answers(seeded: Settings, mode: str) -> None:
-    answer = rag.answer(
-        "What anniversary is Belgrade marking?", settings=seeded.with_(mode=mode)
-    )
+    answer = rag.answer("What anniversary is Belgrade marking?", settings=seeded.with_(mode=mode))
     assert not answer.refused
     assert "80th anniversary" in answer.text
     assert_citations_exact(answer, seeded)
