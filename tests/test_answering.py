@@ -138,7 +138,10 @@ def test_refusal_features() -> None:
     features = refusal_features("Who led the Serbian delegation?", found, uniform)
     assert features == RefusalFeatures(dense=0.7, coverage=1.0, missing=0.0, type_missing=0.0)
     features = refusal_features("In what year did Serbia join BRICS?", found, uniform)
-    assert features.coverage == 0.5  # serbia and brics; "year" and "join" are missing
+    # serbia and brics are found ("BRICS" is written as a name: it weighs less), "year" and "join"
+    # are missing.
+    name = answering.COVERAGE_NAME_WEIGHT
+    assert features.coverage == pytest.approx((1 + name) / (3 + name))
     assert features.missing == 1.0
     # The sentence that best matches the question's words is the Serbia one, and it holds no
     # year: "2024" belongs to the summit sentence, which does not say Serbia joined anything.
@@ -147,6 +150,15 @@ def test_refusal_features() -> None:
     assert features.type_missing == 0.0
     features = refusal_features("Who forecast the weather in Kazan?", found, uniform)
     assert features.type_missing == 1.0  # the weather sentence names nobody
+
+
+def test_names_weigh_less_in_the_coverage_feature() -> None:
+    text = "On Monday Aleksandar Vucic spoke with Vladimir Putin by phone."
+    features = refusal_features("What did Putin and Vucic agree on?", passages(text), uniform)
+    name = answering.COVERAGE_NAME_WEIGHT
+    assert features.coverage == pytest.approx(2 * name / (2 * name + 1))  # "agree" is missing
+    features = refusal_features("Who spoke by phone?", passages(text), uniform)
+    assert features.coverage == 1.0
 
 
 def test_confidence_is_the_logistic_model() -> None:

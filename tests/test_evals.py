@@ -21,14 +21,14 @@ SEED_FLOORS = {
     "hit_at_1": 0.95,
     "hit_at_5": 0.95,
     "mrr": 0.95,
-    "key_fact_hit": 0.70,
+    "key_fact_hit": 0.78,
     "citation_precision": 0.67,
-    "citation_recall": 0.70,
+    "citation_recall": 0.78,
     "refusal_rate": 0.83,
-    "balanced_accuracy": 0.80,
-    "confidence_auroc": 0.84,
+    "balanced_accuracy": 0.83,
+    "confidence_auroc": 0.86,
 }
-SEED_CEILINGS = {"false_refusal_rate": 0.25}
+SEED_CEILINGS = {"false_refusal_rate": 0.17}
 CLAPNQ_FLOORS = {
     "hit_at_5": 0.97,
     "confidence_auroc": 0.80,
