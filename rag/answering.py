@@ -28,8 +28,10 @@ REFUSAL_TEXT = "The documents do not contain an answer to this question."
 # which prints the constants to paste here (see evals/README.md).
 REFUSAL_COEFFICIENTS = {"dense": 3.91, "coverage": 2.30, "missing": -0.79, "type_missing": -1.46}
 REFUSAL_INTERCEPT = -2.36
-# Sentence choice: a sentence joins the answer when its score is at least this share of the best.
-SECOND_SENTENCE_RATIO = 0.75
+# Sentence choice: a sentence joins the answer when its score is at least this share of the
+# best; a sentence right before or after the best one at the lower ADJACENT_SENTENCE_RATIO.
+SECOND_SENTENCE_RATIO = 0.9
+ADJACENT_SENTENCE_RATIO = 0.6
 # Sentence score = question-term coverage + PASSAGE_PRIOR * the passage's dense similarity
 # + TYPE_BONUS when the sentence holds what the question asks for (a name, a number, a date).
 PASSAGE_PRIOR = 0.3
@@ -221,20 +223,41 @@ def focus_sentence(ranked: list[_Candidate]) -> _Candidate | None:
 
 
 def choose_sentences(ranked: list[_Candidate], max_sentences: int) -> list[_Candidate]:
-    """The best sentence, and the next ones while they score close to it (no duplicates)."""
+    """The best sentence, and the next ones while they score close to it (no duplicates).
+
+    A sentence next to the best one (it usually continues it) joins at ADJACENT_SENTENCE_RATIO
+    of the best score; any other only at SECOND_SENTENCE_RATIO, as a second guess that costs
+    citation precision whenever the best sentence was right.
+    """
     chosen: list[_Candidate] = []
     seen: set[tuple[str, int, int]] = set()
+    lowest = min(SECOND_SENTENCE_RATIO, ADJACENT_SENTENCE_RATIO)
     for candidate in ranked:
         key = (candidate.passage.chunk.source, candidate.start, candidate.end)
         if key in seen:  # overlapping chunks hold the same sentence twice
             continue
-        if chosen and candidate.score < SECOND_SENTENCE_RATIO * chosen[0].score:
-            break
         seen.add(key)
+        if chosen:
+            if candidate.score < lowest * chosen[0].score:
+                break
+            ratio = (
+                ADJACENT_SENTENCE_RATIO
+                if _adjacent(chosen[0], candidate)
+                else SECOND_SENTENCE_RATIO
+            )
+            if candidate.score < ratio * chosen[0].score:
+                continue
         chosen.append(candidate)
         if len(chosen) == max_sentences:
             break
     return chosen
+
+
+def _adjacent(a: _Candidate, b: _Candidate) -> bool:
+    """Whether two sentences of the same document follow each other (only spaces between)."""
+    if a.passage.chunk.source != b.passage.chunk.source:
+        return False
+    return 0 <= b.start - a.end <= 3 or 0 <= a.start - b.end <= 3
 
 
 def refusal_features(

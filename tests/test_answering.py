@@ -100,7 +100,18 @@ def test_a_second_sentence_joins_only_when_it_scores_close_to_the_best() -> None
     assert [c.text for c in choose_sentences(ranked, 2)] == [
         "The Kazan summit of BRICS opened in October 2024."
     ]
-    ranked = rank_sentences("Which summit opened, and what do analysts expect?", found, uniform)
+    question = "Which summit opened, and what do analysts expect?"
+    ranked = rank_sentences(question, found, uniform)
+    # The analysts sentence scores 0.77 of the best, three sentences away: not close enough.
+    assert ranked[1].score / ranked[0].score == pytest.approx(0.68 / 0.88)
+    assert len(choose_sentences(ranked, 2)) == 1
+    # Right after the best sentence, the same score is enough (it likely continues it).
+    text = (
+        "The Kazan summit of BRICS opened in October 2024. "
+        "Analysts expect more trade between the members.\n"
+        "The weather in Kazan was cold. Serbia sent a delegation led by Aleksandar Vulin."
+    )
+    ranked = rank_sentences(question, passages(text), uniform)
     assert [c.text for c in choose_sentences(ranked, 2)] == [
         "The Kazan summit of BRICS opened in October 2024.",
         "Analysts expect more trade between the members.",

@@ -22,7 +22,7 @@ SEED_FLOORS = {
     "hit_at_5": 0.95,
     "mrr": 0.95,
     "key_fact_hit": 0.78,
-    "citation_precision": 0.67,
+    "citation_precision": 0.72,
     "citation_recall": 0.78,
     "refusal_rate": 0.83,
     "balanced_accuracy": 0.83,
