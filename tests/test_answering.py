@@ -204,3 +204,40 @@ def test_seed_answers_and_refusals(seeded: Settings) -> None:
         assert source[citation.start : citation.end] == citation.text
     off_topic = rag.answer("how do i bake sourdough bread", settings=seeded)
     assert off_topic.refused and off_topic.confidence < seeded.refusal_threshold
+
+
+_SCORES_SCRIPT = """
+import math
+from rag.answering import rank_sentences, refusal_features
+from rag.chunking import chunk_document
+from rag.models import Passage
+text = (
+    "Officials in Belgrade weigh options for the summit in Kazan. "
+    "Delegates from many capitals discuss energy, trade and security in Kazan. "
+    "The summit opened with speeches on trade, energy and regional security."
+)
+chunk = chunk_document("doc.txt", text, size=2000, overlap=0)[0]
+found = [Passage(chunk=chunk, score=1.0, dense_score=0.5, lexical_score=1.0)]
+weight = lambda term: math.log(3.0 + len(term)) / 7.0 + 0.01 * sum(map(ord, term)) / 97.0
+question = "Which capitals discuss energy trade security options at the Kazan summit?"
+ranked = rank_sentences(question, found, weight)
+print([repr(c.score) for c in ranked], refusal_features(question, found, weight, ranked))
+"""
+
+
+def test_scores_do_not_depend_on_the_hash_seed() -> None:
+    import os
+    import subprocess
+    import sys
+
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _SCORES_SCRIPT],
+            env=os.environ | {"PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(4)
+    }
+    assert len(outputs) == 1
