@@ -37,7 +37,7 @@ class LexicalIndex:
         # Term counts per row (CSR): row i holds terms tf_terms[tf_ptr[i]:tf_ptr[i+1]].
         self._tf_ptr = np.zeros(1, dtype=np.int64)
         self._tf_terms = np.zeros(0, dtype=np.int32)
-        self._tf_counts = np.zeros(0, dtype=np.uint16)
+        self._tf_counts = np.zeros(0, dtype=np.uint32)
         # BM25 weights per term (CSC): term t scores rows w_rows[w_ptr[t]:w_ptr[t+1]].
         self._w_ptr = np.zeros(1, dtype=np.int64)
         self._w_rows = np.zeros(0, dtype=np.int32)
@@ -53,7 +53,7 @@ class LexicalIndex:
         self._ids, self._vocab, self._term_ids = [], [], {}
         self._tf_ptr = np.zeros(1, dtype=np.int64)
         self._tf_terms = np.zeros(0, dtype=np.int32)
-        self._tf_counts = np.zeros(0, dtype=np.uint16)
+        self._tf_counts = np.zeros(0, dtype=np.uint32)
         self._loaded = self._counts_loaded = True
         self._append(list(rows))
         self._reweight()
@@ -86,7 +86,7 @@ class LexicalIndex:
             counted = Counter(terms(text))
             ids = [self._term_id(term) for term in counted]
             terms_out.append(np.array(ids, dtype=np.int32))
-            counts_out.append(np.array(list(counted.values()), dtype=np.uint16))
+            counts_out.append(np.array(list(counted.values()), dtype=np.uint32))
             lengths.append(len(ids))
             self._ids.append(chunk_id)
         self._tf_terms = np.concatenate(terms_out)

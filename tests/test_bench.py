@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import main
+from rag.cli import main
 
 
 def positive(value: object) -> bool:
@@ -18,7 +18,7 @@ def positive(value: object) -> bool:
 def test_smoke_run_writes_the_expected_figures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--smoke", "--out", str(tmp_path)]) == 0
+    assert main(["bench", "--smoke", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "smoke.json").read_text())
     assert results["smoke"] is True
     assert results["machine"]["nproc"] >= 1 and results["machine"]["ram_gib"] > 0
