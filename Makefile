@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test lint eval bench clean
+.PHONY: install run chat test lint eval bench bench-smoke clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,8 @@ eval: install
 bench: install
 	$(BIN)/rag bench
 
+bench-smoke: install
+	$(BIN)/rag bench --smoke
+
 clean:
-	rm -rf vectorstore evals/out bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf vectorstore evals/out bench/out bench/cache .pytest_cache .mypy_cache .ruff_cache

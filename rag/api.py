@@ -30,15 +30,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("rag")
 _engines: dict[tuple[str, str, str], Engine] = {}
 _engines_lock = threading.Lock()
-_embedder: Embedder | None = None
+_embedders: dict[tuple[str, str, int], Embedder] = {}
 
 
-def shared_embedder(batch_size: int = 32) -> Embedder:
-    """One model per process: loading it takes seconds."""
-    global _embedder
-    if _embedder is None:
-        _embedder = Embedder(batch_size=batch_size)
-    return _embedder
+def shared_embedder(settings: Settings) -> Embedder:
+    """One model per backend and process: loading it takes time."""
+    key = (settings.embed_backend, str(settings.cache_dir), settings.embed_batch_size)
+    if key not in _embedders:
+        _embedders[key] = Embedder(
+            settings.embed_batch_size, settings.embed_backend, settings.cache_dir
+        )
+    return _embedders[key]
 
 
 class Engine:
@@ -46,7 +48,7 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.embedder = shared_embedder(settings.embed_batch_size)
+        self.embedder = shared_embedder(settings)
         self.lexical = LexicalIndex(settings.store_dir / "bm25")
         self.sync_lock = threading.Lock()
 

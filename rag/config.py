@@ -114,6 +114,7 @@ class Settings:
             "k": ("RAG_K", int),
             "refusal_threshold": ("RAG_REFUSAL_THRESHOLD", float),
             "llm_timeout": ("RAG_LLM_TIMEOUT", float),
+            "llm_max_retries": ("RAG_LLM_MAX_RETRIES", int),
             "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
         }
         for name, (var, kind) in numbers.items():
