@@ -43,6 +43,21 @@ def user_turns(history: Iterable[Any]) -> list[str]:
     return questions
 
 
+def conversation_turns(history: History) -> list[tuple[str, str]]:
+    """``(role, text)`` turns from ``[(user, bot), ...]`` or ``[{"role", "content"}]``."""
+    turns: list[tuple[str, str]] = []
+    for turn in history or ():
+        if isinstance(turn, dict):
+            role, content = turn.get("role"), turn.get("content")
+            if role in ("user", "assistant") and isinstance(content, str) and content:
+                turns.append((role, content))
+        elif isinstance(turn, (list, tuple)):
+            for role, content in zip(("user", "assistant"), turn, strict=False):
+                if isinstance(content, str) and content:
+                    turns.append((role, content))
+    return turns
+
+
 def condense_offline(question: str, history: History) -> str:
     """A rule, for when no LLM is configured: a short or referring question borrows the last one."""
     previous = user_turns(history)
