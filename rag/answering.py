@@ -300,6 +300,11 @@ def confidence(question: str, passages: list[Passage], weight: Weight) -> float:
     return round(_sigmoid(refusal_features(question, passages, weight).logit()), 4)
 
 
+def refusal(question: str, confidence: float = 0.0) -> Answer:
+    """The answer given when the passages do not hold one: no citations."""
+    return Answer(question=question, text=REFUSAL_TEXT, refused=True, confidence=confidence)
+
+
 def answer_extractive(
     question: str,
     passages: list[Passage],
@@ -310,13 +315,13 @@ def answer_extractive(
 ) -> Answer:
     """Compose an answer from whole sentences, each followed by its ``[n]`` marker."""
     if not passages:
-        return Answer(question=question, text=REFUSAL_TEXT, refused=True, confidence=0.0)
+        return refusal(question)
     ranked = rank_sentences(question, passages, weight)
     chosen = choose_sentences(ranked, max_sentences)
     features = refusal_features(question, passages, weight, ranked)
     score = round(_sigmoid(features.logit()), 4)
     if score < refusal_threshold or not chosen:
-        return Answer(question=question, text=REFUSAL_TEXT, refused=True, confidence=score)
+        return refusal(question, score)
     # Keep document order when sentences come from the same source, for a readable answer.
     lead = chosen[0].passage.chunk.source
     chosen.sort(key=lambda c: (c.passage.chunk.source != lead, c.passage.chunk.source, c.start))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rag import citations
-from rag.answering import REFUSAL_TEXT, confidence
+from rag.answering import REFUSAL_TEXT, confidence, refusal
 from rag.citations import Weight
 from rag.config import Settings
 from rag.errors import LLMError
@@ -49,7 +49,7 @@ _CONDENSED_PREFIX = re.compile(r"^\s*(standalone question:)?\s*", re.IGNORECASE)
 def generate_answer(question: str, passages: list[Passage], settings: Settings) -> Answer:
     """Ask the model, then verify its citations against the passages."""
     if not passages:
-        return _refusal(question)
+        return refusal(question)
     checker = CitationChecker(question, passages, _weight(settings))
     with llm_errors(settings):
         reply = chat_model(settings).invoke(_answer_messages(question, passages))
@@ -64,7 +64,7 @@ def stream_generated_answer(
     """Yield the answer text as it arrives (markers already renumbered), then the ``Answer``."""
     if not passages:
         yield REFUSAL_TEXT
-        yield _refusal(question)
+        yield refusal(question)
         return
     checker = CitationChecker(question, passages, _weight(settings))
     with llm_errors(settings):
@@ -221,15 +221,11 @@ class CitationChecker(citations.CitationChecker):
 
     def answer(self, retrieval_confidence: float) -> Answer:
         if not self.citations and (self.sentinel_seen or not self.text):
-            return _refusal(self.question)
+            return refusal(self.question)
         return super().answer(retrieval_confidence)
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _refusal(question: str) -> Answer:
-    return Answer(question=question, text=REFUSAL_TEXT, refused=True, confidence=0.0)
 
 
 def _answer_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
