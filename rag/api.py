@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -244,12 +245,17 @@ def remove_document(
     """Remove a document from the index (and, by default, from the folder)."""
     settings = _settings(settings)
     root = documents_root(settings)
-    path = (root / source).resolve()
-    if root.resolve() not in path.parents:
+    relative = os.path.normpath(source)
+    if os.path.isabs(relative) or relative == ".." or relative.startswith("../"):
         raise DocumentsError(f"{source!r} is outside the documents folder {root}.")
     eng = engine(settings)
+    if source not in eng.manifest.files:
+        raise DocumentsError(
+            f"{source!r} is not an indexed document of {root}: run rag docs to list them."
+        )
     with eng.sync_lock:
-        if delete_file and path.is_file():
+        path = root / source  # not resolved: deleting a link removes the link, not its target
+        if delete_file and (path.is_file() or path.is_symlink()):
             path.unlink()
         return eng.syncer(settings).remove(source)
 

@@ -174,3 +174,20 @@ def test_chunking_change_rechunks_without_duplicates(settings: Settings) -> None
     for chunk in engine(smaller).store.iter_chunks():
         assert text[chunk.start : chunk.end] == chunk.text
         assert len(chunk.text) <= 300
+
+
+def test_remove_document_deletes_only_the_indexed_file(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    (docs_dir / "link.txt").symlink_to(docs_dir / "danube.txt")
+    rag.ingest(settings=settings)
+    # A link is removed as a link: its target stays, and stays indexed.
+    assert rag.remove_document("link.txt", settings=settings) == 1
+    assert not (docs_dir / "link.txt").is_symlink()
+    assert (docs_dir / "danube.txt").read_text(encoding="utf-8") == EXTRA
+    assert [d.source for d in rag.documents(settings).documents] == [SEED_FILE, "danube.txt"]
+    # Names that are not index keys touch nothing on disk.
+    for name in (str(docs_dir / "danube.txt"), "sub/../danube.txt", "missing.txt"):
+        with pytest.raises(rag.RagError):
+            rag.remove_document(name, settings=settings)
+    assert (docs_dir / "danube.txt").exists()
+    assert_consistent(settings)
