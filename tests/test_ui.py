@@ -307,8 +307,9 @@ def test_save_upload_never_writes_outside_the_folder(tmp_path: Path) -> None:
     outside.write_text("keep me", encoding="utf-8")
     (docs / "linked.txt").symlink_to(outside)
 
-    assert save_upload(source, "../outside.txt", docs, 1) == docs.resolve() / "outside.txt"
-    assert save_upload(source, "linked.txt", docs, 1) == docs.resolve() / "linked.txt"
+    assert save_upload(source, "../outside.txt", docs, 1).path == docs.resolve() / "outside.txt"
+    linked = save_upload(source, "linked.txt", docs, 1)
+    assert linked.path == docs.resolve() / "linked.txt" and linked.replaced
     assert outside.read_text(encoding="utf-8") == "keep me"
     assert not (docs / "linked.txt").is_symlink()
     assert files_under(docs) == {Path("outside.txt"), Path("linked.txt")}
@@ -379,6 +380,63 @@ def test_unreadable_upload_is_reported_and_not_kept(settings: Settings, tmp_path
     assert "scan.pdf: " in message and "it was not added." in message
     assert not (settings.docs_dir / "scan.pdf").exists()
     assert "scan.pdf" not in table
+
+
+def _ask_moon(app: gr.Blocks) -> tuple[str, str]:
+    messages, sources, *_ = ask_all(
+        app, "Who is the station commander of Moonbase Tranquility?", ChatSession()
+    )[-1]
+    return messages[-1]["content"], sources
+
+
+def test_bad_upload_over_a_document_keeps_it_and_its_index_entry(
+    settings: Settings, tmp_path: Path
+) -> None:
+    app = create_app(settings)
+    fns = wired(app)
+    good = _upload_file(tmp_path / "cache" / "a", "real.txt", MOON.encode())
+    message, *_ = fns["upload"]([good])
+    assert "Added real.txt." in message
+    before = rag.documents(settings)
+
+    binary = _upload_file(tmp_path / "cache" / "b", "real.txt", b"\x00\x01binary\x00" * 50)
+    message, table, chooser = fns["upload"]([binary])
+    assert message == render.notice(
+        "Nothing was uploaded. real.txt: binary file (not text); it was not added.", "error"
+    )
+    assert (settings.docs_dir / "real.txt").read_text(encoding="utf-8") == MOON
+    assert not [p for p in settings.docs_dir.iterdir() if p.name.startswith(".")]
+    assert "<td>real.txt</td>" in table and "real.txt" in chooser["choices"]
+    assert rag.documents(settings) == before
+    answer, sources = _ask_moon(app)
+    assert "Ingrid Halvorsen" in answer
+    assert '<span class="source-file">real.txt</span>' in sources
+    # A later sync still finds the original, unchanged.
+    message, *_ = fns["resync"]()
+    assert "0 updated, 0 removed" in message
+
+
+def test_good_reupload_replaces_the_document_and_its_index_entry(
+    settings: Settings, tmp_path: Path
+) -> None:
+    app = create_app(settings)
+    fns = wired(app)
+    fns["upload"]([_upload_file(tmp_path / "cache" / "a", "real.txt", MOON.encode())])
+    newer = MOON.replace("Ingrid Halvorsen, a geologist", "Tomasz Wierzbicki, a botanist")
+    message, table, chooser = fns["upload"](
+        [_upload_file(tmp_path / "cache" / "b", "real.txt", newer.encode())]
+    )
+    assert message.startswith(
+        '<div class="notice notice-success" role="status">Replaced real.txt. 2 files,'
+    )
+    assert "Added" not in message
+    assert (settings.docs_dir / "real.txt").read_text(encoding="utf-8") == newer
+    assert chooser["choices"] == ["000_f1c14fb623d5a113.txt", "real.txt"]
+    assert "<td>real.txt</td>" in table
+    answer, sources = _ask_moon(app)
+    assert "Tomasz Wierzbicki" in answer and "Ingrid Halvorsen" not in answer
+    assert '<span class="source-file">real.txt</span>' in sources
+    assert "Ingrid" not in rag.document_text("real.txt", settings)
 
 
 # Documents -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import rag
 from rag import Answer, RagError, Settings
 from ui import render
-from ui.uploads import UploadRejected, save_upload
+from ui.uploads import SavedUpload, UploadRejected, save_upload
 
 log = logging.getLogger("ui")
 
@@ -195,12 +195,12 @@ class Handlers:
         """Save uploaded files into the documents folder and index them; a notice for the page."""
         if not files:
             return render.notice("Choose one or more files to upload.")
-        saved: list[Path] = []
+        saved: list[SavedUpload] = []
         problems: list[str] = []
         limit = self.settings.max_upload_mb
         for item in files:
             path = Path(item)
-            try:
+            try:  # an unreadable upload is refused here, before it can replace anything
                 saved.append(save_upload(path, path.name, self.settings.docs_dir, limit))
             except UploadRejected as exc:
                 problems.append(str(exc))
@@ -216,16 +216,24 @@ class Handlers:
         except Exception:
             log.exception("indexing the uploads failed")
             return render.notice(GENERIC_ERROR, "error")
-        names = {p.name for p in saved}
+        names = {s.path.name for s in saved}
+        # A name uploaded twice in one batch is new if its first copy was.
+        new = {s.path.name for s in saved if not s.replaced}
         for skipped in report.skipped:
-            if skipped.path in names:  # saved but unreadable: do not keep it in the folder
+            if skipped.path in names:  # checked when saved, so only if it changed since
                 problems.append(f"{skipped.path}: {skipped.reason}; it was not added.")
                 names.discard(skipped.path)
-                (self.settings.docs_dir / skipped.path).unlink(missing_ok=True)
+                if skipped.path in new:  # never delete a file that was there before the upload
+                    (self.settings.docs_dir / skipped.path).unlink(missing_ok=True)
+        added = sorted(names & new)
+        replaced = sorted(names - new)
         kind = "success" if not problems else ("warning" if names else "error")
-        added = f"Added {', '.join(sorted(names))}. " if names else "Nothing was added. "
+        done = (f"Added {', '.join(added)}. " if added else "") + (
+            f"Replaced {', '.join(replaced)}. " if replaced else ""
+        )
         summary = f"{report.total_files} files, {report.total_chunks} chunks indexed."
-        return render.notice(added + " ".join(problems) + (" " if problems else "") + summary, kind)
+        text = (done or "Nothing was added. ") + " ".join(problems) + (" " if problems else "")
+        return render.notice(text + summary, kind)
 
     def resync(self, progress: ProgressFn | None = None) -> str:
         """Bring the index in line with the documents folder."""

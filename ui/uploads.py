@@ -1,4 +1,5 @@
-"""Uploaded files into the documents folder: safe names, size and type checks, atomic writes."""
+"""Uploaded files into the documents folder: safe names, size, type and readability checks, atomic
+writes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
+
+from rag.loaders import UnreadableFile, load_document
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_NAME_CHARS = 180
@@ -65,11 +69,21 @@ def check_upload(name: str, size: int, max_mb: float) -> str:
     return base
 
 
-def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Path:
-    """Copy the uploaded file ``source`` into ``docs_dir`` as ``name`` (made safe); the new path.
+@dataclass(frozen=True)
+class SavedUpload:
+    """Where an upload was saved, and whether it replaced a file of the same name."""
 
-    The copy goes to a temporary file inside ``docs_dir`` first and is then renamed, so a reader
-    never sees half a file and a symlink at the target is replaced, never followed.
+    path: Path
+    replaced: bool
+
+
+def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> SavedUpload:
+    """Copy the uploaded file ``source`` into ``docs_dir`` as ``name`` (made safe).
+
+    The copy goes to a hidden temporary file inside ``docs_dir`` first (the sync ignores hidden
+    files), is checked to be readable and only then renamed, so a reader never sees half a file,
+    an unreadable upload never replaces (or leaves behind) anything, and a symlink at the target
+    is replaced, never followed. A readable upload over an existing document replaces it.
     """
     size = source.stat().st_size
     base = check_upload(name, size, max_mb)
@@ -80,12 +94,18 @@ def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Path:
         raise UploadRejected(f"{_shown(name)}: not a plain file name.")
     if target.is_dir():
         raise UploadRejected(f"{base}: a folder of that name exists in the documents folder.")
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=root)
+    # The temporary name keeps the target's suffix: the loader picks the format by suffix.
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part" + target.suffix, dir=root)
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
             shutil.copyfileobj(src, out)
+        try:
+            load_document(Path(tmp))
+        except UnreadableFile as exc:
+            raise UploadRejected(f"{base}: {exc}; it was not added.") from exc
+        replaced = os.path.lexists(target)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
+    return SavedUpload(target, replaced)
