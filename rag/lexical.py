@@ -4,6 +4,11 @@ The index keeps each chunk's term counts, so a change re-tokenises only the chun
 BM25 weights (which depend on every document through the idf and the mean length) are then
 recomputed with vectorised numpy, which takes well under a second at 100k chunks. Scores equal
 those of ``bm25s.BM25()`` (Lucene variant, k1=1.5, b=0.75).
+
+Questions are answered while a sync changes the index (the UI answers chats during an upload):
+a change builds a new immutable ``_Snapshot`` aside and publishes it with one attribute
+assignment; a search reads that attribute once, so it sees the old index or the new one, never a
+mix, and never waits for a writer.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import json
 import logging
 import math
 import shutil
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,57 +33,107 @@ K1 = 1.5
 B = 0.75
 
 
+@dataclass(frozen=True, eq=False)
+class _Snapshot:
+    """Everything a search reads, consistent with itself; never modified once published."""
+
+    ids: tuple[str, ...]  # row -> chunk id
+    vocab: tuple[str, ...]  # term id -> term
+    term_ids: Mapping[str, int]
+    # BM25 weights per term (CSC): term t scores rows w_rows[w_ptr[t]:w_ptr[t+1]].
+    w_ptr: np.ndarray
+    w_rows: np.ndarray
+    w: np.ndarray
+    doc_freq: np.ndarray
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _snapshot(
+    ids: Iterable[str], vocab: Iterable[str], w_ptr: np.ndarray, w_rows: np.ndarray, w: np.ndarray
+) -> _Snapshot:
+    vocab = tuple(vocab)
+    return _Snapshot(
+        ids=tuple(ids),
+        vocab=vocab,
+        term_ids={term: i for i, term in enumerate(vocab)},
+        w_ptr=_frozen(w_ptr),
+        w_rows=_frozen(w_rows),
+        w=_frozen(w),
+        doc_freq=_frozen(np.diff(w_ptr)),
+    )
+
+
+_EMPTY = _snapshot(
+    (), (), np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+)
+
+
 class LexicalIndex:
     """A BM25 index whose rows are chunk ids."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # What searches read: None until loaded from disk, then replaced whole by each change.
+        self._snap: _Snapshot | None = None
+        self._publish_lock = threading.Lock()  # first load and publishing, not searches
+        self._write_lock = threading.Lock()  # one change at a time
+        # The writer's working state, never read by searches. Term counts per row (CSR):
+        # row i holds terms tf_terms[tf_ptr[i]:tf_ptr[i+1]].
         self._ids: list[str] = []
         self._vocab: list[str] = []
         self._term_ids: dict[str, int] = {}
-        # Term counts per row (CSR): row i holds terms tf_terms[tf_ptr[i]:tf_ptr[i+1]].
         self._tf_ptr = np.zeros(1, dtype=np.int64)
         self._tf_terms = np.zeros(0, dtype=np.int32)
         self._tf_counts = np.zeros(0, dtype=np.uint32)
-        # BM25 weights per term (CSC): term t scores rows w_rows[w_ptr[t]:w_ptr[t+1]].
-        self._w_ptr = np.zeros(1, dtype=np.int64)
-        self._w_rows = np.zeros(0, dtype=np.int32)
-        self._w = np.zeros(0, dtype=np.float32)
-        self._doc_freq = np.zeros(0, dtype=np.int64)
-        self._loaded = False
         self._counts_loaded = False
+
+    @property
+    def _loaded(self) -> bool:
+        return self._snap is not None
+
+    @_loaded.setter
+    def _loaded(self, value: bool) -> None:
+        """``_loaded = False`` forgets the in-memory index: the next read loads it from disk."""
+        if not value:
+            with self._write_lock, self._publish_lock:
+                self._snap = None
+                self._counts_loaded = False
 
     # -- writing ---------------------------------------------------------------------------
 
     def build(self, rows: Iterable[tuple[str, str]]) -> None:
         """Index ``(chunk_id, text)`` rows and save them, replacing the old index atomically."""
-        self._ids, self._vocab, self._term_ids = [], [], {}
-        self._tf_ptr = np.zeros(1, dtype=np.int64)
-        self._tf_terms = np.zeros(0, dtype=np.int32)
-        self._tf_counts = np.zeros(0, dtype=np.uint32)
-        self._loaded = self._counts_loaded = True
-        self._append(list(rows))
-        self._reweight()
-        self._save()
+        with self._write_lock:
+            self._ids, self._vocab, self._term_ids = [], [], {}
+            self._tf_ptr = np.zeros(1, dtype=np.int64)
+            self._tf_terms = np.zeros(0, dtype=np.int32)
+            self._tf_counts = np.zeros(0, dtype=np.uint32)
+            self._counts_loaded = True
+            self._append(list(rows))
+            self._publish(self._reweight())
 
     def update(self, added: Iterable[tuple[str, str]], removed: Iterable[str]) -> bool:
         """Drop ``removed`` ids, add (or replace) ``added`` rows; False if only a rebuild can."""
-        if not self._load_counts():
-            return False
-        added = list(added)
-        drop = set(removed) | {chunk_id for chunk_id, _ in added}
-        keep = np.array([chunk_id not in drop for chunk_id in self._ids], dtype=bool)
-        if not keep.all():
-            lengths = np.diff(self._tf_ptr)
-            per_term = np.repeat(keep, lengths)
-            self._tf_terms = self._tf_terms[per_term]
-            self._tf_counts = self._tf_counts[per_term]
-            self._tf_ptr = np.concatenate(([0], np.cumsum(lengths[keep]))).astype(np.int64)
-            self._ids = [chunk_id for chunk_id, k in zip(self._ids, keep) if k]
-        self._append(added)
-        self._reweight()
-        self._save()
-        return True
+        with self._write_lock:
+            if not self._load_counts():
+                return False
+            added = list(added)
+            drop = set(removed) | {chunk_id for chunk_id, _ in added}
+            keep = np.array([chunk_id not in drop for chunk_id in self._ids], dtype=bool)
+            if not keep.all():
+                lengths = np.diff(self._tf_ptr)
+                per_term = np.repeat(keep, lengths)
+                self._tf_terms = self._tf_terms[per_term]
+                self._tf_counts = self._tf_counts[per_term]
+                self._tf_ptr = np.concatenate(([0], np.cumsum(lengths[keep]))).astype(np.int64)
+                self._ids = [chunk_id for chunk_id, k in zip(self._ids, keep) if k]
+            self._append(added)
+            self._publish(self._reweight())
+            return True
 
     def _append(self, rows: list[tuple[str, str]]) -> None:
         terms_out: list[np.ndarray] = [self._tf_terms]
@@ -101,31 +158,36 @@ class LexicalIndex:
             self._vocab.append(term)
         return found
 
-    def _reweight(self) -> None:
+    def _reweight(self) -> _Snapshot:
         """BM25 weights of every (row, term) pair, grouped by term for fast queries."""
         n = len(self._ids)
         lengths = np.diff(self._tf_ptr)
         rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
         doc_len = np.bincount(rows, weights=self._tf_counts, minlength=n)
         avg_len = float(doc_len.mean()) if n else 1.0
-        self._doc_freq = np.bincount(self._tf_terms, minlength=len(self._vocab))
-        idf = np.log1p((n - self._doc_freq + 0.5) / (self._doc_freq + 0.5))
+        doc_freq = np.bincount(self._tf_terms, minlength=len(self._vocab))
+        idf = np.log1p((n - doc_freq + 0.5) / (doc_freq + 0.5))
         tf = self._tf_counts.astype(np.float32)
         norm = K1 * ((1 - B) + B * doc_len[rows] / max(avg_len, 1e-9))
         weights = (idf[self._tf_terms] * tf / (norm + tf)).astype(np.float32)
         order = np.argsort(self._tf_terms, kind="stable")
-        self._w_rows = rows[order]
-        self._w = weights[order]
-        self._w_ptr = np.concatenate(([0], np.cumsum(self._doc_freq))).astype(np.int64)
+        w_ptr = np.concatenate(([0], np.cumsum(doc_freq))).astype(np.int64)
+        return _snapshot(self._ids, self._vocab, w_ptr, rows[order], weights[order])
 
-    def _save(self) -> None:
+    def _publish(self, snap: _Snapshot) -> None:
+        """Save ``snap`` with the writer's counts, then make it what searches read."""
+        with self._publish_lock:  # a first load must not read the files half renamed
+            self._save(snap)
+            self._snap = snap
+
+    def _save(self, snap: _Snapshot) -> None:
         tmp = self.directory.with_name(self.directory.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        meta = {"format": FORMAT, "ids": self._ids, "vocab": self._vocab}
+        meta = {"format": FORMAT, "ids": list(snap.ids), "vocab": list(snap.vocab)}
         (tmp / "ids.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         np.savez(tmp / "counts.npz", ptr=self._tf_ptr, terms=self._tf_terms, counts=self._tf_counts)
-        np.savez(tmp / "weights.npz", ptr=self._w_ptr, rows=self._w_rows, w=self._w)
+        np.savez(tmp / "weights.npz", ptr=snap.w_ptr, rows=snap.w_rows, w=snap.w)
         old = self.directory.with_name(self.directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if self.directory.exists():
@@ -135,28 +197,44 @@ class LexicalIndex:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        if self._loaded:
-            return
+    def _current(self) -> _Snapshot:
+        """The published index (loaded from disk on first use)."""
+        snap = self._snap
+        if snap is not None:
+            return snap
+        with self._publish_lock:
+            if self._snap is None:
+                self._snap = self._read()
+            return self._snap
+
+    def _read(self) -> _Snapshot:
         meta_path = self.directory / "ids.json"
         weights_path = self.directory / "weights.npz"
-        if meta_path.exists() and weights_path.exists():
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if meta.get("format") == FORMAT:
-                self._ids, self._vocab = meta["ids"], meta["vocab"]
-                self._term_ids = {term: i for i, term in enumerate(self._vocab)}
-                with np.load(weights_path) as data:
-                    self._w_ptr, self._w_rows, self._w = data["ptr"], data["rows"], data["w"]
-                self._doc_freq = np.diff(self._w_ptr)
-            else:
-                log.info("The lexical index has an old format: the next sync rebuilds it.")
-        self._loaded = True
+        if not (meta_path.exists() and weights_path.exists()):
+            return _EMPTY
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            log.info("The lexical index has an old format: the next sync rebuilds it.")
+            return _EMPTY
+        with np.load(weights_path) as data:
+            w_ptr, w_rows, w = data["ptr"], data["rows"], data["w"]
+        if len(w_ptr) != len(meta["vocab"]) + 1 or (
+            len(w_rows) and w_rows.max() >= len(meta["ids"])
+        ):
+            log.warning("The lexical index on disk is inconsistent: the next sync rebuilds it.")
+            return _EMPTY
+        return _snapshot(meta["ids"], meta["vocab"], w_ptr, w_rows, w)
 
     def _load_counts(self) -> bool:
         """Load the term counts an update needs; False if only a rebuild can make them."""
-        self._load()
         if self._counts_loaded:
             return True
+        snap = self._current()
+        self._ids, self._vocab = list(snap.ids), list(snap.vocab)
+        self._term_ids = dict(snap.term_ids)
+        self._tf_ptr = np.zeros(1, dtype=np.int64)
+        self._tf_terms = np.zeros(0, dtype=np.int32)
+        self._tf_counts = np.zeros(0, dtype=np.uint32)
         if not (self.directory / "ids.json").exists():
             self._counts_loaded = True  # no index yet: start from empty
             return True
@@ -164,36 +242,34 @@ class LexicalIndex:
         if not path.exists():
             return False
         with np.load(path) as data:
-            self._tf_ptr, self._tf_terms, self._tf_counts = (
-                data["ptr"],
-                data["terms"],
-                data["counts"],
-            )
-        self._counts_loaded = len(self._tf_ptr) == len(self._ids) + 1
-        return self._counts_loaded
+            ptr, tf_terms, tf_counts = data["ptr"], data["terms"], data["counts"]
+        if len(ptr) != len(self._ids) + 1:
+            return False
+        self._tf_ptr, self._tf_terms, self._tf_counts = ptr, tf_terms, tf_counts
+        self._counts_loaded = True
+        return True
 
     def __len__(self) -> int:
-        self._load()
-        return len(self._ids)
+        return len(self._current().ids)
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; unseen terms get the highest weight."""
-        self._load()
-        n = max(len(self._ids), 1)
-        term_id = self._term_ids.get(term)
-        df = int(self._doc_freq[term_id]) if term_id is not None else 0
+        snap = self._current()
+        n = max(len(snap.ids), 1)
+        term_id = snap.term_ids.get(term)
+        df = int(snap.doc_freq[term_id]) if term_id is not None else 0
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def search(self, question: str, n: int) -> list[tuple[str, float]]:
-        self._load()
-        query = [self._term_ids[t] for t in terms(question) if t in self._term_ids]
-        if not self._ids or not query or n <= 0:
+        snap = self._current()  # read once: a concurrent change publishes a new snapshot
+        query = [snap.term_ids[t] for t in terms(question) if t in snap.term_ids]
+        if not snap.ids or not query or n <= 0:
             return []
-        scores = np.zeros(len(self._ids), dtype=np.float32)
+        scores = np.zeros(len(snap.ids), dtype=np.float32)
         for term_id in query:
-            start, end = self._w_ptr[term_id], self._w_ptr[term_id + 1]
-            scores[self._w_rows[start:end]] += self._w[start:end]
+            start, end = snap.w_ptr[term_id], snap.w_ptr[term_id + 1]
+            scores[snap.w_rows[start:end]] += snap.w[start:end]
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(snap.ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -60,8 +60,10 @@ class VectorStore:
                 "(chroma run --path DIR) or set RAG_CHROMA_URL/RAG_STORE_DIR to a usable location."
             ) from exc
 
-        self.expected_embedding = embedding_id(settings.embed_backend)
-        self._checked = False
+        # Only for callers that do not say which embedding their query vectors come from: the
+        # store is shared by calls whose settings may name other backends (see query()).
+        self.default_embedding = embedding_id(settings.embed_backend)
+        self._verified: str | None = None  # the embedding id last found to match the store
         self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
 
     def _open_collection(self) -> Any:
@@ -81,23 +83,41 @@ class VectorStore:
         return _LEGACY_EMBEDDING if self.count() else None
 
     def set_embedding(self, embedding: str) -> None:
+        self._verified = None
         if (self.collection.metadata or {}).get(_EMBEDDING_KEY) != embedding:
             self.collection.modify(metadata={_EMBEDDING_KEY: embedding})
 
     def clear(self) -> None:
         """Drop every chunk (to re-embed with another model or backend)."""
+        self._verified = None
         self.client.delete_collection(self.name)
         self.collection = self._open_collection()
 
-    def check_embedding(self) -> None:
-        """Refuse to compare query vectors with stored vectors of another model or backend."""
+    def close(self) -> None:
+        """Release the Chroma client (its SQLite connection and loaded segments)."""
+        self._verified = None
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
+
+    def check_embedding(self, embedding: str | None = None) -> None:
+        """Refuse to compare ``embedding`` vectors with stored vectors of another model/backend.
+
+        ``embedding`` is the id of the caller's embedder (``Embedder.id``); the store serves
+        calls with different settings, so it does not assume one.
+        """
+        expected = embedding or self.default_embedding
+        if expected == self._verified:
+            return
         stored = self.embedding()
-        if stored is not None and stored != self.expected_embedding:
+        if stored is not None and stored != expected:
             raise StoreError(
                 f"The index holds {stored} embeddings but the configured backend gives "
-                f"{self.expected_embedding}: run rag ingest to re-embed the documents, or set "
+                f"{expected}: run rag ingest to re-embed the documents, or set "
                 f"RAG_EMBED_BACKEND to the backend that built the index."
             )
+        if stored is not None:
+            self._verified = expected
 
     def add(self, chunks: list[Chunk], embeddings: np.ndarray, text_hashes: list[str]) -> None:
         batch = self._batch
@@ -167,13 +187,17 @@ class VectorStore:
                 found[str(meta["text_hash"])] = np.asarray(vector, dtype=np.float32)
         return found
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with cosine similarity (1 - cosine distance)."""
+    def query(
+        self, vector: np.ndarray, n: int, embedding: str | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (1 - cosine distance).
+
+        ``embedding`` is the id of the embedder that made ``vector`` (``Embedder.id``); the
+        query is refused if the stored vectors come from another one.
+        """
         if n <= 0:
             return []
-        if not self._checked:
-            self.check_embedding()
-            self._checked = True
+        self.check_embedding(embedding)
         result = self.collection.query(
             query_embeddings=[vector], n_results=n, include=["documents", "metadatas", "distances"]
         )

@@ -14,8 +14,8 @@ import numpy as np
 
 from rag.chunking import chunk_document, content_hash
 from rag.config import Settings
-from rag.embeddings import Embedder
-from rag.errors import DocumentsError
+from rag.embeddings import Embedder, embedding_id
+from rag.errors import ConfigError, DocumentsError
 from rag.lexical import LexicalIndex
 from rag.loaders import SUPPORTED_SUFFIXES, UnreadableFile, is_supported, load_document
 from rag.manifest import FileEntry, Manifest
@@ -66,6 +66,14 @@ class Syncer:
     def __init__(
         self, settings: Settings, store: VectorStore, lexical: LexicalIndex, embedder: Embedder
     ) -> None:
+        # The store and the lexical index are shared by calls with different settings; the
+        # embedder is this call's, and must be the one its settings name.
+        if embedder.id != embedding_id(settings.embed_backend):
+            raise ConfigError(
+                f"The embedder gives {embedder.id} vectors but the settings name the "
+                f"{settings.embed_backend!r} backend ({embedding_id(settings.embed_backend)}): "
+                "pass the embedder of these settings (rag.api.shared_embedder(settings))."
+            )
         self.settings = settings
         self.store = store
         self.lexical = lexical
