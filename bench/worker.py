@@ -104,7 +104,7 @@ def task_ingest(args: argparse.Namespace) -> dict[str, Any]:
 
     settings = settings_for(args.store, args.docs)
     eng = api.engine(settings)
-    real = eng.embedder
+    real = api.shared_embedder(settings)
     real.embed_query("warm up")  # load the model before the clock starts
     embedder: Any = ProxyEmbedder(real, proxy_centres(real)) if args.proxy else real
     syncer = Syncer(settings, eng.store, eng.lexical, embedder)

@@ -49,32 +49,51 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.embedder = shared_embedder(settings)
         self.lexical = LexicalIndex(settings.store_dir / "bm25")
         self.sync_lock = threading.Lock()
+        # The manifest as this process last saw it: a change by another process means reopen.
+        self.stamp = manifest_stamp(settings)
 
     @cached_property
     def store(self) -> VectorStore:
         return VectorStore(self.settings)
 
     def syncer(self, settings: Settings) -> Syncer:
-        """A syncer for these settings (chunking may differ from the engine's first settings)."""
-        return Syncer(settings, self.store, self.lexical, self.embedder)
+        """A syncer for these settings (chunking or backend may differ from the first call's)."""
+        return Syncer(settings, self.store, self.lexical, shared_embedder(settings))
 
     def retriever(self, settings: Settings) -> Retriever:
-        return Retriever(settings, self.store, self.lexical, self.embedder)
+        return Retriever(settings, self.store, self.lexical, shared_embedder(settings))
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
 
     @property
     def manifest(self) -> Manifest:
         return Manifest.load(self.settings.store_dir / "manifest.json")
 
 
+def manifest_stamp(settings: Settings) -> tuple[int, int] | None:
+    try:
+        stat = (settings.store_dir / "manifest.json").stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_ino
+
+
 def engine(settings: Settings) -> Engine:
+    """The engine of a store; reopened when another process (say `rag ingest`) changed it."""
     key = (str(settings.store_dir.resolve()), settings.chroma_url or "", settings.collection)
     with _engines_lock:
-        if key not in _engines:
-            _engines[key] = Engine(settings)
-        return _engines[key]
+        eng = _engines.get(key)
+        if eng is not None and not eng.sync_lock.locked() and eng.stamp != manifest_stamp(settings):
+            log.info("The index was changed by another process: reopening it.")
+            eng.close()
+            eng = None
+        if eng is None:
+            eng = _engines[key] = Engine(settings)
+        return eng
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -92,7 +111,10 @@ def ingest(
     folder = Path(path) if path is not None else settings.docs_dir
     eng = engine(settings)
     with eng.sync_lock:
-        return eng.syncer(settings).sync(folder, progress)
+        try:
+            return eng.syncer(settings).sync(folder, progress)
+        finally:
+            eng.stamp = manifest_stamp(settings)
 
 
 def ensure_index(settings: Settings) -> Engine:
@@ -257,7 +279,10 @@ def remove_document(
         path = root / source  # not resolved: deleting a link removes the link, not its target
         if delete_file and (path.is_file() or path.is_symlink()):
             path.unlink()
-        return eng.syncer(settings).remove(source)
+        try:
+            return eng.syncer(settings).remove(source)
+        finally:
+            eng.stamp = manifest_stamp(settings)
 
 
 def as_retriever(*, k: int | None = None, settings: Settings | None = None) -> RagRetriever:

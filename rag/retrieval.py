@@ -32,7 +32,7 @@ class Retriever:
         mode = mode or self.settings.mode
         n = max(self.settings.candidates, k)
         query_vector = self.embedder.embed_query(question)
-        dense = self.store.query(query_vector, n) if mode != "bm25" else []
+        dense = self.store.query(query_vector, n, self.embedder.id) if mode != "bm25" else []
         lexical = self.lexical.search(question, n) if mode != "dense" else []
         dense_scores = {chunk.id: score for chunk, score in dense}
         lexical_scores = dict(lexical)

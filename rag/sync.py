@@ -203,6 +203,9 @@ class Syncer:
             if not is_supported(path):
                 skipped.append(SkippedFile(source, f"unsupported type {path.suffix or '(none)'}"))
                 continue
+            if root not in path.resolve().parents:
+                skipped.append(SkippedFile(source, "a link to a file outside the folder"))
+                continue
             stat = path.stat()
             entry = manifest.files.get(source)
             if entry and not rechunk and (entry.size, entry.mtime) == (stat.st_size, stat.st_mtime):

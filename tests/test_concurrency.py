@@ -114,11 +114,6 @@ def test_store_checks_the_callers_embedding_not_its_first_settings(settings: Set
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=StoreError,
-    reason="until rag/retrieval.py passes self.embedder.id to store.query: then drop this mark",
-)
 def test_each_call_uses_the_embedding_backend_of_its_settings(settings: Settings) -> None:
     question = "Who is the president of Serbia?"
     first = rag.ingest(settings=settings)  # onnx, fp32

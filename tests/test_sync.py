@@ -106,6 +106,8 @@ def test_bad_files_are_skipped_with_reasons(settings: Settings, docs_dir: Path) 
     (docs_dir / "image.png").write_bytes(b"\x89PNG\r\n")
     (docs_dir / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (docs_dir / ".hidden.txt").write_text("secret", encoding="utf-8")
+    (docs_dir.parent / "secret.txt").write_text("Outside the folder.", encoding="utf-8")
+    (docs_dir / "outside.txt").symlink_to(docs_dir.parent / "secret.txt")
     report = rag.ingest(settings=settings)
     reasons = {s.path: s.reason for s in report.skipped}
     assert reasons["empty.txt"] == "empty file"
@@ -113,6 +115,7 @@ def test_bad_files_are_skipped_with_reasons(settings: Settings, docs_dir: Path) 
     assert reasons["latin1.txt"].startswith("not UTF-8 text")
     assert reasons["image.png"] == "unsupported type .png"
     assert reasons["broken.pdf"].startswith("not a readable PDF")
+    assert reasons["outside.txt"] == "a link to a file outside the folder"
     assert ".hidden.txt" not in reasons
     assert report.added_files == 1 and report.total_files == 1
 
