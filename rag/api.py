@@ -16,7 +16,7 @@ from rag.embeddings import Embedder
 from rag.errors import DocumentsError, QuestionError
 from rag.followup import condense_offline
 from rag.lexical import LexicalIndex
-from rag.loaders import load_document
+from rag.loaders import UnreadableFile, load_document
 from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
 from rag.retrieval import Retriever
@@ -259,6 +259,14 @@ def document_text(source: str, settings: Settings | None = None) -> str:
     if root.resolve() not in path.parents or not path.is_file():
         raise DocumentsError(f"{source!r} is not a document of {root}: run rag docs to list them.")
     return load_document(path).text
+
+
+def check_document(path: str | Path) -> None:
+    """Raise ``DocumentsError`` with the reason when ``path`` could not be indexed."""
+    try:
+        load_document(Path(path))
+    except UnreadableFile as exc:
+        raise DocumentsError(str(exc)) from exc
 
 
 def remove_document(

@@ -24,6 +24,7 @@ EXPECTED_ALL = [
     "answer",
     "as_retriever",
     "build_chain",
+    "check_document",
     "document_text",
     "documents",
     "ingest",
@@ -151,3 +152,13 @@ def test_follow_up_uses_the_history(seeded: Settings) -> None:
     assert not answer.refused
     assert "Putin" in answer.text
     assert answer.question == "Who will he speak with?"
+
+
+def test_check_document_says_why_a_file_cannot_be_indexed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.md"
+    good.write_text("# Fine\n\nSome text.", encoding="utf-8")
+    rag.check_document(good)
+    binary = tmp_path / "bad.txt"
+    binary.write_bytes(b"\x00\x01binary")
+    with pytest.raises(DocumentsError, match=r"^binary file \(not text\)$"):
+        rag.check_document(binary)

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.loaders import UnreadableFile, load_document
+from rag import RagError, check_document
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_NAME_CHARS = 180
@@ -100,8 +100,8 @@ def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Saved
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
             shutil.copyfileobj(src, out)
         try:
-            load_document(Path(tmp))
-        except UnreadableFile as exc:
+            check_document(tmp)
+        except RagError as exc:
             raise UploadRejected(f"{base}: {exc}; it was not added.") from exc
         replaced = os.path.lexists(target)
         os.replace(tmp, target)
