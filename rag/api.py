@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,9 +155,7 @@ def standalone_question(question: str, history: Sequence[Any], settings: Setting
 def retrieve(
     question: str, *, k: int | None = None, settings: Settings | None = None
 ) -> list[Passage]:
-    settings = _settings(settings)
-    eng = ensure_index(settings)
-    return eng.retriever(settings).search(prepare_question(question, settings), k or settings.k)
+    return retrieve_for_answer(question, (), k, _settings(settings)).passages
 
 
 def answer_from_passages(question: str, passages: list[Passage], settings: Settings) -> Answer:
@@ -175,6 +174,31 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
     )
 
 
+@dataclass(frozen=True)
+class Retrieved:
+    """The retrieval step's result: the question as asked, its standalone form, the passages."""
+
+    question: str
+    query: str
+    passages: list[Passage]
+
+
+def retrieve_for_answer(
+    question: str, history: Sequence[Any], k: int | None, settings: Settings
+) -> Retrieved:
+    """Check the question, build the index if needed, rewrite a follow-up, retrieve."""
+    question = prepare_question(question, settings)
+    eng = ensure_index(settings)
+    query = standalone_question(question, history, settings)
+    return Retrieved(question, query, eng.retriever(settings).search(query, k or settings.k))
+
+
+def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
+    """The answering step: the configured backend's answer, under the question as asked."""
+    result = answer_from_passages(retrieved.query, retrieved.passages, settings)
+    return replace(result, question=retrieved.question)
+
+
 def answer(
     question: str,
     *,
@@ -184,12 +208,7 @@ def answer(
 ) -> Answer:
     """Answer from the indexed documents, with exact citations, or refuse."""
     settings = _settings(settings)
-    question = prepare_question(question, settings)
-    eng = ensure_index(settings)
-    query = standalone_question(question, history, settings)
-    passages = eng.retriever(settings).search(query, k or settings.k)
-    result = answer_from_passages(query, passages, settings)
-    return _with_question(result, question)
+    return answer_retrieved(retrieve_for_answer(question, history, k, settings), settings)
 
 
 def stream_answer(
@@ -201,34 +220,18 @@ def stream_answer(
 ) -> Iterator[str | Answer]:
     """Yield the answer text as it arrives, then the final ``Answer``."""
     settings = _settings(settings)
-    question = prepare_question(question, settings)
-    eng = ensure_index(settings)
-    query = standalone_question(question, history, settings)
-    passages = eng.retriever(settings).search(query, k or settings.k)
+    retrieved = retrieve_for_answer(question, history, k, settings)
     if settings.llm == "openai":
         from rag.generation import stream_generated_answer
 
-        for piece in stream_generated_answer(query, passages, settings):
-            yield piece if isinstance(piece, str) else _with_question(piece, question)
+        for piece in stream_generated_answer(retrieved.query, retrieved.passages, settings):
+            yield piece if isinstance(piece, str) else replace(piece, question=retrieved.question)
         return
-    result = _with_question(answer_from_passages(query, passages, settings), question)
+    result = answer_retrieved(retrieved, settings)
     words = result.text.split(" ")
     for i, word in enumerate(words):
         yield word if i == len(words) - 1 else word + " "
     yield result
-
-
-def _with_question(result: Answer, question: str) -> Answer:
-    if result.question == question:
-        return result
-    return Answer(
-        question=question,
-        text=result.text,
-        citations=result.citations,
-        refused=result.refused,
-        confidence=result.confidence,
-        unsupported=result.unsupported,
-    )
 
 
 def documents(settings: Settings | None = None) -> IndexStatus:

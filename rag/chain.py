@@ -49,18 +49,14 @@ def build_chain(settings: Settings, k: int | None = None) -> Runnable[Any, Answe
     Two steps, each a Runnable that can be swapped: ``retrieve`` then ``answer``.
     """
 
-    def retrieve_step(inputs: str | dict[str, Any]) -> dict[str, Any]:
+    def retrieve_step(inputs: str | dict[str, Any]) -> api.Retrieved:
         if isinstance(inputs, str):
             inputs = {"question": inputs}
-        question = api.prepare_question(inputs.get("question", ""), settings)
-        eng = api.ensure_index(settings)
-        query = api.standalone_question(question, inputs.get("history") or (), settings)
-        passages = eng.retriever(settings).search(query, k or settings.k)
-        return {"question": question, "query": query, "passages": passages}
+        history = inputs.get("history") or ()
+        return api.retrieve_for_answer(inputs.get("question", ""), history, k, settings)
 
-    def answer_step(inputs: dict[str, Any]) -> Answer:
-        result = api.answer_from_passages(inputs["query"], inputs["passages"], settings)
-        return api._with_question(result, inputs["question"])
+    def answer_step(retrieved: api.Retrieved) -> Answer:
+        return api.answer_retrieved(retrieved, settings)
 
     return RunnableLambda(retrieve_step, name="retrieve") | RunnableLambda(
         answer_step, name="answer"
