@@ -182,6 +182,16 @@ class Handlers:
             log.exception("listing the documents failed")
             return render.notice(GENERIC_ERROR, "error")
 
+    def _guarded_sync(self, progress: ProgressFn | None, what: str) -> rag.IngestReport | str:
+        """Sync, or the notice to show instead when it fails (never a traceback)."""
+        try:
+            return self._sync(progress)
+        except RagError as exc:
+            return render.notice(str(exc), "error")
+        except Exception:
+            log.exception("%s failed", what)
+            return render.notice(GENERIC_ERROR, "error")
+
     def _sync(self, progress: ProgressFn | None) -> rag.IngestReport:
         def report(done: int, total: int, message: str) -> None:
             if progress is not None:
@@ -209,13 +219,9 @@ class Handlers:
                 problems.append(f"{path.name}: the file could not be saved.")
         if not saved:
             return render.notice("Nothing was uploaded. " + " ".join(problems), "error")
-        try:
-            report = self._sync(progress)
-        except RagError as exc:
-            return render.notice(str(exc), "error")
-        except Exception:
-            log.exception("indexing the uploads failed")
-            return render.notice(GENERIC_ERROR, "error")
+        report = self._guarded_sync(progress, "indexing the uploads")
+        if isinstance(report, str):
+            return report
         names = {s.path.name for s in saved}
         # A name uploaded twice in one batch is new if its first copy was.
         new = {s.path.name for s in saved if not s.replaced}
@@ -237,13 +243,9 @@ class Handlers:
 
     def resync(self, progress: ProgressFn | None = None) -> str:
         """Bring the index in line with the documents folder."""
-        try:
-            report = self._sync(progress)
-        except RagError as exc:
-            return render.notice(str(exc), "error")
-        except Exception:
-            log.exception("re-sync failed")
-            return render.notice(GENERIC_ERROR, "error")
+        report = self._guarded_sync(progress, "re-sync")
+        if isinstance(report, str):
+            return report
         skipped = "".join(f" Skipped {s.path}: {s.reason}." for s in report.skipped)
         return render.notice(
             f"Synced: {report.added_files} added, {report.updated_files} updated, "
