@@ -60,9 +60,6 @@ class VectorStore:
                 "(chroma run --path DIR) or set RAG_CHROMA_URL/RAG_STORE_DIR to a usable location."
             ) from exc
 
-        # Only for callers that do not say which embedding their query vectors come from: the
-        # store is shared by calls whose settings may name other backends (see query()).
-        self.default_embedding = embedding_id(settings.embed_backend)
         self._verified: str | None = None  # the embedding id last found to match the store
         self._batch = max(1, min(_PAGE, int(self.client.get_max_batch_size())))
 
@@ -100,24 +97,23 @@ class VectorStore:
         if close is not None:
             close()
 
-    def check_embedding(self, embedding: str | None = None) -> None:
+    def check_embedding(self, embedding: str) -> None:
         """Refuse to compare ``embedding`` vectors with stored vectors of another model/backend.
 
         ``embedding`` is the id of the caller's embedder (``Embedder.id``); the store serves
         calls with different settings, so it does not assume one.
         """
-        expected = embedding or self.default_embedding
-        if expected == self._verified:
+        if embedding == self._verified:
             return
         stored = self.embedding()
-        if stored is not None and stored != expected:
+        if stored is not None and stored != embedding:
             raise StoreError(
                 f"The index holds {stored} embeddings but the configured backend gives "
-                f"{expected}: run rag ingest to re-embed the documents, or set "
+                f"{embedding}: run rag ingest to re-embed the documents, or set "
                 f"RAG_EMBED_BACKEND to the backend that built the index."
             )
         if stored is not None:
-            self._verified = expected
+            self._verified = embedding
 
     def add(self, chunks: list[Chunk], embeddings: np.ndarray, text_hashes: list[str]) -> None:
         batch = self._batch
@@ -187,9 +183,7 @@ class VectorStore:
                 found[str(meta["text_hash"])] = np.asarray(vector, dtype=np.float32)
         return found
 
-    def query(
-        self, vector: np.ndarray, n: int, embedding: str | None = None
-    ) -> list[tuple[Chunk, float]]:
+    def query(self, vector: np.ndarray, n: int, embedding: str) -> list[tuple[Chunk, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance).
 
         ``embedding`` is the id of the embedder that made ``vector`` (``Embedder.id``); the

@@ -15,6 +15,8 @@ from rag.manifest import FileEntry, Manifest
 from rag.store import VectorStore
 from rag.sync import Syncer
 
+FP32_ID = embedding_id("onnx")
+
 TEXTS = [
     "Aleksandar Vučić is the president of Serbia.",
     "The Danube flows through Belgrade. Its length is about 2,850 kilometres.",
@@ -71,13 +73,13 @@ def test_backend_change_re_embeds_and_queries_refuse_a_mismatch(
 
     fp32_store = VectorStore(settings)
     with pytest.raises(StoreError, match="rag ingest"):
-        fp32_store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3)
+        fp32_store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3, FP32_ID)
 
     again = Syncer(settings, fp32_store, lexical, Embedder(backend="onnx")).sync(docs_dir)
     assert again.embedded_chunks == again.total_chunks == first.total_chunks
     assert fp32_store.embedding() == "all-MiniLM-L6-v2/fp32"
     assert Manifest.load(settings.store_dir / "manifest.json").embedding == fp32_store.embedding()
-    assert len(fp32_store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3)) == 3
+    assert len(fp32_store.query(np.ones(384, dtype=np.float32) / np.sqrt(384), 3, FP32_ID)) == 3
 
 
 ROWS = [
