@@ -78,10 +78,6 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, folds: int = 10, seed: int = 0) ->
     return scores
 
 
-def cross_validated_auroc(x: np.ndarray, y: np.ndarray, folds: int = 10, repeats: int = 5) -> float:
-    return float(np.mean([auroc(out_of_fold(x, y, folds, seed), y) for seed in range(repeats)]))
-
-
 def logit(p: float) -> float:
     return float(np.log(p / (1.0 - p)))
 

@@ -19,12 +19,6 @@ class LoadedDocument:
     # (start, end, page number from 1) for paged formats; empty otherwise.
     pages: tuple[tuple[int, int, int], ...] = ()
 
-    def page_at(self, offset: int) -> int | None:
-        for start, end, number in self.pages:
-            if start <= offset < end:
-                return number
-        return self.pages[-1][2] if self.pages else None
-
 
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
