@@ -129,10 +129,27 @@ def test_a_sentence_with_the_asked_for_name_wins() -> None:
     )
     assert ranked[0].text == "Serbia talks about participation in the BRICS forum."
     assert ranked[0].typed and not ranked[1].typed
-    # The refusal feature looks at the best sentence on the question's words alone (a tie here,
-    # broken by position).
+    # The refusal feature looks at the best sentence on the question's words alone: a tie here,
+    # and the words cannot tell the two apart, so the one holding a name counts.
     focus = answering.focus_sentence(ranked)
-    assert focus is not None and focus.text.startswith("Serbia may consider")
+    assert focus is not None and focus.text.startswith("Serbia talks")
+
+
+def test_the_focus_sentence_does_not_flip_with_float_noise_in_the_dense_score() -> None:
+    # Two sentences of one passage tie on the question's words; only the first holds a year.
+    # The two dense scores are one store's vectors and another's (cosine 0.99996 apart). Adding
+    # and subtracting the type bonus used to break the tie by rounding error, which turned
+    # type_missing (and the refusal) over on a ClapNQ question.
+    text = (
+        "Child's Play (also called Chucky) is a horror franchise that began in 1988. "
+        "The films mainly focus on Chucky, a notorious serial killer."
+    )
+    question = "when did the first chucky movie come out"
+    features = {
+        refusal_features(question, passages(text, dense), uniform).type_missing
+        for dense in (0.6075345277786255, 0.6071994304656982, 0.1, 0.3, 0.7, 0.9)
+    }
+    assert features == {0.0}
 
 
 def test_names_in_the_question_weigh_less_than_its_other_terms() -> None:
