@@ -3,7 +3,8 @@
 Every figure is measured in this run, each beside its baseline; results go to bench/out/.
 
 Usage: rag bench [--smoke] [--sizes 1000,10000,100000] [--embed-chunks 10000] [--repeat 1]
-                 [--backend B] [--backends onnx,onnx-int8,torch] [-n 50] [--skip PARTS] [--out DIR]
+                 [--backend B] [--backends onnx,onnx-int8,torch,torch-bf16] [-n 50]
+                 [--skip PARTS] [--out DIR]
 """
 
 from __future__ import annotations
@@ -244,13 +245,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--embed-chunks", type=int, default=10000, help="synthetic corpus for the ingest rates"
     )
-    parser.add_argument("--backends", default="onnx,onnx-int8,torch", help="raw encode rates")
+    parser.add_argument(
+        "--backends", default="onnx,onnx-int8,torch,torch-bf16", help="raw encode rates"
+    )
     parser.add_argument("--backend", default=None, help="RAG_EMBED_BACKEND for our pipeline")
     parser.add_argument("-n", type=int, default=50, help="questions per query measurement")
     parser.add_argument("--repeat", type=int, default=1, help="ingest runs (fastest kept)")
     parser.add_argument("--skip", default="", help="comma list: ingest,encode,scale,cold")
     parser.add_argument("--out", type=Path, default=OUT)
     return parser
+
+
+def backend_env(backend: str) -> dict[str, str]:
+    """``torch-bf16`` is the bulk runtime of the fp32 backends; the others run with it off."""
+    if backend == "torch-bf16":
+        return {"RAG_EMBED_BACKEND": "onnx", "RAG_EMBED_BULK": "auto"}
+    return {"RAG_EMBED_BACKEND": backend, "RAG_EMBED_BULK": "off"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -280,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for backend in backends:
             print(f"[bench] raw encode {backend}", file=sys.stderr, flush=True)
             results["encode_backends"][backend] = worker(
-                "encode", CLAPNQ, STORES / "encode", env={**env, "RAG_EMBED_BACKEND": backend}
+                "encode", CLAPNQ, STORES / "encode", env={**env, **backend_env(backend)}
             )
     if "scale" not in skip:
         results["scale"] = []

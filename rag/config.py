@@ -65,6 +65,9 @@ class Settings:
     embed_batch_size: int = 32
     # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
     embed_backend: str = "onnx"
+    # Bulk embedding (a sync of many chunks) on the bfloat16 runtime where the CPU has it: "auto"
+    # or "off" (see rag/embeddings.py).
+    embed_bulk: str = "auto"
     # Where models built locally (the ONNX export) are kept; never inside site-packages.
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "rag-offline")
 
@@ -79,6 +82,8 @@ class Settings:
             )
         if self.k < 1:
             raise ConfigError(f"k must be at least 1 (got {self.k}): pass -k 5 or set RAG_K.")
+        if self.embed_bulk not in ("auto", "off"):
+            raise ConfigError(f"Unknown RAG_EMBED_BULK {self.embed_bulk!r}: use auto or off.")
         if self.chunk_overlap >= self.chunk_size:
             raise ConfigError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE.")
 
@@ -100,6 +105,7 @@ class Settings:
             "collection": "RAG_COLLECTION",
             "mode": "RAG_MODE",
             "embed_backend": "RAG_EMBED_BACKEND",
+            "embed_bulk": "RAG_EMBED_BULK",
             "llm": "RAG_LLM",
             "model": "RAG_MODEL",
             "openai_base_url": "OPENAI_BASE_URL",

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 _WINDOW = 256
 _SAVE_EVERY_S = 5.0
+# A sync with this many chunks is worth loading the bulk (bfloat16) runtime for: about 2 s to load,
+# about 6 ms saved per chunk on this 2-core machine.
+BULK_MIN_CHUNKS = 256
 
 
 @dataclass
@@ -279,7 +282,8 @@ class Syncer:
             known = self.store.embeddings_by_text_hash(hashes)
             missing = sorted({h: c.text for h, c in zip(hashes, chunks) if h not in known}.items())
             if missing:
-                vectors = self.embedder.embed_documents([text for _, text in missing])
+                texts = [text for _, text in missing]
+                vectors = self.embedder.embed_documents(texts, bulk=total >= BULK_MIN_CHUNKS)
                 known.update({h: v for (h, _), v in zip(missing, vectors)})
                 embedded += len(missing)
             self.store.add(chunks, np.stack([known[h] for h in hashes]), hashes)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embeddings import Embedder, embedding_id, model_dir, onnx_model_path
+from rag.embeddings import Embedder, embedding_id, model_dir, native_bf16, onnx_model_path
 from rag.errors import StoreError
 from rag.lexical import LexicalIndex
 from rag.manifest import FileEntry, Manifest
@@ -142,3 +142,50 @@ def test_manifest_load_returns_independent_copies(tmp_path: Path) -> None:
     second.files["b.txt"] = FileEntry("h2", 2, 2.0, ["c2"], "now")
     second.save(path)
     assert sorted(Manifest.load(path).files) == ["a.txt", "b.txt"]
+
+
+needs_bf16 = pytest.mark.skipif(not native_bf16(), reason="this CPU has no native bfloat16")
+
+
+@pytest.mark.slow
+@needs_bf16
+def test_bulk_bf16_vectors_match_fp32_and_keep_its_id() -> None:
+    embedder = Embedder(backend="onnx")
+    fp32 = embedder.embed_documents(TEXTS)
+    bulk = embedder.embed_documents(TEXTS, bulk=True)
+    assert embedder.runtime_name(bulk=True) == "torch-bf16"
+    assert embedder.runtime_name() == "onnx" and embedder.id == FP32_ID
+    assert bulk.shape == fp32.shape and bulk.dtype == np.float32
+    assert np.allclose(np.linalg.norm(bulk, axis=1), 1.0, atol=1e-5)
+    assert (bulk * fp32).sum(axis=1).min() > 0.9999
+
+
+@pytest.mark.slow
+@needs_bf16
+def test_a_large_sync_embeds_on_the_bulk_runtime_and_a_small_one_does_not(
+    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, lexical = VectorStore(settings), LexicalIndex(settings.store_dir / "bm25")
+    small = Embedder(backend="onnx")
+    Syncer(settings, store, lexical, small).sync(docs_dir)
+    assert "_bulk_runtime" not in small.__dict__  # torch never loaded for a few chunks
+
+    monkeypatch.setattr("rag.sync.BULK_MIN_CHUNKS", 1)
+    (docs_dir / "more.txt").write_text("A new file. It has two sentences.", encoding="utf-8")
+    large = Embedder(backend="onnx")
+    report = Syncer(settings, store, lexical, large).sync(docs_dir)
+    assert report.embedded_chunks == 1 and "_bulk_runtime" in large.__dict__
+    assert store.embedding() == FP32_ID
+
+    off = Embedder(backend="onnx", bulk="off")
+    (docs_dir / "third.txt").write_text("Yet another file.", encoding="utf-8")
+    Syncer(settings.with_(embed_bulk="off"), store, lexical, off).sync(docs_dir)
+    assert not off.bulk_available and "_bulk_runtime" not in off.__dict__
+
+
+def test_unknown_bulk_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.errors import ConfigError
+
+    monkeypatch.setenv("RAG_EMBED_BULK", "always")
+    with pytest.raises(ConfigError, match="RAG_EMBED_BULK"):
+        Settings.from_env()
