@@ -142,7 +142,12 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if bulk and self.bulk_available:
-            return self._bulk_runtime.encode(texts, _BULK_BATCH)
+            try:
+                return self._bulk_runtime.encode(texts, _BULK_BATCH)
+            except (ImportError, OSError, RuntimeError) as exc:
+                # Only speed is lost: the fp32 runtime computes the same vectors.
+                log.warning("The bfloat16 runtime failed (%s); embedding on %s.", exc, self.backend)
+                self.bulk_available = False
         runtime = self._runtime
         if isinstance(runtime, _OnnxModel):
             return runtime.encode(texts, self.batch_size)

@@ -189,3 +189,19 @@ def test_unknown_bulk_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("RAG_EMBED_BULK", "always")
     with pytest.raises(ConfigError, match="RAG_EMBED_BULK"):
         Settings.from_env()
+
+
+@needs_bf16
+def test_a_bulk_runtime_that_cannot_load_falls_back_to_fp32(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class _NoTorch:
+        def __init__(self) -> None:
+            raise ImportError("No module named 'torch'")
+
+    monkeypatch.setattr("rag.embeddings._TorchBf16Model", _NoTorch)
+    embedder = Embedder(backend="onnx")
+    vectors = embedder.embed_documents(TEXTS, bulk=True)
+    assert "bfloat16 runtime failed" in caplog.text and "No module named" in caplog.text
+    assert np.allclose(vectors, embedder.embed_documents(TEXTS), atol=1e-6)
+    assert embedder.runtime_name(bulk=True) == "onnx"
