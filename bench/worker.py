@@ -106,7 +106,8 @@ def task_ingest(args: argparse.Namespace) -> dict[str, Any]:
     eng = api.engine(settings)
     real = api.shared_embedder(settings)
     texts = chunk_texts(args.docs, settings)
-    bulk = len(texts) >= BULK_MIN_CHUNKS and not args.proxy  # what the sync will use
+    # What the sync will use (a new store: every text is new).
+    bulk = settings.embed_bulk == "auto" and len(texts) >= BULK_MIN_CHUNKS and not args.proxy
     real.embed_query("warm up")  # load the model(s) before the clock starts
     real.embed_documents(["warm up"], bulk=bulk)
     embedder: Any = ProxyEmbedder(real, proxy_centres(real)) if args.proxy else real
@@ -135,10 +136,9 @@ def task_encode(args: argparse.Namespace) -> dict[str, Any]:
 
     settings = settings_for(args.store, args.docs)
     texts = chunk_texts(args.docs, settings)
-    embedder = Embedder(
-        settings.embed_batch_size, settings.embed_backend, settings.cache_dir, settings.embed_bulk
-    )
-    bulk = len(texts) >= BULK_MIN_CHUNKS  # the runtime a sync of these texts would use
+    embedder = Embedder(settings.embed_batch_size, settings.embed_backend, settings.cache_dir)
+    # The runtime a sync of these texts into a new store would use.
+    bulk = settings.embed_bulk == "auto" and len(texts) >= BULK_MIN_CHUNKS
     embedder.embed_documents(["warm up"], bulk=bulk)
     started = time.perf_counter()
     embedder.embed_documents(texts, bulk=bulk)

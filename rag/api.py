@@ -32,25 +32,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("rag")
 _engines: dict[tuple[str, str, str], Engine] = {}
 _engines_lock = threading.Lock()
-_embedders: dict[tuple[str, str, int, str], Embedder] = {}
+_embedders: dict[tuple[str, str, int], Embedder] = {}
+_embedders_lock = threading.Lock()
 
 
 def shared_embedder(settings: Settings) -> Embedder:
     """One model per backend and process: loading it takes time."""
-    key = (
-        settings.embed_backend,
-        str(settings.cache_dir),
-        settings.embed_batch_size,
-        settings.embed_bulk,
-    )
-    if key not in _embedders:
-        _embedders[key] = Embedder(
-            settings.embed_batch_size,
-            settings.embed_backend,
-            settings.cache_dir,
-            settings.embed_bulk,
-        )
-    return _embedders[key]
+    key = (settings.embed_backend, str(settings.cache_dir), settings.embed_batch_size)
+    with _embedders_lock:
+        if key not in _embedders:
+            _embedders[key] = Embedder(
+                settings.embed_batch_size, settings.embed_backend, settings.cache_dir
+            )
+        return _embedders[key]
 
 
 class Engine:

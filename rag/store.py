@@ -171,17 +171,27 @@ class VectorStore:
     def embeddings_by_text_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
         """Embeddings already stored for these chunk texts, so no text is embedded twice."""
         found: dict[str, np.ndarray] = {}
-        unique = sorted(set(hashes))
-        for i in range(0, len(unique), 500):
-            page = self.collection.get(
-                where={"text_hash": {"$in": unique[i : i + 500]}},
-                include=["metadatas", "embeddings"],
-            )
+        for page in self._pages_by_text_hash(hashes, ["metadatas", "embeddings"]):
             if page["embeddings"] is None:
                 continue
             for meta, vector in zip(page["metadatas"] or [], page["embeddings"]):
                 found[str(meta["text_hash"])] = np.asarray(vector, dtype=np.float32)
         return found
+
+    def known_text_hashes(self, hashes: list[str]) -> set[str]:
+        """Which of these chunk texts the store holds already (metadata only: cheap)."""
+        return {
+            str(meta["text_hash"])
+            for page in self._pages_by_text_hash(hashes, ["metadatas"])
+            for meta in page["metadatas"] or []
+        }
+
+    def _pages_by_text_hash(self, hashes: list[str], include: list[Any]) -> Iterator[Any]:
+        unique = sorted(set(hashes))
+        for i in range(0, len(unique), 500):
+            yield self.collection.get(
+                where={"text_hash": {"$in": unique[i : i + 500]}}, include=include
+            )
 
     def query(self, vector: np.ndarray, n: int, embedding: str) -> list[tuple[Chunk, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance).

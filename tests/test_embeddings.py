@@ -162,25 +162,35 @@ def test_bulk_bf16_vectors_match_fp32_and_keep_its_id() -> None:
 
 @pytest.mark.slow
 @needs_bf16
-def test_a_large_sync_embeds_on_the_bulk_runtime_and_a_small_one_does_not(
+def test_only_a_sync_with_many_texts_to_embed_loads_the_bulk_runtime(
     settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("rag.sync.BULK_MIN_CHUNKS", 5)
     store, lexical = VectorStore(settings), LexicalIndex(settings.store_dir / "bm25")
-    small = Embedder(backend="onnx")
-    Syncer(settings, store, lexical, small).sync(docs_dir)
-    assert "_bulk_runtime" not in small.__dict__  # torch never loaded for a few chunks
+    sentences = [
+        f"Sentence number {i} is about topic {i * 7} and nothing else." for i in range(120)
+    ]
+    (docs_dir / "long.txt").write_text(" ".join(sentences), encoding="utf-8")
 
-    monkeypatch.setattr("rag.sync.BULK_MIN_CHUNKS", 1)
-    (docs_dir / "more.txt").write_text("A new file. It has two sentences.", encoding="utf-8")
+    off = Embedder(backend="onnx")
+    first = Syncer(settings.with_(embed_bulk="off"), store, lexical, off).sync(docs_dir)
+    assert first.embedded_chunks >= 10 and "_bulk_runtime" not in off.__dict__
+
+    # One sentence edited in a long file (same length: chunk boundaries stay): every chunk of the
+    # file is rewritten, one or two have new text to embed.
+    sentences[30] = sentences[30].replace("topic 210", "topic 999")
+    (docs_dir / "long.txt").write_text(" ".join(sentences), encoding="utf-8")
+    edit = Embedder(backend="onnx")
+    report = Syncer(settings, store, lexical, edit).sync(docs_dir)
+    assert 1 <= report.embedded_chunks <= 2 and "_bulk_runtime" not in edit.__dict__
+
+    # A new file with many new chunks: embedded on the bulk runtime, under the fp32 id.
+    new = [f"Another text {i}, with words of its own: {i * 13} apples." for i in range(120)]
+    (docs_dir / "new.txt").write_text(" ".join(new), encoding="utf-8")
     large = Embedder(backend="onnx")
     report = Syncer(settings, store, lexical, large).sync(docs_dir)
-    assert report.embedded_chunks == 1 and "_bulk_runtime" in large.__dict__
+    assert report.embedded_chunks >= 10 and "_bulk_runtime" in large.__dict__
     assert store.embedding() == FP32_ID
-
-    off = Embedder(backend="onnx", bulk="off")
-    (docs_dir / "third.txt").write_text("Yet another file.", encoding="utf-8")
-    Syncer(settings.with_(embed_bulk="off"), store, lexical, off).sync(docs_dir)
-    assert not off.bulk_available and "_bulk_runtime" not in off.__dict__
 
 
 def test_unknown_bulk_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,7 +201,7 @@ def test_unknown_bulk_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch)
         Settings.from_env()
 
 
-@needs_bf16
+@pytest.mark.slow
 def test_a_bulk_runtime_that_cannot_load_falls_back_to_fp32(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -199,9 +209,17 @@ def test_a_bulk_runtime_that_cannot_load_falls_back_to_fp32(
         def __init__(self) -> None:
             raise ImportError("No module named 'torch'")
 
+    monkeypatch.setattr("rag.embeddings.native_bf16", lambda: True)
     monkeypatch.setattr("rag.embeddings._TorchBf16Model", _NoTorch)
     embedder = Embedder(backend="onnx")
     vectors = embedder.embed_documents(TEXTS, bulk=True)
-    assert "bfloat16 runtime failed" in caplog.text and "No module named" in caplog.text
+    assert "bfloat16 runtime failed" in caplog.text and "RAG_EMBED_BULK=off" in caplog.text
     assert np.allclose(vectors, embedder.embed_documents(TEXTS), atol=1e-6)
     assert embedder.runtime_name(bulk=True) == "onnx"
+
+
+def test_without_native_bf16_bulk_work_stays_on_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rag.embeddings.Path.read_text", lambda *a, **k: "flags : fpu avx2 fma")
+    embedder = Embedder(backend="onnx")
+    assert not embedder.bulk_available and embedder.runtime_name(bulk=True) == "onnx"
+    assert Embedder(backend="onnx-int8").runtime_name(bulk=True) == "onnx-int8"
