@@ -121,6 +121,11 @@ class Embedder:
         """Whether bulk work runs on the bfloat16 runtime: an fp32 backend and CPU support."""
         return self.id == embedding_id("onnx") and native_bf16()
 
+    @property
+    def bulk_loaded(self) -> bool:
+        """Whether the bulk runtime is in memory already (then it is the faster one at any size)."""
+        return "_bulk_runtime" in self.__dict__
+
     def runtime_name(self, bulk: bool = False) -> str:
         """What computes the vectors of an ``embed_documents(..., bulk=bulk)`` call."""
         return "torch-bf16" if bulk and self.bulk_available else self.backend

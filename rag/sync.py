@@ -30,6 +30,8 @@ _SAVE_EVERY_S = 5.0
 # RAG_EMBED_BULK=auto). Measured on this 2-core machine, loading included: 256 chunks 6.7-7.1 s
 # against 6.0-6.4 s on onnx, 600 chunks 11.4 s against 13.5 s.
 BULK_MIN_CHUNKS = 500
+# Once this process has loaded it (an earlier large sync), smaller syncs use it too.
+BULK_LOADED_MIN_CHUNKS = 16
 
 
 @dataclass
@@ -309,9 +311,11 @@ class Syncer:
 
     def _is_bulk(self, hashes: list[str]) -> bool:
         """Whether this sync has enough new texts to embed for the bulk runtime to pay off."""
-        if self.settings.embed_bulk == "off" or len(set(hashes)) < BULK_MIN_CHUNKS:
+        loaded = getattr(self.embedder, "bulk_loaded", False)
+        least = BULK_LOADED_MIN_CHUNKS if loaded else BULK_MIN_CHUNKS
+        if self.settings.embed_bulk == "off" or len(set(hashes)) < least:
             return False
-        return len(set(hashes) - self.store.known_text_hashes(hashes)) >= BULK_MIN_CHUNKS
+        return len(set(hashes) - self.store.known_text_hashes(hashes)) >= least
 
     def _finish(self, item: _Pending, manifest: Manifest) -> None:
         new_ids = [chunk.id for chunk in item.chunks]

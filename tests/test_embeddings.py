@@ -189,8 +189,20 @@ def test_only_a_sync_with_many_texts_to_embed_loads_the_bulk_runtime(
     (docs_dir / "new.txt").write_text(" ".join(new), encoding="utf-8")
     large = Embedder(backend="onnx")
     report = Syncer(settings, store, lexical, large).sync(docs_dir)
-    assert report.embedded_chunks >= 10 and "_bulk_runtime" in large.__dict__
+    assert report.embedded_chunks >= 10 and large.bulk_loaded
     assert store.embedding() == FP32_ID
+
+    # Loaded once, the bulk runtime also serves smaller syncs of this process.
+    monkeypatch.setattr("rag.sync.BULK_MIN_CHUNKS", 1000)
+    monkeypatch.setattr("rag.sync.BULK_LOADED_MIN_CHUNKS", 5)
+    runtime = large._bulk_runtime
+    calls: list[int] = []
+    real_encode = runtime.encode
+    monkeypatch.setattr(runtime, "encode", lambda t, b: calls.append(len(t)) or real_encode(t, b))
+    few = [f"Third file, sentence {i}: {i * 17} pears and {i * 3} plums." for i in range(60)]
+    (docs_dir / "third.txt").write_text(" ".join(few), encoding="utf-8")
+    report = Syncer(settings, store, lexical, large).sync(docs_dir)
+    assert report.embedded_chunks >= 5 and sum(calls) == report.embedded_chunks
 
 
 def test_unknown_bulk_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
