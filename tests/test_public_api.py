@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 import rag
-from rag.config import Settings
+from rag.config import OFFLINE_ENV, Settings
 from rag.errors import DocumentsError, QuestionError
 
 EXPECTED_ALL = [
@@ -162,3 +166,19 @@ def test_check_document_says_why_a_file_cannot_be_indexed(tmp_path) -> None:  # 
     binary.write_bytes(b"\x00\x01binary")
     with pytest.raises(DocumentsError, match=r"^binary file \(not text\)$"):
         rag.check_document(binary)
+
+
+def test_importing_rag_sets_the_offline_defaults_and_a_users_value_wins() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV}
+    env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's choice
+    code = "import os, json, rag; print(json.dumps({k: os.environ.get(k) for k in %r}))"
+    out = subprocess.run(
+        [sys.executable, "-c", code % sorted(OFFLINE_ENV)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen == {**OFFLINE_ENV, "OMP_WAIT_POLICY": "ACTIVE"}
+    assert OFFLINE_ENV["OMP_WAIT_POLICY"] == "PASSIVE" and OFFLINE_ENV["HF_HUB_OFFLINE"] == "1"
