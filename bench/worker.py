@@ -71,6 +71,7 @@ class ProxyEmbedder:
         self.centres = centres
         self.id = real.id
         self.dimension = real.dimension
+        self.bulk_loaded = False  # stand-in vectors: no runtime to choose
 
     def embed_documents(self, texts: list[str], *, bulk: bool = False) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

@@ -311,11 +311,11 @@ class Syncer:
 
     def _is_bulk(self, hashes: list[str]) -> bool:
         """Whether this sync has enough new texts to embed for the bulk runtime to pay off."""
-        loaded = getattr(self.embedder, "bulk_loaded", False)
-        least = BULK_LOADED_MIN_CHUNKS if loaded else BULK_MIN_CHUNKS
-        if self.settings.embed_bulk == "off" or len(set(hashes)) < least:
+        least = BULK_LOADED_MIN_CHUNKS if self.embedder.bulk_loaded else BULK_MIN_CHUNKS
+        unique = set(hashes)
+        if self.settings.embed_bulk == "off" or len(unique) < least:
             return False
-        return len(set(hashes) - self.store.known_text_hashes(hashes)) >= least
+        return len(unique - self.store.known_text_hashes(hashes)) >= least
 
     def _finish(self, item: _Pending, manifest: Manifest) -> None:
         new_ids = [chunk.id for chunk in item.chunks]
