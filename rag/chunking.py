@@ -8,6 +8,7 @@ import re
 from sentencex import segment
 
 from rag.models import Chunk
+from rag.reader_input import document_title
 
 Span = tuple[int, int]
 _WORD_BREAK = re.compile(r"\s+")
@@ -93,6 +94,7 @@ def chunk_document(
 ) -> list[Chunk]:
     """Chunks of one document; ``text[c.start:c.end] == c.text`` holds for every chunk."""
     doc_hash = content_hash(text)
+    title = document_title(text)
     chunks: list[Chunk] = []
     # Pages are hard boundaries, so that every chunk (and citation) has one page number.
     regions = [(s, e, n) for s, e, n in pages] if pages else [(0, len(text), None)]
@@ -111,6 +113,7 @@ def chunk_document(
                 text=text[start:end],
                 page=page,
                 sentences=tuple((s - start, e - start) for s, e in sentences),
+                title=title,
             )
         )
     return chunks

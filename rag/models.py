@@ -18,6 +18,8 @@ class Chunk:
     page: int | None = None
     # Sentence spans relative to ``start`` (document offsets = start + s).
     sentences: tuple[tuple[int, int], ...] = ()
+    # The document's heading line, if it has one: the reader sees each sentence with it.
+    title: str = ""
 
 
 @dataclass(frozen=True)

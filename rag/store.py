@@ -224,6 +224,8 @@ def _metadata(chunk: Chunk, text_hash: str) -> dict[str, str | int]:
     }
     if chunk.page is not None:
         meta["page"] = chunk.page
+    if chunk.title:
+        meta["title"] = chunk.title
     return meta
 
 
@@ -240,6 +242,7 @@ def _chunks(page: Any) -> list[Chunk]:
                 text=text,
                 page=int(page_no) if page_no is not None else None,
                 sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences", "[]")))),  # type: ignore[misc]
+                title=str(meta.get("title", "")),
             )
         )
     return chunks
