@@ -14,10 +14,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals import metrics
 from rag.config import BACKENDS, MODES, Mode, Settings, apply_offline_env
+
+if TYPE_CHECKING:
+    from rag.models import Passage
 
 apply_offline_env()
 
@@ -91,6 +94,23 @@ def source_id(source: str) -> str:
     return str(PurePosixPath(source).with_suffix(""))
 
 
+def label_passages(
+    passages: Sequence[Passage], question: Question, spans: dict[str, list[metrics.Span]]
+) -> tuple[list[bool], list[bool]]:
+    """Per retrieved passage: is it relevant (from a gold source, or on the evidence), and is
+    it on the evidence (overlaps one of the evidence spans of its document)."""
+    gold = set(question.sources)
+    on_evidence = [
+        metrics.overlaps_any((p.chunk.start, p.chunk.end), spans.get(p.chunk.source, ()))
+        for p in passages
+    ]
+    relevant = [
+        source_id(p.chunk.source) in gold or hit
+        for p, hit in zip(passages, on_evidence, strict=True)
+    ]
+    return relevant, on_evidence
+
+
 def store_dir_for(out: Path, docs: Path, settings: Settings) -> Path:
     """An isolated store per documents folder and chunking, reused while they stay the same."""
     key = f"{docs.resolve()}|{settings.chunk_size}|{settings.chunk_overlap}"
@@ -159,15 +179,7 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
     passages = rag.retrieve(question.question, k=RETRIEVAL_DEPTH, settings=settings)
 
     spans = evidence.spans(question)
-    gold = set(question.sources)
-    on_evidence = [
-        metrics.overlaps_any((p.chunk.start, p.chunk.end), spans.get(p.chunk.source, ()))
-        for p in passages
-    ]
-    relevant = [
-        source_id(p.chunk.source) in gold or hit
-        for p, hit in zip(passages, on_evidence, strict=True)
-    ]
+    relevant, on_evidence = label_passages(passages, question, spans)
     citations = [
         {
             "index": c.index,
