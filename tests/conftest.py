@@ -1,8 +1,10 @@
-"""Shared fixtures: every test gets its own store and documents folder, and no API keys."""
+"""Shared fixtures: every test gets its own store and documents folder, no API keys and none of
+the user's RAG_* settings."""
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +19,19 @@ SEEDS = ROOT / "seeds"
 SEED_FILE = "000_f1c14fb623d5a113.txt"
 
 
+# The user's shell must not change what the tests measure (RAG_REFUSAL_THRESHOLD=0.9 would move
+# every gate): every RAG_* and OPENAI_* variable goes for the whole session, session fixtures
+# and subprocesses included, before anything reads the environment.
+USER_SETTINGS = ("RAG_", "OPENAI_")
+for _var in [name for name in os.environ if name.startswith(USER_SETTINGS)]:
+    del os.environ[_var]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Nothing touches the user's vectorstore/ or reaches a real LLM by accident."""
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_LLM", "RAG_MODEL", "RAG_CHROMA_URL",
-                "RAG_MODE", "RAG_K", "RAG_DOCS_DIR"):  # fmt: skip
-        monkeypatch.delenv(var, raising=False)
+    for var in [name for name in os.environ if name.startswith(USER_SETTINGS)]:
+        monkeypatch.delenv(var)  # set by an earlier import or test after the session started
     monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "env-store"))
 
 

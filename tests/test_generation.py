@@ -19,7 +19,7 @@ from rag.generation import CitationChecker, condense_question, generate_answer
 from rag.models import Answer, Chunk, Passage
 from rag.prompts import ANSWER_SYSTEM, CONDENSE_SYSTEM, REFUSAL_SENTINEL
 from tests.conftest import SEED_FILE
-from tests.openai_server import Body, OpenAIServer, Reply, passage_with, passages
+from tests.openai_server import Body, OpenAIServer, Reply, Request, passage_with, passages
 
 SECRET = "sk-test-SECRET"
 QUESTION = "When will Vučić speak with Putin?"
@@ -303,6 +303,68 @@ def test_http_errors(
     assert SECRET not in message and SECRET not in repr(raised.value)
     assert SECRET not in caplog.text
     assert "sk-test" not in caplog.text
+
+
+class EchoingServer(OpenAIServer):
+    """Every request fails with ``status``, and the error message repeats the key it was sent."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__()
+        self.status = status
+
+    def next_reply(self, request: Request) -> Reply:
+        super().next_reply(request)
+        key = request.headers["authorization"].removeprefix("Bearer ")
+        return Reply(
+            status=self.status,
+            error=f"Key {key} is not allowed here",
+            headers={"retry-after-ms": "1"},
+        )
+
+
+# The message of each error branch. The last branch quotes the server's error, which here holds
+# the key, so only redaction keeps the key out of it.
+QUOTED = "The LLM request to {url} failed (Error code: {status} - Key *** is not allowed here): "
+QUOTED += "check RAG_MODEL ('test-model') and OPENAI_BASE_URL."
+REJECTED = "The LLM server at {url} rejected the API key ({status}): check OPENAI_API_KEY."
+ERROR_BRANCHES = {
+    400: QUOTED,
+    401: REJECTED,
+    403: REJECTED,
+    404: "The LLM server at {url} has no model 'test-model' or no such URL (404): check "
+    "RAG_MODEL and OPENAI_BASE_URL.",
+    409: QUOTED,
+    422: QUOTED,
+    429: "The LLM server at {url} is rate limiting requests (429, still after 2 retries): wait "
+    "and try again, or check the quota of the account behind OPENAI_API_KEY.",
+    500: "The LLM server at {url} failed (500, still after 2 retries): try again later, or "
+    "point OPENAI_BASE_URL at a working server.",
+}
+
+
+@pytest.mark.parametrize("status", sorted(ERROR_BRANCHES))
+def test_key_echoed_by_the_server_is_redacted_in_every_error_branch(
+    seeded: Settings, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with EchoingServer(status) as server:
+        llm = seeded.with_(
+            llm="openai", openai_base_url=server.url, openai_api_key=SECRET, model="test-model"
+        )
+        history = [("Who is the president of Serbia?", "Aleksandar Vučić [1].")]
+        calls = {
+            "answer": lambda: rag.answer(QUESTION, settings=llm),
+            "stream": lambda: list(rag.stream_answer(QUESTION, settings=llm)),
+            "condense": lambda: condense_question("and when?", history, llm),
+        }
+        for name, call in calls.items():
+            with pytest.raises(LLMError) as raised:
+                call()
+            expected = ERROR_BRANCHES[status].format(url=server.url, status=status)
+            assert (name, str(raised.value)) == (name, expected)
+            assert SECRET not in repr(raised.value)
+        assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in caplog.text
 
 
 def test_rate_limit_then_success_is_retried(llm: Settings, server: OpenAIServer) -> None:

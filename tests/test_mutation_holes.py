@@ -262,3 +262,35 @@ def test_ui_listens_only_on_the_host_it_was_given(ui_process: tuple[int, list[st
     port, output = ui_process
     assert f"Ask your documents at http://127.0.0.2:{port}/" in output
     assert listening_addresses(port) == {"127.0.0.2"}
+
+
+# ---------------------------------------------------------------- the user's shell settings
+
+
+def test_settings_are_the_defaults_whatever_the_shell_says() -> None:
+    leftover = sorted(name for name in os.environ if name.startswith(("RAG_", "OPENAI_")))
+    assert leftover == ["RAG_STORE_DIR"]  # the autouse fixture's private store
+    assert Settings.from_env() == Settings(store_dir=Path(os.environ["RAG_STORE_DIR"]))
+
+
+def test_the_users_shell_settings_do_not_reach_the_tests() -> None:
+    shell = {
+        "RAG_REFUSAL_THRESHOLD": "0.9",
+        "RAG_CHUNK_SIZE": "300",
+        "RAG_EMBED_BACKEND": "torch",
+        "RAG_EMBED_BULK": "off",
+        "RAG_DOCS_DIR": "/nowhere",
+        "OPENAI_API_KEY": "sk-user",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
+    test = f"{Path(__file__).name}::test_settings_are_the_defaults_whatever_the_shell_says"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/{test}"],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, **shell},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].startswith("1 passed")

@@ -117,8 +117,11 @@ def test_empty_question_is_a_clear_error(seeded: Settings, question: str) -> Non
 def test_huge_question_is_truncated_not_a_crash(seeded: Settings) -> None:
     question = "Who is the president of Serbia? " + "x" * 100_000
     answer = rag.answer(question, settings=seeded)
-    assert len(answer.question) == seeded.max_question_chars
-    assert isinstance(answer.refused, bool)
+    truncated = question[: seeded.max_question_chars]
+    assert answer.question == truncated and len(truncated) == 2000
+    # The same answer, to the letter, as the question cut to the limit by hand.
+    assert answer == rag.answer(truncated, settings=seeded)
+    assert answer.refused is (answer.citations == [])  # refused: no citations; else some
 
 
 def test_first_answer_builds_the_index(settings: Settings) -> None:
