@@ -25,3 +25,15 @@ class StoreError(RagError):
 
 class LLMError(RagError):
     """The language-model backend failed (no key, wrong URL, rate limit, ...)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process (or thread) is writing the index and did not finish in time."""
+
+
+class StoreDamagedError(StoreError):
+    """A file of the index cannot be read (truncated, garbled, or not a file)."""
+
+
+class DiskFullError(StoreError):
+    """The disk holding the index has no space left."""

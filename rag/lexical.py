@@ -13,11 +13,13 @@ mix, and never waits for a writer.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
 import shutil
 import threading
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.durable import fsync_dir, write_error, write_file
 from rag.text import terms
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class _Snapshot:
     w_rows: np.ndarray
     w: np.ndarray
     doc_freq: np.ndarray
+    generation: int = 0  # the manifest generation of the sync that wrote it
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -53,7 +57,12 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 def _snapshot(
-    ids: Iterable[str], vocab: Iterable[str], w_ptr: np.ndarray, w_rows: np.ndarray, w: np.ndarray
+    ids: Iterable[str],
+    vocab: Iterable[str],
+    w_ptr: np.ndarray,
+    w_rows: np.ndarray,
+    w: np.ndarray,
+    generation: int = 0,
 ) -> _Snapshot:
     vocab = tuple(vocab)
     return _Snapshot(
@@ -64,6 +73,7 @@ def _snapshot(
         w_rows=_frozen(w_rows),
         w=_frozen(w),
         doc_freq=_frozen(np.diff(w_ptr)),
+        generation=generation,
     )
 
 
@@ -105,7 +115,7 @@ class LexicalIndex:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def build(self, rows: Iterable[tuple[str, str]]) -> None:
+    def build(self, rows: Iterable[tuple[str, str]], generation: int = 0) -> None:
         """Index ``(chunk_id, text)`` rows and save them, replacing the old index atomically."""
         with self._write_lock:
             self._ids, self._vocab, self._term_ids = [], [], {}
@@ -114,9 +124,11 @@ class LexicalIndex:
             self._tf_counts = np.zeros(0, dtype=np.uint32)
             self._counts_loaded = True
             self._append(list(rows))
-            self._publish(self._reweight())
+            self._publish(self._reweight(generation))
 
-    def update(self, added: Iterable[tuple[str, str]], removed: Iterable[str]) -> bool:
+    def update(
+        self, added: Iterable[tuple[str, str]], removed: Iterable[str], generation: int = 0
+    ) -> bool:
         """Drop ``removed`` ids, add (or replace) ``added`` rows; False if only a rebuild can."""
         with self._write_lock:
             if not self._load_counts():
@@ -132,7 +144,7 @@ class LexicalIndex:
                 self._tf_ptr = np.concatenate(([0], np.cumsum(lengths[keep]))).astype(np.int64)
                 self._ids = [chunk_id for chunk_id, k in zip(self._ids, keep) if k]
             self._append(added)
-            self._publish(self._reweight())
+            self._publish(self._reweight(generation))
             return True
 
     def _append(self, rows: list[tuple[str, str]]) -> None:
@@ -158,7 +170,7 @@ class LexicalIndex:
             self._vocab.append(term)
         return found
 
-    def _reweight(self) -> _Snapshot:
+    def _reweight(self, generation: int) -> _Snapshot:
         """BM25 weights of every (row, term) pair, grouped by term for fast queries."""
         n = len(self._ids)
         lengths = np.diff(self._tf_ptr)
@@ -172,7 +184,7 @@ class LexicalIndex:
         weights = (idf[self._tf_terms] * tf / (norm + tf)).astype(np.float32)
         order = np.argsort(self._tf_terms, kind="stable")
         w_ptr = np.concatenate(([0], np.cumsum(doc_freq))).astype(np.int64)
-        return _snapshot(self._ids, self._vocab, w_ptr, rows[order], weights[order])
+        return _snapshot(self._ids, self._vocab, w_ptr, rows[order], weights[order], generation)
 
     def _publish(self, snap: _Snapshot) -> None:
         """Save ``snap`` with the writer's counts, then make it what searches read."""
@@ -181,19 +193,43 @@ class LexicalIndex:
             self._snap = snap
 
     def _save(self, snap: _Snapshot) -> None:
+        """Write the files aside, flush them to the disk, then swap the folder in.
+
+        A crash leaves the old folder, the new one, or none (then the next sync rebuilds it).
+        """
         tmp = self.directory.with_name(self.directory.name + ".tmp")
+        try:
+            self._write_files(tmp, snap)
+            old = self.directory.with_name(self.directory.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if self.directory.exists():
+                self.directory.rename(old)
+            tmp.rename(self.directory)
+            fsync_dir(self.directory.parent)
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise write_error(exc, self.directory / "ids.json") from exc
+
+    def _write_files(self, tmp: Path, snap: _Snapshot) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        meta = {"format": FORMAT, "ids": list(snap.ids), "vocab": list(snap.vocab)}
-        (tmp / "ids.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        np.savez(tmp / "counts.npz", ptr=self._tf_ptr, terms=self._tf_terms, counts=self._tf_counts)
-        np.savez(tmp / "weights.npz", ptr=snap.w_ptr, rows=snap.w_rows, w=snap.w)
-        old = self.directory.with_name(self.directory.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.directory.exists():
-            self.directory.rename(old)
-        tmp.rename(self.directory)
-        shutil.rmtree(old, ignore_errors=True)
+        meta = {
+            "format": FORMAT,
+            "generation": snap.generation,
+            "ids": list(snap.ids),
+            "vocab": list(snap.vocab),
+        }
+        write_file(tmp / "ids.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        arrays = {
+            "counts.npz": {"ptr": self._tf_ptr, "terms": self._tf_terms, "counts": self._tf_counts},
+            "weights.npz": {"ptr": snap.w_ptr, "rows": snap.w_rows, "w": snap.w},
+        }
+        for name, values in arrays.items():
+            buffer = io.BytesIO()
+            np.savez(buffer, **values)  # type: ignore[arg-type]
+            write_file(tmp / name, buffer.getvalue())
+        fsync_dir(tmp)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -208,22 +244,32 @@ class LexicalIndex:
             return self._snap
 
     def _read(self) -> _Snapshot:
+        """The index on disk; empty (so that it is rebuilt from the store) if unreadable."""
         meta_path = self.directory / "ids.json"
         weights_path = self.directory / "weights.npz"
         if not (meta_path.exists() and weights_path.exists()):
             return _EMPTY
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            log.info("The lexical index has an old format: the next sync rebuilds it.")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("format") != FORMAT:
+                log.info("The lexical index has an old format: the next sync rebuilds it.")
+                return _EMPTY
+            with np.load(weights_path) as data:
+                w_ptr, w_rows, w = data["ptr"], data["rows"], data["w"]
+            ids, vocab = meta["ids"], meta["vocab"]
+            generation = int(meta.get("generation", 0))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, EOFError,
+                zipfile.BadZipFile) as exc:  # fmt: skip
+            log.warning(
+                "The lexical index in %s is unreadable (%s): rebuilding it from the store.",
+                self.directory,
+                type(exc).__name__,
+            )
             return _EMPTY
-        with np.load(weights_path) as data:
-            w_ptr, w_rows, w = data["ptr"], data["rows"], data["w"]
-        if len(w_ptr) != len(meta["vocab"]) + 1 or (
-            len(w_rows) and w_rows.max() >= len(meta["ids"])
-        ):
-            log.warning("The lexical index on disk is inconsistent: the next sync rebuilds it.")
+        if len(w_ptr) != len(vocab) + 1 or (len(w_rows) and w_rows.max() >= len(ids)):
+            log.warning("The lexical index on disk is inconsistent: rebuilding it from the store.")
             return _EMPTY
-        return _snapshot(meta["ids"], meta["vocab"], w_ptr, w_rows, w)
+        return _snapshot(ids, vocab, w_ptr, w_rows, w, generation)
 
     def _load_counts(self) -> bool:
         """Load the term counts an update needs; False if only a rebuild can make them."""
@@ -241,8 +287,11 @@ class LexicalIndex:
         path = self.directory / "counts.npz"
         if not path.exists():
             return False
-        with np.load(path) as data:
-            ptr, tf_terms, tf_counts = data["ptr"], data["terms"], data["counts"]
+        try:
+            with np.load(path) as data:
+                ptr, tf_terms, tf_counts = data["ptr"], data["terms"], data["counts"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return False
         if len(ptr) != len(self._ids) + 1:
             return False
         self._tf_ptr, self._tf_terms, self._tf_counts = ptr, tf_terms, tf_counts
@@ -251,6 +300,11 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self._current().ids)
+
+    @property
+    def generation(self) -> int:
+        """The manifest generation of the sync that wrote the index (0 if none recorded)."""
+        return self._current().generation
 
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; unseen terms get the highest weight."""

@@ -4,22 +4,70 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from rag.config import Settings
+from rag.durable import disk_full, is_disk_full
 from rag.embeddings import embedding_id
-from rag.errors import StoreError
+from rag.errors import RagError, StoreError
 from rag.models import Chunk
 
 log = logging.getLogger(__name__)
 _PAGE = 5000
 _EMBEDDING_KEY = "embedding"
+_GENERATION_KEY = "generation"
+_ROOT_KEY = "root"
 # Stores written before the embedding id was recorded hold sentence-transformers vectors.
 _LEGACY_EMBEDDING = embedding_id("torch")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """What the last sync recorded in the collection itself (``VectorStore.set_generation``)."""
+
+    embedding: str | None
+    generation: int
+    root: str
+
+
+def _guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Turn a Chroma failure while ``what`` into a ``StoreError`` that says what to do."""
+
+    def wrap(method: Callable[P, R]) -> Callable[P, R]:
+        @wraps(method)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except RagError:
+                raise
+            except Exception as exc:
+                store: VectorStore = args[0]  # type: ignore[assignment]
+                if is_disk_full(exc):
+                    raise disk_full(store.where) from exc
+                raise StoreError(
+                    f"The Chroma store at {store.where} failed while {what} "
+                    f"({type(exc).__name__}: {_first_line(exc)}): run rag ingest to repair the "
+                    f"index; if that fails too, delete {store.where} and run rag ingest to "
+                    "rebuild it from the documents."
+                ) from exc
+
+        return guarded
+
+    return wrap
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
 
 
 class VectorStore:
@@ -30,6 +78,7 @@ class VectorStore:
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        self.where = settings.chroma_url or str(settings.store_dir / "chroma")
         try:
             if settings.chroma_url:
                 parts = urlsplit(settings.chroma_url)
@@ -45,7 +94,7 @@ class VectorStore:
                 )
                 self.client.heartbeat()
             else:
-                settings.store_dir.mkdir(parents=True, exist_ok=True)
+                check_store_folder(settings.store_dir)
                 self.client = chromadb.PersistentClient(
                     path=str(settings.store_dir / "chroma"), settings=chroma_settings
                 )
@@ -54,10 +103,17 @@ class VectorStore:
         except StoreError:
             raise
         except Exception as exc:
-            where = settings.chroma_url or str(settings.store_dir)
+            if is_disk_full(exc):
+                raise disk_full(settings.store_dir) from exc
+            if settings.chroma_url:
+                fix = "check that the server runs (chroma run --path DIR) or set RAG_CHROMA_URL"
+            else:
+                fix = (
+                    f"if it is damaged, delete {self.where} and run rag ingest to rebuild it from "
+                    "the documents, or set RAG_STORE_DIR to a usable location"
+                )
             raise StoreError(
-                f"Cannot open the Chroma store at {where} ({exc}). Check that the server runs "
-                "(chroma run --path DIR) or set RAG_CHROMA_URL/RAG_STORE_DIR to a usable location."
+                f"Cannot open the Chroma store at {self.where} ({_first_line(exc)}): {fix}."
             ) from exc
 
         self._verified: str | None = None  # the embedding id last found to match the store
@@ -69,6 +125,7 @@ class VectorStore:
             self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
 
+    @_guarded("counting chunks")
     def count(self) -> int:
         return int(self.collection.count())
 
@@ -81,8 +138,32 @@ class VectorStore:
 
     def set_embedding(self, embedding: str) -> None:
         self._verified = None
-        if (self.collection.metadata or {}).get(_EMBEDDING_KEY) != embedding:
-            self.collection.modify(metadata={_EMBEDDING_KEY: embedding})
+        metadata = dict(self.collection.metadata or {})
+        if metadata.get(_EMBEDDING_KEY) != embedding:
+            metadata[_EMBEDDING_KEY] = embedding
+            self._set_metadata(metadata)
+
+    @_guarded("reading its state")
+    def state(self) -> StoreState:
+        """The state recorded by the last sync, read afresh (another process may have synced)."""
+        metadata = self.client.get_collection(self.name).metadata or {}
+        recorded = metadata.get(_EMBEDDING_KEY)
+        return StoreState(
+            embedding=str(recorded) if recorded else self.embedding(),
+            generation=int(metadata.get(_GENERATION_KEY, 0)),
+            root=str(metadata.get(_ROOT_KEY, "")),
+        )
+
+    @_guarded("writing the collection metadata")
+    def set_generation(self, generation: int, root: str) -> None:
+        """Record the sync that last wrote the store: its generation and folder."""
+        metadata = dict(self.client.get_collection(self.name).metadata or {})
+        metadata.update({_GENERATION_KEY: generation, _ROOT_KEY: root})
+        self._set_metadata(metadata)
+
+    @_guarded("writing the collection metadata")
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+        self.collection.modify(metadata=metadata)
 
     def clear(self) -> None:
         """Drop every chunk (to re-embed with another model or backend)."""
@@ -115,6 +196,7 @@ class VectorStore:
         if stored is not None:
             self._verified = embedding
 
+    @_guarded("adding chunks")
     def add(self, chunks: list[Chunk], embeddings: np.ndarray, text_hashes: list[str]) -> None:
         batch = self._batch
         for i in range(0, len(chunks), batch):
@@ -126,11 +208,13 @@ class VectorStore:
                 metadatas=[_metadata(c, h) for c, h in zip(part, text_hashes[i : i + batch])],
             )
 
+    @_guarded("deleting chunks")
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), _PAGE):
             self.collection.delete(ids=ids[i : i + _PAGE])
 
+    @_guarded("listing chunk ids")
     def all_ids(self) -> set[str]:
         ids: set[str] = set()
         offset = 0
@@ -144,14 +228,18 @@ class VectorStore:
     def iter_chunks(self) -> Iterator[Chunk]:
         offset = 0
         while True:
-            page = self.collection.get(
-                include=["documents", "metadatas"], limit=_PAGE, offset=offset
-            )
-            yield from _chunks(page)
-            if len(page["ids"]) < _PAGE:
+            size, chunks = self._chunk_page(offset)
+            yield from chunks
+            if size < _PAGE:
                 return
             offset += _PAGE
 
+    @_guarded("reading chunks")
+    def _chunk_page(self, offset: int) -> tuple[int, list[Chunk]]:
+        page = self.collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+        return len(page["ids"]), _chunks(page)
+
+    @_guarded("reading chunks")
     def get(self, ids: list[str], with_embeddings: bool = False) -> tuple[list[Chunk], np.ndarray]:
         include: Any = (
             ["documents", "metadatas", "embeddings"]
@@ -168,6 +256,7 @@ class VectorStore:
             vectors = raw[[order[c.id] for c in chunks]]
         return chunks, vectors
 
+    @_guarded("reading stored embeddings")
     def embeddings_by_text_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
         """Embeddings already stored for these chunk texts, so no text is embedded twice."""
         found: dict[str, np.ndarray] = {}
@@ -175,15 +264,19 @@ class VectorStore:
             if page["embeddings"] is None:
                 continue
             for meta, vector in zip(page["metadatas"] or [], page["embeddings"]):
+                if meta is None:  # deleted meanwhile by another process
+                    continue
                 found[str(meta["text_hash"])] = np.asarray(vector, dtype=np.float32)
         return found
 
+    @_guarded("reading stored texts")
     def known_text_hashes(self, hashes: list[str]) -> set[str]:
         """Which of these chunk texts the store holds already (metadata only: cheap)."""
         return {
             str(meta["text_hash"])
             for page in self._pages_by_text_hash(hashes, ["metadatas"])
             for meta in page["metadatas"] or []
+            if meta is not None
         }
 
     def _pages_by_text_hash(self, hashes: list[str], include: list[Any]) -> Iterator[Any]:
@@ -193,6 +286,7 @@ class VectorStore:
                 where={"text_hash": {"$in": unique[i : i + 500]}}, include=include
             )
 
+    @_guarded("searching")
     def query(self, vector: np.ndarray, n: int, embedding: str) -> list[tuple[Chunk, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance).
 
@@ -211,7 +305,12 @@ class VectorStore:
             "metadatas": (result["metadatas"] or [[]])[0],
         }
         distances = (result["distances"] or [[]])[0]
-        return [(chunk, 1.0 - float(d)) for chunk, d in zip(_chunks(page), distances)]
+        found = {chunk.id: chunk for chunk in _chunks(page)}  # without ids deleted meanwhile
+        return [
+            (found[chunk_id], 1.0 - float(d))
+            for chunk_id, d in zip(page["ids"], distances)
+            if chunk_id in found
+        ]
 
 
 def _metadata(chunk: Chunk, text_hash: str) -> dict[str, str | int]:
@@ -229,9 +328,25 @@ def _metadata(chunk: Chunk, text_hash: str) -> dict[str, str | int]:
     return meta
 
 
+def check_store_folder(store_dir: Path) -> None:
+    """Create the store folder, or say why it cannot be one."""
+    if store_dir.exists() and not store_dir.is_dir():
+        raise StoreError(
+            f"The store folder {store_dir} is a file, not a folder: move it away, or set "
+            "RAG_STORE_DIR to a folder the index can live in."
+        )
+    store_dir.mkdir(parents=True, exist_ok=True)
+
+
 def _chunks(page: Any) -> list[Chunk]:
+    """Chunks of a Chroma result, without the ids another process deleted meanwhile.
+
+    Chroma lists such ids with ``None`` for their metadata and document.
+    """
     chunks = []
     for chunk_id, text, meta in zip(page["ids"], page["documents"] or [], page["metadatas"] or []):
+        if meta is None or text is None:
+            continue
         page_no = meta.get("page")
         chunks.append(
             Chunk(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +17,12 @@ import numpy as np
 from rag.chunking import chunk_document, content_hash
 from rag.config import Settings
 from rag.embeddings import Embedder, embedding_id
-from rag.errors import ConfigError, DocumentsError
+from rag.errors import ConfigError, DocumentsError, StoreBusyError, StoreDamagedError, StoreError
 from rag.lexical import LexicalIndex
 from rag.loaders import SUPPORTED_SUFFIXES, UnreadableFile, is_supported, load_document
 from rag.manifest import FileEntry, Manifest
 from rag.models import Chunk, IngestReport, SkippedFile
-from rag.store import VectorStore
+from rag.store import VectorStore, check_store_folder
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -32,6 +34,91 @@ _SAVE_EVERY_S = 5.0
 BULK_MIN_CHUNKS = 500
 # Once this process has loaded it (an earlier large sync), smaller syncs use it too.
 BULK_LOADED_MIN_CHUNKS = 16
+LOCK_FILE = "sync.lock"  # held by the one process that writes the store
+PID_FILE = "sync.pid"  # which process that is, for the message of those waiting
+_WAIT_LOG_EVERY_S = 30.0
+
+
+@contextmanager
+def writer_lock(store_dir: Path, timeout: float | None = None) -> Iterator[None]:
+    """One writer per store across processes: an exclusive lock on a file in the store folder.
+
+    Waits for the writer that holds it (logging who that is), for ever or ``timeout`` seconds;
+    then raises ``StoreBusyError``. The OS releases the lock of a killed process.
+    """
+    from filelock import FileLock, Timeout
+
+    check_store_folder(store_dir)
+    lock = FileLock(store_dir / LOCK_FILE, thread_local=False)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = _holder(store_dir)
+            log.warning("another ingest is running (pid %s); waiting for it to finish ...", holder)
+            while True:
+                left = _WAIT_LOG_EVERY_S if deadline is None else deadline - time.monotonic()
+                try:
+                    lock.acquire(timeout=max(0.0, min(left, _WAIT_LOG_EVERY_S)))
+                    break
+                except Timeout as exc:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise StoreBusyError(
+                            f"another ingest is running (pid {holder}) on {store_dir}: wait for "
+                            "it to finish and try again."
+                        ) from exc
+                    log.warning("still waiting for the ingest of pid %s ...", _holder(store_dir))
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot lock {store_dir / LOCK_FILE} ({exc.strerror or exc}): check that "
+            "RAG_STORE_DIR is a writable folder."
+        ) from exc
+    try:
+        with suppress(OSError):
+            (store_dir / PID_FILE).write_text(str(os.getpid()), encoding="ascii")
+        yield
+    finally:
+        with suppress(OSError):
+            (store_dir / PID_FILE).unlink()
+        lock.release()
+
+
+def writer_busy(store_dir: Path) -> bool:
+    """Whether another process holds the writer lock of this store right now."""
+    from filelock import FileLock, Timeout
+
+    if not (store_dir / LOCK_FILE).exists():
+        return False
+    lock = FileLock(store_dir / LOCK_FILE, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    lock.release()
+    return False
+
+
+def _holder(store_dir: Path) -> str:
+    try:
+        return (store_dir / PID_FILE).read_text(encoding="ascii").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def disagreement(manifest: Manifest, store: VectorStore, lexical: LexicalIndex) -> str | None:
+    """Why the manifest, the store and the lexical index do not describe one index (cheap)."""
+    if manifest.in_progress:
+        return "the last sync did not finish"
+    expected = manifest.total_chunks
+    stored = store.count()
+    if stored != expected:
+        return f"the store holds {stored} chunks and the manifest lists {expected}"
+    if len(lexical) != expected:
+        return f"the lexical index holds {len(lexical)} chunks and the manifest lists {expected}"
+    return None
 
 
 @dataclass
@@ -88,18 +175,77 @@ class Syncer:
         # Lexical changes of the running sync: rows to add and chunk ids to drop.
         self._added_rows: list[tuple[str, str]] = []
         self._removed_ids: list[str] = []
+        # Stored chunks no manifest entry lists (a crashed sync's): their embeddings are reused
+        # by this sync, then those it did not list again are deleted.
+        self._orphans: set[str] = set()
+
+    def load_manifest(self) -> Manifest:
+        """The manifest; rebuilt from the store's metadata if it is unreadable."""
+        try:
+            return Manifest.load(self.manifest_path)
+        except StoreDamagedError as exc:
+            log.warning("%s Rebuilding it from the index.", str(exc).split(":")[0])
+            manifest = self.manifest_from_store()
+            manifest.save(self.manifest_path)
+            return manifest
+
+    def manifest_from_store(self) -> Manifest:
+        """A manifest listing what the store holds, with file hashes unknown.
+
+        The next sync re-reads and re-chunks every file (``chunking`` is unknown too) and
+        reuses every stored embedding: nothing is embedded again.
+        """
+        state = self.store.state()
+        by_source: dict[str, list[Chunk]] = {}
+        for chunk in self.store.iter_chunks():
+            by_source.setdefault(chunk.source, []).append(chunk)
+        files = {}
+        for source, chunks in sorted(by_source.items()):
+            chunks.sort(key=lambda c: (c.start, c.end, c.id))
+            try:
+                size = (Path(state.root) / source).stat().st_size if state.root else 0
+            except OSError:
+                size = 0
+            files[source] = FileEntry(
+                hash="", size=size, mtime=0.0, chunks=[c.id for c in chunks], synced_at=now()
+            )
+        return Manifest(
+            root=state.root,
+            embedding=state.embedding or "",
+            generation=state.generation,
+            last_sync=now(),
+            files=files,
+        )
+
+    def _disagreement(self, manifest: Manifest) -> str | None:
+        """Like ``disagreement``, and the generation each part was written by."""
+        problem = disagreement(manifest, self.store, self.lexical)
+        if problem is not None and not problem.startswith("the lexical index"):
+            return problem
+        stored = self.store.state().generation
+        if stored != manifest.generation:
+            return f"the store was written by sync {stored} and the manifest by sync " + str(
+                manifest.generation
+            )
+        return None
 
     def sync(self, folder: Path, progress: Progress | None = None) -> IngestReport:
         started = time.perf_counter()
         root = check_folder(folder)
-        manifest = Manifest.load(self.manifest_path)
-        repaired = manifest.in_progress
+        manifest = self.load_manifest()
+        self._orphans = set()
+        problem = self._disagreement(manifest)
+        repaired = problem is not None
         if repaired:
-            log.warning("The last sync did not finish: repairing the index first.")
+            log.warning("Repairing the index first: %s.", problem)
             self._reconcile(manifest)
         if manifest.root and manifest.root != str(root):
             log.info("Switching the index from %s to %s", manifest.root, root)
-        needs_lexical = repaired or len(self.lexical) != manifest.total_chunks
+        needs_lexical = (
+            repaired
+            or len(self.lexical) != manifest.total_chunks
+            or self.lexical.generation != manifest.generation
+        )
         stored = self.store.embedding()
         if stored is not None and stored != self.embedder.id:
             log.warning(
@@ -127,7 +273,11 @@ class Syncer:
 
         removed_chunks = sum(len(manifest.files[s].chunks) for s in removed)
         self._added_rows, self._removed_ids = [], []
-        if pending or removed:
+        changed = bool(pending or removed) or repaired or needs_lexical
+        embedded = 0
+        if changed:
+            # Every part is written while in_progress is set: a crash leaves it set, and the
+            # next sync (or question) repairs the index.
             manifest.in_progress = True
             manifest.save(self.manifest_path)
             self.store.set_embedding(self.embedder.id)
@@ -136,13 +286,17 @@ class Syncer:
                 self.store.delete(ids)
                 self._removed_ids.extend(ids)
             embedded = self._write(pending, manifest, progress)
-        else:
-            embedded = 0
-        # The lexical index changes before in_progress clears: a crash in between repairs it.
-        if needs_lexical:
-            self.rebuild_lexical()
-        elif self._added_rows or self._removed_ids:
-            self._update_lexical(manifest.total_chunks)
+            leftover = sorted(self._orphans - manifest.chunk_ids)
+            if leftover:
+                self.store.delete(leftover)
+                self._removed_ids.extend(leftover)
+            self._orphans = set()
+            manifest.generation += 1
+            self.store.set_generation(manifest.generation, str(root))
+            if needs_lexical:
+                self.rebuild_lexical(manifest.generation)
+            else:
+                self._update_lexical(manifest.total_chunks, generation=manifest.generation)
         self._added_rows, self._removed_ids = [], []
         manifest.in_progress = False
         manifest.last_sync = now()
@@ -171,28 +325,32 @@ class Syncer:
 
     def remove(self, source: str) -> int:
         """Drop one document from the index (not from disk); returns its chunk count."""
-        manifest = Manifest.load(self.manifest_path)
+        manifest = self.load_manifest()
         entry = manifest.files.pop(source, None)
         if entry is None:
             return 0
         manifest.in_progress = True
         manifest.save(self.manifest_path)
         self.store.delete(entry.chunks)
-        self._update_lexical(manifest.total_chunks, removed=entry.chunks)
+        manifest.generation += 1
+        self.store.set_generation(manifest.generation, manifest.root)
+        self._update_lexical(manifest.total_chunks, entry.chunks, manifest.generation)
         manifest.in_progress = False
         manifest.save(self.manifest_path)
         return len(entry.chunks)
 
-    def rebuild_lexical(self) -> None:
-        self.lexical.build((c.id, c.text) for c in self.store.iter_chunks())
+    def rebuild_lexical(self, generation: int) -> None:
+        self.lexical.build(((c.id, c.text) for c in self.store.iter_chunks()), generation)
 
-    def _update_lexical(self, expected: int, removed: list[str] | None = None) -> None:
+    def _update_lexical(
+        self, expected: int, removed: list[str] | None = None, generation: int = 0
+    ) -> None:
         """Apply this sync's changes to the lexical index; rebuild it if they don't add up."""
         removed_ids = self._removed_ids if removed is None else removed
-        applied = self.lexical.update(self._added_rows, removed_ids)
+        applied = self.lexical.update(self._added_rows, removed_ids, generation)
         if not applied or len(self.lexical) != expected:
             log.info("Rebuilding the lexical index from the store.")
-            self.rebuild_lexical()
+            self.rebuild_lexical(generation)
 
     def _scan(
         self, root: Path, manifest: Manifest, rechunk: bool
@@ -328,7 +486,8 @@ class Syncer:
         )
 
     def _reconcile(self, manifest: Manifest) -> None:
-        """After a crash: drop stored chunks the manifest does not list, and entries with gaps."""
+        """After a crash or damage: forget entries with chunks the store lacks (the scan adds
+        their files again), and note the stored chunks no entry lists (see ``_orphans``)."""
         stored = self.store.all_ids()
         listed: set[str] = set()
         for source, entry in list(manifest.files.items()):
@@ -336,6 +495,6 @@ class Syncer:
                 listed.update(entry.chunks)
             else:
                 del manifest.files[source]
-        self.store.delete(sorted(stored - listed))
-        manifest.in_progress = False
+        self._orphans = stored - listed
+        manifest.in_progress = True
         manifest.save(self.manifest_path)
