@@ -76,7 +76,7 @@ def test_consecutive_chunks_overlap() -> None:
 
 def test_markdown_and_html(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("# Title\n\nSome *markdown* text.\r\n", encoding="utf-8")
-    assert load_document(tmp_path / "a.md").text == "# Title\n\nSome *markdown* text."
+    assert load_document(tmp_path / "a.md").text == "Title\n\nSome markdown text."
     (tmp_path / "b.html").write_text(
         "<html><head><style>p{}</style><script>var x=1;</script></head>"
         "<body><h1>Head</h1><p>Body &amp; soul.</p></body></html>",
