@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,62 @@ def apply_offline_env() -> None:
     """Set the offline/telemetry variables unless the user set them already."""
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The range a numeric setting must be in; ``whole`` for integers."""
+
+    low: float
+    high: float
+    whole: bool = True
+    low_open: bool = False  # True: the value must be above ``low``, not equal to it
+
+
+# Every numeric setting and its range, checked whenever Settings is built (from the environment,
+# the command line or the Python API): a value outside would loop, exhaust memory or misbehave.
+LIMITS: dict[str, Limits] = {
+    "chunk_size": Limits(50, 100_000),
+    "chunk_overlap": Limits(0, 100_000),
+    "k": Limits(1, 50),
+    "candidates": Limits(1, 1000),
+    "rrf_k": Limits(0, 10_000),
+    "refusal_threshold": Limits(0.0, 1.0, whole=False),
+    "max_answer_sentences": Limits(1, 50),
+    "max_question_chars": Limits(1, 1_000_000),
+    "llm_timeout": Limits(0.0, 3600.0, whole=False, low_open=True),
+    "llm_max_retries": Limits(0, 20),
+    "max_upload_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
+    "embed_batch_size": Limits(1, 4096),
+}
+ENV_NAMES = {
+    "chunk_size": "RAG_CHUNK_SIZE",
+    "chunk_overlap": "RAG_CHUNK_OVERLAP",
+    "k": "RAG_K",
+    "refusal_threshold": "RAG_REFUSAL_THRESHOLD",
+    "llm_timeout": "RAG_LLM_TIMEOUT",
+    "llm_max_retries": "RAG_LLM_MAX_RETRIES",
+    "max_upload_mb": "RAG_MAX_UPLOAD_MB",
+}
+
+
+def _check(name: str, value: object, limits: Limits) -> None:
+    """Raise ``ConfigError`` unless ``value`` is a number of the right kind inside ``limits``."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = is_number and (not limits.whole or isinstance(value, int))
+    if ok:
+        assert isinstance(value, int | float)
+        ok = math.isfinite(value) and limits.low <= value <= limits.high
+        ok = ok and not (limits.low_open and value == limits.low)
+    if ok:
+        return
+    low = f"{limits.low:g}"
+    kind = f"a whole number from {low}" if limits.whole else f"a number from {low}"
+    if limits.low_open:
+        kind = f"a number above {low} up"
+    var = ENV_NAMES.get(name)
+    fix = f"set {var} (or pass {name}=) to a value in range" if var else f"pass {name}= in range"
+    raise ConfigError(f"{name} must be {kind} to {limits.high:g} (got {value!r}): {fix}.")
 
 
 @dataclass(frozen=True)
@@ -86,14 +143,26 @@ class Settings:
             raise ConfigError(
                 f"Unknown answer backend {self.llm!r}: set RAG_LLM to one of {', '.join(BACKENDS)}."
             )
-        if self.k < 1:
-            raise ConfigError(f"k must be at least 1 (got {self.k}): pass -k 5 or set RAG_K.")
         if self.embed_bulk not in BULK:
             raise ConfigError(
                 f"Unknown RAG_EMBED_BULK {self.embed_bulk!r}: use one of {', '.join(BULK)}."
             )
+        for name, limits in LIMITS.items():
+            if getattr(self, name) is not None:  # None: a default decided elsewhere
+                _check(name, getattr(self, name), limits)
         if self.chunk_overlap >= self.chunk_size:
-            raise ConfigError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE.")
+            raise ConfigError(
+                f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than RAG_CHUNK_SIZE "
+                f"({self.chunk_size}): lower the overlap or raise the size."
+            )
+
+    def resolve_k(self, k: object = None) -> int:
+        """The number of passages for one call: ``k`` checked like ``RAG_K``, else the setting."""
+        if k is None:
+            return self.k
+        _check("k", k, LIMITS["k"])
+        assert isinstance(k, int)
+        return k
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
