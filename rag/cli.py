@@ -6,13 +6,53 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.config import BACKENDS, MODES, Settings, apply_offline_env
+from rag.config import BACKENDS, MODES, Settings, apply_offline_env, env_flag
 from rag.errors import RagError
 
 apply_offline_env()
+
+MASK = "[hidden key]"
+MAX_ERROR_CHARS = 500
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the configured API key hidden: a server may echo it back in an error."""
+    key = (env_flag("OPENAI_API_KEY") or "").strip()
+    return text.replace(key, MASK) if len(key) >= 6 else text
+
+
+class MaskingFormatter(logging.Formatter):
+    """Log lines (debug logs of HTTP clients included) never show the API key."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(super().format(record))
+
+
+def clean_text(text: str) -> str:
+    """Text from the terminal as valid Unicode: undecodable bytes (which arrive as lone
+    surrogates) become U+FFFD instead of failing deep inside the tokenizer."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates that are not escaped bytes
+        raw = text.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
+def shown(name: str) -> str:
+    """A file name on one line: control characters (a newline, say) printed as escapes."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected error as one line, the key masked."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[: MAX_ERROR_CHARS - 1] + "…"
+    return mask_secrets(text)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -30,7 +70,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     report = api.ingest(args.path, settings=settings)
     for skipped in report.skipped:
-        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+        print(f"skipped {shown(skipped.path)}: {skipped.reason}", file=sys.stderr)
     print(
         f"{report.added_files} added, {report.updated_files} updated, "
         f"{report.removed_files} removed, {report.renamed_files} renamed, "
@@ -59,7 +99,7 @@ def print_answer(result: object, as_json: bool) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag import api
 
-    result = api.answer(args.question, settings=_settings(args))
+    result = api.answer(clean_text(args.question), settings=_settings(args))
     print_answer(result, args.json)
     return 0
 
@@ -73,10 +113,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     print("Ask about your documents (empty line or Ctrl-D to quit).")
     while True:
         try:
-            question = input("> ").strip()
+            question = clean_text(input("> ")).strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        except UnicodeDecodeError:
+            print("error: that line is not valid UTF-8 text: type it again.", file=sys.stderr)
+            continue
         if not question:
             return 0
         try:
@@ -92,7 +135,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     print(f"  [{c.index}] {c.source}:{c.start}-{c.end}")
                 history.append((question, final.text))
         except RagError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -102,9 +145,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if not status.documents:
         print("Nothing is indexed yet: run rag ingest [PATH].")
         return 0
-    width = max(len(d.source) for d in status.documents)
-    for d in status.documents:
-        print(f"{d.source:<{width}}  {d.chunks:>6} chunks  {d.size:>10} bytes  {d.synced_at}")
+    names = [shown(d.source) for d in status.documents]
+    width = max(len(name) for name in names)
+    for name, d in zip(names, status.documents):
+        print(f"{name:<{width}}  {d.chunks:>6} chunks  {d.size:>10} bytes  {d.synced_at}")
     print(
         f"{len(status.documents)} files, {status.total_chunks} chunks, last sync {status.last_sync}"
     )
@@ -169,25 +213,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.rest = raw[raw.index(args.command) + 1 :]
     elif unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(levelname)s: %(message)s"
-        if not args.debug
-        else "%(name)s %(levelname)s: %(message)s",
-    )
+    fmt = "%(name)s %(levelname)s: %(message)s" if args.debug else "%(levelname)s: %(message)s"
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter(fmt))
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, handlers=[handler])
     if not args.debug:
         for noisy in ("httpx", "httpx2", "chromadb", "sentence_transformers", "bm25s", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args))
-    except RagError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.debug:
+            print(mask_secrets("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+        if isinstance(exc, RagError):
+            print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
+        else:
+            hint = "" if args.debug else " (rag --debug ... shows the traceback)"
+            print(f"error: unexpected {one_line(exc)}{hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
