@@ -7,6 +7,7 @@ tests call the wired functions.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Callable, Iterator
 from html import escape
@@ -91,7 +92,11 @@ def test_answer_streams_then_links_markers_to_highlighted_sources(seeded: Settin
     assert expected.citations[0].text == FIRST_SENTENCE
     assert 'id="src-1-1"><div class="source-head"><span class="source-index">[1]</span>' in sources
     assert f"<mark>{escape(FIRST_SENTENCE)}</mark>" in sources
-    assert "score 0.97" in sources or f"score {expected.citations[0].score:.2f}" in sources
+    # The panel shows the score of the answer computed apart from the page, to two decimals.
+    shown = re.findall(
+        r'id="src-1-1">.*?<span class="source-score">score (\d\.\d\d)</span>', sources
+    )
+    assert shown == [f"{expected.citations[0].score:.2f}"]
     assert session.history == [(SERBIA, expected.text)]
 
 
@@ -254,6 +259,12 @@ def test_passage_highlights_the_span_with_escaped_context() -> None:
     )
 
 
+def test_scores_are_shown_to_two_decimals() -> None:
+    citation = Citation(1, "notes.md", "claimed words", 0, 13, 0.9666)
+    html = render.citation_html(citation, 1, lambda source: "claimed words and more")
+    assert '<span class="source-score">score 0.97</span>' in html
+
+
 def test_unverified_citations_are_marked() -> None:
     citation = Citation(1, "notes.md", "claimed words", 0, 13, 0.4, page=3, verified=False)
     answer = Answer("q", "A claim [1].", [citation])
@@ -270,7 +281,7 @@ def test_markers_without_a_citation_stay_text_and_html_is_escaped() -> None:
     assert html == (
         "&lt;script&gt;x&lt;/script&gt; "
         '<a class="cite" href="#src-4-1" data-turn="4" data-cite="1" title="a&lt;b&gt;.txt">[1]</a>'
-        " and [7]<br>next"
+        " and &#91;7&#93;<br>next"
     )
 
 
@@ -451,7 +462,8 @@ def test_delete_asks_first_then_removes(settings: Settings) -> None:
     box, question, notice = fns["ask_delete"](source)
     assert box["visible"] is True
     assert question == (
-        f"Delete {source} from the index and the documents folder? This cannot be undone."
+        '<p class="confirm-question">Delete 000&#95;f1c14fb623d5a113.txt from the index and the '
+        "documents folder? This cannot be undone.</p>"
     )
     box, notice = fns["cancel_delete"]()
     assert box["visible"] is False and (settings.docs_dir / source).exists()
@@ -489,7 +501,8 @@ def test_documents_view_lists_the_index(seeded: Settings) -> None:
     assert table == render.documents_table(status)
     chunks = status.documents[0].chunks
     row = (
-        f"<td>000_f1c14fb623d5a113.txt</td><td class='num'>{chunks}</td><td class='num'>3.3 KB</td>"
+        "<td>000&#95;f1c14fb623d5a113.txt</td>"  # "_" as a reference: Markdown cannot read it
+        f"<td class='num'>{chunks}</td><td class='num'>3.3 KB</td>"
     )
     assert row in table
 

@@ -1,7 +1,8 @@
 """The Gradio chat page: ``create_app(settings)`` builds it, ``main(argv)`` serves it.
 
 Start it with ``rag ui`` or ``python -m ui`` (127.0.0.1:7860; ``--host/--port`` or
-``RAG_HOST``/``RAG_PORT``). Never shared publicly; Gradio analytics are off.
+``RAG_HOST``/``RAG_PORT``). Never shared publicly; Gradio analytics are off. Requests must name
+this server as their Host (loopback names, ``--host``, or ``RAG_ALLOWED_HOSTS``); see ui/guard.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import rag
 from rag import RagError, Settings
 from ui import render
 from ui.assets import HEAD
+from ui.guard import allowed_hosts, guard_lifespan
 from ui.handlers import MAX_K, MODES, ChatSession, ChatUpdate, Handlers, backends
 from ui.uploads import UPLOAD_SUFFIXES
 
@@ -93,7 +95,7 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
         question = handlers.confirm_text(source)
         if question is None:
             return gr.update(visible=False), "", render.notice("Choose a document to delete.")
-        return gr.update(visible=True), question, ""
+        return gr.update(visible=True), render.confirm_html(question), ""
 
     def delete(source: str | None) -> tuple[Any, str, str, Any]:
         message = handlers.delete(source)
@@ -170,9 +172,12 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                 documents_notice = gr.HTML(elem_id="documents-notice")
                 gr.Markdown("#### Manage documents")
                 with gr.Row(equal_height=False):
+                    # Filled when the page loads; custom values let the API endpoint name any
+                    # document (the delete handler refuses what is not indexed).
                     chosen = gr.Dropdown(
                         label="Document",
                         choices=[],
+                        allow_custom_value=True,
                         elem_id="delete-choice",
                         scale=3,
                         container=False,
@@ -180,7 +185,8 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                     delete_button = gr.Button("Delete…", variant="stop", elem_id="delete", scale=0)
                     resync_button = gr.Button("Re-sync folder", elem_id="resync", scale=0)
                 with gr.Group(visible=False, elem_id="confirm-delete") as confirm_box:
-                    confirm_text = gr.Markdown(elem_id="confirm-delete-text")
+                    # HTML we escape ourselves: a file name must never be read as Markdown.
+                    confirm_text = gr.HTML(elem_id="confirm-delete-text")
                     with gr.Row():
                         confirm_button = gr.Button(
                             "Yes, delete", variant="stop", elem_id="confirm-delete-yes"
@@ -241,8 +247,14 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
     return app
 
 
-def serve(app: gr.Blocks, settings: Settings, host: str, port: int) -> str:
-    """Start ``app`` in the background on ``host:port``; its local URL."""
+def serve(
+    app: gr.Blocks, settings: Settings, host: str, port: int, extra_hosts: Sequence[str] = ()
+) -> str:
+    """Start ``app`` in the background on ``host:port``; its local URL.
+
+    Only requests whose Host names this server (and whose Origin, if any, is this page) are
+    answered: see ui/guard.py.
+    """
     # Gradio's own upload cap is a backstop for huge files; up to it, our handler checks the
     # size against max_upload_mb and explains the limit on the page.
     backstop = int(settings.max_upload_mb * 2 * 1024 * 1024) + 1024 * 1024
@@ -260,6 +272,7 @@ def serve(app: gr.Blocks, settings: Settings, host: str, port: int) -> str:
         ssr_mode=False,
         mcp_server=False,
         pwa=False,
+        app_kwargs={"lifespan": guard_lifespan(allowed_hosts(host, port, extra_hosts))},
     )
     return url
 
@@ -300,6 +313,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         argv = argv[1:]
     args = parser.parse_args(argv)
     args.host = args.host or env_flag("RAG_HOST") or DEFAULT_HOST
+    extra = env_flag("RAG_ALLOWED_HOSTS") or ""
+    args.allowed_hosts = [name.strip() for name in extra.split(",") if name.strip()]
     if args.port is None:
         env_port = env_flag("RAG_PORT")
         try:
@@ -327,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: {exc}\n  The page starts anyway: add documents on its Documents tab.")
     app = create_app(settings)
     try:
-        url = serve(app, settings, args.host, args.port)
+        url = serve(app, settings, args.host, args.port, args.allowed_hosts)
     except OSError as exc:
         print(
             f"error: cannot serve on {args.host}:{args.port} ({exc}); pick another port with "

@@ -7,6 +7,7 @@ No handler raises: a ``RagError`` is shown with its message, anything else with 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ log = logging.getLogger("ui")
 
 MODES = ("hybrid", "dense", "bm25")
 MAX_K = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
 GENERIC_ERROR = "Something went wrong on the server. The details are in the server log; try again."
 
 Message = dict[str, str]
@@ -48,6 +50,11 @@ class ChatUpdate:
     @property
     def sources(self) -> str:
         return render.sources_panel(self.session.sources)
+
+
+def valid_text(text: str) -> str:
+    """``text`` without lone surrogates (a JSON client can send them): each becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def backends(settings: Settings) -> list[str]:
@@ -116,7 +123,7 @@ class Handlers:
         if problem is not None:
             yield ChatUpdate(session, render.notice(problem), question or "")
             return
-        text = " ".join((question or "").split())
+        text = " ".join(valid_text(question or "").split())
         turn = len(session.sources) + 1
         session.messages.append({"role": "user", "content": render.question_message(text)})
         reply: Message = {"role": "assistant", "content": render.streaming_message("")}

@@ -27,9 +27,19 @@ def source_id(turn: int, index: int) -> str:
     return f"src-{turn}-{index}"
 
 
+# Markdown's active characters as HTML character references: shown the same, never read as an
+# image, link, emphasis or code mark, should a component render our HTML as Markdown.
+_MARKDOWN_INERT = str.maketrans({ch: f"&#{ord(ch)};" for ch in "[]!*_`~\\"})
+
+
+def _esc(text: str, quote: bool = True) -> str:
+    """``text`` as HTML that shows it literally, whether rendered as HTML or as Markdown."""
+    return escape(text, quote=quote).translate(_MARKDOWN_INERT)
+
+
 def _multiline(text: str) -> str:
     """Escaped text on one line (the chat renders Markdown; an HTML block must not break)."""
-    return escape(text).replace("\r\n", "\n").replace("\n", "<br>")
+    return _esc(text).replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def link_markers(text: str, citations: Sequence[Citation], turn: int) -> str:
@@ -42,7 +52,7 @@ def link_markers(text: str, citations: Sequence[Citation], turn: int) -> str:
         if citation is None:
             continue
         out.append(_multiline(text[last : match.start()]))
-        title = escape(_place(citation), quote=True)
+        title = _esc(_place(citation), quote=True)
         out.append(
             f'<a class="cite" href="#{source_id(turn, citation.index)}" '
             f'data-turn="{turn}" data-cite="{citation.index}" title="{title}">'
@@ -64,7 +74,7 @@ def answer_message(answer: Answer, turn: int) -> str:
     if any(not c.verified for c in answer.citations):
         notes += ' <span class="unverified-note">(some citations could not be verified)</span>'
     if answer.unsupported:
-        claims = "; ".join(f"“{escape(claim)}”" for claim in answer.unsupported)
+        claims = "; ".join(f"“{_esc(claim)}”" for claim in answer.unsupported)
         notes += f'<div class="unsupported-note">Not supported by the documents: {claims}</div>'
     return f'<div class="answer">{link_markers(answer.text, answer.citations, turn)}{notes}</div>'
 
@@ -78,9 +88,14 @@ def question_message(question: str) -> str:
     return f'<div class="question">{_multiline(question)}</div>'
 
 
+def confirm_html(question: str) -> str:
+    """The delete confirmation: the whole text escaped, so a file name shows as it is."""
+    return f'<p class="confirm-question">{_multiline(question)}</p>'
+
+
 def notice(message: str, kind: str = "warning") -> str:
     """A message shown on the page: kind is ``warning``, ``error``, ``info`` or ``success``."""
-    css_class = escape(f"notice notice-{kind}", quote=True)
+    css_class = _esc(f"notice notice-{kind}", quote=True)
     return f'<div class="{css_class}" role="status">{_multiline(message)}</div>'
 
 
@@ -113,14 +128,14 @@ def passage_html(text: str, start: int, end: int, context: int = CONTEXT_CHARS) 
     before = "…" if lo > 0 else ""
     after = "…" if hi < len(text) else ""
     return (
-        f"{before}{escape(text[lo:start])}<mark>{escape(text[start:end])}</mark>"
-        f"{escape(text[end:hi])}{after}"
+        f"{before}{_esc(text[lo:start])}<mark>{_esc(text[start:end])}</mark>"
+        f"{_esc(text[end:hi])}{after}"
     )
 
 
 def citation_html(citation: Citation, turn: int, load_text: TextLoader) -> str:
     """One entry of the sources panel: file, page, score, and the highlighted passage."""
-    meta = [f'<span class="source-file">{escape(citation.source)}</span>']
+    meta = [f'<span class="source-file">{_esc(citation.source)}</span>']
     if citation.page is not None:
         meta.append(f'<span class="source-page">page {citation.page}</span>')
     meta.append(f'<span class="source-score">score {citation.score:.2f}</span>')
@@ -136,7 +151,7 @@ def citation_html(citation: Citation, turn: int, load_text: TextLoader) -> str:
     if text[citation.start : citation.end] == citation.text and citation.text:
         body = passage_html(text, citation.start, citation.end)
     else:
-        body = f"<mark>{escape(citation.text)}</mark>"
+        body = f"<mark>{_esc(citation.text)}</mark>"
     classes = "source" if citation.verified else "source unverified"
     return (
         f'<div class="{classes}" id="{source_id(turn, citation.index)}">'
@@ -159,7 +174,7 @@ def turn_sources(answer: Answer, turn: int, load_text: TextLoader) -> str:
         body = "".join(citation_html(c, turn, load_text) for c in answer.citations)
     return (
         f'<div class="turn" data-turn="{turn}">'
-        f'<div class="turn-question">{escape(answer.question[:300])}</div>{body}</div>'
+        f'<div class="turn-question">{_esc(answer.question[:300])}</div>{body}</div>'
     )
 
 
@@ -189,11 +204,11 @@ def documents_table(status: IndexStatus) -> str:
     if not status.documents:
         return '<div class="sources-empty">Nothing is indexed yet: upload a document.</div>'
     rows = "".join(
-        f"<tr><td>{escape(d.source)}</td><td class='num'>{d.chunks}</td>"
-        f"<td class='num'>{human_size(d.size)}</td><td>{escape(d.synced_at)}</td></tr>"
+        f"<tr><td>{_esc(d.source)}</td><td class='num'>{d.chunks}</td>"
+        f"<td class='num'>{human_size(d.size)}</td><td>{_esc(d.synced_at)}</td></tr>"
         for d in status.documents
     )
-    last = escape(status.last_sync or "never")
+    last = _esc(status.last_sync or "never")
     return (
         '<table class="docs"><thead><tr><th>File</th><th>Chunks</th><th>Size</th>'
         f"<th>Last sync</th></tr></thead><tbody>{rows}</tbody></table>"

@@ -1,0 +1,86 @@
+"""The page trusts only itself: requests must name this server as their Host, and a browser's
+cross-origin request (an Origin that is not this page) is refused.
+
+This stops DNS rebinding (a site whose name resolves to 127.0.0.1 cannot talk to the page, since
+its requests carry its own name as Host) and cross-site requests (a form on another site cannot
+post to the delete endpoint). Gradio's own CORS check trusts any Origin when the Host is not
+localhost, so this guard runs outside it, before any of Gradio's middleware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The ``Host`` header values this server answers: loopback names, ``host`` and ``extra``,
+    each with ``port`` (and without it when the port is HTTP's default, 80)."""
+    names = {*LOOPBACK_NAMES, *extra}
+    if host not in ANY_ADDRESS:
+        names.add(f"[{host}]" if ":" in host and not host.startswith("[") else host)
+    values = {f"{name.lower()}:{port}" for name in names}
+    if port == 80:
+        values |= {name.lower() for name in names}
+    return frozenset(values)
+
+
+class HostGuard:
+    """ASGI middleware: 403 for a foreign ``Host`` or a foreign ``Origin``; nothing else changes."""
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.origins = frozenset(f"{scheme}://{h}" for h in hosts for scheme in ("http", "https"))
+
+    def refusal(self, scope: Scope) -> str | None:
+        """Why the request is refused, or None."""
+        headers = Headers(scope=scope)
+        host = headers.get("host", "").strip().lower()
+        if host not in self.hosts:
+            return (
+                f"Host {host!r} is not this server: open the page at its own address "
+                "(see rag ui --host, RAG_ALLOWED_HOSTS)."
+            )
+        origin = headers.get("origin")
+        if origin is not None and origin.strip().lower().rstrip("/") not in self.origins:
+            return f"Requests from {origin!r} are not accepted: use the page itself."
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            reason = self.refusal(scope)
+            if reason is not None:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                await PlainTextResponse(reason, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def guard_lifespan(hosts: frozenset[str]) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """A FastAPI lifespan that wraps the app's whole middleware stack in ``HostGuard``.
+
+    The lifespan runs when the server starts, before it accepts a connection, and after the app
+    built its middleware (so Gradio's CORS middleware is inside the guard, not around it).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        stack = app.middleware_stack
+        if stack is None:
+            stack = app.middleware_stack = app.build_middleware_stack()
+        if not isinstance(stack, HostGuard):
+            app.middleware_stack = HostGuard(stack, hosts)
+        yield
+
+    return lifespan
