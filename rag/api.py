@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rag.answering import answer_extractive
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.errors import DocumentsError, QuestionError
+from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
 from rag.followup import condense_offline
 from rag.lexical import LexicalIndex
 from rag.loaders import UnreadableFile, load_document
@@ -22,7 +23,7 @@ from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
 from rag.retrieval import Retriever
 from rag.store import VectorStore
-from rag.sync import Progress, Syncer
+from rag.sync import Progress, Syncer, disagreement, writer_busy, writer_lock
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("rag")
 _engines: dict[tuple[str, str, str], Engine] = {}
 _engines_lock = threading.Lock()
+# One writer per store and process (the lock file in the store folder adds other processes);
+# kept apart from the engines, which are replaced when another process changed the store.
+_sync_locks: dict[tuple[str, str, str], threading.Lock] = {}
 _embedders: dict[tuple[str, str, int], Embedder] = {}
 _embedders_lock = threading.Lock()
 
@@ -50,10 +54,10 @@ def shared_embedder(settings: Settings) -> Embedder:
 class Engine:
     """The parts behind one store location, built once and reused by every call."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sync_lock: threading.Lock | None = None) -> None:
         self.settings = settings
         self.lexical = LexicalIndex(settings.store_dir / "bm25")
-        self.sync_lock = threading.Lock()
+        self.sync_lock = sync_lock if sync_lock is not None else threading.Lock()
         # The manifest as this process last saw it: a change by another process means reopen.
         self.stamp = manifest_stamp(settings)
 
@@ -74,29 +78,73 @@ class Engine:
 
     @property
     def manifest(self) -> Manifest:
-        return Manifest.load(self.settings.store_dir / "manifest.json")
+        """The manifest; rebuilt from the store's metadata (under the writer lock) if unreadable."""
+        path = self.settings.store_dir / "manifest.json"
+        try:
+            return Manifest.load(path)
+        except StoreDamagedError:
+            pass
+        with writing(self.settings) as eng:
+            return eng.syncer(self.settings).load_manifest()
 
 
 def manifest_stamp(settings: Settings) -> tuple[int, int] | None:
     try:
         stat = (settings.store_dir / "manifest.json").stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     return stat.st_mtime_ns, stat.st_ino
 
 
+def _key(settings: Settings) -> tuple[str, str, str]:
+    return (str(settings.store_dir.resolve()), settings.chroma_url or "", settings.collection)
+
+
 def engine(settings: Settings) -> Engine:
     """The engine of a store; reopened when another process (say `rag ingest`) changed it."""
-    key = (str(settings.store_dir.resolve()), settings.chroma_url or "", settings.collection)
+    return _engine(settings, writer=False)
+
+
+def _engine(settings: Settings, writer: bool) -> Engine:
+    """``writer``: the caller holds the store's sync lock, so no other thread uses the engine
+    to write (a reader's engine is not reopened while a writer of this process writes)."""
+    key = _key(settings)
     with _engines_lock:
         eng = _engines.get(key)
-        if eng is not None and not eng.sync_lock.locked() and eng.stamp != manifest_stamp(settings):
+        lock = _sync_locks.setdefault(key, eng.sync_lock if eng else threading.Lock())
+        reopen = writer or not lock.locked()
+        if eng is not None and reopen and eng.stamp != manifest_stamp(settings):
             log.info("The index was changed by another process: reopening it.")
             eng.close()
             eng = None
         if eng is None:
-            eng = _engines[key] = Engine(settings)
+            eng = _engines[key] = Engine(settings, lock)
         return eng
+
+
+@contextmanager
+def writing(settings: Settings, timeout: float | None = None) -> Iterator[Engine]:
+    """Hold the store's writer lock (this process's threads, then other processes) and yield
+    its engine, reopened if another process changed the store meanwhile.
+
+    Waits for the current writer for ever, or ``timeout`` seconds (then ``StoreBusyError``).
+    """
+    with _engines_lock:
+        lock = _sync_locks.setdefault(_key(settings), threading.Lock())
+    if not lock.acquire(timeout=-1 if timeout is None else timeout):
+        raise StoreBusyError(
+            f"another ingest of {settings.store_dir} is running in this process: wait for it "
+            "to finish and try again."
+        )
+    try:
+        with writer_lock(settings.store_dir, timeout):
+            eng = _engine(settings, writer=True)
+            try:
+                yield eng
+            finally:
+                eng.stamp = manifest_stamp(settings)
+    finally:
+        lock.release()
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -108,24 +156,36 @@ def ingest(
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    timeout: float | None = None,
 ) -> IngestReport:
-    """Sync a documents folder (default: the settings' ``docs_dir``) into the index."""
+    """Sync a documents folder (default: the settings' ``docs_dir``) into the index.
+
+    One sync or removal at a time per store, across processes: this waits for the running one,
+    for ever or ``timeout`` seconds (then ``StoreBusyError``).
+    """
     settings = _settings(settings)
     folder = Path(path) if path is not None else settings.docs_dir
-    eng = engine(settings)
-    with eng.sync_lock:
-        try:
-            return eng.syncer(settings).sync(folder, progress)
-        finally:
-            eng.stamp = manifest_stamp(settings)
+    with writing(settings, timeout) as eng:
+        return eng.syncer(settings).sync(folder, progress)
 
 
 def ensure_index(settings: Settings) -> Engine:
-    """Build the index from the documents folder on first use, so a first call just works."""
+    """Build the index on first use, and repair it when its parts disagree (a crashed sync, a
+    deleted or emptied store), so that no answer comes from an index that lost chunks."""
     eng = engine(settings)
-    if not eng.manifest.files:
+    manifest = eng.manifest
+    if not manifest.files:
         log.info("No index yet: indexing %s first.", settings.docs_dir)
         ingest(settings.docs_dir, settings=settings)
+        return engine(settings)
+    if eng.sync_lock.locked() or writer_busy(settings.store_dir):
+        return eng  # a sync is writing: its parts disagree until it ends, and it checks them
+    problem = disagreement(manifest, eng.store, eng.lexical)
+    if problem is not None:
+        root = manifest.root or str(settings.docs_dir)
+        log.warning("The index needs repair (%s): syncing %s first.", problem, root)
+        ingest(root, settings=settings)
+        eng = engine(settings)
     return eng
 
 
@@ -284,19 +344,15 @@ def remove_document(
     relative = os.path.normpath(source)
     if os.path.isabs(relative) or relative == ".." or relative.startswith("../"):
         raise DocumentsError(f"{source!r} is outside the documents folder {root}.")
-    eng = engine(settings)
-    if source not in eng.manifest.files:
+    if source not in engine(settings).manifest.files:
         raise DocumentsError(
             f"{source!r} is not an indexed document of {root}: run rag docs to list them."
         )
-    with eng.sync_lock:
+    with writing(settings) as eng:
         path = root / source  # not resolved: deleting a link removes the link, not its target
         if delete_file and (path.is_file() or path.is_symlink()):
             path.unlink()
-        try:
-            return eng.syncer(settings).remove(source)
-        finally:
-            eng.stamp = manifest_stamp(settings)
+        return eng.syncer(settings).remove(source)
 
 
 def as_retriever(*, k: int | None = None, settings: Settings | None = None) -> RagRetriever:
