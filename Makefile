@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test lint eval bench bench-smoke clean
+.PHONY: install run chat test lint eval bench bench-smoke mutate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,11 @@ bench: install
 bench-smoke: install
 	$(BIN)/rag bench --smoke
 
+# Mutation testing (tests/README.md): MUTANTS narrows the run, e.g. MUTANTS='evals.metrics*'.
+MUTANTS ?=
+mutate: install
+	nice -n 19 $(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf vectorstore evals/out bench/out bench/cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf vectorstore evals/out bench/out bench/cache mutants .pytest_cache .mypy_cache .ruff_cache
