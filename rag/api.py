@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.answering import answer_extractive
+from rag.catalog import Catalog, open_catalog
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
@@ -23,7 +24,16 @@ from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
 from rag.retrieval import Retriever
 from rag.store import VectorStore
-from rag.sync import Progress, Syncer, disagreement, writer_busy, writer_lock
+from rag.sync import (
+    Progress,
+    Syncer,
+    disagreement,
+    holds_documents,
+    refresh_lexical,
+    unchanged_report,
+    writer_busy,
+    writer_lock,
+)
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -59,15 +69,20 @@ class Engine:
         self.lexical = LexicalIndex(settings.store_dir / "bm25")
         self.sync_lock = sync_lock if sync_lock is not None else threading.Lock()
         # The manifest as this process last saw it: a change by another process means reopen.
-        self.stamp = manifest_stamp(settings)
+        self.stamp = self.catalog.stamp()
 
     @cached_property
     def store(self) -> VectorStore:
         return VectorStore(self.settings)
 
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The document list, texts and writer lease: local files, or the Chroma server."""
+        return open_catalog(self.settings.store_dir, self.settings.chroma_url, lambda: self.store)
+
     def syncer(self, settings: Settings) -> Syncer:
         """A syncer for these settings (chunking or backend may differ from the first call's)."""
-        return Syncer(settings, self.store, self.lexical, shared_embedder(settings))
+        return Syncer(settings, self.store, self.lexical, shared_embedder(settings), self.catalog)
 
     def retriever(self, settings: Settings) -> Retriever:
         return Retriever(settings, self.store, self.lexical, shared_embedder(settings))
@@ -79,21 +94,12 @@ class Engine:
     @property
     def manifest(self) -> Manifest:
         """The manifest; rebuilt from the store's metadata (under the writer lock) if unreadable."""
-        path = self.settings.store_dir / "manifest.json"
         try:
-            return Manifest.load(path)
+            return self.catalog.load()
         except StoreDamagedError:
             pass
         with writing(self.settings) as eng:
             return eng.syncer(self.settings).load_manifest()
-
-
-def manifest_stamp(settings: Settings) -> tuple[int, int] | None:
-    try:
-        stat = (settings.store_dir / "manifest.json").stat()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return stat.st_mtime_ns, stat.st_ino
 
 
 def _key(settings: Settings) -> tuple[str, str, str]:
@@ -113,7 +119,7 @@ def _engine(settings: Settings, writer: bool) -> Engine:
         eng = _engines.get(key)
         lock = _sync_locks.setdefault(key, eng.sync_lock if eng else threading.Lock())
         reopen = writer or not lock.locked()
-        if eng is not None and reopen and eng.stamp != manifest_stamp(settings):
+        if eng is not None and reopen and eng.stamp != eng.catalog.stamp():
             log.info("The index was changed by another process: reopening it.")
             eng.close()
             eng = None
@@ -125,7 +131,8 @@ def _engine(settings: Settings, writer: bool) -> Engine:
 @contextmanager
 def writing(settings: Settings, timeout: float | None = None) -> Iterator[Engine]:
     """Hold the store's writer lock (this process's threads, then other processes) and yield
-    its engine, reopened if another process changed the store meanwhile.
+    its engine, reopened if another process changed the store meanwhile. In server mode it
+    holds the server's writer lease too (other machines), after the store folder's lock.
 
     Waits for the current writer for ever, or ``timeout`` seconds (then ``StoreBusyError``).
     """
@@ -139,10 +146,11 @@ def writing(settings: Settings, timeout: float | None = None) -> Iterator[Engine
     try:
         with writer_lock(settings.store_dir, timeout):
             eng = _engine(settings, writer=True)
-            try:
-                yield eng
-            finally:
-                eng.stamp = manifest_stamp(settings)
+            with eng.catalog.lease(timeout):
+                try:
+                    yield eng
+                finally:
+                    eng.stamp = eng.catalog.stamp()
     finally:
         lock.release()
 
@@ -165,6 +173,13 @@ def ingest(
     """
     settings = _settings(settings)
     folder = Path(path) if path is not None else settings.docs_dir
+    eng = engine(settings)
+    if eng.catalog.shared and not holds_documents(folder):
+        manifest = eng.manifest
+        if manifest.files:
+            # An answer-only replica: an empty or missing folder must not empty the team's index.
+            log.info("%s holds no documents: serving the index on %s.", folder, eng.store.where)
+            return unchanged_report(manifest)
     with writing(settings, timeout) as eng:
         return eng.syncer(settings).sync(folder, progress)
 
@@ -178,6 +193,8 @@ def ensure_index(settings: Settings) -> Engine:
         log.info("No index yet: indexing %s first.", settings.docs_dir)
         ingest(settings.docs_dir, settings=settings)
         return engine(settings)
+    if eng.catalog.shared:
+        return follow_server(eng, manifest)
     if eng.sync_lock.locked() or writer_busy(settings.store_dir):
         return eng  # a sync is writing: its parts disagree until it ends, and it checks them
     problem = disagreement(manifest, eng.store, eng.lexical)
@@ -186,6 +203,28 @@ def ensure_index(settings: Settings) -> Engine:
         log.warning("The index needs repair (%s): syncing %s first.", problem, root)
         ingest(root, settings=settings)
         eng = engine(settings)
+    return eng
+
+
+def follow_server(eng: Engine, manifest: Manifest) -> Engine:
+    """Server mode: rebuild the local BM25 cache from the server when a sync moved the index on
+    (its generation differs), not on every question. Repairing the server itself takes its
+    documents folder: that is the next rag ingest's job; meanwhile answers come from what is
+    there."""
+    lexical = eng.lexical
+    current = lexical.generation == manifest.generation
+    if current and (manifest.in_progress or len(lexical) == manifest.total_chunks):
+        return eng
+    if not eng.sync_lock.acquire(blocking=False):
+        return eng  # this process is writing (and updates the cache) or refreshing it already
+    try:
+        with writer_lock(eng.settings.store_dir, timeout=0):
+            log.info("The index on %s changed: refreshing the local cache.", eng.store.where)
+            refresh_lexical(eng.store, lexical, manifest.generation)
+    except StoreBusyError:
+        pass  # another process refreshes this store folder's cache
+    finally:
+        eng.sync_lock.release()
     return eng
 
 
@@ -320,11 +359,7 @@ def documents_root(settings: Settings | None = None) -> Path:
 def document_text(source: str, settings: Settings | None = None) -> str:
     """The text every offset of ``source`` refers to."""
     settings = _settings(settings)
-    root = documents_root(settings)
-    path = (root / source).resolve()
-    if root.resolve() not in path.parents or not path.is_file():
-        raise DocumentsError(f"{source!r} is not a document of {root}: run rag docs to list them.")
-    return load_document(path).text
+    return engine(settings).catalog.document_text(source, documents_root(settings))
 
 
 def check_document(path: str | Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import wraps
@@ -39,12 +40,12 @@ class StoreState:
     root: str
 
 
-def _guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn a Chroma failure while ``what`` into a ``StoreError`` that says what to do."""
 
     def wrap(method: Callable[P, R]) -> Callable[P, R]:
         @wraps(method)
-        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return method(*args, **kwargs)
             except RagError:
@@ -60,7 +61,7 @@ def _guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     "rebuild it from the documents."
                 ) from exc
 
-        return guarded
+        return call
 
     return wrap
 
@@ -125,7 +126,81 @@ class VectorStore:
             self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
 
-    @_guarded("counting chunks")
+    @guarded("opening a companion collection")
+    def companion(self, suffix: str) -> Any:
+        """A second collection beside the chunks' (server mode keeps the document list there)."""
+        return self.client.get_or_create_collection(
+            f"{self.name}__{suffix}", embedding_function=None
+        )
+
+    # -- markers: empty collections whose name is a lock (see rag/lease.py) -----------------
+
+    @guarded("taking the writer lease")
+    def create_marker(self, name: str, metadata: dict[str, Any]) -> str | None:
+        """Create the collection ``name`` unless it exists (atomic on the server: its catalog
+        refuses a second collection of one name); its id, or None if it existed."""
+        try:
+            return str(self.client.create_collection(name, metadata=metadata).id)
+        except Exception as exc:
+            if "already exists" in str(exc):
+                return None
+            raise
+
+    @guarded("reading the writer lease")
+    def marker(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        """The id and metadata of the collection ``name``, or None if there is none."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            found = self.client.get_collection(name)
+        except NotFoundError:
+            return None
+        return str(found.id), dict(found.metadata or {})
+
+    @guarded("renewing the writer lease")
+    def set_marker(self, name: str, marker_id: str, metadata: dict[str, Any]) -> bool:
+        """Replace the metadata of marker ``marker_id`` if it still has ``name``; else False.
+
+        The write goes to the collection's id, so it never lands on another holder's marker.
+        """
+        from chromadb.errors import NotFoundError
+
+        try:
+            found = self.client.get_collection(name)
+        except NotFoundError:
+            return False
+        if str(found.id) != marker_id:
+            return False
+        found.modify(metadata=metadata)
+        return True
+
+    @guarded("releasing the writer lease")
+    def drop_marker(self, name: str, marker_id: str) -> None:
+        """Remove marker ``marker_id`` from ``name``: rename it (by id) aside, then delete it.
+
+        Renaming by id cannot touch a marker created under ``name`` since, unlike a delete by
+        name; a marker another process renamed first is left to that process.
+        """
+        from chromadb.errors import NotFoundError
+
+        try:
+            found = self.client.get_collection(name)
+        except NotFoundError:
+            return
+        if str(found.id) != marker_id:
+            return
+        aside = f"{name}__gone_{uuid.uuid4().hex[:12]}"
+        try:
+            found.modify(name=aside)
+            self.client.delete_collection(aside)
+        except NotFoundError:
+            return
+        except Exception as exc:
+            if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
+                return
+            raise
+
+    @guarded("counting chunks")
     def count(self) -> int:
         return int(self.collection.count())
 
@@ -143,7 +218,7 @@ class VectorStore:
             metadata[_EMBEDDING_KEY] = embedding
             self._set_metadata(metadata)
 
-    @_guarded("reading its state")
+    @guarded("reading its state")
     def state(self) -> StoreState:
         """The state recorded by the last sync, read afresh (another process may have synced)."""
         metadata = self.client.get_collection(self.name).metadata or {}
@@ -154,14 +229,14 @@ class VectorStore:
             root=str(metadata.get(_ROOT_KEY, "")),
         )
 
-    @_guarded("writing the collection metadata")
+    @guarded("writing the collection metadata")
     def set_generation(self, generation: int, root: str) -> None:
         """Record the sync that last wrote the store: its generation and folder."""
         metadata = dict(self.client.get_collection(self.name).metadata or {})
         metadata.update({_GENERATION_KEY: generation, _ROOT_KEY: root})
         self._set_metadata(metadata)
 
-    @_guarded("writing the collection metadata")
+    @guarded("writing the collection metadata")
     def _set_metadata(self, metadata: dict[str, Any]) -> None:
         self.collection.modify(metadata=metadata)
 
@@ -196,7 +271,7 @@ class VectorStore:
         if stored is not None:
             self._verified = embedding
 
-    @_guarded("adding chunks")
+    @guarded("adding chunks")
     def add(self, chunks: list[Chunk], embeddings: np.ndarray, text_hashes: list[str]) -> None:
         batch = self._batch
         for i in range(0, len(chunks), batch):
@@ -208,13 +283,13 @@ class VectorStore:
                 metadatas=[_metadata(c, h) for c, h in zip(part, text_hashes[i : i + batch])],
             )
 
-    @_guarded("deleting chunks")
+    @guarded("deleting chunks")
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for i in range(0, len(ids), _PAGE):
             self.collection.delete(ids=ids[i : i + _PAGE])
 
-    @_guarded("listing chunk ids")
+    @guarded("listing chunk ids")
     def all_ids(self) -> set[str]:
         ids: set[str] = set()
         offset = 0
@@ -234,12 +309,12 @@ class VectorStore:
                 return
             offset += _PAGE
 
-    @_guarded("reading chunks")
+    @guarded("reading chunks")
     def _chunk_page(self, offset: int) -> tuple[int, list[Chunk]]:
         page = self.collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
         return len(page["ids"]), _chunks(page)
 
-    @_guarded("reading chunks")
+    @guarded("reading chunks")
     def get(self, ids: list[str], with_embeddings: bool = False) -> tuple[list[Chunk], np.ndarray]:
         include: Any = (
             ["documents", "metadatas", "embeddings"]
@@ -256,7 +331,7 @@ class VectorStore:
             vectors = raw[[order[c.id] for c in chunks]]
         return chunks, vectors
 
-    @_guarded("reading stored embeddings")
+    @guarded("reading stored embeddings")
     def embeddings_by_text_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
         """Embeddings already stored for these chunk texts, so no text is embedded twice."""
         found: dict[str, np.ndarray] = {}
@@ -269,7 +344,7 @@ class VectorStore:
                 found[str(meta["text_hash"])] = np.asarray(vector, dtype=np.float32)
         return found
 
-    @_guarded("reading stored texts")
+    @guarded("reading stored texts")
     def known_text_hashes(self, hashes: list[str]) -> set[str]:
         """Which of these chunk texts the store holds already (metadata only: cheap)."""
         return {
@@ -286,7 +361,7 @@ class VectorStore:
                 where={"text_hash": {"$in": unique[i : i + 500]}}, include=include
             )
 
-    @_guarded("searching")
+    @guarded("searching")
     def query(self, vector: np.ndarray, n: int, embedding: str) -> list[tuple[Chunk, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance).
 

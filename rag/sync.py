@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from rag.catalog import LOCK_FILE as LOCK_FILE
+from rag.catalog import PID_FILE as PID_FILE
+from rag.catalog import Catalog, open_catalog
+from rag.catalog import writer_busy as writer_busy
+from rag.catalog import writer_lock as writer_lock
 from rag.chunking import chunk_document, content_hash
 from rag.config import Settings
 from rag.embeddings import Embedder, embedding_id
-from rag.errors import ConfigError, DocumentsError, StoreBusyError, StoreDamagedError, StoreError
+from rag.errors import ConfigError, DocumentsError, StoreDamagedError
 from rag.lexical import LexicalIndex
 from rag.loaders import SUPPORTED_SUFFIXES, UnreadableFile, is_supported, load_document
 from rag.manifest import FileEntry, Manifest
 from rag.models import Chunk, IngestReport, SkippedFile
-from rag.store import VectorStore, check_store_folder
+from rag.store import VectorStore
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -34,78 +37,30 @@ _SAVE_EVERY_S = 5.0
 BULK_MIN_CHUNKS = 500
 # Once this process has loaded it (an earlier large sync), smaller syncs use it too.
 BULK_LOADED_MIN_CHUNKS = 16
-LOCK_FILE = "sync.lock"  # held by the one process that writes the store
-PID_FILE = "sync.pid"  # which process that is, for the message of those waiting
-_WAIT_LOG_EVERY_S = 30.0
 
 
-@contextmanager
-def writer_lock(store_dir: Path, timeout: float | None = None) -> Iterator[None]:
-    """One writer per store across processes: an exclusive lock on a file in the store folder.
-
-    Waits for the writer that holds it (logging who that is), for ever or ``timeout`` seconds;
-    then raises ``StoreBusyError``. The OS releases the lock of a killed process.
-    """
-    from filelock import FileLock, Timeout
-
-    check_store_folder(store_dir)
-    lock = FileLock(store_dir / LOCK_FILE, thread_local=False)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            holder = _holder(store_dir)
-            log.warning("another ingest is running (pid %s); waiting for it to finish ...", holder)
-            while True:
-                left = _WAIT_LOG_EVERY_S if deadline is None else deadline - time.monotonic()
-                try:
-                    lock.acquire(timeout=max(0.0, min(left, _WAIT_LOG_EVERY_S)))
-                    break
-                except Timeout as exc:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise StoreBusyError(
-                            f"another ingest is running (pid {holder}) on {store_dir}: wait for "
-                            "it to finish and try again."
-                        ) from exc
-                    log.warning("still waiting for the ingest of pid %s ...", _holder(store_dir))
-    except OSError as exc:
-        raise StoreError(
-            f"Cannot lock {store_dir / LOCK_FILE} ({exc.strerror or exc}): check that "
-            "RAG_STORE_DIR is a writable folder."
-        ) from exc
-    try:
-        with suppress(OSError):
-            (store_dir / PID_FILE).write_text(str(os.getpid()), encoding="ascii")
-        yield
-    finally:
-        with suppress(OSError):
-            (store_dir / PID_FILE).unlink()
-        lock.release()
-
-
-def writer_busy(store_dir: Path) -> bool:
-    """Whether another process holds the writer lock of this store right now."""
-    from filelock import FileLock, Timeout
-
-    if not (store_dir / LOCK_FILE).exists():
+def holds_documents(folder: Path) -> bool:
+    """Whether ``folder`` is a folder with at least one file a sync would index."""
+    if not folder.is_dir():
         return False
-    lock = FileLock(store_dir / LOCK_FILE, thread_local=False)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return True
-    except OSError:
-        return False
-    lock.release()
+    for path in folder.rglob("*"):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if not hidden and is_supported(path) and path.is_file():
+            return True
     return False
 
 
-def _holder(store_dir: Path) -> str:
-    try:
-        return (store_dir / PID_FILE).read_text(encoding="ascii").strip() or "unknown"
-    except OSError:
-        return "unknown"
+def unchanged_report(manifest: Manifest) -> IngestReport:
+    """The report of a sync that found nothing to do."""
+    files, chunks = len(manifest.files), manifest.total_chunks
+    return IngestReport(
+        unchanged_files=files, unchanged_chunks=chunks, total_files=files, total_chunks=chunks
+    )
+
+
+def refresh_lexical(store: VectorStore, lexical: LexicalIndex, generation: int) -> None:
+    """Rebuild the BM25 index from the chunks in the store, as of sync ``generation``."""
+    lexical.build(((c.id, c.text) for c in store.iter_chunks()), generation)
 
 
 def disagreement(manifest: Manifest, store: VectorStore, lexical: LexicalIndex) -> str | None:
@@ -129,6 +84,7 @@ class _Pending:
     mtime: float
     chunks: list[Chunk]
     kind: str  # "added", "updated" or "renamed"
+    text: str  # the document's full text (server mode stores it)
     old_ids: list[str] = field(default_factory=list)
     written: int = 0
 
@@ -157,7 +113,12 @@ class Syncer:
     """Brings the store, the lexical index and the manifest in line with one folder."""
 
     def __init__(
-        self, settings: Settings, store: VectorStore, lexical: LexicalIndex, embedder: Embedder
+        self,
+        settings: Settings,
+        store: VectorStore,
+        lexical: LexicalIndex,
+        embedder: Embedder,
+        catalog: Catalog | None = None,
     ) -> None:
         # The store and the lexical index are shared by calls with different settings; the
         # embedder is this call's, and must be the one its settings name.
@@ -171,7 +132,9 @@ class Syncer:
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
-        self.manifest_path = settings.store_dir / "manifest.json"
+        self.catalog = catalog or open_catalog(
+            settings.store_dir, settings.chroma_url, lambda: store
+        )
         # Lexical changes of the running sync: rows to add and chunk ids to drop.
         self._added_rows: list[tuple[str, str]] = []
         self._removed_ids: list[str] = []
@@ -182,11 +145,11 @@ class Syncer:
     def load_manifest(self) -> Manifest:
         """The manifest; rebuilt from the store's metadata if it is unreadable."""
         try:
-            return Manifest.load(self.manifest_path)
+            return self.catalog.load()
         except StoreDamagedError as exc:
             log.warning("%s Rebuilding it from the index.", str(exc).split(":")[0])
             manifest = self.manifest_from_store()
-            manifest.save(self.manifest_path)
+            self.catalog.save(manifest)
             return manifest
 
     def manifest_from_store(self) -> Manifest:
@@ -255,7 +218,7 @@ class Syncer:
             )
             self.store.clear()
             manifest.files.clear()
-            manifest.save(self.manifest_path)
+            self.catalog.save(manifest)
             needs_lexical = True
         rechunk = manifest.chunking != chunking_key(self.settings)
         manifest.root, manifest.chunking = str(root), chunking_key(self.settings)
@@ -279,7 +242,7 @@ class Syncer:
             # Every part is written while in_progress is set: a crash leaves it set, and the
             # next sync (or question) repairs the index.
             manifest.in_progress = True
-            manifest.save(self.manifest_path)
+            self.catalog.save(manifest)
             self.store.set_embedding(self.embedder.id)
             for source in removed:
                 ids = manifest.files.pop(source).chunks
@@ -300,7 +263,7 @@ class Syncer:
         self._added_rows, self._removed_ids = [], []
         manifest.in_progress = False
         manifest.last_sync = now()
-        manifest.save(self.manifest_path)
+        self.catalog.save(manifest)
 
         def count(kind: str) -> int:
             return sum(1 for p in pending if p.kind == kind)
@@ -330,17 +293,17 @@ class Syncer:
         if entry is None:
             return 0
         manifest.in_progress = True
-        manifest.save(self.manifest_path)
+        self.catalog.save(manifest)
         self.store.delete(entry.chunks)
         manifest.generation += 1
         self.store.set_generation(manifest.generation, manifest.root)
         self._update_lexical(manifest.total_chunks, entry.chunks, manifest.generation)
         manifest.in_progress = False
-        manifest.save(self.manifest_path)
+        self.catalog.save(manifest)
         return len(entry.chunks)
 
     def rebuild_lexical(self, generation: int) -> None:
-        self.lexical.build(((c.id, c.text) for c in self.store.iter_chunks()), generation)
+        refresh_lexical(self.store, self.lexical, generation)
 
     def _update_lexical(
         self, expected: int, removed: list[str] | None = None, generation: int = 0
@@ -403,6 +366,7 @@ class Syncer:
                     mtime=stat.st_mtime,
                     chunks=chunks,
                     kind="updated" if entry else "added",
+                    text=document.text,
                     old_ids=list(entry.chunks) if entry else [],
                 )
             )
@@ -456,7 +420,7 @@ class Syncer:
                 if item.written == len(item.chunks):
                     self._finish(item, manifest)
             if time.monotonic() - last_save > _SAVE_EVERY_S:
-                manifest.save(self.manifest_path)
+                self.catalog.save(manifest)
                 last_save = time.monotonic()
             done = offset + len(window)
             if bar is not None:
@@ -477,6 +441,7 @@ class Syncer:
 
     def _finish(self, item: _Pending, manifest: Manifest) -> None:
         new_ids = [chunk.id for chunk in item.chunks]
+        self.catalog.keep_text(item.source, item.text)
         stale = set(item.old_ids) - set(new_ids)
         if stale:
             self.store.delete(sorted(stale))
@@ -497,4 +462,4 @@ class Syncer:
                 del manifest.files[source]
         self._orphans = stored - listed
         manifest.in_progress = True
-        manifest.save(self.manifest_path)
+        self.catalog.save(manifest)
