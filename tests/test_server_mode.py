@@ -1,0 +1,227 @@
+"""Server mode (issue 11): one `chroma run`, several app processes, the server holds the index.
+
+Each process has its own empty store folder (its caches); only the ingesting one has the
+documents folder. Writers and replicas are real `rag` processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.api import engine
+from rag.catalog import ServerCatalog
+from rag.config import Settings
+from rag.errors import StoreBusyError
+from rag.lease import ServerLease
+from rag.lexical import LexicalIndex
+from rag.store import VectorStore
+from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_CHUNKS = {"RAG_CHUNK_SIZE": "100", "RAG_CHUNK_OVERLAP": "0"}
+RARE = (
+    "The Velmar bridge was built from zorbulax stone. Zorbulax stone is quarried only near "
+    "the village of Hennick, and the bridge took nine years to finish."
+)
+
+pytestmark = pytest.mark.slow
+
+
+def fact(i: int) -> str:
+    return " ".join(
+        f"File {i} describes the quux{i} tower. The quux{i} tower is {10 + i} metres tall. "
+        f"It was built by the guild of zorb{i} masons. Record {j}."
+        for j in range(4)
+    )
+
+
+def write_docs(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        (folder / f"f{i:03d}.txt").write_text(fact(i), encoding="utf-8")
+
+
+def env_for(store: Path, url: str, docs: Path, **extra: str) -> dict[str, str]:
+    """``url`` is the server's address and a collection, joined by ``#``."""
+    address, collection = url.split("#")
+    env = dict(os.environ, RAG_STORE_DIR=str(store), RAG_DOCS_DIR=str(docs), PYTHONPATH=str(ROOT))
+    env.update(RAG_CHROMA_URL=address, RAG_COLLECTION=collection, **extra)
+    return env
+
+
+def run_rag(store: Path, url: str, docs: Path, *args: str, **extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        env=env_for(store, url, docs, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def start_rag(store: Path, url: str, docs: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rag", *args],
+        env=env_for(store, url, docs, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def url(chroma_url: str, request: pytest.FixtureRequest) -> str:  # noqa: F811
+    """The module's server and a fresh, empty collection of this test's own."""
+    return f"{chroma_url}#t-{request.node.name.replace('_', '-')[5:60]}"
+
+
+def remote(store: Path, url: str, docs: Path) -> Settings:
+    address, collection = url.split("#")
+    return Settings(docs_dir=docs, store_dir=store, chroma_url=address, collection=collection)
+
+
+def server_state(settings: Settings) -> tuple[list[str], list[str], bool]:
+    """Chroma ids and the server's document list (chunk ids), sorted with repeats kept."""
+    store = VectorStore(settings)
+    try:
+        manifest = ServerCatalog(store).load()
+        stored = sorted(store.all_ids())
+    finally:
+        store.close()
+    listed = sorted(c for entry in manifest.files.values() for c in entry.chunks)
+    return stored, listed, manifest.in_progress
+
+
+def bm25_rows(store_dir: Path) -> list[str]:
+    return sorted(LexicalIndex(store_dir / "bm25")._current().ids)
+
+
+def assert_consistent(settings: Settings, replicas: list[Path], docs: Path) -> None:
+    stored, listed, in_progress = server_state(settings)
+    assert not in_progress
+    assert len(set(listed)) == len(listed), "a chunk id is listed twice"
+    assert stored == listed
+    for store_dir in replicas:
+        # A question makes each replica bring its cache in line with the server.
+        url = f"{settings.chroma_url}#{settings.collection}"
+        run_rag(store_dir, url, docs, "ask", "How tall is the quux3 tower?")
+        assert bm25_rows(store_dir) == stored, store_dir
+    docs_listed = ServerCatalog(VectorStore(settings)).load().files
+    assert sorted(docs_listed) == sorted(p.name for p in docs.glob("*.txt"))
+
+
+def test_a_replica_follows_another_process_ingest(url: str, tmp_path: Path) -> None:
+    docs, nowhere = tmp_path / "docs", tmp_path / "no-docs-here"
+    write_docs(docs, 3)
+    store_a, store_b = tmp_path / "a", tmp_path / "b"
+    run_rag(store_a, url, docs, "ingest", str(docs))
+    # B: no documents folder, an empty store folder; it answers from the server.
+    first = run_rag(store_b, url, nowhere, "docs")
+    assert first.splitlines()[-1].startswith("3 files, ")
+    run_rag(store_b, url, nowhere, "ask", "How tall is the quux1 tower?")
+    before = len(bm25_rows(store_b))
+
+    (docs / "bridge.txt").write_text(RARE, encoding="utf-8")
+    started = time.monotonic()
+    run_rag(store_a, url, docs, "ingest", str(docs))
+    listing = run_rag(store_b, url, nowhere, "docs")
+    assert "bridge.txt" in listing and listing.splitlines()[-1].startswith("4 files, ")
+    question = "What is zorbulax?"
+    bm25 = json.loads(run_rag(store_b, url, nowhere, "ask", question, "--mode", "bm25", "--json"))
+    hybrid = json.loads(run_rag(store_b, url, nowhere, "ask", question, "--json"))
+    print(f"replica saw the ingest {time.monotonic() - started:.1f} s after it started")
+    assert len(bm25_rows(store_b)) > before  # its BM25 cache followed the server
+    cited = (hybrid["citations"] or hybrid["closest"])[0]
+    assert (bm25["citations"] or bm25["closest"])[0]["source"] == "bridge.txt"
+    assert cited["source"] == "bridge.txt"
+    b = remote(store_b, url, nowhere)
+    text = rag.document_text("bridge.txt", b)
+    assert text[cited["start"] : cited["end"]] == cited["text"]
+    assert text == RARE
+    assert not nowhere.exists()
+
+
+def test_an_answer_only_replica_never_empties_the_server(url: str, tmp_path: Path) -> None:
+    docs, empty = tmp_path / "docs", tmp_path / "empty"
+    write_docs(docs, 2)
+    empty.mkdir()
+    run_rag(tmp_path / "a", url, docs, "ingest", str(docs))
+    out = run_rag(tmp_path / "b", url, empty, "ingest")
+    assert out.startswith("0 added, 0 updated, 0 removed, 0 renamed, 2 unchanged files;")
+    # What `rag ui` does before serving: create the folder, sync it.
+    from ui.app import prepare_index
+
+    b = remote(tmp_path / "c", url, tmp_path / "missing")
+    prepare_index(b)
+    assert [d.source for d in rag.documents(b).documents] == ["f000.txt", "f001.txt"]
+
+
+def test_two_ingests_at_once_serialise_on_the_lease(url: str, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, 30)
+    stores = [tmp_path / "w1", tmp_path / "w2"]
+    procs = [start_rag(s, url, docs, "ingest", str(docs), **SMALL_CHUNKS) for s in stores]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    print("waited:", ["is writing the index" in e for e in errs])
+    settings = remote(stores[0], url, docs)
+    assert_consistent(settings, [*stores, tmp_path / "replica"], docs)
+    again = run_rag(stores[1], url, docs, "ingest", str(docs), **SMALL_CHUNKS)
+    assert again.startswith("0 added, 0 updated, 0 removed, 0 renamed, 30 unchanged files")
+
+
+def test_a_held_lease_makes_a_writer_wait_then_says_who(url: str, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, 1)
+    settings = remote(tmp_path / "a", url, docs)
+    other = ServerLease(engine(settings).store)
+    busy = pytest.raises(StoreBusyError, match=rf"another ingest \({re.escape(other.holder)}\)")
+    with other.held(), busy:
+        rag.ingest(settings=settings, timeout=1.0)
+    assert rag.ingest(settings=settings).added_files == 1
+
+
+def test_kill_mid_ingest_then_sync_is_consistent(url: str, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, 40)
+    store_a = tmp_path / "a"
+    settings = remote(store_a, url, docs)
+    proc = start_rag(store_a, url, docs, "ingest", str(docs), **SMALL_CHUNKS)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            stored, _, in_progress = server_state(settings)
+        except Exception:
+            stored, in_progress = [], False
+        if in_progress and stored:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the ingest ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stored, _, in_progress = server_state(settings)
+    assert in_progress and stored  # killed mid-write
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", str(docs)],
+        env=env_for(tmp_path / "b", url, docs, **SMALL_CHUNKS),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Taking over the writer lease" in done.stderr and "its process is gone" in done.stderr
+    print(f"sync after the kill: {time.monotonic() - started:.1f} s")
+    assert_consistent(settings, [store_a, tmp_path / "b"], docs)
