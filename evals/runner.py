@@ -42,6 +42,8 @@ COLUMNS = (
     ("evidence_recall", "ev recall"),
     ("citation_precision", "cite P"),
     ("citation_recall", "cite R"),
+    ("gold_source_cited", "gold cited"),
+    ("title_answers", "title ans"),
     ("refusal_rate", "refuse unans"),
     ("false_refusal_rate", "false refuse"),
     ("balanced_accuracy", "bal acc"),
@@ -62,6 +64,8 @@ class Question:
     evidence: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     related_sources: tuple[str, ...] = ()
+    # Earlier questions of the conversation, oldest first: this one is a follow-up.
+    history: tuple[str, ...] = ()
 
 
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:
@@ -84,6 +88,7 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
                     evidence=tuple(row.get("evidence") or ()),
                     sources=tuple(row.get("sources") or ()),
                     related_sources=tuple(row.get("related_sources") or ()),
+                    history=tuple(row.get("history") or ()),
                 )
             )
     return questions[:limit] if limit else questions
@@ -174,9 +179,12 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
     import rag
 
     started = time.perf_counter()
-    result = rag.answer(question.question, settings=settings)
+    history = [(earlier, "") for earlier in question.history]
+    result = rag.answer(question.question, history=history, settings=settings)
     latency_ms = (time.perf_counter() - started) * 1000.0
-    passages = rag.retrieve(question.question, k=RETRIEVAL_DEPTH, settings=settings)
+    passages = rag.retrieve(
+        question.question, history=history, k=RETRIEVAL_DEPTH, settings=settings
+    )
 
     spans = evidence.spans(question)
     relevant, on_evidence = label_passages(passages, question, spans)
@@ -187,6 +195,8 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
             "start": c.start,
             "end": c.end,
             "on_evidence": metrics.overlaps_any((c.start, c.end), spans.get(c.source, ())),
+            # A document's first line (its title) is never an answer on its own.
+            "title_line": c.text.strip() == evidence.text(c.source).strip().split("\n", 1)[0],
         }
         for c in result.citations
     ]
@@ -199,6 +209,7 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
         "answer": result.text,
         "latency_ms": round(latency_ms, 2),
         "citations": citations,
+        "title_answer": not result.refused and any(c["title_line"] for c in citations),
         "retrieved": [
             {"source": p.chunk.source, "start": p.chunk.start, "end": p.chunk.end} for p in passages
         ],
@@ -214,6 +225,9 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
             evidence_spans=sum(len(found) for found in spans.values()),
             cited_evidence=any(c["on_evidence"] for c in citations) if spans else None,
         )
+        if question.sources:
+            gold = set(question.sources)
+            record["gold_source_cited"] = any(source_id(c["source"]) in gold for c in citations)
         if question.answers:  # a question file may leave out reference answers or evidence
             record.update(
                 key_fact_hit=metrics.key_fact_hit(result.text, question.answers),
@@ -258,6 +272,8 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "evidence_recall": avg("evidence_overlap"),
         "citation_precision": metrics.mean(float(c["on_evidence"]) for c in citations),
         "citation_recall": avg("cited_evidence"),
+        "gold_source_cited": avg("gold_source_cited"),
+        "title_answers": sum(bool(r.get("title_answer")) for r in records),
         "citations_per_answer": metrics.mean(
             float(len(r["citations"])) for r in answerable if not r["refused"]
         ),
@@ -304,6 +320,8 @@ def markdown_table(summaries: dict[str, dict[str, Any]]) -> str:
                 cells.append("")
             elif key.startswith("latency"):
                 cells.append(f"{value:.1f}")
+            elif isinstance(value, int):
+                cells.append(str(value))
             else:
                 cells.append(f"{value:.3f}")
         rows.append(f"| {mode} | " + " | ".join(cells) + " |")

@@ -1,332 +1,167 @@
-"""Offline extractive answers: the passage sentences that best answer the question, cited.
+"""Offline extractive answers: the reader picks the passage sentences that answer the question.
 
-Whether to answer at all is decided by a small fixed logistic model over cheap features of the
-retrieved passages (``refusal_features``); its output is ``Answer.confidence``.
+Every sentence of the retrieved passages is scored by the reader (rag/reader.py, our own small
+cross-encoder), seen with its document's title and the words before it, as in training. The best
+sentence's calibrated probability is ``Answer.confidence``; below the refusal threshold (chosen on
+the reader's validation split) the answer is a refusal that still shows the closest sentences,
+marked as not an answer. A heading line is context, never an answer.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass, fields
-from functools import lru_cache
+from dataclasses import dataclass
 
-from rag.citations import Weight, make_citation, sentence_spans, span_text
-from rag.models import Answer, Passage
-from rag.text import matched_terms, terms, words
+from rag.citations import make_citation, sentence_spans, span_text
+from rag.models import Answer, Citation, Passage
+from rag.reader import Reader
+from rag.reader_input import reader_pair
 
 REFUSAL_TEXT = "The documents do not contain an answer to this question."
-
-# The refusal model: confidence = sigmoid(intercept + sum(coefficient * feature)).
-# Fitted offline by L2-regularised logistic regression on ClapNQ and the seed set together
-# (hybrid retrieval, default settings); 10-fold cross-validated AUROC 0.80 on ClapNQ and 0.89 on
-# the seeds (fitted on ClapNQ alone it scores 0.91 on the unseen seeds). The intercept is then
-# shifted so that the threshold with the best mean balanced accuracy on both sets (0.42 for the
-# fitted intercept -2.51) falls on the default refusal_threshold 0.44 of rag/config.py. Refit
-# after changing a feature, the chunking or the retrieval with
-#   .venv/bin/python -m evals.fit_refusal
-# which prints the constants to paste here (see evals/README.md).
-REFUSAL_COEFFICIENTS = {"dense": 3.80, "coverage": 2.31, "missing": -0.65, "type_missing": -1.15}
-REFUSAL_INTERCEPT = -2.43
-# Sentence choice: a sentence joins the answer when its score is at least this share of the
-# best; a sentence right before or after the best one at the lower ADJACENT_SENTENCE_RATIO.
-SECOND_SENTENCE_RATIO = 0.9
-ADJACENT_SENTENCE_RATIO = 0.6
-# Sentence score = question-term coverage + PASSAGE_PRIOR * the passage's dense similarity
-# + TYPE_BONUS when the sentence holds what the question asks for (a name, a number, a date).
-PASSAGE_PRIOR = 0.3
-TYPE_BONUS = 0.2
-# A question term that the candidate sentences write capitalised (a name: "Vučić", "Kosovo") is
-# usually the question's topic rather than its focus; it weighs this share in sentence scores.
-NAME_WEIGHT = 0.7
-# The same holds for the refusal model's coverage feature, where names weigh this share: the
-# passages of "What did Putin and Vučić agree on?" name both leaders but say nothing of agreeing.
-COVERAGE_NAME_WEIGHT = 0.2
-
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-# What the answer sentence must hold when the question asks for a year, a date or a quantity.
-_YEAR = re.compile(r"\b\d{4}s?\b|\bcentury\b", re.IGNORECASE)
-_DATE = re.compile(
-    rf"\b\d{{4}}\b|\b({_MONTHS.replace('may|', '')})\b|\b(?-i:May)\b|\b\d{{1,2}}/\d{{1,2}}",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    rf"fifty|hundred|thousand|million|billion|dozen|century|decade|{_MONTHS.replace('may|', '')})\b"
-    r"|\b(?-i:May)\b",
-    re.IGNORECASE,
-)
-_ASKS = (
-    ("year", re.compile(r"\b(what|which|in what) year\b")),
-    ("date", re.compile(r"\b(what|which) (date|day|month)\b|\bexact date\b")),
-    ("number", re.compile(r"\bhow (many|much|long|old|far|big|tall|often)\b|\bwhen\b")),
-    ("name", re.compile(r"\b(who|whom|whose|which|where)\b")),
-)
-_MONTH_NAMES = frozenset(_MONTHS.split("|"))
-_TYPE_PATTERNS = {"year": _YEAR, "date": _DATE, "number": _NUMBER}
-# Words that frame a question rather than name its content ("according to the article, what
-# kind of ..."): the refusal features and sentence scores ignore them.
-QUESTION_FRAME = frozenset(
-    terms(
-        "according article text document passage mention mentioned say says said kind sort type "
-        "tell explain describe name give list"
-    )
-)
-_CAPITALISED = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
+# One reader call scores at most this many sentences, those of the best-ranked passages first.
+MAX_READ = 40
+# A further sentence joins the answer when the reader judges it an answer as well: its own
+# probability clears the refusal threshold and this share of the best sentence's probability.
+FURTHER_SENTENCE_SHARE = 0.9
+# How many closest sentences (one per passage) a refusal shows as "not an answer".
+CLOSEST = 3
+# A line of at most this many words with no closing punctuation is a heading, not a sentence.
+HEADING_WORDS = 12
+_CLOSING = tuple(".!?…:;\"'”’")
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    score: float
-    # The score on the question's words and the passage prior alone (no answer-type bonus).
-    base: float
+class Judged:
+    """One sentence of a passage with the reader's verdict."""
+
     passage: Passage
     start: int
     end: int
     text: str
-    # The question terms the sentence holds, and whether it holds the expected answer type.
-    found: frozenset[str] = frozenset()
-    typed: bool = False
+    logit: float
+    probability: float
+
+
+def is_heading(text: str, title: str = "") -> bool:
+    """A title or section line: short, no closing punctuation (or the document's title)."""
+    stripped = text.strip()
+    if title and stripped == title:
+        return True
+    return len(stripped.split()) <= HEADING_WORDS and not stripped.endswith(_CLOSING)
 
 
 @dataclass(frozen=True)
-class RefusalFeatures:
-    """What the refusal model looks at, each cheap to compute from the retrieved passages."""
-
-    # Cosine similarity of the question and its best passage (MiniLM embeddings).
-    dense: float
-    # IDF-weighted share of the question's terms found in the best of the top 3 passages; terms
-    # that the passages write as names weigh COVERAGE_NAME_WEIGHT of their IDF.
-    coverage: float
-    # IDF (scaled to 0..1) of the rarest question term that no retrieved passage contains.
-    missing: float
-    # 1 when the question asks for a year, a date, a number (when, how many) or a name (who,
-    # which, where) and the sentence that best matches its words (``focus_sentence``) holds none.
-    type_missing: float
-
-    def logit(self) -> float:
-        """The model's log-odds that the passages answer the question."""
-        total = REFUSAL_INTERCEPT
-        for f in fields(self):
-            total += REFUSAL_COEFFICIENTS[f.name] * float(getattr(self, f.name))
-        return total
+class _Sentence:
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    before: str
 
 
-def expected_answer_type(question: str) -> str | None:
-    """'year', 'date', 'number' (when, how many) or 'name' (who, which, where) when asked."""
-    text = " ".join(words(question))
-    return next((kind for kind, pattern in _ASKS if pattern.search(text)), None)
+def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
+    """The passages' sentences, best passage first, each once, headings left out.
 
-
-def has_answer_type(kind: str | None, question: str, text: str) -> bool:
-    """Whether ``text`` holds what the question asks for: a year, date, number, or a new name."""
-    if kind in _TYPE_PATTERNS:
-        return bool(_TYPE_PATTERNS[kind].search(text))
-    if kind == "name":
-        asked = set(words(question))
-        return any(
-            m.group(0)[0].isupper()
-            and not _starts_sentence(text, m.start())
-            and not set(words(m.group(0))) <= asked | _MONTH_NAMES
-            for m in _CAPITALISED.finditer(text)
-        )
-    return True
-
-
-@lru_cache(maxsize=8192)
-def _term_set(text: str) -> frozenset[str]:
-    """The terms of a passage or sentence; hot passages come back query after query."""
-    return frozenset(terms(text))
-
-
-def content_terms(question: str) -> set[str]:
-    """The question's stemmed terms without stop words and question-framing words."""
-    return set(terms(question)) - QUESTION_FRAME
-
-
-def _starts_sentence(text: str, position: int) -> bool:
-    before = text[:position].rstrip(" \t\n\"'“‘(")
-    return not before or before[-1] in ".!?:;"
-
-
-def _coverage(question_terms: set[str], text_terms: set[str], weight: Weight) -> float:
-    """IDF-weighted share of the question's terms in the text, one typo allowed per term."""
-    return _weighted_share(question_terms, matched_terms(question_terms, text_terms), weight)
-
-
-def _weighted_share(question_terms: set[str], found: set[str], weight: Weight) -> float:
-    # Summed in sorted order, so that the result (and ties between sentences) does not depend on
-    # the process's string hash seed.
-    total = sum(weight(t) for t in sorted(question_terms))
-    return sum(weight(t) for t in sorted(found)) / total if total else 0.0
-
-
-def rank_sentences(question: str, passages: list[Passage], weight: Weight) -> list[_Candidate]:
-    """Every sentence of the passages, best first: term coverage, answer type, passage prior.
-
-    A question term weighs its corpus IDF times its IDF among these sentences, so that a term
-    every candidate sentence shares (the document's topic) does not pick the sentence; terms the
-    sentences write as names weigh NAME_WEIGHT of that. A sentence that holds the kind of answer
-    the question asks for (who, which, where: a new name; when, how many: a number; what year,
-    what date) gains TYPE_BONUS.
+    ``before`` is the previous sentence of the same passage (not a heading): the reader's context.
     """
-    question_terms = content_terms(question)
-    kind = expected_answer_type(question)
-    rows = []
-    for rank, passage in enumerate(passages):
-        passage_bonus = PASSAGE_PRIOR * (passage.dense_score or 0.0) - 0.02 * rank
+    seen: set[tuple[str, int, int]] = set()
+    out: list[_Sentence] = []
+    for passage in passages:
+        before = ""
         for start, end in sentence_spans(passage):
             text = span_text(passage, start, end)
-            found = frozenset(matched_terms(question_terms, set(_term_set(text))))
-            typed = kind is not None and has_answer_type(kind, question, text)
-            rows.append((passage_bonus, passage, start, end, text, found, typed))
-    unique = {(row[1].chunk.source, row[2]): row[5] for row in rows}
-    n = len(unique)
-    spread = {t: sum(t in found for found in unique.values()) for t in question_terms}
-    names = {t for row in rows if row[5] for t in row[5] & _name_terms(row[4])}
-
-    def local_weight(term: str) -> float:
-        w = weight(term) * math.log(1.0 + (n - spread[term] + 0.5) / (spread[term] + 0.5))
-        return w * NAME_WEIGHT if term in names else w
-
-    candidates = []
-    for bonus, passage, start, end, text, found, typed in rows:
-        base = _weighted_share(question_terms, set(found), local_weight) + bonus
-        candidates.append(
-            _Candidate(base + TYPE_BONUS * typed, base, passage, start, end, text, found, typed)
-        )
-    candidates.sort(key=lambda c: (-c.score, c.passage.chunk.source, c.start))
-    return candidates
-
-
-@lru_cache(maxsize=8192)
-def _name_terms(text: str) -> frozenset[str]:
-    """The terms of a sentence's capitalised words, except a sentence's first word."""
-    names: set[str] = set()
-    for m in _CAPITALISED.finditer(text):
-        if m.group(0)[0].isupper() and not _starts_sentence(text, m.start()):
-            names.update(terms(m.group(0)))
-    return frozenset(names)
-
-
-def focus_sentence(ranked: list[_Candidate]) -> _Candidate | None:
-    """The best sentence on the question's words alone (answer-type bonus left out).
-
-    Among sentences that tie on that score, one holding the answer type wins: the tie says the
-    words cannot tell them apart, so the type is not missing.
-    """
-    return min(
-        ranked,
-        key=lambda c: (-c.base, not c.typed, c.passage.chunk.source, c.start),
-        default=None,
-    )
-
-
-def choose_sentences(ranked: list[_Candidate], max_sentences: int) -> list[_Candidate]:
-    """The best sentence, and the next ones while they score close to it (no duplicates).
-
-    A sentence next to the best one (it usually continues it) joins at ADJACENT_SENTENCE_RATIO
-    of the best score; any other only at SECOND_SENTENCE_RATIO, as a second guess that costs
-    citation precision whenever the best sentence was right.
-    """
-    chosen: list[_Candidate] = []
-    seen: set[tuple[str, int, int]] = set()
-    lowest = min(SECOND_SENTENCE_RATIO, ADJACENT_SENTENCE_RATIO)
-    for candidate in ranked:
-        key = (candidate.passage.chunk.source, candidate.start, candidate.end)
-        if key in seen:  # overlapping chunks hold the same sentence twice
-            continue
-        seen.add(key)
-        if chosen:
-            if candidate.score < lowest * chosen[0].score:
-                break
-            ratio = (
-                ADJACENT_SENTENCE_RATIO
-                if _adjacent(chosen[0], candidate)
-                else SECOND_SENTENCE_RATIO
-            )
-            if candidate.score < ratio * chosen[0].score:
+            if is_heading(text, passage.chunk.title):
+                before = ""
                 continue
-        chosen.append(candidate)
-        if len(chosen) == max_sentences:
+            key = (passage.chunk.source, start, end)
+            if key not in seen:
+                seen.add(key)
+                out.append(_Sentence(passage, start, end, text, before))
+            before = text
+    return out[:MAX_READ]
+
+
+def judge(question: str, passages: list[Passage], reader: Reader) -> list[Judged]:
+    """Every candidate sentence with the reader's logit and probability, best first."""
+    sentences = candidate_sentences(passages)
+    pairs = [
+        reader_pair(question, s.text, title=s.passage.chunk.title, before=s.before)
+        for s in sentences
+    ]
+    logits = reader.logits(pairs)
+    judged = [
+        Judged(s.passage, s.start, s.end, s.text, float(logit), reader.probability(float(logit)))
+        for s, logit in zip(sentences, logits, strict=True)
+    ]
+    # Ties keep retrieval order (the sort is stable).
+    judged.sort(key=lambda j: -j.logit)
+    return judged
+
+
+def rerank(passages: list[Passage], judged: list[Judged]) -> list[Passage]:
+    """The passages ordered by their best sentence's reader score (unjudged ones last)."""
+    best: dict[str, float] = {}
+    for j in judged:
+        best.setdefault(j.passage.chunk.id, j.logit)
+    return sorted(passages, key=lambda p: -best.get(p.chunk.id, float("-inf")))
+
+
+def closest(judged: list[Judged], limit: int = CLOSEST) -> list[Citation]:
+    """The best sentence of each of the best passages: shown with a refusal, as not an answer."""
+    out: list[Citation] = []
+    passages: set[str] = set()
+    for j in judged:
+        if j.passage.chunk.id in passages:
+            continue
+        passages.add(j.passage.chunk.id)
+        out.append(make_citation(len(out) + 1, j.passage, j.start, j.end, j.probability, False))
+        if len(out) == limit:
             break
-    return chosen
+    return out
 
 
-def _adjacent(a: _Candidate, b: _Candidate) -> bool:
-    """Whether two sentences of the same document follow each other (only spaces between)."""
-    if a.passage.chunk.source != b.passage.chunk.source:
-        return False
-    return 0 <= b.start - a.end <= 3 or 0 <= a.start - b.end <= 3
-
-
-def refusal_features(
-    question: str,
-    passages: list[Passage],
-    weight: Weight,
-    ranked: list[_Candidate] | None = None,
-) -> RefusalFeatures:
-    """The refusal model's inputs; ``ranked`` (from ``rank_sentences``) is computed if omitted."""
-    question_terms = content_terms(question)
-    passage_terms = [set(_term_set(p.chunk.text)) for p in passages]
-    unseen = weight("") or 1.0  # the weight of a term no document contains: the largest
-    found_anywhere = matched_terms(question_terms, set().union(*passage_terms))
-    missing = max((weight(t) / unseen for t in question_terms - found_anywhere), default=0.0)
-    if ranked is None:
-        ranked = rank_sentences(question, passages, weight)
-    focus = focus_sentence(ranked)
-    kind = expected_answer_type(question)
-    names = {t for c in ranked if c.found for t in c.found & _name_terms(c.text)}
-
-    def topic_weight(term: str) -> float:
-        return weight(term) * (COVERAGE_NAME_WEIGHT if term in names else 1.0)
-
-    return RefusalFeatures(
-        dense=max((p.dense_score or 0.0) for p in passages),
-        coverage=max(_coverage(question_terms, t, topic_weight) for t in passage_terms[:3]),
-        missing=min(missing, 1.0),
-        type_missing=float(kind is not None and (focus is None or not focus.typed)),
+def refusal(
+    question: str, confidence: float = 0.0, nearest: list[Citation] | None = None
+) -> Answer:
+    """The answer given when the passages do not hold one: no citations, the closest passages."""
+    return Answer(
+        question=question,
+        text=REFUSAL_TEXT,
+        refused=True,
+        confidence=round(confidence, 4),
+        closest=list(nearest or []),
     )
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def confidence(question: str, passages: list[Passage], weight: Weight) -> float:
-    """How likely the passages hold the answer (0..1), from the fixed refusal model."""
-    if not passages:
-        return 0.0
-    return round(_sigmoid(refusal_features(question, passages, weight).logit()), 4)
-
-
-def refusal(question: str, confidence: float = 0.0) -> Answer:
-    """The answer given when the passages do not hold one: no citations."""
-    return Answer(question=question, text=REFUSAL_TEXT, refused=True, confidence=confidence)
+def choose(judged: list[Judged], threshold: float, max_sentences: int) -> list[Judged]:
+    """The best sentence, and others the reader also judges answers (up to ``max_sentences``)."""
+    best = judged[0]
+    floor = max(threshold, FURTHER_SENTENCE_SHARE * best.probability)
+    further = [j for j in judged[1:] if j.probability >= floor]
+    return [best, *further[: max_sentences - 1]]
 
 
 def answer_extractive(
     question: str,
     passages: list[Passage],
-    weight: Weight,
+    reader: Reader,
     *,
     refusal_threshold: float,
     max_sentences: int = 2,
 ) -> Answer:
-    """Compose an answer from whole sentences, each followed by its ``[n]`` marker."""
-    if not passages:
+    """Compose an answer from whole sentences, each followed by its ``[n]`` marker, or refuse."""
+    judged = judge(question, passages, reader)
+    if not judged:
         return refusal(question)
-    ranked = rank_sentences(question, passages, weight)
-    chosen = choose_sentences(ranked, max_sentences)
-    features = refusal_features(question, passages, weight, ranked)
-    score = round(_sigmoid(features.logit()), 4)
-    if score < refusal_threshold or not chosen:
-        return refusal(question, score)
-    # Keep document order when sentences come from the same source, for a readable answer.
+    score = judged[0].probability
+    if score < refusal_threshold:
+        return refusal(question, score, closest(judged))
+    chosen = choose(judged, refusal_threshold, max_sentences)
+    # Sentences of one document keep their order, for a readable answer.
     lead = chosen[0].passage.chunk.source
-    chosen.sort(key=lambda c: (c.passage.chunk.source != lead, c.passage.chunk.source, c.start))
+    chosen.sort(key=lambda j: (j.passage.chunk.source != lead, j.passage.chunk.source, j.start))
     citations = [
-        make_citation(i, c.passage, c.start, c.end, c.score) for i, c in enumerate(chosen, start=1)
+        make_citation(i, j.passage, j.start, j.end, j.probability)
+        for i, j in enumerate(chosen, start=1)
     ]
     text = " ".join(f"{citation.text} [{citation.index}]" for citation in citations)
-    return Answer(question=question, text=text, citations=citations, confidence=score)
+    return Answer(question=question, text=text, citations=citations, confidence=round(score, 4))

@@ -22,6 +22,7 @@ from rag.lexical import LexicalIndex
 from rag.loaders import UnreadableFile, load_document
 from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
+from rag.reader import Reader, shared_reader
 from rag.retrieval import Retriever
 from rag.store import VectorStore
 from rag.sync import (
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
     from rag.chain import RagRetriever
+    from rag.generation import Checks
 
 log = logging.getLogger("rag")
 _engines: dict[tuple[str, str, str], Engine] = {}
@@ -231,6 +233,8 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
 def prepare_question(question: str, settings: Settings) -> str:
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("Ask a question: the question is empty.")
+    # Lone surrogates (undecodable bytes from a terminal or a file) become U+FFFD.
+    question = question.encode("utf-8", "replace").decode("utf-8")
     question = " ".join(question.split())
     if len(question) > settings.max_question_chars:
         log.warning(
@@ -254,9 +258,14 @@ def standalone_question(question: str, history: Sequence[Any], settings: Setting
 
 
 def retrieve(
-    question: str, *, k: int | None = None, settings: Settings | None = None
+    question: str,
+    *,
+    history: Sequence[Any] = (),
+    k: int | None = None,
+    settings: Settings | None = None,
 ) -> list[Passage]:
-    return retrieve_for_answer(question, (), k, _settings(settings)).passages
+    """The passages an answer would be made from (a follow-up reads ``history``)."""
+    return retrieve_for_answer(question, history, k, _settings(settings)).passages
 
 
 def answer_from_passages(question: str, passages: list[Passage], settings: Settings) -> Answer:
@@ -264,15 +273,30 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
     if settings.llm == "openai":
         from rag.generation import generate_answer
 
-        return generate_answer(question, passages, settings)
-    eng = engine(settings)
+        return generate_answer(question, passages, settings, answer_checks(settings))
+    reader = shared_reader()
     return answer_extractive(
         question,
         passages,
-        eng.lexical.idf,
-        refusal_threshold=settings.refusal_threshold,
+        reader,
+        refusal_threshold=refusal_threshold(settings, reader),
         max_sentences=settings.max_answer_sentences,
     )
+
+
+def answer_checks(settings: Settings) -> Checks:
+    """What verifies a generated answer: IDF weights, the reader and its threshold."""
+    from rag.generation import Checks
+
+    reader = shared_reader()
+    return Checks(engine(settings).lexical.idf, reader, refusal_threshold(settings, reader))
+
+
+def refusal_threshold(settings: Settings, reader: Reader) -> float:
+    """The setting, else the threshold chosen on the reader's validation split."""
+    if settings.refusal_threshold is not None:
+        return settings.refusal_threshold
+    return reader.card.threshold
 
 
 @dataclass(frozen=True)
@@ -292,7 +316,8 @@ def retrieve_for_answer(
     question = prepare_question(question, settings)
     eng = ensure_index(settings)
     query = standalone_question(question, history, settings)
-    return Retrieved(question, query, eng.retriever(settings).search(query, k))
+    passages = eng.retriever(settings).search_follow_up(question, query, k)
+    return Retrieved(question, query, passages)
 
 
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
@@ -326,7 +351,8 @@ def stream_answer(
     if settings.llm == "openai":
         from rag.generation import stream_generated_answer
 
-        for piece in stream_generated_answer(retrieved.query, retrieved.passages, settings):
+        checks = answer_checks(settings)
+        for piece in stream_generated_answer(retrieved.query, retrieved.passages, settings, checks):
             yield piece if isinstance(piece, str) else replace(piece, question=retrieved.question)
         return
     result = answer_retrieved(retrieved, settings)
@@ -395,11 +421,15 @@ def as_retriever(*, k: int | None = None, settings: Settings | None = None) -> R
     from rag.chain import RagRetriever
 
     settings = _settings(settings)
-    return RagRetriever(settings=settings, k=k or settings.k)
+    return RagRetriever(search=lambda query: retrieve(query, k=k, settings=settings))
 
 
 def build_chain(*, k: int | None = None, settings: Settings | None = None) -> Runnable[Any, Answer]:
     """The whole path as a LangChain Runnable: retriever, then answerer."""
     from rag.chain import build_chain as _build
 
-    return _build(_settings(settings), k)
+    resolved = _settings(settings)
+    return _build(
+        lambda question, history: retrieve_for_answer(question, history, k, resolved),
+        lambda retrieved: answer_retrieved(retrieved, resolved),
+    )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag import api
-from rag.config import Settings
 from rag.models import Answer, Passage
+
+Retrieved = TypeVar("Retrieved")
 
 
 def passage_document(passage: Passage) -> Document:
@@ -34,30 +35,28 @@ def passage_document(passage: Passage) -> Document:
 class RagRetriever(BaseRetriever):
     """Hybrid (dense + BM25) retrieval over the index, for use in any LangChain chain."""
 
-    settings: Settings
-    k: int = 5
+    # The query to passages step (rag.api passes its own: this module sits below it).
+    search: Callable[[str], list[Passage]]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        return [passage_document(p) for p in api.retrieve(query, k=self.k, settings=self.settings)]
+        return [passage_document(p) for p in self.search(query)]
 
 
-def build_chain(settings: Settings, k: int | None = None) -> Runnable[Any, Answer]:
+def build_chain(
+    retrieve: Callable[[str, Sequence[Any]], Retrieved],
+    answer: Callable[[Retrieved], Answer],
+) -> Runnable[Any, Answer]:
     """``{"question": ..., "history": [...]}`` (or a plain string) to an ``Answer``.
 
-    Two steps, each a Runnable that can be swapped: ``retrieve`` then ``answer``.
+    Two steps, each a Runnable that can be swapped: ``retrieve`` (question and history to the
+    passages) then ``answer``; rag.api passes its own.
     """
 
-    def retrieve_step(inputs: str | dict[str, Any]) -> api.Retrieved:
+    def retrieve_step(inputs: str | dict[str, Any]) -> Retrieved:
         if isinstance(inputs, str):
             inputs = {"question": inputs}
-        history = inputs.get("history") or ()
-        return api.retrieve_for_answer(inputs.get("question", ""), history, k, settings)
+        return retrieve(inputs.get("question", ""), inputs.get("history") or ())
 
-    def answer_step(retrieved: api.Retrieved) -> Answer:
-        return api.answer_retrieved(retrieved, settings)
-
-    return RunnableLambda(retrieve_step, name="retrieve") | RunnableLambda(
-        answer_step, name="answer"
-    )
+    return RunnableLambda(retrieve_step, name="retrieve") | RunnableLambda(answer, name="answer")

@@ -15,6 +15,9 @@ from rag.text import terms
 log = logging.getLogger(__name__)
 
 Weight = Callable[[str], float]
+# How a claim is matched to the sentence of a passage that supports it:
+# (claim, passage) -> (start, end, score, supported).
+Support = Callable[[str, Passage], tuple[int, int, float, bool]]
 # Share of a claim's (IDF-weighted) terms its cited sentence must contain to support it.
 SUPPORT_THRESHOLD = 0.5
 
@@ -92,11 +95,18 @@ class CitationChecker:
     """
 
     def __init__(
-        self, question: str, passages: Sequence[Passage], weight: Weight, sentinel: str = ""
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        weight: Weight,
+        sentinel: str = "",
+        support: Support | None = None,
     ) -> None:
         self.question = question
         self.passages = passages
         self.weight = weight
+        # Default: the sentence sharing most weighted terms, supported at SUPPORT_THRESHOLD.
+        self.support: Support = support or self._word_support
         self.sentinel = sentinel
         self.citations: list[Citation] = []
         self.sentinel_seen = False
@@ -218,10 +228,13 @@ class CitationChecker:
         self._claims.extend(claims)
         return claims[-1] if cited and claims else None
 
+    def _word_support(self, claim: str, passage: Passage) -> tuple[int, int, float, bool]:
+        start, end, score = best_sentence(claim, passage, self.weight)
+        return start, end, score, score >= SUPPORT_THRESHOLD
+
     def _cite(self, claim: _Claim, passage: Passage) -> int:
         basis = claim.text if terms(claim.text) else self.question
-        start, end, score = best_sentence(basis, passage, self.weight)
-        verified = score >= SUPPORT_THRESHOLD
+        start, end, score, verified = self.support(basis, passage)
         claim.supported = claim.supported or verified
         key = (passage.chunk.source, start, end, verified)
         if key not in self._numbers:

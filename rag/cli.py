@@ -94,6 +94,16 @@ def print_answer(result: object, as_json: bool) -> None:
         page = f", page {c.page}" if c.page is not None else ""
         flag = "" if c.verified else " (unverified)"
         print(f"  [{c.index}] {c.source}{page}, characters {c.start}-{c.end}{flag}")
+    if result.closest:
+        print("Closest passages (not an answer):")
+        for c in result.closest:
+            page = f", page {c.page}" if c.page is not None else ""
+            print(f"  - {c.source}{page}, characters {c.start}-{c.end}: {_one_line(c.text)}")
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -63,6 +63,7 @@ LIMITS: dict[str, Limits] = {
     "max_question_chars": Limits(1, 1_000_000),
     "llm_timeout": Limits(0.0, 3600.0, whole=False, low_open=True),
     "llm_max_retries": Limits(0, 20),
+    "llm_max_tokens": Limits(16, 100_000),
     "max_upload_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "embed_batch_size": Limits(1, 4096),
 }
@@ -73,6 +74,7 @@ ENV_NAMES = {
     "refusal_threshold": "RAG_REFUSAL_THRESHOLD",
     "llm_timeout": "RAG_LLM_TIMEOUT",
     "llm_max_retries": "RAG_LLM_MAX_RETRIES",
+    "llm_max_tokens": "RAG_LLM_MAX_TOKENS",
     "max_upload_mb": "RAG_MAX_UPLOAD_MB",
 }
 
@@ -113,7 +115,8 @@ class Settings:
     candidates: int = 30
     rrf_k: int = 60
     # Answering.
-    refusal_threshold: float = 0.44
+    # None: the reader's own threshold, chosen on its validation split (rag/reader_model/).
+    refusal_threshold: float | None = None
     max_answer_sentences: int = 2
     max_question_chars: int = 2000
     # Generative backend (OpenAI or any OpenAI-compatible server).
@@ -123,6 +126,8 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 60.0
     llm_max_retries: int = 2
+    # Longest reply in tokens: a cited answer of one to three sentences needs far fewer.
+    llm_max_tokens: int = 400
     # Uploads through the UI.
     max_upload_mb: float = 20.0
     embed_batch_size: int = 32
@@ -148,8 +153,9 @@ class Settings:
                 f"Unknown RAG_EMBED_BULK {self.embed_bulk!r}: use one of {', '.join(BULK)}."
             )
         for name, limits in LIMITS.items():
-            if getattr(self, name) is not None:  # None: a default decided elsewhere
-                _check(name, getattr(self, name), limits)
+            if name == "refusal_threshold" and self.refusal_threshold is None:
+                continue  # the reader's own threshold (rag/reader_model/reader.json)
+            _check(name, getattr(self, name), limits)
         if self.chunk_overlap >= self.chunk_size:
             raise ConfigError(
                 f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than RAG_CHUNK_SIZE "
@@ -198,6 +204,7 @@ class Settings:
             "refusal_threshold": ("RAG_REFUSAL_THRESHOLD", float),
             "llm_timeout": ("RAG_LLM_TIMEOUT", float),
             "llm_max_retries": ("RAG_LLM_MAX_RETRIES", int),
+            "llm_max_tokens": ("RAG_LLM_MAX_TOKENS", int),
             "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
         }
         for name, (var, kind) in numbers.items():

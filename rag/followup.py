@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.text import terms, words
+from rag.text import words
 
 History = Sequence[Any]
+# Words that point back to something said before ("it", "he", "there", "those").
 _REFERRING = frozenset(
     [
         "it",
@@ -25,10 +26,13 @@ _REFERRING = frozenset(
         "she",
         "her",
         "there",
-        "then",
         "such",
     ]
 )
+# Openings that continue the conversation: "and what about Kosovo?", "also ...", "how about X?".
+_CONTINUING = ("and", "also", "but", "what about", "how about", "what of")
+# A question this short ("liberation from whom?") leaves out what it is about: an ellipsis.
+ELLIPSIS_WORDS = 3
 
 
 def user_turns(history: Iterable[Any]) -> list[str]:
@@ -58,12 +62,26 @@ def conversation_turns(history: History) -> list[tuple[str, str]]:
     return turns
 
 
+def refers_back(question: str) -> bool:
+    """Whether a question leans on the last one: a pronoun, a continuing opening, an ellipsis."""
+    tokens = words(question)
+    if not tokens:
+        return False
+    opening = " ".join(tokens[:2])
+    return (
+        bool(_REFERRING & set(tokens))
+        or tokens[0] in _CONTINUING
+        or opening in _CONTINUING
+        or len(tokens) <= ELLIPSIS_WORDS
+    )
+
+
 def condense_offline(question: str, history: History) -> str:
-    """A rule, for when no LLM is configured: a short or referring question borrows the last one."""
+    """A rule, for when no LLM is configured: a question that refers back borrows the last one.
+
+    The new question comes first, so that its own words (the X of "and what about X?") lead.
+    """
     previous = user_turns(history)
-    if not previous:
+    if not previous or not refers_back(question):
         return question
-    refers = bool(_REFERRING & set(words(question)))
-    if refers or len(terms(question)) <= 2:
-        return f"{previous[-1]} {question}"
-    return question
+    return f"{question} {previous[-1]}"

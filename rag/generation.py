@@ -10,13 +10,14 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rag import citations
-from rag.answering import REFUSAL_TEXT, confidence, refusal
-from rag.citations import Weight
+from rag.answering import REFUSAL_TEXT, Judged, closest, judge, refusal, rerank
+from rag.citations import Weight, sentence_spans, span_text
 from rag.config import Settings
 from rag.errors import LLMError
 from rag.followup import conversation_turns
@@ -28,6 +29,8 @@ from rag.prompts import (
     answer_prompt,
     condense_prompt,
 )
+from rag.reader import Reader
+from rag.reader_input import reader_pair
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -46,27 +49,42 @@ _CONDENSED_PREFIX = re.compile(r"^\s*(standalone question:)?\s*", re.IGNORECASE)
 # ---------------------------------------------------------------- public entry points
 
 
-def generate_answer(question: str, passages: list[Passage], settings: Settings) -> Answer:
-    """Ask the model, then verify its citations against the passages."""
+@dataclass(frozen=True)
+class Checks:
+    """What judges a generated answer: the index's IDF weights and the reader with its threshold."""
+
+    weight: Weight
+    reader: Reader
+    threshold: float
+
+
+def generate_answer(
+    question: str, passages: list[Passage], settings: Settings, checks: Checks
+) -> Answer:
+    """Ask the model about the reader's best passages, then verify its citations."""
     if not passages:
         return refusal(question)
-    checker = CitationChecker(question, passages, _weight(settings))
+    judged = judge(question, passages, checks.reader)
+    passages = rerank(passages, judged)
+    checker = CitationChecker(question, passages, checks, judged)
     with llm_errors(settings):
         reply = chat_model(settings).invoke(_answer_messages(question, passages))
     checker.feed(str(reply.text))
     checker.finish()
-    return checker.answer(confidence(question, passages, checker.weight))
+    return checker.answer(_confidence(judged))
 
 
 def stream_generated_answer(
-    question: str, passages: list[Passage], settings: Settings
+    question: str, passages: list[Passage], settings: Settings, checks: Checks
 ) -> Iterator[str | Answer]:
     """Yield the answer text as it arrives (markers already renumbered), then the ``Answer``."""
     if not passages:
         yield REFUSAL_TEXT
         yield refusal(question)
         return
-    checker = CitationChecker(question, passages, _weight(settings))
+    judged = judge(question, passages, checks.reader)
+    passages = rerank(passages, judged)
+    checker = CitationChecker(question, passages, checks, judged)
     with llm_errors(settings):
         for chunk in chat_model(settings).stream(_answer_messages(question, passages)):
             piece = checker.feed(str(chunk.text))
@@ -75,10 +93,15 @@ def stream_generated_answer(
     tail = checker.finish()
     if tail:
         yield tail
-    result = checker.answer(confidence(question, passages, checker.weight))
+    result = checker.answer(_confidence(judged))
     if result.refused and not checker.text:
         yield result.text
     yield result
+
+
+def _confidence(judged: list[Judged]) -> float:
+    """The reader's probability that the passages hold an answer (its best sentence's)."""
+    return judged[0].probability if judged else 0.0
 
 
 def condense_question(question: str, history: Sequence[Any], settings: Settings) -> str:
@@ -212,16 +235,41 @@ def _redact(text: str, settings: Settings) -> str:
 
 
 class CitationChecker(citations.CitationChecker):
-    """``citations.CitationChecker`` for the model's replies: the refusal sentinel never reaches
-    the text, and a reply with no valid citation that held it (or nothing at all) is a refusal.
+    """``citations.CitationChecker`` for the model's replies: each cited claim is matched by the
+    reader to the sentence of its passage that best supports it, and counts as supported when the
+    reader's probability clears the refusal threshold. The refusal sentinel never reaches the
+    text; a reply with no supported citation is a refusal that shows the closest passages.
     """
 
-    def __init__(self, question: str, passages: Sequence[Passage], weight: Weight) -> None:
-        super().__init__(question, passages, weight, sentinel=REFUSAL_SENTINEL)
+    def __init__(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        checks: Checks,
+        judged: list[Judged] | None = None,
+    ) -> None:
+        super().__init__(
+            question, passages, checks.weight, sentinel=REFUSAL_SENTINEL, support=self._support
+        )
+        self.checks = checks
+        self.judged = judged or []
+
+    def _support(self, claim: str, passage: Passage) -> tuple[int, int, float, bool]:
+        spans = sentence_spans(passage)
+        texts = [span_text(passage, s, e) for s, e in spans]
+        pairs = [
+            reader_pair(claim, text, title=passage.chunk.title, before=texts[i - 1] if i else "")
+            for i, text in enumerate(texts)
+        ]
+        logits = self.checks.reader.logits(pairs)
+        best = int(logits.argmax())
+        probability = self.checks.reader.probability(float(logits[best]))
+        start, end = spans[best]
+        return start, end, probability, probability >= self.checks.threshold
 
     def answer(self, retrieval_confidence: float) -> Answer:
-        if not self.citations and (self.sentinel_seen or not self.text):
-            return refusal(self.question)
+        if not any(c.verified for c in self.citations):
+            return refusal(self.question, retrieval_confidence, closest(self.judged))
         return super().answer(retrieval_confidence)
 
 
@@ -236,10 +284,3 @@ def _messages(system: str, user: str) -> list[BaseMessage]:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     return [SystemMessage(content=system), HumanMessage(content=user)]
-
-
-def _weight(settings: Settings) -> Weight:
-    """IDF weights of the index, so rare words count more when matching claims to sentences."""
-    from rag.api import engine
-
-    return engine(settings).lexical.idf

@@ -56,6 +56,8 @@ class Answer:
     refused: bool = False
     confidence: float = 0.0
     unsupported: list[str] = field(default_factory=list)
+    # With a refusal: the sentences that came closest, shown as "not an answer" (never cited).
+    closest: list[Citation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

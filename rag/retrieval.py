@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.config import Mode, Settings
 from rag.embeddings import Embedder
 from rag.lexical import LexicalIndex
 from rag.models import Chunk, Passage
 from rag.store import VectorStore
+from rag.text import terms
 
 
 def fuse_ranks(rankings: list[list[str]], rrf_k: int) -> dict[str, float]:
@@ -95,3 +98,18 @@ class Retriever:
             for cid in top
             if cid in chunks
         ]
+
+    def search_follow_up(self, question: str, query: str, k: int) -> list[Passage]:
+        """Passages for a follow-up: ``query`` (merged with the previous question) and the
+        follow-up's own words, fused, so that the new subject of "and what about X?" leads and
+        the previous question only adds context."""
+        merged = self.search(query, k)
+        if query == question or not terms(question):
+            return merged
+        alone = self.search(question, k)
+        found = {p.chunk.id: p for p in merged + alone}
+        fused = fuse_ranks(
+            [[p.chunk.id for p in merged], [p.chunk.id for p in alone]], self.settings.rrf_k
+        )
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        return [replace(found[cid], score=fused[cid]) for cid in order]

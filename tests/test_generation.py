@@ -12,12 +12,13 @@ import pytest
 
 import rag
 from rag import api, cli
-from rag.answering import REFUSAL_TEXT, confidence
+from rag.answering import REFUSAL_TEXT, judge, rerank
 from rag.config import Settings
 from rag.errors import LLMError
-from rag.generation import CitationChecker, condense_question, generate_answer
+from rag.generation import Checks, CitationChecker, condense_question, generate_answer
 from rag.models import Answer, Chunk, Passage
 from rag.prompts import ANSWER_SYSTEM, CONDENSE_SYSTEM, REFUSAL_SENTINEL
+from rag.reader import shared_reader
 from tests.conftest import SEED_FILE
 from tests.openai_server import Body, OpenAIServer, Reply, Request, passage_with, passages
 
@@ -54,8 +55,15 @@ def llm(seeded: Settings, server: OpenAIServer) -> Settings:
 
 
 def retrieval_confidence(settings: Settings, question: str = QUESTION) -> float:
+    """The reader's probability for the best sentence of the retrieved passages."""
     found = rag.retrieve(question, settings=settings)
-    return confidence(question, found, api.engine(settings).lexical.idf)
+    return round(judge(question, found, shared_reader())[0].probability, 4)
+
+
+def reranked(settings: Settings, question: str = QUESTION) -> list[Passage]:
+    """The retrieved passages in the order the model sees them: by the reader's best sentence."""
+    found = rag.retrieve(question, settings=settings)
+    return rerank(found, judge(question, found, shared_reader()))
 
 
 def assert_exact_spans(result: Answer, settings: Settings) -> None:
@@ -91,8 +99,9 @@ def test_cited_answer_and_what_the_server_received(llm: Settings, server: OpenAI
     assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
     assert request.system == ANSWER_SYSTEM
     assert f"<question>\n{QUESTION}\n</question>" in request.user
-    retrieved = rag.retrieve(QUESTION, settings=llm)
-    assert passages(request.body) == {i: p.chunk.text for i, p in enumerate(retrieved, start=1)}
+    shown = reranked(llm)
+    assert passages(request.body) == {i: p.chunk.text for i, p in enumerate(shown, start=1)}
+    assert shown[0].chunk.text.startswith(FIRST_SENTENCE)  # the reader put it first
     assert f'<passage id="1" source="{SEED_FILE}">' in request.user
 
 
@@ -112,10 +121,12 @@ def test_stream_yields_deltas_then_the_same_answer(llm: Settings, server: OpenAI
 def test_refusal_sentinel(llm: Settings, server: OpenAIServer, reply: str) -> None:
     server.script(Reply(reply))
     question = "What is the capital of Australia?"
-    expected = Answer(question=question, text=REFUSAL_TEXT, refused=True, confidence=0.0)
+    result = rag.answer(question, settings=llm)
 
-    assert rag.answer(question, settings=llm) == expected
-    assert list(rag.stream_answer(question, settings=llm)) == [REFUSAL_TEXT, expected]
+    assert (result.text, result.refused, result.citations) == (REFUSAL_TEXT, True, [])
+    assert result.confidence == retrieval_confidence(llm, question)
+    assert result.closest and not any(c.verified for c in result.closest)
+    assert list(rag.stream_answer(question, settings=llm)) == [REFUSAL_TEXT, result]
 
 
 def test_marker_to_no_passage_is_dropped(llm: Settings, server: OpenAIServer) -> None:
@@ -132,18 +143,25 @@ def test_marker_to_no_passage_is_dropped(llm: Settings, server: OpenAIServer) ->
     assert result.confidence == pytest.approx(retrieval_confidence(llm) / 2, abs=1e-4)
 
 
-def test_answer_without_any_valid_citation_is_kept_and_flagged(
+def test_answer_without_any_valid_citation_is_a_refusal(
     llm: Settings, server: OpenAIServer
 ) -> None:
     server.script(Reply("Vučić calls Putin today [9]. More at [12]."))
     result = rag.answer(QUESTION, settings=llm)
 
-    expected = Answer(
-        question=QUESTION,
-        text="Vučić calls Putin today. More at.",
-        unsupported=["Vučić calls Putin today", "More at"],
-    )
-    assert result == expected
+    assert (result.text, result.refused, result.citations) == (REFUSAL_TEXT, True, [])
+    assert result.closest  # the closest passages are still shown, as not an answer
+
+
+def test_answer_whose_citations_the_reader_rejects_is_a_refusal(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    def reply(body: Body) -> str:
+        return f"The capital of Australia is Canberra [{passage_with(body, 'speak by phone')}]."
+
+    server.script(Reply(reply))
+    result = rag.answer("What is the capital of Australia?", settings=llm)
+    assert (result.text, result.refused, result.citations) == (REFUSAL_TEXT, True, [])
 
 
 def test_claim_its_passage_does_not_support(llm: Settings, server: OpenAIServer) -> None:
@@ -217,7 +235,7 @@ def test_instructions_inside_documents_stay_data(settings: Settings, server: Ope
 
 
 def test_no_passages_refuses_without_a_request(llm: Settings, server: OpenAIServer) -> None:
-    result = generate_answer(QUESTION, [], llm)
+    result = generate_answer(QUESTION, [], llm, api.answer_checks(llm))
     assert result.refused and result.text == REFUSAL_TEXT
     assert server.requests == []
 
@@ -495,7 +513,9 @@ REPLIES = [
 
 
 def check(reply: str, deltas: list[str]) -> tuple[str, Answer]:
-    checker = CitationChecker("When did the bridge open?", PASSAGES, lambda term: 1.0)
+    checks = Checks(lambda term: 1.0, shared_reader(), 0.5)
+    checker = CitationChecker("When did the bridge open?", PASSAGES, checks)
+    checker.support = checker._word_support  # marker handling alone, on word overlap
     streamed = "".join(checker.feed(d) for d in deltas) + checker.finish()
     return streamed, checker.answer(1.0)
 
@@ -533,6 +553,7 @@ def test_checker_cases() -> None:
     _, refusal = check(REPLIES[2], list(REPLIES[2]))
     assert refusal.refused and refusal.citations == []
 
-    _, leading = check(REPLIES[3], [REPLIES[3]])
-    assert leading.text == "[1] Ferries stopped in 1940."
-    assert leading.unsupported == ["Ferries stopped in 1940"]
+    # A reply whose only citation supports nothing is shown while it streams, then refused.
+    streamed, leading = check(REPLIES[3], [REPLIES[3]])
+    assert streamed == "[1] Ferries stopped in 1940."
+    assert leading.refused and leading.citations == [] and leading.text == REFUSAL_TEXT

@@ -54,6 +54,11 @@ a.cite:hover { filter: brightness(.92); }
 .badge-unverified {
   background: #fef3c7; color: #92400e; border-radius: .3em; padding: 0 .35em; font-weight: 600;
 }
+.source.closest { border-style: dotted; opacity: .9; }
+.closest-title { font-weight: 600; margin: .6em 0 .3em; }
+.badge-closest {
+  background: #e5e7eb; color: #374151; border-radius: .3em; padding: 0 .35em; font-weight: 600;
+}
 .passage { white-space: pre-wrap; font-size: .92em; line-height: 1.5; }
 .passage mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: .15em; }
 details.earlier { margin-top: .6em; }

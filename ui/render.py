@@ -133,13 +133,23 @@ def passage_html(text: str, start: int, end: int, context: int = CONTEXT_CHARS) 
     )
 
 
-def citation_html(citation: Citation, turn: int, load_text: TextLoader) -> str:
-    """One entry of the sources panel: file, page, score, and the highlighted passage."""
+def citation_html(
+    citation: Citation, turn: int, load_text: TextLoader, *, closest: bool = False
+) -> str:
+    """One entry of the sources panel: file, page, score, and the highlighted passage.
+
+    ``closest``: a refusal's nearest passage, marked as not an answer (never a citation).
+    """
     meta = [f'<span class="source-file">{_esc(citation.source)}</span>']
     if citation.page is not None:
         meta.append(f'<span class="source-page">page {citation.page}</span>')
     meta.append(f'<span class="source-score">score {citation.score:.2f}</span>')
-    if not citation.verified:
+    if closest:
+        meta.append(
+            '<span class="badge-closest" title="The closest passage found: it does not answer '
+            'the question">not an answer</span>'
+        )
+    elif not citation.verified:
         meta.append(
             '<span class="badge-unverified" title="The model cited this, but the words were not '
             'found in the passage">unverified</span>'
@@ -152,10 +162,17 @@ def citation_html(citation: Citation, turn: int, load_text: TextLoader) -> str:
         body = passage_html(text, citation.start, citation.end)
     else:
         body = f"<mark>{_esc(citation.text)}</mark>"
-    classes = "source" if citation.verified else "source unverified"
+    classes = (
+        "source closest" if closest else "source" if citation.verified else "source unverified"
+    )
+    # A closest passage has no [n] in the text: no number, and an anchor of its own.
+    anchor = (
+        f"{source_id(turn, citation.index)}-closest" if closest else source_id(turn, citation.index)
+    )
+    label = "" if closest else f'<span class="source-index">[{citation.index}]</span> '
     return (
-        f'<div class="{classes}" id="{source_id(turn, citation.index)}">'
-        f'<div class="source-head"><span class="source-index">[{citation.index}]</span> '
+        f'<div class="{classes}" id="{anchor}">'
+        f'<div class="source-head">{label}'
         f"{' · '.join(meta)}</div>"
         f'<div class="passage">{body}</div></div>'
     )
@@ -168,6 +185,9 @@ def turn_sources(answer: Answer, turn: int, load_text: TextLoader) -> str:
             '<div class="sources-empty">No passage answers this question, so nothing is cited.'
             "</div>"
         )
+        if answer.closest:
+            body += '<div class="closest-title">Closest passages (not an answer)</div>'
+            body += "".join(citation_html(c, turn, load_text, closest=True) for c in answer.closest)
     elif not answer.citations:
         body = '<div class="sources-empty">This answer cites no passage.</div>'
     else:

@@ -1,0 +1,147 @@
+"""The reader: our own small cross-encoder that judges whether a sentence answers a question.
+
+Trained by ``python -m train`` (see train/ and rag/reader_model/CARD.md) from public QA data,
+shipped inside the package as an ONNX graph with its tokenizer and a ``reader.json`` that holds
+the file's sha256, the calibration (logit -> probability) and the refusal threshold chosen on the
+validation split. Loaded offline on first use; never downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import ConfigError
+from rag.reader_input import MAX_TOKENS
+
+MODEL_DIR = Path(__file__).parent / "reader_model"
+REBUILD = "reinstall rag-offline (pip install -e .) or rebuild the reader with: python -m train"
+
+
+@dataclass(frozen=True)
+class ReaderCard:
+    """What ``reader.json`` says about the shipped model."""
+
+    model_file: str
+    sha256: str
+    # Calibrated probability = sigmoid(scale * logit + bias), fitted on the validation split.
+    scale: float
+    bias: float
+    # The refusal threshold on that probability, chosen on the validation split.
+    threshold: float
+
+    def probability(self, logit: float) -> float:
+        return 1.0 / (1.0 + math.exp(-(self.scale * logit + self.bias)))
+
+
+def load_card(folder: Path = MODEL_DIR) -> ReaderCard:
+    path = folder / "reader.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return ReaderCard(
+            model_file=str(raw["model_file"]),
+            sha256=str(raw["sha256"]),
+            scale=float(raw["calibration"]["scale"]),
+            bias=float(raw["calibration"]["bias"]),
+            threshold=float(raw["threshold"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"The reader's description {path} is missing or damaged: {REBUILD}."
+        ) from exc
+
+
+class Reader:
+    """Scores (question, sentence-in-context) pairs: one logit each, higher = answers."""
+
+    def __init__(self, folder: Path = MODEL_DIR, threads: int = 2) -> None:
+        self.folder = folder
+        self.threads = threads
+        self._lock = threading.Lock()
+
+    @cached_property
+    def card(self) -> ReaderCard:
+        return load_card(self.folder)
+
+    @cached_property
+    def _session(self) -> Any:
+        import onnxruntime as ort
+
+        path = self.folder / self.card.model_file
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"The reader model {path} is missing: {REBUILD}.") from exc
+        if hashlib.sha256(data).hexdigest() != self.card.sha256:
+            raise ConfigError(
+                f"The reader model {path} is damaged (its sha256 does not match reader.json): "
+                f"{REBUILD}."
+            )
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = self.threads
+        options.log_severity_level = 3
+        try:
+            return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph
+            raise ConfigError(
+                f"The reader model {path} cannot be loaded ({exc}): {REBUILD}."
+            ) from exc
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        path = self.folder / "tokenizer.json"
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises a bare Exception on a bad file
+            raise ConfigError(
+                f"The reader's tokenizer {path} is missing or damaged: {REBUILD}."
+            ) from exc
+        tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        tokenizer.enable_padding()
+        return tokenizer
+
+    def load(self) -> None:
+        """Load (and check) the model now rather than on the first question."""
+        _ = self._session, self._tokenizer
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """One logit per pair, in one batch (pairs come padded to the longest)."""
+        if not pairs:
+            return np.zeros(0, dtype=np.float32)
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(list(pairs))
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+            out = self._session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            )[0]
+        logits: np.ndarray = np.asarray(out, dtype=np.float32).reshape(-1)
+        return logits
+
+    def probability(self, logit: float) -> float:
+        return self.card.probability(logit)
+
+
+_shared: dict[Path, Reader] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_reader(folder: Path = MODEL_DIR) -> Reader:
+    """One reader per process: loading it takes a fraction of a second."""
+    with _shared_lock:
+        if folder not in _shared:
+            _shared[folder] = Reader(folder)
+        return _shared[folder]
