@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,21 @@ def test_ask_json(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None
 
 def test_ask_refusal_text(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "What is the capital of Australia?"]) == 0
-    assert capsys.readouterr().out == "The documents do not contain an answer to this question.\n"
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "The documents do not contain an answer to this question.",
+        "Closest passages (not an answer):",
+    ]
+    # Each closest passage: its exact span of the document, on one line.
+    text = rag.document_text(SEED_FILE, cli_env)
+    lines = out[2:]
+    assert 1 <= len(lines) <= 3
+    for line in lines:
+        match = re.fullmatch(rf"  - {re.escape(SEED_FILE)}, characters (\d+)-(\d+): (.+)", line)
+        assert match, line
+        start, end = int(match.group(1)), int(match.group(2))
+        shown = " ".join(text[start:end].split())
+        assert match.group(3) == (shown if len(shown) <= 160 else shown[:159] + "…")
 
 
 def test_errors_print_one_line_and_exit_1(

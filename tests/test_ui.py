@@ -128,6 +128,14 @@ def test_refusal_is_a_note_not_an_error(seeded: Settings) -> None:
     )
     assert "No passage answers this question" in sources
     assert "notice-error" not in messages[-1]["content"]
+    # The closest sentences are shown, marked as not an answer, never numbered as citations.
+    expected = rag.answer("What is the boiling point of mercury?", settings=seeded)
+    assert expected.refused and expected.closest
+    assert "Closest passages (not an answer)" in sources
+    assert sources.count('class="badge-closest"') == len(expected.closest)
+    assert 'class="source-index"' not in sources
+    for near in expected.closest:
+        assert f"<mark>{render._esc(near.text)}</mark>" in sources
 
 
 def test_clear_starts_a_new_session(seeded: Settings) -> None:
