@@ -278,7 +278,17 @@ def serve(
 
 
 def prepare_index(settings: Settings) -> None:
-    """Index the documents folder before the first visitor (incremental: quick if unchanged)."""
+    """Index the documents folder before the first visitor (incremental: quick if unchanged).
+
+    With a Chroma server (RAG_CHROMA_URL) the page is a replica: the team's ingest job keeps the
+    server's index, and a page must not replace it with whatever its own folder holds.
+    """
+    if settings.chroma_url:
+        print(
+            f"Answering from the index on {settings.chroma_url} (run rag ingest to update it).",
+            flush=True,
+        )
+        return
     settings.docs_dir.mkdir(parents=True, exist_ok=True)
     print(f"Syncing {settings.docs_dir} …", flush=True)
     report = rag.ingest(settings=settings)
