@@ -88,13 +88,19 @@ def judge(question: str, passages: list[Passage], reader: Reader) -> list[Judged
         for s in sentences
     ]
     logits = reader.logits(pairs)
+    dense = top_dense(passages)
     judged = [
-        Judged(s.passage, s.start, s.end, s.text, float(logit), reader.probability(float(logit)))
-        for s, logit in zip(sentences, logits, strict=True)
+        Judged(s.passage, s.start, s.end, s.text, float(x), reader.probability(float(x), dense))
+        for s, x in zip(sentences, logits, strict=True)
     ]
     # Ties keep retrieval order (the sort is stable).
     judged.sort(key=lambda j: -j.logit)
     return judged
+
+
+def top_dense(passages: list[Passage]) -> float:
+    """The question's cosine similarity with its closest retrieved passage (a retrieval signal)."""
+    return max((p.dense_score or 0.0 for p in passages), default=0.0)
 
 
 def rerank(passages: list[Passage], judged: list[Judged]) -> list[Passage]:

@@ -33,14 +33,18 @@ class ReaderCard:
 
     model_file: str
     sha256: str
-    # Calibrated probability = sigmoid(scale * logit + bias), fitted on the validation split.
+    # Calibrated probability = sigmoid(scale * logit + dense_weight * dense + bias), fitted on the
+    # validation split; ``dense`` is the question's cosine with its best retrieved passage (a
+    # retrieval signal the fit may use: weight 0 when it does not help).
     scale: float
     bias: float
     # The refusal threshold on that probability, chosen on the validation split.
     threshold: float
+    dense_weight: float = 0.0
 
-    def probability(self, logit: float) -> float:
-        return 1.0 / (1.0 + math.exp(-(self.scale * logit + self.bias)))
+    def probability(self, logit: float, dense: float = 0.0) -> float:
+        z = self.scale * logit + self.dense_weight * dense + self.bias
+        return 1.0 / (1.0 + math.exp(-z))
 
 
 def load_card(folder: Path = MODEL_DIR) -> ReaderCard:
@@ -53,6 +57,7 @@ def load_card(folder: Path = MODEL_DIR) -> ReaderCard:
             scale=float(raw["calibration"]["scale"]),
             bias=float(raw["calibration"]["bias"]),
             threshold=float(raw["threshold"]),
+            dense_weight=float(raw["calibration"].get("dense", 0.0)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
@@ -131,8 +136,8 @@ class Reader:
         logits: np.ndarray = np.asarray(out, dtype=np.float32).reshape(-1)
         return logits
 
-    def probability(self, logit: float) -> float:
-        return self.card.probability(logit)
+    def probability(self, logit: float, dense: float = 0.0) -> float:
+        return self.card.probability(logit, dense)
 
 
 _shared: dict[Path, Reader] = {}

@@ -3,8 +3,10 @@
 The validation passages (SQuAD 2.0's held-out articles, ClapNQ's held-out titles) become a folder
 of documents (title line, then the passage), indexed like any folder; each validation question is
 asked through ``rag.answer`` with the default retrieval, so the reader sees the retrieved passages'
-sentences, as it will for a user, rather than one given passage. The threshold with the best
-balanced accuracy (averaged over the two sources) is written to rag/reader_model/reader.json.
+sentences, as it will for a user, rather than one given passage. The confidence is the reader's
+calibrated logit, plus the question's dense similarity with its best passage when that helps
+under cross-validation; the threshold with the best balanced accuracy (averaged over the two
+sources) and the calibration are written to rag/reader_model/reader.json.
 
     python -m train pipeline
 """
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,53 +54,188 @@ def validation_corpus(folder: Path) -> list[tuple[Group, str]]:
 
 
 def run(work: Path = OUT / "pipeline") -> dict[str, Any]:
-    from sklearn.metrics import roc_auc_score
+    """Ask the validation questions through retrieval and the reader; fit the confidence (reader
+    logit, and the retrieval's dense similarity if it helps under cross-validation) and choose the
+    refusal threshold; write both to rag/reader_model/reader.json."""
     from tqdm import tqdm
 
     import rag
+    from rag.answering import judge, top_dense
     from rag.config import Settings
+    from rag.reader import Reader
 
     questions = validation_corpus(work / "docs")
     settings = Settings(docs_dir=work / "docs", store_dir=work / "store", refusal_threshold=0.0)
     shutil.rmtree(work / "store", ignore_errors=True)
     rag.ingest(settings=settings)
-    rows = []
+    reader = Reader(MODEL_DIR)
+    rows: list[Row] = []
     for group, source_file in tqdm(questions, desc="pipeline", unit="question", mininterval=5):
-        result = rag.answer(group.question, settings=settings)
-        cited = result.citations[0] if result.citations else None
+        passages = rag.retrieve(group.question, settings=settings)
+        judged = judge(group.question, passages, reader)
+        best = judged[0] if judged else None
         correct = bool(
-            cited
-            and cited.source == source_file
-            and any(group.sentences[i].strip() in cited.text for i in group.positives)
+            best
+            and best.passage.chunk.source == source_file
+            and any(group.sentences[i].strip() in best.text for i in group.positives)
         )
-        rows.append((group.source, group.answerable, result.confidence, correct))
-    summary: dict[str, Any] = {"questions": {}, "no_answer_auroc": {}, "answer_accuracy": {}}
-    for source in SOURCES:
-        mine = [r for r in rows if r[0] == source]
-        summary["questions"][source] = len(mine)
-        summary["no_answer_auroc"][source] = round(
-            float(roc_auc_score([r[1] for r in mine], [r[2] for r in mine])), 4
-        )
-        answerable = [r for r in mine if r[1]]
-        summary["answer_accuracy"][source] = round(float(np.mean([r[3] for r in answerable])), 4)
-    best = (0.0, 0.5)
-    for threshold in np.arange(0.05, 0.951, 0.01):
-        accuracies = []
-        for source in SOURCES:
-            mine = [r for r in rows if r[0] == source]
-            tpr = np.mean([r[2] >= threshold for r in mine if r[1]])
-            tnr = np.mean([r[2] < threshold for r in mine if not r[1]])
-            accuracies.append((tpr + tnr) / 2)
-        if float(np.mean(accuracies)) > best[0] + 1e-9:
-            best = (float(np.mean(accuracies)), round(float(threshold), 2))
-    summary["threshold"] = best[1]
-    summary["balanced_accuracy"] = round(best[0], 4)
+        logit = best.logit if best else -10.0
+        rows.append(Row(group.source, group.answerable, logit, top_dense(passages), correct))
+    with (work / "pipeline-rows.jsonl").open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(asdict(row)) + "\n")
+    raw = json.loads((MODEL_DIR / "reader.json").read_text())
+    passage = raw.get("passage_calibration", raw["calibration"])  # the export's, on passages
+    summary = fit_confidence(rows, float(passage["scale"]), float(passage["bias"]))
     (work / "pipeline.json").write_text(json.dumps(summary, indent=2) + "\n")
     card_path = MODEL_DIR / "reader.json"
     card = json.loads(card_path.read_text())
+    card["passage_calibration"] = card.get("passage_calibration", card["calibration"])
     card["passage_threshold"] = card.get("passage_threshold", card["threshold"])
-    card["threshold"] = best[1]
+    card["calibration"] = summary["calibration"]
+    card["threshold"] = summary["threshold"]
     card["pipeline_validation"] = summary
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     log.info("pipeline validation: %s", json.dumps(summary))
+    return summary
+
+
+@dataclass(frozen=True)
+class Row:
+    source: str
+    answerable: bool
+    logit: float
+    dense: float
+    correct: bool
+
+
+def _weights(rows: list[Row]) -> np.ndarray:
+    """Each source weighs the same in total."""
+    counts = {src: sum(r.source == src for r in rows) for src in SOURCES}
+    return np.array([len(rows) / (len(SOURCES) * counts[r.source]) for r in rows])
+
+
+def _fit(rows: list[Row], features: tuple[str, ...]) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[getattr(r, f) for f in features] for r in rows])
+    y = np.array([int(r.answerable) for r in rows])
+    return LogisticRegression(C=1.0).fit(x, y, sample_weight=_weights(rows))
+
+
+def _auroc(rows: list[Row], scores: list[float]) -> dict[str, float]:
+    from sklearn.metrics import roc_auc_score
+
+    return {
+        src: round(
+            float(
+                roc_auc_score(
+                    [r.answerable for r in rows if r.source == src],
+                    [s for r, s in zip(rows, scores, strict=True) if r.source == src],
+                )
+            ),
+            4,
+        )
+        for src in SOURCES
+    }
+
+
+def _cross_validated(rows: list[Row], features: tuple[str, ...]) -> list[float]:
+    """Each question's score from a model fitted on the other folds (5 folds, seeded)."""
+    order = list(range(len(rows)))
+    random.Random(5).shuffle(order)
+    scores = [0.0] * len(rows)
+    for fold in range(5):
+        held = set(order[fold::5])
+        model = _fit([r for i, r in enumerate(rows) if i not in held], features)
+        for i in held:
+            x = np.array([[getattr(rows[i], f) for f in features]])
+            scores[i] = float(model.predict_proba(x)[0, 1])
+    return scores
+
+
+def _best_threshold(rows: list[Row], scores: list[float]) -> tuple[float, float]:
+    """(threshold, balanced accuracy averaged over the sources present) on these rows."""
+    sources = sorted({r.source for r in rows})
+    best = (0.5, 0.0)
+    for threshold in np.arange(0.05, 0.951, 0.01):
+        accuracy = float(
+            np.mean([_balanced(rows, scores, src, float(threshold)) for src in sources])
+        )
+        if accuracy > best[1] + 1e-9:
+            best = (round(float(threshold), 2), accuracy)
+    return best
+
+
+def _balanced(rows: list[Row], scores: list[float], source: str, threshold: float) -> float:
+    mine = [(r, p) for r, p in zip(rows, scores, strict=True) if r.source == source]
+    tpr = np.mean([p >= threshold for r, p in mine if r.answerable])
+    tnr = np.mean([p < threshold for r, p in mine if not r.answerable])
+    return float((tpr + tnr) / 2)
+
+
+def _transfer(rows: list[Row], features: tuple[str, ...], scale: float, bias: float) -> float:
+    """Balanced accuracy on each source with the confidence and threshold fitted on the other
+    source alone, averaged: how well a choice carries over to a corpus it was not fitted on."""
+    out = []
+    for held in SOURCES:
+        train = [r for r in rows if r.source != held]
+        test = [r for r in rows if r.source == held]
+        if features:
+            model = _fit(train, features)
+
+            def score(r: Row, model: Any = model) -> float:
+                x = np.array([[getattr(r, f) for f in features]])
+                return float(model.predict_proba(x)[0, 1])
+        else:
+
+            def score(r: Row) -> float:
+                return 1 / (1 + math.exp(-(scale * r.logit + bias)))
+
+        threshold, _ = _best_threshold(train, [score(r) for r in train])
+        out.append(_balanced(test, [score(r) for r in test], held, threshold))
+    return round(float(np.mean(out)), 4)
+
+
+def fit_confidence(rows: list[Row], scale: float, bias: float) -> dict[str, Any]:
+    """The reader's calibrated logit alone, or with the retrieval's dense similarity: the one
+    that carries over better from one validation source to the other (fitted on one, judged on
+    the other) is fitted on both, and its threshold chosen there. Documents differ from corpus to
+    corpus (a dense cosine that means "on topic" in Wikipedia paragraphs may not in news
+    chunks): a signal must prove it transfers, not only that it helps where it was fitted."""
+    reader_only = [1 / (1 + math.exp(-(scale * r.logit + bias))) for r in rows]
+    summary: dict[str, Any] = {
+        "questions": {src: sum(r.source == src for r in rows) for src in SOURCES},
+        "answer_accuracy": {
+            src: round(
+                float(np.mean([r.correct for r in rows if r.source == src and r.answerable])), 4
+            )
+            for src in SOURCES
+        },
+        "no_answer_auroc_reader": _auroc(rows, reader_only),
+        "no_answer_auroc_reader_dense_cv": _auroc(rows, _cross_validated(rows, ("logit", "dense"))),
+        "transfer_balanced_accuracy": {
+            "reader": _transfer(rows, (), scale, bias),
+            "reader_dense": _transfer(rows, ("logit", "dense"), scale, bias),
+        },
+    }
+    transfer = summary["transfer_balanced_accuracy"]
+    if transfer["reader_dense"] > transfer["reader"]:
+        model = _fit(rows, ("logit", "dense"))
+        calibration = {
+            "scale": round(float(model.coef_[0][0]), 4),
+            "dense": round(float(model.coef_[0][1]), 4),
+            "bias": round(float(model.intercept_[0]), 4),
+        }
+    else:
+        calibration = {"scale": scale, "bias": bias}
+    summary["calibration"] = calibration
+
+    def probability(r: Row) -> float:
+        z = calibration["scale"] * r.logit + calibration.get("dense", 0.0) * r.dense
+        return 1 / (1 + math.exp(-(z + calibration["bias"])))
+
+    threshold, balanced = _best_threshold(rows, [probability(r) for r in rows])
+    summary["threshold"] = threshold
+    summary["balanced_accuracy"] = round(balanced, 4)
     return summary
