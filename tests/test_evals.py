@@ -88,6 +88,25 @@ def test_spans_and_overlaps() -> None:
     assert not metrics.overlaps_any((3, 4), [])
 
 
+def test_metric_edges_the_mutants_found() -> None:
+    # F1 with precision and recall both below 1: 2 of 3 predicted, 2 of 4 reference words.
+    assert metrics.token_f1("a cat sat", "the cat sat down") == pytest.approx(4 / 7)
+    # Exactly five shared words is an overlap at the default n; four is not.
+    evidence = "the old mill on the river burned down in 1911"
+    assert metrics.shares_ngram("they say the old mill on the hill", evidence)
+    assert not metrics.shares_ngram("they say the old mill burned", evidence)
+    assert metrics.evidence_overlap("they say the old mill on the hill", [evidence])
+    assert not metrics.evidence_overlap("the old mill on fire", [evidence])
+    assert metrics.evidence_overlap("the old mill on fire", [evidence], n=2)
+    assert not metrics.shares_ngram("anything", "")  # empty evidence supports nothing
+    assert not metrics.shares_ngram("anything", "...")
+    # Occurrences at 0, overlapping ones, and more than two.
+    assert metrics.find_spans("abcab", "ab") == [(0, 2), (3, 5)]
+    assert metrics.find_spans("aaa", "aa") == [(0, 2), (1, 3)]
+    assert metrics.find_spans("bcbcbc", "bc") == [(0, 2), (2, 4), (4, 6)]
+    assert not metrics.overlaps((5, 9), (0, 5))  # touching from either side is no overlap
+
+
 def test_ranking_metrics() -> None:
     relevant = [False, False, True, False, True]
     assert metrics.first_relevant_rank(relevant) == 3

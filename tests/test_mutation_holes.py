@@ -14,14 +14,18 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 import rag
 from rag.citations import SUPPORT_THRESHOLD, CitationChecker
 from rag.config import Settings
+from rag.lexical import LexicalIndex
 from rag.models import Chunk, Citation, Passage
-from rag.retrieval import fuse, fuse_ranks
+from rag.retrieval import Retriever, fuse, fuse_ranks
+from rag.store import VectorStore
 from tests.conftest import SEED_FILE
 
 # ---------------------------------------------------------------- fusion (pure)
@@ -294,3 +298,147 @@ def test_the_users_shell_settings_do_not_reach_the_tests() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].startswith("1 passed")
+
+
+# ---------------------------------------------------------------- Retriever on a real small store
+#
+# A real Chroma collection and BM25 index in tmp_path; the query vectors come from a table, so the
+# dense ranking is the test's to choose (no model to load: these run for every mutant).
+
+SHELF = {
+    # id: (text, unit vector)
+    "a": ("Lighthouses guide ships home at night.", (1.0, 0.0, 0.0)),
+    "b": ("The quokka smiled.", (0.8, 0.6, 0.0)),
+    "c": ("A quokka lives on Rottnest island near Perth.", (0.6, 0.8, 0.0)),
+    "d": ("Trains leave the old station hourly.", (0.3, 0.954, 0.0)),
+    "e": (
+        "The pallet with the quokka toys left the loading dock of the northern warehouse.",
+        (0.2, 0.0, 0.98),
+    ),
+}
+PALLET = "pallet quokka"  # BM25: e (both terms), b, c; dense (below): a, b, c, d, e
+QUOKKA = "What about the quokka?"  # BM25: b, c, e; dense: d, c, b
+QUERIES = {PALLET: (1.0, 0.0, 0.0), QUOKKA: (0.0, 1.0, 0.0)}
+
+
+class TableEmbedder:
+    """Query vectors from ``QUERIES``; stands in for the model on a store built with them."""
+
+    id = "table"
+
+    def embed_query(self, question: str) -> np.ndarray:
+        return np.array(QUERIES[question], dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def shelf(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, VectorStore, LexicalIndex]:
+    base = tmp_path_factory.mktemp("shelf")
+    settings = Settings(docs_dir=base / "docs", store_dir=base / "store", k=2, candidates=3)
+    store = VectorStore(settings)
+    store.set_embedding(TableEmbedder.id)
+    chunks = [
+        Chunk(id=cid, source=f"{cid}.txt", start=0, end=len(text), text=text)
+        for cid, (text, _) in SHELF.items()
+    ]
+    vectors = np.array([vector for _, vector in SHELF.values()], dtype=np.float32)
+    store.add(chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True), list(SHELF))
+    lexical = LexicalIndex(base / "store" / "bm25")
+    lexical.build((cid, text) for cid, (text, _) in SHELF.items())
+    return settings, store, lexical
+
+
+def retriever(shelf: tuple[Settings, VectorStore, LexicalIndex], **changes: Any) -> Retriever:
+    settings, store, lexical = shelf
+    return Retriever(settings.with_(**changes), store, lexical, TableEmbedder())
+
+
+def scored(passages: list[Passage]) -> list[tuple[str, str, float, float | None, float | None]]:
+    """(id, text, score, dense score, BM25 score) of each passage, rounded to 4 places."""
+
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, 4)
+
+    return [
+        (p.chunk.id, p.chunk.text, r(p.score), r(p.dense_score), r(p.lexical_score))
+        for p in passages
+    ]
+
+
+def bm25(shelf: tuple[Settings, VectorStore, LexicalIndex], question: str) -> dict[str, float]:
+    return {cid: round(score, 4) for cid, score in shelf[2].search(question, 10)}
+
+
+def test_the_shelf_ranks_as_designed(shelf: tuple[Settings, VectorStore, LexicalIndex]) -> None:
+    assert list(bm25(shelf, PALLET)) == ["e", "b", "c"]
+    assert list(bm25(shelf, QUOKKA)) == ["b", "c", "e"]
+
+
+def test_dense_mode_ranks_by_similarity(shelf: tuple[Settings, VectorStore, LexicalIndex]) -> None:
+    found = retriever(shelf).search(PALLET, 2, mode="dense")
+    # BM25 is not asked in dense mode: its score is 0.0 even for b, which holds "quokka".
+    assert scored(found) == [
+        ("a", SHELF["a"][0], 1.0, 1.0, 0.0),
+        ("b", SHELF["b"][0], 0.8, 0.8, 0.0),
+    ]
+
+
+def test_bm25_mode_ranks_by_bm25_and_fetches_the_dense_score(
+    shelf: tuple[Settings, VectorStore, LexicalIndex],
+) -> None:
+    lexical = bm25(shelf, PALLET)
+    expected = [
+        ("e", SHELF["e"][0], lexical["e"], 0.2, lexical["e"]),
+        ("b", SHELF["b"][0], lexical["b"], 0.8, lexical["b"]),
+    ]
+    assert scored(retriever(shelf).search(PALLET, 2, mode="bm25")) == expected
+    # Without a mode, the settings' mode.
+    assert scored(retriever(shelf, mode="bm25").search(PALLET, 2)) == expected
+
+
+def test_hybrid_fuses_and_keeps_each_sides_first_hit_within_the_configured_k(
+    shelf: tuple[Settings, VectorStore, LexicalIndex],
+) -> None:
+    lexical = bm25(shelf, PALLET)
+    # dense a, b, c; BM25 e, b, c. RRF: b 2/62, c 2/63, a 1/61, e 1/61: the first hits a and e
+    # take the window's (settings.k=2) last place in turn: a, then e right after it.
+    a = ("a", SHELF["a"][0], round(1 / 61, 4), 1.0, 0.0)
+    b = ("b", SHELF["b"][0], round(2 / 62, 4), 0.8, lexical["b"])
+    c = ("c", SHELF["c"][0], round(2 / 63, 4), 0.6, lexical["c"])
+    e = ("e", SHELF["e"][0], round(1 / 61, 4), 0.2, lexical["e"])
+    assert scored(retriever(shelf).search(PALLET, 2)) == [b, a]
+    # A deeper retrieval starts with the same passages (the window is settings.k, not k).
+    assert scored(retriever(shelf).search(PALLET, 4, mode="hybrid")) == [b, a, c, e]
+    # k above the candidates: k a side. Dense a..e, BM25 e, b, c: e is 1/65 + 1/61 > 2/63.
+    deep = retriever(shelf).search(PALLET, 5)
+    assert scored(deep) == [
+        ("b", SHELF["b"][0], round(2 / 62, 4), 0.8, lexical["b"]),
+        ("e", SHELF["e"][0], round(1 / 65 + 1 / 61, 4), 0.2, lexical["e"]),
+        ("c", SHELF["c"][0], round(2 / 63, 4), 0.6, lexical["c"]),
+        a,
+        ("d", SHELF["d"][0], round(1 / 64, 4), 0.3, 0.0),
+    ]
+    assert [p.chunk for p in deep] == [
+        Chunk(id=cid, source=f"{cid}.txt", start=0, end=len(SHELF[cid][0]), text=SHELF[cid][0])
+        for cid in "beca" + "d"
+    ]
+
+
+def test_a_follow_up_fuses_the_merged_query_with_its_own_words(
+    shelf: tuple[Settings, VectorStore, LexicalIndex],
+) -> None:
+    r = retriever(shelf)
+    merged = r.search(PALLET, 3)  # b, a, c
+    alone = r.search(QUOKKA, 3)  # dense d, c, b; BM25 b, c, e: b, d, c
+    assert [p.chunk.id for p in merged] == ["b", "a", "c"]
+    assert [p.chunk.id for p in alone] == ["b", "d", "c"]
+    by_id = {p.chunk.id: p for p in alone}
+    # b 1/61 + 1/61, c 1/63 + 1/63, then a and d at 1/62 (a first by id); a passage both
+    # found keeps its other scores from the follow-up's own search.
+    assert r.search_follow_up(QUOKKA, PALLET, 3) == [
+        dataclasses.replace(by_id["b"], score=2 / 61),
+        dataclasses.replace(by_id["c"], score=2 / 63),
+        dataclasses.replace(merged[1], score=1 / 62),
+    ]
+    # Not a follow-up (same words), or no words of its own: the merged query's passages.
+    assert r.search_follow_up(PALLET, PALLET, 3) == merged
+    assert r.search_follow_up("And that?", PALLET, 3) == merged
