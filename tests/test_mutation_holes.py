@@ -27,6 +27,7 @@ from rag.models import Chunk, Citation, Passage
 from rag.retrieval import Retriever, fuse, fuse_ranks
 from rag.store import VectorStore
 from tests.conftest import SEED_FILE
+from ui import uploads
 
 # ---------------------------------------------------------------- fusion (pure)
 
@@ -442,3 +443,137 @@ def test_a_follow_up_fuses_the_merged_query_with_its_own_words(
     # Not a follow-up (same words), or no words of its own: the merged query's passages.
     assert r.search_follow_up(PALLET, PALLET, 3) == merged
     assert r.search_follow_up("And that?", PALLET, 3) == merged
+
+
+# ---------------------------------------------------------------- uploads (no browser, no index)
+#
+# The UI's upload tests need the index and run only as slow tests; these are the fast ones
+# mutation testing runs for every mutant of ui/uploads.py.
+
+UPLOAD_SUFFIX_LIST = ".txt, .md, .markdown, .html, .htm, .pdf"
+
+
+@pytest.mark.parametrize(
+    ("name", "saved_as"),
+    [
+        ("C:\\Users\\me\\notes.txt", "notes.txt"),
+        ("C:/Users/me/notes.txt", "notes.txt"),
+        ("Cafe\u0301 menu.md", "Caf\u00e9 menu.md"),  # composed (NFC), as the folder lists it
+        ('a<b>:c"d|e?f*g\x01.txt', "abcdefg.txt"),
+        ("  TAX. ", "TAX"),  # trailing dots and spaces go, the last letter stays
+        ("a" * 300 + ".txt", "a" * 176 + ".txt"),  # cut to 180 characters, suffix kept
+        ("b" * 176 + ".txt", "b" * 176 + ".txt"),
+    ],
+)
+def test_safe_name_cases(name: str, saved_as: str) -> None:
+    assert uploads.safe_name(name) == saved_as
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "'': the file name is empty; rename the file and retry."),
+        ("docs/...", "'docs/...': the file name is empty; rename the file and retry."),
+        ("\x07/", "'?/': the file name is empty; rename the file and retry."),
+        (
+            ".env.txt",
+            "'.env.txt': hidden file names (starting with a dot) are not accepted; "
+            "rename the file and retry.",
+        ),
+        (
+            "." + "h" * 79,  # 80 characters: quoted whole
+            f"'.{'h' * 79}': hidden file names (starting with a dot) are not accepted; "
+            "rename the file and retry.",
+        ),
+        (
+            "." + "h" * 80,  # 81: the first 80 and an ellipsis
+            f"'.{'h' * 79}…': hidden file names (starting with a dot) are not accepted; "
+            "rename the file and retry.",
+        ),
+    ],
+)
+def test_safe_name_refusals_quote_the_name(name: str, message: str) -> None:
+    with pytest.raises(uploads.UploadRejected) as refused:
+        uploads.safe_name(name)
+    assert str(refused.value) == message
+
+
+def test_check_upload_limits_type_and_size() -> None:
+    mb = 1024 * 1024
+    assert uploads.check_upload("notes.TXT", 1, 1) == "notes.TXT"
+    assert uploads.check_upload("a.pdf", mb, 1) == "a.pdf"  # exactly the limit
+    refusals = [
+        (
+            ("tool.exe", 10, 1),
+            f"tool.exe: .exe cannot be indexed; upload {UPLOAD_SUFFIX_LIST} files.",
+        ),
+        (
+            ("README", 10, 1),
+            f"README: files without an extension cannot be indexed; upload {UPLOAD_SUFFIX_LIST} "
+            "files.",
+        ),
+        (
+            ("a.txt", mb + 1, 1),
+            "a.txt: 1.0 MB is over the 1 MB upload limit; split the file or raise "
+            "RAG_MAX_UPLOAD_MB.",
+        ),
+        (
+            ("big.md", 2_149_581, 2),  # 2.0500002 MB
+            "big.md: 2.1 MB is over the 2 MB upload limit; split the file or raise "
+            "RAG_MAX_UPLOAD_MB.",
+        ),
+        (("empty.txt", 0, 1), "empty.txt: the file is empty."),
+    ]
+    for args, message in refusals:
+        with pytest.raises(uploads.UploadRejected) as refused:
+            uploads.check_upload(*args)
+        assert str(refused.value) == message
+
+
+def test_save_upload_writes_through_a_hidden_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "incoming"
+    source.write_text("Moonbase Tranquility has a commander.\n", encoding="utf-8")
+    docs = tmp_path / "nested" / "docs"  # created, parents too
+    checked: list[tuple[Path, bool]] = []
+    real_check = uploads.check_document
+
+    def check_and_record(path: str | Path) -> None:
+        checked.append((Path(path), (docs / "moon.txt").exists()))
+        real_check(path)
+
+    monkeypatch.setattr(uploads, "check_document", check_and_record)
+
+    first = uploads.save_upload(source, "../moon.txt", docs, 1)
+    assert first == uploads.SavedUpload(docs.resolve() / "moon.txt", False)
+    # The sync skips hidden files; the loader picks the format by the name's suffix.
+    [(temporary, target_existed)] = checked
+    assert temporary.parent == docs.resolve() and not target_existed
+    assert temporary.name.startswith(".") and temporary.name.endswith(".part.txt")
+
+    source.write_text("A newer text.\n", encoding="utf-8")
+    again = uploads.save_upload(source, "moon.txt", docs, 1)  # the folder exists now
+    assert again == uploads.SavedUpload(docs.resolve() / "moon.txt", True)
+    assert (docs / "moon.txt").read_text(encoding="utf-8") == "A newer text.\n"
+    assert sorted(p.name for p in docs.iterdir()) == ["moon.txt"]
+
+
+def test_save_upload_refuses_a_folder_and_an_unreadable_file(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "sub.txt").mkdir(parents=True)
+    (docs / "scan.pdf").write_bytes(b"%PDF-1.4 the old scan")
+    source = tmp_path / "incoming.pdf"
+    source.write_bytes(b"not really a pdf")
+    with pytest.raises(uploads.UploadRejected) as refused:
+        uploads.save_upload(source, "sub.txt", docs, 1)
+    assert str(refused.value) == ("sub.txt: a folder of that name exists in the documents folder.")
+
+    with pytest.raises(rag.RagError) as unreadable:
+        rag.check_document(source)
+    with pytest.raises(uploads.UploadRejected) as refused:
+        uploads.save_upload(source, "scan.pdf", docs, 1)
+    assert str(refused.value) == f"scan.pdf: {unreadable.value}; it was not added."
+    # Nothing replaced, nothing left behind.
+    assert (docs / "scan.pdf").read_bytes() == b"%PDF-1.4 the old scan"
+    assert sorted(p.name for p in docs.iterdir()) == ["scan.pdf", "sub.txt"]
