@@ -11,6 +11,7 @@ import rag
 from rag.chunking import chunk_document, split_sentences
 from rag.config import Settings
 from rag.loaders import UnreadableFile, load_document
+from rag.text import fold, matched_terms, one_edit_apart, terms, words
 from tests.conftest import SEED_FILE, SEEDS
 
 
@@ -117,3 +118,44 @@ def test_docx(tmp_path: Path) -> None:
     (tmp_path / "fake.docx").write_bytes(b"not a zip")
     with pytest.raises(UnreadableFile, match=r"not a readable \.docx"):
         load_document(tmp_path / "fake.docx")
+
+
+# ---------------------------------------------------------------- text normalisation (rag/text.py)
+
+
+def test_folding_words_and_terms() -> None:
+    assert fold("ﬁnal Vučić ŠKODA") == "final vucic skoda"  # compatibility forms, accents, case
+    assert words("Vučić, it's 2024!") == ["vucic", "it", "s", "2024"]
+    assert terms("What is the Kosovo delegation asking about?") == ["kosovo", "deleg", "ask"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "close"),
+    [
+        ("kosovo", "kosovo", True),
+        ("vucik", "vucic", True),  # a substitution
+        ("form", "from", True),  # a swap of neighbours
+        ("kosvo", "kosovo", True),  # an insertion, shorter word first
+        ("kosovo", "kosvo", True),  # a deletion, longer word first
+        ("cat", "cats", True),  # at the end
+        ("xbc", "bc", True),  # at the start
+        ("abcd", "cbad", False),  # two changes that are not a swap of neighbours
+        ("abcd", "axyd", False),  # two neighbouring substitutions
+        ("abc", "xyz", False),
+        ("ab", "xyb", False),  # an insertion and a substitution
+        ("abcd", "axcdy", False),
+        ("lead", "leader", False),
+    ],
+)
+def test_one_edit_apart(a: str, b: str, close: bool) -> None:
+    assert one_edit_apart(a, b) is close
+
+
+def test_matched_terms_allow_one_typo_in_longer_terms() -> None:
+    vocabulary = {"kosovo", "from", "cat", "elephant"}
+    assert matched_terms({"kosvo", "frm", "form", "cot", "zebra", "cat"}, vocabulary) == {
+        "kosvo",  # one insertion
+        "form",  # a swap; 4 letters is long enough
+        "cat",  # exact
+    }
+    assert matched_terms({"form"}, vocabulary, min_fuzzy_len=5) == set()
