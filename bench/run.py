@@ -4,7 +4,7 @@ Every figure is measured in this run, each beside its baseline; results go to be
 
 Usage: rag bench [--smoke] [--sizes 1000,10000,100000] [--embed-chunks 10000] [--repeat 1]
                  [--backend B] [--backends onnx,onnx-int8,torch,torch-bf16] [-n 50]
-                 [--skip PARTS] [--out DIR]
+                 [--server-sizes 10000,100000] [--skip PARTS] [--out DIR]
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ import os
 import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +135,75 @@ def scale_case(chunks: int, n: int, env: dict[str, str], resync: bool) -> dict[s
     return case
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(info: dict[str, Any]) -> Iterator[str]:
+    """A real ``chroma run`` on 127.0.0.1 (a free port, a temporary folder), stopped at the end;
+    its peak RSS goes into ``info``."""
+    chroma = str(Path(sys.executable).with_name("chroma"))
+    with tempfile.TemporaryDirectory(prefix="rag-bench-chroma-") as data:
+        port = free_port()
+        log_path = Path(data) / "server.log"
+        with log_path.open("w") as log:
+            server = subprocess.Popen(
+                [chroma, "run", "--path", f"{data}/db", "--host", "127.0.0.1", "--port", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                deadline = time.monotonic() + 120
+                while True:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                        break
+                    except OSError:
+                        if server.poll() is not None or time.monotonic() > deadline:
+                            raise RuntimeError(
+                                f"chroma run did not start:\n{log_path.read_text()[-2000:]}"
+                            ) from None
+                        time.sleep(0.2)
+                yield f"http://127.0.0.1:{port}"
+                with suppress(OSError):
+                    status = Path(f"/proc/{server.pid}/status").read_text()
+                    found = re.search(r"VmHWM:\s*(\d+)", status)
+                    if found:
+                        info["server_peak_rss_mb"] = round(int(found.group(1)) / 1024, 1)
+            finally:
+                server.terminate()
+                try:
+                    server.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+
+
+def server_case(
+    chunks: int, n: int, env: dict[str, str], url: str, compare: bool
+) -> dict[str, Any]:
+    """Server mode at one corpus size (stand-in passage vectors): ingest through a writer, and a
+    new replica (empty store folder, no documents) answering its first questions; with
+    ``compare``, answer() against a local store of the same folder in the same process."""
+    docs = synthetic(chunks)
+    remote = ("--chroma-url", url, "--collection", f"bench-{chunks}")
+    store = STORES / f"syn-{chunks}-server"
+    case: dict[str, Any] = {"target_chunks": chunks}
+    case["ingest"] = worker("ingest", docs, fresh(store), "--proxy", *remote, env=env)
+    if compare:
+        local = STORES / f"syn-{chunks}"
+        case["local_ingest"] = worker("ingest", docs, fresh(local), "--proxy", env=env)
+        case["ingest_s_ratio"] = ratio(case["ingest"]["seconds"], case["local_ingest"]["seconds"])
+        extra = ("--local-store", str(local), "-n", str(n))
+        case["query"] = worker("server-query", docs, store, *extra, *remote, env=env)
+    replica = fresh(STORES / f"syn-{chunks}-replica")
+    case["replica"] = worker("replica", STORES / "no-docs", replica, *remote, env=env)
+    return case
+
+
 def cold_start(store: Path, docs: Path, env: dict[str, str], runs: int = 3) -> dict[str, Any]:
     """A fresh ``rag ask`` process, start to answer, with the import time broken out."""
     question = "what is a sapper in the canadian army"
@@ -226,6 +298,31 @@ def table(results: dict[str, Any]) -> str:
                 f"{rs['unchanged_s']} s / {rs['one_file_edit_s']} s "
                 f"({rs['one_file_edit_embedded']} chunks embedded)",
             )
+    for case in results.get("server", {}).get("cases", []):
+        size, ing, rep = case["ingest"]["chunks"], case["ingest"], case["replica"]
+        ingest = f"{ing['seconds']} s = {ing['chunks_per_s']} chunks/s"
+        if "local_ingest" in case:
+            ingest += f" (local {case['local_ingest']['seconds']} s: x{case['ingest_s_ratio']})"
+        add(f"{size} chunks server: ingest (stand-in vectors)", ingest)
+        if "query" in case:
+            q = case["query"]
+            add(
+                f"{size} chunks server: answer() p50/p95 ms, server | local",
+                f"{_p(q['answer']['server'])} | {_p(q['answer']['local'])} "
+                f"(x{q['p50_ratio']} p50, x{q['p95_ratio']} p95)",
+            )
+        add(
+            f"{size} chunks server: new replica's first answer",
+            f"{rep['first_answer_s']} s, next {rep['next_answer_ms']} ms: "
+            f"+{rep['first_extra_s']} s",
+        )
+        add(
+            f"{size} chunks server: cache rebuild",
+            f"BM25 {rep['bm25_rebuild_s']} s, document list {rep['document_list_s']} s "
+            f"({rep['documents']} documents), peak RSS {rep['peak_rss_mb']} MB",
+        )
+    if results.get("server", {}).get("server_peak_rss_mb"):
+        add("chroma run peak RSS MB", results["server"]["server_peak_rss_mb"])
     for name, cold in results.get("cold_start", {}).items():
         add(
             f"cold start rag ask ({name})",
@@ -251,7 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", default=None, help="RAG_EMBED_BACKEND for our pipeline")
     parser.add_argument("-n", type=int, default=50, help="questions per query measurement")
     parser.add_argument("--repeat", type=int, default=1, help="ingest runs (fastest kept)")
-    parser.add_argument("--skip", default="", help="comma list: ingest,encode,scale,cold")
+    parser.add_argument(
+        "--server-sizes",
+        default=None,
+        help="server mode (a chroma run of its own): store sizes in chunks; default "
+        "10000,100000, none with --smoke",
+    )
+    parser.add_argument(
+        "--server-query-size", type=int, default=10000, help="server mode: answer() vs local"
+    )
+    parser.add_argument("--skip", default="", help="comma list: ingest,encode,scale,server,cold")
     parser.add_argument("--out", type=Path, default=OUT)
     return parser
 
@@ -272,12 +378,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.smoke:
         corpora = {"seeds": SEEDS}
         sizes, resync_size, n, backends = [300], 300, 10, []
+        server_sizes = [int(s) for s in (args.server_sizes or "").split(",") if s]
+        server_query_size = server_sizes[0] if server_sizes else 0
     else:
         corpora = {"seeds": SEEDS, "clapnq": CLAPNQ}
         if args.embed_chunks:
             corpora[f"syn-{args.embed_chunks}"] = synthetic(args.embed_chunks)
         sizes = [int(s) for s in args.sizes.split(",") if s]
         resync_size, n = args.resync_size, args.n
+        server_sizes = [int(s) for s in (args.server_sizes or "10000,100000").split(",") if s]
+        server_query_size = args.server_query_size
         backends = [b for b in args.backends.split(",") if b]
     started = time.perf_counter()
     if "ingest" not in skip:
@@ -297,6 +407,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in sizes:
             print(f"[bench] scale {size} chunks", file=sys.stderr, flush=True)
             results["scale"].append(scale_case(size, n, env, resync=size == resync_size))
+    if "server" not in skip and server_sizes:
+        results["server"] = {"cases": []}
+        with chroma_server(results["server"]) as url:
+            for size in server_sizes:
+                print(f"[bench] server mode {size} chunks", file=sys.stderr, flush=True)
+                case = server_case(size, n, env, url, compare=size == server_query_size)
+                results["server"]["cases"].append(case)
     if "cold" not in skip:
         print("[bench] cold start", file=sys.stderr, flush=True)
         docs = SEEDS if args.smoke else CLAPNQ

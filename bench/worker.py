@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import json
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -38,8 +39,19 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def settings_for(store: Path, docs: Path) -> Settings:
-    return Settings.from_env(store_dir=store, docs_dir=docs, chroma_url=None, llm="extractive")
+def settings_for(
+    store: Path, docs: Path, chroma_url: str | None = None, collection: str | None = None
+) -> Settings:
+    """Local mode unless a Chroma server is named (``RAG_CHROMA_URL`` in the caller's
+    environment never leaks in)."""
+    extra = {"collection": collection} if collection else {}
+    return Settings.from_env(
+        store_dir=store, docs_dir=docs, chroma_url=chroma_url, llm="extractive", **extra
+    )
+
+
+def args_settings(args: argparse.Namespace) -> Settings:
+    return settings_for(args.store, args.docs, args.chroma_url, args.collection)
 
 
 def doc_files(docs: Path) -> list[Path]:
@@ -103,7 +115,7 @@ def task_ingest(args: argparse.Namespace) -> dict[str, Any]:
     from rag import api
     from rag.sync import BULK_LOADED_MIN_CHUNKS, Syncer
 
-    settings = settings_for(args.store, args.docs)
+    settings = args_settings(args)
     eng = api.engine(settings)
     real = api.shared_embedder(settings)
     texts = chunk_texts(args.docs, settings)
@@ -115,10 +127,11 @@ def task_ingest(args: argparse.Namespace) -> dict[str, Any]:
     if bulk and not args.proxy:
         real.embed_documents(["warm up"], bulk=True)
     embedder: Any = ProxyEmbedder(real, proxy_centres(real)) if args.proxy else real
-    syncer = Syncer(settings, eng.store, eng.lexical, embedder)
-    started = time.perf_counter()
-    report = syncer.sync(args.docs)
-    seconds = time.perf_counter() - started
+    syncer = Syncer(settings, eng.store, eng.lexical, embedder, eng.catalog)
+    with eng.catalog.lease(None):  # server mode: the writer lease, as rag ingest holds it
+        started = time.perf_counter()
+        report = syncer.sync(args.docs)
+        seconds = time.perf_counter() - started
     chars = sum(len(t) for t in texts) if args.chars else 0
     return {
         "seconds": round(seconds, 3),
@@ -254,6 +267,76 @@ def task_query(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def task_server_query(args: argparse.Namespace) -> dict[str, Any]:
+    """answer() on the server's index and on a local store of the same folder, in one process,
+    question by question in turn (the order alternating), so both see the same machine load."""
+    import rag
+
+    server = args_settings(args)
+    local = settings_for(args.local_store, args.docs)
+    qs = questions(args.n)
+    for settings in (local, server):
+        rag.answer(qs[0], settings=settings)  # load model, store and BM25 once
+    samples: dict[str, list[float]] = {"local": [], "server": []}
+    for i, q in enumerate(qs):
+        for mode in ("local", "server") if i % 2 == 0 else ("server", "local"):
+            settings = local if mode == "local" else server
+            started = time.perf_counter()
+            rag.answer(q, settings=settings)
+            samples[mode].append(time.perf_counter() - started)
+    figures = {mode: percentiles(times) for mode, times in samples.items()}
+    return {
+        "answer": figures,
+        "p50_ratio": round(figures["server"]["p50_ms"] / figures["local"]["p50_ms"], 2),
+        "p95_ratio": round(figures["server"]["p95_ms"] / figures["local"]["p95_ms"], 2),
+        "chunks": rag.documents(server).total_chunks,
+        "local_chunks": rag.documents(local).total_chunks,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def task_replica(args: argparse.Namespace) -> dict[str, Any]:
+    """A new replica: an empty store folder, no documents folder, a server holding the index.
+
+    Its first question reads the document list and rebuilds the BM25 cache from the server;
+    the extra time is that question's wall time minus the median of the next ones. Then the
+    two steps are timed directly: reading the document list and ``refresh_lexical``.
+    """
+    import rag
+    from rag import api
+    from rag.catalog import ServerCatalog
+    from rag.reader import shared_reader
+    from rag.sync import refresh_lexical
+
+    settings = args_settings(args)
+    qs = questions(6)
+    # The models are loaded before the clock starts: they are no part of the cache.
+    api.shared_embedder(settings).embed_query("warm up")
+    shared_reader().logits([("warm up", "warm up")])
+    started = time.perf_counter()
+    rag.answer(qs[0], settings=settings)
+    first = time.perf_counter() - started
+    next_ = statistics.median(_timed(lambda q: rag.answer(q, settings=settings), qs[1:]))
+    eng = api.engine(settings)
+    started = time.perf_counter()
+    manifest = ServerCatalog(eng.store).load()
+    document_list = time.perf_counter() - started
+    started = time.perf_counter()
+    refresh_lexical(eng.store, eng.lexical, manifest.generation)
+    rebuild = time.perf_counter() - started
+    return {
+        "first_answer_s": round(first, 3),
+        "next_answer_ms": round(next_ * 1000, 2),
+        "first_extra_s": round(first - next_, 3),
+        "document_list_s": round(document_list, 3),
+        "bm25_rebuild_s": round(rebuild, 3),
+        "chunks": len(eng.lexical),
+        "documents": len(manifest.files),
+        "docs_folder_exists": args.docs.exists(),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
 def task_tutorial_query(args: argparse.Namespace) -> dict[str, Any]:
     from langchain_chroma import Chroma
 
@@ -307,6 +390,8 @@ TASKS = {
     "query": task_query,
     "tutorial-query": task_tutorial_query,
     "resync": task_resync,
+    "server-query": task_server_query,
+    "replica": task_replica,
 }
 
 
@@ -318,6 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--proxy", action="store_true", help="stand-in passage vectors")
     parser.add_argument("--chars", action="store_true", help="also report characters/s")
     parser.add_argument("-n", type=int, default=50, help="questions per query task")
+    parser.add_argument("--chroma-url", default=None, help="server mode: the Chroma server")
+    parser.add_argument("--collection", default=None, help="server mode: the collection")
+    parser.add_argument("--local-store", type=Path, help="server-query: the local baseline")
     args = parser.parse_args(argv)
     result = TASKS[args.task](args)
     print(json.dumps(result))
