@@ -253,19 +253,24 @@ passages and decide refusals; rag/generation.py uses it to check a generated ans
   first {layers} transformer layers, with a new one-logit head; fine-tuned on this machine's CPU.
 - **Input**: `question` / `title | … last words of the previous sentence | sentence`, at most
   {max_tokens} tokens (rag/reader_input.py builds it, for training and for answering alike).
-- **Training**: one pass over {train_pairs} pairs ({train_sources}), batch {batch}, AdamW lr
-  {lr}, linear warm-up and decay, seed {seed}, bfloat16 autocast. Positives: the sentences holding
-  an answer; negatives: the other sentences sharing most words with the question, one at random,
-  the sentence after the answer, and the sentences of unanswerable questions' passages.
+- **Training**: two stages (train/fit.py `STAGES`), each one pass over at most {train_pairs}
+  pairs ({train_sources}), batch {batch}, AdamW with linear warm-up and decay, seed {seed},
+  bfloat16 autocast: stage 1 from the packaged weights at lr 7e-5; stage 2 from stage 1's weights
+  at lr {lr}, the pairs reshuffled plus one off-topic negative per question (a sentence of another
+  article). Positives: the sentences holding an answer; negatives: the other sentences sharing
+  most words with the question, one at random, the sentence after the answer, and the sentences
+  of unanswerable questions' passages.
 - **Validation**: held out by article (SQuAD), passage title (ClapNQ) or question (SelQA), never
   trained on. The shipped file is `{model_file}` ({variant}); int8 ships when it stays within
   {tolerance} of fp32 on every validation figure.
-- **Calibration**: probability = sigmoid({scale} * logit + {bias}) (Platt scaling of the best
-  sentence's logit against "the passage answers", each source weighted equally); refusal threshold
-  {threshold} (best balanced accuracy, averaged over the sources with unanswerable questions:
-  {balanced}).
+- **Calibration on passages**: probability = sigmoid({scale} * logit + {bias}) (Platt scaling of
+  the best sentence's logit against "the passage answers", each source weighted equally);
+  threshold {threshold} (best balanced accuracy, averaged over the sources with unanswerable
+  questions: {balanced}). `python -m train pipeline` then refits both through the whole answer
+  path (next section); that is what `reader.json` ships.
 - **Command**: `python -m train` (data, then training with checkpoints every {every} steps:
-  resumable, then export, int8, calibration and this card). About {minutes} minutes here.
+  resumable, then export, int8, calibration, this card, and the pipeline validation). About
+  {minutes} minutes of training here (both stages, on a shared 2-core CPU).
 - **sha256** of `{model_file}`: `{sha}`
 
 ## Validation figures ({variant})

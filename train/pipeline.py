@@ -96,6 +96,9 @@ def run(work: Path = OUT / "pipeline") -> dict[str, Any]:
     card["threshold"] = summary["threshold"]
     card["pipeline_validation"] = summary
     card_path.write_text(json.dumps(card, indent=2) + "\n")
+    card_md = MODEL_DIR / "CARD.md"
+    text = card_md.read_text().split(PIPELINE_HEADING)[0].rstrip() + "\n\n"
+    card_md.write_text(text + pipeline_section(summary))
     log.info("pipeline validation: %s", json.dumps(summary))
     return summary
 
@@ -239,3 +242,34 @@ def fit_confidence(rows: list[Row], scale: float, bias: float) -> dict[str, Any]
     summary["threshold"] = threshold
     summary["balanced_accuracy"] = round(balanced, 4)
     return summary
+
+
+PIPELINE_HEADING = "## Confidence in the answer path"
+
+
+def pipeline_section(summary: dict[str, Any]) -> str:
+    """The model card's section on what ships in reader.json (from ``fit_confidence``)."""
+    cal = summary["calibration"]
+    formula = f"sigmoid({cal['scale']} * logit"
+    formula += f" + {cal['dense']} * dense" if "dense" in cal else ""
+    formula += f" + {cal['bias']})"
+    q, acc = summary["questions"], summary["answer_accuracy"]
+    auroc, cv = summary["no_answer_auroc_reader"], summary["no_answer_auroc_reader_dense_cv"]
+    transfer = summary["transfer_balanced_accuracy"]
+    return f"""{PIPELINE_HEADING}
+
+Measured through retrieval and the reader, as a user's question goes (`python -m train
+pipeline`): the validation passages of SQuAD 2.0 ({q["squad2"]} questions) and ClapNQ
+({q["clapnq"]}) indexed as documents, each question asked with the default settings.
+
+- Best sentence right (answerable questions): SQuAD 2.0 {acc["squad2"]}, ClapNQ {acc["clapnq"]}.
+- No-answer AUROC, reader alone: SQuAD 2.0 {auroc["squad2"]}, ClapNQ {auroc["clapnq"]}; reader
+  plus the question's dense similarity with its best passage (5-fold cross-validated): SQuAD 2.0
+  {cv["squad2"]}, ClapNQ {cv["clapnq"]}.
+- Carried over to the other source (fitted on one, threshold and all, judged on the other),
+  balanced accuracy: reader alone {transfer["reader"]}, with dense {transfer["reader_dense"]}.
+  The better one ships.
+- Shipped: `Answer.confidence` = {formula}, where `dense` is the question's cosine with its best
+  retrieved passage; refusal threshold {summary["threshold"]} (balanced accuracy
+  {summary["balanced_accuracy"]} on these questions).
+"""
