@@ -10,20 +10,23 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from rag import citations
-from rag.answering import REFUSAL_TEXT, Judged, closest, judge, refusal, rerank
+from rag import bounds, citations
+from rag.answering import REFUSAL_TEXT, Judged, closest, judge, refusal, rerank, top_dense
 from rag.citations import Weight, sentence_spans, span_text
 from rag.config import Settings
 from rag.errors import LLMError
 from rag.followup import conversation_turns
 from rag.models import Answer, Passage
 from rag.prompts import (
+    ANSWER_STOP,
     ANSWER_SYSTEM,
+    CONDENSE_MAX_TOKENS,
+    CONDENSE_STOP,
     CONDENSE_SYSTEM,
     REFUSAL_SENTINEL,
     answer_prompt,
@@ -31,6 +34,7 @@ from rag.prompts import (
 )
 from rag.reader import Reader
 from rag.reader_input import reader_pair
+from rag.supported import keep_supported
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -67,9 +71,10 @@ def generate_answer(
     judged = judge(question, passages, checks.reader)
     passages = rerank(passages, judged)
     checker = CitationChecker(question, passages, checks, judged)
-    with llm_errors(settings):
-        reply = chat_model(settings).invoke(_answer_messages(question, passages))
-    checker.feed(str(reply.text))
+    messages = _answer_messages(question, passages)
+    checker.feed(
+        bounds.invoke(chat_model(settings), messages, answer_bounds(settings), _why(settings))
+    )
     checker.finish()
     return checker.answer(_confidence(judged))
 
@@ -85,11 +90,13 @@ def stream_generated_answer(
     judged = judge(question, passages, checks.reader)
     passages = rerank(passages, judged)
     checker = CitationChecker(question, passages, checks, judged)
-    with llm_errors(settings):
-        for chunk in chat_model(settings).stream(_answer_messages(question, passages)):
-            piece = checker.feed(str(chunk.text))
-            if piece:
-                yield piece
+    messages = _answer_messages(question, passages)
+    for text in bounds.stream(
+        chat_model(settings), messages, answer_bounds(settings), _why(settings)
+    ):
+        piece = checker.feed(text)
+        if piece:
+            yield piece
     tail = checker.finish()
     if tail:
         yield tail
@@ -110,9 +117,11 @@ def condense_question(question: str, history: Sequence[Any], settings: Settings)
     if not turns:
         return question
     messages = _messages(CONDENSE_SYSTEM, condense_prompt(turns, question))
-    with llm_errors(settings):
-        reply = chat_model(settings).invoke(messages)
-    lines = _CONDENSED_PREFIX.sub("", str(reply.text)).strip().splitlines()
+    limits = answer_bounds(
+        settings, min(CONDENSE_MAX_TOKENS, settings.llm_max_tokens), CONDENSE_STOP
+    )
+    reply = bounds.invoke(chat_model(settings), messages, limits, _why(settings))
+    lines = _CONDENSED_PREFIX.sub("", reply).strip().splitlines()
     rewritten = lines[0].strip().strip("\"'") if lines else ""
     log.debug("Follow-up %r rewritten as %r", question, rewritten)
     return rewritten[: settings.max_question_chars] or question
@@ -128,24 +137,43 @@ def chat_model(settings: Settings) -> ChatOpenAI:
         settings.openai_base_url or OPENAI_URL,
         api_key(settings),
         settings.llm_timeout,
-        settings.llm_max_retries,
     )
 
 
 @lru_cache(maxsize=8)
-def _chat_model(model: str, base_url: str, key: str, timeout: float, retries: int) -> ChatOpenAI:
+def _chat_model(model: str, base_url: str, key: str, timeout: float) -> ChatOpenAI:
     from langchain_openai import ChatOpenAI
 
-    # The openai client retries 429, 5xx, timeouts and dropped connections with back-off.
+    # No retries in the client: it would retry a generation that timed out too. rag.bounds
+    # retries what is safe to retry, and passes the limits of each call.
     return ChatOpenAI(
         model=model,
         base_url=base_url,
         api_key=key,  # type: ignore[arg-type]
         timeout=timeout,
-        max_retries=retries,
+        max_retries=0,
         temperature=0,
         use_responses_api=False,
     )
+
+
+def answer_bounds(
+    settings: Settings, max_tokens: int | None = None, stop: tuple[str, ...] = ANSWER_STOP
+) -> bounds.Bounds:
+    """The limits of one call: ``RAG_LLM_MAX_TOKENS`` (or fewer), stop sequences, one deadline
+    of ``RAG_LLM_TIMEOUT`` seconds for the whole reply, ``RAG_LLM_MAX_RETRIES`` safe retries."""
+    host = urlsplit(settings.openai_base_url or OPENAI_URL).hostname
+    return bounds.Bounds(
+        max_tokens=max_tokens or settings.llm_max_tokens,
+        stop=stop,
+        seconds=settings.llm_timeout,
+        retries=settings.llm_max_retries,
+        send_max_tokens=host != "api.openai.com",
+    )
+
+
+def _why(settings: Settings) -> bounds.Describe:
+    return lambda exc, retries: _error_message(exc, settings, retries)
 
 
 def api_key(settings: Settings) -> str:
@@ -172,19 +200,19 @@ def llm_errors(settings: Settings) -> Iterator[None]:
         raise LLMError(_error_message(exc, settings)) from exc
 
 
-def _error_message(exc: Exception, settings: Settings) -> str:
+def _error_message(exc: Exception, settings: Settings, retries_taken: int | None = None) -> str:
     import openai
 
     where = _display_url(settings.openai_base_url or OPENAI_URL)
-    retries = (
-        f"{settings.llm_max_retries} {'retry' if settings.llm_max_retries == 1 else 'retries'}"
-    )
+    taken = settings.llm_max_retries if retries_taken is None else retries_taken
+    retries = f"{taken} {'retry' if taken == 1 else 'retries'}"
     status = getattr(exc, "status_code", None)
     detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, (openai.APITimeoutError, bounds.ReplyTimeout)):
         message = (
-            f"The LLM server at {where} did not answer within {settings.llm_timeout:g} s "
-            f"(after {retries}): raise RAG_LLM_TIMEOUT, or check the server at OPENAI_BASE_URL."
+            f"The LLM server at {where} did not finish its reply within {settings.llm_timeout:g} s "
+            "(a reply that timed out is not retried): raise RAG_LLM_TIMEOUT or lower "
+            "RAG_LLM_MAX_TOKENS, or check the server at OPENAI_BASE_URL."
         )
     elif isinstance(exc, openai.APIConnectionError):
         message = (
@@ -263,14 +291,19 @@ class CitationChecker(citations.CitationChecker):
         ]
         logits = self.checks.reader.logits(pairs)
         best = int(logits.argmax())
-        probability = self.checks.reader.probability(float(logits[best]))
+        dense = top_dense(list(self.passages))  # the question's retrieval signal, as for answers
+        probability = self.checks.reader.probability(float(logits[best]), dense)
         start, end = spans[best]
         return start, end, probability, probability >= self.checks.threshold
 
     def answer(self, retrieval_confidence: float) -> Answer:
-        if not any(c.verified for c in self.citations):
+        """Only the supported claims, with their citations; the rest in ``unsupported``."""
+        checked = super().answer(retrieval_confidence)
+        kept = keep_supported(checked.text, checked.citations)
+        if kept is None:
             return refusal(self.question, retrieval_confidence, closest(self.judged))
-        return super().answer(retrieval_confidence)
+        text, kept_citations = kept
+        return replace(checked, text=text, citations=kept_citations)
 
 
 # ---------------------------------------------------------------- helpers

@@ -26,11 +26,22 @@ The bridge opened in 1932 [2]. Cite every claim. Cite only passage numbers that 
 - If the passages do not contain the answer, reply with exactly {REFUSAL_SENTINEL} and nothing \
 else."""
 
+# The answer ends at any of these: none belongs in a cited answer, and a model that starts to
+# write the prompt's own tags would otherwise run on to its token cap. The sentinel ends a
+# refusal as soon as it is written (servers leave the stop text out; no citation is a refusal).
+# Four at most: OpenAI's limit.
+ANSWER_STOP = (REFUSAL_SENTINEL, "<passage", "</passage", "<question")
+
 CONDENSE_SYSTEM = """\
 You rewrite the user's last message in a conversation as one standalone question that can be \
 understood without the conversation. Resolve words like "it", "that", "they" or "then" using \
 the earlier turns. Keep the language and the meaning; do not answer the question. Reply with \
 the standalone question only."""
+
+# A standalone question is one line: a small cap, and a stop where a model would go on to
+# write the next turn of the conversation.
+CONDENSE_MAX_TOKENS = 100
+CONDENSE_STOP = ("\nuser:", "\nassistant:")
 
 TURN_CHARS = 500  # of each earlier turn, enough to resolve "it" or "that"
 
@@ -59,7 +70,8 @@ def answer_prompt(question: str, passages: Sequence[Passage]) -> str:
     return (
         f"Passages:\n\n{format_passages(passages)}\n\n"
         f"<question>\n{_neutralise_tags(question)}\n</question>\n\n"
-        "Answer the question from the passages above, citing them as [n]."
+        "Answer from the passages above: copy the sentence of a passage that answers the "
+        "question and put that passage's number after it in square brackets, like [1]."
     )
 
 

@@ -126,7 +126,11 @@ class Handlers:
         text = " ".join(valid_text(question or "").split())
         turn = len(session.sources) + 1
         session.messages.append({"role": "user", "content": render.question_message(text)})
-        reply: Message = {"role": "assistant", "content": render.streaming_message("")}
+        checked_at_end = settings.llm == "openai"  # a generated draft may be revised at the end
+        reply: Message = {
+            "role": "assistant",
+            "content": render.streaming_message("", checked_at_end),
+        }
         session.messages.append(reply)
         yield ChatUpdate(session)
         streamed = ""
@@ -135,12 +139,12 @@ class Handlers:
             pieces = rag.stream_answer(text, history=list(session.history), settings=settings)
             for piece in pieces:
                 if isinstance(piece, Answer):
-                    self._finish(session, reply, piece, turn, settings)
+                    self._finish(session, reply, piece, turn, settings, streamed)
                     log.info("answered in %.2f s: %r", time.perf_counter() - started, text[:80])
                     yield ChatUpdate(session)
                     return
                 streamed += piece
-                reply["content"] = render.streaming_message(streamed)
+                reply["content"] = render.streaming_message(streamed, checked_at_end)
                 yield ChatUpdate(session)
         except RagError as exc:
             reply["content"] = render.notice(str(exc), "error")
@@ -155,7 +159,13 @@ class Handlers:
         yield ChatUpdate(session)
 
     def _finish(
-        self, session: ChatSession, reply: Message, answer: Answer, turn: int, settings: Settings
+        self,
+        session: ChatSession,
+        reply: Message,
+        answer: Answer,
+        turn: int,
+        settings: Settings,
+        draft: str = "",
     ) -> None:
         texts: dict[str, str] = {}
 
@@ -164,7 +174,7 @@ class Handlers:
                 texts[source] = rag.document_text(source, settings)
             return texts[source]
 
-        reply["content"] = render.answer_message(answer, turn)
+        reply["content"] = render.answer_message(answer, turn, draft)
         session.sources.append(render.turn_sources(answer, turn, load_text))
         session.history.append((answer.question, answer.text))
 

@@ -63,25 +63,51 @@ def link_markers(text: str, citations: Sequence[Citation], turn: int) -> str:
     return "".join(out)
 
 
-def answer_message(answer: Answer, turn: int) -> str:
-    """The chat bubble of a finished answer, or a distinct note for a refusal."""
+def answer_message(answer: Answer, turn: int, draft: str = "") -> str:
+    """The chat bubble of a finished answer, or a distinct note for a refusal.
+
+    ``draft``: the text that streamed in. A generated draft is checked when complete; if the
+    answer differs (claims no cited passage supports were removed), a note says so.
+    """
     if answer.refused:
+        withdrawn = ""
+        if draft.strip() and draft.strip() != answer.text:
+            withdrawn = (
+                '<div class="unsupported-note revised-note">The draft above was withdrawn: no '
+                "passage supports its claims.</div>"
+            )
         return (
             '<div class="refusal"><span class="refusal-title">No answer in your documents.</span> '
-            f"{_multiline(answer.text)}</div>"
+            f"{_multiline(answer.text)}{withdrawn}</div>"
         )
     notes = ""
     if any(not c.verified for c in answer.citations):
         notes += ' <span class="unverified-note">(some citations could not be verified)</span>'
     if answer.unsupported:
         claims = "; ".join(f"“{_esc(claim)}”" for claim in answer.unsupported)
-        notes += f'<div class="unsupported-note">Not supported by the documents: {claims}</div>'
+        revised = (
+            "Removed from the draft. " if draft.strip() and draft.strip() != answer.text else ""
+        )
+        notes += (
+            f'<div class="unsupported-note">{revised}Left out of the answer (no cited passage '
+            f"supports it). Not supported by the documents: {claims}</div>"
+        )
     return f'<div class="answer">{link_markers(answer.text, answer.citations, turn)}{notes}</div>'
 
 
-def streaming_message(text: str) -> str:
-    """The chat bubble while the answer streams in."""
-    return f'<div class="answer streaming">{_multiline(text)}<span class="cursor">▍</span></div>'
+def streaming_message(text: str, checked_at_end: bool = False) -> str:
+    """The chat bubble while the answer streams in; ``checked_at_end``: a generated draft whose
+    claims are checked when it is complete (sentences may then be removed)."""
+    label = ""
+    if checked_at_end:
+        label = (
+            '<div class="unverified-note draft-note">Draft: each claim is checked against your '
+            "documents when the reply is complete; unsupported sentences will be removed.</div>"
+        )
+    return (
+        f'<div class="answer streaming">{_multiline(text)}<span class="cursor">▍</span>'
+        f"{label}</div>"
+    )
 
 
 def question_message(question: str) -> str:
