@@ -22,14 +22,14 @@ CLAPNQ = ROOT / "evals" / "benchmarks" / "clapnq"
 # set, minus a small margin. evals/README.md lists the measured values next to these. No
 # retrieval floors here: seeds/ holds one document, so any retrieval scores 1.0 on it.
 SEED_FLOORS = {
-    "key_fact_hit": 0.78,
-    "citation_precision": 0.72,
-    "citation_recall": 0.78,
-    "refusal_rate": 0.83,
-    "balanced_accuracy": 0.83,
-    "confidence_auroc": 0.86,
+    "key_fact_hit": 0.66,  # measured 0.702 (47 answerable: one question is 0.021)
+    "citation_precision": 0.82,  # 0.868
+    "citation_recall": 0.66,  # 0.702
+    "refusal_rate": 0.72,  # 0.773 (22 unanswerable: one question is 0.045)
+    "balanced_accuracy": 0.72,  # 0.769
+    "confidence_auroc": 0.82,  # 0.848
 }
-SEED_CEILINGS = {"false_refusal_rate": 0.17}
+SEED_CEILINGS = {"false_refusal_rate": 0.28, "title_answers": 0}  # 0.234, 0
 # Retrieval on a multi-document set, every CI run: ClapNQ's 50 answerable questions over its 199
 # passages (retrieval only: under a minute with the indexing). Measured values in the comments;
 # each floor is one or two questions (0.02 each) below them.
@@ -38,11 +38,12 @@ CLAPNQ_RETRIEVAL_FLOORS = {
     "dense": {"hit_at_1": 0.96, "hit_at_5": 0.98, "mrr": 0.97},  # 0.98, 1.0, 0.99
     "bm25": {"hit_at_1": 0.90, "hit_at_5": 0.96, "mrr": 0.92},  # 0.92, 0.98, 0.945
 }
-CLAPNQ_FLOORS = {
+CLAPNQ_FLOORS = {  # measured (hybrid): 1.0, 0.884, 0.72, 0.84, 0.90
     "hit_at_5": 0.97,
-    "confidence_auroc": 0.80,
-    "balanced_accuracy": 0.67,
-    "evidence_recall": 0.70,
+    "confidence_auroc": 0.85,
+    "balanced_accuracy": 0.68,
+    "evidence_recall": 0.80,
+    "gold_source_cited": 0.86,
 }
 
 
