@@ -424,6 +424,25 @@ def test_hybrid_fuses_and_keeps_each_sides_first_hit_within_the_configured_k(
     ]
 
 
+def test_the_dense_query_names_the_embedder(tmp_path: Path) -> None:
+    settings = Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store")
+    store = VectorStore(settings)
+    store.set_embedding("another-model")
+    text = SHELF["a"][0]
+    chunk = Chunk(id="a", source="a.txt", start=0, end=len(text), text=text)
+    store.add([chunk], np.array([[1.0, 0.0, 0.0]], dtype=np.float32), ["a"])
+    lexical = LexicalIndex(tmp_path / "store" / "bm25")
+    lexical.build([("a", text)])
+    found = Retriever(settings, store, lexical, TableEmbedder())
+    with pytest.raises(rag.RagError) as refused:
+        found.search(PALLET, 1, mode="dense")
+    assert str(refused.value) == (
+        "The index holds another-model embeddings but the configured backend gives table: run "
+        "rag ingest to re-embed the documents, or set RAG_EMBED_BACKEND to the backend that "
+        "built the index."
+    )
+
+
 def test_a_follow_up_fuses_the_merged_query_with_its_own_words(
     shelf: tuple[Settings, VectorStore, LexicalIndex],
 ) -> None:
