@@ -149,9 +149,11 @@ def test_concurrent_ingests_leave_one_consistent_index(small: Settings, writers:
     for round_no in range(REPEATS):
         procs = []
         for step in range(writers):
+            # Files edited, deleted and added between the starts; the last start comes after the
+            # last edit, so that any serial order of the writers must end with the folder as it is.
+            _edit_round(small.docs_dir, round_no, step, long_fact)
             procs.append(start_rag(small, "ingest", **SMALL_CHUNKS))
             time.sleep(1.5)  # the previous one is reading the folder or writing
-            _edit_round(small.docs_dir, round_no, step, long_fact)
         outputs = [p.communicate(timeout=240) for p in procs]
         for proc, (out, err) in zip(procs, outputs):
             assert proc.returncode == 0, err

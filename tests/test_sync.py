@@ -62,7 +62,9 @@ def test_edit_delete_rename(settings: Settings, docs_dir: Path) -> None:
     seed_chunks = first.total_chunks - 1
 
     # Edit: the changed file replaces its chunks; only the new text is embedded.
-    (docs_dir / "danube.txt").write_text(EXTRA + " It ends in the Black Sea.", encoding="utf-8")
+    (docs_dir / "danube.txt").write_text(
+        EXTRA + " The Danube ends in the Black Sea.", encoding="utf-8"
+    )
     edited = rag.ingest(settings=settings)
     assert (edited.updated_files, edited.unchanged_files, edited.added_files) == (1, 1, 0)
     assert edited.added_chunks == 1 and edited.removed_chunks == 1
