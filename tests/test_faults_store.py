@@ -31,7 +31,9 @@ from rag.store import VectorStore
 
 ROOT = Path(__file__).resolve().parents[1]
 # Rounds of the concurrent-writer tests (the issue asks 10; each round takes ~6 s on 2 cores).
-REPEATS = 3
+# Rounds of the concurrent-writer tests: 3 in CI; FAULT_REPEATS=10 for the long run the issue asks
+# for (docs/reliability.md has its figures).
+REPEATS = int(os.environ.get("FAULT_REPEATS", "3"))
 FILES = 40
 
 pytestmark = pytest.mark.slow

@@ -195,7 +195,9 @@ def test_a_held_lease_makes_a_writer_wait_then_says_who(url: str, tmp_path: Path
 
 def test_kill_mid_ingest_then_sync_is_consistent(url: str, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
-    write_docs(docs, 40)
+    # Enough documents that the ingest is still writing when the poll below sees it started,
+    # however fast this machine runs it (40 finished first on an unloaded run).
+    write_docs(docs, 200)
     store_a = tmp_path / "a"
     settings = remote(store_a, url, docs)
     proc = start_rag(store_a, url, docs, "ingest", str(docs), **SMALL_CHUNKS)
