@@ -18,7 +18,7 @@ from rag.reader_input import reader_pair
 
 REFUSAL_TEXT = "The documents do not contain an answer to this question."
 # One reader call scores at most this many sentences, those of the best-ranked passages first.
-MAX_READ = 40
+MAX_READ = 16
 # A further sentence joins the answer when the reader judges it an answer as well: its own
 # probability clears the refusal threshold and this share of the best sentence's probability.
 FURTHER_SENTENCE_SHARE = 0.9

@@ -24,6 +24,8 @@ from rag.errors import ConfigError
 from rag.reader_input import MAX_TOKENS
 
 MODEL_DIR = Path(__file__).parent / "reader_model"
+# Pairs per model call, grouped by length (measured here: 8 beats 4, 16 and one batch of all).
+BATCH = 8
 REBUILD = "reinstall rag-offline (pip install -e .) or rebuild the reader with: python -m train"
 
 
@@ -114,7 +116,7 @@ class Reader:
                 f"The reader's tokenizer {path} is missing or damaged: {REBUILD}."
             ) from exc
         tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
-        tokenizer.enable_padding()
+        tokenizer.no_padding()  # batches are padded by length in logits()
         return tokenizer
 
     def load(self) -> None:
@@ -122,19 +124,31 @@ class Reader:
         _ = self._session, self._tokenizer
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        """One logit per pair, in one batch (pairs come padded to the longest)."""
+        """One logit per pair. Pairs of similar length share a batch, padded to its longest:
+        one batch padded to the longest pair would spend most of its work on padding."""
+        out = np.zeros(len(pairs), dtype=np.float32)
         if not pairs:
-            return np.zeros(0, dtype=np.float32)
+            return out
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(pairs))
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-            out = self._session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            )[0]
-        logits: np.ndarray = np.asarray(out, dtype=np.float32).reshape(-1)
-        return logits
+            lengths = np.array([len(e.ids) for e in encodings])
+            order = np.argsort(lengths, kind="stable")
+            for i in range(0, len(order), BATCH):
+                rows = order[i : i + BATCH]
+                width = int(lengths[rows].max())
+                ids = np.zeros((len(rows), width), dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                types = np.zeros((len(rows), width), dtype=np.int64)
+                for r, row in enumerate(rows):
+                    n = lengths[row]
+                    ids[r, :n] = encodings[row].ids
+                    mask[r, :n] = 1
+                    types[r, :n] = encodings[row].type_ids
+                result = self._session.run(
+                    None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+                )[0]
+                out[rows] = np.asarray(result, dtype=np.float32).reshape(-1)
+        return out
 
     def probability(self, logit: float, dense: float = 0.0) -> float:
         return self.card.probability(logit, dense)
