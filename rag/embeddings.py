@@ -29,6 +29,7 @@ import re
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator, Sequence
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -206,22 +207,32 @@ class _Forward(Protocol):
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
 
-def _encode(texts: list[str], batch_size: int, forward: _Forward) -> np.ndarray:
-    """Tokenise, run ``forward`` (token ids, mask -> last hidden state) in batches, mean-pool."""
-    encodings = _tokenizer().encode_batch(texts)
+def length_batches(
+    encodings: list[Any], batch_size: int, *, longest_first: bool = True
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(rows, ids, mask, type_ids)`` of tokenizer encodings in batches of similar length, each
+    padded to its longest: little padding, so little wasted compute. ``rows`` index the input."""
     lengths = np.array([len(e.ids) for e in encodings])
-    # Batches of similar length: little padding, so little wasted compute.
-    order = np.argsort(-lengths, kind="stable")
-    out = np.empty((len(texts), Embedder.dimension), dtype=np.float32)
-    for i in range(0, len(texts), batch_size):
+    order = np.argsort(-lengths if longest_first else lengths, kind="stable")
+    for i in range(0, len(order), batch_size):
         rows = order[i : i + batch_size]
         width = int(lengths[rows].max())
         ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
+        types = np.zeros((len(rows), width), dtype=np.int64)
         for r, row in enumerate(rows):
             n = lengths[row]
             ids[r, :n] = encodings[row].ids
             mask[r, :n] = 1
+            types[r, :n] = encodings[row].type_ids
+        yield rows, ids, mask, types
+
+
+def _encode(texts: list[str], batch_size: int, forward: _Forward) -> np.ndarray:
+    """Tokenise, run ``forward`` (token ids, mask -> last hidden state) in batches, mean-pool."""
+    encodings = _tokenizer().encode_batch(texts)
+    out = np.empty((len(texts), Embedder.dimension), dtype=np.float32)
+    for rows, ids, mask, _ in length_batches(encodings, batch_size):
         hidden = forward(ids, mask)
         summed = np.einsum("bsd,bs->bd", hidden, mask.astype(np.float32))
         mean = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
@@ -299,7 +310,7 @@ def onnx_model_path(cache_dir: Path, *, quantized: bool) -> Path:
             _atomic(fp32, lambda tmp: _export_onnx(source, tmp))
         if quantized and not int8.exists():
             log.info("Quantising the embedding model to int8 once (%s).", folder)
-            _atomic(int8, lambda tmp: _quantize(fp32, tmp))
+            _atomic(int8, lambda tmp: quantize_onnx(fp32, tmp))
         (folder / "source.json").write_text(json.dumps({"model": MODEL_NAME, "from": str(source)}))
     return target
 
@@ -359,10 +370,11 @@ def _export_onnx(source: Path, target: Path) -> None:
         )
 
 
-def _quantize(source: Path, target: Path) -> None:
+def quantize_onnx(source: Path, target: Path, ops: Sequence[str] = ("MatMul",)) -> None:
+    """Per-channel int8 weights on the ``ops`` (default: the matrix products only, so that
+    embeddings and norms stay float); activations are quantised per call."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # Per-channel int8 weights on the matrix products only: embeddings and norms stay float.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantize_dynamic(
@@ -370,5 +382,5 @@ def _quantize(source: Path, target: Path) -> None:
             str(target),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=list(ops),
         )

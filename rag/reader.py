@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.embeddings import length_batches
 from rag.errors import ConfigError
 from rag.reader_input import MAX_TOKENS
 
@@ -131,19 +132,7 @@ class Reader:
             return out
         with self._lock:
             encodings = self._tokenizer.encode_batch(list(pairs))
-            lengths = np.array([len(e.ids) for e in encodings])
-            order = np.argsort(lengths, kind="stable")
-            for i in range(0, len(order), BATCH):
-                rows = order[i : i + BATCH]
-                width = int(lengths[rows].max())
-                ids = np.zeros((len(rows), width), dtype=np.int64)
-                mask = np.zeros((len(rows), width), dtype=np.int64)
-                types = np.zeros((len(rows), width), dtype=np.int64)
-                for r, row in enumerate(rows):
-                    n = lengths[row]
-                    ids[r, :n] = encodings[row].ids
-                    mask[r, :n] = 1
-                    types[r, :n] = encodings[row].type_ids
+            for rows, ids, mask, types in length_batches(encodings, BATCH, longest_first=False):
                 result = self._session.run(
                     None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
                 )[0]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.embeddings import quantize_onnx
 from rag.reader import MODEL_DIR, Reader
 from rag.reader_input import MAX_TOKENS
 
@@ -74,20 +75,6 @@ VARIANTS = {
     "model-int8.onnx": ["MatMul", "Gather"],
     "model-int8-matmul.onnx": ["MatMul"],
 }
-
-
-def quantize(source: Path, target: Path, ops: list[str]) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=ops,
-        )
 
 
 def sha256(path: Path) -> str:
@@ -197,7 +184,7 @@ def export(final: Path, val_path: Path, target: Path = MODEL_DIR) -> dict[str, A
     shutil.copy(final / "tokenizer.json", stage / "tokenizer.json")
     export_onnx(final, stage / "model.onnx")
     for name, ops in VARIANTS.items():
-        quantize(stage / "model.onnx", stage / name, ops)
+        quantize_onnx(stage / "model.onnx", stage / name, ops)
     groups = validation_groups(val_path)
     results: dict[str, Any] = {}
     scored_by: dict[str, list[Scored]] = {}

@@ -179,16 +179,7 @@ def _best_threshold(rows: list[Row], scores: list[float]) -> tuple[float, float]
     sources = sorted({r.source for r in rows})
     best = (0.05, 0.0)
     for threshold in np.arange(0.05, 0.951, 0.01):
-        refused = [
-            np.mean(
-                [
-                    p < threshold
-                    for r, p in zip(rows, scores, strict=True)
-                    if r.source == src and r.answerable
-                ]
-            )
-            for src in sources
-        ]
+        refused = [_refused(rows, scores, src, float(threshold), True) for src in sources]
         if float(np.mean(refused)) > MAX_FALSE_REFUSALS:
             break
         accuracy = float(
@@ -198,11 +189,24 @@ def _best_threshold(rows: list[Row], scores: list[float]) -> tuple[float, float]
     return best
 
 
+def _refused(
+    rows: list[Row], scores: list[float], source: str, threshold: float, answerable: bool
+) -> float:
+    """Share of ``source``'s answerable (or unanswerable) questions scored below ``threshold``."""
+    return float(
+        np.mean(
+            [
+                p < threshold
+                for r, p in zip(rows, scores, strict=True)
+                if r.source == source and r.answerable == answerable
+            ]
+        )
+    )
+
+
 def _balanced(rows: list[Row], scores: list[float], source: str, threshold: float) -> float:
-    mine = [(r, p) for r, p in zip(rows, scores, strict=True) if r.source == source]
-    tpr = np.mean([p >= threshold for r, p in mine if r.answerable])
-    tnr = np.mean([p < threshold for r, p in mine if not r.answerable])
-    return float((tpr + tnr) / 2)
+    answered = 1 - _refused(rows, scores, source, threshold, answerable=True)
+    return (answered + _refused(rows, scores, source, threshold, answerable=False)) / 2
 
 
 def _transfer(rows: list[Row], features: tuple[str, ...], scale: float, bias: float) -> float:
@@ -271,34 +275,10 @@ def fit_confidence(rows: list[Row], scale: float, bias: float) -> dict[str, Any]
     summary["threshold"] = threshold
     summary["balanced_accuracy"] = round(balanced, 4)
     summary["false_refusals"] = {
-        src: round(
-            float(
-                np.mean(
-                    [
-                        p < threshold
-                        for r, p in zip(rows, scores, strict=True)
-                        if r.source == src and r.answerable
-                    ]
-                )
-            ),
-            4,
-        )
-        for src in SOURCES
+        src: round(_refused(rows, scores, src, threshold, answerable=True), 4) for src in SOURCES
     }
     summary["refusals_of_unanswerable"] = {
-        src: round(
-            float(
-                np.mean(
-                    [
-                        p < threshold
-                        for r, p in zip(rows, scores, strict=True)
-                        if r.source == src and not r.answerable
-                    ]
-                )
-            ),
-            4,
-        )
-        for src in SOURCES
+        src: round(_refused(rows, scores, src, threshold, answerable=False), 4) for src in SOURCES
     }
     return summary
 
