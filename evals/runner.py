@@ -1,7 +1,8 @@
 """``rag eval``: index a folder into an isolated store, ask a question set, score it.
 
-Usage: rag eval [--questions FILE] [--docs DIR] [--out DIR] [--mode hybrid|dense|bm25|all]
-                [--llm extractive|openai] [--limit N] [--set NAME=VALUE ...]
+Usage: rag eval [--suite NAME | --questions FILE --docs DIR] [--out DIR]
+                [--mode hybrid|dense|bm25|all] [--llm extractive|openai] [--limit N]
+                [--set NAME=VALUE ...]
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_QUESTIONS = ROOT / "evals" / "questions.jsonl"
 DEFAULT_DOCS = ROOT / "seeds"
 DEFAULT_OUT = ROOT / "evals" / "out"
+BENCHMARKS = ROOT / "evals" / "benchmarks"
+# Named question sets and the documents folder each is asked over (`--suite NAME`). The Node.js
+# set is one question file over the same pages in two formats: one suite per format.
+SUITES = {
+    "seed": (DEFAULT_QUESTIONS, DEFAULT_DOCS),
+    "clapnq": (BENCHMARKS / "clapnq" / "questions.jsonl", BENCHMARKS / "clapnq" / "docs"),
+    "nodejs-html": (BENCHMARKS / "nodejs" / "questions.jsonl", BENCHMARKS / "nodejs" / "html"),
+    "nodejs-md": (BENCHMARKS / "nodejs" / "questions.jsonl", BENCHMARKS / "nodejs" / "md"),
+}
 RETRIEVAL_DEPTH = 10
 TUNABLE = ("chunk_size", "chunk_overlap", "k", "candidates", "rrf_k", "refusal_threshold",
            "max_answer_sentences")  # fmt: skip
@@ -401,8 +411,14 @@ def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
-    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
+    parser.add_argument(
+        "--suite",
+        choices=SUITES,
+        default=None,
+        help="a named question set with its documents folder (results folder: the name)",
+    )
+    parser.add_argument("--questions", type=Path, default=None, help="default: the seed set")
+    parser.add_argument("--docs", type=Path, default=None, help="default: seeds/")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--mode", choices=(*MODES, "all"), default="hybrid")
     parser.add_argument("--llm", choices=BACKENDS, default="extractive")
@@ -412,6 +428,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting"
     )
     return parser
+
+
+def choose_set(args: argparse.Namespace) -> tuple[Path, Path, str | None]:
+    """The question file, documents folder and results folder name (None: from the file) that
+    ``--suite`` or ``--questions``/``--docs`` choose."""
+    if args.suite is None:
+        return args.questions or DEFAULT_QUESTIONS, args.docs or DEFAULT_DOCS, args.name
+    if args.questions or args.docs:
+        raise SystemExit(
+            f"--suite {args.suite} chooses both the questions and the documents: "
+            "leave out --questions and --docs, or leave out --suite"
+        )
+    questions, docs = SUITES[args.suite]
+    return questions, docs, args.name or args.suite
 
 
 def set_name(questions: Path) -> str:
@@ -426,6 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["--"]:  # rag eval -- --limit 5 (the rag CLI passes the separator through)
         argv = argv[1:]
     args = build_parser().parse_args(argv)
+    args.questions, args.docs, args.name = choose_set(args)
     overrides = _parse_overrides(args.set)
     questions = load_questions(args.questions, args.limit)
     modes: list[Mode] = list(MODES) if args.mode == "all" else [args.mode]
