@@ -20,6 +20,7 @@ from rag.reader_input import document_title
 
 Span = tuple[int, int]
 _WORD_BREAK = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[^\w\s]+")
 _LINE = re.compile(r"[^\n]+")
 _LINE_BREAK = re.compile(r"\n")
 # Characters that close a sentence and belong to it, never to the start of the next one.
@@ -98,27 +99,24 @@ def _align(text: str, offset: int, body: str) -> Span | None:
 def _repair(text: str, spans: list[Span]) -> list[Span]:
     """Give closing punctuation to the sentence it closes; join spans cut inside a word."""
     out: list[Span] = []
-    for start, end in spans:
-        if out:
-            prev_start, prev_end = out[-1]
-            gap = text[prev_end:start]
-            if "\n" not in gap:
-                # Closing marks at the start belong to the sentence before ("Hi." | "” Then").
-                moved = start
-                while moved < end and text[moved] in _CLOSING:
-                    moved += 1
-                if moved > start and (moved == end or text[moved].isspace()):
-                    out[-1] = (prev_start, moved)
-                    start = moved
-                    while start < end and text[start].isspace():
-                        start += 1
-                    if start >= end:
-                        continue
-                    prev_end = moved
-                    gap = text[prev_end:start]
-                if not gap and _inside_word(text, start):
-                    out[-1] = (prev_start, end)
-                    continue
+    for span in spans:
+        start, end = span
+        while out and start < end and "\n" not in text[out[-1][1] : start]:
+            # Closing marks at the start belong to the sentence before ("Hi." | "” Then").
+            moved = start
+            while moved < end and text[moved] in _CLOSING:
+                moved += 1
+            if moved == start or (moved < end and not text[moved].isspace()):
+                break
+            out[-1] = (out[-1][0], moved)
+            start = moved
+            while start < end and text[start].isspace():
+                start += 1
+        if start >= end:
+            continue
+        if out and out[-1][1] == start and _inside_word(text, start):
+            out[-1] = (out[-1][0], end)
+            continue
         out.append((start, end))
     return out
 
@@ -128,13 +126,18 @@ def _inside_word(text: str, at: int) -> bool:
 
 
 def _split_long(text: str, span: Span, limit: int) -> list[Span]:
-    """Cut a sentence longer than ``limit`` at word breaks."""
+    """Cut a sentence longer than ``limit`` at word breaks (in a run without any, after a
+    punctuation mark; inside a word only where the second half of the piece is one word)."""
     start, end = span
     pieces: list[Span] = []
     while end - start > limit:
         cut = start + limit
         breaks = [m.start() for m in _WORD_BREAK.finditer(text, start + limit // 2, cut)]
-        cut = breaks[-1] if breaks else cut
+        if breaks:
+            cut = breaks[-1]
+        else:
+            marks = [m.end() for m in _NOT_WORD.finditer(text, start + limit // 2, cut)]
+            cut = marks[-1] if marks and marks[-1] < end else cut
         pieces.append((start, cut))
         start = cut
         while start < end and text[start].isspace():

@@ -4,6 +4,7 @@ they share: the skip reason, the bounds on work, decoding and a builder that kee
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 # Bounds on the work one file may cause. Zip-based formats (.docx) are checked on the sizes their
@@ -97,8 +98,7 @@ class DocumentBuilder:
     def add(self, text: str, kind: str) -> None:
         """Append one block; paragraphs that name a listing or figure become captions."""
         text = normalise(text)
-        if kind != "code":
-            text = text.strip()
+        text = textwrap.dedent(text).rstrip() if kind == "code" else text.strip()
         if not text.strip():
             return
         if kind == "paragraph" and _CAPTION.match(text):
@@ -106,7 +106,8 @@ class DocumentBuilder:
         if self._parts:
             self._parts.append("\n\n")
             self._length += 2
-        start = self._length
+        # A code block's first line may be indented: the block starts at its first character.
+        start = self._length + len(text) - len(text.lstrip())
         self._parts.append(text)
         self._length += len(text)
         path = tuple(heading for _, heading in self._path)

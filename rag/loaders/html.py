@@ -39,8 +39,9 @@ _STUB_WORDS = 12
 def load_html(html: str) -> LoadedDocument:
     """The main content of a page as a structured document; redirect stubs are refused."""
     soup = parse(html)
-    _refuse_redirect(soup)
+    _refuse_redirect(soup, soup.body or soup)
     root = main_content(soup)
+    _refuse_redirect(soup, root)  # chrome around a page that only says where it moved
     builder = DocumentBuilder()
     walk(root, builder)
     document = builder.build()
@@ -121,20 +122,22 @@ def _is_chrome(tag: Any) -> bool:
     )
 
 
-def _refuse_redirect(soup: Any) -> None:
+def _refuse_redirect(soup: Any, body: Any) -> None:
+    """Refuse a page that only sends the reader elsewhere: a meta refresh, or a link and at most
+    a dozen other words ("This page has moved to ...")."""
     for meta in soup.find_all("meta"):
         if str(meta.get("http-equiv", "")).lower() == "refresh":
             found = _REFRESH.search(str(meta.get("content", "")))
             target = f" to {found.group(1).strip()}" if found else ""
             raise UnreadableFile(f"a redirect page{target} (meta refresh), not a document")
-    body = soup.body or soup
     links = body.find_all("a", href=True)
     if not links:
         return
     words = len(body.get_text(" ").split())
     link_words = sum(len(a.get_text(" ").split()) for a in links)
     if words - link_words <= _STUB_WORDS and words <= 3 * _STUB_WORDS:
-        target = str(links[0]["href"])
+        hrefs = [str(a["href"]) for a in links]
+        target = next((h for h in reversed(hrefs) if not h.startswith("#")), hrefs[-1])
         raise UnreadableFile(f"a redirect page (only a link to {target}), not a document")
 
 

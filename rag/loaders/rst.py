@@ -22,12 +22,13 @@ _SKIPPED = frozenset(
 )  # fmt: skip
 # Directives whose content is code or a grammar, shown as it is written.
 _LITERAL = frozenset({"code-block", "sourcecode", "productionlist", "signature", "prompt"})
-# Directives whose argument names a thing (a command, an option); it is shown as code.
+# Version notes: "New in version 3.11: ..."; any other argument (the command or option a
+# directive describes) is shown as code.
 _VERSION = {
-    "versionadded": "New in version {}.",
-    "versionchanged": "Changed in version {}.",
-    "deprecated": "Deprecated since version {}.",
-    "versionremoved": "Removed in version {}.",
+    "versionadded": "New in version {}",
+    "versionchanged": "Changed in version {}",
+    "deprecated": "Deprecated since version {}",
+    "versionremoved": "Removed in version {}",
 }
 # Directives whose argument is a switch, not words (``.. only:: html``).
 _NO_ARGUMENT_TEXT = frozenset({"only", "ifconfig", "tab", "tabs", "card", "program"})
@@ -75,7 +76,9 @@ def _register_unknown(source: str) -> None:
     known_directives |= set(en.directives)
     for name in set(_DIRECTIVE_NAME.findall(source)):
         if name.lower() not in known_directives:
-            directives.register_directive(name.lower(), _directive_class())
+            classes = _directive_classes()
+            directive = classes[1] if name.lower() in _VERSION else classes[0]
+            directives.register_directive(name.lower(), directive)
     known_roles = set(roles._roles) | set(roles._role_registry) | set(en.roles)
     for name in set(_ROLE_NAME.findall(source)):
         if name.lower() not in known_roles:
@@ -102,17 +105,19 @@ def _text_role(
     return [nodes.Text(shown.lstrip("~!"))], []
 
 
-_DIRECTIVE_CLASS: Any = None
+_DIRECTIVE_CLASSES: tuple[Any, Any] | None = None
 
 
-def _directive_class() -> Any:
-    """One generic Directive for every Sphinx directive: any argument and option, its content
-    parsed as body text (or kept as code for code-like directives)."""
-    global _DIRECTIVE_CLASS
-    if _DIRECTIVE_CLASS is not None:
-        return _DIRECTIVE_CLASS
+def _directive_classes() -> tuple[Any, Any]:
+    """Generic Directives for Sphinx's: one for any directive (any argument and option, its
+    content parsed as body text, or kept as code for code-like directives) and one for version
+    notes ("New in version 3.11: ..." with the note's inline markup parsed)."""
+    global _DIRECTIVE_CLASSES
+    if _DIRECTIVE_CLASSES is not None:
+        return _DIRECTIVE_CLASSES
     from docutils import nodes
     from docutils.parsers.rst import Directive, directives
+    from docutils.statemachine import StringList
 
     class AnyOption(dict[str, Any]):
         def __contains__(self, key: object) -> bool:
@@ -137,19 +142,33 @@ def _directive_class() -> Any:
                 text = "\n".join(self.content) or argument
                 return [nodes.literal_block(text, text)] if text.strip() else []
             out: list[Any] = []
-            if name in _VERSION and argument:
-                words = _VERSION[name].format(argument)
-                out.append(nodes.paragraph(words, words))
-            elif argument and name not in _NO_ARGUMENT_TEXT:
+            if argument and name not in _NO_ARGUMENT_TEXT:
                 out.append(nodes.literal_block(argument, argument))
             if self.content:
-                box = nodes.container()
-                self.state.nested_parse(self.content, self.content_offset, box)
-                out.extend(box.children)
+                out.extend(self.parse(self.content))
             return out
 
-    _DIRECTIVE_CLASS = SphinxDirective
-    return SphinxDirective
+        def parse(self, lines: Any) -> list[Any]:
+            box = nodes.container()
+            self.state.nested_parse(lines, self.content_offset, box)
+            return list(box.children)
+
+    class VersionDirective(SphinxDirective):
+        required_arguments = 1
+        optional_arguments = 1
+
+        def run(self) -> list[Any]:
+            version = self.arguments[0]
+            note = " ".join(" ".join(self.arguments[1:]).split())
+            lead = _VERSION[self.name.lower()].format(version)
+            first = f"{lead}: {note}" if note else f"{lead}."
+            lines = StringList([first, ""], source="")
+            if self.content:
+                lines.extend(self.content)
+            return self.parse(lines)
+
+    _DIRECTIVE_CLASSES = (SphinxDirective, VersionDirective)
+    return _DIRECTIVE_CLASSES
 
 
 def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
