@@ -143,7 +143,10 @@ def measure_ingest(corpus: Path) -> dict[str, float]:
         settings = Settings(docs_dir=docs, store_dir=Path(tmp) / "store")
         texts = []
         for path in sorted(docs.glob("*.html")):
-            document = load_document(path)
+            try:
+                document = load_document(path)
+            except UnreadableFile:
+                continue  # the sync skips it too
             texts.extend(
                 indexed_text(chunk)
                 for chunk in chunk_document(
