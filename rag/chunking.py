@@ -232,15 +232,6 @@ def pack_units(units: Sequence[Unit], size: int, overlap: int) -> list[list[Unit
     return chunks
 
 
-def chunk_spans(text: str, size: int, overlap: int) -> list[tuple[Span, list[Span]]]:
-    """Pack whole sentences of plain ``text`` into chunks of at most ``size`` characters."""
-    units = block_units(text, Region(0, len(text), "paragraph"), size)
-    return [
-        ((members[0].start, members[-1].end), [(u.start, u.end) for u in members])
-        for members in pack_units(units, size, overlap)
-    ]
-
-
 def chunk_id(source: str, doc_hash: str, start: int, end: int) -> str:
     key = f"{source}\0{doc_hash}\0{start}:{end}"
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]

@@ -107,7 +107,10 @@ _MAIN: tuple[Callable[[Any], bool], ...] = (
 )
 _CHROME_ROLES = frozenset({"navigation", "search"})
 _CHROME_IDS = frozenset({"toc", "table-of-contents", "sidebar"})
-_CHROME_CLASSES = frozenset({"toc", "headerlink", "sidebar"})
+_CHROME_CLASSES = frozenset(
+    {"toc", "headerlink", "sidebar", "sphinxsidebar", "related", "breadcrumb", "breadcrumbs",
+     "nav-panel", "navheader", "navfooter", "nav-wrapper", "nav-chapters", "menu-bar"}
+)  # fmt: skip
 
 
 def _is_chrome(tag: Any) -> bool:
@@ -119,6 +122,7 @@ def _is_chrome(tag: Any) -> bool:
         or tag.has_attr("hidden")
         or _attr(tag, "id").lower() in _CHROME_IDS
         or _CHROME_CLASSES.intersection(_classes(tag))
+        or (tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)  # "#", "¶" self-links
     )
 
 
