@@ -216,6 +216,69 @@ def test_html_without_a_main_element_drops_header_and_footer(tmp_path: Path) -> 
     assert load_document(tmp_path / "a.html").text == "Guide\n\nSome words here."
 
 
+MDBOOK = """<html><head><title>Using Threads - The Rust Programming Language</title></head>
+<body class="sidebar-visible no-js"><div id="body-container">
+<nav id="sidebar" class="sidebar" aria-label="Table of contents"><ol class="chapter">
+<li class="chapter-item"><a href="ch01.html">1. Getting Started</a></li></ol></nav>
+<div id="page-wrapper" class="page-wrapper"><div class="page">
+<div id="menu-bar" class="menu-bar sticky"><ul id="theme-list" class="theme-popup" role="menu">
+<li><button class="theme" id="light">Light</button></li><li>Rust</li><li>Coal</li></ul>
+<h1 class="menu-title">The Rust Programming Language</h1></div>
+<div id="content" class="content"><main>
+<h2 id="using-threads"><a class="header" href="#using-threads">Using Threads</a></h2>
+<p>To create a new thread, we call the <code>thread::spawn</code> function:</p>
+<figure class="listing"><pre><code class="language-rust">use std::thread;
+</code></pre><figcaption>Listing 16-1: Creating a new thread</figcaption></figure>
+</main><nav class="nav-wrapper" aria-label="Page navigation"><a href="ch15.html">Previous</a></nav>
+</div></div></div></div>
+<div id="mdbook-help-container" hidden><h2>Keyboard shortcuts</h2><p>Press S to search.</p></div>
+</body></html>"""
+
+TEXINFO = """<html><body lang="en">
+<div class="nav-panel"><p>Next: <a href="Running.html">Running</a>, Previous: <a href="S.html">
+Sample</a>, Up: <a href="index.html">Top</a> [<a href="index.html#SEC_Contents">Contents</a>]</p>
+</div><hr><div class="chapter-level-extent" id="Invocation">
+<h2 class="chapter"><span>2 Getting In and Out<a class="copiable-link" href="#Invocation"> ¶</a>
+</span></h2>
+<p>This chapter discusses how to start <small class="sc">GDB</small>, and how to leave it.</p>
+<dl class="table"><dt><code>gdb program</code><a class="copiable-link" href="#x"> ¶</a></dt>
+<dd><p>Start it.</p></dd></dl></div>
+<hr><div class="nav-panel"><p>Next: <a href="Running.html">Running</a></p></div>
+</body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("html", "blocks"),
+    [
+        (
+            MDBOOK,
+            [
+                ("heading", "Using Threads"),
+                ("paragraph", "To create a new thread, we call the thread::spawn function:"),
+                ("code", "use std::thread;"),
+                ("caption", "Listing 16-1: Creating a new thread"),
+            ],
+        ),
+        (
+            TEXINFO,
+            [
+                ("heading", "2 Getting In and Out"),
+                ("paragraph", "This chapter discusses how to start GDB, and how to leave it."),
+                ("list", "gdb program\nStart it."),
+            ],
+        ),
+    ],
+    ids=["mdbook", "texinfo"],
+)
+def test_html_generators_chrome_is_left_out(
+    tmp_path: Path, html: str, blocks: list[tuple[str, str]]
+) -> None:
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    document = load_document(tmp_path / "page.html")
+    assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == blocks
+    assert document.text == "\n\n".join(text for _, text in blocks)
+
+
 @pytest.mark.parametrize(
     ("html", "reason"),
     [
