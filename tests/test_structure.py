@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import rag
-from rag.chunking import chunk_document, indexed_text, split_sentences
+from rag.chunking import chunk_document, content_hash, indexed_text, split_sentences
 from rag.config import Settings
 from rag.loaders import UnreadableFile, load_document
 from rag.models import Chunk
@@ -514,3 +514,29 @@ def test_ingest_indexes_sections(settings: Settings) -> None:
     assert top.source == "atlas.html"
     assert top.section == "Freedonia > Trade"
     assert "code" in top.kinds
+
+
+def test_bm25_and_embeddings_see_the_section_path(settings: Settings) -> None:
+    """A word only the heading holds finds every chunk of its section, not only the first."""
+    from rag import api
+
+    facts = " ".join(f"Boat {i} leaves the harbour at {i} in the morning." for i in range(40))
+    (settings.docs_dir / "zanzibar.md").write_text(
+        f"# Zanzibar\n\n## Ferries\n\n{facts}\n\n## Spices\n\nCloves grow here.\n", encoding="utf-8"
+    )
+    rag.ingest(settings=settings)
+    engine = api.engine(settings)
+    chunks = {c.id: c for c in engine.store.iter_chunks() if c.source == "zanzibar.md"}
+    ferries = {i for i, c in chunks.items() if c.section == "Zanzibar > Ferries"}
+    assert len(ferries) >= 3
+    assert any("Ferries" not in chunks[i].text for i in ferries)
+    found = {i for i, _ in engine.lexical.search("ferries", 50)}
+    assert found == ferries
+    # The stored vector is the embedding of the section path with the text.
+    last = max((chunks[i] for i in ferries), key=lambda c: c.start)
+    embedder = api.shared_embedder(settings)
+    stored = engine.store.embeddings_by_text_hash([content_hash(indexed_text(last))])
+    assert len(stored) == 1
+    vector = next(iter(stored.values()))
+    assert float(vector @ embedder.embed_documents([indexed_text(last)])[0]) > 0.99
+    assert float(vector @ embedder.embed_documents([last.text])[0]) < 0.99
