@@ -105,7 +105,6 @@ def test_the_drift_the_issue_found_is_gone() -> None:
     assert [text[s:e] for s, e in split_sentences(text)] == expected
 
 
-@pytest.mark.skipif(not CORPUS_FILES, reason=f"no corpora in {CORPORA}")
 @pytest.mark.parametrize(
     "path", CORPUS_FILES + SEED_FILES, ids=lambda p: f"{p.parent.name}/{p.name}"
 )
