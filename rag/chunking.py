@@ -1,17 +1,32 @@
-"""Pure functions: text to sentence spans and to overlapping chunks with exact offsets."""
+"""Pure functions: text to sentence spans and to overlapping chunks with exact offsets.
+
+A document's structure (blocks from ``rag.loaders``) decides the units a chunk is packed from: a
+paragraph gives its sentences, a heading, a code block, a list or a table is one unit (cut only
+when it does not fit in one chunk). A heading starts a new chunk, so each chunk has one section.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sentencex import segment
 
+from rag.loaders.base import Block
 from rag.models import Chunk
 from rag.reader_input import document_title
 
 Span = tuple[int, int]
 _WORD_BREAK = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[^\w\s]+")
+_LINE = re.compile(r"[^\n]+")
+_LINE_BREAK = re.compile(r"\n")
+# Characters that close a sentence and belong to it, never to the start of the next one.
+_CLOSING = frozenset(".!?…)]}\"'”’»:;,")
+_WHOLE_UNITS = frozenset({"code", "list", "table"})
+SECTION_SEPARATOR = " > "
 
 
 def content_hash(text: str) -> str:
@@ -19,32 +34,110 @@ def content_hash(text: str) -> str:
 
 
 def split_sentences(text: str) -> list[Span]:
-    """Sentence spans of ``text``, whitespace trimmed; paragraphs never share a sentence."""
+    """Sentence spans of ``text``, whitespace trimmed; lines never share a sentence.
+
+    ``text[s:e]`` is each sentence; spans are ordered and disjoint, every non-space character is
+    in one, and none starts or ends inside a word or starts with the previous one's punctuation.
+    """
+    spans: list[Span] = []
+    for start, end in _piece_spans(text):
+        for line in _LINE.finditer(text, start, end):
+            s, e = line.start(), line.end()
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                spans.append((s, e))
+    return _repair(text, spans)
+
+
+def _piece_spans(text: str) -> list[Span]:
+    """Where each of sentencex's pieces lies in ``text``.
+
+    The pieces do not always concatenate back to the input (it drops some blank lines), so each
+    one is found from the end of the previous one; only white space may lie between them.
+    """
     spans: list[Span] = []
     offset = 0
-    # sentencex is lossless: its pieces concatenate back to the input, so offsets add up.
     for piece in segment("en", text):
-        for block in re.finditer(r"[^\n]+", piece):
-            start = offset + block.start()
-            end = offset + block.end()
-            while start < end and text[start].isspace():
-                start += 1
-            while end > start and text[end - 1].isspace():
-                end -= 1
-            if end > start:
-                spans.append((start, end))
-        offset += len(piece)
+        body = piece.strip()
+        if not body:
+            continue
+        found = text.find(body, offset)
+        if found >= 0 and not text[offset:found].strip():
+            span: Span | None = (found, found + len(body))
+        else:
+            span = _align(text, offset, body)
+        if span is None:  # not a piece of this text: the rest is cut at line ends only
+            break
+        spans.append(span)
+        offset = span[1]
+    if text[offset:].strip():
+        spans.append((offset, len(text)))
     return spans
 
 
+def _align(text: str, offset: int, body: str) -> Span | None:
+    """Match ``body``'s non-space characters to ``text``'s from ``offset`` (the white space
+    between them may differ); the span matched, or None."""
+    i = offset
+    start = -1
+    for ch in body:
+        if ch.isspace():
+            continue
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text) or text[i] != ch:
+            return None
+        if start < 0:
+            start = i
+        i += 1
+    return (start, i) if start >= 0 else None
+
+
+def _repair(text: str, spans: list[Span]) -> list[Span]:
+    """Give closing punctuation to the sentence it closes; join spans cut inside a word."""
+    out: list[Span] = []
+    for span in spans:
+        start, end = span
+        while out and start < end and "\n" not in text[out[-1][1] : start]:
+            # Closing marks at the start belong to the sentence before ("Hi." | "” Then").
+            moved = start
+            while moved < end and text[moved] in _CLOSING:
+                moved += 1
+            if moved == start or (moved < end and not text[moved].isspace()):
+                break
+            out[-1] = (out[-1][0], moved)
+            start = moved
+            while start < end and text[start].isspace():
+                start += 1
+        if start >= end:
+            continue
+        if out and out[-1][1] == start and _inside_word(text, start):
+            out[-1] = (out[-1][0], end)
+            continue
+        out.append((start, end))
+    return out
+
+
+def _inside_word(text: str, at: int) -> bool:
+    return 0 < at < len(text) and text[at - 1].isalnum() and text[at].isalnum()
+
+
 def _split_long(text: str, span: Span, limit: int) -> list[Span]:
-    """Cut a sentence longer than ``limit`` at word breaks."""
+    """Cut a sentence longer than ``limit`` at word breaks (in a run without any, after a
+    punctuation mark; inside a word only where the second half of the piece is one word)."""
     start, end = span
     pieces: list[Span] = []
     while end - start > limit:
         cut = start + limit
         breaks = [m.start() for m in _WORD_BREAK.finditer(text, start + limit // 2, cut)]
-        cut = breaks[-1] if breaks else cut
+        if breaks:
+            cut = breaks[-1]
+        else:
+            marks = [m.end() for m in _NOT_WORD.finditer(text, start + limit // 2, cut)]
+            cut = marks[-1] if marks and marks[-1] < end else cut
         pieces.append((start, cut))
         start = cut
         while start < end and text[start].isspace():
@@ -54,26 +147,86 @@ def _split_long(text: str, span: Span, limit: int) -> list[Span]:
     return pieces
 
 
-def chunk_spans(text: str, size: int, overlap: int) -> list[tuple[Span, list[Span]]]:
-    """Pack whole sentences into chunks of at most ``size`` characters.
+def _split_lines(text: str, span: Span, limit: int) -> list[Span]:
+    """Cut a code block, list or table longer than ``limit`` between lines (and a line longer
+    than ``limit`` at word breaks)."""
+    start, end = span
+    lines = [
+        piece
+        for line in _LINE.finditer(text, start, end)
+        for piece in _split_long(text, _trim(text, line.start(), line.end()), limit)
+    ]
+    pieces: list[Span] = []
+    for line in lines:
+        if pieces and line[1] - pieces[-1][0] <= limit:
+            pieces[-1] = (pieces[-1][0], line[1])
+        else:
+            pieces.append(line)
+    return pieces
 
-    Consecutive chunks share trailing sentences worth at most ``overlap`` characters.
-    Returns each chunk's span with the sentence spans inside it.
+
+def _trim(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What a chunk is packed from: a sentence, or a heading, code block, list or table."""
+
+    start: int
+    end: int
+    kind: str  # "text", "heading", "code", "list", "table" or "caption"
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of a document with one heading path (and page): chunks never cross one."""
+
+    start: int
+    end: int
+    kind: str  # the loaders' block kind: heading, paragraph, code, list, table or caption
+    path: tuple[str, ...] = ()
+    page: int | None = None
+
+
+def block_units(text: str, region: Region, limit: int) -> list[Unit]:
+    """The units of one block, each at most ``limit`` characters."""
+    start, end = _trim(text, region.start, region.end)
+    if end <= start:
+        return []
+    if region.kind in _WHOLE_UNITS:
+        return [Unit(s, e, region.kind) for s, e in _split_lines(text, (start, end), limit)]
+    if region.kind == "heading":
+        return [Unit(s, e, "heading") for s, e in _split_long(text, (start, end), limit)]
+    kind = "caption" if region.kind == "caption" else "text"
+    return [
+        Unit(start + s, start + e, kind)
+        for a, b in split_sentences(text[start:end])
+        for s, e in _split_long(text[start:end], (a, b), limit)
+    ]
+
+
+def pack_units(units: Sequence[Unit], size: int, overlap: int) -> list[list[Unit]]:
+    """Pack whole units into chunks of at most ``size`` characters.
+
+    Consecutive chunks share trailing units worth at most ``overlap`` characters.
     """
-    sentences = [piece for span in split_sentences(text) for piece in _split_long(text, span, size)]
-    chunks: list[tuple[Span, list[Span]]] = []
+    chunks: list[list[Unit]] = []
     i = 0
-    while i < len(sentences):
+    while i < len(units):
         j = i
-        while j + 1 < len(sentences) and sentences[j + 1][1] - sentences[i][0] <= size:
+        while j + 1 < len(units) and units[j + 1].end - units[i].start <= size:
             j += 1
-        members = sentences[i : j + 1]
-        chunks.append(((members[0][0], members[-1][1]), members))
-        if j + 1 >= len(sentences):
+        chunks.append(list(units[i : j + 1]))
+        if j + 1 >= len(units):
             break
-        # Step back over whole sentences that fit in the overlap, but always move forward.
+        # Step back over whole units that fit in the overlap, but always move forward.
         nxt = j + 1
-        while nxt - 1 > i and sentences[j][1] - sentences[nxt - 1][0] <= overlap:
+        while nxt - 1 > i and units[j].end - units[nxt - 1].start <= overlap:
             nxt -= 1
         i = nxt
     return chunks
@@ -84,6 +237,76 @@ def chunk_id(source: str, doc_hash: str, start: int, end: int) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]
 
 
+def section_path(title: str, path: Sequence[str]) -> str:
+    """``"Title > Section > Subsection"``; "" for a document without headings."""
+    if not path:
+        return ""
+    parts = list(path)
+    if title and parts[0] != title:
+        parts.insert(0, title)
+    return SECTION_SEPARATOR.join(parts)
+
+
+def indexed_text(chunk: Chunk) -> str:
+    """What the embedder and BM25 see of a chunk: its section path, then its text."""
+    return f"{chunk.section}\n\n{chunk.text}" if chunk.section else chunk.text
+
+
+def _regions(
+    text: str, regions: Sequence[Region], pages: Sequence[tuple[int, int, int]]
+) -> list[Region]:
+    if regions:
+        if not pages:
+            return list(regions)
+        return [
+            Region(r.start, r.end, r.kind, r.path, _page_at(pages, r.start))
+            for r in _cut_at_pages(regions, pages)
+        ]
+    if pages:
+        return [Region(s, e, "paragraph", (), n) for s, e, n in pages]
+    return [Region(0, len(text), "paragraph")]
+
+
+def _cut_at_pages(regions: Sequence[Region], pages: Sequence[tuple[int, int, int]]) -> list[Region]:
+    """Pages are hard boundaries, so that every chunk (and citation) has one page number."""
+    out: list[Region] = []
+    for region in regions:
+        for s, e, _ in pages:
+            start, end = max(region.start, s), min(region.end, e)
+            if end > start:
+                out.append(Region(start, end, region.kind, region.path))
+    return out
+
+
+def _page_at(pages: Sequence[tuple[int, int, int]], offset: int) -> int | None:
+    for s, e, n in pages:
+        if s <= offset < e or (offset == e and s == e):
+            return n
+    return None
+
+
+def _groups(text: str, regions: list[Region], size: int) -> list[tuple[Region, list[Unit]]]:
+    """Units grouped by section (and page); a group of headings only joins the next group."""
+    groups: list[tuple[Region, list[Unit]]] = []
+    for region in regions:
+        units = block_units(text, region, size)
+        if not units:
+            continue
+        last = groups[-1] if groups else None
+        same = last is not None and (last[0].path, last[0].page) == (region.path, region.page)
+        if last is not None and same and region.kind != "heading":
+            last[1].extend(units)
+        elif (
+            last is not None
+            and last[0].page == region.page
+            and all(u.kind == "heading" for u in last[1])
+        ):
+            groups[-1] = (region, [*last[1], *units])
+        else:
+            groups.append((region, units))
+    return groups
+
+
 def chunk_document(
     source: str,
     text: str,
@@ -91,29 +314,33 @@ def chunk_document(
     size: int,
     overlap: int,
     pages: tuple[tuple[int, int, int], ...] = (),
+    blocks: Sequence[Block] = (),
+    title: str = "",
 ) -> list[Chunk]:
-    """Chunks of one document; ``text[c.start:c.end] == c.text`` holds for every chunk."""
+    """Chunks of one document; ``text[c.start:c.end] == c.text`` holds for every chunk.
+
+    ``blocks`` (from the loader) give the structure; without them the text is paragraphs.
+    """
+    regions = [Region(b.start, b.end, b.kind, b.path) for b in blocks]
     doc_hash = content_hash(text)
-    title = document_title(text)
+    title = title or document_title(text)
     chunks: list[Chunk] = []
-    # Pages are hard boundaries, so that every chunk (and citation) has one page number.
-    regions = [(s, e, n) for s, e, n in pages] if pages else [(0, len(text), None)]
-    spans = [
-        ((offset + s, offset + e), [(offset + a, offset + b) for a, b in sentences], page)
-        for offset, region_end, page in regions
-        for (s, e), sentences in chunk_spans(text[offset:region_end], size, overlap)
-    ]
-    for (start, end), sentences, page in spans:
-        chunks.append(
-            Chunk(
-                id=chunk_id(source, doc_hash, start, end),
-                source=source,
-                start=start,
-                end=end,
-                text=text[start:end],
-                page=page,
-                sentences=tuple((s - start, e - start) for s, e in sentences),
-                title=title,
+    for region, units in _groups(text, _regions(text, regions, pages), size):
+        section = section_path(title, region.path)
+        for members in pack_units(units, size, overlap):
+            start, end = members[0].start, members[-1].end
+            chunks.append(
+                Chunk(
+                    id=chunk_id(source, doc_hash, start, end),
+                    source=source,
+                    start=start,
+                    end=end,
+                    text=text[start:end],
+                    page=region.page,
+                    sentences=tuple((u.start - start, u.end - start) for u in members),
+                    title=title,
+                    section=section,
+                    kinds=tuple(u.kind for u in members),
+                )
             )
-        )
     return chunks

@@ -400,6 +400,10 @@ def _metadata(chunk: Chunk, text_hash: str) -> dict[str, str | int]:
         meta["page"] = chunk.page
     if chunk.title:
         meta["title"] = chunk.title
+    if chunk.section:
+        meta["section"] = chunk.section
+    if chunk.kinds:
+        meta["kinds"] = json.dumps(chunk.kinds)
     return meta
 
 
@@ -433,6 +437,8 @@ def _chunks(page: Any) -> list[Chunk]:
                 page=int(page_no) if page_no is not None else None,
                 sentences=tuple(tuple(s) for s in json.loads(str(meta.get("sentences", "[]")))),  # type: ignore[misc]
                 title=str(meta.get("title", "")),
+                section=str(meta.get("section", "")),
+                kinds=tuple(json.loads(str(meta.get("kinds", "[]")))),
             )
         )
     return chunks

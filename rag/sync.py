@@ -17,7 +17,7 @@ from rag.catalog import PID_FILE as PID_FILE
 from rag.catalog import Catalog, open_catalog
 from rag.catalog import writer_busy as writer_busy
 from rag.catalog import writer_lock as writer_lock
-from rag.chunking import chunk_document, content_hash
+from rag.chunking import chunk_document, content_hash, indexed_text
 from rag.config import Settings
 from rag.embeddings import Embedder, embedding_id
 from rag.errors import ConfigError, DocumentsError, StoreDamagedError
@@ -60,7 +60,7 @@ def unchanged_report(manifest: Manifest) -> IngestReport:
 
 def refresh_lexical(store: VectorStore, lexical: LexicalIndex, generation: int) -> None:
     """Rebuild the BM25 index from the chunks in the store, as of sync ``generation``."""
-    lexical.build(((c.id, c.text) for c in store.iter_chunks()), generation)
+    lexical.build(((c.id, indexed_text(c)) for c in store.iter_chunks()), generation)
 
 
 def disagreement(manifest: Manifest, store: VectorStore, lexical: LexicalIndex) -> str | None:
@@ -94,7 +94,7 @@ def now() -> str:
 
 
 def chunking_key(settings: Settings) -> str:
-    return f"sentences-v1/{settings.chunk_size}/{settings.chunk_overlap}"
+    return f"structure-v2/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:
@@ -357,6 +357,8 @@ class Syncer:
                 size=self.settings.chunk_size,
                 overlap=self.settings.chunk_overlap,
                 pages=document.pages,
+                blocks=document.blocks,
+                title=document.title,
             )
             pending.append(
                 _Pending(
@@ -400,21 +402,23 @@ class Syncer:
         for item in pending:
             if not item.chunks:
                 self._finish(item, manifest)
-        all_hashes = [content_hash(chunk.text) for _, chunk in work]
+        all_hashes = [content_hash(indexed_text(chunk)) for _, chunk in work]
         bulk = self._is_bulk(all_hashes)
         for offset in range(0, total, _WINDOW):
             window = work[offset : offset + _WINDOW]
             chunks = [chunk for _, chunk in window]
             hashes = all_hashes[offset : offset + _WINDOW]
             known = self.store.embeddings_by_text_hash(hashes)
-            missing = sorted({h: c.text for h, c in zip(hashes, chunks) if h not in known}.items())
+            missing = sorted(
+                {h: indexed_text(c) for h, c in zip(hashes, chunks) if h not in known}.items()
+            )
             if missing:
                 texts = [text for _, text in missing]
                 vectors = self.embedder.embed_documents(texts, bulk=bulk)
                 known.update({h: v for (h, _), v in zip(missing, vectors)})
                 embedded += len(missing)
             self.store.add(chunks, np.stack([known[h] for h in hashes]), hashes)
-            self._added_rows.extend((chunk.id, chunk.text) for chunk in chunks)
+            self._added_rows.extend((chunk.id, indexed_text(chunk)) for chunk in chunks)
             for item, _ in window:
                 item.written += 1
                 if item.written == len(item.chunks):

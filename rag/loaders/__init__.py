@@ -1,0 +1,90 @@
+"""Files on disk to text and structure. The text returned here is the reference for every offset.
+
+One module per format (text, markdown, html, rst, pdf, docx) behind ``load_document``; each
+returns a ``LoadedDocument``: the text, its pages, its title and its blocks (headings with their
+path, paragraphs, code, lists, tables, captions) as offsets into the text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.loaders.base import (
+    MAX_SECONDS,
+    MAX_UNPACKED_BYTES,
+    MAX_XML_BYTES,
+    MAX_ZIP_ENTRIES,
+    Block,
+    LoadedDocument,
+    UnreadableFile,
+    decode,
+)
+from rag.loaders.html import html_to_text
+from rag.loaders.markdown import markdown_to_text
+from rag.loaders.pdf import unwrap_lines
+
+__all__ = [
+    "MAX_SECONDS",
+    "MAX_UNPACKED_BYTES",
+    "MAX_XML_BYTES",
+    "MAX_ZIP_ENTRIES",
+    "SUPPORTED_SUFFIXES",
+    "Block",
+    "LoadedDocument",
+    "UnreadableFile",
+    "html_to_text",
+    "is_supported",
+    "load_document",
+    "markdown_to_text",
+    "unwrap_lines",
+]
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".rst", ".pdf", ".docx")
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def load_document(path: Path) -> LoadedDocument:
+    """Extract the text and structure of one file, or raise ``UnreadableFile`` with the reason."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise UnreadableFile("empty file")
+    if suffix == ".pdf":
+        from rag.loaders.pdf import load_pdf
+
+        document = load_pdf(path)
+    elif suffix == ".docx":
+        from rag.loaders.docx import load_docx
+
+        document = load_docx(path)
+    else:
+        document = _load_source(suffix, decode(data))
+    if not document.text.strip():
+        raise UnreadableFile("no text found")
+    return document
+
+
+def _load_source(suffix: str, text: str) -> LoadedDocument:
+    if suffix in (".html", ".htm"):
+        from rag.loaders.html import load_html
+
+        return load_html(text)
+    if suffix in (".md", ".markdown"):
+        from rag.loaders.markdown import load_markdown
+
+        return load_markdown(text)
+    if suffix == ".rst":
+        from rag.loaders.rst import load_rst
+
+        return load_rst(text)
+    from rag.loaders.text import load_text
+
+    return load_text(text)

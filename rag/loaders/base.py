@@ -1,0 +1,117 @@
+"""What every loader returns (``LoadedDocument``: text, pages, title and blocks) and the pieces
+they share: the skip reason, the bounds on work, decoding and a builder that keeps offsets."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+
+# Bounds on the work one file may cause. Zip-based formats (.docx) are checked on the sizes their
+# entries unpack to before anything is unpacked: zipfile never returns more than an entry declares.
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024
+MAX_XML_BYTES = 48 * 1024 * 1024
+MAX_ZIP_ENTRIES = 10_000
+MAX_SECONDS = 60.0
+
+BLOCK_KINDS = ("heading", "paragraph", "code", "list", "table", "caption")
+# A paragraph that names a listing, figure or table ("Listing 15-23: ...") is its caption.
+_CAPTION = re.compile(r"^(?:Listing|Figure|Fig\.|Table|Example)\s+[\dA-Z][\w.-]*\s*[:.]\s")
+
+
+class UnreadableFile(Exception):
+    """A file we skip; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """One unit of a document's structure: ``text[start:end]`` of a LoadedDocument."""
+
+    start: int
+    end: int
+    kind: str  # one of BLOCK_KINDS
+    # The headings above this block, outermost first (a heading's own path ends with itself).
+    path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    text: str
+    # (start, end, page number from 1) for paged formats; empty otherwise.
+    pages: tuple[tuple[int, int, int], ...] = ()
+    # The document's title (its first heading, or the title its format declares); "" if none.
+    title: str = ""
+    # Headings, paragraphs, code blocks, lists, tables and captions in order; empty for formats
+    # without structure (plain text), where every paragraph is text.
+    blocks: tuple[Block, ...] = field(default=())
+
+
+def decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise UnreadableFile("binary file (not text)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
+
+
+def normalise(text: str) -> str:
+    """Unify line endings and drop trailing spaces; offsets refer to this form."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+
+
+def collapse(text: str) -> str:
+    """Runs of white space as one space, as a browser renders them."""
+    return " ".join(text.split())
+
+
+def too_slow() -> str:
+    return (
+        f"reading it took over {MAX_SECONDS:.0f} s: a damaged or hostile file; split or re-save it"
+    )
+
+
+class DocumentBuilder:
+    """Blocks joined by blank lines into one text, each block's offsets kept, headings tracked
+    as a path (a heading closes every open heading of its level or deeper)."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self._blocks: list[Block] = []
+        self._path: list[tuple[int, str]] = []
+        self.title = ""
+
+    def heading(self, level: int, text: str) -> None:
+        text = collapse(text)
+        if not text:
+            return
+        while self._path and self._path[-1][0] >= level:
+            self._path.pop()
+        self._path.append((level, text))
+        if not self.title:
+            self.title = text
+        self.add(text, "heading")
+
+    def add(self, text: str, kind: str) -> None:
+        """Append one block; paragraphs that name a listing or figure become captions."""
+        text = normalise(text)
+        text = textwrap.dedent(text).rstrip() if kind == "code" else text.strip()
+        if not text.strip():
+            return
+        if kind == "paragraph" and _CAPTION.match(text):
+            kind = "caption"
+        if self._parts:
+            self._parts.append("\n\n")
+            self._length += 2
+        # A code block's first line may be indented: the block starts at its first character.
+        start = self._length + len(text) - len(text.lstrip())
+        self._parts.append(text)
+        self._length += len(text)
+        path = tuple(heading for _, heading in self._path)
+        self._blocks.append(Block(start, self._length, kind, path))
+
+    def build(self) -> LoadedDocument:
+        return LoadedDocument("".join(self._parts), title=self.title, blocks=tuple(self._blocks))

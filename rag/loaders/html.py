@@ -1,0 +1,293 @@
+"""HTML: the page's main content as blocks (headings with their path, paragraphs, code, lists,
+tables, captions). Block elements break lines; inline elements never break a sentence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rag.loaders.base import DocumentBuilder, LoadedDocument, UnreadableFile, collapse
+
+# HTML elements that start a new block (a paragraph break) or a new line; every other element is
+# inline (a, b, i, em, strong, span, code, ...) and must not break the sentence it is in.
+_PARAGRAPH_TAGS = frozenset(
+    {"address", "article", "aside", "blockquote", "body", "center", "dialog", "div", "dl",
+     "fieldset", "figure", "footer", "form", "header", "hgroup", "hr", "html", "main", "menu",
+     "nav", "ol", "p", "section", "table", "title", "ul", "dir"}
+)  # fmt: skip
+_LINE_TAGS = frozenset(
+    {"br", "caption", "dd", "details", "dt", "figcaption", "legend", "li", "option", "summary",
+     "tbody", "td", "tfoot", "th", "thead", "tr"}
+)  # fmt: skip
+_SKIPPED_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "head", "meta", "link", "iframe", "object", "svg",
+     "button", "input", "select"}
+)  # fmt: skip
+_PRESERVE_TAGS = frozenset(("pre", "textarea", "listing", "plaintext"))
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+_LISTS = frozenset(("ul", "ol", "dl", "menu", "dir"))
+_CAPTIONS = frozenset(("figcaption", "caption"))
+_CELLS = ("td", "th")
+_ROW_PARTS = ("caption", "tr")
+_ANCHOR_MARKS = frozenset("#¶§🔗")
+_REFRESH = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
+# A page with no more words than this besides its links' is a redirect stub if it has a link.
+_STUB_WORDS = 12
+
+
+def load_html(html: str) -> LoadedDocument:
+    """The main content of a page as a structured document; redirect stubs are refused."""
+    soup = parse(html)
+    _refuse_redirect(soup, soup.body or soup)
+    root = main_content(soup)
+    _refuse_redirect(soup, root)  # chrome around a page that only says where it moved
+    builder = DocumentBuilder()
+    walk(root, builder)
+    document = builder.build()
+    if not document.title:
+        title = soup.find("title")
+        if title is not None:
+            document = LoadedDocument(
+                document.text, title=collapse(title.get_text()), blocks=document.blocks
+            )
+    return document
+
+
+def parse(html: str) -> Any:
+    """The page's tree, by lxml (several times faster than Python's parser on large pages)."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(html, "lxml")
+
+
+def html_to_text(html: str) -> str:
+    """The text a browser shows of the whole page: block elements break lines, inline ones do
+    not; runs of white space collapse to one space (except in ``<pre>``)."""
+    builder = DocumentBuilder()
+    walk(parse(html), builder)
+    return builder.build().text
+
+
+def main_content(soup: Any) -> Any:
+    """The element holding the page's own text, without navigation and other chrome."""
+    root = soup.body or soup
+    tags = soup.find_all(True)
+    for test in _MAIN:
+        found = [tag for tag in tags if test(tag)]
+        if len(found) == 1 and found[0].get_text(strip=True):
+            root = found[0]
+            break
+    else:
+        for tag in root.find_all(("header", "footer")):
+            tag.decompose()
+    for tag in root.find_all(_is_chrome):
+        if not tag.decomposed:
+            tag.decompose()
+    return root
+
+
+def _attr(tag: Any, name: str) -> str:
+    value = tag.get(name)
+    return " ".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _classes(tag: Any) -> list[str]:
+    value = tag.get("class")
+    return list(value) if isinstance(value, list) else str(value or "").split()
+
+
+# Where a page keeps its main content, most specific first; chrome around it is dropped.
+_MAIN: tuple[Callable[[Any], bool], ...] = (
+    lambda tag: _attr(tag, "role").lower() == "main",
+    lambda tag: tag.name == "main",
+    lambda tag: tag.name == "article",
+    lambda tag: _attr(tag, "id") in ("content", "main", "main-content"),
+    lambda tag: "content" in _classes(tag),
+)
+_CHROME_ROLES = frozenset({"navigation", "search"})
+_CHROME_IDS = frozenset({"toc", "table-of-contents", "sidebar"})
+_CHROME_CLASSES = frozenset(
+    {"toc", "headerlink", "sidebar", "sphinxsidebar", "related", "breadcrumb", "breadcrumbs",
+     "nav-panel", "navheader", "navfooter", "nav-wrapper", "nav-chapters", "menu-bar"}
+)  # fmt: skip
+
+
+def _is_chrome(tag: Any) -> bool:
+    """Page chrome inside the main content: navigation, search, tables of contents, hidden parts."""
+    return bool(
+        tag.name == "nav"
+        or _attr(tag, "role").lower() in _CHROME_ROLES
+        or _attr(tag, "aria-hidden").lower() == "true"
+        or tag.has_attr("hidden")
+        or _attr(tag, "id").lower() in _CHROME_IDS
+        or _CHROME_CLASSES.intersection(_classes(tag))
+        or (tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)  # "#", "¶" self-links
+    )
+
+
+def _refuse_redirect(soup: Any, body: Any) -> None:
+    """Refuse a page that only sends the reader elsewhere: a meta refresh, or a link and at most
+    a dozen other words ("This page has moved to ...")."""
+    for meta in soup.find_all("meta"):
+        if str(meta.get("http-equiv", "")).lower() == "refresh":
+            found = _REFRESH.search(str(meta.get("content", "")))
+            target = f" to {found.group(1).strip()}" if found else ""
+            raise UnreadableFile(f"a redirect page{target} (meta refresh), not a document")
+    links = body.find_all("a", href=True)
+    if not links:
+        return
+    words = len(body.get_text(" ").split())
+    link_words = sum(len(a.get_text(" ").split()) for a in links)
+    if words - link_words <= _STUB_WORDS and words <= 3 * _STUB_WORDS:
+        hrefs = [str(a["href"]) for a in links]
+        target = next((h for h in reversed(hrefs) if not h.startswith("#")), hrefs[-1])
+        raise UnreadableFile(f"a redirect page (only a link to {target}), not a document")
+
+
+def walk(root: Any, builder: DocumentBuilder) -> None:
+    """Blocks of ``root`` in document order, added to ``builder``.
+
+    An explicit stack, not recursion: deeply nested markup must not overflow Python's stack.
+    """
+    from bs4 import Tag
+    from bs4.element import CData, NavigableString, PreformattedString
+
+    pieces: list[str | int] = []  # text, or a break: 1 a new line, 2 a new paragraph
+    container: list[Any] = []  # the list or table being read as one block, with its kind
+    stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
+
+    def flush(kind: str = "paragraph") -> None:
+        text = _join_pieces(pieces)
+        pieces.clear()
+        builder.add(text, kind)
+
+    while stack:
+        node, closing, preserve = stack.pop()
+        if isinstance(node, Tag):
+            name = node.name.lower()
+            if closing:
+                if container and container[-1][0] is node:
+                    _, kind = container.pop()
+                    if not container:
+                        flush(kind)
+                        continue
+                if container:
+                    if name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
+                        pieces.append(1)
+                elif name in _PARAGRAPH_TAGS or name in _CAPTIONS:
+                    flush("caption" if name in _CAPTIONS else "paragraph")
+                elif name in _LINE_TAGS:
+                    pieces.append(1)
+                continue
+            if name in _SKIPPED_TAGS:
+                continue
+            if not container and name in _HEADINGS:
+                flush()
+                builder.heading(_HEADINGS[name], _heading_text(node))
+                continue
+            if not container and name in _PRESERVE_TAGS:
+                flush()
+                builder.add(_preformatted(node), "code")
+                continue
+            if name == "table":
+                if container:
+                    pieces.extend((1, _table_text(node), 1))
+                else:
+                    flush()
+                    builder.add(_table_text(node), "table")
+                continue
+            if name in _LISTS:
+                if not container:
+                    flush()
+                container.append((node, "list"))
+            elif container:
+                if name in _PARAGRAPH_TAGS or name in _LINE_TAGS or name in _HEADINGS:
+                    pieces.append(1)
+            elif name in _PARAGRAPH_TAGS or name in _CAPTIONS:
+                flush()
+            elif name in _LINE_TAGS:
+                pieces.append(1)
+            inner = preserve or name in _PRESERVE_TAGS
+            stack.append((node, True, preserve))
+            stack.extend((child, False, inner) for child in reversed(node.contents))
+        elif isinstance(node, NavigableString) and (
+            isinstance(node, CData) or not isinstance(node, PreformattedString)
+        ):  # text; not a comment, doctype or processing instruction
+            text = str(node)
+            pieces.append(text if preserve else re.sub(r"\s+", " ", text))
+    flush()
+
+
+def _heading_text(node: Any) -> str:
+    """A heading's words, without the "#" or "¶" link to itself that many sites add."""
+    words = [
+        str(s)
+        for s in node.find_all(string=True)
+        if not (s.parent.name == "a" and str(s).strip() in _ANCHOR_MARKS)
+        and s.parent.name not in _SKIPPED_TAGS
+    ]
+    return collapse("".join(words))
+
+
+def _table_text(table: Any) -> str:
+    """A table as one line per row (its caption first), cells separated by `` | ``."""
+    lines: list[str] = []
+    for part in table.find_all(_ROW_PARTS):
+        if part.find_parent("table") is not table:
+            continue  # a nested table's row: it is in its cell's text
+        if part.name == "caption":
+            lines.append(_inline_text(part))
+            continue
+        cells = [_inline_text(cell) for cell in part.find_all(_CELLS, recursive=False)]
+        if any(cells):
+            lines.append(" | ".join(cells).strip())
+    return "\n".join(line for line in lines if line)
+
+
+def _inline_text(node: Any) -> str:
+    """An element's words on one line, without comments or skipped elements."""
+    return collapse(" ".join(_strings(node)))
+
+
+def _strings(node: Any) -> list[str]:
+    from bs4.element import CData, PreformattedString
+
+    return [
+        str(string)
+        for string in node.find_all(string=True)
+        if (isinstance(string, CData) or not isinstance(string, PreformattedString))
+        and not any(parent.name in _SKIPPED_TAGS for parent in string.parents)
+    ]
+
+
+def _preformatted(node: Any) -> str:
+    """The text of a ``<pre>`` as it is; several ``<code>`` in one (variants of one example,
+    as a language toggle shows them) are separated by a blank line."""
+    codes = node.find_all("code", recursive=False)
+    if len(codes) > 1:
+        return "\n\n".join("".join(_strings(code)).strip("\n") for code in codes)
+    return "".join(_strings(node))
+
+
+def _join_pieces(pieces: list[str | int]) -> str:
+    """Join text and breaks: no spaces around a break, at most one paragraph break in a row."""
+    out: list[str] = []
+    pending = 0
+    for piece in pieces:
+        if isinstance(piece, int):
+            pending = max(pending, piece)
+            continue
+        if pending:
+            piece = piece.lstrip(" ")
+            if not piece:
+                continue
+            if out:
+                out[-1] = out[-1].rstrip(" ")
+                out.append("\n" * pending)
+            pending = 0
+        elif out and out[-1].endswith(" ") and piece.startswith(" "):
+            piece = piece.lstrip(" ")
+        if piece:
+            out.append(piece)
+    return "".join(out).strip()

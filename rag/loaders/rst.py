@@ -1,0 +1,220 @@
+"""reStructuredText with docutils, tolerant of Sphinx: directives and roles docutils does not
+know (``.. command::``, ``.. versionadded::``, ``:variable:``...) keep their prose and their
+text instead of becoming errors; file inclusion and raw output are off (a document must not pull
+other files into the index). Never an error: a source docutils cannot parse is read as text."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from rag.loaders.base import DocumentBuilder, LoadedDocument, collapse, normalise
+
+_DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w][\w:.+-]*)[ \t]*::", re.MULTILINE)
+_ROLE_NAME = re.compile(r"(?<![\w`]):([\w][\w:.+-]*):`")
+_TITLED_TARGET = re.compile(r"^(.*?)\s*<([^<>]*)>$", re.DOTALL)
+# Sphinx directives whose content is not prose (file names, index entries, output switches).
+_SKIPPED = frozenset(
+    {"toctree", "index", "include", "literalinclude", "highlight", "tabularcolumns", "raw",
+     "meta", "image", "figure", "contents", "sectionauthor", "moduleauthor", "codeauthor",
+     "default-role", "default-domain", "currentmodule", "cmake-module"}
+)  # fmt: skip
+# Directives whose content is code or a grammar, shown as it is written.
+_LITERAL = frozenset({"code-block", "sourcecode", "productionlist", "signature", "prompt"})
+# Version notes: "New in version 3.11: ..."; any other argument (the command or option a
+# directive describes) is shown as code.
+_VERSION = {
+    "versionadded": "New in version {}",
+    "versionchanged": "Changed in version {}",
+    "deprecated": "Deprecated since version {}",
+    "versionremoved": "Removed in version {}",
+}
+# Directives whose argument is a switch, not words (``.. only:: html``).
+_NO_ARGUMENT_TEXT = frozenset({"only", "ifconfig", "tab", "tabs", "card", "program"})
+_MAX_DEPTH = 60
+
+
+def load_rst(source: str) -> LoadedDocument:
+    try:
+        doctree = _parse(source)
+    except Exception:  # docutils may fail on input it does not expect: keep the text
+        return LoadedDocument(normalise(source))
+    builder = DocumentBuilder()
+    _walk(doctree, builder, 1, 0)
+    document = builder.build()
+    if not document.text.strip():
+        return LoadedDocument(normalise(source))
+    return document
+
+
+def _parse(source: str) -> Any:
+    from docutils.core import publish_doctree
+
+    _register_unknown(source)
+    settings = {
+        "report_level": 5,
+        "halt_level": 5,
+        "warning_stream": io.StringIO(),
+        "file_insertion_enabled": False,
+        "raw_enabled": False,
+        "_disable_config": True,
+        "syntax_highlight": "none",
+        "input_encoding": "unicode",
+        "doctitle_xform": True,
+        "sectsubtitle_xform": False,
+    }
+    return publish_doctree(source, settings_overrides=settings)
+
+
+def _register_unknown(source: str) -> None:
+    """Register the directives and roles ``source`` uses that docutils does not know."""
+    from docutils.parsers.rst import directives, roles
+    from docutils.parsers.rst.languages import en
+
+    known_directives = set(directives._directives) | set(directives._directive_registry)
+    known_directives |= set(en.directives)
+    for name in set(_DIRECTIVE_NAME.findall(source)):
+        if name.lower() not in known_directives:
+            classes = _directive_classes()
+            directive = classes[1] if name.lower() in _VERSION else classes[0]
+            directives.register_directive(name.lower(), directive)
+    known_roles = set(roles._roles) | set(roles._role_registry) | set(en.roles)
+    for name in set(_ROLE_NAME.findall(source)):
+        if name.lower() not in known_roles:
+            roles.register_local_role(name.lower(), _text_role)
+
+
+def _text_role(
+    name: str,
+    rawtext: str,
+    text: str,
+    lineno: int,
+    inliner: Any,
+    options: dict[str, Any] | None = None,
+    content: list[str] | None = None,
+) -> tuple[list[Any], list[Any]]:
+    """A Sphinx role as the words it shows: ``:command:`add_executable()``` -> add_executable(),
+    ``:ref:`the guide <guide-label>``` -> the guide."""
+    from docutils import nodes, utils
+
+    shown = utils.unescape(text)
+    titled = _TITLED_TARGET.match(shown)
+    if titled:
+        shown = titled.group(1) or titled.group(2)
+    return [nodes.Text(shown.lstrip("~!"))], []
+
+
+_DIRECTIVE_CLASSES: tuple[Any, Any] | None = None
+
+
+def _directive_classes() -> tuple[Any, Any]:
+    """Generic Directives for Sphinx's: one for any directive (any argument and option, its
+    content parsed as body text, or kept as code for code-like directives) and one for version
+    notes ("New in version 3.11: ..." with the note's inline markup parsed)."""
+    global _DIRECTIVE_CLASSES
+    if _DIRECTIVE_CLASSES is not None:
+        return _DIRECTIVE_CLASSES
+    from docutils import nodes
+    from docutils.parsers.rst import Directive, directives
+    from docutils.statemachine import StringList
+
+    class AnyOption(dict[str, Any]):
+        def __contains__(self, key: object) -> bool:
+            return True
+
+        def __getitem__(self, key: str) -> Any:
+            return directives.unchanged
+
+    class SphinxDirective(Directive):  # type: ignore[misc]
+        required_arguments = 0
+        optional_arguments = 1
+        final_argument_whitespace = True
+        option_spec = AnyOption()
+        has_content = True
+
+        def run(self) -> list[Any]:
+            name = self.name.lower()
+            if name in _SKIPPED:
+                return []
+            argument = " ".join(" ".join(self.arguments).split())
+            if name in _LITERAL:
+                text = "\n".join(self.content) or argument
+                return [nodes.literal_block(text, text)] if text.strip() else []
+            out: list[Any] = []
+            if argument and name not in _NO_ARGUMENT_TEXT:
+                out.append(nodes.literal_block(argument, argument))
+            if self.content:
+                out.extend(self.parse(self.content))
+            return out
+
+        def parse(self, lines: Any) -> list[Any]:
+            box = nodes.container()
+            self.state.nested_parse(lines, self.content_offset, box)
+            return list(box.children)
+
+    class VersionDirective(SphinxDirective):
+        required_arguments = 1
+        optional_arguments = 1
+
+        def run(self) -> list[Any]:
+            version = self.arguments[0]
+            note = " ".join(" ".join(self.arguments[1:]).split())
+            lead = _VERSION[self.name.lower()].format(version)
+            first = f"{lead}: {note}" if note else f"{lead}."
+            lines = StringList([first, ""], source="")
+            if self.content:
+                lines.extend(self.content)
+            return self.parse(lines)
+
+    _DIRECTIVE_CLASSES = (SphinxDirective, VersionDirective)
+    return _DIRECTIVE_CLASSES
+
+
+def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
+    from docutils import nodes
+
+    for child in node.children:
+        if depth > _MAX_DEPTH:
+            builder.add(collapse(child.astext()), "paragraph")
+        elif isinstance(child, nodes.title):
+            builder.heading(level, child.astext())
+        elif isinstance(child, nodes.subtitle):
+            builder.add(child.astext(), "paragraph")
+        elif isinstance(child, nodes.section):
+            _walk(child, builder, level + 1, depth + 1)
+        elif isinstance(child, (nodes.literal_block, nodes.doctest_block)):
+            builder.add(child.astext(), "code")
+        elif isinstance(child, (nodes.bullet_list, nodes.enumerated_list)):
+            builder.add("\n".join(collapse(item.astext()) for item in child.children), "list")
+        elif isinstance(child, nodes.table):
+            builder.add(_table(child), "table")
+        elif isinstance(child, nodes.caption):
+            builder.add(collapse(child.astext()), "caption")
+        elif isinstance(child, nodes.line_block):
+            builder.add("\n".join(collapse(line.astext()) for line in child.children), "paragraph")
+        elif isinstance(child, (nodes.paragraph, nodes.rubric, nodes.term, nodes.field_name)):
+            builder.add(collapse(child.astext()), "paragraph")
+        elif isinstance(child, nodes.topic) and "contents" in child.get("classes", []):
+            continue  # a generated table of contents
+        elif isinstance(
+            child,
+            (nodes.system_message, nodes.comment, nodes.substitution_definition, nodes.target,
+             nodes.pending, nodes.raw, nodes.image, nodes.meta),
+        ):  # fmt: skip
+            continue
+        elif isinstance(child, (nodes.Text, nodes.TextElement)):
+            builder.add(collapse(child.astext()), "paragraph")
+        else:  # containers: admonitions, block quotes, definition and field lists, ...
+            _walk(child, builder, level, depth + 1)
+
+
+def _table(table: Any) -> str:
+    from docutils import nodes
+
+    rows = []
+    for row in table.findall(nodes.row):
+        cells = [collapse(entry.astext()) for entry in row.children]
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return "\n".join(rows)

@@ -1,0 +1,541 @@
+"""Exact sentence spans (proved over generated text and every real document we have) and
+structure-aware loading and chunking (issue 17, items 1-3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import rag
+from rag.chunking import chunk_document, content_hash, indexed_text, split_sentences
+from rag.config import Settings
+from rag.loaders import UnreadableFile, load_document
+from rag.models import Chunk
+from rag.store import VectorStore
+from tests.conftest import SEEDS
+
+CORPORA = Path("/work/shared/corpora")
+CORPUS_FILES = sorted(
+    [
+        *CORPORA.glob("nodejs-api/html/*.html"),
+        *CORPORA.glob("nodejs-api/md/*.md"),
+        *CORPORA.glob("cmake-help/**/*.rst"),
+    ]
+)
+SEED_FILES = sorted(p for p in SEEDS.iterdir() if p.is_file())
+SENTENCE_END = ".!?"
+
+
+def check_spans(text: str, spans: list[tuple[int, int]]) -> None:
+    """The properties every sentence split must have (issue 17, item 1)."""
+    previous_end = 0
+    covered = 0
+    for start, end in spans:
+        assert previous_end <= start < end <= len(text), (start, end)
+        sentence = text[start:end]
+        assert sentence == sentence.strip() and "\n" not in sentence, repr(sentence)
+        # Never inside a word ("toolbo|x", "|hinery").
+        assert not (start > 0 and text[start - 1].isalnum() and text[start].isalnum()), repr(
+            text[max(0, start - 20) : start + 20]
+        )
+        assert not (end < len(text) and text[end - 1].isalnum() and text[end].isalnum()), repr(
+            text[max(0, end - 20) : end + 20]
+        )
+        # Never the previous sentence's closing punctuation on the same line (". However, ...").
+        if spans[0] != (start, end) and "\n" not in text[previous_end:start]:
+            assert text[start] not in SENTENCE_END, repr(text[max(0, start - 20) : start + 20])
+        covered += sum(1 for ch in sentence if not ch.isspace())
+        previous_end = end
+    # Nothing but white space outside the spans.
+    assert covered == sum(1 for ch in text if not ch.isspace())
+
+
+# Text that stresses the splitter: blank lines, quotes and brackets after a full stop, ellipses,
+# abbreviations, dotted names, runs of punctuation, accented words.
+WORDS = st.sampled_from(
+    ["The", "toolbox", "machinery", "e.g.", "Node.js", "v1.2.3", "Dr.", "U.S.", "crate", "x",
+     "Vučić", "naïve", "fs.readFile()", "'quoted'", '"said"', "(aside)", "[1]", "3.14", "—"]
+)  # fmt: skip
+ENDINGS = st.sampled_from([".", "!", "?", "...", '."', ".)", "?!", ":", ";", "", ".”", "…"])
+SEPARATORS = st.sampled_from([" ", "  ", "\n", "\n\n", "\n\n\n", " \n \n", "\n\n\n\n", "\t"])
+SENTENCE = st.builds(
+    lambda words, end: " ".join(words) + end, st.lists(WORDS, min_size=1, max_size=8), ENDINGS
+)
+DOCUMENT = st.builds(
+    lambda parts, lead, tail: lead + "".join(s + sep for s, sep in parts) + tail,
+    st.lists(st.tuples(SENTENCE, SEPARATORS), min_size=1, max_size=12),
+    st.sampled_from(["", "\n", "  ", "\n\n"]),
+    st.sampled_from(["", "\n", " "]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DOCUMENT)
+@example("Said functionality.\n\n\nHowever, the toolbox works. Next one!\n\n  Then this.")
+@example('He said "Hi." Then he left. (See above.) Fine.')
+def test_sentence_spans_hold_on_generated_text(text: str) -> None:
+    check_spans(text, split_sentences(text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300))
+def test_sentence_spans_hold_on_any_text(text: str) -> None:
+    check_spans(text, split_sentences(text))
+
+
+def test_the_drift_the_issue_found_is_gone() -> None:
+    """sentencex drops blank lines in long texts (over about 10,000 characters), so offsets added
+    up from its pieces drifted: ". Another sentence follows i" (the issue's "toolbo|x")."""
+    text = "".join(
+        f"Paragraph {i} says the toolbox is in use. Another sentence follows it.\n\n"
+        for i in range(400)
+    )
+    expected = [
+        sentence
+        for i in range(400)
+        for sentence in (
+            f"Paragraph {i} says the toolbox is in use.",
+            "Another sentence follows it.",
+        )
+    ]
+    assert [text[s:e] for s, e in split_sentences(text)] == expected
+
+
+@pytest.mark.parametrize(
+    "path", CORPUS_FILES + SEED_FILES, ids=lambda p: f"{p.parent.name}/{p.name}"
+)
+def test_sentence_spans_and_chunks_hold_on_real_documents(path: Path) -> None:
+    if path.name == "policy.html":  # "The former Policies documentation is now at ..."
+        with pytest.raises(UnreadableFile) as error:
+            load_document(path)
+        assert str(error.value) == (
+            "a redirect page (only a link to permissions.html#policies), not a document"
+        )
+        return
+    document = load_document(path)
+    text = document.text
+    check_spans(text, split_sentences(text))
+    for block in document.blocks:
+        assert text[block.start : block.end].strip() == text[block.start : block.end]
+    chunks = chunk_document(
+        path.name,
+        text,
+        size=700,
+        overlap=200,
+        pages=document.pages,
+        blocks=document.blocks,
+        title=document.title,
+    )
+    assert chunks
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert len(chunk.kinds) == len(chunk.sentences)
+        for (s, e), kind in zip(chunk.sentences, chunk.kinds, strict=True):
+            start, end = chunk.start + s, chunk.start + e
+            assert text[start:end] == text[start:end].strip()
+            if kind in ("text", "heading", "caption"):
+                assert "\n" not in text[start:end]
+            # Inside a word only where a unit longer than a chunk has no other place to be cut.
+            if start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+                assert text[start - 350 : start].isalnum(), text[start - 40 : start + 40]
+            if end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+                assert text[end - 350 : end].isalnum(), text[end - 40 : end + 40]
+    # Every code block, list and table that fits in a chunk is whole in one, as one span.
+    for block in document.blocks:
+        if block.kind in ("code", "list", "table") and block.end - block.start <= 700:
+            assert any(
+                (block.start - c.start, block.end - c.start) in c.sentences
+                and c.kinds[c.sentences.index((block.start - c.start, block.end - c.start))]
+                == block.kind
+                for c in chunks
+            ), text[block.start : block.end][:80]
+
+
+# ------------------------------------------------------------------------------- HTML
+
+
+PAGE = """<!DOCTYPE html><html><head><title>Atlas | Example docs</title></head><body>
+<header><a href="/">Home</a> <ul id="theme-list"><li>Light</li><li>Rust</li></ul></header>
+<nav id="sidebar"><ol><li><a href="a.html">Chapter 1</a></li><li>Chapter 2</li></ol></nav>
+<main>
+<h1>Freedonia<a class="headerlink" href="#f">¶</a></h1>
+<p>The capital of <b>Freedonia</b> is <a href="b.html">Barville</a>,
+ a port city.</p>
+<details id="toc"><summary>Table of contents</summary><ul><li>Trade</li></ul></details>
+<h2>Trade <a href="#trade" class="mark">#</a></h2>
+<p>To install the tool, run:</p>
+<pre><code>cargo install   atlas
+atlas --help</code></pre>
+<ul><li>Timber <code>exports</code></li><li>Fishing<ul><li>Cod</li></ul></li></ul>
+<table><caption>Exports by year</caption><tr><th>Year</th><th>Tonnes</th></tr>
+<tr><td>2024</td><td><p>4,000</p></td></tr></table>
+<h3>Ports</h3>
+<figure><img src="x.png"><figcaption>Figure 2: The harbour.</figcaption></figure>
+<p>Listing 3-1: A port's code.</p>
+</main>
+<footer>Copyright 2026. Keyboard shortcuts: press S to search.</footer>
+</body></html>"""
+
+
+def test_html_main_content_becomes_blocks_with_heading_paths(tmp_path: Path) -> None:
+    (tmp_path / "atlas.html").write_text(PAGE, encoding="utf-8")
+    document = load_document(tmp_path / "atlas.html")
+    text = document.text
+    assert text == (
+        "Freedonia\n\nThe capital of Freedonia is Barville, a port city.\n\nTrade\n\n"
+        "To install the tool, run:\n\ncargo install   atlas\natlas --help\n\n"
+        "Timber exports\nFishing\nCod\n\nExports by year\nYear | Tonnes\n2024 | 4,000\n\n"
+        "Ports\n\nFigure 2: The harbour.\n\nListing 3-1: A port's code."
+    )
+    assert document.title == "Freedonia"
+    assert [(b.kind, b.path, text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", ("Freedonia",), "Freedonia"),
+        ("paragraph", ("Freedonia",), "The capital of Freedonia is Barville, a port city."),
+        ("heading", ("Freedonia", "Trade"), "Trade"),
+        ("paragraph", ("Freedonia", "Trade"), "To install the tool, run:"),
+        ("code", ("Freedonia", "Trade"), "cargo install   atlas\natlas --help"),
+        ("list", ("Freedonia", "Trade"), "Timber exports\nFishing\nCod"),
+        ("table", ("Freedonia", "Trade"), "Exports by year\nYear | Tonnes\n2024 | 4,000"),
+        ("heading", ("Freedonia", "Trade", "Ports"), "Ports"),
+        ("caption", ("Freedonia", "Trade", "Ports"), "Figure 2: The harbour."),
+        ("caption", ("Freedonia", "Trade", "Ports"), "Listing 3-1: A port's code."),
+    ]
+
+
+def test_html_without_a_main_element_drops_header_and_footer(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text(
+        "<body><header>Site menu</header><h1>Guide</h1><p>Some words here.</p>"
+        "<footer>Copyright</footer></body>",
+        encoding="utf-8",
+    )
+    assert load_document(tmp_path / "a.html").text == "Guide\n\nSome words here."
+
+
+MDBOOK = """<html><head><title>Using Threads - The Rust Programming Language</title></head>
+<body class="sidebar-visible no-js"><div id="body-container">
+<nav id="sidebar" class="sidebar" aria-label="Table of contents"><ol class="chapter">
+<li class="chapter-item"><a href="ch01.html">1. Getting Started</a></li></ol></nav>
+<div id="page-wrapper" class="page-wrapper"><div class="page">
+<div id="menu-bar" class="menu-bar sticky"><ul id="theme-list" class="theme-popup" role="menu">
+<li><button class="theme" id="light">Light</button></li><li>Rust</li><li>Coal</li></ul>
+<h1 class="menu-title">The Rust Programming Language</h1></div>
+<div id="content" class="content"><main>
+<h2 id="using-threads"><a class="header" href="#using-threads">Using Threads</a></h2>
+<p>To create a new thread, we call the <code>thread::spawn</code> function:</p>
+<figure class="listing"><pre><code class="language-rust">use std::thread;
+</code></pre><figcaption>Listing 16-1: Creating a new thread</figcaption></figure>
+</main><nav class="nav-wrapper" aria-label="Page navigation"><a href="ch15.html">Previous</a></nav>
+</div></div></div></div>
+<div id="mdbook-help-container" hidden><h2>Keyboard shortcuts</h2><p>Press S to search.</p></div>
+</body></html>"""
+
+TEXINFO = """<html><body lang="en">
+<div class="nav-panel"><p>Next: <a href="Running.html">Running</a>, Previous: <a href="S.html">
+Sample</a>, Up: <a href="index.html">Top</a> [<a href="index.html#SEC_Contents">Contents</a>]</p>
+</div><hr><div class="chapter-level-extent" id="Invocation">
+<h2 class="chapter"><span>2 Getting In and Out<a class="copiable-link" href="#Invocation"> ¶</a>
+</span></h2>
+<p>This chapter discusses how to start <small class="sc">GDB</small>, and how to leave it.</p>
+<dl class="table"><dt><code>gdb program</code><a class="copiable-link" href="#x"> ¶</a></dt>
+<dd><p>Start it.</p></dd></dl></div>
+<hr><div class="nav-panel"><p>Next: <a href="Running.html">Running</a></p></div>
+</body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("html", "blocks"),
+    [
+        (
+            MDBOOK,
+            [
+                ("heading", "Using Threads"),
+                ("paragraph", "To create a new thread, we call the thread::spawn function:"),
+                ("code", "use std::thread;"),
+                ("caption", "Listing 16-1: Creating a new thread"),
+            ],
+        ),
+        (
+            TEXINFO,
+            [
+                ("heading", "2 Getting In and Out"),
+                ("paragraph", "This chapter discusses how to start GDB, and how to leave it."),
+                ("list", "gdb program\nStart it."),
+            ],
+        ),
+    ],
+    ids=["mdbook", "texinfo"],
+)
+def test_html_generators_chrome_is_left_out(
+    tmp_path: Path, html: str, blocks: list[tuple[str, str]]
+) -> None:
+    (tmp_path / "page.html").write_text(html, encoding="utf-8")
+    document = load_document(tmp_path / "page.html")
+    assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == blocks
+    assert document.text == "\n\n".join(text for _, text in blocks)
+
+
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [
+        (
+            '<html><head><meta http-equiv="refresh" content="0; url=ch01-02.html"></head>'
+            '<body>Redirecting to <a href="ch01-02.html">ch01-02.html</a>...</body></html>',
+            "a redirect page to ch01-02.html (meta refresh), not a document",
+        ),
+        (
+            '<html><body><p>This page moved to <a href="new/index.html">the new book'
+            "</a>.</p></body></html>",
+            "a redirect page (only a link to new/index.html), not a document",
+        ),
+    ],
+)
+def test_redirect_stubs_are_skipped_with_the_reason(
+    settings: Settings, html: str, reason: str
+) -> None:
+    (settings.docs_dir / "stub.html").write_text(html, encoding="utf-8")
+    with pytest.raises(UnreadableFile) as error:
+        load_document(settings.docs_dir / "stub.html")
+    assert str(error.value) == reason
+    report = rag.ingest(settings=settings)
+    assert {s.path: s.reason for s in report.skipped} == {"stub.html": reason}
+
+
+# --------------------------------------------------------------------------- Markdown, DOCX
+
+
+def test_markdown_headings_code_lists_and_tables(tmp_path: Path) -> None:
+    (tmp_path / "guide.md").write_text(
+        "<!-- YAML\nadded: v1\n-->\n# Guide\n\nIntro *text*.\n\n## Install\n\nRun this:\n\n"
+        "```sh\nnpm install x\n\nnpm test\n```\n\n- one\n- two\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n",
+        encoding="utf-8",
+    )
+    document = load_document(tmp_path / "guide.md")
+    text = document.text
+    assert [(b.kind, b.path, text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", ("Guide",), "Guide"),
+        ("paragraph", ("Guide",), "Intro text."),
+        ("heading", ("Guide", "Install"), "Install"),
+        ("paragraph", ("Guide", "Install"), "Run this:"),
+        ("code", ("Guide", "Install"), "npm install x\n\nnpm test"),
+        ("list", ("Guide", "Install"), "one\ntwo"),
+        ("table", ("Guide", "Install"), "a | b\n1 | 2"),
+    ]
+
+
+def test_docx_heading_styles_lists_and_tables(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Handbook", level=0)
+    document.add_paragraph("Welcome.")
+    document.add_heading("Leave", level=1)
+    document.add_paragraph("Ask your manager.")
+    document.add_paragraph("Fill in the form", style="List Bullet")
+    document.add_paragraph("Wait", style="List Bullet")
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Days", "25"
+    document.save(str(tmp_path / "h.docx"))
+    loaded = load_document(tmp_path / "h.docx")
+    text = loaded.text
+    assert loaded.title == "Handbook"
+    assert [(b.kind, b.path, text[b.start : b.end]) for b in loaded.blocks] == [
+        ("heading", ("Handbook",), "Handbook"),
+        ("paragraph", ("Handbook",), "Welcome."),
+        ("heading", ("Handbook", "Leave"), "Leave"),
+        ("paragraph", ("Handbook", "Leave"), "Ask your manager."),
+        ("list", ("Handbook", "Leave"), "Fill in the form\nWait"),
+        ("table", ("Handbook", "Leave"), "Days | 25"),
+    ]
+
+
+def test_pdf_outline_gives_the_heading_path(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for title, body in [("Introduction", "Atlas maps the world."), ("Usage", "Run atlas.")]:
+        pdf.add_page()
+        pdf.start_section(title)
+        pdf.multi_cell(0, 10, body)
+    pdf.output(str(tmp_path / "a.pdf"))
+    document = load_document(tmp_path / "a.pdf")
+    assert [(b.path, document.text[b.start : b.end]) for b in document.blocks] == [
+        (("Introduction",), "Atlas maps the world."),
+        (("Usage",), "Run atlas."),
+    ]
+    chunks = chunk_document(
+        "a.pdf", document.text, size=700, overlap=0, pages=document.pages, blocks=document.blocks
+    )
+    assert [(c.page, c.section, c.text) for c in chunks] == [
+        (1, "Introduction", "Atlas maps the world."),
+        (2, "Usage", "Run atlas."),
+    ]
+
+
+# ------------------------------------------------------------------------ reStructuredText
+
+
+SPHINX_RST = """\
+add_thing
+---------
+
+.. only:: html
+
+   .. contents::
+
+Add a thing to the :variable:`CMAKE_THINGS` list with :command:`add_thing() <add_thing>`.
+
+.. code-block:: cmake
+
+  add_thing(<name> [OPTIONAL])
+
+.. versionadded:: 3.11
+  The ``OPTIONAL`` keyword, see :ref:`the guide <guide-label>`.
+
+.. option:: --fast
+
+  Build it fast.
+
+.. toctree::
+   :maxdepth: 1
+
+   other/page
+
+.. include:: MISSING_FILE.txt
+
+.. include:: /etc/passwd
+
+Details
+^^^^^^^
+
+* first item
+* second :prop_tgt:`PROP`
+"""
+
+
+def test_rst_with_sphinx_directives_and_roles(tmp_path: Path) -> None:
+    (tmp_path / "add_thing.rst").write_text(SPHINX_RST, encoding="utf-8")
+    document = load_document(tmp_path / "add_thing.rst")
+    text = document.text
+    assert document.title == "add_thing"
+    assert [(b.kind, b.path, text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", ("add_thing",), "add_thing"),
+        ("paragraph", ("add_thing",), "Add a thing to the CMAKE_THINGS list with add_thing()."),
+        ("code", ("add_thing",), "add_thing(<name> [OPTIONAL])"),
+        ("paragraph", ("add_thing",), "New in version 3.11: The OPTIONAL keyword, see the guide."),
+        ("code", ("add_thing",), "--fast"),
+        ("paragraph", ("add_thing",), "Build it fast."),
+        ("heading", ("add_thing", "Details"), "Details"),
+        ("list", ("add_thing", "Details"), "first item\nsecond PROP"),
+    ]
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason=f"no corpora in {CORPORA}")
+def test_every_cmake_help_file_reads_without_docutils_errors() -> None:
+    files = sorted(CORPORA.glob("cmake-help/**/*.rst"))
+    assert len(files) >= 150
+    for path in files:
+        document = load_document(path)
+        assert document.title and document.blocks, path
+        for marker in ("System Message", "Unknown directive", "Unknown interpreted", ":command:`"):
+            assert marker not in document.text, (path, marker)
+
+
+# ------------------------------------------------------------------------------- chunking
+
+
+def test_units_are_never_cut_and_headings_start_chunks() -> None:
+    from rag.loaders.markdown import load_markdown
+
+    prose = " ".join(f"Sentence {i} says something." for i in range(12))
+    document = load_markdown(
+        f"# Tool\n\n## Setup\n\n{prose}\n\n```\nline one\nline two\nline three\n```\n\n"
+        f"{prose}\n\n- alpha\n- beta\n\n### Deep\n\nLast words."
+    )
+    chunks = chunk_document(
+        "t.md", document.text, size=400, overlap=100, blocks=document.blocks, title=document.title
+    )
+    text = document.text
+    code = text.index("line one"), text.index("line three") + len("line three")
+    lists = text.index("alpha"), text.index("beta") + len("beta")
+    holders = [c for c in chunks if c.start <= code[0] and code[1] <= c.end]
+    assert holders and all((code[0] - c.start, code[1] - c.start) in c.sentences for c in holders)
+    for chunk in chunks:
+        for s, e in chunk.sentences:  # no unit starts or ends inside the code block or list
+            for a, b in (code, lists):
+                assert not (a < chunk.start + s < b) and not (a < chunk.start + e < b)
+    assert [c.section for c in chunks][-1] == "Tool > Setup > Deep"
+    assert chunks[-1].text == "Deep\n\nLast words."
+    assert chunks[-1].kinds == ("heading", "text")
+    assert chunks[0].section == "Tool > Setup"  # the title alone joins the next section
+    assert chunks[0].text.startswith("Tool\n\nSetup\n\nSentence 0")
+    assert chunks[0].kinds[:3] == ("heading", "heading", "text")
+    assert indexed_text(chunks[-1]) == "Tool > Setup > Deep\n\nDeep\n\nLast words."
+
+
+def test_long_code_is_cut_between_lines() -> None:
+    from rag.loaders.markdown import load_markdown
+
+    code = "\n".join(f"call_number_{i}(argument)" for i in range(40))
+    document = load_markdown(f"# T\n\n```\n{code}\n```\n")
+    chunks = chunk_document("t.md", document.text, size=200, overlap=0, blocks=document.blocks)
+    pieces = [c.text[s:e] for c in chunks for (s, e), k in zip(c.sentences, c.kinds) if k == "code"]
+    assert "\n".join(pieces) == code
+    assert all(len(p) <= 200 and p.endswith("(argument)") for p in pieces)
+
+
+def test_plain_text_has_no_section() -> None:
+    chunks = chunk_document("a.txt", "Title line\n\nOne sentence. Two.", size=700, overlap=0)
+    assert [(c.section, c.title, c.kinds) for c in chunks] == [
+        ("", "Title line", ("text", "text", "text"))
+    ]
+    assert indexed_text(chunks[0]) == chunks[0].text
+
+
+def test_store_keeps_section_and_kinds_and_reads_old_chunks(settings: Settings) -> None:
+    store = VectorStore(settings)
+    new = Chunk("n", "a.md", 0, 5, "Hello", sentences=((0, 5),), section="A > B", kinds=("code",))
+    old = Chunk("o", "b.txt", 0, 5, "World", sentences=((0, 5),))
+    store.add([new, old], np.ones((2, 384), dtype=np.float32), ["h1", "h2"])
+    assert sorted(store.iter_chunks(), key=lambda c: c.id) == [new, old]
+
+
+def test_ingest_indexes_sections(settings: Settings) -> None:
+    (settings.docs_dir / "atlas.html").write_text(PAGE, encoding="utf-8")
+    rag.ingest(settings=settings)
+    passages = rag.retrieve("How do I install the atlas tool with cargo?", settings=settings)
+    top = passages[0].chunk
+    assert top.source == "atlas.html"
+    assert top.section == "Freedonia > Trade"
+    assert "code" in top.kinds
+
+
+def test_bm25_and_embeddings_see_the_section_path(settings: Settings) -> None:
+    """A word only the heading holds finds every chunk of its section, not only the first."""
+    from rag import api
+
+    facts = " ".join(f"Boat {i} leaves the harbour at {i} in the morning." for i in range(40))
+    (settings.docs_dir / "zanzibar.md").write_text(
+        f"# Zanzibar\n\n## Ferries\n\n{facts}\n\n## Spices\n\nCloves grow here.\n", encoding="utf-8"
+    )
+    rag.ingest(settings=settings)
+    engine = api.engine(settings)
+    chunks = {c.id: c for c in engine.store.iter_chunks() if c.source == "zanzibar.md"}
+    ferries = {i for i, c in chunks.items() if c.section == "Zanzibar > Ferries"}
+    assert len(ferries) >= 3
+    assert any("Ferries" not in chunks[i].text for i in ferries)
+    found = {i for i, _ in engine.lexical.search("ferries", 50)}
+    assert found == ferries
+    # The stored vector is the embedding of the section path with the text.
+    last = max((chunks[i] for i in ferries), key=lambda c: c.start)
+    embedder = api.shared_embedder(settings)
+    stored = engine.store.embeddings_by_text_hash([content_hash(indexed_text(last))])
+    assert len(stored) == 1
+    vector = next(iter(stored.values()))
+    assert float(vector @ embedder.embed_documents([indexed_text(last)])[0]) > 0.99
+    assert float(vector @ embedder.embed_documents([last.text])[0]) < 0.99
