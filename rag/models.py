@@ -20,6 +20,11 @@ class Chunk:
     sentences: tuple[tuple[int, int], ...] = ()
     # The document's heading line, if it has one: the reader sees each sentence with it.
     title: str = ""
+    # The section path, "Document title > Section > Subsection" ("" when unknown).
+    section: str = ""
+    # One kind per sentence span: "text", "heading", "code", "list", "table" or "caption";
+    # () means every span is "text" (stores written before the structure-aware loaders).
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Citation:
     score: float
     page: int | None = None
     verified: bool = True
+    # What the span ends with: "text", or the unit that completes it ("code", "list", "table").
+    kind: str = "text"
 
 
 @dataclass(frozen=True)
