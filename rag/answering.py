@@ -8,8 +8,8 @@ closest sentences, marked as not an answer.
 
 Spans have kinds (``Chunk.kinds``). Headings, captions and code are context, never an answer on
 their own; a sentence that introduces the code block, list or table right after it ("run the
-following:") is cited together with it, as one span. When the question names a section's
-heading and the reader's best sentence lies elsewhere, the section's lead paragraph answers.
+following:") is judged and cited together with it, as one span. When the question names a
+section's heading (one the loader marked), the section's lead paragraph answers.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ _CAPTION = re.compile(r"^\W*(?:listing|figure|fig\.|table)\s+[\w.-]*\d[\w.-]*\s*
 # A code line or a tool's output where the loader could not tell (plain text): a line that ends
 # like a statement and holds code marks, a shell prompt, a compiler's diagnostic.
 _CODE_MARKS = re.compile(r"::|=>|->|[{}()=<>]|\b(?:fn|def|let|var|const|import|use)\b")
-_PROMPT = re.compile(r"^\s*[$>#%]\s+\S")
-_DIAGNOSTIC = re.compile(r"^\s*(?:error|warning)(?:\[\w+\])?:|^\s*-->\s|^\s*\|\s")
+_PROMPT = re.compile(r"^\s*[$%]\s+\S")
+_DIAGNOSTIC = re.compile(r"^\s*(?:error|warning)(?:\[\w+\])?:|^\s*-->\s")
 # What introduces the unit after it: a closing colon, "the following", a command to type.
 _INTRO_END = re.compile(
     r"(?::|\b(?:as follows|like this|like so|below|run|enter|execute)\s*[.!]?)\s*$",
@@ -341,7 +341,14 @@ def answer_spans(
     found = section_lead(question, passages, max_sentences)
     if found is not None:
         passage, lead = found
-        return [complete(passage, lead[0].start, lead[-1].end, judged[0].probability)]
+        start, end = lead[0].start, lead[-1].end
+        # The citation's score: the reader's best for a sentence of the lead, if it read one.
+        own = [
+            j.probability
+            for j in judged
+            if j.passage.chunk.source == passage.chunk.source and start <= j.start < end
+        ]
+        return [complete(passage, start, end, max(own, default=judged[0].probability))]
     cited: list[Cited] = []
     for j in choose(judged, threshold, max_sentences):
         span = Cited(j.passage, j.start, j.end, j.probability, j.kind)
