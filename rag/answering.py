@@ -300,11 +300,14 @@ def section_lead(
     question's subject, if one names it: its first sentences, up to ``max_sentences``."""
     best: tuple[float, Passage, list[Span]] | None = None
     for passage in passages:
-        if not passage.chunk.kinds:
-            continue  # headings guessed from short lines are too often title lines or labels
+        declared = passage.chunk.kinds
         units = spans(passage)
+        if len(declared) != len(units):
+            continue  # no structure from the loader
         for i, unit in enumerate(units):
-            if unit.kind != "heading" or i + 1 >= len(units):
+            # Only the loader's headings: short lines taken for headings are too often a
+            # document's title line or a label.
+            if declared[i] != "heading" or i + 1 >= len(units):
                 continue
             score = heading_match(question, unit.text)
             if score < HEADING_MATCH or (best is not None and score <= best[0]):

@@ -20,10 +20,11 @@ class Chunk:
     sentences: tuple[tuple[int, int], ...] = ()
     # The document's heading line, if it has one: the reader sees each sentence with it.
     title: str = ""
-    # The section path, "Document title > Section > Subsection" ("" when unknown).
+    # The section path "Document title > Section > Subsection" from the document's headings;
+    # "" when the document has none.
     section: str = ""
-    # One kind per sentence span: "text", "heading", "code", "list", "table" or "caption";
-    # () means every span is "text" (stores written before the structure-aware loaders).
+    # One per sentence span: "text", "heading", "code", "list", "table" or "caption". A code
+    # block, a list or a table is one span. () means every span is "text" (older stores).
     kinds: tuple[str, ...] = ()
 
 

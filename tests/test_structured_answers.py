@@ -16,6 +16,7 @@ from rag.answering import (
     is_caption,
     judge,
     looks_like_code,
+    section_lead,
     spans,
 )
 from rag.chunking import split_sentences
@@ -207,6 +208,19 @@ def test_a_question_naming_a_heading_gets_the_sections_lead_paragraph() -> None:
     assert text[result.citations[0].start : result.citations[0].end] == lead
     # A heading is never the answer, and neither is a short line that is no sentence.
     assert all(s.kind != "heading" for s in spans(passage) if s.text.endswith("run"))
+
+
+def test_only_the_loaders_headings_lead_to_a_section() -> None:
+    _, passage = structured(OPTIONS, "The Cargo Book > Tests")
+    question = "How do I configure the test runner?"
+    found = section_lead(question, [passage], 2)
+    assert found is not None
+    assert [u.text for u in found[1]] == ["The test runner accepts these flags:"]
+    # The same line in plain text (every span "text"): it is still no answer (a short line
+    # without closing punctuation), but it is no section heading to answer from.
+    plain = Chunk(**{**vars(passage.chunk), "kinds": ("text",) * len(passage.chunk.kinds)})
+    assert spans(Passage(chunk=plain, score=1.0))[0].kind == "heading"
+    assert section_lead(question, [Passage(chunk=plain, score=1.0)], 2) is None
 
 
 def test_a_refusal_still_refuses_and_shows_no_code_as_closest() -> None:
