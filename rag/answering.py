@@ -312,22 +312,28 @@ def section_lead(
             score = heading_match(question, unit.text)
             if score < HEADING_MATCH or (best is not None and score <= best[0]):
                 continue
-            lead = lead_paragraph(passage, units[i + 1 :], max_sentences)
+            lead = lead_paragraph(passage, units[i + 1 :], declared[i + 1 :], max_sentences)
             if lead:
                 best = (score, passage, lead)
     return (best[1], best[2]) if best else None
 
 
-def lead_paragraph(passage: Passage, units: list[Span], max_sentences: int) -> list[Span]:
-    """The first sentences of the paragraph that opens ``units`` (none if it opens otherwise)."""
+def lead_paragraph(
+    passage: Passage, units: list[Span], declared: tuple[str, ...], max_sentences: int
+) -> list[Span]:
+    """The first sentences of the first paragraph of ``units`` (up to the next heading of the
+    loader): what opens a section before it ("Added in: v0.1", a list of parameters, a code
+    block) is passed over."""
     lead: list[Span] = []
-    for unit in units:
-        if unit.kind not in ANSWERING_KINDS or len(lead) == max_sentences:
+    for unit, kind in zip(units, declared, strict=True):
+        if kind == "heading" or len(lead) == max_sentences:
             break
-        if lead:
-            gap = span_text(passage, lead[-1].end, unit.start)
-            if "\n\n" in gap.replace("\r", "") or unit.kind != "text":
-                break  # a blank line or another kind of unit ends the paragraph
+        if unit.kind != "text":
+            if lead:
+                break  # another kind of unit ends the paragraph
+            continue
+        if lead and "\n\n" in span_text(passage, lead[-1].end, unit.start).replace("\r", ""):
+            break  # a blank line ends the paragraph
         lead.append(unit)
     return lead
 

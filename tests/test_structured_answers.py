@@ -210,6 +210,38 @@ def test_a_question_naming_a_heading_gets_the_sections_lead_paragraph() -> None:
     assert all(s.kind != "heading" for s in spans(passage) if s.text.endswith("run"))
 
 
+def test_a_section_lead_passes_over_what_opens_the_section() -> None:
+    """API reference sections open with a version note and a parameter list: the lead is the
+    first paragraph of text after them, and the next heading ends the search."""
+    blocks: Blocks = [
+        ("heading", "path.normalize(path)"),
+        ("text", "Added in: v0.1.23"),
+        ("list", "path <string>\nReturns: <string>"),
+        (
+            "text",
+            "The path.normalize() method normalizes the given path, resolving parent directory "
+            "segments. When multiple slashes are found, they are replaced by a single one.",
+        ),
+        ("text", "Trailing separators are preserved."),
+        ("heading", "path.parse(path)"),
+        ("text", "The path.parse() method returns an object describing the path."),
+    ]
+    text, passage = structured(blocks, "Path > path.normalize(path)")
+    result = answer_extractive(
+        "What does path.normalize do?", [passage], shared_reader(), refusal_threshold=0.0
+    )
+    lead = (
+        "The path.normalize() method normalizes the given path, resolving parent directory "
+        "segments. When multiple slashes are found, they are replaced by a single one."
+    )
+    assert [c.text for c in result.citations] == [lead]
+    assert text[result.citations[0].start : result.citations[0].end] == lead
+    # A section with no text before the next heading has no lead.
+    _, bare = structured(blocks[:3] + blocks[5:], "Path")
+    found = section_lead("What does path.normalize do?", [bare], 2)
+    assert found is None
+
+
 def test_only_the_loaders_headings_lead_to_a_section() -> None:
     _, passage = structured(OPTIONS, "The Cargo Book > Tests")
     question = "How do I configure the test runner?"
