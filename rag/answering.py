@@ -236,7 +236,8 @@ def closest(judged: list[Judged], limit: int = CLOSEST) -> list[Citation]:
         if j.passage.chunk.id in passages:
             continue
         passages.add(j.passage.chunk.id)
-        out.append(make_citation(len(out) + 1, j.passage, j.start, j.end, j.probability, False))
+        citation = make_citation(len(out) + 1, j.passage, j.start, j.end, j.probability, False)
+        out.append(replace(citation, kind=j.kind))
         if len(out) == limit:
             break
     return out

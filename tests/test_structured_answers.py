@@ -264,6 +264,12 @@ def test_a_refusal_still_refuses_and_shows_no_code_as_closest() -> None:
     assert result.closest and all(
         not c.text.startswith(("use std", "error[")) for c in result.closest
     )
+    # A closest passage that carries code says so, as a citation would.
+    _, cargo = structured(CARGO, "The Cargo Book")
+    near = answer_extractive(
+        "What command builds the project?", [cargo], shared_reader(), refusal_threshold=0.999
+    ).closest
+    assert [c.kind for c in near] == ["code"] and near[0].text.endswith(("build", "hello_cargo"))
 
 
 def test_the_reader_sees_the_section_path_as_title() -> None:
