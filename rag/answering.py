@@ -103,15 +103,23 @@ def introduces(text: str) -> bool:
 
 def span_kind(declared: str, text: str, title: str = "", following: str = "text") -> str:
     """A span's kind: the loader's, and for text what its words show it to be. ``following``:
-    the loader's kind of the next span (a short line that introduces code is no heading)."""
-    if declared != "text":
-        return declared
+    the kind of the next span (a short line that introduces code is no heading)."""
+    kind = shape(declared, text)
+    if kind != "text":
+        return kind
     if is_heading(text, title) and not (following in COMPLETING_KINDS and introduces(text)):
         return "heading"
-    if is_caption(text):
-        return "caption"
+    return "text"
+
+
+def shape(declared: str, text: str) -> str:
+    """The loader's kind, or for text a code line or a caption its words show it to be."""
+    if declared != "text":
+        return declared
     if looks_like_code(text):
         return "code"
+    if is_caption(text):
+        return "caption"
     return "text"
 
 
@@ -137,11 +145,13 @@ def spans(passage: Passage) -> list[Span]:
     if not chunk.sentences:
         return [Span(start, end, span_text(passage, start, end), "text") for start, end in bounds]
     declared = list(chunk.kinds) if len(chunk.kinds) == len(bounds) else ["text"] * len(bounds)
+    texts = [span_text(passage, start, end) for start, end in bounds]
+    shapes = [shape(kind, text) for kind, text in zip(declared, texts, strict=True)]
     out = []
     for i, (start, end) in enumerate(bounds):
-        text = span_text(passage, start, end)
-        following = declared[i + 1] if i + 1 < len(bounds) else "text"
-        out.append(Span(start, end, text, span_kind(declared[i], text, chunk.title, following)))
+        following = shapes[i + 1] if i + 1 < len(bounds) else "text"
+        kind = span_kind(declared[i], texts[i], chunk.title, following)
+        out.append(Span(start, end, texts[i], kind))
     return out
 
 

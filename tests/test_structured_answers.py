@@ -162,6 +162,20 @@ def test_old_stores_without_kinds_still_keep_code_and_captions_out() -> None:
     assert not is_caption("Table salt is sodium chloride.")
 
 
+def test_in_plain_text_a_command_line_completes_the_line_that_introduces_it() -> None:
+    _, passage = structured(CARGO[7:], "")
+    bare = Passage(chunk=Chunk(**{**vars(passage.chunk), "kinds": ()}), score=1.0)
+    assert [(c.text, c.kind) for c in candidate_sentences([bare])] == [
+        ("Cargo keeps the build output apart from your source code.", "text"),
+        ("To build the project, run\n\n$ cargo build", "code"),
+        (
+            "This command creates an executable file in target/debug rather than in the "
+            "current directory.",
+            "text",
+        ),
+    ]
+
+
 def test_what_introduces_a_unit() -> None:
     assert introduces("Then, on any operating system, run the following:")
     assert introduces("To build the project, run")
