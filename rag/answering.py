@@ -1,20 +1,27 @@
 """Offline extractive answers: the reader picks the passage sentences that answer the question.
 
 Every sentence of the retrieved passages is scored by the reader (rag/reader.py, our own small
-cross-encoder), seen with its document's title and the words before it, as in training. The best
-sentence's calibrated probability is ``Answer.confidence``; below the refusal threshold (chosen on
-the reader's validation split) the answer is a refusal that still shows the closest sentences,
-marked as not an answer. A heading line is context, never an answer.
+cross-encoder), seen with its section path (or document title) and the words before it, as in
+training. The best sentence's calibrated probability is ``Answer.confidence``; below the refusal
+threshold (chosen on the reader's validation split) the answer is a refusal that still shows the
+closest sentences, marked as not an answer.
+
+Spans have kinds (``Chunk.kinds``). Headings, captions and code are context, never an answer on
+their own; a sentence that introduces the code block, list or table right after it ("run the
+following:") is judged and cited together with it, as one span. When the question names a
+section's heading (one the loader marked), the section's lead paragraph answers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from rag.citations import make_citation, sentence_spans, span_text
-from rag.models import Answer, Citation, Passage
+from rag.models import Answer, Chunk, Citation, Passage
 from rag.reader import Reader
 from rag.reader_input import reader_pair
+from rag.text import terms
 
 REFUSAL_TEXT = "The documents do not contain an answer to this question."
 # One reader call scores at most this many sentences, those of the best-ranked passages first.
@@ -27,6 +34,28 @@ CLOSEST = 3
 # A line of at most this many words with no closing punctuation is a heading, not a sentence.
 HEADING_WORDS = 12
 _CLOSING = tuple(".!?…:;\"'”’")
+# Span kinds that may answer; the units that complete a sentence introducing them.
+ANSWERING_KINDS = frozenset({"text", "list", "table"})
+COMPLETING_KINDS = frozenset({"code", "list", "table"})
+# A heading names the question's subject when their terms overlap this much (Jaccard): the
+# heading's terms are most of the question's, and the question's most of the heading's.
+HEADING_MATCH = 0.5
+# "Listing 15-23: ...", "Figure 3.", "Table 2-1: ...": a caption describes a unit, it is no answer.
+_CAPTION = re.compile(r"^\W*(?:listing|figure|fig\.|table)\s+[\w.-]*\d[\w.-]*\s*[:.]", re.I)
+# A code line or a tool's output where the loader could not tell (plain text): a line that ends
+# like a statement and holds code marks, a shell prompt, a compiler's diagnostic.
+_CODE_MARKS = re.compile(r"::|=>|->|[{}()=<>]|\b(?:fn|def|let|var|const|import|use)\b")
+_PROMPT = re.compile(r"^\s*[$%]\s+\S")
+_DIAGNOSTIC = re.compile(r"^\s*(?:error|warning)(?:\[\w+\])?:|^\s*-->\s")
+# What introduces the unit after it: a closing colon, "the following", a command to type.
+_INTRO_END = re.compile(
+    r"(?::|\b(?:as follows|like this|like so|below|run|enter|execute)\s*[.!]?)\s*$",
+    re.I,
+)
+_INTRO_ANY = re.compile(r"\b(?:the following|as follows)\b", re.I)
+_INTRO_START = re.compile(
+    r"^\W*(?:(?:then|now|next|first|finally),?\s+)?(?:run|type|enter|execute)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +68,8 @@ class Judged:
     text: str
     logit: float
     probability: float
+    # "text", or the unit the sentence introduces and is cited with ("code", "list", "table").
+    kind: str = "text"
 
 
 def is_heading(text: str, title: str = "") -> bool:
@@ -49,6 +80,93 @@ def is_heading(text: str, title: str = "") -> bool:
     return len(stripped.split()) <= HEADING_WORDS and not stripped.endswith(_CLOSING)
 
 
+def is_caption(text: str) -> bool:
+    """A listing's, figure's or table's caption ("Listing 15-23: ...")."""
+    return bool(_CAPTION.match(text))
+
+
+def looks_like_code(text: str) -> bool:
+    """A line of code or of a tool's output, in text the loader could not mark as code."""
+    stripped = text.strip()
+    if _PROMPT.match(stripped) or _DIAGNOSTIC.match(stripped):
+        return True
+    return stripped.endswith((";", "{", "}")) and bool(_CODE_MARKS.search(stripped[:-1]))
+
+
+def introduces(text: str) -> bool:
+    """Whether a sentence announces what follows it (a colon, "the following", "run")."""
+    stripped = text.strip()
+    return bool(
+        _INTRO_END.search(stripped) or _INTRO_ANY.search(stripped) or _INTRO_START.match(stripped)
+    )
+
+
+def span_kind(declared: str, text: str, title: str = "", following: str = "text") -> str:
+    """A span's kind: the loader's, and for text what its words show it to be. ``following``:
+    the kind of the next span (a short line that introduces code is no heading)."""
+    kind = shape(declared, text)
+    if kind != "text":
+        return kind
+    if is_heading(text, title) and not (following in COMPLETING_KINDS and introduces(text)):
+        return "heading"
+    return "text"
+
+
+def shape(declared: str, text: str) -> str:
+    """The loader's kind, or for text a code line or a caption its words show it to be."""
+    if declared != "text":
+        return declared
+    if looks_like_code(text):
+        return "code"
+    if is_caption(text):
+        return "caption"
+    return "text"
+
+
+def context_title(chunk: Chunk) -> str:
+    """What the reader sees as a sentence's title: the section path, else the document title."""
+    return chunk.section or chunk.title
+
+
+@dataclass(frozen=True)
+class Span:
+    """One span of a chunk, with its kind: headings, captions, code, lists, tables, text."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
+def spans(passage: Passage) -> list[Span]:
+    """The passage's spans in order, with their kinds (document offsets)."""
+    chunk = passage.chunk
+    bounds = sentence_spans(passage)
+    if not chunk.sentences:
+        return [Span(start, end, span_text(passage, start, end), "text") for start, end in bounds]
+    declared = list(chunk.kinds) if len(chunk.kinds) == len(bounds) else ["text"] * len(bounds)
+    texts = [span_text(passage, start, end) for start, end in bounds]
+    shapes = [shape(kind, text) for kind, text in zip(declared, texts, strict=True)]
+    out = []
+    for i, (start, end) in enumerate(bounds):
+        following = shapes[i + 1] if i + 1 < len(bounds) else "text"
+        kind = span_kind(declared[i], texts[i], chunk.title, following)
+        out.append(Span(start, end, texts[i], kind))
+    return out
+
+
+def completed(passage: Passage, units: list[Span], i: int) -> Span:
+    """Span ``i`` and, when it introduces it, the code block, list or table right after it, as
+    one span; its kind is that unit's ("code", "list", "table"), else "text"."""
+    span = units[i]
+    if span.kind == "text" and i + 1 < len(units) and introduces(span.text):
+        following = units[i + 1]
+        if following.kind in COMPLETING_KINDS:
+            end = following.end
+            return Span(span.start, end, span_text(passage, span.start, end), following.kind)
+    return replace(span, kind=span.kind if span.kind in COMPLETING_KINDS else "text")
+
+
 @dataclass(frozen=True)
 class _Sentence:
     passage: Passage
@@ -56,27 +174,34 @@ class _Sentence:
     end: int
     text: str
     before: str
+    kind: str = "text"
 
 
 def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
-    """The passages' sentences, best passage first, each once, headings left out.
+    """The passages' sentences that may answer, best passage first, each once, each with the
+    unit it introduces: the reader judges what would be cited.
 
-    ``before`` is the previous sentence of the same passage (not a heading): the reader's context.
+    Headings, captions and code are left out; ``before`` is the span before a sentence (not a
+    heading): the reader's context.
     """
     seen: set[tuple[str, int, int]] = set()
     out: list[_Sentence] = []
     for passage in passages:
         before = ""
-        for start, end in sentence_spans(passage):
-            text = span_text(passage, start, end)
-            if is_heading(text, passage.chunk.title):
+        units = spans(passage)
+        for i, span in enumerate(units):
+            if span.kind == "heading":
                 before = ""
                 continue
-            key = (passage.chunk.source, start, end)
-            if key not in seen:
-                seen.add(key)
-                out.append(_Sentence(passage, start, end, text, before))
-            before = text
+            if span.kind in ANSWERING_KINDS:
+                whole = completed(passage, units, i)
+                key = (passage.chunk.source, whole.start, whole.end)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(
+                        _Sentence(passage, whole.start, whole.end, whole.text, before, whole.kind)
+                    )
+            before = span.text
     return out[:MAX_READ]
 
 
@@ -84,13 +209,15 @@ def judge(question: str, passages: list[Passage], reader: Reader) -> list[Judged
     """Every candidate sentence with the reader's logit and probability, best first."""
     sentences = candidate_sentences(passages)
     pairs = [
-        reader_pair(question, s.text, title=s.passage.chunk.title, before=s.before)
+        reader_pair(question, s.text, title=context_title(s.passage.chunk), before=s.before)
         for s in sentences
     ]
     logits = reader.logits(pairs)
     dense = top_dense(passages)
     judged = [
-        Judged(s.passage, s.start, s.end, s.text, float(x), reader.probability(float(x), dense))
+        Judged(
+            s.passage, s.start, s.end, s.text, float(x), reader.probability(float(x), dense), s.kind
+        )
         for s, x in zip(sentences, logits, strict=True)
     ]
     # Ties keep retrieval order (the sort is stable).
@@ -119,7 +246,8 @@ def closest(judged: list[Judged], limit: int = CLOSEST) -> list[Citation]:
         if j.passage.chunk.id in passages:
             continue
         passages.add(j.passage.chunk.id)
-        out.append(make_citation(len(out) + 1, j.passage, j.start, j.end, j.probability, False))
+        citation = make_citation(len(out) + 1, j.passage, j.start, j.end, j.probability, False)
+        out.append(replace(citation, kind=j.kind))
         if len(out) == limit:
             break
     return out
@@ -146,6 +274,114 @@ def choose(judged: list[Judged], threshold: float, max_sentences: int) -> list[J
     return [best, *further[: max_sentences - 1]]
 
 
+@dataclass(frozen=True)
+class Cited:
+    """One span of the answer: a sentence (or a section's lead), with what completes it."""
+
+    passage: Passage
+    start: int
+    end: int
+    probability: float
+    kind: str = "text"
+
+
+def complete(passage: Passage, start: int, end: int, probability: float) -> Cited:
+    """The span ``start:end`` (whole sentences) and, when its last sentence introduces it, the
+    code, list or table after it."""
+    units = spans(passage)
+    last = next((i for i, u in enumerate(units) if u.end == end), None)
+    if last is None:
+        return Cited(passage, start, end, probability)
+    whole = completed(passage, units, last)
+    return Cited(passage, start, whole.end, probability, whole.kind)
+
+
+def heading_match(question: str, heading: str) -> float:
+    """How well a heading names the question's subject: the Jaccard overlap of their terms."""
+    asked, named = set(terms(question)), set(terms(heading))
+    if not asked or not named:
+        return 0.0
+    return len(asked & named) / len(asked | named)
+
+
+def section_lead(
+    question: str, passages: list[Passage], max_sentences: int
+) -> tuple[Passage, list[Span]] | None:
+    """The lead paragraph of the section whose heading (marked by the loader) best names the
+    question's subject, if one names it: its first sentences, up to ``max_sentences``."""
+    best: tuple[float, Passage, list[Span]] | None = None
+    for passage in passages:
+        declared = passage.chunk.kinds
+        units = spans(passage)
+        if len(declared) != len(units):
+            continue  # no structure from the loader
+        for i, unit in enumerate(units):
+            # Only the loader's headings: short lines taken for headings are too often a
+            # document's title line or a label.
+            if declared[i] != "heading" or i + 1 >= len(units):
+                continue
+            score = heading_match(question, unit.text)
+            if score < HEADING_MATCH or (best is not None and score <= best[0]):
+                continue
+            lead = lead_paragraph(passage, units[i + 1 :], declared[i + 1 :], max_sentences)
+            if lead:
+                best = (score, passage, lead)
+    return (best[1], best[2]) if best else None
+
+
+def lead_paragraph(
+    passage: Passage, units: list[Span], declared: tuple[str, ...], max_sentences: int
+) -> list[Span]:
+    """The first sentences of the first paragraph of ``units`` (up to the next heading of the
+    loader): what opens a section before it ("Added in: v0.1", a list of parameters, a code
+    block) is passed over."""
+    lead: list[Span] = []
+    for unit, kind in zip(units, declared, strict=True):
+        if kind == "heading" or len(lead) == max_sentences:
+            break
+        if unit.kind != "text":
+            if lead:
+                break  # another kind of unit ends the paragraph
+            continue
+        if lead and "\n\n" in span_text(passage, lead[-1].end, unit.start).replace("\r", ""):
+            break  # a blank line ends the paragraph
+        lead.append(unit)
+    return lead
+
+
+def answer_spans(
+    question: str,
+    passages: list[Passage],
+    judged: list[Judged],
+    threshold: float,
+    max_sentences: int,
+) -> list[Cited]:
+    """What the answer cites: a section's lead when the question names its heading, else the
+    reader's sentences (each with the unit it introduces)."""
+    found = section_lead(question, passages, max_sentences)
+    if found is not None:
+        passage, lead = found
+        start, end = lead[0].start, lead[-1].end
+        # The citation's score: the reader's best for a sentence of the lead, if it read one.
+        own = [
+            j.probability
+            for j in judged
+            if j.passage.chunk.source == passage.chunk.source and start <= j.start < end
+        ]
+        return [complete(passage, start, end, max(own, default=judged[0].probability))]
+    cited: list[Cited] = []
+    for j in choose(judged, threshold, max_sentences):
+        span = Cited(j.passage, j.start, j.end, j.probability, j.kind)
+        if any(_overlaps(span, other) for other in cited):
+            continue  # already in the answer (the list a chosen sentence introduced, say)
+        cited.append(span)
+    return cited
+
+
+def _overlaps(a: Cited, b: Cited) -> bool:
+    return a.passage.chunk.source == b.passage.chunk.source and a.start < b.end and b.start < a.end
+
+
 def answer_extractive(
     question: str,
     passages: list[Passage],
@@ -154,20 +390,21 @@ def answer_extractive(
     refusal_threshold: float,
     max_sentences: int = 2,
 ) -> Answer:
-    """Compose an answer from whole sentences, each followed by its ``[n]`` marker, or refuse."""
+    """Compose an answer from whole sentences (with the units they introduce), each followed by
+    its ``[n]`` marker, or refuse."""
     judged = judge(question, passages, reader)
     if not judged:
         return refusal(question)
     score = judged[0].probability
     if score < refusal_threshold:
         return refusal(question, score, closest(judged))
-    chosen = choose(judged, refusal_threshold, max_sentences)
-    # Sentences of one document keep their order, for a readable answer.
+    chosen = answer_spans(question, passages, judged, refusal_threshold, max_sentences)
+    # Spans of one document keep their order, for a readable answer.
     lead = chosen[0].passage.chunk.source
-    chosen.sort(key=lambda j: (j.passage.chunk.source != lead, j.passage.chunk.source, j.start))
+    chosen.sort(key=lambda c: (c.passage.chunk.source != lead, c.passage.chunk.source, c.start))
     citations = [
-        make_citation(i, j.passage, j.start, j.end, j.probability)
-        for i, j in enumerate(chosen, start=1)
+        replace(make_citation(i, c.passage, c.start, c.end, c.probability), kind=c.kind)
+        for i, c in enumerate(chosen, start=1)
     ]
     text = " ".join(f"{citation.text} [{citation.index}]" for citation in citations)
     return Answer(question=question, text=text, citations=citations, confidence=round(score, 4))

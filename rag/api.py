@@ -17,7 +17,7 @@ from rag.catalog import Catalog, open_catalog
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
-from rag.followup import condense_offline
+from rag.followup import condense_offline, search_words
 from rag.lexical import LexicalIndex
 from rag.loaders import UnreadableFile, load_document
 from rag.manifest import Manifest
@@ -316,7 +316,7 @@ def retrieve_for_answer(
     question = prepare_question(question, settings)
     eng = ensure_index(settings)
     query = standalone_question(question, history, settings)
-    passages = eng.retriever(settings).search_follow_up(question, query, k)
+    passages = eng.retriever(settings).search_follow_up(search_words(question, query), query, k)
     return Retrieved(question, query, passages)
 
 

@@ -67,21 +67,38 @@ def refers_back(question: str) -> bool:
     tokens = words(question)
     if not tokens:
         return False
-    opening = " ".join(tokens[:2])
-    return (
-        bool(_REFERRING & set(tokens))
-        or tokens[0] in _CONTINUING
-        or opening in _CONTINUING
-        or len(tokens) <= ELLIPSIS_WORDS
-    )
+    return bool(_REFERRING & set(tokens)) or continues(question) or len(tokens) <= ELLIPSIS_WORDS
+
+
+def continues(question: str) -> bool:
+    """Whether a question opens by continuing the last one ("and what about X?", "also ...")."""
+    tokens = words(question)
+    return bool(tokens) and (tokens[0] in _CONTINUING or " ".join(tokens[:2]) in _CONTINUING)
+
+
+def carries_subject(question: str) -> bool:
+    """A follow-up about the thing just asked about, which it names only by a pronoun ("Is that
+    thread-safe?", "How do I skip some of them?"): its own words name no new subject, so they
+    are no search of their own (unlike the X of "and what about X?")."""
+    return bool(_REFERRING & set(words(question))) and not continues(question)
+
+
+def search_words(question: str, query: str) -> str:
+    """What retrieval searches besides the standalone ``query``: the follow-up's own words when
+    they may name a new subject, else the standalone query alone (so no second search)."""
+    return query if carries_subject(question) else question
 
 
 def condense_offline(question: str, history: History) -> str:
-    """A rule, for when no LLM is configured: a question that refers back borrows the last one.
+    """A rule, for when no LLM is configured: a question that refers back borrows the last one
+    (itself made standalone first, when it leaned on the one before it).
 
     The new question comes first, so that its own words (the X of "and what about X?") lead.
     """
-    previous = user_turns(history)
+    return _standalone(question, user_turns(history))
+
+
+def _standalone(question: str, previous: list[str]) -> str:
     if not previous or not refers_back(question):
         return question
-    return f"{question} {previous[-1]}"
+    return f"{question} {_standalone(previous[-1], previous[:-1])}"

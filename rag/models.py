@@ -50,6 +50,8 @@ class Citation:
     score: float
     page: int | None = None
     verified: bool = True
+    # What the span ends with: "text", or the unit that completes it ("code", "list", "table").
+    kind: str = "text"
 
 
 @dataclass(frozen=True)

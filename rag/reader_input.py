@@ -2,14 +2,32 @@
 
 Training (train/) and answering (rag/reader.py) build the pair with this one function, so that
 the model sees at answer time exactly the shape of text it was trained on.
+
+The pair fits the reader's input: the tokenizer cuts only the second part (the sentence's end),
+so the question is cut to ``QUESTION_TOKENS`` here (a longer first part cannot be cut there and
+fails), and the sentence to ``SENTENCE_WORDS`` words (every word is at least one token, so the
+tokenizer would drop the rest anyway). A pair of normal size is left as it is: the longest
+question of the training data has 45 tokens.
 """
 
 from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 # Context words kept: the title's first words and the previous sentence's last words.
 TITLE_WORDS = 12
 BEFORE_WORDS = 12
 MAX_TOKENS = 128
+# The question's share of the input: at most half, the rest is the sentence in its context.
+QUESTION_TOKENS = MAX_TOKENS // 2
+# Words of the sentence kept: more could never reach the model (each word is >= 1 token).
+SENTENCE_WORDS = MAX_TOKENS
+# The shipped reader's tokenizer (the base model's vocabulary, which training uses as well).
+TOKENIZER = Path(__file__).parent / "reader_model" / "tokenizer.json"
+_lock = threading.Lock()
 
 
 def reader_pair(
@@ -23,8 +41,53 @@ def reader_pair(
         context = (
             f"{context} | … {' '.join(before_words)}" if context else f"… {' '.join(before_words)}"
         )
-    second = f"{context} | {' '.join(sentence.split())}" if context else " ".join(sentence.split())
-    return " ".join(question.split()), second
+    body = " ".join(sentence.split()[:SENTENCE_WORDS])
+    second = f"{context} | {body}" if context else body
+    return fit_question(" ".join(question.split())), second
+
+
+def fit_question(question: str, budget: int = QUESTION_TOKENS) -> str:
+    """The question cut to ``budget`` tokens of the reader (at a word end where there is one).
+
+    A token spans at least one character, so a question of at most ``budget`` characters
+    is kept without tokenizing it.
+    """
+    if len(question) <= budget:
+        return question
+    encoding = _tokenizer().encode(question, add_special_tokens=False)
+    if len(encoding.ids) <= budget:
+        return question
+    end = encoding.offsets[budget - 1][1]
+    cut = question[:end]
+    if end < len(question) and not question[end].isspace():
+        # Tokens of the next word would be cut off: end at the last whole word, if any.
+        space = cut.rfind(" ")
+        if space > 0:
+            cut = cut[:space]
+    return cut.rstrip()
+
+
+@lru_cache(maxsize=1)
+def _load_tokenizer(path: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    from rag.errors import ConfigError
+
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception on a bad file
+        raise ConfigError(
+            f"The reader's tokenizer {path} is missing or damaged: reinstall rag-offline "
+            "(pip install -e .) or rebuild the reader with: python -m train."
+        ) from exc
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def _tokenizer() -> Any:
+    with _lock:
+        return _load_tokenizer(TOKENIZER)
 
 
 def document_title(text: str) -> str:

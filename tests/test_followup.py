@@ -8,7 +8,7 @@ import pytest
 
 import rag
 from rag.config import Settings
-from rag.followup import condense_offline, refers_back
+from rag.followup import carries_subject, condense_offline, refers_back, search_words
 
 QUUX = (
     "The quux tower stands in the old harbour of Pellham. "
@@ -20,6 +20,56 @@ GROMMET = (
     "It carries two railway tracks and a footpath. "
     "The grommet bridge opened to trains in 1988."
 )
+# A small manual, in the manner of a programming-language book (written for these tests).
+MANUAL = {
+    "question_mark.txt": (
+        "The question mark operator\n\n"
+        "The ? operator placed after a Result value propagates errors to the calling code. If "
+        "the value is an Err, the ? operator returns early from the whole function and gives the "
+        "error to the caller. If the value is an Ok, the expression evaluates to the value inside "
+        "the Ok and the function goes on.\n"
+        "The ? operator can only be used in functions whose return type is compatible with the "
+        "value it is used on. Inside a closure, the ? operator works only when the closure "
+        "itself returns a Result or an Option.\n"
+    ),
+    "closures.txt": (
+        "Closures\n\n"
+        "Closures are anonymous functions you can save in a variable or pass as arguments to "
+        "other functions. Unlike functions, closures can capture values from the scope in which "
+        "they are defined. A closure borrows, mutably borrows or takes ownership of the values it "
+        "captures, depending on what its body does with them.\n"
+        "The move keyword before the parameter list forces a closure to take ownership of the "
+        "values it uses, which is mostly useful when passing a closure to a new thread.\n"
+    ),
+    "rc.txt": (
+        "Reference counting\n\n"
+        "The Rc<T> type keeps track of the number of references to a value, to determine whether "
+        "or not the value is still in use. Rc<T> is used when we want to allocate some data on "
+        "the heap for multiple parts of our program to read.\n"
+        "Rc<T> is not safe to share across threads: its reference count is updated without "
+        "atomic operations. For shared ownership between threads, use Arc<T>, the atomically "
+        "reference-counted type, which is thread-safe at a small cost in performance.\n"
+    ),
+    "iterators.txt": (
+        "Processing a series of items with iterators\n\n"
+        "To iterate over the elements of a vector, call the iter method on it and use the "
+        "resulting iterator in a for loop. Iterators are lazy: they have no effect until you "
+        "call methods that consume them.\n"
+        "The skip adapter skips the first n elements of an iterator, and skip_while skips "
+        "elements as long as a predicate returns true. The take adapter yields only the first n "
+        "elements.\n"
+    ),
+    "threads.txt": (
+        "Using threads to run code simultaneously\n\n"
+        "Splitting the computation in your program into multiple threads can improve "
+        "performance, but it also adds complexity. To create a new thread, call the "
+        "thread::spawn function and pass it a closure containing the code to run in the new "
+        "thread.\n"
+        "Data races happen when two threads access the same data at the same time and at least "
+        "one of them writes. Types that are safe to send to another thread implement the Send "
+        "trait.\n"
+    ),
+}
 KOSOVO = (
     "Talks on Kosovo resumed in Brussels this week. "
     "The Kosovo delegation asked for guarantees on energy supplies. "
@@ -42,6 +92,40 @@ KOSOVO = (
 )
 def test_a_question_refers_back_by_pronoun_opening_or_ellipsis(question: str, refers: bool) -> None:
     assert refers_back(question) is refers
+
+
+@pytest.mark.parametrize(
+    ("question", "carries"),
+    [
+        ("Does it work inside a closure too?", True),
+        ("Is that thread-safe?", True),
+        ("How do I skip some of them?", True),
+        ("And what about Kosovo?", False),  # names its own subject: its words are searched
+        ("What about the bridge?", False),
+        ("Liberation from whom?", False),
+        ("What is the grommet bridge?", False),
+    ],
+)
+def test_a_pronoun_carries_the_last_subject_over(question: str, carries: bool) -> None:
+    assert carries_subject(question) is carries
+    query = f"{question} How does the ? operator propagate errors?"
+    assert search_words(question, query) == (query if carries else question)
+
+
+def test_a_follow_up_of_a_follow_up_keeps_the_first_subject() -> None:
+    history = [
+        ("How does the ? operator propagate errors?", "..."),
+        ("Does it work inside a closure too?", "..."),
+    ]
+    assert condense_offline("Is that thread-safe?", history) == (
+        "Is that thread-safe? Does it work inside a closure too? "
+        "How does the ? operator propagate errors?"
+    )
+    # A question that names its subject ends the chain.
+    history.insert(1, ("What is the grommet bridge?", "..."))
+    assert condense_offline("Is that thread-safe?", history[1:]) == (
+        "Is that thread-safe? Does it work inside a closure too? What is the grommet bridge?"
+    )
 
 
 def test_only_a_referring_question_borrows_the_last_one() -> None:
@@ -91,3 +175,56 @@ def test_and_what_about_x_retrieves_x(towns: Settings, tmp_path: Path) -> None:
     history = [("When did the grommet bridge open to trains?", "In 1988. [1]")]
     passages = rag.retrieve("And what about Kosovo?", history=history, k=3, settings=towns)
     assert passages[0].chunk.source == "kosovo.txt"
+
+
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = tmp_path_factory.mktemp("manual")
+    docs = base / "docs"
+    docs.mkdir()
+    for name, text in MANUAL.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(docs_dir=docs, store_dir=base / "store")
+    rag.ingest(settings=settings)
+    return settings
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("previous", "question", "source", "sentence"),
+    [
+        (
+            "How does the ? operator propagate errors?",
+            "Does it work inside a closure too?",
+            "question_mark.txt",
+            "Inside a closure, the ? operator works only when the closure itself returns a "
+            "Result or an Option.",
+        ),
+        (
+            "What is Rc<T> used for?",
+            "Is that thread-safe?",
+            "rc.txt",
+            "Rc<T> is not safe to share across threads: its reference count is updated without "
+            "atomic operations.",
+        ),
+        (
+            "How do I iterate over the elements of a vector?",
+            "How do I skip some of them?",
+            "iterators.txt",
+            "The skip adapter skips the first n elements of an iterator, and skip_while skips "
+            "elements as long as a predicate returns true.",
+        ),
+    ],
+)
+def test_a_follow_up_over_documentation_answers_about_the_thing_just_asked_about(
+    manual: Settings, previous: str, question: str, source: str, sentence: str
+) -> None:
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "..."}]
+    passages = rag.retrieve(question, history=history, k=3, settings=manual)
+    assert passages[0].chunk.source == source
+    result = rag.answer(question, history=history, settings=manual)
+    assert not result.refused, result.closest
+    assert result.citations[0].source == source
+    assert sentence in [c.text for c in result.citations]
+    text = rag.document_text(source, settings=manual)
+    assert all(text[c.start : c.end] == c.text for c in result.citations)

@@ -42,8 +42,33 @@ def _multiline(text: str) -> str:
     return _esc(text).replace("\r\n", "\n").replace("\n", "<br>")
 
 
+_BLOCK_BREAK = re.compile(r"\n[ \t]*\n|\n")
+
+
+def code_html(text: str) -> str:
+    """A cited span that ends with code: the words that introduce it, then the code in
+    <pre><code> (escaped; line breaks as references, so a Markdown renderer keeps one block)."""
+    split = _BLOCK_BREAK.search(text)
+    intro, code = (text[: split.start()], text[split.end() :]) if split else ("", text)
+    block = _esc(code, quote=False).replace("\r\n", "\n").replace("\n", "&#10;")
+    lead = f'<span class="code-intro">{_multiline(intro)}</span>' if intro else ""
+    return f'{lead}<pre class="answer-code"><code>{block}</code></pre>'
+
+
+def _segment(segment: str, citation: Citation | None) -> str:
+    """The answer text before a marker; the span of a code citation shown as code."""
+    body = segment.rstrip()
+    if citation is None or citation.kind != "code" or not citation.text:
+        return _multiline(segment)
+    if not body.endswith(citation.text):
+        return _multiline(segment)
+    head = body[: len(body) - len(citation.text)]
+    return _multiline(head) + code_html(citation.text) + _multiline(segment[len(body) :])
+
+
 def link_markers(text: str, citations: Sequence[Citation], turn: int) -> str:
-    """Escape ``text`` and turn each ``[n]`` with a citation into a link to its source entry."""
+    """Escape ``text`` and turn each ``[n]`` with a citation into a link to its source entry;
+    a citation of kind code shows its code as code."""
     by_index = {c.index: c for c in citations}
     out: list[str] = []
     last = 0
@@ -51,7 +76,7 @@ def link_markers(text: str, citations: Sequence[Citation], turn: int) -> str:
         citation = by_index.get(int(match.group(1)))
         if citation is None:
             continue
-        out.append(_multiline(text[last : match.start()]))
+        out.append(_segment(text[last : match.start()], citation))
         title = _esc(_place(citation), quote=True)
         out.append(
             f'<a class="cite" href="#{source_id(turn, citation.index)}" '
