@@ -51,21 +51,50 @@ class ReaderCard:
 
 
 def load_card(folder: Path = MODEL_DIR) -> ReaderCard:
+    """``reader.json``, read and checked: a value no refusal can be decided with (a threshold of
+    NaN or -5, a scale of 0) is a ConfigError naming the field, never a silent "answer all"."""
     path = folder / "reader.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return ReaderCard(
+        calibration = raw["calibration"]
+        card = ReaderCard(
             model_file=str(raw["model_file"]),
             sha256=str(raw["sha256"]),
-            scale=float(raw["calibration"]["scale"]),
-            bias=float(raw["calibration"]["bias"]),
+            scale=float(calibration["scale"]),
+            bias=float(calibration["bias"]),
             threshold=float(raw["threshold"]),
-            dense_weight=float(raw["calibration"].get("dense", 0.0)),
+            dense_weight=float(calibration.get("dense", 0.0)),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
             f"The reader's description {path} is missing or damaged: {REBUILD}."
         ) from exc
+    problem = card_problem(card)
+    if problem:
+        raise ConfigError(f"The reader's description {path} is wrong: {problem}; {REBUILD}.")
+    return card
+
+
+def card_problem(card: ReaderCard) -> str:
+    """What makes a card unusable, or "" when every value is one a refusal can be decided by."""
+    name = card.model_file
+    if not name or name != Path(name).name or name.startswith("."):
+        return f"model_file {name!r} must be a file name in the reader's folder"
+    if len(card.sha256) != 64 or any(c not in "0123456789abcdef" for c in card.sha256):
+        return f"sha256 {card.sha256!r} must be 64 lower-case hex digits"
+    for field, value in (
+        ("calibration.scale", card.scale),
+        ("calibration.bias", card.bias),
+        ("calibration.dense", card.dense_weight),
+        ("threshold", card.threshold),
+    ):
+        if not math.isfinite(value):
+            return f"{field} is {value}, it must be a finite number"
+    if card.scale <= 0:
+        return f"calibration.scale is {card.scale}, it must be above 0 (a higher logit is surer)"
+    if not 0.0 <= card.threshold <= 1.0:
+        return f"threshold is {card.threshold}, it must be a probability from 0 to 1"
+    return ""
 
 
 class Reader:
