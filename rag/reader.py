@@ -36,17 +36,24 @@ class ReaderCard:
 
     model_file: str
     sha256: str
-    # Calibrated probability = sigmoid(scale * logit + dense_weight * dense + bias), fitted on the
-    # validation split; ``dense`` is the question's cosine with its best retrieved passage (a
-    # retrieval signal the fit may use: weight 0 when it does not help).
+    # Calibrated probability = sigmoid(scale * logit + dense_weight * (dense - baseline) + bias),
+    # fitted leave-one-corpus-out (train/loco.py); ``dense`` is the question's cosine with its
+    # best retrieved passage and ``baseline`` the corpus's own (rag/calibration.py: how close
+    # off-topic questions come to this corpus).
     scale: float
     bias: float
-    # The refusal threshold on that probability, chosen on the validation split.
+    # The refusal threshold on that probability, chosen on the validation corpora.
     threshold: float
     dense_weight: float = 0.0
+    # The baseline used when the corpus's is not known (the fitting corpora's mean); None for a
+    # card fitted on raw dense (no centring: a corpus baseline is then ignored).
+    dense_baseline: float | None = None
 
-    def probability(self, logit: float, dense: float = 0.0) -> float:
-        z = self.scale * logit + self.dense_weight * dense + self.bias
+    def probability(self, logit: float, dense: float = 0.0, baseline: float | None = None) -> float:
+        centre = 0.0
+        if self.dense_baseline is not None:
+            centre = self.dense_baseline if baseline is None else baseline
+        z = self.scale * logit + self.dense_weight * (dense - centre) + self.bias
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -64,6 +71,9 @@ def load_card(folder: Path = MODEL_DIR) -> ReaderCard:
             bias=float(calibration["bias"]),
             threshold=float(raw["threshold"]),
             dense_weight=float(calibration.get("dense", 0.0)),
+            dense_baseline=(
+                float(calibration["dense_baseline"]) if "dense_baseline" in calibration else None
+            ),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
@@ -90,6 +100,9 @@ def card_problem(card: ReaderCard) -> str:
     ):
         if not math.isfinite(value):
             return f"{field} is {value}, it must be a finite number"
+    baseline = card.dense_baseline
+    if baseline is not None and not -1.0 <= baseline <= 1.0:  # NaN fails the comparison too
+        return f"calibration.dense_baseline is {baseline}, it must be a cosine from -1 to 1"
     if card.scale <= 0:
         return f"calibration.scale is {card.scale}, it must be above 0 (a higher logit is surer)"
     if not 0.0 <= card.threshold <= 1.0:
@@ -168,8 +181,9 @@ class Reader:
                 out[rows] = np.asarray(result, dtype=np.float32).reshape(-1)
         return out
 
-    def probability(self, logit: float, dense: float = 0.0) -> float:
-        return self.card.probability(logit, dense)
+    def probability(self, logit: float, dense: float = 0.0, baseline: float | None = None) -> float:
+        """The calibrated probability; ``baseline`` is the corpus's (rag/calibration.py)."""
+        return self.card.probability(logit, dense, baseline)
 
 
 _shared: dict[Path, Reader] = {}
