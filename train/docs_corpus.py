@@ -148,14 +148,14 @@ def page_text(sections: list[Section]) -> str:
 
 def pseudo_question(section: Section, page_kind: str) -> str:
     """The heading as a question ("" when the heading is too generic to ask about)."""
-    heading = section.heading.strip().rstrip(":")
+    heading = section.heading.strip().rstrip(":").strip()
     if heading.lower() in GENERIC or len(heading) < 4:
         return ""
     if len(section.path) == 1 and page_kind == "command":
         return f"What does the {heading} command do?"
     if len(heading.split()) < 2 and not re.search(r"[_.()]", heading):
         return ""
-    return f"What is {heading}?"
+    return heading if heading.endswith("?") else f"What is {heading}?"
 
 
 def is_prose(paragraph: str) -> bool:
