@@ -178,16 +178,25 @@ def leave_one_out(
     return out
 
 
-def shipped(rows: list[Row]) -> dict[str, dict[str, float]]:
-    """The reader.json of today, not refitted: fitted on SQuAD 2.0 and ClapNQ validation."""
-    from rag.reader import load_card
+# reader.json before this calibration (commit 9f45453): fitted by ``python -m train pipeline``
+# on SQuAD 2.0 and ClapNQ validation (the same held-out passages as two corpora here).
+BEFORE = {"scale": 0.3739, "dense": 4.6049, "bias": -2.8234, "threshold": 0.33}
 
-    card = load_card()
+
+def shipped(rows: list[Row]) -> dict[str, dict[str, float]]:
+    """The calibration shipped before, not refitted."""
     out = {}
     for corpus in sorted({r["corpus"] for r in rows}):
         test = [r for r in rows if r["corpus"] == corpus and r["kind"] in TEST_KINDS]
-        scores = np.array([card.probability((r["logits"] or [-10.0])[0], r["dense"]) for r in test])
-        out[corpus] = judge(test, scores, card.threshold)
+        z = np.array(
+            [
+                BEFORE["scale"] * (r["logits"] or [-10.0])[0]
+                + BEFORE["dense"] * r["dense"]
+                + BEFORE["bias"]
+                for r in test
+            ]
+        )
+        out[corpus] = judge(test, 1 / (1 + np.exp(-z)), BEFORE["threshold"])
     return out
 
 
@@ -260,3 +269,43 @@ def table(result: dict[str, dict[str, float]]) -> str:
             f"| {v['false_refusals']} | {v['auroc']} |"
         )
     return "\n".join(lines)
+
+
+def small_report(rows: list[Row], small: list[Row]) -> dict[str, dict[str, float]]:
+    """The chosen rule, fitted on the full corpora, judged on small folders (each with its own
+    baseline), with the baseline as measured, clamped to the fitted corpora's range, or not
+    used (the card's reference); and the calibration shipped before."""
+    chosen = fit_chosen(rows)
+    cal, threshold = chosen["calibration"], chosen["threshold"]
+    low, high = min(chosen["baselines"].values()), max(chosen["baselines"].values())
+    folders = profiles(small)
+    test = [r for r in small if r["kind"] in TEST_KINDS]
+
+    def scores(baseline: Callable[[Row], float]) -> np.ndarray:
+        z = [
+            cal["scale"] * (r["logits"] or [-10.0])[0]
+            + cal["dense"] * (r["dense"] - baseline(r))
+            + cal["bias"]
+            for r in test
+        ]
+        return 1 / (1 + np.exp(-np.array(z)))
+
+    variants = {
+        "measured baseline": scores(lambda r: folders[r["corpus"]].dense_median),
+        "clamped baseline": scores(
+            lambda r: min(max(folders[r["corpus"]].dense_median, low), high)
+        ),
+        "reference baseline": scores(lambda r: cal["dense_baseline"]),
+    }
+    out = {name: judge(test, s, threshold) for name, s in variants.items()}
+    before = np.array(
+        [
+            BEFORE["scale"] * (r["logits"] or [-10.0])[0]
+            + BEFORE["dense"] * r["dense"]
+            + BEFORE["bias"]
+            for r in test
+        ]
+    )
+    out["before"] = judge(test, 1 / (1 + np.exp(-before)), BEFORE["threshold"])
+    out["baselines"] = {c: p.dense_median for c, p in folders.items()}  # type: ignore[assignment]
+    return out
