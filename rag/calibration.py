@@ -19,11 +19,13 @@ import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from rag.reader import MODEL_DIR
+from rag.errors import ConfigError
+from rag.reader import MODEL_DIR, REBUILD
 from rag.text import terms
 
 
@@ -57,15 +59,24 @@ def coverage(question: str, sentence: str, title: str = "") -> float:
     return len(wanted & found) / len(wanted)
 
 
-@lru_cache(maxsize=1)
-def _bank() -> tuple[str, ...]:
-    text = (MODEL_DIR / "offtopic.txt").read_text(encoding="utf-8")
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
+@lru_cache(maxsize=4)
+def _bank(folder: Path) -> tuple[str, ...]:
+    path = folder / "offtopic.txt"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"The reader's off-topic questions {path} are missing: {REBUILD}."
+        ) from exc
+    questions = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not questions:
+        raise ConfigError(f"The reader's off-topic questions {path} are empty: {REBUILD}.")
+    return questions
 
 
-def offtopic_bank() -> list[str]:
+def offtopic_bank(folder: Path = MODEL_DIR) -> list[str]:
     """The shipped bank of off-topic questions (rag/reader_model/offtopic.txt)."""
-    return list(_bank())
+    return list(_bank(folder))
 
 
 def baseline_from_scores(dense: Sequence[float]) -> CorpusBaseline | None:

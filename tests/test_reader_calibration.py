@@ -22,6 +22,7 @@ from rag.calibration import (
     offtopic_bank,
 )
 from rag.config import Settings
+from rag.errors import ConfigError
 from rag.reader import MODEL_DIR, ReaderCard, load_card, shared_reader
 
 MANUAL = """Build tool reference
@@ -71,6 +72,16 @@ def test_the_bank_is_questions_and_the_baseline_is_their_median() -> None:
     assert len(bank) == len(set(bank)) >= 40 and all(q.endswith("?") for q in bank)
     assert baseline_from_scores([0.1, 0.5, 0.2]) == CorpusBaseline(0.2, 3)
     assert baseline_from_scores([]) is None
+
+
+def test_a_missing_or_empty_bank_says_how_to_fix_it(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"offtopic\.txt are missing: reinstall .*python -m train"
+    ):
+        offtopic_bank(tmp_path)
+    (tmp_path / "offtopic.txt").write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"offtopic\.txt are empty: reinstall"):
+        offtopic_bank(tmp_path)
 
 
 def test_coverage_counts_the_questions_content_terms_in_the_sentence_and_title() -> None:
