@@ -1,10 +1,9 @@
 """Refusal rules compared leave-one-corpus-out on the rows train/loco.py collects.
 
 Each rule is a logistic model over a few features of a question's answer path; it is fitted, and
-its threshold chosen (the highest that refuses at most ``MAX_FALSE_REFUSALS`` of the answerable
-questions, averaged over corpora: the criterion ``python -m train pipeline`` ships with), on
-three corpora, then judged on the fourth. Per corpus: refusal of its unanswerable questions (its
-own, on topic, and other corpora's, off topic), false refusals, AUROC.
+its threshold chosen (``CRITERIA``), on the other corpora, then judged on the one left out. Per
+corpus: refusal of its unanswerable questions (its own, on topic, and other corpora's, off
+topic), false refusals, AUROC.
 """
 
 from __future__ import annotations
