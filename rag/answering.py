@@ -205,8 +205,12 @@ def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
     return out[:MAX_READ]
 
 
-def judge(question: str, passages: list[Passage], reader: Reader) -> list[Judged]:
-    """Every candidate sentence with the reader's logit and probability, best first."""
+def judge(
+    question: str, passages: list[Passage], reader: Reader, dense_baseline: float | None = None
+) -> list[Judged]:
+    """Every candidate sentence with the reader's logit and probability, best first.
+
+    ``dense_baseline`` is the corpus's (rag/calibration.py); None: the reader card's default."""
     sentences = candidate_sentences(passages)
     pairs = [
         reader_pair(question, s.text, title=context_title(s.passage.chunk), before=s.before)
@@ -216,7 +220,13 @@ def judge(question: str, passages: list[Passage], reader: Reader) -> list[Judged
     dense = top_dense(passages)
     judged = [
         Judged(
-            s.passage, s.start, s.end, s.text, float(x), reader.probability(float(x), dense), s.kind
+            s.passage,
+            s.start,
+            s.end,
+            s.text,
+            float(x),
+            reader.probability(float(x), dense, dense_baseline),
+            s.kind,
         )
         for s, x in zip(sentences, logits, strict=True)
     ]
@@ -389,10 +399,11 @@ def answer_extractive(
     *,
     refusal_threshold: float,
     max_sentences: int = 2,
+    dense_baseline: float | None = None,
 ) -> Answer:
     """Compose an answer from whole sentences (with the units they introduce), each followed by
     its ``[n]`` marker, or refuse."""
-    judged = judge(question, passages, reader)
+    judged = judge(question, passages, reader, dense_baseline)
     if not judged:
         return refusal(question)
     score = judged[0].probability

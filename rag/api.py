@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.answering import answer_extractive
+from rag.calibration import corpus_baseline, measure_baseline
 from rag.catalog import Catalog, open_catalog
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -281,7 +282,21 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
         reader,
         refusal_threshold=refusal_threshold(settings, reader),
         max_sentences=settings.max_answer_sentences,
+        dense_baseline=dense_baseline(settings),
     )
+
+
+def dense_baseline(settings: Settings) -> float | None:
+    """How close off-topic questions come to this index (rag/calibration.py), measured once per
+    index generation; None (the reader's default) for an empty index."""
+    eng = engine(settings)
+    store, embedder = eng.store, shared_embedder(settings)
+    baseline = corpus_baseline(
+        (*_key(settings), embedder.id),
+        eng.manifest.generation,
+        lambda: measure_baseline(embedder, store),
+    )
+    return baseline.dense if baseline else None
 
 
 def answer_checks(settings: Settings) -> Checks:

@@ -36,36 +36,78 @@ class ReaderCard:
 
     model_file: str
     sha256: str
-    # Calibrated probability = sigmoid(scale * logit + dense_weight * dense + bias), fitted on the
-    # validation split; ``dense`` is the question's cosine with its best retrieved passage (a
-    # retrieval signal the fit may use: weight 0 when it does not help).
+    # Calibrated probability = sigmoid(scale * logit + dense_weight * (dense - baseline) + bias),
+    # fitted leave-one-corpus-out (train/loco.py); ``dense`` is the question's cosine with its
+    # best retrieved passage and ``baseline`` the corpus's own (rag/calibration.py: how close
+    # off-topic questions come to this corpus).
     scale: float
     bias: float
-    # The refusal threshold on that probability, chosen on the validation split.
+    # The refusal threshold on that probability, chosen on the validation corpora.
     threshold: float
     dense_weight: float = 0.0
+    # The baseline used when the corpus's is not known (the fitting corpora's mean); None for a
+    # card fitted on raw dense (no centring: a corpus baseline is then ignored).
+    dense_baseline: float | None = None
 
-    def probability(self, logit: float, dense: float = 0.0) -> float:
-        z = self.scale * logit + self.dense_weight * dense + self.bias
+    def probability(self, logit: float, dense: float = 0.0, baseline: float | None = None) -> float:
+        centre = 0.0
+        if self.dense_baseline is not None:
+            centre = self.dense_baseline if baseline is None else baseline
+        z = self.scale * logit + self.dense_weight * (dense - centre) + self.bias
         return 1.0 / (1.0 + math.exp(-z))
 
 
 def load_card(folder: Path = MODEL_DIR) -> ReaderCard:
+    """``reader.json``, read and checked: a value no refusal can be decided with (a threshold of
+    NaN or -5, a scale of 0) is a ConfigError naming the field, never a silent "answer all"."""
     path = folder / "reader.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return ReaderCard(
+        calibration = raw["calibration"]
+        card = ReaderCard(
             model_file=str(raw["model_file"]),
             sha256=str(raw["sha256"]),
-            scale=float(raw["calibration"]["scale"]),
-            bias=float(raw["calibration"]["bias"]),
+            scale=float(calibration["scale"]),
+            bias=float(calibration["bias"]),
             threshold=float(raw["threshold"]),
-            dense_weight=float(raw["calibration"].get("dense", 0.0)),
+            dense_weight=float(calibration.get("dense", 0.0)),
+            dense_baseline=(
+                float(calibration["dense_baseline"]) if "dense_baseline" in calibration else None
+            ),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
             f"The reader's description {path} is missing or damaged: {REBUILD}."
         ) from exc
+    problem = card_problem(card)
+    if problem:
+        raise ConfigError(f"The reader's description {path} is wrong: {problem}; {REBUILD}.")
+    return card
+
+
+def card_problem(card: ReaderCard) -> str:
+    """What makes a card unusable, or "" when every value is one a refusal can be decided by."""
+    name = card.model_file
+    if not name or name != Path(name).name or name.startswith("."):
+        return f"model_file {name!r} must be a file name in the reader's folder"
+    if len(card.sha256) != 64 or any(c not in "0123456789abcdef" for c in card.sha256):
+        return f"sha256 {card.sha256!r} must be 64 lower-case hex digits"
+    for field, value in (
+        ("calibration.scale", card.scale),
+        ("calibration.bias", card.bias),
+        ("calibration.dense", card.dense_weight),
+        ("threshold", card.threshold),
+    ):
+        if not math.isfinite(value):
+            return f"{field} is {value}, it must be a finite number"
+    baseline = card.dense_baseline
+    if baseline is not None and not -1.0 <= baseline <= 1.0:  # NaN fails the comparison too
+        return f"calibration.dense_baseline is {baseline}, it must be a cosine from -1 to 1"
+    if card.scale <= 0:
+        return f"calibration.scale is {card.scale}, it must be above 0 (a higher logit is surer)"
+    if not 0.0 <= card.threshold <= 1.0:
+        return f"threshold is {card.threshold}, it must be a probability from 0 to 1"
+    return ""
 
 
 class Reader:
@@ -139,8 +181,9 @@ class Reader:
                 out[rows] = np.asarray(result, dtype=np.float32).reshape(-1)
         return out
 
-    def probability(self, logit: float, dense: float = 0.0) -> float:
-        return self.card.probability(logit, dense)
+    def probability(self, logit: float, dense: float = 0.0, baseline: float | None = None) -> float:
+        """The calibrated probability; ``baseline`` is the corpus's (rag/calibration.py)."""
+        return self.card.probability(logit, dense, baseline)
 
 
 _shared: dict[Path, Reader] = {}

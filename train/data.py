@@ -132,17 +132,53 @@ def clapnq_groups() -> Iterator[Group]:
         yield group
 
 
+# Sentences of other sections of the same page kept as negatives of a documentation question.
+DOCS_NEGATIVES = 6
+
+
+def docs_groups(root: Path = DATA / "docs") -> Iterator[Group]:
+    """Technical documentation (train/data/docs/: Click and Flask's rst, BSD-3-Clause): each
+    section heading asked as a question ("What is Variadic Arguments?"), the first sentence of
+    its lead paragraph the answer; negatives are sentences of the page's other sections (on
+    topic, not the answer). The title the reader sees is the section path, as answers see it."""
+    from train.docs_corpus import is_prose, pseudo_question, rst_pages
+
+    for path, sections in rst_pages(root):
+        page = str(path.relative_to(root))
+        for k, section in enumerate(sections):
+            question = pseudo_question(section, "manual")
+            if not question or not is_prose(section.lead):
+                continue
+            lead = section.lead
+            answer = [lead[a:b] for a, b in _sentences(lead)][:1]
+            others = [
+                paragraph[a:b]
+                for j, other in enumerate(sections)
+                if j != k
+                for paragraph in other.paragraphs
+                for a, b in _sentences(paragraph)
+            ]
+            if not others:
+                continue  # a one-section page: no on-topic negative to learn from
+            rng = random.Random(f"{page}:{k}")
+            negatives = rng.sample(others, min(DOCS_NEGATIVES, len(others)))
+            # The page's title: the negatives come from its other sections.
+            yield Group("docs", page, question, section.path[0], answer + negatives, {0})
+
+
 def all_groups() -> Iterator[Group]:
     yield from squad_groups(DATA / "squad2-dev.json", "squad2")
     yield from squad_groups(DATA / "squad11-dev-extra.json", "squad11")
     yield from selqa_groups()
     yield from clapnq_groups()
+    yield from docs_groups()
 
 
 def pair(group: Group, i: int, rng: random.Random, *, dropout: bool) -> dict[str, object]:
     title = "" if dropout and rng.random() < TITLE_DROPOUT else group.title
-    # SelQA's sentences come without their neighbours.
-    before = group.sentences[i - 1] if i > 0 and group.source != "selqa" else ""
+    # SelQA's sentences come without their neighbours; a documentation group's are drawn from
+    # several sections.
+    before = group.sentences[i - 1] if i > 0 and group.source not in ("selqa", "docs") else ""
     a, b = reader_pair(group.question, group.sentences[i], title=title, before=before)
     return {"a": a, "b": b, "label": int(i in group.positives), "source": group.source}
 
@@ -169,7 +205,7 @@ def off_topic_pairs(groups: list[Group], rng: random.Random) -> list[dict[str, o
             continue
         i = rng.randrange(len(other.sentences))
         title = "" if rng.random() < TITLE_DROPOUT else other.title
-        before = other.sentences[i - 1] if i > 0 and other.source != "selqa" else ""
+        before = other.sentences[i - 1] if i > 0 and other.source not in ("selqa", "docs") else ""
         a, b = reader_pair(group.question, other.sentences[i], title=title, before=before)
         rows.append({"a": a, "b": b, "label": 0, "source": f"{group.source}-off-topic"})
     return rows

@@ -254,7 +254,8 @@ passages and decide refusals; rag/generation.py uses it to check a generated ans
   the best sentence's logit against "the passage answers", each source weighted equally);
   threshold {threshold} (best balanced accuracy, averaged over the sources with unanswerable
   questions: {balanced}). `python -m train pipeline` then refits both through the whole answer
-  path (next section); that is what `reader.json` ships.
+  path, and `python -m train loco` over five corpora, leave-one-corpus-out, with the corpus's
+  own baseline (next sections); that last one is what `reader.json` ships.
 - **Command**: `python -m train` (data, then training with checkpoints every {every} steps:
   resumable, then export, int8, calibration, this card, and the pipeline validation). About
   {minutes} minutes of training here (both stages, on a shared 2-core CPU).

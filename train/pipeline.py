@@ -307,10 +307,11 @@ pipeline`): the validation passages of SQuAD 2.0 ({q["squad2"]} questions) and C
   {cv["squad2"]}, ClapNQ {cv["clapnq"]}.
 - Carried over to the other source (fitted on one, threshold and all, judged on the other),
   balanced accuracy: reader alone {transfer["reader"]}, with dense {transfer["reader_dense"]}.
-  The better one ships.
-- Shipped: `Answer.confidence` = {formula}, where `dense` is the question's cosine with its best
-  retrieved passage; refusal threshold {summary["threshold"]}: the highest that refuses at most
-  {MAX_FALSE_REFUSALS:.0%} of the answerable questions (false refusals {summary["false_refusals"]},
-  refusals of unanswerable questions {summary["refusals_of_unanswerable"]}, balanced accuracy
-  {summary["balanced_accuracy"]}).
+  The better one is kept.
+- Fitted here (replaced in reader.json by the leave-one-corpus-out fit above, which
+  `python -m train pipeline` runs next): {formula}, where `dense` is the question's cosine with
+  its best retrieved passage; refusal threshold {summary["threshold"]}: the highest that refuses
+  at most {MAX_FALSE_REFUSALS:.0%} of the answerable questions (false refusals
+  {summary["false_refusals"]}, refusals of unanswerable questions
+  {summary["refusals_of_unanswerable"]}, balanced accuracy {summary["balanced_accuracy"]}).
 """

@@ -1,0 +1,114 @@
+"""A corpus's own baseline for refusals: the decision must hold on corpora it was not fit on.
+
+The confidence is sigmoid(scale * logit + dense_weight * (dense - baseline) + bias): ``dense`` is
+the question's cosine with its closest passage, and ``baseline`` how close questions about other
+topics come to this corpus (the median, over a shipped bank of off-topic questions, of each
+one's closest passage). A dense cosine that means "on topic" in Wikipedia paragraphs (0.31 for
+off-topic questions on SelQA's sentences) means little in a technical manual (0.17 on CMake's
+reference): measured leave-one-corpus-out over four corpora (train/loco.py, rag/reader_model/
+CARD.md), centring dense on the corpus's baseline is what carries the threshold over.
+
+Measuring costs the bank's query embeddings and one nearest-neighbour query each (no reader
+call). ``corpus_baseline`` keeps one per index generation in the process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.errors import ConfigError
+from rag.reader import MODEL_DIR, REBUILD
+from rag.text import terms
+
+
+class _Embedder(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+
+class _Store(Protocol):
+    def query(
+        self, vector: np.ndarray, n: int, embedding: str
+    ) -> Sequence[tuple[object, float]]: ...
+
+
+@dataclass(frozen=True)
+class CorpusBaseline:
+    """How close questions this corpus cannot answer come to it: the median top cosine."""
+
+    dense: float
+    questions: int
+
+
+def coverage(question: str, sentence: str, title: str = "") -> float:
+    """Share of the question's distinct content terms found in the sentence or its title."""
+    wanted = set(terms(question))
+    if not wanted:
+        return 0.0
+    found = set(terms(sentence)) | set(terms(title))
+    return len(wanted & found) / len(wanted)
+
+
+@lru_cache(maxsize=4)
+def _bank(folder: Path) -> tuple[str, ...]:
+    path = folder / "offtopic.txt"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"The reader's off-topic questions {path} are missing: {REBUILD}."
+        ) from exc
+    questions = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not questions:
+        raise ConfigError(f"The reader's off-topic questions {path} are empty: {REBUILD}.")
+    return questions
+
+
+def offtopic_bank(folder: Path = MODEL_DIR) -> list[str]:
+    """The shipped bank of off-topic questions (rag/reader_model/offtopic.txt)."""
+    return list(_bank(folder))
+
+
+def baseline_from_scores(dense: Sequence[float]) -> CorpusBaseline | None:
+    """The baseline from the bank questions' top cosines (None when nothing was found)."""
+    if not dense:
+        return None
+    return CorpusBaseline(dense=round(float(statistics.median(dense)), 4), questions=len(dense))
+
+
+def measure_baseline(embedder: _Embedder, store: _Store) -> CorpusBaseline | None:
+    """Ask the index the off-topic bank (dense search only); None for an empty index."""
+    tops = []
+    for vector in embedder.embed_documents(offtopic_bank()):  # one batch: a query is a document
+        hits = store.query(vector, 1, embedder.id)
+        if hits:
+            tops.append(float(hits[0][1]))
+    return baseline_from_scores(tops)
+
+
+_cache: dict[Hashable, tuple[Hashable, CorpusBaseline | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def corpus_baseline(
+    index: Hashable, generation: Hashable, measure: Callable[[], CorpusBaseline | None]
+) -> CorpusBaseline | None:
+    """The baseline of ``index`` at ``generation``: measured once per generation per process
+    (a sync that changes the documents moves the generation on)."""
+    with _cache_lock:
+        known = _cache.get(index)
+        if known is not None and known[0] == generation:
+            return known[1]
+        baseline = measure()
+        _cache[index] = (generation, baseline)
+        return baseline

@@ -1,0 +1,143 @@
+"""The refusal decision's corpus baseline (rag/calibration.py): how close off-topic questions come
+to this index, measured once per index generation and centring the reader card's dense term."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag import api
+from rag.answering import judge
+from rag.calibration import (
+    CorpusBaseline,
+    baseline_from_scores,
+    corpus_baseline,
+    coverage,
+    measure_baseline,
+    offtopic_bank,
+)
+from rag.config import Settings
+from rag.errors import ConfigError
+from rag.reader import MODEL_DIR, ReaderCard, load_card, shared_reader
+
+MANUAL = """Build tool reference
+
+The configure step reads the project file and writes the build files for the chosen generator.
+
+Adding an executable
+
+The add_executable command adds an executable target built from the listed source files.
+"""
+
+
+def _card(baseline: float | None) -> ReaderCard:
+    return ReaderCard("m.onnx", "0" * 64, 0.5, -1.0, 0.4, 5.0, baseline)
+
+
+def test_the_corpus_baseline_centres_the_dense_term_of_a_centred_card() -> None:
+    card = _card(0.25)
+    # Without the corpus's baseline the card's own (the fitting corpora's mean) is used.
+    assert card.probability(1.0, 0.3) == card.probability(1.0, 0.3, 0.25)
+    # A corpus where off-topic questions come close (a high baseline) asks more of the dense
+    # similarity: the same scores mean less there.
+    assert card.probability(1.0, 0.3, 0.35) < card.probability(1.0, 0.3, 0.25)
+    assert card.probability(1.0, 0.3, 0.15) > card.probability(1.0, 0.3, 0.25)
+    assert card.probability(1.0, 0.3, 0.3) == pytest.approx(1 / (1 + 2.718281828459045**0.5))
+
+
+def test_a_card_fitted_on_raw_dense_ignores_corpus_baselines() -> None:
+    card = _card(None)
+    assert (
+        card.probability(1.0, 0.3, 0.9)
+        == card.probability(1.0, 0.3)
+        == card.probability(1.0, 0.3, -0.9)
+    )
+
+
+def test_the_shipped_card_is_centred_on_a_measured_baseline() -> None:
+    raw = json.loads((MODEL_DIR / "reader.json").read_text())
+    card = load_card()
+    assert card.dense_baseline == raw["calibration"]["dense_baseline"]
+    measured = raw["leave_one_corpus_out"]["baselines"]
+    assert card.dense_baseline == pytest.approx(statistics.mean(measured.values()), abs=1e-4)
+
+
+def test_the_bank_is_questions_and_the_baseline_is_their_median() -> None:
+    bank = offtopic_bank()
+    assert len(bank) == len(set(bank)) >= 40 and all(q.endswith("?") for q in bank)
+    assert baseline_from_scores([0.1, 0.5, 0.2]) == CorpusBaseline(0.2, 3)
+    assert baseline_from_scores([]) is None
+
+
+def test_a_missing_or_empty_bank_says_how_to_fix_it(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"offtopic\.txt are missing: reinstall .*python -m train"
+    ):
+        offtopic_bank(tmp_path)
+    (tmp_path / "offtopic.txt").write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"offtopic\.txt are empty: reinstall"):
+        offtopic_bank(tmp_path)
+
+
+def test_coverage_counts_the_questions_content_terms_in_the_sentence_and_title() -> None:
+    assert coverage("What does add_executable build?", "It builds things.", "add_executable") == 1
+    assert coverage("Who painted the Garden of Earthly Delights?", "Bosch painted it.") == 0.25
+    assert coverage("What is it?", "Anything.") == 0.0  # no content terms
+
+
+def test_the_baseline_is_measured_once_per_generation() -> None:
+    calls: list[int] = []
+
+    def measure() -> CorpusBaseline:
+        calls.append(1)
+        return CorpusBaseline(0.1 * len(calls), 48)
+
+    key = ("test-index", id(calls))
+    assert corpus_baseline(key, 1, measure) == CorpusBaseline(0.1, 48)
+    assert corpus_baseline(key, 1, measure) == CorpusBaseline(0.1, 48)
+    assert corpus_baseline(key, 2, measure) == CorpusBaseline(0.2, 48)
+    assert len(calls) == 2
+
+
+@pytest.mark.slow
+def test_measured_on_a_real_index_it_is_the_banks_median_top_cosine(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "manual.txt").write_text(MANUAL, encoding="utf-8")
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    eng = api.engine(settings)
+    embedder = api.shared_embedder(settings)
+    tops = [eng.store.query(embedder.embed_query(q), 1, embedder.id)[0][1] for q in offtopic_bank()]
+    baseline = measure_baseline(embedder, eng.store)
+    assert baseline == CorpusBaseline(round(statistics.median(tops), 4), len(offtopic_bank()))
+    assert api.dense_baseline(settings) == baseline.dense
+    # The answer's confidence is the card's probability centred on this corpus's baseline.
+    question = "What does the add_executable command add?"
+    passages = rag.retrieve(question, settings=settings)
+    best = judge(question, passages, shared_reader(), baseline.dense)[0]
+    answer = rag.answer(question, settings=settings)
+    dense = max(p.dense_score or 0.0 for p in passages)
+    assert answer.confidence == round(
+        shared_reader().probability(best.logit, dense, baseline.dense), 4
+    )
+    assert answer.confidence != round(shared_reader().probability(best.logit, dense), 4)
+
+
+@pytest.mark.slow
+def test_a_sync_that_changes_the_documents_measures_again(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "manual.txt").write_text(MANUAL, encoding="utf-8")
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    first = api.dense_baseline(settings)
+    shutil.copy(Path(__file__).parents[1] / "seeds" / "000_f1c14fb623d5a113.txt", docs / "b.txt")
+    rag.ingest(settings=settings)
+    second = api.dense_baseline(settings)
+    assert first is not None and second is not None and second != first
