@@ -9,10 +9,10 @@ ignores them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -37,8 +37,7 @@ def question_record(turn: Turn, verdict: str, passage: str | None = None) -> dic
     nothing picked keeps it answerable with no evidence (it still measures refusals).
     """
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    digest = hashlib.sha256(f"{turn.question}|{created}|{verdict}".encode()).hexdigest()[:12]
-    record: dict[str, Any] = {"id": f"feedback-{digest}", "question": turn.question}
+    record: dict[str, Any] = {"id": f"feedback-{uuid.uuid4().hex[:12]}", "question": turn.question}
     evidence: list[dict[str, Any]] = []
     if verdict == "right":
         answerable = not turn.refused

@@ -402,9 +402,7 @@ class Handlers:
                 problems.append(GENERIC_ERROR)
                 continue
             done.append(f"{source} ({removed} chunk" + ("" if removed == 1 else "s") + ")")
-        text = (f"Deleted {', '.join(done)}." if done else "") + (
-            (" " if done else "") + " ".join(problems)
-        )
+        text = " ".join([f"Deleted {', '.join(done)}."] * bool(done) + problems)
         kind = "success" if not problems else ("warning" if done else "error")
         if not done and len(problems) == 1 and "not indexed" in problems[0]:
             kind = "warning"

@@ -38,6 +38,7 @@ class Outline:
 
     title: str
     headings: tuple[str, ...] = ()
+    titled: bool = True  # False: no heading or short first line, the title is cut from the text
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,12 @@ class Page:
 
 
 def _clean(text: str) -> str:
+    """One line, at most ``MAX_TITLE_CHARS`` (cut at a word, with an ellipsis)."""
     text = " ".join(text.replace("*", "").replace("`", "").split())
-    return text if len(text) <= MAX_TITLE_CHARS else text[: MAX_TITLE_CHARS - 1] + "…"
+    if len(text) <= MAX_TITLE_CHARS:
+        return text
+    cut = text[: MAX_TITLE_CHARS - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;: ") + "…"
 
 
 def _plain_heading(lines: list[str], i: int) -> str:
@@ -79,22 +84,26 @@ def _plain_heading(lines: list[str], i: int) -> str:
 
 
 def outline(text: str, source: str) -> Outline:
-    """The title (the first heading, else the first line) and the headings of ``text``
-    (Markdown ``#`` lines, or the short lines of their own that extracted text keeps)."""
+    """The title (a heading on the first line, else the first line) and the other headings of
+    ``text`` (Markdown ``#`` lines, or the short lines of their own that extracted text keeps)."""
     headings: list[str] = []
     first_line = ""
+    title_heading = ""
     lines = text.splitlines()[:2000]
     for i, line in enumerate(lines):
-        if not first_line and line.strip():
-            first_line = line.strip()
         match = _HEADING.match(line)
         heading = _clean(match.group(2)) if match else _plain_heading(lines, i)
+        if not first_line and line.strip():
+            first_line = line.strip()
+            title_heading = heading
         if heading and heading not in headings:
             headings.append(heading)
-    title = headings[0] if headings else _clean(first_line.lstrip("#").strip())
+    if title_heading:
+        return Outline(title_heading, tuple(h for h in headings if h != title_heading))
+    title = _clean(first_line.lstrip("#").strip())
     if not title or not _WORD.search(title):
-        title = PurePosixPath(source).stem
-    return Outline(title, tuple(h for h in headings if h != title))
+        return Outline(PurePosixPath(source).stem, tuple(headings), titled=False)
+    return Outline(title, tuple(headings), titled=not title.endswith("…"))
 
 
 class Library:
@@ -162,20 +171,28 @@ class Library:
         return Page(matching[start : start + PAGE_SIZE], number, pages, len(matching), len(rows))
 
     def examples(self, count: int = MAX_EXAMPLES) -> list[str]:
-        """Questions about the user's own documents, from their headings (else their titles),
-        taken from documents spread over the list; none when nothing is indexed."""
+        """Questions about the user's own documents, from their titles and first headings (a
+        heading alone, "Opening hours", can belong to every document), taken from documents
+        spread over the list; none when nothing is indexed."""
         docs = self.documents()
         if not docs:
             return []
         step = max(1, len(docs) // count)
-        picked = [docs[i] for i in range(0, len(docs), step)][:count]
+        spread = [docs[i] for i in range(0, len(docs), step)] + docs
+        titled = [d for d in spread if self.outline(d).titled]
         questions: list[str] = []
-        for doc in picked:
+        for doc in titled or spread:
             found = self.outline(doc)
-            topic = found.headings[0] if found.headings else found.title
-            question = f"What do the documents say about {topic}?"
+            if found.headings:
+                question = f"What does {found.title} say about {found.headings[0]}?"
+            elif found.titled:
+                question = f"What is {found.title} about?"
+            else:
+                question = f"What is {doc.source} about?"
             if question not in questions:
                 questions.append(question)
+            if len(questions) == count:
+                break
         return questions
 
     def warm(self) -> None:
