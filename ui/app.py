@@ -360,7 +360,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
                     datatype=["str", "str", "str", "number", "str", "str"],
                     interactive=False,
                     elem_id="documents-table",
-                    max_height=620,
+                    max_height=4000,  # one page of rows: the page scrolls, not the table
                     wrap=True,
                     column_widths=["30%", "26%", "7%", "9%", "10%", "18%"],
                 )
@@ -502,9 +502,10 @@ def serve(
     return url
 
 
-def prepare_index(settings: Settings, tracker: IndexTracker) -> None:
+def prepare_index(settings: Settings, tracker: IndexTracker | None = None) -> None:
     """Start indexing the documents folder in the background (incremental: quick if unchanged);
-    the page is served meanwhile, with a banner while it runs.
+    the page is served meanwhile, with a banner while it runs. Without a ``tracker``: index
+    now, in this thread.
 
     With a Chroma server (RAG_CHROMA_URL) the page is a replica: the team's ingest job keeps the
     server's index, and a page must not replace it with whatever its own folder holds.
@@ -516,6 +517,9 @@ def prepare_index(settings: Settings, tracker: IndexTracker) -> None:
         )
         return
     settings.docs_dir.mkdir(parents=True, exist_ok=True)
+    if tracker is None:
+        IndexTracker(settings).sync()
+        return
     print(f"Syncing {settings.docs_dir} in the background …", flush=True)
     tracker.start()
 
