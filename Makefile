@@ -11,7 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	@echo "[2/4] Upgrading pip"
 	$(BIN)/pip install --progress-bar on --upgrade pip
 	@# torch first and pinned: pip takes the CPU wheel on this disk (a range pulls CUDA builds).
-	@echo "[3/4] Installing torch (CPU, about 200 MB: the longest step)"
+	@echo "[3/4] Installing torch (the CPU build: the largest download, the longest step)"
 	$(BIN)/pip install --progress-bar on torch==2.13.0
 	@echo "[4/4] Installing this project and its dependencies (editable, with the dev tools)"
 	$(BIN)/pip install --progress-bar on -e '.[dev]'
