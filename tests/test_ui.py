@@ -593,7 +593,8 @@ def test_an_empty_folder_is_served_for_uploads(
     banner, _, version, header, examples, hint = tick[:6]
     assert (banner, version, examples["examples"]) == ("", 1, None)
     assert "0 documents" in header
-    assert "Nothing is indexed yet: add documents on the Documents tab" in hint
+    assert "Nothing is indexed yet: add documents on the Documents tab" in hint["value"]
+    assert hint["visible"] is True
 
 
 # Indexing while serving ------------------------------------------------------------------------
@@ -663,7 +664,7 @@ def test_examples_come_from_the_documents(seeded: Settings) -> None:
     (doc,) = rag.documents(seeded).documents
     # The seed has no title (its first line is a paragraph): the question names the file.
     assert examples["examples"] == [{"text": f"What is {doc.source} about?"}]
-    assert hint == ""
+    assert hint == {"__type__": "update", "value": "", "visible": False}
     assert f"{seeded.docs_dir.resolve()}" in header and "1 document" in header
 
 

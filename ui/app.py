@@ -222,14 +222,14 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
 
     # Polling: the banner, the progress line, and the lists once a sync has ended ----------
 
-    def overview() -> tuple[str, Any, str]:
+    def overview() -> tuple[str, Any, Any]:
         progress = tracker.progress
         documents = library.documents()
         header = render.header_html(folder, len(documents), progress.running)
         examples = library.examples()
         hint = render.no_documents_hint(folder) if not documents and not progress.running else ""
         chat_examples = gr.update(examples=[{"text": q} for q in examples] or None)
-        return header, chat_examples, hint
+        return header, chat_examples, gr.update(value=hint, visible=bool(hint))
 
     def tick(seen: int, query: str, sort: str, page: float | None) -> tuple[Any, ...]:
         progress = tracker.progress
@@ -259,7 +259,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="chat-row"):
                 with gr.Column(scale=3, min_width=300):
-                    empty_hint = gr.HTML(elem_id="empty-hint")
+                    empty_hint = gr.HTML(elem_id="empty-hint", visible=False)
                     chatbot = gr.Chatbot(
                         elem_id="chat",
                         label="Conversation",
