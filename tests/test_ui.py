@@ -591,7 +591,7 @@ def test_an_empty_folder_is_served_for_uploads(
     app = create_app(settings, tracker)
     tick = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
     banner, _, version, header, examples, hint = tick[:6]
-    assert (banner, version, examples["examples"]) == ("", 1, None)
+    assert (banner["visible"], version, examples["examples"]) == (False, 1, None)
     assert "0 documents" in header
     assert "Nothing is indexed yet: add documents on the Documents tab" in hint["value"]
     assert hint["visible"] is True
@@ -622,7 +622,10 @@ def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
             page = httpx.get(url, timeout=30)
             assert page.status_code == 200 and "<html" in page.text.lower()
             banner, line, version, header, *_ = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
-            assert banner == render.banner_html("Indexing 0 of 1 files - answers may be incomplete")
+            assert banner["value"] == render.banner_html(
+                "Indexing 0 of 1 files - answers may be incomplete"
+            )
+            assert banner["visible"] is True
             assert "Indexing 0 of 1 files" in line
             assert "(indexing…)" in header
             *_, notice = ask_all(app, SERBIA, ChatSession())[-1]
@@ -635,7 +638,7 @@ def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
         assert tracker._thread is not None
         tracker._thread.join(180)
         banner, line, version, header, _examples, *_ = wired(app)["tick"](0, "", DEFAULT_SORT, 1)
-        assert (banner, line, version) == ("", "", 1)
+        assert (banner["value"], banner["visible"], line, version) == ("", False, "", 1)
         assert "1 document" in header and "(indexing" not in header
         messages, *_ = ask_all(app, SERBIA, ChatSession())[-1]
         assert "Vučić" in messages[-1]["content"]

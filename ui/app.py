@@ -233,7 +233,8 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
 
     def tick(seen: int, query: str, sort: str, page: float | None) -> tuple[Any, ...]:
         progress = tracker.progress
-        banner = render.banner_html(progress.banner_text)
+        text = progress.banner_text
+        banner = gr.update(value=render.banner_html(text), visible=bool(text))
         line = (
             render.progress_line(progress.detail)
             if progress.running
@@ -255,7 +256,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         seen_version = gr.State(-1)
         feedback_target = gr.State(-1)
         header = gr.HTML(render.header_html(folder, 0), elem_id="header", head=HEAD)
-        banner = gr.HTML(elem_id="index-banner")
+        banner = gr.HTML(elem_id="index-banner", visible=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="chat-row"):
                 with gr.Column(scale=3, min_width=300):
