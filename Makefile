@@ -6,11 +6,16 @@ BIN := $(VENV)/bin
 .PHONY: install run chat test test-llm lint eval bench bench-smoke mutate clean
 
 $(BIN)/.installed: pyproject.toml
+	@echo "[1/4] Creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	# torch first and pinned: pip takes the CPU wheel on this disk (a range pulls CUDA builds).
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	@echo "[2/4] Upgrading pip"
+	$(BIN)/pip install --progress-bar on --upgrade pip
+	@# torch first and pinned: pip takes the CPU wheel on this disk (a range pulls CUDA builds).
+	@echo "[3/4] Installing torch (the CPU build: the largest download, the longest step)"
+	$(BIN)/pip install --progress-bar on torch==2.13.0
+	@echo "[4/4] Installing this project and its dependencies (editable, with the dev tools)"
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
+	@echo "Installed: $(BIN)/rag is ready."
 	touch $@
 
 install: $(BIN)/.installed

@@ -130,6 +130,8 @@ class Settings:
     llm_max_tokens: int = 400
     # Uploads through the UI.
     max_upload_mb: float = 20.0
+    # The page's right/wrong feedback, one eval question per line (rag eval --questions FILE).
+    feedback_file: Path = Path("evals/feedback.jsonl")
     embed_batch_size: int = 32
     # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
     embed_backend: str = "onnx"
@@ -179,6 +181,7 @@ class Settings:
             "docs_dir": "RAG_DOCS_DIR",
             "store_dir": "RAG_STORE_DIR",
             "cache_dir": "RAG_CACHE_DIR",
+            "feedback_file": "RAG_FEEDBACK_FILE",
         }
         for name, var in paths.items():
             if env.get(var):

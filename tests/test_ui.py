@@ -6,23 +6,31 @@ tests call the wired functions.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import httpx
 import pytest
 
 import rag
+from evals.runner import load_questions
 from rag import Answer, Citation, Settings
+from rag.api import writing
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with
-from ui import render
-from ui.app import EXAMPLES, NOISY_LOGGERS, create_app, main, parse_args
+from ui import feedback, render
+from ui.app import NOISY_LOGGERS, create_app, main, parse_args, prepare_index, serve
+from ui.export import conversation_markdown
 from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
+from ui.indexing import IndexProgress, IndexTracker
+from ui.library import DEFAULT_SORT, Outline, outline
 from ui.uploads import UploadRejected, safe_name, save_upload
 
 pytestmark = pytest.mark.slow
@@ -51,6 +59,12 @@ def ask_all(app: gr.Blocks, question: str, session: ChatSession, **options: Any)
     )
 
 
+def listed(app: gr.Blocks, query: str = "", sort: str = DEFAULT_SORT, page: int = 1) -> list[str]:
+    """The file names of one page of the Documents table."""
+    update, _, _ = wired(app)["table"](query, sort, page)
+    return [row[1] for row in update["value"]]
+
+
 def files_under(root: Path) -> set[Path]:
     return {p.relative_to(root) for p in root.rglob("*") if p.is_file()}
 
@@ -64,8 +78,6 @@ def test_create_app_builds_the_page(settings: Settings) -> None:
     ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
     assert {"chat", "question", "ask", "clear", "sources-panel", "upload", "delete"} <= ids
     assert {"ask", "upload", "resync", "delete", "clear"} <= set(wired(app))
-    chatbot = next(b for b in app.blocks.values() if isinstance(b, gr.Chatbot))
-    assert [e["text"] for e in chatbot.examples or []] == list(EXAMPLES)
     assert app.analytics_enabled is False
 
 
@@ -346,14 +358,13 @@ def test_upload_saves_indexes_and_answers(settings: Settings, tmp_path: Path) ->
     fns = wired(app)
     before = files_under(tmp_path)
     upload = _upload_file(tmp_path / "gradio-cache", "moonbase.txt", MOON.encode())
-    message, table, chooser = fns["upload"]([upload])
+    message = fns["upload"]([upload])
 
     assert message.startswith(
         '<div class="notice notice-success" role="status">Added moonbase.txt.'
     )
     assert (settings.docs_dir / "moonbase.txt").read_text(encoding="utf-8") == MOON
-    assert "<td>moonbase.txt</td>" in table
-    assert chooser["choices"] == ["000_f1c14fb623d5a113.txt", "moonbase.txt"]
+    assert listed(app) == ["000_f1c14fb623d5a113.txt", "moonbase.txt"]
     written = files_under(tmp_path) - before
     assert {p for p in written if p.parts[0] not in ("docs", "store", "gradio-cache")} == set()
 
@@ -375,7 +386,7 @@ def test_bad_uploads_are_refused_with_reasons(settings: Settings, tmp_path: Path
         _upload_file(cache / "d", "empty.txt", b""),
     ]
     before = files_under(settings.docs_dir)
-    message, *_ = fns["upload"](files)
+    message = fns["upload"](files)
     assert message == render.notice(
         "Nothing was uploaded. "
         "tool.exe: .exe cannot be indexed; upload .txt, .md, .markdown, .html, .htm, .pdf files. "
@@ -387,18 +398,18 @@ def test_bad_uploads_are_refused_with_reasons(settings: Settings, tmp_path: Path
         "error",
     )
     assert files_under(settings.docs_dir) == before
-    message, *_ = fns["upload"]([])
+    message = fns["upload"]([])
     assert message == render.notice("Choose one or more files to upload.")
 
 
 def test_unreadable_upload_is_reported_and_not_kept(settings: Settings, tmp_path: Path) -> None:
     app = create_app(settings)
     fake_pdf = _upload_file(tmp_path / "cache", "scan.pdf", b"not really a pdf")
-    message, table, _ = wired(app)["upload"]([fake_pdf])
+    message = wired(app)["upload"]([fake_pdf])
     assert 'class="notice notice-error"' in message
     assert "scan.pdf: " in message and "it was not added." in message
     assert not (settings.docs_dir / "scan.pdf").exists()
-    assert "scan.pdf" not in table
+    assert "scan.pdf" not in listed(app)
 
 
 def _ask_moon(app: gr.Blocks) -> tuple[str, str]:
@@ -414,24 +425,24 @@ def test_bad_upload_over_a_document_keeps_it_and_its_index_entry(
     app = create_app(settings)
     fns = wired(app)
     good = _upload_file(tmp_path / "cache" / "a", "real.txt", MOON.encode())
-    message, *_ = fns["upload"]([good])
+    message = fns["upload"]([good])
     assert "Added real.txt." in message
     before = rag.documents(settings)
 
     binary = _upload_file(tmp_path / "cache" / "b", "real.txt", b"\x00\x01binary\x00" * 50)
-    message, table, chooser = fns["upload"]([binary])
+    message = fns["upload"]([binary])
     assert message == render.notice(
         "Nothing was uploaded. real.txt: binary file (not text); it was not added.", "error"
     )
     assert (settings.docs_dir / "real.txt").read_text(encoding="utf-8") == MOON
     assert not [p for p in settings.docs_dir.iterdir() if p.name.startswith(".")]
-    assert "<td>real.txt</td>" in table and "real.txt" in chooser["choices"]
+    assert "real.txt" in listed(app)
     assert rag.documents(settings) == before
     answer, sources = _ask_moon(app)
     assert "Ingrid Halvorsen" in answer
     assert '<span class="source-file">real.txt</span>' in sources
     # A later sync still finds the original, unchanged.
-    message, *_ = fns["resync"]()
+    message = fns["resync"]()
     assert "0 updated, 0 removed" in message
 
 
@@ -442,16 +453,13 @@ def test_good_reupload_replaces_the_document_and_its_index_entry(
     fns = wired(app)
     fns["upload"]([_upload_file(tmp_path / "cache" / "a", "real.txt", MOON.encode())])
     newer = MOON.replace("Ingrid Halvorsen, a geologist", "Tomasz Wierzbicki, a botanist")
-    message, table, chooser = fns["upload"](
-        [_upload_file(tmp_path / "cache" / "b", "real.txt", newer.encode())]
-    )
+    message = fns["upload"]([_upload_file(tmp_path / "cache" / "b", "real.txt", newer.encode())])
     assert message.startswith(
         '<div class="notice notice-success" role="status">Replaced real.txt. 2 files,'
     )
     assert "Added" not in message
     assert (settings.docs_dir / "real.txt").read_text(encoding="utf-8") == newer
-    assert chooser["choices"] == ["000_f1c14fb623d5a113.txt", "real.txt"]
-    assert "<td>real.txt</td>" in table
+    assert listed(app) == ["000_f1c14fb623d5a113.txt", "real.txt"]
     answer, sources = _ask_moon(app)
     assert "Tomasz Wierzbicki" in answer and "Ingrid Halvorsen" not in answer
     assert '<span class="source-file">real.txt</span>' in sources
@@ -467,7 +475,7 @@ def test_delete_asks_first_then_removes(settings: Settings) -> None:
     fns = wired(app)
     source = "000_f1c14fb623d5a113.txt"
 
-    box, question, notice = fns["ask_delete"](source)
+    box, question, notice = fns["ask_delete"]([source])
     assert box["visible"] is True
     assert question == (
         '<p class="confirm-question">Delete 000&#95;f1c14fb623d5a113.txt from the index and the '
@@ -477,42 +485,44 @@ def test_delete_asks_first_then_removes(settings: Settings) -> None:
     assert box["visible"] is False and (settings.docs_dir / source).exists()
 
     chunks = rag.documents(settings).total_chunks
-    box, notice, table, _ = fns["delete"](source)
+    box, notice, chosen = fns["delete"]([source])
     assert notice == render.notice(f"Deleted {source} ({chunks} chunks).", "success")
+    assert chosen["value"] == [] and box["visible"] is False
     assert not (settings.docs_dir / source).exists()
     assert rag.documents(settings).documents == []
-    assert "Nothing is indexed yet" in table
+    assert listed(app) == []
+    assert wired(app)["table"]("", DEFAULT_SORT, 1)[1].startswith("Nothing is indexed yet")
 
     box, notice, *_ = fns["delete"]("../../etc/passwd")
     assert notice == render.notice("../../etc/passwd is not indexed (any more): refresh the list.")
-    box, question, notice = fns["ask_delete"](None)
-    assert box["visible"] is False and "Choose a document" in notice
+    box, question, notice = fns["ask_delete"]([])
+    assert box["visible"] is False and "Select the rows" in notice
 
 
 def test_resync_picks_up_new_files(settings: Settings) -> None:
     rag.ingest(settings=settings)
     (settings.docs_dir / "added.md").write_text("# Added\n\nA new note about otters.\n", "utf-8")
     app = create_app(settings)
-    message, table, _ = wired(app)["resync"]()
+    message = wired(app)["resync"]()
     assert message == render.notice(
         "Synced: 1 added, 0 updated, 0 removed, 1 unchanged; "
         f"{rag.documents(settings).total_chunks} chunks in 2 files.",
         "success",
     )
-    assert "<td>added.md</td>" in table
+    assert "added.md" in listed(app)
 
 
-def test_documents_view_lists_the_index(seeded: Settings) -> None:
-    table, chooser = wired(create_app(seeded))["documents_view"]()
-    assert chooser["choices"] == ["000_f1c14fb623d5a113.txt"]
+def test_documents_table_lists_titles_and_sizes(seeded: Settings) -> None:
+    update, label, page = wired(create_app(seeded))["table"]("", DEFAULT_SORT, 1)
     status = rag.documents(seeded)
-    assert table == render.documents_table(status)
-    chunks = status.documents[0].chunks
-    row = (
-        "<td>000&#95;f1c14fb623d5a113.txt</td>"  # "_" as a reference: Markdown cannot read it
-        f"<td class='num'>{chunks}</td><td class='num'>3.3 KB</td>"
-    )
-    assert row in table
+    (doc,) = status.documents
+    text = rag.document_text(doc.source, seeded)
+    title = "On this day, the Serbian president, Aleksandar Vučić, is set to speak by phone with…"
+    assert text.startswith(title[:-1]) and outline(text, doc.source) == Outline(title, (), False)
+    assert update["value"] == [
+        [title, doc.source, "txt", doc.chunks, "3.3 KB", doc.synced_at[:16].replace("T", " ")]
+    ]
+    assert (label, page) == ("Page 1 of 1 · 1 documents", 1)
 
 
 # Launch options --------------------------------------------------------------------------------
@@ -555,25 +565,290 @@ def test_main_explains_a_busy_port(
         port = busy.getsockname()[1]
         assert main(["--", "--port", str(port)]) == 1
     out, err = capsys.readouterr()
-    chunks = rag.documents(settings).total_chunks
-    assert out.startswith(f"Syncing {settings.docs_dir} …\n  1 files, {chunks} chunks indexed (")
+    assert out == ""  # the page is served first, then the folder synced: nothing was started
     assert err.startswith(f"error: cannot serve on 127.0.0.1:{port} (")
     assert err.endswith("pick another port with --port or RAG_PORT.\n")
     assert "Traceback" not in out + err
 
 
-@pytest.mark.usefixtures("restore_log_levels")
-def test_main_serves_an_empty_folder_for_uploads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_an_empty_folder_is_served_for_uploads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     empty = tmp_path / "empty-docs"
-    monkeypatch.setenv("RAG_DOCS_DIR", str(empty))
-    with socket.socket() as busy:  # stop main() right after the sync step
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        assert main(["--port", str(busy.getsockname()[1])]) == 1
-    out, err = capsys.readouterr()
+    settings = Settings(docs_dir=empty, store_dir=tmp_path / "store")
+    tracker = IndexTracker(settings)
+    prepare_index(settings, tracker)
+    assert tracker._thread is not None
+    tracker._thread.join(120)
+    out, _ = capsys.readouterr()
     assert empty.is_dir()
     assert f"warning: No documents found in {empty}" in out
-    assert "The page starts anyway: add documents on its Documents tab." in out
-    assert err.startswith("error: cannot serve on")
+    assert "Add documents on the page's Documents tab." in out
+    progress = tracker.progress
+    assert (progress.running, progress.banner_text, progress.version) == (False, "", 1)
+    assert progress.error.startswith("No documents found in")
+    # No examples, and a line saying how to add documents.
+    app = create_app(settings, tracker)
+    tick = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
+    banner, _, version, header, examples, hint = tick[:6]
+    assert (banner["visible"], version, examples["examples"]) == (False, 1, None)
+    assert "0 documents" in header
+    assert "Nothing is indexed yet: add documents on the Documents tab" in hint["value"]
+    assert hint["visible"] is True
+
+
+# Indexing while serving ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
+    """Another writer holds the index: the page answers at once, with a banner, and a question
+    asked before any document is indexed gets a note, not a wait."""
+    tracker = IndexTracker(settings)
+    app = create_app(settings, tracker)
+    port = free_port()
+    with writing(settings):  # the sync below waits for this writer
+        url = serve(app, settings, "127.0.0.1", port)
+        try:
+            tracker.start()
+            deadline = time.monotonic() + 30
+            while not tracker.running and time.monotonic() < deadline:
+                time.sleep(0.05)
+            page = httpx.get(url, timeout=30)
+            assert page.status_code == 200 and "<html" in page.text.lower()
+            banner, line, version, header, *_ = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
+            assert banner["value"] == render.banner_html(
+                "Indexing 0 of 1 files - answers may be incomplete"
+            )
+            assert banner["visible"] is True
+            assert "Indexing 0 of 1 files" in line
+            assert "(indexing…)" in header
+            *_, notice = ask_all(app, SERBIA, ChatSession())[-1]
+            assert notice == render.notice(
+                "Indexing 0 of 1 files: no document is indexed yet. Ask again soon.", "info"
+            )
+        finally:
+            pass
+    try:
+        assert tracker._thread is not None
+        tracker._thread.join(180)
+        banner, line, version, header, _examples, *_ = wired(app)["tick"](0, "", DEFAULT_SORT, 1)
+        assert (banner["value"], banner["visible"], line, version) == ("", False, "", 1)
+        assert "1 document" in header and "(indexing" not in header
+        messages, *_ = ask_all(app, SERBIA, ChatSession())[-1]
+        assert "Vučić" in messages[-1]["content"]
+        assert "incomplete" not in messages[-1]["content"]
+    finally:
+        app.close()
+
+
+def test_answers_given_while_indexing_carry_a_note(
+    seeded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracker = IndexTracker(seeded)
+    running = IndexProgress(running=True, files_done=1, files_total=3, chunks_total=10)
+    monkeypatch.setattr(IndexTracker, "progress", property(lambda self: running))
+    monkeypatch.setattr(IndexTracker, "running", property(lambda self: True))
+    messages, *_ = ask_all(create_app(seeded, tracker), SERBIA, ChatSession())[-1]
+    assert messages[-1]["content"].endswith(
+        render.incomplete_note("Indexing 1 of 3 files - answers may be incomplete")
+    )
+    assert "the answer may be incomplete" in messages[-1]["content"]
+
+
+def test_examples_come_from_the_documents(seeded: Settings) -> None:
+    app = create_app(seeded)
+    _, _, _version, header, examples, hint, *_ = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
+    (doc,) = rag.documents(seeded).documents
+    # The seed has no title (its first line is a paragraph): the question names the file.
+    assert examples["examples"] == [{"text": f"What is {doc.source} about?"}]
+    assert hint == {"__type__": "update", "value": "", "visible": False}
+    assert f"{seeded.docs_dir.resolve()}" in header and "1 document" in header
+
+
+def test_outline_reads_titles_and_headings() -> None:
+    markdown = "# Harbour guide\n\nIntro.\n\n## Opening hours\n\nText.\n\n## Fees ##\n"
+    assert outline(markdown, "a.md") == Outline("Harbour guide", ("Opening hours", "Fees"))
+    plain = "Harbour guide\n\nOpening hours\n\nThe harbour opens at 6.\nIt closes at 9.\n"
+    assert outline(plain, "a.txt") == Outline("Harbour guide", ("Opening hours",))
+    assert outline("", "dir/notes.txt") == Outline("notes", titled=False)
+    assert outline("12345\n\nsome text.", "n.txt") == Outline("n", titled=False)
+    untitled = "A first paragraph that is a sentence, not a title.\n\nConclusion\n\nEnd.\n"
+    assert outline(untitled, "u.txt") == Outline(
+        "A first paragraph that is a sentence, not a title.", ("Conclusion",), True
+    )
+
+
+# Documents table: filter, sort, pages, selection ---------------------------------------------
+
+
+def test_documents_filter_sort_and_pages(settings: Settings) -> None:
+    for i in range(30):
+        kind = "Otter" if i % 3 == 0 else "Heron"
+        body = f"{kind} note {i:02d}\n\nThe {kind.lower()} number {i} " + "swims. " * (i + 1)
+        (settings.docs_dir / f"note-{i:02d}.txt").write_text(body, encoding="utf-8")
+    rag.ingest(settings=settings)
+    app = create_app(settings)
+    table = wired(app)["table"]
+    update, label, page = table("", DEFAULT_SORT, 1)
+    assert (label, page, len(update["value"])) == ("Page 1 of 2 · 31 documents", 1, 25)
+    update, label, page = table("", DEFAULT_SORT, 9)  # past the end: the last page
+    assert (label, page) == ("Page 2 of 2 · 31 documents", 2)
+    assert [row[1] for row in update["value"]][-1] == "note-29.txt"
+    update, label, _ = table("otter note", DEFAULT_SORT, 1)
+    assert label == "Page 1 of 1 · 10 of 31 documents match"
+    assert [row[0] for row in update["value"]] == [f"Otter note {i:02d}" for i in range(0, 30, 3)]
+    update, *_ = table("otter", "Size (largest first)", 1)
+    assert [row[1] for row in update["value"]][:2] == ["note-27.txt", "note-24.txt"]
+    update, *_ = table("", "Title (A-Z)", 1)
+    assert update["value"][0][0].startswith("Heron note 01")
+    assert table("", DEFAULT_SORT, 2)[0]["value"][0][1] == "note-24.txt"
+
+
+def test_selected_rows_are_named_in_the_confirmation(settings: Settings) -> None:
+    (settings.docs_dir / "otters.md").write_text("# Otters\n\nOtters hold hands.\n", "utf-8")
+    rag.ingest(settings=settings)
+    fns = wired(create_app(settings))
+    row = ["Otters", "otters.md", "md", 1, "1 KB", ""]
+    event = gr.SelectData(None, {"index": [0, 1], "value": "otters.md", "row_value": row})
+    chosen = fns["select_row"]([], event)
+    assert chosen["value"] == ["otters.md"]
+    assert fns["select_row"](["otters.md"], event)["value"] == []  # a second click unselects
+    seed = "000_f1c14fb623d5a113.txt"
+    _box, question, _ = fns["ask_delete"]([seed, "otters.md"])
+    assert question == render.confirm_html(
+        f"Delete {seed} and otters.md (2 documents) from the index and the documents folder? "
+        "This cannot be undone."
+    )
+    _, notice, _ = fns["delete"]([seed, "otters.md"])
+    assert notice.startswith('<div class="notice notice-success" role="status">Deleted ')
+    assert "otters.md (1 chunk)." in notice
+    assert rag.documents(settings).documents == []
+
+
+# Conversations: kept in the browser, exported --------------------------------------------------
+
+
+def test_conversation_survives_a_reload_as_json(seeded: Settings) -> None:
+    app = create_app(seeded)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    ask_all(app, "What is the boiling point of mercury?", session)
+    stored = json.loads(json.dumps(wired(app)["save"](session)))  # what the browser keeps
+    messages, sources, restored, _question, _notice = wired(app)["restore"](stored)
+    assert restored == session
+    assert messages == session.messages and sources == render.sources_panel(session.sources)
+    assert wired(app)["restore"](None)[2] == ChatSession()
+    assert wired(app)["restore"]({"version": 1, "messages": [{"role": "x"}]})[2] == ChatSession()
+    damaged = {**stored, "turns": stored["turns"][:1]}  # turns no longer match the answers
+    assert wired(app)["restore"](damaged)[2] == ChatSession()
+
+
+def test_export_is_markdown_with_quoted_citations(seeded: Settings) -> None:
+    app = create_app(seeded)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    ask_all(app, "What is the boiling point of mercury?", session)
+    update = wired(app)["export"](session)
+    text = Path(update["value"]).read_text(encoding="utf-8")
+    answer = rag.answer(SERBIA, settings=seeded)
+    assert text.startswith(f"# Conversation\n\n## 1. {SERBIA}\n\n{answer.text}\n\n")
+    assert f"[1] 000_f1c14fb623d5a113.txt: “{FIRST_SENTENCE}”" in text
+    assert "## 2. What is the boiling point of mercury?\n\n*No answer in the documents.*" in text
+    assert text == conversation_markdown(session)
+
+
+# Feedback becomes evaluation -------------------------------------------------------------------
+
+
+def test_feedback_is_saved_as_eval_questions(seeded: Settings, tmp_path: Path) -> None:
+    target = tmp_path / "evals" / "feedback.jsonl"
+    app = create_app(seeded.with_(feedback_file=target))
+    fns = wired(app)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    ask_all(app, "What is the boiling point of mercury?", session)
+    ask_all(app, "When?", session)
+
+    def like(index: int, liked: bool) -> tuple[Any, ...]:
+        return tuple(
+            fns["on_like"](
+                session, gr.LikeData(None, {"index": index, "value": "", "liked": liked})
+            )
+        )
+
+    box, _, notice, target_index, status = like(1, True)
+    assert box["visible"] is False and "Saved as right" in notice
+    assert "1 answers marked (1 right, 0 wrong)" in status
+    assert like(0, True)[2] == render.notice("That message is not an answer.")
+    box, choices, notice, target_index, _ = like(3, False)  # the refusal: which passage?
+    assert box["visible"] is True and target_index == 3
+    closest = session.turns[1].closest
+    assert [key for _, key in choices["choices"]] == [
+        *(c["key"] for c in closest),
+        "",
+        feedback.NO_ANSWER,
+    ]
+    fns["save_wrong"](session, 3, closest[0]["key"])
+    fns["save_wrong"](session, 5, feedback.NO_ANSWER)
+    box, notice, status = fns["save_wrong"](session, 5, "")
+    assert "4 answers marked (1 right, 3 wrong)" in status and "Not measured yet" in status
+
+    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    answer = rag.answer(SERBIA, settings=seeded)
+    assert {
+        k: rows[0][k] for k in ("question", "answerable", "answers", "evidence", "sources")
+    } == {
+        "question": SERBIA,
+        "answerable": True,
+        "answers": [],
+        "evidence": [c.text for c in answer.citations],
+        "sources": ["000_f1c14fb623d5a113"],
+    }
+    assert rows[0]["feedback"] == "right" and rows[0]["given_answer"] == answer.text
+    assert (rows[1]["answerable"], rows[1]["evidence"]) == (True, [closest[0]["text"]])
+    assert (rows[2]["answerable"], rows[2]["evidence"], rows[2]["history"]) == (
+        False, [], [SERBIA, "What is the boiling point of mercury?"]
+    )  # fmt: skip
+    assert (rows[3]["answerable"], rows[3]["evidence"]) == (True, [])
+    questions = load_questions(target)  # what rag eval --questions reads
+    assert [q.question for q in questions] == [SERBIA, "What is the boiling point of mercury?",
+                                               "When?", "When?"]  # fmt: skip
+    assert questions[2].history == (SERBIA, "What is the boiling point of mercury?")
+    assert len({q.id for q in questions}) == 4
+
+    summary = feedback.summary_path(target)
+    summary.parent.mkdir(parents=True)
+    summary.write_text(json.dumps({"hybrid": {"questions": 4, "hit_at_5": 0.5,
+                                              "balanced_accuracy": 0.75}}))  # fmt: skip
+    latest = fns["tick"](-1, "", DEFAULT_SORT, 1)[-1]
+    assert "Latest score: 4 questions, hit@5 0.50, balanced accuracy 0.75." in latest
+
+
+# Headers ---------------------------------------------------------------------------------------
+
+
+def test_every_response_forbids_framing(settings: Settings) -> None:
+    app = create_app(settings)
+    port = free_port()
+    url = serve(app, settings, "127.0.0.1", port).rstrip("/")
+    try:
+        with httpx.Client(timeout=30) as client:
+            for path, headers, status in (
+                ("/", {}, 200),
+                ("/config", {}, 200),
+                ("/gradio_api/info", {}, 200),
+                ("/", {"Host": "evil.example"}, 403),
+                ("/no-such-page", {}, 404),
+            ):
+                response = client.get(url + path, headers=headers)
+                assert response.status_code == status, path
+                assert response.headers["x-frame-options"] == "DENY", path
+                assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+    finally:
+        app.close()

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import logging
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-import rag
 from rag import RagError, Settings
-from ui import render
+from ui import feedback, render
 from ui.assets import HEAD
+from ui.export import conversation_markdown
 from ui.guard import allowed_hosts, guard_lifespan
 from ui.handlers import MAX_K, MODES, ChatSession, ChatUpdate, Handlers, backends
+from ui.indexing import IndexTracker
+from ui.library import COLUMNS, DEFAULT_SORT, SORTS, Library
 from ui.uploads import UPLOAD_SUFFIXES
 
 log = logging.getLogger("ui")
@@ -30,23 +35,13 @@ NOISY_LOGGERS = ("httpx", "httpx2", "chromadb", "sentence_transformers", "bm25s"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CHAT_CONCURRENCY = 4
-# Gradio swaps this default for a per-call tracker; one shared default is enough.
-PROGRESS = gr.Progress()
-EXAMPLES = (
-    "Who is the president of Serbia?",
-    "Which region's situation gets particular attention?",
-    "What anniversary does Belgrade mark?",
-)
+TICK_SECONDS = 1.0
 OPENAI_HINT = "openai is offered when OPENAI_BASE_URL or OPENAI_API_KEY is set."
 MODE_LABELS = {"hybrid": "Hybrid", "dense": "Dense", "bm25": "BM25"}
-HEADER = (
-    '<div id="app-header"><h1>Ask your documents</h1>'
-    "<p>Answers come only from your documents, each claim linked to the exact passage it "
-    "quotes. Everything runs on this machine.</p></div>"
-)
+DONT_KNOW = "I don't know which passage"
+NOT_ANSWERED = "The documents do not answer this question"
 
 ChatOutputs = tuple[list[dict[str, str]], str, ChatSession, str, str]
-DocsOutputs = tuple[str, str, Any]
 
 
 def _outputs(update: ChatUpdate) -> ChatOutputs:
@@ -55,19 +50,49 @@ def _outputs(update: ChatUpdate) -> ChatOutputs:
     return messages, update.sources, update.session, update.question, update.notice
 
 
-def create_app(settings: Settings | None = None) -> gr.Blocks:
-    """Build the page for ``settings`` (default: from the environment). Nothing is launched."""
+def when(stamp: str) -> str:
+    """``2026-12-03T16:17:25+00:00`` as ``2026-12-03 16:17`` (the table's last sync column)."""
+    return stamp[:16].replace("T", " ") if len(stamp) >= 16 else stamp
+
+
+def folder_label(settings: Settings) -> str:
+    if settings.chroma_url:
+        return f"the index on {settings.chroma_url}"
+    return str(settings.docs_dir.resolve())
+
+
+def storage_names(settings: Settings) -> tuple[str, str]:
+    """The browser storage key and secret of this index's conversations (stable across
+    restarts, different for another index)."""
+    where = f"{settings.store_dir.resolve()}|{settings.chroma_url or ''}|{settings.collection}"
+    digest = hashlib.sha256(where.encode()).hexdigest()
+    return f"rag-conversation-{digest[:12]}", digest[12:44]
+
+
+def create_app(settings: Settings | None = None, tracker: IndexTracker | None = None) -> gr.Blocks:
+    """Build the page for ``settings`` (default: from the environment). Nothing is launched.
+
+    ``tracker``: the syncs of this server (main() starts the first one in the background);
+    a new one if not given.
+    """
     settings = settings if settings is not None else Settings.from_env()
-    handlers = Handlers(settings)
+    tracker = tracker if tracker is not None else IndexTracker(settings)
+    handlers = Handlers(settings, tracker)
+    library = Library(settings)
+    tracker.on_done.append(library.warm)
     choices = backends(settings)
+    folder = folder_label(settings)
     upload_label = (
         f"Upload {', '.join(UPLOAD_SUFFIXES)} files (up to {settings.max_upload_mb:g} MB)"
     )
+    storage_key, secret = storage_names(settings)
+
+    # Chat ---------------------------------------------------------------------------------
 
     def ask(
         question: str, session: ChatSession, k: float, mode: str, backend: str
     ) -> Iterator[ChatOutputs]:
-        for update in handlers.ask(question, session, k, mode, backend):
+        for update in handlers.ask(question, session or ChatSession(), k, mode, backend):
             yield _outputs(update)
 
     def pick_example(event: gr.SelectData) -> str:
@@ -77,53 +102,183 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
     def clear() -> ChatOutputs:
         return _outputs(ChatUpdate(handlers.clear()))
 
-    def documents_view() -> tuple[str, Any]:
-        names = handlers.document_names()
-        return handlers.documents_html(), gr.update(choices=names, value=None)
+    def save(session: ChatSession) -> Any:
+        return session.to_json() if session is not None else None
 
-    def upload(files: list[str] | None, progress: gr.Progress = PROGRESS) -> DocsOutputs:
-        message = handlers.upload(files, progress)
-        table, chooser = documents_view()
-        return message, table, chooser
+    def restore(stored: Any) -> ChatOutputs:
+        return _outputs(ChatUpdate(ChatSession.from_json(stored)))
 
-    def resync(progress: gr.Progress = PROGRESS) -> DocsOutputs:
-        message = handlers.resync(progress)
-        table, chooser = documents_view()
-        return message, table, chooser
+    def export(session: ChatSession) -> Any:
+        markdown = conversation_markdown(session or ChatSession())
+        path = Path(tempfile.mkdtemp(prefix="rag-export-")) / "conversation.md"
+        path.write_text(markdown, encoding="utf-8")
+        return gr.update(value=str(path), visible=True)
 
-    def ask_delete(source: str | None) -> tuple[Any, str, str]:
-        question = handlers.confirm_text(source)
+    # Feedback -----------------------------------------------------------------------------
+
+    def feedback_line() -> str:
+        found = feedback.status(settings.feedback_file)
+        if not found.questions:
+            text = (
+                f"No feedback yet: mark answers right or wrong (the thumbs under each answer); "
+                f"they are saved to {settings.feedback_file} as evaluation questions."
+            )
+        else:
+            text = (
+                f"{found.questions} answers marked ({found.right} right, {found.wrong} wrong) in "
+                f"{settings.feedback_file}. Measure them: rag eval --questions "
+                f"{settings.feedback_file} --docs {folder}."
+            )
+            text += f" Latest score: {found.score}." if found.score else " Not measured yet."
+        return render.notice(text, "info")
+
+    def on_like(session: ChatSession, event: gr.LikeData) -> tuple[Any, Any, str, int, str]:
+        index = event.index if isinstance(event.index, int) else event.index[0]
+        turn = (session or ChatSession()).turn_at(index)
+        hidden = gr.update(visible=False)
+        if turn is None:
+            return hidden, gr.update(), render.notice("That message is not an answer."), -1, ""
+        if event.liked is True:
+            feedback.append(settings.feedback_file, feedback.question_record(turn, "right"))
+            done = render.notice(f"Saved as right to {settings.feedback_file}.", "success")
+            return hidden, gr.update(), done, -1, feedback_line()
+        options = [(f"[{p['index']}] {p['source']}: {p['text'][:120]}", p["key"])
+                   for p in turn.passages()]  # fmt: skip
+        options += [(DONT_KNOW, ""), (NOT_ANSWERED, feedback.NO_ANSWER)]
+        ask_which = render.notice(
+            f"Wrong answer to “{turn.question[:120]}”: which passage answers it? "
+            "Pick one (or say you do not know), then save.",
+            "info",
+        )
+        return (
+            gr.update(visible=True),
+            gr.update(choices=options, value=""),
+            ask_which,
+            index,
+            gr.skip(),
+        )
+
+    def save_wrong(session: ChatSession, index: int, passage: str | None) -> tuple[Any, str, str]:
+        turn = (session or ChatSession()).turn_at(int(index))
+        if turn is None:
+            return gr.update(visible=False), render.notice("Mark an answer wrong first."), gr.skip()
+        record = feedback.question_record(turn, "wrong", passage or None)
+        feedback.append(settings.feedback_file, record)
+        done = render.notice(f"Saved as wrong to {settings.feedback_file}.", "success")
+        return gr.update(visible=False), done, feedback_line()
+
+    # Documents ----------------------------------------------------------------------------
+
+    def table(query: str, sort: str, page: float | None) -> tuple[Any, str, int]:
+        found = library.page(query, sort, page)
+        rows = [
+            [r.title, r.source, r.kind, r.chunks, render.human_size(r.size), when(r.synced_at)]
+            for r in found.rows
+        ]
+        shown = (
+            f"{found.matching} of {found.total} documents match"
+            if (query or "").strip()
+            else f"{found.total} documents"
+        )
+        label = f"Page {found.page} of {found.pages} · {shown}"
+        if not found.total:
+            label = "Nothing is indexed yet: upload documents above or press Re-sync."
+        value = rows or [["", "", "", None, "", ""]][:0]
+        return gr.update(value=value, headers=list(COLUMNS)), label, found.page
+
+    def turn_page(query: str, sort: str, page: float | None, step: int) -> tuple[Any, str, int]:
+        return table(query, sort, (int(page or 1)) + step)
+
+    def select_row(selected: list[str] | None, event: gr.SelectData) -> Any:
+        row = event.row_value or []
+        source = str(row[1]) if len(row) > 1 else ""
+        chosen = list(selected or [])
+        if source:
+            chosen = [s for s in chosen if s != source] if source in chosen else [*chosen, source]
+        return gr.update(value=chosen, choices=chosen)
+
+    def ask_delete(selected: list[str] | None) -> tuple[Any, str, str]:
+        question = handlers.confirm_text(selected)
         if question is None:
-            return gr.update(visible=False), "", render.notice("Choose a document to delete.")
+            return (
+                gr.update(visible=False),
+                "",
+                render.notice("Select the rows of the documents to delete first."),
+            )
         return gr.update(visible=True), render.confirm_html(question), ""
 
-    def delete(source: str | None) -> tuple[Any, str, str, Any]:
-        message = handlers.delete(source)
-        table, chooser = documents_view()
-        return gr.update(visible=False), message, table, chooser
+    def delete(selected: list[str] | str | None) -> tuple[Any, str, Any]:
+        message = handlers.delete(selected)
+        return gr.update(visible=False), message, gr.update(value=[], choices=[])
 
     def cancel_delete() -> tuple[Any, str]:
         return gr.update(visible=False), render.notice("Nothing was deleted.", "info")
 
+    def upload(files: list[str] | None) -> str:
+        return handlers.upload(files)
+
+    def resync() -> str:
+        return handlers.resync()
+
+    # Polling: the banner, the progress line, and the lists once a sync has ended ----------
+
+    def overview() -> tuple[str, Any, Any]:
+        progress = tracker.progress
+        documents = library.documents()
+        header = render.header_html(folder, len(documents), progress.running)
+        examples = library.examples()
+        hint = render.no_documents_hint(folder) if not documents and not progress.running else ""
+        chat_examples = gr.update(examples=[{"text": q} for q in examples] or None)
+        return header, chat_examples, gr.update(value=hint, visible=bool(hint))
+
+    def tick(seen: int, query: str, sort: str, page: float | None) -> tuple[Any, ...]:
+        progress = tracker.progress
+        text = progress.banner_text
+        banner = gr.update(value=render.banner_html(text), visible=bool(text))
+        line = (
+            render.progress_line(progress.detail)
+            if progress.running
+            else (render.notice(progress.error, "error") if progress.error else "")
+        )
+        if progress.version == seen and not progress.running:
+            return (banner, line, seen, *(gr.skip(),) * 7)
+        header, chat_examples, hint = overview()
+        if progress.version == seen:  # still indexing: the header's count, not the lists
+            return (banner, line, seen, header, *(gr.skip(),) * 6)
+        rows, label, number = table(query, sort, page)
+        return (banner, line, progress.version, header, chat_examples, hint, rows, label,
+                number, feedback_line())  # fmt: skip
+
     app = gr.Blocks(title="Ask your documents", analytics_enabled=False)
     with app:
         session = gr.State(ChatSession())
-        gr.HTML(HEADER)
+        stored = gr.BrowserState(None, storage_key=storage_key, secret=secret)
+        seen_version = gr.State(-1)
+        feedback_target = gr.State(-1)
+        header = gr.HTML(render.header_html(folder, 0), elem_id="header", head=HEAD)
+        banner = gr.HTML(elem_id="index-banner", visible=False)
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
-                with gr.Column(scale=3):
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="chat-row"):
+                with gr.Column(scale=3, min_width=300):
+                    empty_hint = gr.HTML(elem_id="empty-hint", visible=False)
                     chatbot = gr.Chatbot(
                         elem_id="chat",
                         label="Conversation",
-                        height=520,
-                        examples=[{"text": q} for q in EXAMPLES],
+                        height="min(520px, 60vh)",
                         latex_delimiters=[],
                         buttons=[],
-                        feedback_options=None,
+                        feedback_options=("Like", "Dislike"),
                         placeholder="Ask a question about your documents.",
                     )
                     notice = gr.HTML(elem_id="chat-notice")
-                    with gr.Row():
+                    with gr.Group(visible=False, elem_id="feedback-wrong") as wrong_box:
+                        passage_choice = gr.Radio(
+                            [], label="The passage that answers it", elem_id="feedback-passage"
+                        )
+                        save_wrong_button = gr.Button(
+                            "Save as wrong", variant="primary", elem_id="feedback-save"
+                        )
+                    with gr.Row(elem_id="question-row"):
                         question = gr.Textbox(
                             elem_id="question",
                             show_label=False,
@@ -131,12 +286,20 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                             lines=1,
                             max_lines=4,
                             scale=8,
+                            min_width=160,
                             autofocus=True,
                         )
                         ask_button = gr.Button(
-                            "Ask", variant="primary", elem_id="ask", scale=0, min_width=90
+                            "Ask", variant="primary", elem_id="ask", scale=0, min_width=70
                         )
-                        clear_button = gr.Button("Clear", elem_id="clear", scale=0, min_width=90)
+                    with gr.Row(elem_id="conversation-tools"):
+                        clear_button = gr.Button("Clear", elem_id="clear", scale=0, min_width=70)
+                        export_button = gr.Button(
+                            "Export as Markdown", elem_id="export", scale=0, min_width=150
+                        )
+                        export_file = gr.File(
+                            visible=False, elem_id="export-file", label="Conversation", scale=2
+                        )
                     with gr.Accordion("Settings", open=False, elem_id="settings"):
                         k = gr.Slider(1, MAX_K, value=settings.k, step=1, label="Passages (k)")
                         mode = gr.Radio(
@@ -150,40 +313,70 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                             label="Answer backend",
                             info=None if len(choices) > 1 else OPENAI_HINT,
                         )
-                with gr.Column(scale=2):
+                with gr.Column(scale=2, min_width=280):
                     sources = gr.HTML(
                         render.EMPTY_SOURCES,
                         elem_id="sources-panel",
                         label="Sources",
-                        head=HEAD,
                         container=True,
                         padding=True,
                     )
-            with gr.Tab("Documents", id="documents") as documents_tab:
-                documents = gr.HTML(elem_id="documents-table")
-                upload_files = gr.File(
-                    label=upload_label,
-                    file_count="multiple",
-                    file_types=list(UPLOAD_SUFFIXES),
-                    type="filepath",
-                    elem_id="upload",
-                    height=140,
-                )
+            with gr.Tab("Documents", id="documents"):
+                docs_progress = gr.HTML(elem_id="docs-progress")
+                with gr.Row(equal_height=True, elem_id="docs-actions"):
+                    upload_files = gr.File(
+                        label=upload_label,
+                        file_count="multiple",
+                        file_types=list(UPLOAD_SUFFIXES),
+                        type="filepath",
+                        elem_id="upload",
+                        height=110,
+                        scale=4,
+                    )
+                    resync_button = gr.Button(
+                        "Re-sync folder", elem_id="resync", scale=1, min_width=120
+                    )
                 documents_notice = gr.HTML(elem_id="documents-notice")
-                gr.Markdown("#### Manage documents")
-                with gr.Row(equal_height=False):
-                    # Filled when the page loads; custom values let the API endpoint name any
-                    # document (the delete handler refuses what is not indexed).
+                with gr.Row(elem_id="docs-controls"):
+                    docs_filter = gr.Textbox(
+                        placeholder="Filter by title, file or type…",
+                        show_label=False,
+                        elem_id="docs-filter",
+                        scale=3,
+                        min_width=160,
+                    )
+                    docs_sort = gr.Dropdown(
+                        list(SORTS), value=DEFAULT_SORT, show_label=False, elem_id="docs-sort",
+                        scale=2, min_width=160,
+                    )  # fmt: skip
+                    prev_button = gr.Button("◀", elem_id="docs-prev", scale=0, min_width=44)
+                    docs_page = gr.Number(
+                        1, precision=0, minimum=1, show_label=False, elem_id="docs-page",
+                        scale=0, min_width=70,
+                    )  # fmt: skip
+                    next_button = gr.Button("▶", elem_id="docs-next", scale=0, min_width=44)
+                docs_label = gr.HTML(elem_id="docs-page-label")
+                documents = gr.Dataframe(
+                    headers=list(COLUMNS),
+                    datatype=["str", "str", "str", "number", "str", "str"],
+                    interactive=False,
+                    elem_id="documents-table",
+                    max_height=4000,  # one page of rows: the page scrolls, not the table
+                    wrap=True,
+                    column_widths=["30%", "26%", "7%", "9%", "10%", "18%"],
+                )
+                with gr.Row(equal_height=True, elem_id="docs-selection"):
                     chosen = gr.Dropdown(
-                        label="Document",
+                        label="Selected (click rows to select)",
                         choices=[],
+                        multiselect=True,
                         allow_custom_value=True,
                         elem_id="delete-choice",
-                        scale=3,
-                        container=False,
+                        scale=4,
                     )
-                    delete_button = gr.Button("Delete…", variant="stop", elem_id="delete", scale=0)
-                    resync_button = gr.Button("Re-sync folder", elem_id="resync", scale=0)
+                    delete_button = gr.Button(
+                        "Delete selected…", variant="stop", elem_id="delete", scale=1, min_width=120
+                    )
                 with gr.Group(visible=False, elem_id="confirm-delete") as confirm_box:
                     # HTML we escape ourselves: a file name must never be read as Markdown.
                     confirm_text = gr.HTML(elem_id="confirm-delete-text")
@@ -192,7 +385,9 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
                             "Yes, delete", variant="stop", elem_id="confirm-delete-yes"
                         )
                         cancel_button = gr.Button("Cancel", elem_id="confirm-delete-no")
+                feedback_status = gr.HTML(elem_id="feedback-status")
 
+        private: dict[str, Any] = {"api_visibility": "private"}
         chat_inputs = [question, session, k, mode, backend]
         chat_outputs = [chatbot, sources, session, question, notice]
         ask_options: dict[str, Any] = {
@@ -200,49 +395,80 @@ def create_app(settings: Settings | None = None) -> gr.Blocks:
             "concurrency_id": "chat",
             "show_progress": "minimal",
         }
-        question.submit(ask, chat_inputs, chat_outputs, api_name="ask", **ask_options)
-        ask_button.click(ask, chat_inputs, chat_outputs, api_visibility="private", **ask_options)
-        chatbot.example_select(
-            pick_example, None, question, queue=False, api_visibility="private"
-        ).then(ask, chat_inputs, chat_outputs, api_visibility="private", **ask_options)
-        clear_button.click(clear, None, chat_outputs, queue=False, api_visibility="private")
-        chatbot.clear(clear, None, chat_outputs, queue=False, api_visibility="private")
-
-        documents_view_outputs = [documents, chosen]
-        index_options: dict[str, Any] = {"concurrency_limit": 1, "concurrency_id": "index"}
-        app.load(documents_view, None, documents_view_outputs, api_visibility="private")
-        documents_tab.select(documents_view, None, documents_view_outputs, api_visibility="private")
-        upload_files.upload(
-            upload,
-            upload_files,
-            [documents_notice, documents, chosen],
-            api_name="upload",
-            **index_options,
-        ).then(lambda: None, None, upload_files, queue=False, api_visibility="private")
-        resync_button.click(
-            resync, None, [documents_notice, documents, chosen], api_name="resync", **index_options
+        quick: dict[str, Any] = {"queue": False, **private}
+        question.submit(ask, chat_inputs, chat_outputs, api_name="ask", **ask_options).then(
+            save, session, stored, **quick
         )
+        ask_button.click(ask, chat_inputs, chat_outputs, **private, **ask_options).then(
+            save, session, stored, **quick
+        )
+        chatbot.example_select(pick_example, None, question, **quick).then(
+            ask, chat_inputs, chat_outputs, **private, **ask_options
+        ).then(save, session, stored, **quick)
+        for cleared in (clear_button.click, chatbot.clear):
+            cleared(clear, None, chat_outputs, **quick).then(save, session, stored, **quick)
+        export_button.click(export, session, export_file, **quick)
+        chatbot.like(
+            on_like,
+            session,
+            [wrong_box, passage_choice, notice, feedback_target, feedback_status],
+            **quick,
+        )
+        save_wrong_button.click(
+            save_wrong,
+            [session, feedback_target, passage_choice],
+            [wrong_box, notice, feedback_status],
+            **quick,
+        )
+
+        table_inputs = [docs_filter, docs_sort, docs_page]
+        table_outputs = [documents, docs_label, docs_page]
+        hidden: dict[str, Any] = {"show_progress": "hidden"}
+        docs_filter.change(lambda q, s: table(q, s, 1), [docs_filter, docs_sort], table_outputs,
+                           **quick, **hidden)  # fmt: skip
+        docs_sort.change(lambda q, s: table(q, s, 1), [docs_filter, docs_sort], table_outputs,
+                         **quick, **hidden)  # fmt: skip
+        docs_page.submit(table, table_inputs, table_outputs, **quick, **hidden)
+        prev_button.click(lambda q, s, p: turn_page(q, s, p, -1), table_inputs, table_outputs,
+                          **quick, **hidden)  # fmt: skip
+        next_button.click(lambda q, s, p: turn_page(q, s, p, 1), table_inputs, table_outputs,
+                          **quick, **hidden)  # fmt: skip
+        documents.select(select_row, chosen, chosen, **quick, **hidden)
+
+        tick_outputs = [banner, docs_progress, seen_version, header, chatbot, empty_hint,
+                        documents, docs_label, docs_page, feedback_status]  # fmt: skip
+        timer = gr.Timer(TICK_SECONDS)
+        timer.tick(tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden)
+        app.load(restore, stored, chat_outputs, **quick).then(
+            tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden
+        )
+
+        index_options: dict[str, Any] = {
+            "concurrency_limit": 1,
+            "concurrency_id": "index",
+            **hidden,
+        }
+        refresh: dict[str, Any] = {"queue": False, **private, **hidden}
+
+        def changed() -> int:
+            return -1  # the next tick refreshes the lists
+
+        upload_files.upload(
+            upload, upload_files, documents_notice, api_name="upload", **index_options
+        ).then(lambda: None, None, upload_files, **refresh).then(
+            changed, None, seen_version, **refresh
+        )
+        resync_button.click(
+            resync, None, documents_notice, api_name="resync", **index_options
+        ).then(changed, None, seen_version, **refresh)
         delete_button.click(
-            ask_delete,
-            chosen,
-            [confirm_box, confirm_text, documents_notice],
-            queue=False,
-            api_visibility="private",
+            ask_delete, chosen, [confirm_box, confirm_text, documents_notice], **refresh
         )
         confirm_button.click(
-            delete,
-            chosen,
-            [confirm_box, documents_notice, documents, chosen],
-            api_name="delete",
+            delete, chosen, [confirm_box, documents_notice, chosen], api_name="delete",
             **index_options,
-        )
-        cancel_button.click(
-            cancel_delete,
-            None,
-            [confirm_box, documents_notice],
-            queue=False,
-            api_visibility="private",
-        )
+        ).then(changed, None, seen_version, **refresh)  # fmt: skip
+        cancel_button.click(cancel_delete, None, [confirm_box, documents_notice], **refresh)
     app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=64)
     return app
 
@@ -277,8 +503,10 @@ def serve(
     return url
 
 
-def prepare_index(settings: Settings) -> None:
-    """Index the documents folder before the first visitor (incremental: quick if unchanged).
+def prepare_index(settings: Settings, tracker: IndexTracker | None = None) -> None:
+    """Start indexing the documents folder in the background (incremental: quick if unchanged);
+    the page is served meanwhile, with a banner while it runs. Without a ``tracker``: index
+    now, in this thread.
 
     With a Chroma server (RAG_CHROMA_URL) the page is a replica: the team's ingest job keeps the
     server's index, and a page must not replace it with whatever its own folder holds.
@@ -290,15 +518,11 @@ def prepare_index(settings: Settings) -> None:
         )
         return
     settings.docs_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Syncing {settings.docs_dir} …", flush=True)
-    report = rag.ingest(settings=settings)
-    for skipped in report.skipped:
-        print(f"  skipped {skipped.path}: {skipped.reason}", flush=True)
-    print(
-        f"  {report.total_files} files, {report.total_chunks} chunks indexed "
-        f"({report.seconds:.1f} s)",
-        flush=True,
-    )
+    if tracker is None:
+        IndexTracker(settings).sync()
+        return
+    print(f"Syncing {settings.docs_dir} in the background …", flush=True)
+    tracker.start()
 
 
 def _port(value: str) -> int:
@@ -317,6 +541,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rag ui", description="Serve the chat page.")
     parser.add_argument("--host", default=None, help=f"address (RAG_HOST; {DEFAULT_HOST})")
     parser.add_argument("--port", type=_port, default=None, help=f"port (RAG_PORT; {DEFAULT_PORT})")
+    parser.add_argument(
+        "folder", nargs="?", default=None, help="the documents folder (RAG_DOCS_DIR; seeds)"
+    )
     parser.add_argument("--no-sync", action="store_true", help="do not sync the folder first")
     argv = list(argv) if argv is not None else None
     if argv and argv[0] == "--":  # rag ui -- --port 8000
@@ -335,22 +562,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``rag ui``: sync the documents folder, then serve the page until Ctrl-C."""
+    """``rag ui``: serve the page until Ctrl-C, syncing the documents folder meanwhile."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
+        if args.folder:
+            settings = settings.with_(docs_dir=Path(args.folder))
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if not args.no_sync:
-        try:
-            prepare_index(settings)
-        except RagError as exc:  # an empty folder, say: the page can still take uploads
-            print(f"warning: {exc}\n  The page starts anyway: add documents on its Documents tab.")
-    app = create_app(settings)
+    tracker = IndexTracker(settings)
+    app = create_app(settings, tracker)
     try:
         url = serve(app, settings, args.host, args.port, args.allowed_hosts)
     except OSError as exc:
@@ -361,6 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     print(f"Ask your documents at {url}", flush=True)
+    if not args.no_sync:
+        prepare_index(settings, tracker)
     try:
         app.block_thread()
     except KeyboardInterrupt:

@@ -34,7 +34,37 @@ a.cite:hover { filter: brightness(.92); }
 .notice-error { background: #fef2f2; border-color: #dc2626; color: #7f1d1d; }
 .notice-info { background: #eff6ff; border-color: #2563eb; color: #1e3a8a; }
 .notice-success { background: #f0fdf4; border-color: #16a34a; color: #14532d; }
-#sources-panel { max-height: 640px; overflow-y: auto; }
+/* The sources scroll inside their own box, whatever the window: never beyond the page. */
+#sources-panel {
+  max-height: min(640px, calc(100vh - 220px)); min-height: 160px;
+  overflow-y: auto !important; overscroll-behavior: contain;
+}
+#sources-panel > * { max-height: none; }
+/* Polled every second: no elapsed-time overlay on these. */
+#index-banner [data-testid="status-tracker"], #header [data-testid="status-tracker"],
+#docs-progress [data-testid="status-tracker"], #empty-hint [data-testid="status-tracker"],
+#feedback-status [data-testid="status-tracker"], #docs-page-label [data-testid="status-tracker"] {
+  display: none !important;
+}
+.index-banner {
+  background: #eff6ff; border: 1px solid #93c5fd; color: #1e3a8a; border-radius: .5em;
+  padding: .5em .8em; font-weight: 600;
+}
+.folder-line code.folder { font-size: .9em; word-break: break-all; }
+.docs-progress { color: #1e3a8a; padding: .3em 0; font-weight: 600; }
+.docs-progress .spinner {
+  display: inline-block; width: .8em; height: .8em; margin-right: .5em; border-radius: 50%;
+  border: 2px solid #93c5fd; border-top-color: #1d4ed8; animation: rag-spin 1s linear infinite;
+}
+@keyframes rag-spin { to { transform: rotate(360deg); } }
+.incomplete-note { margin-top: .4em; }
+#documents-table { cursor: pointer; }
+@media (max-width: 640px) {
+  #app-header h1 { font-size: 1.25rem; }
+  #app-header p { font-size: .85rem; }
+  #sources-panel { max-height: 60vh; }
+  #chat-row { flex-direction: column; }
+}
 #sources-panel h3 { margin: 0 0 .4em; font-size: 1.05rem; }
 .sources-empty { color: var(--body-text-color-subdued); font-style: italic; padding: .5em 0; }
 .turn-question { font-weight: 600; margin: .2em 0 .5em; }

@@ -5,6 +5,9 @@ This stops DNS rebinding (a site whose name resolves to 127.0.0.1 cannot talk to
 its requests carry its own name as Host) and cross-site requests (a form on another site cannot
 post to the delete endpoint). Gradio's own CORS check trusts any Origin when the Host is not
 localhost, so this guard runs outside it, before any of Gradio's middleware.
+
+Every HTTP response also forbids framing (``X-Frame-Options: DENY`` and CSP
+``frame-ancestors 'none'``): another site cannot show the page in an iframe and steer clicks.
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 ANY_ADDRESS = ("0.0.0.0", "::", "")
+NO_FRAMING = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+)
 
 
 def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
@@ -34,7 +41,8 @@ def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[
 
 
 class HostGuard:
-    """ASGI middleware: 403 for a foreign ``Host`` or a foreign ``Origin``; nothing else changes."""
+    """ASGI middleware: 403 for a foreign ``Host`` or a foreign ``Origin``; every HTTP response
+    gets the no-framing headers."""
 
     def __init__(self, app: ASGIApp, hosts: frozenset[str]) -> None:
         self.app = app
@@ -56,6 +64,8 @@ class HostGuard:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = no_framing(send)
         if scope["type"] in ("http", "websocket"):
             reason = self.refusal(scope)
             if reason is not None:
@@ -65,6 +75,23 @@ class HostGuard:
                 await PlainTextResponse(reason, status_code=403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def no_framing(send: Send) -> Send:
+    """``send`` that adds the no-framing headers to the response start (replacing any)."""
+    names = {name for name, _ in NO_FRAMING}
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (name, value)
+                for name, value in message.get("headers", [])
+                if name.lower() not in names
+            ]
+            message = {**message, "headers": [*headers, *NO_FRAMING]}
+        await send(message)
+
+    return send_with_headers
 
 
 def guard_lifespan(hosts: frozenset[str]) -> Callable[[Any], AbstractAsyncContextManager[None]]:

@@ -10,14 +10,17 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rag
-from rag import Answer, RagError, Settings
+from rag import Answer, Citation, RagError, Settings
 from ui import render
 from ui.uploads import SavedUpload, UploadRejected, save_upload
+
+if TYPE_CHECKING:
+    from ui.indexing import IndexTracker
 
 log = logging.getLogger("ui")
 
@@ -30,13 +33,104 @@ Message = dict[str, str]
 ProgressFn = Callable[..., Any]
 
 
+@dataclass(frozen=True)
+class Turn:
+    """One finished answer as the conversation keeps it: for export, feedback and a reload.
+
+    ``citations`` and ``closest``: ``{"key", "index", "source", "page", "text"}`` each.
+    """
+
+    question: str
+    answer: str
+    refused: bool
+    citations: tuple[dict[str, Any], ...] = ()
+    closest: tuple[dict[str, Any], ...] = ()
+    history: tuple[str, ...] = ()  # the questions before this one
+
+    @classmethod
+    def of(cls, answer: Answer, history: Sequence[str]) -> Turn:
+        def cited(prefix: str, citation: Citation, n: int) -> dict[str, Any]:
+            return {
+                "key": f"{prefix}{n}",
+                "index": citation.index,
+                "source": citation.source,
+                "page": citation.page,
+                "text": citation.text,
+            }
+
+        return cls(
+            question=answer.question,
+            answer=answer.text,
+            refused=answer.refused,
+            citations=tuple(cited("c", c, i) for i, c in enumerate(answer.citations, 1)),
+            closest=tuple(cited("n", c, i) for i, c in enumerate(answer.closest, 1)),
+            history=tuple(history),
+        )
+
+    def passages(self) -> list[dict[str, Any]]:
+        """The passages a user can pick as the one that answers the question."""
+        return [*self.citations, *self.closest]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Turn:
+        return cls(
+            question=str(data.get("question", "")),
+            answer=str(data.get("answer", "")),
+            refused=bool(data.get("refused", False)),
+            citations=tuple(dict(c) for c in data.get("citations") or ()),
+            closest=tuple(dict(c) for c in data.get("closest") or ()),
+            history=tuple(str(q) for q in data.get("history") or ()),
+        )
+
+
 @dataclass
 class ChatSession:
-    """One browser session's conversation (kept in a ``gr.State``, so never shared)."""
+    """One browser session's conversation (kept in a ``gr.State``, so never shared; saved in the
+    browser's storage as JSON, so it survives a reload)."""
 
     messages: list[Message] = field(default_factory=list)
     history: list[tuple[str, str]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # Parallel to the assistant messages: the finished answer, or None (an error).
+    turns: list[Turn | None] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "messages": [dict(m) for m in self.messages],
+            "history": [list(pair) for pair in self.history],
+            "sources": list(self.sources),
+            "turns": [asdict(t) if t is not None else None for t in self.turns],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ChatSession:
+        """A session from what the browser kept; an empty one if it is not ours or damaged."""
+        if not isinstance(data, dict) or data.get("version") != 1:
+            return cls()
+        try:
+            messages = [
+                {"role": str(m["role"]), "content": str(m["content"])}
+                for m in data.get("messages") or ()
+            ]
+            history = [(str(q), str(a)) for q, a in data.get("history") or ()]
+            sources = [str(s) for s in data.get("sources") or ()]
+            turns = [Turn.from_json(t) if t else None for t in data.get("turns") or ()]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return cls()
+        assistant = sum(1 for m in messages if m["role"] == "assistant")
+        if len(turns) != assistant:
+            return cls()
+        return cls(messages, history, sources, turns)
+
+    def turn_at(self, message_index: int) -> Turn | None:
+        """The answer shown as chat message ``message_index`` (None: a question or an error)."""
+        if not 0 <= message_index < len(self.messages):
+            return None
+        if self.messages[message_index]["role"] != "assistant":
+            return None
+        number = sum(1 for m in self.messages[:message_index] if m["role"] == "assistant")
+        return self.turns[number] if number < len(self.turns) else None
 
 
 @dataclass(frozen=True)
@@ -67,8 +161,9 @@ def backends(settings: Settings) -> list[str]:
 class Handlers:
     """The page's actions, bound to the server's base settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracker: IndexTracker | None = None) -> None:
         self.settings = settings
+        self.tracker = tracker
 
     # Settings ---------------------------------------------------------------------------------
 
@@ -125,6 +220,13 @@ class Handlers:
             return
         text = " ".join(valid_text(question or "").split())
         turn = len(session.sources) + 1
+        progress = self.tracker.progress if self.tracker is not None else None
+        partial = progress.banner_text if progress is not None and progress.running else ""
+        if partial and not self.document_names():
+            # The first sync has not saved a document yet: an answer would wait for all of it.
+            waiting = f"{partial.split(' - ')[0]}: no document is indexed yet. Ask again soon."
+            yield ChatUpdate(session, render.notice(waiting, "info"), question or "")
+            return
         session.messages.append({"role": "user", "content": render.question_message(text)})
         checked_at_end = settings.llm == "openai"  # a generated draft may be revised at the end
         reply: Message = {
@@ -132,6 +234,7 @@ class Handlers:
             "content": render.streaming_message("", checked_at_end),
         }
         session.messages.append(reply)
+        session.turns.append(None)
         yield ChatUpdate(session)
         streamed = ""
         started = time.perf_counter()
@@ -140,6 +243,8 @@ class Handlers:
             for piece in pieces:
                 if isinstance(piece, Answer):
                     self._finish(session, reply, piece, turn, settings, streamed)
+                    if partial and self.tracker is not None and self.tracker.running:
+                        reply["content"] += render.incomplete_note(partial)
                     log.info("answered in %.2f s: %r", time.perf_counter() - started, text[:80])
                     yield ChatUpdate(session)
                     return
@@ -176,6 +281,7 @@ class Handlers:
 
         reply["content"] = render.answer_message(answer, turn, draft)
         session.sources.append(render.turn_sources(answer, turn, load_text))
+        session.turns[-1] = Turn.of(answer, [q for q, _ in session.history])
         session.history.append((answer.question, answer.text))
 
     def clear(self) -> ChatSession:
@@ -190,15 +296,6 @@ class Handlers:
             log.exception("listing the documents failed")
             return []
 
-    def documents_html(self) -> str:
-        try:
-            return render.documents_table(rag.documents(self.settings))
-        except RagError as exc:
-            return render.notice(str(exc), "error")
-        except Exception:
-            log.exception("listing the documents failed")
-            return render.notice(GENERIC_ERROR, "error")
-
     def _guarded_sync(self, progress: ProgressFn | None, what: str) -> rag.IngestReport | str:
         """Sync, or the notice to show instead when it fails (never a traceback)."""
         try:
@@ -210,12 +307,13 @@ class Handlers:
             return render.notice(GENERIC_ERROR, "error")
 
     def _sync(self, progress: ProgressFn | None) -> rag.IngestReport:
+        if self.tracker is not None:  # the page polls the tracker: one progress indicator
+            return self.tracker.sync()
+
         def report(done: int, total: int, message: str) -> None:
             if progress is not None:
                 progress((done, total), desc=message or "Indexing")
 
-        if progress is not None:
-            progress(0.0, desc="Reading the documents folder")
         return rag.ingest(settings=self.settings, progress=report)
 
     def upload(self, files: Sequence[str | Path] | None, progress: ProgressFn | None = None) -> str:
@@ -271,24 +369,54 @@ class Handlers:
             "success" if not report.skipped else "warning",
         )
 
-    def confirm_text(self, source: str | None) -> str | None:
-        """The confirmation question for deleting ``source``, or None if nothing is chosen."""
-        if not source:
+    def confirm_text(self, sources: str | Sequence[str] | None) -> str | None:
+        """The confirmation question naming every document to delete; None if none is chosen."""
+        chosen = chosen_sources(sources)
+        if not chosen:
             return None
-        return f"Delete {source} from the index and the documents folder? This cannot be undone."
+        names = chosen[0] if len(chosen) == 1 else ", ".join(chosen[:-1]) + " and " + chosen[-1]
+        count = "" if len(chosen) == 1 else f" ({len(chosen)} documents)"
+        return (
+            f"Delete {names}{count} from the index and the documents folder? This cannot be undone."
+        )
 
-    def delete(self, source: str | None) -> str:
-        """Remove ``source`` from the index and the documents folder."""
-        if not source:
+    def delete(self, sources: str | Sequence[str] | None) -> str:
+        """Remove each of ``sources`` from the index and the documents folder."""
+        chosen = chosen_sources(sources)
+        if not chosen:
             return render.notice("Choose a document to delete.")
-        if source not in self.document_names():
-            return render.notice(f"{source} is not indexed (any more): refresh the list.")
-        try:
-            removed = rag.remove_document(source, settings=self.settings)
-        except RagError as exc:
-            return render.notice(str(exc), "error")
-        except Exception:
-            log.exception("deleting %s failed", source)
-            return render.notice(GENERIC_ERROR, "error")
-        chunks = f"{removed} chunk" + ("" if removed == 1 else "s")
-        return render.notice(f"Deleted {source} ({chunks}).", "success")
+        indexed = set(self.document_names())
+        done: list[str] = []
+        problems: list[str] = []
+        for source in chosen:
+            if source not in indexed:
+                problems.append(f"{source} is not indexed (any more): refresh the list.")
+                continue
+            try:
+                removed = rag.remove_document(source, settings=self.settings)
+            except RagError as exc:
+                problems.append(str(exc))
+                continue
+            except Exception:
+                log.exception("deleting %s failed", source)
+                problems.append(GENERIC_ERROR)
+                continue
+            done.append(f"{source} ({removed} chunk" + ("" if removed == 1 else "s") + ")")
+        text = " ".join([f"Deleted {', '.join(done)}."] * bool(done) + problems)
+        kind = "success" if not problems else ("warning" if done else "error")
+        if not done and len(problems) == 1 and "not indexed" in problems[0]:
+            kind = "warning"
+        return render.notice(text, kind)
+
+
+def chosen_sources(sources: str | Sequence[str] | None) -> list[str]:
+    """The distinct document names chosen, in order (one name or a list of them)."""
+    if not sources:
+        return []
+    items = [sources] if isinstance(sources, str) else list(sources)
+    seen: list[str] = []
+    for item in items:
+        name = str(item).strip()
+        if name and name not in seen:
+            seen.append(name)
+    return seen

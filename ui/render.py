@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from html import escape
 
-from rag import Answer, Citation, IndexStatus
+from rag import Answer, Citation
 
 MARKER = re.compile(r"\[(\d+)\]")
 CONTEXT_CHARS = 280
@@ -270,19 +270,47 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-def documents_table(status: IndexStatus) -> str:
-    """The Documents tab: what is indexed."""
-    if not status.documents:
-        return '<div class="sources-empty">Nothing is indexed yet: upload a document.</div>'
-    rows = "".join(
-        f"<tr><td>{_esc(d.source)}</td><td class='num'>{d.chunks}</td>"
-        f"<td class='num'>{human_size(d.size)}</td><td>{_esc(d.synced_at)}</td></tr>"
-        for d in status.documents
-    )
-    last = _esc(status.last_sync or "never")
+# Page furniture: header, indexing banner, notes ------------------------------------------------
+
+
+def header_html(folder: str, documents: int, indexing: bool = False) -> str:
+    """The page header: what it answers from (the folder and how many documents it holds)."""
+    count = f"{documents:,} document" + ("" if documents == 1 else "s")
+    state = " (indexing…)" if indexing else ""
     return (
-        '<table class="docs"><thead><tr><th>File</th><th>Chunks</th><th>Size</th>'
-        f"<th>Last sync</th></tr></thead><tbody>{rows}</tbody></table>"
-        f'<div class="docs-total">{len(status.documents)} files, {status.total_chunks} chunks, '
-        f"last sync {last}</div>"
+        '<div id="app-header"><h1>Ask your documents</h1>'
+        f'<p class="folder-line">Answering from <code class="folder">{_esc(folder)}</code>: '
+        f'<span class="doc-count">{count}</span>{state}. Answers come only from these documents, '
+        "each claim linked to the passage it quotes; everything runs on this machine.</p></div>"
+    )
+
+
+def banner_html(text: str) -> str:
+    """The indexing banner above the page ("" hides it)."""
+    if not text:
+        return ""
+    return f'<div class="index-banner" role="status">{_esc(text)}</div>'
+
+
+def incomplete_note(banner: str) -> str:
+    """Added under an answer given while the index was still being built."""
+    return (
+        '<div class="unverified-note incomplete-note">Answered while the index was being built '
+        f"({_esc(banner.split(' - ')[0])}): the answer may be incomplete.</div>"
+    )
+
+
+def no_documents_hint(folder: str) -> str:
+    return notice(
+        f"Nothing is indexed yet: add documents on the Documents tab (upload), or put files in "
+        f"{folder} and press Re-sync. No example questions until then.",
+        "info",
+    )
+
+
+def progress_line(text: str) -> str:
+    if not text:
+        return ""
+    return (
+        f'<div class="docs-progress" role="status"><span class="spinner"></span>{_esc(text)}</div>'
     )

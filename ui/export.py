@@ -1,0 +1,41 @@
+"""A conversation as Markdown: each question, its answer with [n] markers, and the quoted
+passages behind them (file, page, the cited words)."""
+
+from __future__ import annotations
+
+from ui.handlers import ChatSession, Turn
+
+
+def _quote(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _passage(entry: dict[str, object]) -> str:
+    page = f", page {entry['page']}" if entry.get("page") is not None else ""
+    return f"{entry['source']}{page}: \u201c{_quote(str(entry['text']))}\u201d"
+
+
+def turn_markdown(number: int, turn: Turn) -> str:
+    lines = [f"## {number}. {_quote(turn.question)}", ""]
+    if turn.refused:
+        lines += [f"*No answer in the documents.* {turn.answer}", ""]
+        if turn.closest:
+            lines += ["Closest passages (not an answer):", ""]
+            lines += [f"- {_passage(entry)}" for entry in turn.closest]
+            lines.append("")
+        return "\n".join(lines)
+    lines += [turn.answer, ""]
+    if turn.citations:
+        lines += [f"[{entry['index']}] {_passage(entry)}  " for entry in turn.citations]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def conversation_markdown(session: ChatSession, title: str = "Conversation") -> str:
+    """The whole conversation; answers that failed are left out."""
+    parts = [f"# {title}", ""]
+    answered = [t for t in session.turns if t is not None]
+    if not answered:
+        parts.append("No questions answered yet.")
+    parts += [turn_markdown(i, turn) for i, turn in enumerate(answered, 1)]
+    return "\n".join(parts).rstrip() + "\n"

@@ -1,0 +1,108 @@
+"""Right/wrong feedback on answers, kept as evaluation questions.
+
+Each verdict appends one line to the feedback file (``evals/feedback.jsonl`` or
+``RAG_FEEDBACK_FILE``) in the eval question schema (evals/README.md), so
+``rag eval --questions evals/feedback.jsonl --docs FOLDER`` measures the user's own questions.
+Extra keys (``feedback``, ``given_answer``, ``created``) are kept for people; the runner
+ignores them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ui.handlers import Turn
+
+NO_ANSWER = "none"  # the user says the documents do not answer the question
+_write_lock = threading.Lock()
+
+
+def source_id(source: str) -> str:
+    """The eval schema's document id: the relative path without its suffix."""
+    return str(PurePosixPath(source).with_suffix(""))
+
+
+def question_record(turn: Turn, verdict: str, passage: str | None = None) -> dict[str, Any]:
+    """One eval question from a verdict on ``turn``.
+
+    right: an answer's cited passages are its evidence; a right refusal is unanswerable.
+    wrong: the passage the user picked is the evidence; ``NO_ANSWER`` makes it unanswerable;
+    nothing picked keeps it answerable with no evidence (it still measures refusals).
+    """
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    record: dict[str, Any] = {"id": f"feedback-{uuid.uuid4().hex[:12]}", "question": turn.question}
+    evidence: list[dict[str, Any]] = []
+    if verdict == "right":
+        answerable = not turn.refused
+        evidence = list(turn.citations) if answerable else []
+    else:
+        chosen = [p for p in turn.passages() if p["key"] == passage]
+        answerable = passage != NO_ANSWER
+        evidence = chosen
+    record["answerable"] = answerable
+    record["answers"] = []
+    record["evidence"] = [e["text"] for e in evidence]
+    record["sources"] = sorted({source_id(e["source"]) for e in evidence})
+    if turn.history:
+        record["history"] = list(turn.history)
+    record["feedback"] = verdict
+    record["given_answer"] = turn.answer
+    record["created"] = created
+    return record
+
+
+def append(path: Path, record: dict[str, Any]) -> None:
+    """Append ``record`` as one JSON line (one writer at a time; flushed to disk)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    with _write_lock, path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@dataclass(frozen=True)
+class FeedbackStatus:
+    questions: int
+    right: int
+    wrong: int
+    score: str  # the latest `rag eval` run on the file, or ""
+
+
+def summary_path(path: Path) -> Path:
+    """Where ``rag eval --questions PATH`` (default --out) writes its summary."""
+    return path.parent / "out" / f"{path.parent.name}-{path.stem}" / "summary.json"
+
+
+def status(path: Path) -> FeedbackStatus:
+    right = wrong = 0
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            verdict = json.loads(line).get("feedback")
+        except (ValueError, AttributeError):
+            continue
+        right += verdict == "right"
+        wrong += verdict == "wrong"
+    score = ""
+    try:
+        summaries = json.loads(summary_path(path).read_text(encoding="utf-8"))
+        run = summaries.get("hybrid") or next(iter(summaries.values()))
+        parts = [f"{run['questions']} questions"]
+        for key, label in (("hit_at_5", "hit@5"), ("balanced_accuracy", "balanced accuracy")):
+            if run.get(key) is not None:
+                parts.append(f"{label} {run[key]:.2f}")
+        score = ", ".join(parts)
+    except (OSError, ValueError, StopIteration, KeyError, TypeError, AttributeError):
+        pass
+    return FeedbackStatus(right + wrong, right, wrong, score)

@@ -1,0 +1,172 @@
+"""Indexing that never blocks the page: one tracker per app runs every sync (the start-up one in a
+background thread, re-sync and uploads in their handler) and tells the page how far it got.
+
+Progress from ``rag.ingest`` counts chunks; the files done are the documents the index lists
+(saved every few seconds while a sync writes) out of the supported files in the folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import rag
+from rag import IngestReport, RagError, Settings
+
+log = logging.getLogger("ui")
+
+INDEXED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Where the running (or last) sync is; ``running`` False once it ended."""
+
+    running: bool = False
+    files_done: int = 0
+    files_total: int = 0
+    chunks_done: int = 0
+    chunks_total: int = 0
+    stage: str = ""
+    error: str = ""
+    version: int = 0  # grows by one each time a sync ends: the page then refreshes its lists
+
+    @property
+    def banner_text(self) -> str:
+        """The warning above the chat while a sync runs, else ""."""
+        if not self.running:
+            return ""
+        if self.files_total:
+            done = min(self.files_done, self.files_total)
+            head = f"Indexing {done} of {self.files_total} files"
+        else:
+            head = "Indexing"
+        return f"{head} - answers may be incomplete"
+
+    @property
+    def detail(self) -> str:
+        """One line for the Documents tab's progress indicator."""
+        if not self.running:
+            return self.error
+        parts = [self.banner_text.split(" - ")[0]]
+        if self.chunks_total:
+            percent = 100 * self.chunks_done / self.chunks_total
+            parts.append(f"{self.chunks_done:,} of {self.chunks_total:,} chunks ({percent:.0f}%)")
+        elif self.stage:
+            parts.append(self.stage)
+        return ", ".join(parts)
+
+
+def count_files(folder: Path) -> int:
+    """The files of ``folder`` a sync would read (hidden ones are skipped, as the sync does)."""
+    if not folder.is_dir():
+        return 0
+    total = 0
+    for path in folder.rglob("*"):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if not hidden and path.suffix.lower() in INDEXED_SUFFIXES and path.is_file():
+            total += 1
+    return total
+
+
+class IndexTracker:
+    """Runs syncs one at a time and keeps their progress for the page."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._progress = IndexProgress()
+        self._thread: threading.Thread | None = None
+        self.on_done: list[Callable[[], None]] = []
+
+    @property
+    def progress(self) -> IndexProgress:
+        with self._lock:
+            progress = self._progress
+        if progress.running and progress.chunks_total:
+            # Documents finished so far: the index saves its list every few seconds.
+            try:
+                listed = len(rag.documents(self.settings).documents)
+            except Exception:  # a half-written list: keep the last count
+                listed = progress.files_done
+            progress = self._update(files_done=max(progress.files_done, listed))
+        return progress
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._progress.running
+
+    def _update(self, **changes: object) -> IndexProgress:
+        with self._lock:
+            values = {**self._progress.__dict__, **changes}
+            self._progress = IndexProgress(**values)  # type: ignore[arg-type]
+            return self._progress
+
+    def sync(self) -> IngestReport:
+        """Sync the documents folder now, in this thread; ``RagError`` as ``rag.ingest``."""
+        folder = self.settings.docs_dir
+        self._update(
+            running=True,
+            files_done=0,
+            files_total=count_files(folder),
+            chunks_done=0,
+            chunks_total=0,
+            stage="Reading the documents",
+            error="",
+        )
+
+        def report(done: int, total: int, message: str) -> None:
+            self._update(chunks_done=done, chunks_total=total, stage=message)
+
+        error = ""
+        try:
+            report_ = rag.ingest(settings=self.settings, progress=report)
+            return report_
+        except RagError as exc:
+            error = str(exc)
+            raise
+        except Exception:
+            error = "Indexing failed: the details are in the server log."
+            raise
+        finally:
+            with self._lock:
+                version = self._progress.version + 1
+            self._update(running=False, error=error, version=version, stage="")
+            for callback in self.on_done:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after indexing")
+
+    def start(self) -> threading.Thread:
+        """Sync in a background thread (the page is served meanwhile)."""
+        self._update(
+            running=True, stage="Starting", files_total=count_files(self.settings.docs_dir)
+        )
+        started = time.perf_counter()
+
+        def run() -> None:
+            try:
+                report = self.sync()
+            except RagError as exc:
+                print(f"warning: {exc}\n  Add documents on the page's Documents tab.", flush=True)
+                return
+            except Exception:
+                log.exception("indexing %s failed", self.settings.docs_dir)
+                return
+            for skipped in report.skipped:
+                print(f"  skipped {skipped.path}: {skipped.reason}", flush=True)
+            print(
+                f"  {report.total_files} files, {report.total_chunks} chunks indexed "
+                f"({time.perf_counter() - started:.1f} s)",
+                flush=True,
+            )
+
+        self._thread = threading.Thread(target=run, name="rag-index", daemon=True)
+        self._thread.start()
+        return self._thread
