@@ -48,11 +48,19 @@ class ReaderCard:
     # The baseline used when the corpus's is not known (the fitting corpora's mean); None for a
     # card fitted on raw dense (no centring: a corpus baseline is then ignored).
     dense_baseline: float | None = None
+    # The lowest and highest corpus baselines the calibration was fitted on: a corpus's own
+    # baseline is held inside them, so the rule is never extrapolated (a one-article folder's
+    # baseline, 0.08, lies far below every fitted corpus's). A product choice: on the small
+    # validation folders (train/loco.py) clamped and measured baselines score alike.
+    baseline_range: tuple[float, float] | None = None
 
     def probability(self, logit: float, dense: float = 0.0, baseline: float | None = None) -> float:
         centre = 0.0
         if self.dense_baseline is not None:
             centre = self.dense_baseline if baseline is None else baseline
+            if self.baseline_range is not None:
+                low, high = self.baseline_range
+                centre = min(max(centre, low), high)
         z = self.scale * logit + self.dense_weight * (dense - centre) + self.bias
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -73,6 +81,11 @@ def load_card(folder: Path = MODEL_DIR) -> ReaderCard:
             dense_weight=float(calibration.get("dense", 0.0)),
             dense_baseline=(
                 float(calibration["dense_baseline"]) if "dense_baseline" in calibration else None
+            ),
+            baseline_range=(
+                (float(calibration["baseline_range"][0]), float(calibration["baseline_range"][1]))
+                if "baseline_range" in calibration
+                else None
             ),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -103,6 +116,13 @@ def card_problem(card: ReaderCard) -> str:
     baseline = card.dense_baseline
     if baseline is not None and not -1.0 <= baseline <= 1.0:  # NaN fails the comparison too
         return f"calibration.dense_baseline is {baseline}, it must be a cosine from -1 to 1"
+    if card.baseline_range is not None:
+        low, high = card.baseline_range
+        if not -1.0 <= low <= high <= 1.0:  # NaN fails the comparison too
+            return (
+                f"calibration.baseline_range is [{low}, {high}], it must be two cosines from -1"
+                " to 1, the lower first"
+            )
     if card.scale <= 0:
         return f"calibration.scale is {card.scale}, it must be above 0 (a higher logit is surer)"
     if not 0.0 <= card.threshold <= 1.0:

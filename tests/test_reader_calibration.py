@@ -67,6 +67,32 @@ def test_the_shipped_card_is_centred_on_a_measured_baseline() -> None:
     assert card.dense_baseline == pytest.approx(statistics.mean(measured.values()), abs=1e-4)
 
 
+def test_a_corpus_baseline_is_held_inside_the_fitted_range() -> None:
+    card = ReaderCard("m.onnx", "0" * 64, 0.5, -1.0, 0.4, 5.0, 0.25, (0.15, 0.3))
+    # Inside the range the corpus's own baseline is used as it is.
+    assert card.probability(1.0, 0.3, 0.2) == _card(0.25).probability(1.0, 0.3, 0.2)
+    assert card.probability(1.0, 0.3, 0.15) == _card(0.25).probability(1.0, 0.3, 0.15)
+    # Outside it, the nearest fitted baseline: never extrapolated.
+    assert card.probability(1.0, 0.3, 0.05) == _card(0.25).probability(1.0, 0.3, 0.15)
+    assert card.probability(1.0, 0.3, 0.05) < _card(0.25).probability(1.0, 0.3, 0.05)
+    assert card.probability(1.0, 0.3, 0.5) == _card(0.25).probability(1.0, 0.3, 0.3)
+
+
+def test_the_shipped_range_is_the_fitted_corpora_baselines() -> None:
+    raw = json.loads((MODEL_DIR / "reader.json").read_text())
+    measured = raw["leave_one_corpus_out"]["baselines"].values()
+    assert load_card().baseline_range == (min(measured), max(measured))
+
+
+@pytest.mark.parametrize("bounds", [[0.3, 0.1], [-2.0, 0.1], [0.1, float("nan")]])
+def test_a_baseline_range_that_is_not_one_is_refused(tmp_path: Path, bounds: list[float]) -> None:
+    raw = json.loads((MODEL_DIR / "reader.json").read_text())
+    raw["calibration"]["baseline_range"] = bounds
+    (tmp_path / "reader.json").write_text(json.dumps(raw))
+    with pytest.raises(ConfigError, match="baseline_range"):
+        load_card(tmp_path)
+
+
 def test_the_bank_is_questions_and_the_baseline_is_their_median() -> None:
     bank = offtopic_bank()
     assert len(bank) == len(set(bank)) >= 40 and all(q.endswith("?") for q in bank)

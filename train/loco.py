@@ -349,6 +349,9 @@ def fit(result: dict[str, Any]) -> dict[str, Any]:
     card_path = MODEL_DIR / "reader.json"
     card = json.loads(card_path.read_text(encoding="utf-8"))
     card["calibration"] = chosen["calibration"]
+    # The fitted corpora's baselines bound a corpus's own (rag/reader.py ReaderCard.baseline_range).
+    baselines = chosen["baselines"].values()
+    card["calibration"]["baseline_range"] = [min(baselines), max(baselines)]
     card["threshold"] = chosen["threshold"]
     small = small_report(load_rows(FIT_CORPORA), load_rows(SMALL))
     card["leave_one_corpus_out"] = {
