@@ -19,8 +19,10 @@ install: $(BIN)/.installed
 /usr/bin/chromium:
 	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
 
+# make run DOCS=PATH serves that folder (REPLACE=1 lets it replace an index of another one).
+DOCS ?=
 run: install
-	$(BIN)/rag ui
+	$(BIN)/rag ui $(DOCS) $(if $(REPLACE),--replace)
 
 chat: install
 	$(BIN)/rag chat

@@ -24,12 +24,12 @@ from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
 from rag.reader import Reader, shared_reader
 from rag.retrieval import Retriever
+from rag.source import IndexSource, describe, sync_folder
 from rag.store import VectorStore
 from rag.sync import (
     Progress,
     Syncer,
     disagreement,
-    holds_documents,
     refresh_lexical,
     unchanged_report,
     writer_busy,
@@ -95,13 +95,25 @@ class Engine:
 
     @property
     def manifest(self) -> Manifest:
-        """The manifest; rebuilt from the store's metadata (under the writer lock) if unreadable."""
+        """The manifest; rebuilt from the store's metadata (under the writer lock) if unreadable,
+        or if it lists nothing while the store holds chunks (a deleted manifest.json)."""
         try:
-            return self.catalog.load()
+            manifest = self.catalog.load()
+            if manifest.files or not self._holds_chunks():
+                return manifest
         except StoreDamagedError:
             pass
         with writing(self.settings) as eng:
             return eng.syncer(self.settings).load_manifest()
+
+    def _holds_chunks(self) -> bool:
+        """Whether the store holds chunks (without creating a local store that is not there)."""
+        if not self.catalog.shared and not (self.settings.store_dir / "chroma").is_dir():
+            return False
+        return self.store.count() > 0
+
+    def source(self, settings: Settings) -> IndexSource:
+        return describe(self.manifest, settings, self.catalog.shared, self.store.where)
 
 
 def _key(settings: Settings) -> tuple[str, str, str]:
@@ -167,23 +179,57 @@ def ingest(
     settings: Settings | None = None,
     progress: Progress | None = None,
     timeout: float | None = None,
+    replace: bool = False,
 ) -> IngestReport:
-    """Sync a documents folder (default: the settings' ``docs_dir``) into the index.
+    """Sync a documents folder into the index: ``path``, else the folder the index holds
+    (else ``RAG_DOCS_DIR``, else ``seeds/`` for a new index).
+
+    An index belongs to one folder: another folder replaces it only with ``replace=True``
+    (else ``DocumentsError`` says which files would go). A replica (team mode, without the
+    team's folder on this machine) never writes: it returns the index as it is.
 
     One sync or removal at a time per store, across processes: this waits for the running one,
     for ever or ``timeout`` seconds (then ``StoreBusyError``).
     """
     settings = _settings(settings)
-    folder = Path(path) if path is not None else settings.docs_dir
     eng = engine(settings)
-    if eng.catalog.shared and not holds_documents(folder):
-        manifest = eng.manifest
-        if manifest.files:
-            # An answer-only replica: an empty or missing folder must not empty the team's index.
-            log.info("%s holds no documents: serving the index on %s.", folder, eng.store.where)
-            return unchanged_report(manifest)
+    manifest = eng.manifest
+    source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
+    folder = sync_folder(
+        Path(path) if path is not None else None, settings, source, manifest, replace
+    )
+    if folder is None:  # a replica: it never writes the team's index
+        return unchanged_report(manifest)
     with writing(settings, timeout) as eng:
+        if not replace:  # check again under the lock: another process may have synced
+            manifest = eng.syncer(settings).load_manifest()
+            source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
+            sync_folder(folder, settings, source, manifest, replace)
         return eng.syncer(settings).sync(folder, progress)
+
+
+def plan_ingest(
+    path: str | Path | None = None, *, settings: Settings | None = None, replace: bool = False
+) -> Path | None:
+    """The folder ``ingest`` would sync (None: none, a replica), without syncing: raises
+    ``DocumentsError`` as ``ingest`` would when ``path`` would replace the index."""
+    settings = _settings(settings)
+    eng = engine(settings)
+    manifest = eng.manifest
+    source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
+    return sync_folder(
+        Path(path) if path is not None else None, settings, source, manifest, replace
+    )
+
+
+def index_source(settings: Settings | None = None) -> IndexSource:
+    """Which documents folder feeds the index, and whether this process may change it.
+
+    A page or command offers upload, delete and re-sync only when ``writable``, and saves
+    uploads into ``folder``.
+    """
+    settings = _settings(settings)
+    return engine(settings).source(settings)
 
 
 def ensure_index(settings: Settings) -> Engine:
@@ -193,7 +239,7 @@ def ensure_index(settings: Settings) -> Engine:
     manifest = eng.manifest
     if not manifest.files:
         log.info("No index yet: indexing %s first.", settings.docs_dir)
-        ingest(settings.docs_dir, settings=settings)
+        ingest(settings=settings)
         return engine(settings)
     if eng.catalog.shared:
         return follow_server(eng, manifest)
@@ -402,6 +448,14 @@ def remove_document(
     """Remove a document from the index (and, by default, from the folder)."""
     settings = _settings(settings)
     root = documents_root(settings)
+    feeds = index_source(settings)
+    if not feeds.writable:
+        raise DocumentsError(
+            f"The index on {feeds.where} is fed from {feeds.recorded}"
+            + (f" on {feeds.writer}" if feeds.writer else "")
+            + ", which is not on this machine: remove the file there and run rag ingest on "
+            "that machine (a removal made here would come back with its next sync)."
+        )
     relative = os.path.normpath(source)
     if os.path.isabs(relative) or relative == ".." or relative.startswith("../"):
         raise DocumentsError(f"{source!r} is outside the documents folder {root}.")

@@ -16,6 +16,9 @@ Bulk = Literal["auto", "off"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 BACKENDS: tuple[Backend, ...] = ("extractive", "openai")
 BULK: tuple[Bulk, ...] = ("auto", "off")
+# The documents folder when none is named: the demo documents. A folder named on purpose
+# (RAG_DOCS_DIR) is checked against the folder the index holds (rag/source.py).
+DEFAULT_DOCS_DIR = Path("seeds")
 
 # Everything that could phone home or download weights is switched off before any import.
 OFFLINE_ENV = {
@@ -65,6 +68,8 @@ LIMITS: dict[str, Limits] = {
     "llm_max_retries": Limits(0, 20),
     "llm_max_tokens": Limits(16, 100_000),
     "max_upload_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
+    "max_file_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
+    "max_html_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "embed_batch_size": Limits(1, 4096),
 }
 ENV_NAMES = {
@@ -76,6 +81,8 @@ ENV_NAMES = {
     "llm_max_retries": "RAG_LLM_MAX_RETRIES",
     "llm_max_tokens": "RAG_LLM_MAX_TOKENS",
     "max_upload_mb": "RAG_MAX_UPLOAD_MB",
+    "max_file_mb": "RAG_MAX_FILE_MB",
+    "max_html_mb": "RAG_MAX_HTML_MB",
 }
 
 
@@ -102,7 +109,7 @@ def _check(name: str, value: object, limits: Limits) -> None:
 class Settings:
     """Every knob of the pipeline. Build with ``Settings.from_env()`` or directly."""
 
-    docs_dir: Path = Path("seeds")
+    docs_dir: Path = DEFAULT_DOCS_DIR
     store_dir: Path = Path("vectorstore")
     chroma_url: str | None = None
     collection: str = "documents"
@@ -130,6 +137,12 @@ class Settings:
     llm_max_tokens: int = 400
     # Uploads through the UI.
     max_upload_mb: float = 20.0
+    # A folder sync skips larger files, with the reason (a product choice: a 50 MB text file
+    # held the writer for half an hour; manuals with pictures stay under it).
+    max_file_mb: float = 40.0
+    # HTML parsing time and memory grow with the markup (10 MB of nested tags: 22 s, 704 MB),
+    # so HTML has its own, lower cap (a long single-page manual is 1-3 MB).
+    max_html_mb: float = 4.0
     embed_batch_size: int = 32
     # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
     embed_backend: str = "onnx"
@@ -206,6 +219,8 @@ class Settings:
             "llm_max_retries": ("RAG_LLM_MAX_RETRIES", int),
             "llm_max_tokens": ("RAG_LLM_MAX_TOKENS", int),
             "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
+            "max_file_mb": ("RAG_MAX_FILE_MB", float),
+            "max_html_mb": ("RAG_MAX_HTML_MB", float),
         }
         for name, (var, kind) in numbers.items():
             if env.get(var):
