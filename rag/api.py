@@ -16,6 +16,8 @@ from rag.answering import answer_extractive
 from rag.catalog import Catalog, open_catalog
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.entities import Term, distinctive_terms, focus
+from rag.entities import check as check_names
 from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
 from rag.followup import condense_offline
 from rag.lexical import LexicalIndex
@@ -352,6 +354,25 @@ class Retrieved:
     question: str
     query: str
     passages: list[Passage]
+    # The distinctive names, numbers and codes the question asks about (rag/entities.py).
+    names: tuple[Term, ...] = ()
+
+    @property
+    def read(self) -> list[Passage]:
+        """The passages the answer is made from: those about the question's names."""
+        return focus(self.passages, self.names)
+
+
+def question_names(retrieved_question: str, query: str, eng: Engine) -> tuple[Term, ...]:
+    """The distinctive terms of the question as asked, else of its standalone form (a
+    follow-up "and its mayor?" asks about the previous question's town)."""
+    lexical = eng.lexical
+    size = len(lexical)
+    for text in (retrieved_question, query):
+        names = distinctive_terms(text, lexical.idf, size)
+        if names:
+            return tuple(names)
+    return ()
 
 
 def retrieve_for_answer(
@@ -363,13 +384,15 @@ def retrieve_for_answer(
     eng = ensure_index(settings)
     query = standalone_question(question, history, settings)
     passages = eng.retriever(settings).search_follow_up(question, query, k)
-    return Retrieved(question, query, passages)
+    return Retrieved(question, query, passages, question_names(question, query, eng))
 
 
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
-    """The answering step: the configured backend's answer, under the question as asked."""
-    result = answer_from_passages(retrieved.query, retrieved.passages, settings)
-    return replace(result, question=retrieved.question)
+    """The answering step: the configured backend's answer, under the question as asked,
+    refused if it is not about the question's distinctive names (rag/entities.py)."""
+    read = retrieved.read
+    result = answer_from_passages(retrieved.query, read, settings)
+    return check_names(replace(result, question=retrieved.question), retrieved.names, read)
 
 
 def answer(
@@ -398,8 +421,13 @@ def stream_answer(
         from rag.generation import stream_generated_answer
 
         checks = answer_checks(settings)
-        for piece in stream_generated_answer(retrieved.query, retrieved.passages, settings, checks):
-            yield piece if isinstance(piece, str) else replace(piece, question=retrieved.question)
+        read = retrieved.read
+        for piece in stream_generated_answer(retrieved.query, read, settings, checks):
+            if isinstance(piece, str):
+                yield piece
+            else:
+                final = replace(piece, question=retrieved.question)
+                yield check_names(final, retrieved.names, read)
         return
     result = answer_retrieved(retrieved, settings)
     words = result.text.split(" ")
