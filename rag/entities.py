@@ -8,9 +8,10 @@ was answered from another. So:
 - ``distinctive_terms``: the question's name-like words (with a digit, capitalised inside the
   sentence, or an acronym) that are rare in the index (or not in it at all);
 - ``focus``: when some passages mention every one of them, only those are read;
-- ``check``: an answer stands only if each citation's sentence or its context (the document's
-  title, its section path, its file name) names one of them and together they name all;
-  otherwise it becomes a refusal that shows the cited sentences as "not an answer".
+- ``check``: an answer stands only if its first citation's sentence or context (the
+  document's title, its section path, its file name) names one of them and its citations
+  together name all; otherwise it becomes a refusal that shows the cited sentences as "not an
+  answer".
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from dataclasses import dataclass, replace
 from rag.models import Answer, Chunk, Citation, Passage
 from rag.text import STOPWORDS, fold, terms, words
 
-# A name-like word is distinctive when at most this share of the indexed chunks (and at least
-# RARE_MIN_CHUNKS of them) hold it: a word most chunks hold is the corpus's topic ("Serbia" in
-# news about Serbia), which an answering sentence often leaves out.
+# A name-like word is distinctive when at most this share of the indexed chunks hold it (or
+# none does): a word many chunks hold is the corpus's topic ("Serbia" in news about Serbia, or
+# any name of a small index), which an answering sentence often leaves out. A product choice:
+# 1 chunk in 50 is rare; in an index of fewer than 50 chunks only unseen names are.
 RARE_SHARE = 0.02
-RARE_MIN_CHUNKS = 2
 # Codes and numbers: words with a digit and at least this many characters ("4242", "B52").
 MIN_CODE_CHARS = 3
 REFUSAL_TEXT = "The documents do not contain an answer to this question."
@@ -59,7 +60,7 @@ def _name_like(word: str, initial: bool) -> bool:
 def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -> list[Term]:
     """The question's name-like words that are rare in an index of ``chunks`` chunks whose
     BM25 ``idf`` is given (an unseen word has the highest idf)."""
-    rare_df = max(RARE_MIN_CHUNKS, RARE_SHARE * chunks)
+    rare_df = RARE_SHARE * chunks
     threshold = math.log(1.0 + (chunks - rare_df + 0.5) / (rare_df + 0.5)) if chunks else 0.0
     found: list[Term] = []
     seen: set[str] = set()
@@ -118,15 +119,12 @@ def check(answer: Answer, names: Sequence[Term], passages: Sequence[Passage]) ->
     whose ``closest`` shows what was cited (not an answer)."""
     if not names or answer.refused or not answer.citations:
         return answer
-    named: set[str] = set()
-    for citation in answer.citations:
+    named: list[set[str]] = []
+    for citation in sorted(answer.citations, key=lambda c: c.index):
         chunk = _chunk_of(citation, passages)
         context = citation.text + ("\n" + _context(chunk) if chunk is not None else "")
-        here = {t.folded for t in names if mentions(context, t)}
-        if not here:
-            return refuse(answer)
-        named |= here
-    if named != {t.folded for t in names}:
+        named.append({t.folded for t in names if mentions(context, t)})
+    if not named[0] or set().union(*named) != {t.folded for t in names}:
         return refuse(answer)
     return answer
 
