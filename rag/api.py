@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.answering import answer_extractive
 from rag.catalog import Catalog, open_catalog
-from rag.config import Settings
+from rag.config import Settings, usable_folder
 from rag.embeddings import Embedder
 from rag.entities import Term, distinctive_terms, focus
 from rag.entities import check as check_names
@@ -27,7 +27,7 @@ from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passa
 from rag.reader import Reader, shared_reader
 from rag.retrieval import Retriever
 from rag.source import IndexSource, describe, sync_folder
-from rag.store import VectorStore
+from rag.store import VectorStore, check_store_folder
 from rag.sync import (
     Progress,
     Syncer,
@@ -57,6 +57,7 @@ _embedders_lock = threading.Lock()
 def shared_embedder(settings: Settings) -> Embedder:
     """One model per backend and process: loading it takes time."""
     key = (settings.embed_backend, str(settings.cache_dir), settings.embed_batch_size)
+    usable_folder(settings.cache_dir, "RAG_CACHE_DIR", create=False)  # made when first used
     with _embedders_lock:
         if key not in _embedders:
             _embedders[key] = Embedder(
@@ -69,6 +70,9 @@ class Engine:
     """The parts behind one store location, built once and reused by every call."""
 
     def __init__(self, settings: Settings, sync_lock: threading.Lock | None = None) -> None:
+        if settings.store_dir.is_file():
+            check_store_folder(settings.store_dir)  # raises: the store folder is a file
+        usable_folder(settings.store_dir, "RAG_STORE_DIR")
         self.settings = settings
         self.lexical = LexicalIndex(settings.store_dir / "bm25")
         self.sync_lock = sync_lock if sync_lock is not None else threading.Lock()

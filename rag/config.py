@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,11 @@ OFFLINE_ENV = {
     # OpenMP reads it once, when torch loads, so it is set before anything imports torch.
     "OMP_WAIT_POLICY": "PASSIVE",
 }
+
+
+# Chroma's rule for collection names (3-512 characters), with room for our companion
+# collections' suffixes ("__documents", "__lease").
+_COLLECTION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._-]{1,480})[a-zA-Z0-9]")
 
 
 def apply_offline_env() -> None:
@@ -169,6 +175,12 @@ class Settings:
             if name == "refusal_threshold" and self.refusal_threshold is None:
                 continue  # the reader's own threshold (rag/reader_model/reader.json)
             _check(name, getattr(self, name), limits)
+        if not _COLLECTION.fullmatch(self.collection) or ".." in self.collection:
+            raise ConfigError(
+                f"RAG_COLLECTION={self.collection!r} is not a collection name Chroma accepts: use "
+                "3 to 480 letters, digits, '.', '_' or '-', starting and ending with a letter or "
+                "digit."
+            )
         if self.chunk_overlap >= self.chunk_size:
             raise ConfigError(
                 f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than RAG_CHUNK_SIZE "
@@ -235,6 +247,28 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def usable_folder(path: Path, variable: str, create: bool = True) -> None:
+    """Create the folder a setting names (if ``create``), or raise a one-line ``ConfigError``
+    saying why it cannot be one (a file in the way, a read-only or virtual file system)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{variable}={path} cannot be a folder: {existing} is a file. Set {variable} to a "
+            "folder you can write."
+        )
+    if not create:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"{variable}={path} cannot be created ({exc.strerror or exc}): set {variable} to a "
+            "folder you can write."
+        ) from exc
 
 
 def env_flag(name: str) -> str | None:

@@ -34,7 +34,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from rag.errors import StoreBusyError
+from rag.errors import StoreBusyError, StoreError
 from rag.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,16 @@ class ServerLease:
             renewer.join()
             marker, self._marker = self._marker, None
             if marker is not None and not self._lost.is_set():
-                self.store.drop_marker(self.name, marker)
+                try:
+                    self.store.drop_marker(self.name, marker)
+                except StoreError as exc:  # the server went away: keep the sync's own error
+                    log.warning(
+                        "Could not release the writer lease of %s (%s); the next ingest takes "
+                        "it over (at once on this host, after %.0f s elsewhere).",
+                        self.store.where,
+                        exc,
+                        TTL_S,
+                    )
 
     def check(self) -> None:
         """Raise ``StoreBusyError`` if the lease was lost: the caller must not write on.

@@ -56,7 +56,8 @@ class TerminalProgress:
             elapsed = now - self._started
             rate = done / elapsed if elapsed > 0 else 0.0
             left = (total - done) / rate if rate > 0 else 0.0
-            tail = f", {rate:.1f}/s, about {left:.0f} s left" if done < total and rate else ""
+            measured = elapsed >= 1.0 and done < total and rate > 0
+            tail = f", {rate:.1f}/s, about {left:.0f} s left" if measured else ""
             log.info("%s%s", message, tail)
 
     def close(self) -> None:

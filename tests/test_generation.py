@@ -466,6 +466,28 @@ def cli_env(seeded: Settings, server: OpenAIServer, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.usefixtures("cli_env")
+def test_cli_chat_shows_only_the_checked_answer(
+    server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """L8: `rag chat` streamed the model's draft, unsupported claim included."""
+
+    def reply(body: Body) -> str:
+        phone = passage_with(body, "speak by phone")
+        return f"{PHONE} [{phone}]. The secret code is 4242 [{phone}]."
+
+    server.script(Reply(reply))
+    lines = iter([QUESTION, ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert cli.main(["chat", "--llm", "openai"]) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        "Ask about your documents (empty line or Ctrl-D to quit).\n"
+        f'{PHONE} [1].\n  [1] {SEED_FILE}: "{FIRST_SENTENCE}"\n'
+        "Removed (not supported by the documents):\n  - The secret code is 4242\n"
+    )
+
+
+@pytest.mark.usefixtures("cli_env")
 def test_cli_ask_with_openai(
     seeded: Settings, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
