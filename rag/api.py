@@ -78,6 +78,10 @@ class Engine:
         self.sync_lock = sync_lock if sync_lock is not None else threading.Lock()
         # The manifest as this process last saw it: a change by another process means reopen.
         self.stamp = self.catalog.stamp()
+        # Server mode, when the server holds chunks its document list does not name (a writer
+        # that died or was fenced mid-sync): (generation, the listed chunk ids); answers use
+        # only those until the next sync repairs the index.
+        self.listed: tuple[int, frozenset[str]] | None = None
 
     @cached_property
     def store(self) -> VectorStore:
@@ -268,7 +272,10 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
     lexical = eng.lexical
     current = lexical.generation == manifest.generation
     if current and (manifest.in_progress or len(lexical) == manifest.total_chunks):
+        eng.listed = None
         return eng
+    if current and eng.listed is not None and eng.listed[0] == manifest.generation:
+        return eng  # refreshed already: the extra chunks are stale, and left out of answers
     if not eng.sync_lock.acquire(blocking=False):
         return eng  # this process is writing (and updates the cache) or refreshing it already
     try:
@@ -279,6 +286,15 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
         pass  # another process refreshes this store folder's cache
     finally:
         eng.sync_lock.release()
+    if not manifest.in_progress and len(lexical) != manifest.total_chunks:
+        log.warning(
+            "The index on %s holds %d chunks and its document list names %d: answers use only "
+            "the listed ones until the next rag ingest repairs it.",
+            eng.store.where,
+            len(lexical),
+            manifest.total_chunks,
+        )
+        eng.listed = (manifest.generation, frozenset(manifest.chunk_ids))
     return eng
 
 
@@ -388,6 +404,8 @@ def retrieve_for_answer(
     eng = ensure_index(settings)
     query = standalone_question(question, history, settings)
     passages = eng.retriever(settings).search_follow_up(question, query, k)
+    if eng.listed is not None:  # server mode: never answer from stale chunks
+        passages = [p for p in passages if p.chunk.id in eng.listed[1]]
     return Retrieved(question, query, passages, question_names(question, query, eng))
 
 

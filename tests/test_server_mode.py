@@ -331,3 +331,30 @@ def test_a_replica_never_replaces_the_team_index(url: str, tmp_path: Path) -> No
         rag.remove_document("f001.txt", settings=page)
     assert server_state(writer) == before
     assert (docs / "f001.txt").is_file()
+
+
+def test_a_replica_never_answers_from_chunks_the_document_list_does_not_name(
+    url: str, tmp_path: Path
+) -> None:
+    """Issue 20 item 3: chunks a dead or fenced writer left in the server (not in the document
+    list) are not used by a replica, and the next ingest removes them."""
+    import numpy as np
+
+    from rag.api import shared_embedder
+    from rag.models import Chunk
+
+    docs = tmp_path / "docs"
+    write_docs(docs, 3)
+    run_rag(tmp_path / "w", url, docs, "ingest", str(docs))
+    writer = remote(tmp_path / "w", url, docs)
+    ghost = Chunk("ghost-1", "ghost.txt", 0, len(RARE), RARE, sentences=((0, 48), (49, len(RARE))))
+    vector = shared_embedder(writer).embed_documents([RARE])
+    VectorStore(writer).add([ghost], np.asarray(vector), ["ghost-hash"])
+
+    replica = remote(tmp_path / "r", url, tmp_path / "nowhere")
+    answer = rag.answer("What is zorbulax stone?", settings=replica)
+    assert all(c.source != "ghost.txt" for c in answer.citations + answer.closest)
+    assert all(p.chunk.id != "ghost-1" for p in rag.retrieve("zorbulax stone", settings=replica))
+    rag.ingest(docs, settings=writer)
+    stored, listed, _ = server_state(writer)
+    assert stored == listed and "ghost-1" not in stored
