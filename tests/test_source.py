@@ -5,6 +5,7 @@ store, never read as an empty index."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,30 @@ def test_progress_lines_when_not_a_terminal(
     lines = [r.getMessage() for r in caplog.records if r.name == "rag"]
     assert "Reading 3/3 files" in lines
     assert any(line.startswith("Indexed ") and line.endswith("of 3/3 files") for line in lines)
+
+
+def test_rag_ui_with_another_folder_needs_replace(
+    default_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`rag ui OTHER` is refused before the page starts; `rag ui` hands the page the index's
+    folder (RAG_DOCS_DIR), so that it syncs and saves uploads there."""
+    import ui.app
+
+    monkeypatch.setenv("RAG_STORE_DIR", str(default_settings.store_dir))
+    first = make_folder(tmp_path / "first", ["a.txt"])
+    other = make_folder(tmp_path / "other", ["z.txt"], first=7)
+    rag.ingest(first, settings=default_settings)
+    started: list[tuple[list[str], str | None]] = []
+    monkeypatch.setattr(
+        ui.app, "main", lambda argv: started.append((list(argv), os.environ.get("RAG_DOCS_DIR")))
+    )
+    assert main(["ui", str(other), "--port", "8123"]) == 1
+    assert "--replace" in capsys.readouterr().err and started == []
+    assert main(["ui", "--port", "8123"]) == 0
+    assert started == [(["--port", "8123"], str(first.resolve()))]
+    assert main(["ui", str(other), "--replace", "--no-sync"]) == 0
+    assert started[-1] == (["--no-sync"], str(other))
+    assert sources(default_settings) == ["z.txt"]
