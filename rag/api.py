@@ -499,7 +499,7 @@ def remove_document(
     settings = _settings(settings)
     root = documents_root(settings)
     feeds = index_source(settings)
-    if not feeds.writable:
+    if not feeds.writable and feeds.shared:
         raise DocumentsError(
             f"The index on {feeds.where} is fed from {feeds.recorded}"
             + (f" on {feeds.writer}" if feeds.writer else "")

@@ -6,12 +6,14 @@ Over near-identical documents ("The mayor of Veloria017 is ...", "The mayor of V
 was answered from another. So:
 
 - ``distinctive_terms``: the question's name-like words (with a digit, capitalised inside the
-  sentence, or an acronym) that are rare in the index (or not in it at all);
+  sentence, or an acronym) that are rare in the index, and its codes and numbers that are not
+  in it at all (a deleted town's "Veloria017"). An unseen word without a digit is often a
+  paraphrase ("Serb" for "Serbian", "European Union" for "EU"): the reader judges those;
 - ``focus``: when some passages mention every one of them, only those are read;
 - ``check``: an answer stands only if its first citation's sentence or context (the
   document's title, its section path, its file name) names one of them and its citations
-  together name all; otherwise it becomes a refusal that shows the cited sentences as "not an
-  answer".
+  together name every code; otherwise it becomes a refusal that shows the cited sentences as
+  "not an answer".
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from rag.text import STOPWORDS, fold, terms, words
 # A name-like word is distinctive when at most this share of the indexed chunks hold it (or
 # none does): a word many chunks hold is the corpus's topic ("Serbia" in news about Serbia, or
 # any name of a small index), which an answering sentence often leaves out. A product choice:
-# 1 chunk in 50 is rare; in an index of fewer than 50 chunks only unseen names are.
+# 1 chunk in 50 is rare; in an index of fewer than 50 chunks only unseen codes are.
 RARE_SHARE = 0.02
 # Codes and numbers: words with a digit and at least this many characters ("4242", "B52").
 MIN_CODE_CHARS = 3
@@ -57,11 +59,17 @@ def _name_like(word: str, initial: bool) -> bool:
     return word[:1].isupper() and not initial
 
 
+def _idf(chunks: int, df: float) -> float:
+    """rag.lexical's smoothed IDF of a term in ``df`` of ``chunks`` chunks."""
+    return math.log(1.0 + (max(chunks, 1) - df + 0.5) / (df + 0.5))
+
+
 def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -> list[Term]:
     """The question's name-like words that are rare in an index of ``chunks`` chunks whose
     BM25 ``idf`` is given (an unseen word has the highest idf)."""
     rare_df = RARE_SHARE * chunks
-    threshold = math.log(1.0 + (chunks - rare_df + 0.5) / (rare_df + 0.5)) if chunks else 0.0
+    threshold = _idf(chunks, rare_df)
+    unseen = _idf(chunks, 0)
     found: list[Term] = []
     seen: set[str] = set()
     for match in _WORD.finditer(question):
@@ -75,6 +83,9 @@ def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -
         stems = terms(word)
         if not stems or idf(stems[0]) < threshold:
             continue
+        is_code = any(ch.isdigit() for ch in word)
+        if not is_code and idf(stems[0]) >= unseen:
+            continue  # not in the index: a paraphrase as often as a name
         seen.add(folded)
         found.append(Term(word, folded, stems[0]))
     return found
@@ -124,7 +135,8 @@ def check(answer: Answer, names: Sequence[Term], passages: Sequence[Passage]) ->
         chunk = _chunk_of(citation, passages)
         context = citation.text + ("\n" + _context(chunk) if chunk is not None else "")
         named.append({t.folded for t in names if mentions(context, t)})
-    if not named[0] or set().union(*named) != {t.folded for t in names}:
+    codes = {t.folded for t in names if t.is_code}
+    if not named[0] or not codes <= set().union(*named):
         return refuse(answer)
     return answer
 
