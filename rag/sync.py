@@ -352,9 +352,8 @@ class Syncer:
             if not any(part.startswith(".") for part in path.relative_to(root).parts)
             and path.is_file()
         ]
-        for number, path in enumerate(paths, 1):
-            if number > 1:
-                progress(number - 1, len(paths), f"Reading {number - 1}/{len(paths)} files")
+        for done, path in enumerate(paths):
+            progress(done, len(paths), f"Reading {done}/{len(paths)} files")
             rel = path.relative_to(root)
             source = rel.as_posix()
             if not is_supported(path):
@@ -449,6 +448,8 @@ class Syncer:
         for item in pending:
             if not item.chunks:
                 self._finish(item, manifest)
+        if progress is not None and total:
+            progress(0, total, f"Indexed 0/{total} chunks of {files_done}/{len(pending)} files")
         all_hashes = [content_hash(chunk.text) for _, chunk in work]
         bulk = self._is_bulk(all_hashes)
         for offset in range(0, total, _WINDOW):

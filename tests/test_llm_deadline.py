@@ -34,6 +34,7 @@ class Misbehaving:
     def __init__(self) -> None:
         self.mode = "trickle"
         self.stop = threading.Event()
+        self.arrived: list[float] = []  # when each request arrived (time.monotonic)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +56,7 @@ class Misbehaving:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def serve(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        self.arrived.append(time.monotonic())
         streamed = bool(body.get("stream"))
         if self.mode == "trickle":
             data = (
@@ -103,7 +105,9 @@ def llm(seeded: Settings, bad_server: Misbehaving) -> Settings:
 
 
 @pytest.mark.parametrize("call", ["answer", "stream", "follow-up"])
-def test_a_trickled_reply_ends_at_the_deadline(llm: Settings, call: str) -> None:
+def test_a_trickled_reply_ends_at_the_deadline(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
     """L4: one byte every 0.2 s kept `rag ask` running past 120 s (the timeout was per read)."""
     from rag.generation import chat_model
 
@@ -118,11 +122,14 @@ def test_a_trickled_reply_ends_at_the_deadline(llm: Settings, call: str) -> None
         else:  # the follow-up rewrite is a model call of its own
             history = [(QUESTION, "Aleksandar Vučić [1]")]
             rag.answer("Who will he speak with?", history=history, settings=llm)
-    took = time.monotonic() - started
+    ended = time.monotonic()
+    assert len(bad_server.arrived) == 1  # one call, not retried
+    took = ended - bad_server.arrived[0]  # the model call alone (the machine may be busy)
     assert f"The LLM server at {llm.openai_base_url} did not finish its reply within 2 s" in str(
         caught.value
     )
-    assert took < 2.0 + 1.0, took  # the deadline, plus the question's own work
+    assert took < 2.0 + 0.5, took
+    print(f"{call}: ended {took:.2f} s after the request, {ended - started:.2f} s in all")
 
 
 @pytest.mark.parametrize(
