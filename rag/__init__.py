@@ -11,6 +11,7 @@ from rag.api import (  # noqa: E402
     check_document,
     document_text,
     documents,
+    index_source,
     ingest,
     remove_document,
     retrieve,
@@ -27,10 +28,12 @@ from rag.models import (  # noqa: E402
     Passage,
     SkippedFile,
 )
+from rag.source import IndexSource  # noqa: E402
 
 __all__ = [
     "Answer",
     "Citation",
+    "IndexSource",
     "IndexStatus",
     "IndexedDocument",
     "IngestReport",
@@ -44,6 +47,7 @@ __all__ = [
     "check_document",
     "document_text",
     "documents",
+    "index_source",
     "ingest",
     "remove_document",
     "retrieve",

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from rag.answering import answer_extractive
 from rag.calibration import corpus_baseline, measure_baseline
 from rag.catalog import Catalog, open_catalog
-from rag.config import Settings
+from rag.config import Settings, usable_folder
 from rag.embeddings import Embedder
+from rag.entities import Term, distinctive_terms, focus
+from rag.entities import check as check_names
 from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
 from rag.followup import condense_offline, search_words
 from rag.lexical import LexicalIndex
@@ -25,12 +27,12 @@ from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
 from rag.reader import Reader, shared_reader
 from rag.retrieval import Retriever
-from rag.store import VectorStore
+from rag.source import IndexSource, describe, sync_folder
+from rag.store import VectorStore, check_store_folder
 from rag.sync import (
     Progress,
     Syncer,
     disagreement,
-    holds_documents,
     refresh_lexical,
     unchanged_report,
     writer_busy,
@@ -56,6 +58,7 @@ _embedders_lock = threading.Lock()
 def shared_embedder(settings: Settings) -> Embedder:
     """One model per backend and process: loading it takes time."""
     key = (settings.embed_backend, str(settings.cache_dir), settings.embed_batch_size)
+    usable_folder(settings.cache_dir, "RAG_CACHE_DIR", create=False)  # made when first used
     with _embedders_lock:
         if key not in _embedders:
             _embedders[key] = Embedder(
@@ -68,11 +71,18 @@ class Engine:
     """The parts behind one store location, built once and reused by every call."""
 
     def __init__(self, settings: Settings, sync_lock: threading.Lock | None = None) -> None:
+        if settings.store_dir.is_file():
+            check_store_folder(settings.store_dir)  # raises: the store folder is a file
+        usable_folder(settings.store_dir, "RAG_STORE_DIR")
         self.settings = settings
         self.lexical = LexicalIndex(settings.store_dir / "bm25")
         self.sync_lock = sync_lock if sync_lock is not None else threading.Lock()
         # The manifest as this process last saw it: a change by another process means reopen.
         self.stamp = self.catalog.stamp()
+        # Server mode, when the server holds chunks its document list does not name (a writer
+        # that died or was fenced mid-sync): (generation, the listed chunk ids); answers use
+        # only those until the next sync repairs the index.
+        self.listed: tuple[int, frozenset[str]] | None = None
 
     @cached_property
     def store(self) -> VectorStore:
@@ -96,13 +106,25 @@ class Engine:
 
     @property
     def manifest(self) -> Manifest:
-        """The manifest; rebuilt from the store's metadata (under the writer lock) if unreadable."""
+        """The manifest; rebuilt from the store's metadata (under the writer lock) if unreadable,
+        or if it lists nothing while the store holds chunks (a deleted manifest.json)."""
         try:
-            return self.catalog.load()
+            manifest = self.catalog.load()
+            if manifest.files or not self._holds_chunks():
+                return manifest
         except StoreDamagedError:
             pass
         with writing(self.settings) as eng:
             return eng.syncer(self.settings).load_manifest()
+
+    def _holds_chunks(self) -> bool:
+        """Whether the store holds chunks (without creating a local store that is not there)."""
+        if not self.catalog.shared and not (self.settings.store_dir / "chroma").is_dir():
+            return False
+        return self.store.count() > 0
+
+    def source(self, settings: Settings) -> IndexSource:
+        return describe(self.manifest, settings, self.catalog.shared, self.store.where)
 
 
 def _key(settings: Settings) -> tuple[str, str, str]:
@@ -168,23 +190,57 @@ def ingest(
     settings: Settings | None = None,
     progress: Progress | None = None,
     timeout: float | None = None,
+    replace: bool = False,
 ) -> IngestReport:
-    """Sync a documents folder (default: the settings' ``docs_dir``) into the index.
+    """Sync a documents folder into the index: ``path``, else the folder the index holds
+    (else ``RAG_DOCS_DIR``, else ``seeds/`` for a new index).
+
+    An index belongs to one folder: another folder replaces it only with ``replace=True``
+    (else ``DocumentsError`` says which files would go). A replica (team mode, without the
+    team's folder on this machine) never writes: it returns the index as it is.
 
     One sync or removal at a time per store, across processes: this waits for the running one,
     for ever or ``timeout`` seconds (then ``StoreBusyError``).
     """
     settings = _settings(settings)
-    folder = Path(path) if path is not None else settings.docs_dir
     eng = engine(settings)
-    if eng.catalog.shared and not holds_documents(folder):
-        manifest = eng.manifest
-        if manifest.files:
-            # An answer-only replica: an empty or missing folder must not empty the team's index.
-            log.info("%s holds no documents: serving the index on %s.", folder, eng.store.where)
-            return unchanged_report(manifest)
+    manifest = eng.manifest
+    source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
+    folder = sync_folder(
+        Path(path) if path is not None else None, settings, source, manifest, replace
+    )
+    if folder is None:  # a replica: it never writes the team's index
+        return unchanged_report(manifest)
     with writing(settings, timeout) as eng:
+        if not replace:  # check again under the lock: another process may have synced
+            manifest = eng.syncer(settings).load_manifest()
+            source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
+            sync_folder(folder, settings, source, manifest, replace)
         return eng.syncer(settings).sync(folder, progress)
+
+
+def plan_ingest(
+    path: str | Path | None = None, *, settings: Settings | None = None, replace: bool = False
+) -> Path | None:
+    """The folder ``ingest`` would sync (None: none, a replica), without syncing: raises
+    ``DocumentsError`` as ``ingest`` would when ``path`` would replace the index."""
+    settings = _settings(settings)
+    eng = engine(settings)
+    manifest = eng.manifest
+    source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
+    return sync_folder(
+        Path(path) if path is not None else None, settings, source, manifest, replace
+    )
+
+
+def index_source(settings: Settings | None = None) -> IndexSource:
+    """Which documents folder feeds the index, and whether this process may change it.
+
+    A page or command offers upload, delete and re-sync only when ``writable``, and saves
+    uploads into ``folder``.
+    """
+    settings = _settings(settings)
+    return engine(settings).source(settings)
 
 
 def ensure_index(settings: Settings) -> Engine:
@@ -194,7 +250,7 @@ def ensure_index(settings: Settings) -> Engine:
     manifest = eng.manifest
     if not manifest.files:
         log.info("No index yet: indexing %s first.", settings.docs_dir)
-        ingest(settings.docs_dir, settings=settings)
+        ingest(settings=settings)
         return engine(settings)
     if eng.catalog.shared:
         return follow_server(eng, manifest)
@@ -217,7 +273,10 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
     lexical = eng.lexical
     current = lexical.generation == manifest.generation
     if current and (manifest.in_progress or len(lexical) == manifest.total_chunks):
+        eng.listed = None
         return eng
+    if current and eng.listed is not None and eng.listed[0] == manifest.generation:
+        return eng  # refreshed already: the extra chunks are stale, and left out of answers
     if not eng.sync_lock.acquire(blocking=False):
         return eng  # this process is writing (and updates the cache) or refreshing it already
     try:
@@ -228,6 +287,15 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
         pass  # another process refreshes this store folder's cache
     finally:
         eng.sync_lock.release()
+    if not manifest.in_progress and len(lexical) != manifest.total_chunks:
+        log.warning(
+            "The index on %s holds %d chunks and its document list names %d: answers use only "
+            "the listed ones until the next rag ingest repairs it.",
+            eng.store.where,
+            len(lexical),
+            manifest.total_chunks,
+        )
+        eng.listed = (manifest.generation, frozenset(manifest.chunk_ids))
     return eng
 
 
@@ -321,6 +389,25 @@ class Retrieved:
     question: str
     query: str
     passages: list[Passage]
+    # The distinctive names, numbers and codes the question asks about (rag/entities.py).
+    names: tuple[Term, ...] = ()
+
+    @property
+    def read(self) -> list[Passage]:
+        """The passages the answer is made from: those about the question's names."""
+        return focus(self.passages, self.names)
+
+
+def question_names(retrieved_question: str, query: str, eng: Engine) -> tuple[Term, ...]:
+    """The distinctive terms of the question as asked, else of its standalone form (a
+    follow-up "and its mayor?" asks about the previous question's town)."""
+    lexical = eng.lexical
+    size = len(lexical)
+    for text in (retrieved_question, query):
+        names = distinctive_terms(text, lexical.idf, size)
+        if names:
+            return tuple(names)
+    return ()
 
 
 def retrieve_for_answer(
@@ -332,13 +419,17 @@ def retrieve_for_answer(
     eng = ensure_index(settings)
     query = standalone_question(question, history, settings)
     passages = eng.retriever(settings).search_follow_up(search_words(question, query), query, k)
-    return Retrieved(question, query, passages)
+    if eng.listed is not None:  # server mode: never answer from stale chunks
+        passages = [p for p in passages if p.chunk.id in eng.listed[1]]
+    return Retrieved(question, query, passages, question_names(question, query, eng))
 
 
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
-    """The answering step: the configured backend's answer, under the question as asked."""
-    result = answer_from_passages(retrieved.query, retrieved.passages, settings)
-    return replace(result, question=retrieved.question)
+    """The answering step: the configured backend's answer, under the question as asked,
+    refused if it is not about the question's distinctive names (rag/entities.py)."""
+    read = retrieved.read
+    result = answer_from_passages(retrieved.query, read, settings)
+    return check_names(replace(result, question=retrieved.question), retrieved.names, read)
 
 
 def answer(
@@ -367,8 +458,13 @@ def stream_answer(
         from rag.generation import stream_generated_answer
 
         checks = answer_checks(settings)
-        for piece in stream_generated_answer(retrieved.query, retrieved.passages, settings, checks):
-            yield piece if isinstance(piece, str) else replace(piece, question=retrieved.question)
+        read = retrieved.read
+        for piece in stream_generated_answer(retrieved.query, read, settings, checks):
+            if isinstance(piece, str):
+                yield piece
+            else:
+                final = replace(piece, question=retrieved.question)
+                yield check_names(final, retrieved.names, read)
         return
     result = answer_retrieved(retrieved, settings)
     words = result.text.split(" ")
@@ -417,6 +513,14 @@ def remove_document(
     """Remove a document from the index (and, by default, from the folder)."""
     settings = _settings(settings)
     root = documents_root(settings)
+    feeds = index_source(settings)
+    if not feeds.writable and feeds.shared:
+        raise DocumentsError(
+            f"The index on {feeds.where} is fed from {feeds.recorded}"
+            + (f" on {feeds.writer}" if feeds.writer else "")
+            + ", which is not on this machine: remove the file there and run rag ingest on "
+            "that machine (a removal made here would come back with its next sync)."
+        )
     relative = os.path.normpath(source)
     if os.path.isabs(relative) or relative == ".." or relative.startswith("../"):
         raise DocumentsError(f"{source!r} is outside the documents folder {root}.")

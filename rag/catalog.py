@@ -57,6 +57,10 @@ class Catalog(Protocol):
     def lease(self, timeout: float | None) -> AbstractContextManager[None]:
         """Hold the index's writer lock beyond this store folder (server mode)."""
 
+    def check(self) -> None:
+        """Raise ``StoreBusyError`` if this writer lost the lease (server mode): called before
+        every write, so that a writer another one replaced writes nothing more."""
+
     def document_text(self, source: str, root: Path) -> str:
         """The text every offset of ``source`` refers to."""
 
@@ -97,6 +101,9 @@ class LocalCatalog:
     def lease(self, timeout: float | None) -> AbstractContextManager[None]:
         return nullcontext()  # the store folder's lock file is the whole lock
 
+    def check(self) -> None:
+        pass  # the lock file is held until the process ends: it cannot be lost
+
     def document_text(self, source: str, root: Path) -> str:
         path = (root / source).resolve()
         if root.resolve() not in path.parents or not path.is_file():
@@ -106,7 +113,7 @@ class LocalCatalog:
         return load_document(path).text
 
 
-_HEADER = ("root", "chunking", "embedding", "last_sync", "in_progress", "generation")
+_HEADER = ("root", "chunking", "embedding", "last_sync", "in_progress", "generation", "host")
 
 
 class ServerCatalog:
@@ -172,6 +179,7 @@ class ServerCatalog:
             last_sync=str(header["last_sync"]) if header.get("last_sync") else None,
             in_progress=bool(header.get("in_progress")),
             generation=int(header.get("generation", 0)),
+            host=str(header.get("host", "")),
             files=files,
         )
 
@@ -182,8 +190,7 @@ class ServerCatalog:
     def save(self, manifest: Manifest) -> None:
         """Records first, header last: a crash in between leaves ``in_progress`` set by the
         sync's first save, and the next sync repairs (as a torn ``manifest.json`` cannot be)."""
-        if self._lease is not None:
-            self._lease.check()
+        self.check()
         before: Mapping[str, FileEntry | None] = (
             self._saved[1].files if self._saved is not None else self._all_sources()
         )
@@ -221,6 +228,10 @@ class ServerCatalog:
             if len(page["ids"]) < _PAGE:
                 return found
             offset += _PAGE
+
+    def check(self) -> None:
+        if self._lease is not None:
+            self._lease.check()
 
     @contextmanager
     def lease(self, timeout: float | None) -> Iterator[None]:

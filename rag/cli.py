@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from rag.config import BACKENDS, MODES, Settings, apply_offline_env, env_flag
 from rag.errors import RagError
@@ -47,6 +50,23 @@ def shown(name: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
 
 
+# Terminal escape sequences (CSI, OSC, and two-character ESC sequences), then any other
+# control character but newline and tab: a document must not drive the terminal.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    """``text`` for the terminal: escape sequences and control characters (BEL, ESC, CR ...)
+    removed, newlines and tabs kept."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def say(text: str = "", *, file: IO[str] | None = None, end: str = "\n") -> None:
+    """Print ``text`` with ``safe``: everything the command prints goes through here."""
+    print(safe(text), end=end, file=file if file is not None else sys.stdout, flush=end == "")
+
+
 def one_line(exc: BaseException) -> str:
     """An unexpected error as one line, the key masked."""
     text = " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -68,10 +88,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rag import api
 
     settings = _settings(args)
-    report = api.ingest(args.path, settings=settings)
+    report = api.ingest(args.path, settings=settings, replace=args.replace)
     for skipped in report.skipped:
-        print(f"skipped {shown(skipped.path)}: {skipped.reason}", file=sys.stderr)
-    print(
+        say(f"skipped {shown(skipped.path)}: {skipped.reason}", file=sys.stderr)
+    say(
         f"{report.added_files} added, {report.updated_files} updated, "
         f"{report.removed_files} removed, {report.renamed_files} renamed, "
         f"{report.unchanged_files} unchanged files; "
@@ -82,27 +102,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def where(source: str, page: int | None) -> str:
+    return shown(source) + (f", page {page}" if page is not None else "")
+
+
 def print_answer(result: object, as_json: bool) -> None:
     from rag.models import Answer
 
     assert isinstance(result, Answer)
     if as_json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        say(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    print(result.text)
+    say(result.text)
     for c in result.citations:
-        page = f", page {c.page}" if c.page is not None else ""
         flag = "" if c.verified else " (unverified)"
-        print(f"  [{c.index}] {c.source}{page}, characters {c.start}-{c.end}{flag}")
+        say(f'  [{c.index}] {where(c.source, c.page)}{flag}: "{_one_line(c.text, 400)}"')
+    if result.unsupported:
+        say("Removed (not supported by the documents):")
+        for claim in result.unsupported:
+            say(f"  - {_one_line(claim)}")
     if result.closest:
-        print("Closest passages (not an answer):")
+        say("Closest passages (not an answer):")
         for c in result.closest:
-            page = f", page {c.page}" if c.page is not None else ""
-            print(f"  - {c.source}{page}, characters {c.start}-{c.end}: {_one_line(c.text)}")
+            say(f"  - {where(c.source, c.page)}: {_one_line(c.text)}")
 
 
 def _one_line(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(safe(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -115,54 +141,107 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    """Only checked answers reach the terminal: a generated draft is verified first (claims
+    the documents do not support are removed and listed, or the answer is refused)."""
     from rag import api
-    from rag.models import Answer
 
     settings = _settings(args)
     history: list[tuple[str, str]] = []
-    print("Ask about your documents (empty line or Ctrl-D to quit).")
+    say("Ask about your documents (empty line or Ctrl-D to quit).")
     while True:
         try:
             question = clean_text(input("> ")).strip()
         except (EOFError, KeyboardInterrupt):
-            print()
+            say()
             return 0
         except UnicodeDecodeError:
-            print("error: that line is not valid UTF-8 text: type it again.", file=sys.stderr)
+            say("error: that line is not valid UTF-8 text: type it again.", file=sys.stderr)
             continue
         if not question:
             return 0
         try:
-            final: Answer | None = None
-            for piece in api.stream_answer(question, history=history, settings=settings):
-                if isinstance(piece, Answer):
-                    final = piece
-                else:
-                    print(piece, end="", flush=True)
-            print()
-            if final is not None:
-                for c in final.citations:
-                    print(f"  [{c.index}] {c.source}:{c.start}-{c.end}")
+            final = api.answer(question, history=history, settings=settings)
+            print_answer(final, as_json=False)
+            if not final.refused:
                 history.append((question, final.text))
         except RagError as exc:
-            print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
+            say(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
     from rag import api
 
-    status = api.documents(_settings(args))
+    settings = _settings(args)
+    status = api.documents(settings)
     if not status.documents:
-        print("Nothing is indexed yet: run rag ingest [PATH].")
+        say("Nothing is indexed yet: run rag ingest [PATH].")
         return 0
     names = [shown(d.source) for d in status.documents]
     width = max(len(name) for name in names)
     for name, d in zip(names, status.documents):
-        print(f"{name:<{width}}  {d.chunks:>6} chunks  {d.size:>10} bytes  {d.synced_at}")
-    print(
-        f"{len(status.documents)} files, {status.total_chunks} chunks, last sync {status.last_sync}"
+        say(f"{name:<{width}}  {d.chunks:>6} chunks  {d.size:>10} bytes  {d.synced_at}")
+    source = api.index_source(settings)
+    origin = f", from {shown(source.recorded)}" if source.recorded else ""
+    say(
+        f"{len(status.documents)} files, {status.total_chunks} chunks, "
+        f"last sync {status.last_sync}{origin}"
     )
     return 0
+
+
+# The options of `rag ui` that take a value (ui/app.py): the rest are flags or the folder.
+_UI_VALUE_OPTIONS = ("--host", "--port")
+UI_USAGE = (
+    "rag ui [PATH] [--replace] [options]: serve the chat page over PATH (default: the folder "
+    "the index holds; the first time, RAG_DOCS_DIR or seeds/). A folder other than the "
+    "index's replaces it only with --replace."
+)
+
+
+def split_ui_args(rest: Sequence[str]) -> tuple[Path | None, bool, list[str]]:
+    """`rag ui`'s own arguments (a folder, --replace) apart from those of the page."""
+    path: Path | None = None
+    replace = False
+    passed: list[str] = []
+    items = list(rest)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--replace":
+            replace = True
+        elif item in _UI_VALUE_OPTIONS:
+            passed.extend(items[i : i + 2])
+            i += 1
+        elif item.startswith("-") or path is not None:
+            passed.append(item)
+        else:
+            path = Path(item)
+        i += 1
+    return path, replace, passed
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """`rag ui [PATH] [--replace]`: settle which folder the page serves, then start it.
+
+    The folder goes to the page as RAG_DOCS_DIR (uploads are saved there); a folder other
+    than the index's is refused unless --replace, which syncs it first.
+    """
+    import importlib
+
+    path, replace, rest = split_ui_args(args.rest)
+    if "-h" in rest or "--help" in rest:
+        say(UI_USAGE)
+    else:
+        from rag import api
+
+        settings = Settings.from_env()
+        folder = api.plan_ingest(path, settings=settings, replace=replace)
+        if folder is not None and replace:
+            api.ingest(folder, settings=settings, replace=True)
+        if folder is not None:
+            os.environ["RAG_DOCS_DIR"] = str(folder)
+    main_fn = importlib.import_module("ui.app").main
+    return int(main_fn(rest) or 0)
 
 
 def _delegate(module: str) -> object:
@@ -186,7 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--llm", choices=BACKENDS, default=None, help="answer backend")
 
     p = sub.add_parser("ingest", help="sync a documents folder into the index")
-    p.add_argument("path", nargs="?", type=Path, default=None, help="folder (default: seeds/)")
+    p.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="folder (default: the folder the index holds; the first time, seeds/)",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="let PATH replace an index built from another folder (its other files go)",
+    )
     common(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -203,8 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="list what is indexed")
     p.set_defaults(func=cmd_docs)
 
+    p = sub.add_parser(
+        "ui", help="start the Gradio chat page: rag ui [PATH] [--replace]", add_help=False
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_ui)
+
     for name, module, text in (
-        ("ui", "ui.app", "start the Gradio chat page"),
         ("eval", "evals.runner", "run an evaluation question set"),
         ("bench", "bench.run", "run the speed benchmark"),
     ):
@@ -233,17 +328,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        say("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return closed_pipe()
     except Exception as exc:
         if args.debug:
-            print(mask_secrets("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+            say(mask_secrets("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
         if isinstance(exc, RagError):
-            print(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
+            say(f"error: {mask_secrets(str(exc))}", file=sys.stderr)
         else:
             hint = "" if args.debug else " (rag --debug ... shows the traceback)"
-            print(f"error: unexpected {one_line(exc)}{hint}", file=sys.stderr)
+            say(f"error: unexpected {one_line(exc)}{hint}", file=sys.stderr)
         return 1
+
+
+def closed_pipe() -> int:
+    """The reader of our output went away (`rag docs | head`): stop quietly. Further output
+    (Python's flush at exit) goes to /dev/null instead of failing again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":

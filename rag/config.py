@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,9 @@ Bulk = Literal["auto", "off"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 BACKENDS: tuple[Backend, ...] = ("extractive", "openai")
 BULK: tuple[Bulk, ...] = ("auto", "off")
+# The documents folder when none is named: the demo documents. A folder named on purpose
+# (RAG_DOCS_DIR) is checked against the folder the index holds (rag/source.py).
+DEFAULT_DOCS_DIR = Path("seeds")
 
 # Everything that could phone home or download weights is switched off before any import.
 OFFLINE_ENV = {
@@ -32,6 +36,11 @@ OFFLINE_ENV = {
     # OpenMP reads it once, when torch loads, so it is set before anything imports torch.
     "OMP_WAIT_POLICY": "PASSIVE",
 }
+
+
+# Chroma's rule for collection names (3-512 characters), with room for our companion
+# collections' suffixes ("__documents", "__lease").
+_COLLECTION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._-]{1,480})[a-zA-Z0-9]")
 
 
 def apply_offline_env() -> None:
@@ -65,6 +74,8 @@ LIMITS: dict[str, Limits] = {
     "llm_max_retries": Limits(0, 20),
     "llm_max_tokens": Limits(16, 100_000),
     "max_upload_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
+    "max_file_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
+    "max_html_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "embed_batch_size": Limits(1, 4096),
 }
 ENV_NAMES = {
@@ -76,6 +87,8 @@ ENV_NAMES = {
     "llm_max_retries": "RAG_LLM_MAX_RETRIES",
     "llm_max_tokens": "RAG_LLM_MAX_TOKENS",
     "max_upload_mb": "RAG_MAX_UPLOAD_MB",
+    "max_file_mb": "RAG_MAX_FILE_MB",
+    "max_html_mb": "RAG_MAX_HTML_MB",
 }
 
 
@@ -102,7 +115,7 @@ def _check(name: str, value: object, limits: Limits) -> None:
 class Settings:
     """Every knob of the pipeline. Build with ``Settings.from_env()`` or directly."""
 
-    docs_dir: Path = Path("seeds")
+    docs_dir: Path = DEFAULT_DOCS_DIR
     store_dir: Path = Path("vectorstore")
     chroma_url: str | None = None
     collection: str = "documents"
@@ -132,6 +145,12 @@ class Settings:
     max_upload_mb: float = 20.0
     # The page's right/wrong feedback, one eval question per line (rag eval --questions FILE).
     feedback_file: Path = Path("evals/feedback.jsonl")
+    # A folder sync skips larger files, with the reason (a product choice: a 50 MB text file
+    # held the writer for half an hour; manuals with pictures stay under it).
+    max_file_mb: float = 40.0
+    # HTML parsing time and memory grow with the markup (10 MB of nested tags: 22 s, 704 MB),
+    # so HTML has its own, lower cap (a long single-page manual is 1-3 MB).
+    max_html_mb: float = 4.0
     embed_batch_size: int = 32
     # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
     embed_backend: str = "onnx"
@@ -158,6 +177,12 @@ class Settings:
             if name == "refusal_threshold" and self.refusal_threshold is None:
                 continue  # the reader's own threshold (rag/reader_model/reader.json)
             _check(name, getattr(self, name), limits)
+        if not _COLLECTION.fullmatch(self.collection) or ".." in self.collection:
+            raise ConfigError(
+                f"RAG_COLLECTION={self.collection!r} is not a collection name Chroma accepts: use "
+                "3 to 480 letters, digits, '.', '_' or '-', starting and ending with a letter or "
+                "digit."
+            )
         if self.chunk_overlap >= self.chunk_size:
             raise ConfigError(
                 f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than RAG_CHUNK_SIZE "
@@ -209,6 +234,8 @@ class Settings:
             "llm_max_retries": ("RAG_LLM_MAX_RETRIES", int),
             "llm_max_tokens": ("RAG_LLM_MAX_TOKENS", int),
             "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
+            "max_file_mb": ("RAG_MAX_FILE_MB", float),
+            "max_html_mb": ("RAG_MAX_HTML_MB", float),
         }
         for name, (var, kind) in numbers.items():
             if env.get(var):
@@ -223,6 +250,28 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def usable_folder(path: Path, variable: str, create: bool = True) -> None:
+    """Create the folder a setting names (if ``create``), or raise a one-line ``ConfigError``
+    saying why it cannot be one (a file in the way, a read-only or virtual file system)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{variable}={path} cannot be a folder: {existing} is a file. Set {variable} to a "
+            "folder you can write."
+        )
+    if not create:
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"{variable}={path} cannot be created ({exc.strerror or exc}): set {variable} to a "
+            "folder you can write."
+        ) from exc
 
 
 def env_flag(name: str) -> str | None:

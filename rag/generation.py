@@ -21,6 +21,7 @@ from rag.citations import Weight, sentence_spans, span_text
 from rag.config import Settings
 from rag.errors import LLMError
 from rag.followup import conversation_turns
+from rag.llm_http import DeadlineTransport, http_client
 from rag.models import Answer, Passage
 from rag.prompts import (
     ANSWER_STOP,
@@ -72,9 +73,11 @@ def generate_answer(
     passages = rerank(passages, judged)
     checker = CitationChecker(question, passages, checks, judged)
     messages = _answer_messages(question, passages)
-    checker.feed(
-        bounds.invoke(chat_model(settings), messages, answer_bounds(settings), _why(settings))
-    )
+    with model_reply(settings):
+        reply = bounds.invoke(
+            chat_model(settings), messages, answer_bounds(settings), _why(settings)
+        )
+    checker.feed(reply)
     checker.finish()
     return checker.answer(_confidence(judged))
 
@@ -91,12 +94,13 @@ def stream_generated_answer(
     passages = rerank(passages, judged)
     checker = CitationChecker(question, passages, checks, judged)
     messages = _answer_messages(question, passages)
-    for text in bounds.stream(
-        chat_model(settings), messages, answer_bounds(settings), _why(settings)
-    ):
-        piece = checker.feed(text)
-        if piece:
-            yield piece
+    with model_reply(settings):
+        for text in bounds.stream(
+            chat_model(settings), messages, answer_bounds(settings), _why(settings)
+        ):
+            piece = checker.feed(text)
+            if piece:
+                yield piece
     tail = checker.finish()
     if tail:
         yield tail
@@ -120,7 +124,8 @@ def condense_question(question: str, history: Sequence[Any], settings: Settings)
     limits = answer_bounds(
         settings, min(CONDENSE_MAX_TOKENS, settings.llm_max_tokens), CONDENSE_STOP
     )
-    reply = bounds.invoke(chat_model(settings), messages, limits, _why(settings))
+    with model_reply(settings):
+        reply = bounds.invoke(chat_model(settings), messages, limits, _why(settings))
     lines = _CONDENSED_PREFIX.sub("", reply).strip().splitlines()
     rewritten = lines[0].strip().strip("\"'") if lines else ""
     log.debug("Follow-up %r rewritten as %r", question, rewritten)
@@ -145,7 +150,10 @@ def _chat_model(model: str, base_url: str, key: str, timeout: float) -> ChatOpen
     from langchain_openai import ChatOpenAI
 
     # No retries in the client: it would retry a generation that timed out too. rag.bounds
-    # retries what is safe to retry, and passes the limits of each call.
+    # retries what is safe to retry, and passes the limits of each call. The HTTP client
+    # ends each reply at its deadline however slowly it arrives (rag/llm_http.py).
+    client, transport = http_client(timeout)
+    _transports[base_url] = transport
     return ChatOpenAI(
         model=model,
         base_url=base_url,
@@ -154,7 +162,39 @@ def _chat_model(model: str, base_url: str, key: str, timeout: float) -> ChatOpen
         max_retries=0,
         temperature=0,
         use_responses_api=False,
+        http_client=client,
     )
+
+
+# The transport of each server's client: it knows the first bytes of the last reply.
+_transports: dict[str, DeadlineTransport] = {}
+
+
+@contextmanager
+def model_reply(settings: Settings) -> Iterator[None]:
+    """A model call: a reply cut at its deadline, or one that is not an OpenAI chat completion
+    (not JSON, no choices), becomes an ``LLMError`` naming the server and what it sent."""
+    import httpx
+
+    try:
+        yield
+    except LLMError:
+        raise
+    except httpx.TimeoutException as exc:  # a streamed reply cut at its deadline
+        overtime = bounds.ReplyTimeout(f"no complete reply within {settings.llm_timeout:g} s")
+        raise LLMError(_error_message(overtime, settings)) from exc
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        base_url = settings.openai_base_url or OPENAI_URL
+        transport = _transports.get(base_url)
+        sent = transport.last_reply() if transport is not None else ""
+        shown = (sent[:160] + "…") if len(sent) > 160 else sent
+        message = (
+            f"The LLM server at {_display_url(base_url)} sent a reply that is not an OpenAI "
+            f"chat completion ({type(exc).__name__}: {' '.join(str(exc).split())[:120]}; it "
+            f"sent: {shown!r}): check that OPENAI_BASE_URL points at an OpenAI-compatible "
+            "server (its URL usually ends in /v1)."
+        )
+        raise LLMError(_redact(message, settings)) from exc
 
 
 def answer_bounds(

@@ -13,8 +13,12 @@ One ingest at a time across processes and machines. The lease is a marker collec
 - A marker is removed only by renaming it by its id, then deleting it under the new name:
   a holder's release or a waiter's retirement can never remove a marker created since.
 - A holder that finds, when renewing, that its marker is no longer the one named
-  ``<collection>__lease`` has lost the lease (it stalled longer than ``TTL_S``); its sync stops
-  at its next save (``ServerLease.check``) without committing.
+  ``<collection>__lease`` has lost the lease (it stalled longer than ``TTL_S``).
+- Fencing: a sync calls ``ServerLease.check`` immediately before every write batch. It raises
+  once the lease is lost: when the server names another marker (asked on every check, so a
+  writer that was paused finds out before its next write, not at the renewer's next beat), or
+  when this holder's last renewal is older than ``FENCE_S`` by its own clock (a waiter may take
+  over after ``TTL_S`` of its own clock, so the holder stops writing before that).
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from rag.errors import StoreBusyError
+from rag.errors import StoreBusyError, StoreError
 from rag.store import VectorStore
 
 log = logging.getLogger(__name__)
 TTL_S = 30.0  # a lease not renewed for this long is free
 RENEW_S = 5.0
+# A holder whose last successful renewal is this old writes no more (before any waiter can
+# see TTL_S pass without a beat: their clocks start counting no earlier than the renewal).
+FENCE_S = TTL_S - 2 * RENEW_S
 POLL_S = 0.25
 _WAIT_LOG_EVERY_S = 30.0
 
@@ -70,6 +77,7 @@ class ServerLease:
         self._marker: str | None = None
         self._lost = threading.Event()
         self._stop = threading.Event()
+        self._renewed = time.monotonic()  # the last time the server took our beat
 
     def _metadata(self, beat: int) -> dict[str, Any]:
         return {"holder": self.holder, "host": host_id(), "pid": os.getpid(), "beat": beat}
@@ -87,10 +95,33 @@ class ServerLease:
             renewer.join()
             marker, self._marker = self._marker, None
             if marker is not None and not self._lost.is_set():
-                self.store.drop_marker(self.name, marker)
+                try:
+                    self.store.drop_marker(self.name, marker)
+                except StoreError as exc:  # the server went away: keep the sync's own error
+                    log.warning(
+                        "Could not release the writer lease of %s (%s); the next ingest takes "
+                        "it over (at once on this host, after %.0f s elsewhere).",
+                        self.store.where,
+                        exc,
+                        TTL_S,
+                    )
 
     def check(self) -> None:
-        """Raise ``StoreBusyError`` if the lease was lost: the caller must not write on."""
+        """Raise ``StoreBusyError`` if the lease was lost: the caller must not write on.
+
+        Asks the server whether our marker still holds the lease (one small request), and
+        counts the lease lost when its last renewal is older than ``FENCE_S``.
+        """
+        marker = self._marker
+        if not self._lost.is_set() and marker is not None:
+            if time.monotonic() - self._renewed >= FENCE_S:
+                log.error("The writer lease of %s was not renewed in time.", self.store.where)
+                self._lost.set()
+            else:
+                current = self.store.marker(self.name)
+                if current is None or current[0] != marker:
+                    log.error("The writer lease of %s was taken over.", self.store.where)
+                    self._lost.set()
         if self._lost.is_set():
             raise StoreBusyError(
                 f"This ingest lost the writer lease of {self.store.where} (it stalled more than "
@@ -103,9 +134,11 @@ class ServerLease:
         seen_at = 0.0  # ... at this time (this process's clock)
         next_log = 0.0
         while True:
+            taking = time.monotonic()
             marker = self.store.create_marker(self.name, self._metadata(0))
             if marker is not None:
                 self._marker = marker
+                self._renewed = taking
                 return
             current = self.store.marker(self.name)
             if current is None:
@@ -145,6 +178,7 @@ class ServerLease:
             marker = self._marker
             if marker is None:
                 return
+            sent = time.monotonic()
             try:
                 kept = self.store.set_marker(self.name, marker, self._metadata(beat))
             except Exception as exc:  # a network blip: try again at the next beat
@@ -154,3 +188,4 @@ class ServerLease:
                 log.error("The writer lease of %s was taken over.", self.store.where)
                 self._lost.set()
                 return
+            self._renewed = sent

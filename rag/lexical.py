@@ -324,6 +324,10 @@ class LexicalIndex:
             start, end = snap.w_ptr[term_id], snap.w_ptr[term_id + 1]
             scores[snap.w_rows[start:end]] += snap.w[start:end]
         n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(snap.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        # Ties are ordered by chunk id, not by row: rows move with every update, so row order
+        # would make the same folder answer differently after updates than after a fresh sync.
+        # Every row tied with the n-th score competes for the last places.
+        nth = float(-np.partition(-scores, n - 1)[n - 1])
+        rows = np.flatnonzero((scores >= nth) & (scores > 0))
+        top = sorted(rows.tolist(), key=lambda i: (-float(scores[i]), snap.ids[i]))[:n]
+        return [(snap.ids[i], float(scores[i])) for i in top]

@@ -34,6 +34,8 @@ class Manifest:
     # Bumped by every sync that changes the index, and written to Chroma and BM25 too: parts
     # that disagree on it were not written by the same sync.
     generation: int = 0
+    # The host whose sync wrote it last ("" if unknown): in team mode, the writer.
+    host: str = ""
     files: dict[str, FileEntry] = field(default_factory=dict)
 
     @property
@@ -82,6 +84,7 @@ class Manifest:
                 last_sync=data.get("last_sync"),
                 in_progress=bool(data.get("in_progress")),
                 generation=int(data.get("generation", 0)),
+                host=str(data.get("host", "")),
                 files=files,
             )
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -100,6 +103,7 @@ class Manifest:
             last_sync=self.last_sync,
             in_progress=self.in_progress,
             generation=self.generation,
+            host=self.host,
             files=dict(self.files),
         )
 
@@ -113,6 +117,7 @@ class Manifest:
             "last_sync": self.last_sync,
             "in_progress": self.in_progress,
             "generation": self.generation,
+            "host": self.host,
             "files": {name: asdict(entry) for name, entry in sorted(self.files.items())},
         }
         write_atomic(path, json.dumps(data, ensure_ascii=False).encode("utf-8"))

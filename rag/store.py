@@ -17,7 +17,7 @@ import numpy as np
 from rag.config import Settings
 from rag.durable import disk_full, is_disk_full
 from rag.embeddings import embedding_id
-from rag.errors import RagError, StoreError
+from rag.errors import DiskFullError, RagError, StoreError
 from rag.models import Chunk
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 store: VectorStore = args[0]  # type: ignore[assignment]
                 if is_disk_full(exc):
                     raise disk_full(store.where) from exc
+                known = failure_cause(store.where, exc)
+                if known is not None:
+                    raise known from exc
                 raise StoreError(
                     f"The Chroma store at {store.where} failed while {what} "
                     f"({type(exc).__name__}: {_first_line(exc)}): run rag ingest to repair the "
@@ -64,6 +67,48 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return call
 
     return wrap
+
+
+# Chroma reports a disk that filled up mid-write as "Error in compaction: ..." without the
+# OS's error: a store folder with less room than this left is taken as the cause.
+LOW_DISK_BYTES = 32 * 1024 * 1024
+_UNREACHABLE = ("connecterror", "connectionrefused", "connection refused", "could not connect")
+
+
+def failure_cause(where: str, exc: BaseException) -> StoreError | None:
+    """The real cause of a Chroma failure, when it is one we can name: the server is not
+    reachable, or the disk of a local store is (nearly) full."""
+    if where.startswith(("http://", "https://")):
+        chain: list[BaseException] = []
+        link: BaseException | None = exc
+        while link is not None and len(chain) < 10:
+            chain.append(link)
+            link = link.__cause__ or link.__context__
+        text = " ".join(f"{type(e).__name__} {e}" for e in chain).lower()
+        if any(isinstance(e, ConnectionError) for e in chain) or any(
+            marker in text for marker in _UNREACHABLE
+        ):
+            return StoreError(
+                f"The Chroma server at {where} is not reachable ({_first_line(exc)}): check that "
+                "it runs (chroma run --path DIR) and that RAG_CHROMA_URL names it, then try again."
+            )
+        return None
+    import shutil
+
+    folder = Path(where)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return None
+    if free >= LOW_DISK_BYTES:
+        return None
+    return DiskFullError(
+        f"The disk holding {where} is full ({free // 1024} KB free; Chroma said: "
+        f"{_first_line(exc)}): free some space (or set RAG_STORE_DIR to a disk with room) and "
+        "run rag ingest again; what was indexed before is kept."
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -106,6 +151,9 @@ class VectorStore:
         except Exception as exc:
             if is_disk_full(exc):
                 raise disk_full(settings.store_dir) from exc
+            known = failure_cause(self.where, exc) if settings.chroma_url else None
+            if known is not None:
+                raise known from exc
             if settings.chroma_url:
                 fix = "check that the server runs (chroma run --path DIR) or set RAG_CHROMA_URL"
             else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -25,6 +24,9 @@ from rag.lexical import LexicalIndex
 from rag.loaders import SUPPORTED_SUFFIXES, UnreadableFile, is_supported, load_document
 from rag.manifest import FileEntry, Manifest
 from rag.models import Chunk, IngestReport, SkippedFile
+from rag.progress import TerminalProgress
+from rag.source import holds_documents as holds_documents
+from rag.source import this_host
 from rag.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -37,17 +39,6 @@ _SAVE_EVERY_S = 5.0
 BULK_MIN_CHUNKS = 500
 # Once this process has loaded it (an earlier large sync), smaller syncs use it too.
 BULK_LOADED_MIN_CHUNKS = 16
-
-
-def holds_documents(folder: Path) -> bool:
-    """Whether ``folder`` is a folder with at least one file a sync would index."""
-    if not folder.is_dir():
-        return False
-    for path in folder.rglob("*"):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if not hidden and is_supported(path) and path.is_file():
-            return True
-    return False
 
 
 def unchanged_report(manifest: Manifest) -> IngestReport:
@@ -143,14 +134,36 @@ class Syncer:
         self._orphans: set[str] = set()
 
     def load_manifest(self) -> Manifest:
-        """The manifest; rebuilt from the store's metadata if it is unreadable."""
+        """The manifest; rebuilt from the store's metadata if it is unreadable, or missing (or
+        empty) while the store holds chunks: never read as an empty index."""
+        in_progress = False
         try:
-            return self.catalog.load()
+            loaded = self.catalog.load()
         except StoreDamagedError as exc:
             log.warning("%s Rebuilding it from the index.", str(exc).split(":")[0])
-            manifest = self.manifest_from_store()
-            self.catalog.save(manifest)
-            return manifest
+        else:
+            if loaded.files:
+                return loaded
+            stored = self.store.count()
+            if not stored:
+                return loaded
+            log.warning(
+                "The document list lists nothing but %s holds %d chunks: rebuilding it from "
+                "the index.",
+                self.store.where,
+                stored,
+            )
+            in_progress = loaded.in_progress  # a first sync that crashed: it needs repair
+        manifest = self.manifest_from_store()
+        manifest.in_progress = in_progress
+        self.fence()
+        self.catalog.save(manifest)
+        return manifest
+
+    def fence(self) -> None:
+        """Before every write: raise if this sync lost the index's writer lease (server mode),
+        so that a writer that stalled and was replaced writes nothing more."""
+        self.catalog.check()
 
     def manifest_from_store(self) -> Manifest:
         """A manifest listing what the store holds, with file hashes unknown.
@@ -202,8 +215,9 @@ class Syncer:
         if repaired:
             log.warning("Repairing the index first: %s.", problem)
             self._reconcile(manifest)
-        if manifest.root and manifest.root != str(root):
-            log.info("Switching the index from %s to %s", manifest.root, root)
+        if manifest.root and manifest.root != str(root) and manifest.files:
+            # rag.api.ingest lets a sync replace another folder's index only when asked to.
+            log.info("Replacing the index of %s with %s.", manifest.root, root)
         needs_lexical = (
             repaired
             or len(self.lexical) != manifest.total_chunks
@@ -216,6 +230,7 @@ class Syncer:
                 stored,
                 self.embedder.id,
             )
+            self.fence()
             self.store.clear()
             manifest.files.clear()
             self.catalog.save(manifest)
@@ -223,8 +238,11 @@ class Syncer:
         rechunk = manifest.chunking != chunking_key(self.settings)
         manifest.root, manifest.chunking = str(root), chunking_key(self.settings)
         manifest.embedding = self.embedder.id
+        manifest.host = this_host()
 
-        pending, skipped, seen, unchanged = self._scan(root, manifest, rechunk)
+        if progress is None:
+            progress = TerminalProgress()
+        pending, skipped, seen, unchanged = self._scan(root, manifest, rechunk, progress)
         if not seen and not manifest.files:
             raise DocumentsError(
                 f"No documents found in {root}: add {', '.join(SUPPORTED_SUFFIXES)} files there "
@@ -243,18 +261,22 @@ class Syncer:
             # next sync (or question) repairs the index.
             manifest.in_progress = True
             self.catalog.save(manifest)
+            self.fence()
             self.store.set_embedding(self.embedder.id)
             for source in removed:
                 ids = manifest.files.pop(source).chunks
+                self.fence()
                 self.store.delete(ids)
                 self._removed_ids.extend(ids)
             embedded = self._write(pending, manifest, progress)
             leftover = sorted(self._orphans - manifest.chunk_ids)
             if leftover:
+                self.fence()
                 self.store.delete(leftover)
                 self._removed_ids.extend(leftover)
             self._orphans = set()
             manifest.generation += 1
+            self.fence()
             self.store.set_generation(manifest.generation, str(root))
             if needs_lexical:
                 self.rebuild_lexical(manifest.generation)
@@ -294,8 +316,10 @@ class Syncer:
             return 0
         manifest.in_progress = True
         self.catalog.save(manifest)
+        self.fence()
         self.store.delete(entry.chunks)
         manifest.generation += 1
+        self.fence()
         self.store.set_generation(manifest.generation, manifest.root)
         self._update_lexical(manifest.total_chunks, entry.chunks, manifest.generation)
         manifest.in_progress = False
@@ -316,16 +340,21 @@ class Syncer:
             self.rebuild_lexical(generation)
 
     def _scan(
-        self, root: Path, manifest: Manifest, rechunk: bool
+        self, root: Path, manifest: Manifest, rechunk: bool, progress: Progress
     ) -> tuple[list[_Pending], list[SkippedFile], set[str], int]:
         pending: list[_Pending] = []
         skipped: list[SkippedFile] = []
         seen: set[str] = set()
         unchanged = 0
-        for path in sorted(root.rglob("*")):
+        paths = [
+            path
+            for path in sorted(root.rglob("*"))
+            if not any(part.startswith(".") for part in path.relative_to(root).parts)
+            and path.is_file()
+        ]
+        for done, path in enumerate(paths):
+            progress(done, len(paths), f"Reading {done}/{len(paths)} files")
             rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-                continue
             source = rel.as_posix()
             if not is_supported(path):
                 skipped.append(SkippedFile(source, f"unsupported type {path.suffix or '(none)'}"))
@@ -338,6 +367,11 @@ class Syncer:
             if entry and not rechunk and (entry.size, entry.mtime) == (stat.st_size, stat.st_mtime):
                 seen.add(source)
                 unchanged += 1
+                continue
+            too_big = self._too_big(path, stat.st_size)
+            if too_big:
+                log.warning("Skipping %s: %s", source, too_big)
+                skipped.append(SkippedFile(source, too_big))
                 continue
             try:
                 document = load_document(path)
@@ -372,7 +406,25 @@ class Syncer:
                     old_ids=list(entry.chunks) if entry else [],
                 )
             )
+        if paths:
+            progress(len(paths), len(paths), f"Reading {len(paths)}/{len(paths)} files")
         return pending, skipped, seen, unchanged
+
+    def _too_big(self, path: Path, size: int) -> str:
+        """Why a file is over the size caps (checked before it is read), or ""."""
+        html = path.suffix.lower() in (".html", ".htm")
+        cap, setting = (
+            (self.settings.max_html_mb, "RAG_MAX_HTML_MB")
+            if html
+            else (self.settings.max_file_mb, "RAG_MAX_FILE_MB")
+        )
+        if size <= cap * 1024 * 1024:
+            return ""
+        kind = "an HTML file" if html else "a file"
+        return (
+            f"{size / 1024 / 1024:.1f} MB is over the {cap:g} MB limit for {kind} "
+            f"(raise {setting} to index it)"
+        )
 
     @staticmethod
     def _match_renames(pending: list[_Pending], removed: list[str], manifest: Manifest) -> int:
@@ -392,16 +444,14 @@ class Syncer:
         """Embed (reusing stored vectors for known texts) and add chunks, file by file."""
         work = [(item, chunk) for item in pending for chunk in item.chunks]
         total = len(work)
-        bar = None
-        if total and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="chunk", desc="Indexing")
+        files_done = sum(1 for item in pending if not item.chunks)
         embedded = 0
         last_save = time.monotonic()
         for item in pending:
             if not item.chunks:
                 self._finish(item, manifest)
+        if progress is not None and total:
+            progress(0, total, f"Indexed 0/{total} chunks of {files_done}/{len(pending)} files")
         all_hashes = [content_hash(indexed_text(chunk)) for _, chunk in work]
         bulk = self._is_bulk(all_hashes)
         for offset in range(0, total, _WINDOW):
@@ -417,22 +467,24 @@ class Syncer:
                 vectors = self.embedder.embed_documents(texts, bulk=bulk)
                 known.update({h: v for (h, _), v in zip(missing, vectors)})
                 embedded += len(missing)
+            self.fence()
             self.store.add(chunks, np.stack([known[h] for h in hashes]), hashes)
             self._added_rows.extend((chunk.id, indexed_text(chunk)) for chunk in chunks)
             for item, _ in window:
                 item.written += 1
                 if item.written == len(item.chunks):
                     self._finish(item, manifest)
+                    files_done += 1
             if time.monotonic() - last_save > _SAVE_EVERY_S:
                 self.catalog.save(manifest)
                 last_save = time.monotonic()
             done = offset + len(window)
-            if bar is not None:
-                bar.update(len(window))
             if progress is not None:
-                progress(done, total, f"Indexed {done}/{total} chunks")
-        if bar is not None:
-            bar.close()
+                progress(
+                    done,
+                    total,
+                    f"Indexed {done}/{total} chunks of {files_done}/{len(pending)} files",
+                )
         return embedded
 
     def _is_bulk(self, hashes: list[str]) -> bool:
@@ -448,6 +500,7 @@ class Syncer:
         self.catalog.keep_text(item.source, item.text)
         stale = set(item.old_ids) - set(new_ids)
         if stale:
+            self.fence()
             self.store.delete(sorted(stale))
             self._removed_ids.extend(stale)
         manifest.files[item.source] = FileEntry(

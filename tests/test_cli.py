@@ -59,16 +59,76 @@ def test_ask_refusal_text(cli_env: Settings, capsys: pytest.CaptureFixture[str])
         "The documents do not contain an answer to this question.",
         "Closest passages (not an answer):",
     ]
-    # Each closest passage: its exact span of the document, on one line.
-    text = rag.document_text(SEED_FILE, cli_env)
+    # Each closest passage: its sentence of the document, on one line.
+    text = " ".join(rag.document_text(SEED_FILE, cli_env).split())
     lines = out[2:]
     assert 1 <= len(lines) <= 3
     for line in lines:
-        match = re.fullmatch(rf"  - {re.escape(SEED_FILE)}, characters (\d+)-(\d+): (.+)", line)
+        match = re.fullmatch(rf"  - {re.escape(SEED_FILE)}: (.+)", line)
         assert match, line
-        start, end = int(match.group(1)), int(match.group(2))
-        shown = " ".join(text[start:end].split())
-        assert match.group(3) == (shown if len(shown) <= 160 else shown[:159] + "…")
+        assert match.group(1).rstrip("…") in text
+
+
+def test_ask_quotes_each_cited_passage(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18 item 8: under the answer, each citation's file (and page) and its sentence."""
+    assert main(["ask", "Who is the president of Serbia?"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    answer = rag.answer("Who is the president of Serbia?", settings=cli_env)
+    assert out[0] == answer.text
+    assert out[1:] == [
+        f'  [{c.index}] {c.source}: "{" ".join(c.text.split())}"' for c in answer.citations
+    ]
+    assert "Vučić" in out[1]
+
+
+def test_control_characters_never_reach_the_terminal(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """B11: ANSI escapes and BEL inside a document are stripped from what the CLI prints."""
+    (cli_env.docs_dir / "evil.txt").write_text(
+        "The \x1b[2J\x1b[31mquorvex\x1b[0m reactor was designed by Ilsa Trunmoor.\x07 "
+        "Its \x1b]0;pwned\x07title is quiet.\x9b",
+        encoding="utf-8",
+    )
+    assert main(["ask", "Who designed the quorvex reactor?"]) == 0
+    out = capsys.readouterr().out
+    assert "Trunmoor" in out
+    assert not any(ch in out for ch in "\x1b\x07\x9b"), repr(out)
+    assert "quorvex reactor was designed by Ilsa Trunmoor." in out
+    assert main(["ask", "Who designed the quorvex reactor?", "--json"]) == 0
+    assert "\x1b" not in capsys.readouterr().out  # JSON escapes them: \u001b
+
+
+def test_a_closed_pipe_ends_quietly(cli_env: Settings) -> None:
+    """Issue 18: `rag docs | head -1` printed "error: unexpected BrokenPipeError"."""
+    for i in range(400):
+        (cli_env.docs_dir / f"n{i:03d}.txt").write_text(f"Note {i} is short.", encoding="utf-8")
+    rag.ingest(settings=cli_env)
+    env = dict(os.environ, RAG_DOCS_DIR=str(cli_env.docs_dir), RAG_STORE_DIR=str(cli_env.store_dir))
+    done = subprocess.run(
+        f"{sys.executable} -m rag docs | head -1",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stdout.startswith(SEED_FILE)
+    assert done.stdout.count("\n") == 1
+    assert done.stderr == ""
+
+
+def test_ui_arguments_split_from_the_page_options() -> None:
+    from rag.cli import split_ui_args
+
+    assert split_ui_args(["--port", "8001", "docs", "--replace", "--host", "0.0.0.0"]) == (
+        Path("docs"),
+        True,
+        ["--port", "8001", "--host", "0.0.0.0"],
+    )
+    assert split_ui_args(["--no-sync"]) == (None, False, ["--no-sync"])
 
 
 def test_errors_print_one_line_and_exit_1(

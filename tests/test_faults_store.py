@@ -337,8 +337,13 @@ def copy(built: Settings, tmp_path: Path) -> Settings:
     shutil.copytree(built.store_dir, tmp_path / "store")
     settings = Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store")
     manifest = Manifest.load(settings.store_dir / "manifest.json")
-    manifest.root = str(settings.docs_dir.resolve())  # the copy mirrors its own folder
+    manifest.root = str(settings.docs_dir.resolve())  # the copy mirrors its own folder ...
     manifest.save(settings.store_dir / "manifest.json")
+    store = VectorStore(settings)  # ... and Chroma records it too (a lost manifest's rebuild
+    try:  # takes the folder from there)
+        store.set_generation(store.state().generation, manifest.root)
+    finally:
+        store.close()
     return settings
 
 

@@ -66,15 +66,22 @@ def llm(seeded: Settings, server: OpenAIServer) -> Settings:
     )
 
 
+def read_passages(settings: Settings, question: str) -> list[Passage]:
+    """The passages an answer is made from: retrieved, then those about the question's names."""
+    from rag.api import retrieve_for_answer
+
+    return retrieve_for_answer(question, (), None, settings).read
+
+
 def retrieval_confidence(settings: Settings, question: str = QUESTION) -> float:
-    """The reader's probability for the best sentence of the retrieved passages."""
-    found = rag.retrieve(question, settings=settings)
+    """The reader's probability for the best sentence of the passages read."""
+    found = read_passages(settings, question)
     return round(judge(question, found, shared_reader())[0].probability, 4)
 
 
 def reranked(settings: Settings, question: str = QUESTION) -> list[Passage]:
-    """The retrieved passages in the order the model sees them: by the reader's best sentence."""
-    found = rag.retrieve(question, settings=settings)
+    """The passages read, in the order the model sees them: by the reader's best sentence."""
+    found = read_passages(settings, question)
     return rerank(found, judge(question, found, shared_reader()))
 
 
@@ -459,6 +466,28 @@ def cli_env(seeded: Settings, server: OpenAIServer, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.usefixtures("cli_env")
+def test_cli_chat_shows_only_the_checked_answer(
+    server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """L8: `rag chat` streamed the model's draft, unsupported claim included."""
+
+    def reply(body: Body) -> str:
+        phone = passage_with(body, "speak by phone")
+        return f"{PHONE} [{phone}]. The secret code is 4242 [{phone}]."
+
+    server.script(Reply(reply))
+    lines = iter([QUESTION, ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert cli.main(["chat", "--llm", "openai"]) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        "Ask about your documents (empty line or Ctrl-D to quit).\n"
+        f'{PHONE} [1].\n  [1] {SEED_FILE}: "{FIRST_SENTENCE}"\n'
+        "Removed (not supported by the documents):\n  - The secret code is 4242\n"
+    )
+
+
+@pytest.mark.usefixtures("cli_env")
 def test_cli_ask_with_openai(
     seeded: Settings, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -467,7 +496,7 @@ def test_cli_ask_with_openai(
 
     out, err = capsys.readouterr()
     assert code == 0
-    assert out == f"{PHONE} [1].\n  [1] {SEED_FILE}, characters 0-176\n"
+    assert out == f'{PHONE} [1].\n  [1] {SEED_FILE}: "{FIRST_SENTENCE}"\n'
     assert err == ""
     document = rag.document_text(SEED_FILE, seeded)
     assert document[0:176] == FIRST_SENTENCE

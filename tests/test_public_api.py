@@ -18,6 +18,7 @@ from rag.errors import DocumentsError, QuestionError
 EXPECTED_ALL = [
     "Answer",
     "Citation",
+    "IndexSource",
     "IndexStatus",
     "IndexedDocument",
     "IngestReport",
@@ -31,6 +32,7 @@ EXPECTED_ALL = [
     "check_document",
     "document_text",
     "documents",
+    "index_source",
     "ingest",
     "remove_document",
     "retrieve",

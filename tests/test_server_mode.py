@@ -227,3 +227,134 @@ def test_kill_mid_ingest_then_sync_is_consistent(url: str, tmp_path: Path) -> No
     assert "Taking over the writer lease" in done.stderr and "its process is gone" in done.stderr
     print(f"sync after the kill: {time.monotonic() - started:.1f} s")
     assert_consistent(settings, [store_a, tmp_path / "b"], docs)
+
+
+def test_lease_check_raises_once_the_lease_is_taken_over(url: str, tmp_path: Path) -> None:
+    """Issue 20 item 3: ``check`` asks the server, so a holder finds out before its next write
+    (not at the renewer's next beat)."""
+    settings = remote(tmp_path / "a", url, tmp_path / "docs")
+    store = engine(settings).store
+    lease = ServerLease(store)
+    with lease.held():
+        lease.check()  # held: no error
+        current = store.marker(lease.name)
+        assert current is not None
+        store.drop_marker(lease.name, current[0])  # a waiter retired it ...
+        assert store.create_marker(lease.name, {"holder": "thief"}) is not None  # ... and took it
+        with pytest.raises(StoreBusyError, match="lost the writer lease"):
+            lease.check()
+    thief = store.marker(lease.name)
+    assert thief is not None and thief[1]["holder"] == "thief"  # the loser did not release it
+
+
+def test_lease_check_raises_when_not_renewed_in_time(url: str, tmp_path: Path) -> None:
+    """A holder that was paused (its last renewal older than FENCE_S) stops writing even before
+    the server says so: a waiter may take over at TTL_S of its own clock."""
+    from rag import lease as lease_module
+
+    settings = remote(tmp_path / "a", url, tmp_path / "docs")
+    lease = ServerLease(engine(settings).store)
+    with lease.held():
+        lease._renewed = time.monotonic() - lease_module.FENCE_S - 0.1  # as after a pause
+        with pytest.raises(StoreBusyError, match="lost the writer lease"):
+            lease.check()
+    assert lease_module.FENCE_S < lease_module.TTL_S
+
+
+def test_a_writer_that_lost_the_lease_writes_nothing_more(url: str, tmp_path: Path) -> None:
+    """S4: the lease is taken over while a sync writes; its next batch raises, and the server
+    holds no chunk written after the take-over."""
+    docs = tmp_path / "docs"
+    write_docs(docs, 80)
+    settings = remote(tmp_path / "a", url, docs).with_(chunk_size=100, chunk_overlap=0)
+    store = engine(settings).store
+    stolen: list[int] = []
+
+    def steal(done: int, total: int, message: str) -> None:
+        if message.startswith("Indexed") and not stolen and done < total:
+            current = store.marker(f"{store.name}__lease")
+            assert current is not None
+            store.drop_marker(f"{store.name}__lease", current[0])
+            store.create_marker(f"{store.name}__lease", {"holder": "thief"})
+            stolen.append(store.count())
+
+    with pytest.raises(StoreBusyError, match="lost the writer lease"):
+        rag.ingest(settings=settings, progress=steal)
+    assert stolen, "the sync ended before the lease could be taken"
+    assert store.count() == stolen[0]  # nothing written after the take-over
+    assert server_state(settings)[2]  # in progress: the next writer's sync repairs it
+    thief = store.marker(f"{store.name}__lease")
+    assert thief is not None
+    store.drop_marker(f"{store.name}__lease", thief[0])
+    rag.ingest(settings=settings)
+    assert_consistent(settings, [], docs)
+
+
+def test_a_replica_never_replaces_the_team_index(url: str, tmp_path: Path) -> None:
+    """S7 / S8: on a replica (the team's folder is on the writer's host), a page upload into
+    the replica's own folder and a `rag ingest` without a path, run from the repo root (which
+    holds seeds/), leave the team's index as it is."""
+    docs = tmp_path / "docs"
+    write_docs(docs, 4)
+    run_rag(tmp_path / "w", url, docs, "ingest", str(docs))
+    writer = remote(tmp_path / "w", url, docs)
+    catalog = ServerCatalog(VectorStore(writer))
+    header = dict(catalog.documents.metadata or {})
+    catalog.documents.modify(metadata={**header, "host": "writer-box"})  # the writer's host
+    before = server_state(writer)
+
+    env = env_for(tmp_path / "r", url, docs)
+    del env["RAG_DOCS_DIR"]  # the replica names no folder: seeds/ is the default
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("0 added, 0 updated, 0 removed, 0 renamed, 4 unchanged files")
+    assert "This machine is a replica" in done.stderr and "writer-box" in done.stderr
+
+    upload = tmp_path / "replica-docs"  # a page upload saves here, then syncs
+    upload.mkdir()
+    (upload / "mine.txt").write_text("One uploaded file.", encoding="utf-8")
+    replica = remote(tmp_path / "r2", url, upload)
+    with pytest.raises(rag.RagError, match="--replace"):
+        rag.ingest(settings=replica)
+    page = Settings(store_dir=tmp_path / "r3", chroma_url=replica.chroma_url).with_(
+        collection=replica.collection
+    )
+    assert rag.ingest(settings=page).total_files == 4
+    source = rag.index_source(page)
+    assert (source.shared, source.writable, source.folder, source.writer) == (
+        True, False, None, "writer-box",
+    )  # fmt: skip
+    with pytest.raises(rag.RagError, match="not on this machine"):
+        rag.remove_document("f001.txt", settings=page)
+    assert server_state(writer) == before
+    assert (docs / "f001.txt").is_file()
+
+
+def test_a_replica_never_answers_from_chunks_the_document_list_does_not_name(
+    url: str, tmp_path: Path
+) -> None:
+    """Issue 20 item 3: chunks a dead or fenced writer left in the server (not in the document
+    list) are not used by a replica, and the next ingest removes them."""
+    import numpy as np
+
+    from rag.api import shared_embedder
+    from rag.models import Chunk
+
+    docs = tmp_path / "docs"
+    write_docs(docs, 3)
+    run_rag(tmp_path / "w", url, docs, "ingest", str(docs))
+    writer = remote(tmp_path / "w", url, docs)
+    ghost = Chunk("ghost-1", "ghost.txt", 0, len(RARE), RARE, sentences=((0, 48), (49, len(RARE))))
+    vector = shared_embedder(writer).embed_documents([RARE])
+    VectorStore(writer).add([ghost], np.asarray(vector), ["ghost-hash"])
+
+    replica = remote(tmp_path / "r", url, tmp_path / "nowhere")
+    answer = rag.answer("What is zorbulax stone?", settings=replica)
+    assert all(c.source != "ghost.txt" for c in answer.citations + answer.closest)
+    assert all(p.chunk.id != "ghost-1" for p in rag.retrieve("zorbulax stone", settings=replica))
+    rag.ingest(docs, settings=writer)
+    stored, listed, _ = server_state(writer)
+    assert stored == listed and "ghost-1" not in stored

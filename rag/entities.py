@@ -1,0 +1,153 @@
+"""No answer about the wrong entity: when a question names something distinctive (a name, a
+number, a code that is rare in the index), the answer must be about it.
+
+Over near-identical documents ("The mayor of Veloria017 is ...", "The mayor of Veloria018 is
+...") retrieval and the reader see the same words in every one, and a question about one town
+was answered from another. So:
+
+- ``distinctive_terms``: the question's name-like words (with a digit, capitalised inside the
+  sentence, or an acronym) that are rare in the index, and its codes and numbers that are not
+  in it at all (a deleted town's "Veloria017"). An unseen word without a digit is often a
+  paraphrase ("Serb" for "Serbian", "European Union" for "EU"): the reader judges those;
+- ``focus``: when some passages mention every one of them, only those are read;
+- ``check``: an answer stands only if its first citation's sentence or context (the
+  document's title, its section path, its file name) names one of them and its citations
+  together name every code; otherwise it becomes a refusal that shows the cited sentences as
+  "not an answer".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from rag.models import Answer, Chunk, Citation, Passage
+from rag.text import STOPWORDS, fold, terms, words
+
+# A name-like word is distinctive when at most this share of the indexed chunks hold it (or
+# none does): a word many chunks hold is the corpus's topic ("Serbia" in news about Serbia, or
+# any name of a small index), which an answering sentence often leaves out. A product choice:
+# 1 chunk in 50 is rare; in an index of fewer than 50 chunks only unseen codes are.
+RARE_SHARE = 0.02
+# Codes and numbers: words with a digit and at least this many characters ("4242", "B52").
+MIN_CODE_CHARS = 3
+REFUSAL_TEXT = "The documents do not contain an answer to this question."
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A distinctive word of the question: as written, folded, and stemmed."""
+
+    text: str
+    folded: str
+    stem: str
+
+    @property
+    def is_code(self) -> bool:
+        return any(ch.isdigit() for ch in self.folded)
+
+
+def _name_like(word: str, initial: bool) -> bool:
+    if any(ch.isdigit() for ch in word):
+        return len(word) >= MIN_CODE_CHARS
+    if len(word) >= 2 and word.isupper() and word.isalpha():
+        return True  # an acronym, even first
+    return word[:1].isupper() and not initial
+
+
+def _idf(chunks: int, df: float) -> float:
+    """rag.lexical's smoothed IDF of a term in ``df`` of ``chunks`` chunks."""
+    return math.log(1.0 + (max(chunks, 1) - df + 0.5) / (df + 0.5))
+
+
+def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -> list[Term]:
+    """The question's name-like words that are rare in an index of ``chunks`` chunks whose
+    BM25 ``idf`` is given (an unseen word has the highest idf)."""
+    rare_df = RARE_SHARE * chunks
+    threshold = _idf(chunks, rare_df)
+    unseen = _idf(chunks, 0)
+    found: list[Term] = []
+    seen: set[str] = set()
+    for match in _WORD.finditer(question):
+        word = match.group()
+        initial = not question[: match.start()].strip() or bool(
+            _SENTENCE_END.search(question[: match.start()])
+        )
+        folded = fold(word)
+        if folded in STOPWORDS or folded in seen or not _name_like(word, initial):
+            continue
+        stems = terms(word)
+        if not stems or idf(stems[0]) < threshold:
+            continue
+        is_code = any(ch.isdigit() for ch in word)
+        if not is_code and idf(stems[0]) >= unseen:
+            continue  # not in the index: a paraphrase as often as a name
+        seen.add(folded)
+        found.append(Term(word, folded, stems[0]))
+    return found
+
+
+def mentions(text: str, term: Term) -> bool:
+    """Whether ``text`` names ``term``: the same word (a code exactly, a name or its stem)."""
+    if term.folded in words(text):
+        return True
+    return not term.is_code and term.stem in terms(text)
+
+
+def _context(chunk: Chunk) -> str:
+    """What a sentence is read with: its document's section path (or title) and file name."""
+    return " \n ".join([chunk.section or chunk.title, chunk.source.replace("_", " ")])
+
+
+def focus(passages: Sequence[Passage], names: Sequence[Term]) -> list[Passage]:
+    """Only the passages that mention every distinctive term, when there are any (else all)."""
+    if not names:
+        return list(passages)
+    kept = [
+        p
+        for p in passages
+        if all(mentions(p.chunk.text + "\n" + _context(p.chunk), t) for t in names)
+    ]
+    return kept or list(passages)
+
+
+def _chunk_of(citation: Citation, passages: Sequence[Passage]) -> Chunk | None:
+    for passage in passages:
+        chunk = passage.chunk
+        same = chunk.source == citation.source
+        if same and chunk.start <= citation.start and citation.end <= chunk.end:
+            return chunk
+    return None
+
+
+def check(answer: Answer, names: Sequence[Term], passages: Sequence[Passage]) -> Answer:
+    """``answer`` if its citations are about the question's distinctive terms, else a refusal
+    whose ``closest`` shows what was cited (not an answer)."""
+    if not names or answer.refused or not answer.citations:
+        return answer
+    named: list[set[str]] = []
+    for citation in sorted(answer.citations, key=lambda c: c.index):
+        chunk = _chunk_of(citation, passages)
+        context = citation.text + ("\n" + _context(chunk) if chunk is not None else "")
+        named.append({t.folded for t in names if mentions(context, t)})
+    codes = {t.folded for t in names if t.is_code}
+    if not named[0] or not codes <= set().union(*named):
+        return refuse(answer)
+    return answer
+
+
+def refuse(answer: Answer) -> Answer:
+    """The refusal of ``answer``: what it cited is shown as closest, never as an answer."""
+    closest = list(answer.citations) + list(answer.closest)
+    return replace(
+        answer,
+        text=REFUSAL_TEXT,
+        citations=[],
+        refused=True,
+        closest=closest[:3],
+        unsupported=list(answer.unsupported),
+    )

@@ -1,0 +1,152 @@
+"""Bounded model calls (issue 20 item 4, probes L4 and L6), against a real HTTP server on
+127.0.0.1 that misbehaves: it trickles its reply one byte every 0.2 s, or sends what is not an
+OpenAI chat completion. Every call ends at its deadline with an ``LLMError`` that names the
+server (and, for a malformed reply, what it sent)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+import rag
+from rag.config import Settings
+from rag.errors import LLMError
+
+QUESTION = "Who is the president of Serbia?"
+COMPLETION = {
+    "id": "x",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Vučić [1]."}}],
+}
+
+
+class Misbehaving:
+    """Serves one behaviour (``mode``) on every request until closed."""
+
+    def __init__(self) -> None:
+        self.mode = "trickle"
+        self.stop = threading.Event()
+        self.arrived: list[float] = []  # when each request arrived (time.monotonic)
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                outer.serve(self, body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def serve(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        self.arrived.append(time.monotonic())
+        streamed = bool(body.get("stream"))
+        if self.mode == "trickle":
+            data = (
+                b'data: {"choices": [{"index": 0, "delta": {"content": "Vu"}}]}\n\n' * 200
+                if streamed
+                else json.dumps(COMPLETION).encode() + b" " * 2000
+            )
+            kind = "text/event-stream" if streamed else "application/json"
+        elif self.mode == "not-json":
+            data, kind = b"<html>502 Bad Gateway from the proxy</html>", "application/json"
+        else:  # "no-choices": JSON, but no completion
+            data, kind = json.dumps({"object": "error", "detail": "oops"}).encode(), "text/json"
+        handler.send_response(200)
+        handler.send_header("content-type", kind)
+        if not streamed or self.mode != "trickle":
+            handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        try:
+            if self.mode != "trickle":
+                handler.wfile.write(data)
+                return
+            for i in range(len(data)):
+                if self.stop.wait(0.2):
+                    return
+                handler.wfile.write(data[i : i + 1])
+                handler.wfile.flush()
+        except OSError:
+            return  # the client hung up at its deadline
+
+    def close(self) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def bad_server() -> Iterator[Misbehaving]:
+    server = Misbehaving()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def llm(seeded: Settings, bad_server: Misbehaving) -> Settings:
+    return seeded.with_(llm="openai", openai_base_url=bad_server.url, model="m", llm_timeout=2.0)
+
+
+@pytest.mark.parametrize("call", ["answer", "stream", "follow-up"])
+def test_a_trickled_reply_ends_at_the_deadline(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
+    """L4: one byte every 0.2 s kept `rag ask` running past 120 s (the timeout was per read)."""
+    from rag.generation import chat_model
+
+    rag.answer(QUESTION, settings=llm.with_(llm="extractive"))  # models loaded: time the call
+    chat_model(llm)  # the client imported and built
+    started = time.monotonic()
+    with pytest.raises(LLMError) as caught:
+        if call == "answer":
+            rag.answer(QUESTION, settings=llm)
+        elif call == "stream":
+            list(rag.stream_answer(QUESTION, settings=llm))
+        else:  # the follow-up rewrite is a model call of its own
+            history = [(QUESTION, "Aleksandar Vučić [1]")]
+            rag.answer("Who will he speak with?", history=history, settings=llm)
+    ended = time.monotonic()
+    assert len(bad_server.arrived) == 1  # one call, not retried
+    took = ended - bad_server.arrived[0]  # the model call alone (the machine may be busy)
+    assert f"The LLM server at {llm.openai_base_url} did not finish its reply within 2 s" in str(
+        caught.value
+    )
+    assert took < 2.0 + 0.5, took
+    print(f"{call}: ended {took:.2f} s after the request, {ended - started:.2f} s in all")
+
+
+@pytest.mark.parametrize(
+    ("mode", "sent"),
+    [
+        ("not-json", "<html>502 Bad Gateway from the proxy</html>"),
+        ("no-choices", '{"object": "error", "detail": "oops"}'),
+    ],
+)
+def test_a_malformed_reply_names_the_server_and_what_it_sent(
+    llm: Settings, bad_server: Misbehaving, mode: str, sent: str
+) -> None:
+    """L6: "unexpected JSONDecodeError" / "No generation chunks were returned" named nothing."""
+    bad_server.mode = mode
+    with pytest.raises(LLMError) as caught:
+        rag.answer(QUESTION, settings=llm)
+    message = str(caught.value)
+    assert message.startswith(f"The LLM server at {bad_server.url} sent a reply that is not an ")
+    assert repr(sent) in message
+    assert "OPENAI_BASE_URL" in message
