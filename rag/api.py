@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.answering import answer_extractive
+from rag.batching import shared_reader
 from rag.catalog import Catalog, open_catalog
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -22,7 +23,7 @@ from rag.lexical import LexicalIndex
 from rag.loaders import UnreadableFile, load_document
 from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
-from rag.reader import Reader, shared_reader
+from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.store import VectorStore
 from rag.sync import (
