@@ -66,6 +66,8 @@ LIMITS: dict[str, Limits] = {
     "llm_max_tokens": Limits(16, 100_000),
     "max_upload_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "embed_batch_size": Limits(1, 4096),
+    "queue_size": Limits(1, 100_000),
+    "chat_concurrency": Limits(1, 64),
 }
 ENV_NAMES = {
     "chunk_size": "RAG_CHUNK_SIZE",
@@ -76,6 +78,8 @@ ENV_NAMES = {
     "llm_max_retries": "RAG_LLM_MAX_RETRIES",
     "llm_max_tokens": "RAG_LLM_MAX_TOKENS",
     "max_upload_mb": "RAG_MAX_UPLOAD_MB",
+    "queue_size": "RAG_QUEUE_SIZE",
+    "chat_concurrency": "RAG_CHAT_CONCURRENCY",
 }
 
 
@@ -130,6 +134,10 @@ class Settings:
     llm_max_tokens: int = 400
     # Uploads through the UI.
     max_upload_mb: float = 20.0
+    # The page's queue: questions that may wait (beyond it: "Queue is full") and questions
+    # answered at once (they share the reader's calls: rag/batching.py).
+    queue_size: int = 256
+    chat_concurrency: int = 8
     embed_batch_size: int = 32
     # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
     embed_backend: str = "onnx"
@@ -206,6 +214,8 @@ class Settings:
             "llm_max_retries": ("RAG_LLM_MAX_RETRIES", int),
             "llm_max_tokens": ("RAG_LLM_MAX_TOKENS", int),
             "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
+            "queue_size": ("RAG_QUEUE_SIZE", int),
+            "chat_concurrency": ("RAG_CHAT_CONCURRENCY", int),
         }
         for name, (var, kind) in numbers.items():
             if env.get(var):
@@ -220,6 +230,10 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def queue_options(self) -> dict[str, int]:
+        """The page's ``Blocks.queue(**...)`` arguments: how many wait, how many are answered."""
+        return {"max_size": self.queue_size, "default_concurrency_limit": self.chat_concurrency}
 
 
 def env_flag(name: str) -> str | None:

@@ -21,7 +21,7 @@ import shutil
 import threading
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 FORMAT = 2
 K1 = 1.5
 B = 0.75
+# A replica catches up row by row unless more than this share of its rows changed (then a full
+# rebuild, which reads every chunk in pages, is as cheap and starts clean). A product choice.
+CATCH_UP_SHARE = 0.5
+_FETCH_PAGE = 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,6 +150,34 @@ class LexicalIndex:
             self._append(added)
             self._publish(self._reweight(generation))
             return True
+
+    def catch_up(
+        self,
+        wanted: Collection[str],
+        fetch: Callable[[list[str]], Iterable[tuple[str, str]]],
+        generation: int,
+        max_share: float = CATCH_UP_SHARE,
+    ) -> bool:
+        """Bring the index to the chunk ids ``wanted`` (a sync elsewhere moved it on to
+        ``generation``): drop rows no longer wanted, add new ones with their texts from
+        ``fetch(ids)`` (called with pages of ids). False, and the caller rebuilds, when the cache
+        is damaged or more than ``max_share`` of the rows would change. One caller at a time
+        (the replica's refresh holds the store's writer lock)."""
+        wanted = set(wanted)
+        have = set(self._current().ids)
+        added = sorted(wanted - have)
+        removed = have - wanted
+        if len(added) + len(removed) > max_share * max(len(wanted), 1):
+            return False
+        rows: list[tuple[str, str]] = []
+        for i in range(0, len(added), _FETCH_PAGE):
+            rows.extend(fetch(added[i : i + _FETCH_PAGE]))
+        if sorted(chunk_id for chunk_id, _ in rows) != added:
+            return False  # the store lacks some (a sync is writing): rebuild from what it holds
+        if not self.update(rows, removed, generation):
+            return False
+        log.info("BM25 cache caught up: %d rows added, %d removed.", len(rows), len(removed))
+        return len(self) == len(wanted)
 
     def _append(self, rows: list[tuple[str, str]]) -> None:
         terms_out: list[np.ndarray] = [self._tf_terms]
