@@ -110,6 +110,11 @@ class Page:
             time.sleep(0.3)
         self.banner = path.read_text().strip().splitlines()[-1]
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the page process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self.process.terminate()
         try:
@@ -201,12 +206,14 @@ def in_process(settings: Any, qs: list[str]) -> dict[str, Any]:
 
     rag.answer(qs[0], settings=settings)
     timed: dict[str, list[float]] = {"answer": [], "retrieve": []}
+    cpu = time.process_time()
     started = time.perf_counter()
     for question in qs:
         t = time.perf_counter()
         rag.answer(question, settings=settings)
         timed["answer"].append(time.perf_counter() - t)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     for question in qs:
         t = time.perf_counter()
         rag.retrieve(question, settings=settings)
@@ -217,8 +224,50 @@ def in_process(settings: Any, qs: list[str]) -> dict[str, Any]:
         "answer": figures(timed["answer"]),
         "retrieve": figures(timed["retrieve"]),
         "answers_per_s": round(len(qs) / wall, 3),
+        "cpu_s_per_answer": round(cpu / len(qs), 3),
         "answer_over_retrieve_p50": round(answer_p50 / retrieve_p50, 2),
     }
+
+
+def in_process_concurrent(settings: Any, qs: list[str], threads: int) -> dict[str, Any]:
+    """``answer()`` from ``threads`` threads at once, with the reader's and the query
+    embedder's calls shared across questions, then with sharing off (one question per call)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rag
+    from rag.api import shared_embedder
+    from rag.batching import BatchedReader, shared_reader
+
+    reader = shared_reader()
+    assert isinstance(reader, BatchedReader)
+    batchers = [reader.batcher, shared_embedder(settings).queries]
+    out: dict[str, Any] = {"threads": threads}
+    for name, shared in (("shared", True), ("one_question_per_call", False)):
+        saved = [b.max_items for b in batchers]
+        if not shared:
+            for b in batchers:
+                b.max_items = 1  # every call carries one caller's items: no sharing
+        before = (reader.batcher.stats.batches, reader.batcher.stats.requests)
+
+        def one(question: str) -> float:
+            t = time.perf_counter()
+            rag.answer(question, settings=settings)
+            return time.perf_counter() - t
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            latencies = list(pool.map(one, qs))
+        wall = time.perf_counter() - started
+        for b, size in zip(batchers, saved):
+            b.max_items = size
+        batches = reader.batcher.stats.batches - before[0]
+        requests = reader.batcher.stats.requests - before[1]
+        out[name] = {
+            **figures(latencies),
+            "answers_per_s": round(len(qs) / wall, 3),
+            "questions_per_reader_call": round(requests / max(batches, 1), 2),
+        }
+    return out
 
 
 # -- replica catch-up --------------------------------------------------------------------------
@@ -308,7 +357,11 @@ def run(
         for question in qs[:3]:
             ask(warm, question)  # the page's models are loaded before the clock starts
         print(f"[bench] load: {users} users x {per_user} questions", file=sys.stderr, flush=True)
+        cpu = page.cpu_s()
         out["users"] = users_case(page.url, users, per_user, qs)
+        out["users"]["page_cpu_s_per_answer"] = round(
+            (page.cpu_s() - cpu) / max(out["users"]["answered"], 1), 3
+        )
         if burst:
             print(f"[bench] load: {burst} at once", file=sys.stderr, flush=True)
             out["burst"] = burst_case(page.url, burst, qs)
@@ -317,6 +370,9 @@ def run(
     print("[bench] load: in-process answer() and retrieve()", file=sys.stderr, flush=True)
     out["in_process"] = in_process(settings, qs[: max(users * per_user, 20)])
     page_rate = out["users"]["answers_per_s"]
+    out["in_process_concurrent"] = in_process_concurrent(
+        settings, qs[: max(users * per_user, 20)], threads=8
+    )
     out["page_over_in_process_throughput"] = round(
         page_rate / out["in_process"]["answers_per_s"], 2
     )
@@ -344,7 +400,12 @@ def table(out: dict[str, Any]) -> str:
                     label,
                     f"answered {case['answered']}/{case['asked']} (queue full "
                     f"{case['queue_full']}), p50 {lat.get('p50_s')} s, p95 {lat.get('p95_s')} "
-                    f"s, max {lat.get('max_s')} s, {case['answers_per_s']} answers/s",
+                    f"s, max {lat.get('max_s')} s, {case['answers_per_s']} answers/s"
+                    + (
+                        f", page CPU {case['page_cpu_s_per_answer']} s/answer"
+                        if "page_cpu_s_per_answer" in case
+                        else ""
+                    ),
                 )
             )
     inproc = out["in_process"]
@@ -353,10 +414,21 @@ def table(out: dict[str, Any]) -> str:
             "in-process",
             f"answer() p50 {inproc['answer']['p50_s']} s, retrieve() p50 "
             f"{inproc['retrieve']['p50_s']} s (x{inproc['answer_over_retrieve_p50']}), "
-            f"{inproc['answers_per_s']} answers/s",
+            f"{inproc['answers_per_s']} answers/s, CPU {inproc['cpu_s_per_answer']} s/answer",
         )
     )
     rows.append(("page / in-process throughput", str(out["page_over_in_process_throughput"])))
+    conc = out.get("in_process_concurrent")
+    if conc:
+        for name in ("shared", "one_question_per_call"):
+            case = conc[name]
+            rows.append(
+                (
+                    f"in-process, {conc['threads']} threads, {name.replace('_', ' ')}",
+                    f"p50 {case['p50_s']} s, p95 {case['p95_s']} s, {case['answers_per_s']} "
+                    f"answers/s, {case['questions_per_reader_call']} questions per reader call",
+                )
+            )
     if "catch_up" in out:
         c = out["catch_up"]
         rows.append(
