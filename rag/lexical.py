@@ -81,6 +81,19 @@ def _snapshot(
     )
 
 
+def _by_term(
+    ptr: np.ndarray, term_ids: np.ndarray, weights: np.ndarray, vocab: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (row, weight) pairs grouped by term, rows ascending within a term: the CSR matrix
+    (rows -> terms) transposed. scipy does it in one linear pass, where a stable argsort of
+    every pair took most of an update at 100k chunks (1.2 s of 3.2 s measured here)."""
+    from scipy.sparse import csr_matrix
+
+    rows = len(ptr) - 1
+    matrix = csr_matrix((weights, term_ids, ptr), shape=(rows, vocab)).tocsc()
+    return matrix.indices.astype(np.int32, copy=False), matrix.data.astype(np.float32, copy=False)
+
+
 _EMPTY = _snapshot(
     (), (), np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
 )
@@ -214,9 +227,9 @@ class LexicalIndex:
         tf = self._tf_counts.astype(np.float32)
         norm = K1 * ((1 - B) + B * doc_len[rows] / max(avg_len, 1e-9))
         weights = (idf[self._tf_terms] * tf / (norm + tf)).astype(np.float32)
-        order = np.argsort(self._tf_terms, kind="stable")
         w_ptr = np.concatenate(([0], np.cumsum(doc_freq))).astype(np.int64)
-        return _snapshot(self._ids, self._vocab, w_ptr, rows[order], weights[order], generation)
+        by_term, by_term_w = _by_term(self._tf_ptr, self._tf_terms, weights, len(self._vocab))
+        return _snapshot(self._ids, self._vocab, w_ptr, by_term, by_term_w, generation)
 
     def _publish(self, snap: _Snapshot) -> None:
         """Save ``snap`` with the writer's counts, then make it what searches read."""
