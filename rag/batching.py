@@ -4,12 +4,13 @@ Each question on its own would run the reader alone (16 sentences) while others 
 lock. A ``Batcher`` lets the first caller lead: it collects what other threads bring for a few
 milliseconds (and whatever piles up while a batch runs), runs one call over all of it, and hands
 each caller exactly its own rows. No background thread: a caller that finds no leader becomes it,
-so the batcher survives ``fork`` and costs nothing when idle. One question alone pays at most the
-collection wait.
+so the batcher survives ``fork`` and costs nothing when idle. The leader waits only while
+callers have been crowding in (in the last second): one user asking alone never waits.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -30,6 +31,8 @@ READER_MAX_PAIRS = 64
 READER_WAIT_S = 0.003
 QUERY_MAX = 32
 QUERY_WAIT_S = 0.001
+# A leader collects while other callers were seen this recently (two in a batch, or one waiting).
+CROWD_MEMORY_S = 1.0
 
 
 def cores() -> int:
@@ -73,6 +76,7 @@ class Batcher(Generic[T]):
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _pending: list[_Request[T]] = field(default_factory=list, repr=False)
     _leading: bool = field(default=False, repr=False)
+    _crowd_seen: float = field(default=-math.inf, repr=False)
 
     def __call__(self, items: Sequence[T]) -> np.ndarray:
         request: _Request[T] = _Request(list(items))
@@ -85,7 +89,11 @@ class Batcher(Generic[T]):
                 self._cond.wait()
             if not request.done:
                 self._leading = True
-                self._collect()
+                now = time.monotonic()
+                if len(self._pending) > 1:
+                    self._crowd_seen = now
+                if now - self._crowd_seen < CROWD_MEMORY_S:
+                    self._collect()
         if not request.done:
             try:
                 self._lead(request)
@@ -114,6 +122,8 @@ class Batcher(Generic[T]):
                 batch = self._take()
             self._serve(batch)
             with self._cond:
+                if len(batch) > 1 or self._pending:
+                    self._crowd_seen = time.monotonic()
                 self._cond.notify_all()
 
     def _take(self) -> list[_Request[T]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -108,23 +109,33 @@ def test_a_wrong_row_count_is_an_error_not_a_silent_shift() -> None:
     assert batcher([]).tolist() == [0.0]  # nothing to batch: the function is called directly
 
 
-def test_the_batched_reader_gives_the_readers_logits_to_each_question() -> None:
+OFF_TOPIC = (
+    "The weather in Oslo is cold in January.",
+    "Bananas are rich in potassium.",
+    "The river flows north for ninety kilometres.",
+)
+
+
+def test_the_batched_reader_gives_each_question_its_own_logits() -> None:
     plain = Reader()
     batched = shared_reader()
     assert isinstance(batched, BatchedReader) and batched is shared_reader()
-    questions = [
-        [("Who wrote Hamlet?", f"Hamlet was written by writer {i}. A play.") for i in range(q)]
-        + [("Who wrote Hamlet?", "Shakespeare wrote Hamlet around 1600.")]
-        for q in range(1, 9)
-    ]
+    # Question q: q + 1 off-topic sentences and the answer at position q % (q + 1), so a row
+    # handed to the wrong caller, or shifted, moves the one high logit.
+    questions = []
+    for q in range(10):
+        off = [("Who wrote Hamlet?", OFF_TOPIC[i % 3]) for i in range(q + 1)]
+        off.insert(q % (q + 1), ("Who wrote Hamlet?", "Shakespeare wrote Hamlet around 1600."))
+        questions.append(off)
     expected = [plain.logits(pairs) for pairs in questions]
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=10) as pool:
         got = list(pool.map(batched.logits, questions))
-    for want, have in zip(expected, got):
-        assert have.shape == want.shape
-        # The int8 graph quantises activations per call, so a pair's logit moves a little with
-        # the company it is read in (measured up to 0.04 here; 0.015 in calibrated log-odds).
-        np.testing.assert_allclose(have, want, atol=0.1)
+    for q, (want, have) in enumerate(zip(expected, got)):
+        assert have.shape == want.shape == (q + 2,)
+        assert int(np.argmax(have)) == int(np.argmax(want)) == q % (q + 1)
+        # The int8 graph quantises activations per call, so a logit moves with the company it
+        # is read in (up to about 1 here): close to the reader alone, not equal to it.
+        np.testing.assert_allclose(have, want, atol=1.5)
     assert batched.batcher.stats.batches < batched.batcher.stats.requests
 
 
@@ -137,3 +148,12 @@ def test_concurrent_query_vectors_equal_one_at_a_time() -> None:
     for a, b in zip(alone, together):
         assert float(a @ b) > 0.9999
     assert embedder.queries.stats.requests >= 24
+
+
+def test_a_lone_caller_does_not_wait_for_company() -> None:
+    batcher: Batcher[int] = Batcher(lambda items: np.array(items) * 2, max_items=64, wait=5.0)
+    started = time.monotonic()
+    for i in range(3):
+        assert batcher([i, i + 1]).tolist() == [2 * i, 2 * i + 2]
+    assert time.monotonic() - started < 2.5  # a 5 s collection wait would have been spent
+    assert batcher.stats.batches == 3
