@@ -148,7 +148,9 @@ class Page:
 def client(url: str) -> Any:
     from gradio_client import Client
 
-    return Client(url, verbose=False)
+    # A page in a browser tab waits as long as the answer takes; gradio_client's own 20 s read
+    # timeout would count a slow answer as a failure.
+    return Client(url, verbose=False, httpx_kwargs={"timeout": 600.0})
 
 
 def ask(page_client: Any, question: str) -> tuple[float, str | None]:
