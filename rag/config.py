@@ -137,7 +137,7 @@ class Settings:
     # The page's queue: questions that may wait (beyond it: "Queue is full") and questions
     # answered at once (they share the reader's calls: rag/batching.py).
     queue_size: int = 256
-    chat_concurrency: int = 8
+    chat_concurrency: int = 16
     embed_batch_size: int = 32
     # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
     embed_backend: str = "onnx"
