@@ -5,6 +5,8 @@ Every figure is measured in this run, each beside its baseline; results go to be
 Usage: rag bench [--smoke] [--sizes 1000,10000,100000] [--embed-chunks 10000] [--repeat 1]
                  [--backend B] [--backends onnx,onnx-int8,torch,torch-bf16] [-n 50]
                  [--server-sizes 10000,100000] [--skip PARTS] [--out DIR]
+       rag bench --load USERS [--load-questions 5] [--burst 100] [--load-chunks 2000]
+                 [--catch-up-size 100000] [--page-queue]   (bench/load.py: the page under load)
 """
 
 from __future__ import annotations
@@ -359,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--skip", default="", help="comma list: ingest,encode,scale,server,cold")
     parser.add_argument("--out", type=Path, default=OUT)
+    load = parser.add_argument_group("load (bench/load.py; --load runs only this part)")
+    load.add_argument("--load", type=int, default=0, metavar="USERS", help="simulated users")
+    load.add_argument("--load-questions", type=int, default=5, help="questions per user")
+    load.add_argument("--burst", type=int, default=100, help="questions sent at once (0: none)")
+    load.add_argument("--load-chunks", type=int, default=2000, help="corpus size in chunks")
+    load.add_argument("--catch-up-size", type=int, default=100000, help="0: skip the replica")
+    load.add_argument("--page-queue", action="store_true", help="the page's own queue values")
+    load.add_argument(
+        "--whole-answers", action="store_true", help="the page sends each answer in one update"
+    )
     return parser
 
 
@@ -369,8 +381,31 @@ def backend_env(backend: str) -> dict[str, str]:
     return {"RAG_EMBED_BACKEND": backend, "RAG_EMBED_BULK": "off"}
 
 
+def main_load(args: argparse.Namespace) -> int:
+    from bench import load
+
+    results: dict[str, Any] = {"machine": machine(), "started": time.time()}
+    results["load"] = load.run(
+        args.load,
+        args.load_questions,
+        args.burst,
+        args.load_chunks,
+        args.catch_up_size,
+        args.page_queue,
+        args.whole_answers,
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(load.table(results["load"]))
+    print(f"\nwrote {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv or []))
+    if args.load:
+        return main_load(args)
     env = {"RAG_EMBED_BACKEND": args.backend} if args.backend else {}
     skip = set(filter(None, args.skip.split(",")))
     results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke, "started": time.time()}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.answering import answer_extractive
+from rag.batching import shared_reader
 from rag.calibration import corpus_baseline, measure_baseline
 from rag.catalog import Catalog, open_catalog
 from rag.config import Settings, usable_folder
@@ -25,7 +26,7 @@ from rag.lexical import LexicalIndex
 from rag.loaders import UnreadableFile, load_document
 from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
-from rag.reader import Reader, shared_reader
+from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.source import IndexSource, describe, sync_folder
 from rag.store import VectorStore, check_store_folder
@@ -266,7 +267,8 @@ def ensure_index(settings: Settings) -> Engine:
 
 
 def follow_server(eng: Engine, manifest: Manifest) -> Engine:
-    """Server mode: rebuild the local BM25 cache from the server when a sync moved the index on
+    """Server mode: bring the local BM25 cache up to date (the changed chunks only, or a rebuild
+    when too far behind or damaged) when a sync moved the index on
     (its generation differs), not on every question. Repairing the server itself takes its
     documents folder: that is the next rag ingest's job; meanwhile answers come from what is
     there."""
@@ -282,7 +284,9 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
     try:
         with writer_lock(eng.settings.store_dir, timeout=0):
             log.info("The index on %s changed: refreshing the local cache.", eng.store.where)
-            refresh_lexical(eng.store, lexical, manifest.generation)
+            fetch = lambda ids: [(c.id, c.text) for c in eng.store.get(ids)[0]]  # noqa: E731
+            if not lexical.catch_up(manifest.chunk_ids, fetch, manifest.generation):
+                refresh_lexical(eng.store, lexical, manifest.generation)
     except StoreBusyError:
         pass  # another process refreshes this store folder's cache
     finally:

@@ -77,6 +77,8 @@ LIMITS: dict[str, Limits] = {
     "max_file_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "max_html_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "embed_batch_size": Limits(1, 4096),
+    "queue_size": Limits(1, 100_000),
+    "chat_concurrency": Limits(1, 64),
 }
 ENV_NAMES = {
     "chunk_size": "RAG_CHUNK_SIZE",
@@ -89,6 +91,8 @@ ENV_NAMES = {
     "max_upload_mb": "RAG_MAX_UPLOAD_MB",
     "max_file_mb": "RAG_MAX_FILE_MB",
     "max_html_mb": "RAG_MAX_HTML_MB",
+    "queue_size": "RAG_QUEUE_SIZE",
+    "chat_concurrency": "RAG_CHAT_CONCURRENCY",
 }
 
 
@@ -151,6 +155,10 @@ class Settings:
     # HTML parsing time and memory grow with the markup (10 MB of nested tags: 22 s, 704 MB),
     # so HTML has its own, lower cap (a long single-page manual is 1-3 MB).
     max_html_mb: float = 4.0
+    # The page's queue: questions that may wait (beyond it: "Queue is full") and questions
+    # answered at once (they share the reader's calls: rag/batching.py).
+    queue_size: int = 256
+    chat_concurrency: int = 16
     embed_batch_size: int = 32
     # Embedding runtime: "onnx", "onnx-int8" or "torch" (see rag/embeddings.py).
     embed_backend: str = "onnx"
@@ -236,6 +244,8 @@ class Settings:
             "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
             "max_file_mb": ("RAG_MAX_FILE_MB", float),
             "max_html_mb": ("RAG_MAX_HTML_MB", float),
+            "queue_size": ("RAG_QUEUE_SIZE", int),
+            "chat_concurrency": ("RAG_CHAT_CONCURRENCY", int),
         }
         for name, (var, kind) in numbers.items():
             if env.get(var):
@@ -250,6 +260,10 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def queue_options(self) -> dict[str, int]:
+        """The page's ``Blocks.queue(**...)`` arguments: how many wait, how many are answered."""
+        return {"max_size": self.queue_size, "default_concurrency_limit": self.chat_concurrency}
 
 
 def usable_folder(path: Path, variable: str, create: bool = True) -> None:

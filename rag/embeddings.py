@@ -77,6 +77,10 @@ class Embedder:
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
         self._bulk_lock = threading.Lock()
+        from rag.batching import QUERY_MAX, QUERY_WAIT_S, Batcher  # (it imports the reader)
+
+        # Concurrent questions share one model call for their query vectors.
+        self.queries: Batcher[str] = Batcher(self.embed_documents, QUERY_MAX, QUERY_WAIT_S)
 
     @cached_property
     def backend(self) -> str:
@@ -167,7 +171,8 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        vector: np.ndarray = self.embed_documents([text])[0]
+        """The unit vector of one query; concurrent queries are embedded in one call."""
+        vector: np.ndarray = self.queries([text])[0]
         return vector
 
 
@@ -249,6 +254,9 @@ class _OnnxModel:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        from rag.batching import cores
+
+        options.intra_op_num_threads = cores()  # one batch at a time uses every core we have
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:

@@ -21,7 +21,7 @@ import shutil
 import threading
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 FORMAT = 2
 K1 = 1.5
 B = 0.75
+# A replica catches up row by row unless more than this share of its rows changed (then a full
+# rebuild, which reads every chunk in pages, is as cheap and starts clean). A product choice.
+CATCH_UP_SHARE = 0.5
+_FETCH_PAGE = 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +79,19 @@ def _snapshot(
         doc_freq=_frozen(np.diff(w_ptr)),
         generation=generation,
     )
+
+
+def _by_term(
+    ptr: np.ndarray, term_ids: np.ndarray, weights: np.ndarray, vocab: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (row, weight) pairs grouped by term, rows ascending within a term: the CSR matrix
+    (rows -> terms) transposed. scipy does it in one linear pass, where a stable argsort of
+    every pair took most of an update at 100k chunks (1.2 s of 3.2 s measured here)."""
+    from scipy.sparse import csr_matrix
+
+    rows = len(ptr) - 1
+    matrix = csr_matrix((weights, term_ids, ptr), shape=(rows, vocab)).tocsc()
+    return matrix.indices.astype(np.int32, copy=False), matrix.data.astype(np.float32, copy=False)
 
 
 _EMPTY = _snapshot(
@@ -147,6 +164,34 @@ class LexicalIndex:
             self._publish(self._reweight(generation))
             return True
 
+    def catch_up(
+        self,
+        wanted: Collection[str],
+        fetch: Callable[[list[str]], Iterable[tuple[str, str]]],
+        generation: int,
+        max_share: float = CATCH_UP_SHARE,
+    ) -> bool:
+        """Bring the index to the chunk ids ``wanted`` (a sync elsewhere moved it on to
+        ``generation``): drop rows no longer wanted, add new ones with their texts from
+        ``fetch(ids)`` (called with pages of ids). False, and the caller rebuilds, when the cache
+        is damaged or more than ``max_share`` of the rows would change. One caller at a time
+        (the replica's refresh holds the store's writer lock)."""
+        wanted = set(wanted)
+        have = set(self._current().ids)
+        added = sorted(wanted - have)
+        removed = have - wanted
+        if len(added) + len(removed) > max_share * max(len(wanted), 1):
+            return False
+        rows: list[tuple[str, str]] = []
+        for i in range(0, len(added), _FETCH_PAGE):
+            rows.extend(fetch(added[i : i + _FETCH_PAGE]))
+        if sorted(chunk_id for chunk_id, _ in rows) != added:
+            return False  # the store lacks some (a sync is writing): rebuild from what it holds
+        if not self.update(rows, removed, generation):
+            return False
+        log.info("BM25 cache caught up: %d rows added, %d removed.", len(rows), len(removed))
+        return len(self) == len(wanted)
+
     def _append(self, rows: list[tuple[str, str]]) -> None:
         terms_out: list[np.ndarray] = [self._tf_terms]
         counts_out: list[np.ndarray] = [self._tf_counts]
@@ -182,9 +227,9 @@ class LexicalIndex:
         tf = self._tf_counts.astype(np.float32)
         norm = K1 * ((1 - B) + B * doc_len[rows] / max(avg_len, 1e-9))
         weights = (idf[self._tf_terms] * tf / (norm + tf)).astype(np.float32)
-        order = np.argsort(self._tf_terms, kind="stable")
         w_ptr = np.concatenate(([0], np.cumsum(doc_freq))).astype(np.int64)
-        return _snapshot(self._ids, self._vocab, w_ptr, rows[order], weights[order], generation)
+        by_term, by_term_w = _by_term(self._tf_ptr, self._tf_terms, weights, len(self._vocab))
+        return _snapshot(self._ids, self._vocab, w_ptr, by_term, by_term_w, generation)
 
     def _publish(self, snap: _Snapshot) -> None:
         """Save ``snap`` with the writer's counts, then make it what searches read."""

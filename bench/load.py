@@ -1,0 +1,489 @@
+"""``rag bench --load USERS``: the chat page under many users at once (issue 21).
+
+The real Gradio app runs in a subprocess on a free 127.0.0.1 port; simulated users ask through
+its own HTTP API (gradio_client, the ``/ask`` endpoint the page calls). Measured in one run:
+
+- ``users``: USERS users, each asking ``--load-questions`` questions one after another;
+- ``burst``: ``--burst`` questions sent at the same moment (each its own client);
+- ``in_process``: ``rag.answer()`` one question after another in this process (the throughput
+  the page is compared with) and ``rag.retrieve()`` on the same questions;
+- ``catch_up``: a replica's BM25 cache after a one-file sync elsewhere, caught up row by row
+  against a full rebuild, at ``--catch-up-size`` chunks (in-process, texts at hand: the cost of
+  reading the changed chunks from the server is not in it).
+
+Usage: python -m bench.load serve --port P  (the page as the bench runs it; see ``serve``)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.corpus import CACHE, ROOT, questions, synthetic
+
+STORES = CACHE / "stores"
+QUEUE_FULL = "queue is full"
+
+
+def figures(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"n": 0}
+    s = np.array(samples)
+    return {
+        "n": len(samples),
+        "p50_s": round(float(np.percentile(s, 50)), 3),
+        "p95_s": round(float(np.percentile(s, 95)), 3),
+        "max_s": round(float(s.max()), 3),
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+
+def whole_answers() -> None:
+    """Make ``rag.stream_answer`` yield the extractive answer in one piece rather than word by
+    word (each piece is one page update): to measure what the word-by-word updates cost."""
+    import rag
+
+    streamed = rag.stream_answer
+
+    def stream_answer(*args: Any, **kwargs: Any) -> Any:
+        pieces = list(streamed(*args, **kwargs))
+        text = "".join(p for p in pieces if isinstance(p, str))
+        yield from ([text] if text else [])
+        yield pieces[-1]
+
+    rag.stream_answer = stream_answer  # type: ignore[assignment]
+
+
+def serve(port: int, settings_queue: bool) -> int:
+    """Serve the page as ``rag ui --no-sync`` does. ``settings_queue``: its chat concurrency and
+    queue bound from ``Settings`` (RAG_CHAT_CONCURRENCY, RAG_QUEUE_SIZE) - what ui/app.py does
+    once it calls ``app.queue(**settings.queue_options())`` - instead of the page's own."""
+    from rag.config import Settings
+    from ui.app import create_app
+    from ui.app import serve as serve_app
+
+    settings = Settings.from_env()
+    app = create_app(settings)
+    if settings_queue:
+        for fn in app.fns.values():
+            if fn.concurrency_id == "chat":
+                fn.concurrency_limit = settings.chat_concurrency
+        app.queue(**settings.queue_options())
+    url = serve_app(app, settings, "127.0.0.1", port)
+    queue = app._queue
+    print(
+        f"Ask your documents at {url} (queue max_size {queue.max_size}, chat concurrency "
+        f"{next(f.concurrency_limit for f in app.fns.values() if f.concurrency_id == 'chat')})",
+        flush=True,
+    )
+    app.block_thread()
+    return 0
+
+
+class Page:
+    """The page in a subprocess, on a free port; stopped by ``close``."""
+
+    def __init__(
+        self, env: dict[str, str], settings_queue: bool, whole_answers: bool = False
+    ) -> None:
+        self.port = free_port()
+        self.log = (CACHE / f"page-{self.port}.log").open("w")
+        args = [sys.executable, "-m", "bench.load", "serve", "--port", str(self.port)]
+        if not settings_queue:
+            args.append("--page-queue")
+        if whole_answers:
+            args.append("--whole-answers")
+        self.process = subprocess.Popen(
+            args,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}/"
+        deadline = time.monotonic() + 300
+        path = Path(self.log.name)
+        while "Ask your documents at" not in path.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"the page did not start:\n{path.read_text()[-3000:]}")
+            time.sleep(0.3)
+        self.banner = path.read_text().strip().splitlines()[-1]
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the page process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def client(url: str) -> Any:
+    from gradio_client import Client
+
+    # A page in a browser tab waits as long as the answer takes; gradio_client's own 20 s read
+    # timeout would count a slow answer as a failure.
+    return Client(url, verbose=False, httpx_kwargs={"timeout": 600.0})
+
+
+def ask(page_client: Any, question: str) -> tuple[float, str | None]:
+    """One question through ``/ask``: seconds, and the error text (None when answered)."""
+    started = time.perf_counter()
+    try:
+        result = page_client.predict(question, 5, "hybrid", "extractive", api_name="/ask")
+    except Exception as exc:  # the client raises its own errors ("Queue is full", timeouts)
+        return time.perf_counter() - started, str(exc) or type(exc).__name__
+    seconds = time.perf_counter() - started
+    messages = result[0]
+    answered = bool(messages) and messages[-1].get("role") == "assistant"
+    return seconds, None if answered else f"no answer in the reply: {str(result)[:200]}"
+
+
+def run_clients(
+    clients: list[Any], work: Callable[[int, Any], list[tuple[float, str | None]]]
+) -> tuple[list[tuple[float, str | None]], float]:
+    """Run ``work(i, client)`` for every client at once; every result and the wall time."""
+    results: list[list[tuple[float, str | None]]] = [[] for _ in clients]
+    start = threading.Barrier(len(clients) + 1)
+
+    def one(i: int) -> None:
+        start.wait()
+        results[i] = work(i, clients[i])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return [r for rs in results for r in rs], time.perf_counter() - started
+
+
+def summary(results: list[tuple[float, str | None]], wall: float) -> dict[str, Any]:
+    answered = [s for s, error in results if error is None]
+    errors = [error for _, error in results if error is not None]
+    full = sum(1 for e in errors if QUEUE_FULL in e.lower())
+    return {
+        "asked": len(results),
+        "answered": len(answered),
+        "queue_full": full,
+        "other_errors": sorted(set(e[:200] for e in errors if QUEUE_FULL not in e.lower()))[:5],
+        "latency": figures(answered),
+        "wall_s": round(wall, 2),
+        "answers_per_s": round(len(answered) / wall, 3) if wall else None,
+    }
+
+
+def users_case(url: str, users: int, per_user: int, qs: list[str]) -> dict[str, Any]:
+    clients = [client(url) for _ in range(users)]
+
+    def work(i: int, page_client: Any) -> list[tuple[float, str | None]]:
+        return [ask(page_client, qs[(i * per_user + j) % len(qs)]) for j in range(per_user)]
+
+    results, wall = run_clients(clients, work)
+    return {"users": users, "questions_each": per_user, **summary(results, wall)}
+
+
+def burst_case(url: str, count: int, qs: list[str]) -> dict[str, Any]:
+    clients = [client(url) for _ in range(count)]
+    results, wall = run_clients(clients, lambda i, c: [ask(c, qs[i % len(qs)])])
+    return {"simultaneous": count, **summary(results, wall)}
+
+
+# -- in process --------------------------------------------------------------------------------
+
+
+def in_process(settings: Any, qs: list[str]) -> dict[str, Any]:
+    """``answer()`` one question after another (its throughput is the page's yardstick) and
+    ``retrieve()`` on the same questions, with the models loaded first."""
+    import rag
+
+    rag.answer(qs[0], settings=settings)
+    timed: dict[str, list[float]] = {"answer": [], "retrieve": []}
+    cpu = time.process_time()
+    started = time.perf_counter()
+    for question in qs:
+        t = time.perf_counter()
+        rag.answer(question, settings=settings)
+        timed["answer"].append(time.perf_counter() - t)
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    for question in qs:
+        t = time.perf_counter()
+        rag.retrieve(question, settings=settings)
+        timed["retrieve"].append(time.perf_counter() - t)
+    answer_p50 = statistics.median(timed["answer"])
+    retrieve_p50 = statistics.median(timed["retrieve"])
+    return {
+        "answer": figures(timed["answer"]),
+        "retrieve": figures(timed["retrieve"]),
+        "answers_per_s": round(len(qs) / wall, 3),
+        "cpu_s_per_answer": round(cpu / len(qs), 3),
+        "answer_over_retrieve_p50": round(answer_p50 / retrieve_p50, 2),
+    }
+
+
+def in_process_concurrent(settings: Any, qs: list[str], threads: int) -> dict[str, Any]:
+    """``answer()`` from ``threads`` threads at once, with the reader's and the query
+    embedder's calls shared across questions, then with sharing off (one question per call)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rag
+    from rag.api import shared_embedder
+    from rag.batching import BatchedReader, shared_reader
+
+    reader = shared_reader()
+    assert isinstance(reader, BatchedReader)
+    batchers = [reader.batcher, shared_embedder(settings).queries]
+    out: dict[str, Any] = {"threads": threads}
+    for name, shared in (("shared", True), ("one_question_per_call", False)):
+        saved = [b.max_items for b in batchers]
+        if not shared:
+            for b in batchers:
+                b.max_items = 1  # every call carries one caller's items: no sharing
+        before = (reader.batcher.stats.batches, reader.batcher.stats.requests)
+
+        def one(question: str) -> float:
+            t = time.perf_counter()
+            rag.answer(question, settings=settings)
+            return time.perf_counter() - t
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            latencies = list(pool.map(one, qs))
+        wall = time.perf_counter() - started
+        for b, size in zip(batchers, saved):
+            b.max_items = size
+        batches = reader.batcher.stats.batches - before[0]
+        requests = reader.batcher.stats.requests - before[1]
+        out[name] = {
+            **figures(latencies),
+            "answers_per_s": round(len(qs) / wall, 3),
+            "questions_per_reader_call": round(requests / max(batches, 1), 2),
+        }
+    return out
+
+
+# -- replica catch-up --------------------------------------------------------------------------
+
+
+def catch_up_case(chunks: int) -> dict[str, Any]:
+    """A replica's cache at ``chunks`` rows after one file of the corpus changed elsewhere
+    (its chunks removed, the edited file's chunks added): caught up, against a full rebuild."""
+    import shutil
+
+    from bench.worker import doc_files
+    from rag.chunking import chunk_document, content_hash
+    from rag.config import Settings
+    from rag.lexical import LexicalIndex
+    from rag.loaders import load_document
+
+    settings = Settings()
+    docs = synthetic(chunks)
+    rows: list[tuple[str, str]] = []
+    per_file: list[list[tuple[str, str]]] = []
+    for path in doc_files(docs):
+        text = load_document(path).text
+        found = chunk_document(
+            path.name, text, size=settings.chunk_size, overlap=settings.chunk_overlap
+        )
+        per_file.append([(c.id, c.text) for c in found])
+        rows.extend(per_file[-1])
+    edited = per_file[len(per_file) // 2]
+    gone = {chunk_id for chunk_id, _ in edited}
+    texts = {f"{content_hash(text)}-edited": text + " Edited." for _, text in edited}
+    wanted = [chunk_id for chunk_id, _ in rows if chunk_id not in gone] + list(texts)
+    folder = CACHE / f"catch-up-{chunks}"
+    shutil.rmtree(folder, ignore_errors=True)
+    LexicalIndex(folder / "bm25").build(rows, generation=1)
+    replica = LexicalIndex(folder / "bm25")  # a fresh process: loads the cache from disk
+    started = time.perf_counter()
+    caught_up = replica.catch_up(wanted, lambda ids: [(i, texts[i]) for i in ids], 2)
+    catch_up_s = time.perf_counter() - started
+    by_id = dict(rows) | texts
+    rebuilt = LexicalIndex(folder / "rebuilt")
+    started = time.perf_counter()
+    rebuilt.build(((i, by_id[i]) for i in wanted), generation=2)
+    rebuild_s = time.perf_counter() - started
+    same = sorted(replica._current().ids) == sorted(rebuilt._current().ids)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "chunks": len(rows),
+        "changed_file_chunks": len(edited),
+        "caught_up": caught_up,
+        "catch_up_s": round(catch_up_s, 3),
+        "full_rebuild_s_texts_at_hand": round(rebuild_s, 3),
+        "same_rows": same,
+    }
+
+
+# -- the whole run -----------------------------------------------------------------------------
+
+
+def run(
+    users: int,
+    per_user: int,
+    burst: int,
+    chunks: int,
+    catch_up_chunks: int,
+    page_queue: bool,
+    whole_answers: bool = False,
+) -> dict[str, Any]:
+    from rag.config import Settings
+
+    docs = synthetic(chunks)
+    store = STORES / f"load-{chunks}"
+    settings = Settings.from_env(docs_dir=docs, store_dir=store, llm="extractive")
+    import rag
+
+    print(f"[bench] load: syncing {docs} into {store}", file=sys.stderr, flush=True)
+    rag.ingest(settings=settings)
+    qs = questions(100)
+    out: dict[str, Any] = {
+        "documents": len(rag.documents(settings).documents),
+        "chunks": rag.documents(settings).total_chunks,
+        "load_avg_1m_at_start": os.getloadavg()[0],
+    }
+    env = {"RAG_STORE_DIR": str(store), "RAG_DOCS_DIR": str(docs), "RAG_LLM": "extractive"}
+    page = Page(env, settings_queue=not page_queue, whole_answers=whole_answers)
+    out["page"] = page.banner
+    out["whole_answers"] = whole_answers
+    try:
+        warm = client(page.url)
+        for question in qs[:3]:
+            ask(warm, question)  # the page's models are loaded before the clock starts
+        print(f"[bench] load: {users} users x {per_user} questions", file=sys.stderr, flush=True)
+        cpu = page.cpu_s()
+        out["users"] = users_case(page.url, users, per_user, qs)
+        out["users"]["page_cpu_s_per_answer"] = round(
+            (page.cpu_s() - cpu) / max(out["users"]["answered"], 1), 3
+        )
+        if burst:
+            print(f"[bench] load: {burst} at once", file=sys.stderr, flush=True)
+            out["burst"] = burst_case(page.url, burst, qs)
+    finally:
+        page.close()
+    print("[bench] load: in-process answer() and retrieve()", file=sys.stderr, flush=True)
+    out["in_process"] = in_process(settings, qs[: max(users * per_user, 20)])
+    page_rate = out["users"]["answers_per_s"]
+    out["in_process_concurrent"] = in_process_concurrent(
+        settings, qs[: max(users * per_user, 20)], threads=8
+    )
+    out["page_over_in_process_throughput"] = round(
+        page_rate / out["in_process"]["answers_per_s"], 2
+    )
+    if catch_up_chunks:
+        print(f"[bench] load: replica catch-up at {catch_up_chunks}", file=sys.stderr, flush=True)
+        out["catch_up"] = catch_up_case(catch_up_chunks)
+    out["load_avg_1m_at_end"] = os.getloadavg()[0]
+    return out
+
+
+def table(out: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = [("page", out["page"])]
+    if out.get("whole_answers"):
+        rows.append(("answers", "one page update each (--whole-answers), not word by word"))
+    rows.append(("corpus", f"{out['documents']} documents, {out['chunks']} chunks"))
+    for key in ("users", "burst"):
+        case = out.get(key)
+        if case:
+            lat = case["latency"]
+            label = (
+                f"{case['users']} users x {case['questions_each']}"
+                if key == "users"
+                else f"{case['simultaneous']} at once"
+            )
+            rows.append(
+                (
+                    label,
+                    f"answered {case['answered']}/{case['asked']} (queue full "
+                    f"{case['queue_full']}), p50 {lat.get('p50_s')} s, p95 {lat.get('p95_s')} "
+                    f"s, max {lat.get('max_s')} s, {case['answers_per_s']} answers/s"
+                    + (
+                        f", page CPU {case['page_cpu_s_per_answer']} s/answer"
+                        if "page_cpu_s_per_answer" in case
+                        else ""
+                    ),
+                )
+            )
+    inproc = out["in_process"]
+    rows.append(
+        (
+            "in-process",
+            f"answer() p50 {inproc['answer']['p50_s']} s, retrieve() p50 "
+            f"{inproc['retrieve']['p50_s']} s (x{inproc['answer_over_retrieve_p50']}), "
+            f"{inproc['answers_per_s']} answers/s, CPU {inproc['cpu_s_per_answer']} s/answer",
+        )
+    )
+    rows.append(("page / in-process throughput", str(out["page_over_in_process_throughput"])))
+    conc = out.get("in_process_concurrent")
+    if conc:
+        for name in ("shared", "one_question_per_call"):
+            case = conc[name]
+            rows.append(
+                (
+                    f"in-process, {conc['threads']} threads, {name.replace('_', ' ')}",
+                    f"p50 {case['p50_s']} s, p95 {case['p95_s']} s, {case['answers_per_s']} "
+                    f"answers/s, {case['questions_per_reader_call']} questions per reader call",
+                )
+            )
+    if "catch_up" in out:
+        c = out["catch_up"]
+        rows.append(
+            (
+                f"replica catch-up at {c['chunks']} chunks",
+                f"{c['catch_up_s']} s (full rebuild, texts at hand: "
+                f"{c['full_rebuild_s_texts_at_hand']} s), same rows {c['same_rows']}",
+            )
+        )
+    rows.append(
+        ("load average (1 min)", f"{out['load_avg_1m_at_start']} at start, "
+         f"{out['load_avg_1m_at_end']} at end")
+    )  # fmt: skip
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load")
+    sub = parser.add_subparsers(dest="command", required=True)
+    page = sub.add_parser("serve", help="serve the page (the bench starts it)")
+    page.add_argument("--port", type=int, required=True)
+    page.add_argument("--page-queue", action="store_true", help="the page's own queue values")
+    page.add_argument("--whole-answers", action="store_true", help="one update per answer")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.whole_answers:
+        whole_answers()
+    return serve(args.port, settings_queue=not args.page_queue)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Many users at once (issue 21): the page's queue settings, and replicas whose BM25 cache
+catches up with the changed chunks instead of being rebuilt."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.api import engine
+from rag.config import Settings
+from rag.errors import ConfigError
+from rag.lexical import LexicalIndex
+from rag.store import VectorStore
+from rag.sync import refresh_lexical
+from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixture)
+
+QUERIES = ("tower metres", "zorb masons guild", "bridge stone Hennick", "record quux7 tall", "nine")
+
+
+# -- the queue settings ----------------------------------------------------------------------
+
+
+def test_queue_defaults_let_two_hundred_wait() -> None:
+    settings = Settings()
+    assert settings.queue_size >= 200
+    assert settings.queue_options() == {
+        "max_size": settings.queue_size,
+        "default_concurrency_limit": settings.chat_concurrency,
+    }
+
+
+def test_queue_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_QUEUE_SIZE", "1000")
+    monkeypatch.setenv("RAG_CHAT_CONCURRENCY", "3")
+    assert Settings.from_env().queue_options() == {
+        "max_size": 1000,
+        "default_concurrency_limit": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RAG_QUEUE_SIZE": "0"}, "queue_size must be a whole number from 1 to 100000 (got 0): "
+         "set RAG_QUEUE_SIZE (or pass queue_size=) to a value in range."),
+        ({"RAG_QUEUE_SIZE": "lots"}, "RAG_QUEUE_SIZE='lots' is not a number: fix or unset it."),
+        ({"RAG_CHAT_CONCURRENCY": "65"}, "chat_concurrency must be a whole number from 1 to 64 "
+         "(got 65): set RAG_CHAT_CONCURRENCY (or pass chat_concurrency=) to a value in range."),
+        ({"RAG_CHAT_CONCURRENCY": "2.5"}, "RAG_CHAT_CONCURRENCY='2.5' is not a number: fix or "
+         "unset it."),
+    ],
+)  # fmt: skip
+def test_bad_queue_settings_say_how_to_fix_them(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env()
+    assert str(caught.value) == message
+
+
+# -- incremental catch-up of the BM25 cache ----------------------------------------------------
+
+
+def text_of(chunk_id: str) -> str:
+    n = int(chunk_id.split("-")[1])
+    return (
+        f"The quux{n} tower is {10 + n % 7} metres tall, built by zorb{n % 3} masons. Record {n}."
+    )
+
+
+def assert_same_index(got: LexicalIndex, want: LexicalIndex, queries: tuple[str, ...]) -> None:
+    """Same rows, and every query gives the same ids with the same scores."""
+    assert sorted(got._current().ids) == sorted(want._current().ids)
+    n = len(want) + 1
+    for query in queries:
+        have = dict(got.search(query, n))
+        expected = dict(want.search(query, n))
+        assert sorted(have) == sorted(expected), query
+        for chunk_id, score in expected.items():
+            assert have[chunk_id] == pytest.approx(score, rel=1e-5), (query, chunk_id)
+    for term in ("quux3", "tower", "zorb1", "never-seen"):
+        assert got.idf(term) == pytest.approx(want.idf(term)), term
+
+
+def test_catch_up_equals_a_full_rebuild(tmp_path: Path) -> None:
+    before = [f"c-{i}" for i in range(40)]
+    after = [c for c in before if int(c.split("-")[1]) % 5] + [f"c-{i}" for i in range(40, 48)]
+    index = LexicalIndex(tmp_path / "replica")
+    index.build([(c, text_of(c)) for c in before], generation=1)
+    asked: list[list[str]] = []
+
+    def fetch(ids: list[str]) -> list[tuple[str, str]]:
+        asked.append(ids)
+        return [(c, text_of(c)) for c in ids]
+
+    assert LexicalIndex(tmp_path / "replica").catch_up(after, fetch, generation=2)
+    assert asked == [[f"c-{i}" for i in range(40, 48)]]  # only the new chunks were read
+    full = LexicalIndex(tmp_path / "full")
+    full.build([(c, text_of(c)) for c in after], generation=2)
+    reloaded = LexicalIndex(tmp_path / "replica")  # what the next process reads from disk
+    assert reloaded.generation == 2
+    assert_same_index(reloaded, full, ("quux41 tower", "zorb1 masons", "metres tall record 3"))
+
+
+def test_catch_up_declines_when_too_far_behind_damaged_or_incomplete(tmp_path: Path) -> None:
+    ids = [f"c-{i}" for i in range(10)]
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([(c, text_of(c)) for c in ids], generation=1)
+
+    def fetch(ids: list[str]) -> list[tuple[str, str]]:
+        return [(c, text_of(c)) for c in ids]
+
+    # Six of ten rows new: over half of them changed, a rebuild is due.
+    assert not index.catch_up(ids[:4] + [f"c-{i}" for i in range(10, 16)], fetch, 2)
+    # The store lacks a chunk the list names (a sync elsewhere is writing): nothing applied.
+    assert not index.catch_up([*ids, "c-99"], lambda ids: [], 2)
+    assert index.generation == 1 and len(index) == 10
+    # A damaged cache (its term counts unreadable) cannot be updated.
+    (tmp_path / "bm25" / "counts.npz").write_bytes(b"not a zip")
+    damaged = LexicalIndex(tmp_path / "bm25")
+    assert not damaged.catch_up([*ids, "c-10"], fetch, 2)
+
+
+@pytest.mark.slow
+def test_a_replica_catches_up_with_a_sync_elsewhere(
+    chroma_url: str,  # noqa: F811
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    docs, nowhere = tmp_path / "docs", tmp_path / "no-docs"
+    docs.mkdir()
+    for i in range(8):
+        (docs / f"f{i}.txt").write_text(
+            " ".join(f"The quux{i} tower is {10 + i} metres tall. Record {j}." for j in range(6)),
+            encoding="utf-8",
+        )
+    server = {"chroma_url": chroma_url, "collection": "catch-up"}
+    writer = Settings(docs_dir=docs, store_dir=tmp_path / "a", chunk_size=100, chunk_overlap=0,
+                      **server)  # fmt: skip
+    replica = Settings(docs_dir=nowhere, store_dir=tmp_path / "b", **server)
+    rag.ingest(settings=writer)
+    rag.retrieve("How tall is the quux3 tower?", settings=replica)  # its first, full build
+    first = sorted(engine(replica).lexical._current().ids)
+
+    # Elsewhere: one file added, one removed, one edited.
+    (docs / "bridge.txt").write_text(
+        "The Velmar bridge was built from zorbulax stone quarried near Hennick. It took nine "
+        "years to finish.",
+        encoding="utf-8",
+    )
+    (docs / "f2.txt").unlink()
+    (docs / "f5.txt").write_text("The quux5 tower was pulled down in 1990.", encoding="utf-8")
+    rag.ingest(settings=writer)
+
+    with caplog.at_level(logging.INFO, logger="rag.lexical"):
+        passages = rag.retrieve("What is zorbulax stone?", settings=replica, k=1)
+    assert passages[0].chunk.source == "bridge.txt"
+    caught_up = [r.getMessage() for r in caplog.records if "caught up" in r.getMessage()]
+    assert len(caught_up) == 1 and "removed" in caught_up[0]
+    assert not any("Rebuilding" in r.getMessage() for r in caplog.records)
+
+    got = LexicalIndex(replica.store_dir / "bm25")  # as saved on disk
+    assert sorted(got._current().ids) != first
+    store = VectorStore(writer)
+    try:
+        full = LexicalIndex(tmp_path / "full")
+        refresh_lexical(store, full, got.generation)
+        assert sorted(got._current().ids) == sorted(store.all_ids())
+    finally:
+        store.close()
+    assert got.generation == engine(writer).manifest.generation
+    assert_same_index(got, full, (*QUERIES, "zorbulax", "pulled down 1990"))
+    assert not nowhere.exists()
