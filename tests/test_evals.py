@@ -230,6 +230,13 @@ def test_the_question_files_follow_the_schema() -> None:
             assert bool(q.answers) == q.answerable == bool(q.evidence), q.id
 
 
+def test_eval_overrides_are_typed_by_the_setting() -> None:
+    with pytest.raises(SystemExit, match=r"--set k=many: not a int"):
+        runner.main(["--set", "k=many"])
+    with pytest.raises(SystemExit, match=r"--set takes NAME=VALUE with NAME one of chunk_size"):
+        runner.main(["--set", "model=gpt"])
+
+
 def test_store_is_isolated_and_keyed_by_docs_and_chunking(tmp_path: Path) -> None:
     settings = runner.eval_settings(ROOT / "seeds", tmp_path)
     assert settings.store_dir.parent == tmp_path
@@ -268,7 +275,10 @@ def test_seed_metric_stays_below_its_ceiling(seed_summary: dict[str, Any], metri
 def test_rag_eval_writes_results_table_and_plot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = runner.main(["--limit", "3", "--mode", "bm25", "--out", str(tmp_path), "--name", "s"])
+    # evals/README.md's override: refusal_threshold's default is None (the reader's), so its
+    # type comes from the annotation (it crashed with a TypeError when read off the default).
+    args = ["--limit", "3", "--mode", "bm25", "--out", str(tmp_path), "--name", "s"]
+    code = runner.main([*args, "--set", "refusal_threshold=0.5", "--set", "k=4"])
     assert code == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("| mode | hit@1 | hit@5 | MRR |")
@@ -281,7 +291,9 @@ def test_rag_eval_writes_results_table_and_plot(
     lines = (target / "results-bm25.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["id"] for line in lines] == ["seed-001", "seed-002", "seed-003"]
     summary = json.loads((target / "summary.json").read_text())
-    assert summary["bm25"]["questions"] == 3 and summary["bm25"]["settings"]["k"] == 5
+    assert summary["bm25"]["questions"] == 3
+    assert summary["bm25"]["settings"]["k"] == 4
+    assert summary["bm25"]["settings"]["refusal_threshold"] == 0.5
     assert (target / "table.md").read_text().splitlines()[2] == printed[2]
     assert (target / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
