@@ -92,6 +92,23 @@ def test_a_foreign_origin_is_refused_and_the_own_origin_passes() -> None:
     assert sent == [{"type": "websocket.close", "code": 1008}] and not reached
 
 
+def test_the_app_gets_the_request_as_it_came() -> None:
+    seen: list[tuple[Any, Any, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> dict[str, Any]:
+        return {}
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {"type": "http", "headers": [(b"host", b"127.0.0.1:7860")]}
+    asyncio.run(HostGuard(app, allowed_hosts("127.0.0.1", 7860))(scope, receive, send))
+    assert seen == [(scope, receive, send)]
+
+
 def test_other_scopes_pass_through() -> None:
     sent, reached = call(allowed_hosts("127.0.0.1", 7860), "lifespan", {"Host": "evil.example"})
     assert reached and sent == []
