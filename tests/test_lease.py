@@ -181,3 +181,46 @@ def test_a_lost_lease_stops_the_writer_and_leaves_the_new_marker(
     )
     assert f"The writer lease of {store.where} was taken over." in caplog.messages
     assert store.marker(lease.name)[0] == newer  # type: ignore[index]  # ... kept on release
+
+
+def test_alive_asks_with_signal_zero_and_counts_another_users_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[int, int]] = []
+
+    def kill(pid: int, signal: int) -> None:
+        sent.append((pid, signal))
+        if pid == 4242:
+            raise PermissionError(1, "Operation not permitted")  # another user's process
+        if pid == 4343:
+            raise ProcessLookupError(3, "No such process")
+
+    monkeypatch.setattr(lease_module.os, "kill", kill)
+    assert lease_module._alive(4242) and not lease_module._alive(4343)
+    assert lease_module._alive(4444)
+    assert sent == [(4242, 0), (4343, 0), (4444, 0)]
+
+
+def test_renewals_count_beats_and_survive_a_failed_one(
+    store: VectorStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each renewal writes the next beat (1, 2, 3, ...); a renewal that fails (a network blip)
+    is logged and the next one goes on."""
+    monkeypatch.setattr(lease_module, "RENEW_S", 0.05)
+    beats: list[int] = []
+    set_marker = store.set_marker
+
+    def renew(name: str, marker: str, metadata: dict[str, object]) -> bool:
+        beats.append(int(metadata["beat"]))  # type: ignore[call-overload]
+        if len(beats) == 2:
+            raise OSError("connection reset")
+        return set_marker(name, marker, metadata)
+
+    monkeypatch.setattr(store, "set_marker", renew)
+    lease = ServerLease(store)
+    with caplog.at_level(logging.WARNING), lease.held(timeout=5):
+        wait_for(lambda: len(beats) >= 4)
+        lease.check()
+    assert beats[:4] == [1, 2, 3, 4]
+    assert "Could not renew the writer lease (connection reset)." in caplog.messages
+    assert store.marker(lease.name) is None  # released as usual
