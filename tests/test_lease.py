@@ -132,7 +132,7 @@ def test_a_live_holder_elsewhere_is_taken_over_only_when_silent(
     monkeypatch.setattr(lease_module, "POLL_S", 0.02)
     name = ServerLease(store).name
     # Another host's holder: its pid means nothing here, so only its silence counts.
-    meta = {"holder": "far:1:abc", "host": "elsewhere", "pid": dead_pid(), "beat": 0}
+    meta = {"holder": "far:1:abc", "host": "elsewhere", "pid": dead_pid(), "beat": 5}
     store.create_marker(name, meta)
     with pytest.raises(StoreBusyError), ServerLease(store).held(timeout=0.3):
         pass  # not silent for 0.6 s yet
@@ -224,3 +224,36 @@ def test_renewals_count_beats_and_survive_a_failed_one(
     assert beats[:4] == [1, 2, 3, 4]
     assert "Could not renew the writer lease (connection reset)." in caplog.messages
     assert store.marker(lease.name) is None  # released as usual
+
+
+def test_a_marker_without_beats_is_taken_over_when_silent(
+    store: VectorStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A marker with no beat, host or pid (written by another version) counts as beat 0."""
+    monkeypatch.setattr(lease_module, "TTL_S", 0.4)
+    monkeypatch.setattr(lease_module, "POLL_S", 0.02)
+    name = ServerLease(store).name
+    store.create_marker(name, {"holder": "old"})
+    taker = ServerLease(store)
+    started = time.monotonic()
+    with taker.held(timeout=5):
+        assert store.marker(name)[1]["holder"] == taker.holder  # type: ignore[index]
+    assert 0.35 <= time.monotonic() - started < 4
+
+
+def test_a_marker_released_while_looking_is_raced_for_again(
+    store: VectorStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taking fails (another holds it), then the marker is gone when read: take it again."""
+    create = store.create_marker
+    calls: list[str] = []
+
+    def race(name: str, metadata: dict[str, object]) -> str | None:
+        calls.append(name)
+        return None if len(calls) == 1 else create(name, metadata)
+
+    monkeypatch.setattr(store, "create_marker", race)
+    lease = ServerLease(store)
+    with lease.held(timeout=5):
+        assert store.marker(lease.name)[1]["holder"] == lease.holder  # type: ignore[index]
+    assert len(calls) == 2
