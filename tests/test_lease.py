@@ -270,3 +270,13 @@ def test_a_marker_released_while_looking_is_raced_for_again(
     with lease.held(timeout=5):
         assert store.marker(lease.name)[1]["holder"] == lease.holder  # type: ignore[index]
     assert len(calls) == 2
+
+
+def test_a_marker_of_this_host_without_a_pid_is_not_taken_as_dead(store: VectorStore) -> None:
+    """No pid on this host's marker: pid 0 is probed (our own process group, alive), so the
+    waiter waits rather than taking over."""
+    name = ServerLease(store).name
+    store.create_marker(name, {"holder": "here:0:x", "host": host_id(), "beat": 0})
+    busy = pytest.raises(StoreBusyError, match=r"another ingest \(here:0:x\)")
+    with busy, ServerLease(store).held(timeout=0.3):
+        pass
