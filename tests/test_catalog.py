@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,6 +109,41 @@ def test_changes_removals_and_the_stamp(store: VectorStore) -> None:
     writer.save(again)
     assert other.load() == again
     assert ServerCatalog(store).load() == again  # f2, f3 records deleted
+
+
+def test_the_list_lives_in_the_collections_companion(store: VectorStore) -> None:
+    """Other processes and versions find it by this name: ``<collection>__documents``."""
+    ServerCatalog(store).save(manifest(1))
+    names = {c.name for c in store.client.list_collections()}
+    assert f"{store.name}__documents" in names
+
+
+def test_the_list_is_read_once_per_revision(
+    store: VectorStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It is read on every answer: a load at an unchanged revision reuses the last one."""
+    ServerCatalog(store).save(manifest(3))
+    catalog = ServerCatalog(store)
+    reads: list[object] = []
+    get = catalog.documents.get
+
+    def counted(*args: object, **kwargs: object) -> object:
+        reads.append(kwargs)
+        return get(*args, **kwargs)
+
+    monkeypatch.setattr(catalog.documents, "get", counted)
+    assert catalog.load() == manifest(3) and len(reads) == 1
+    assert catalog.load() == manifest(3) and len(reads) == 1
+    ServerCatalog(store).save(manifest(2))
+    assert catalog.load() == manifest(2) and len(reads) == 2
+
+
+def test_a_fresh_catalog_removes_the_first_record_too(store: VectorStore) -> None:
+    ServerCatalog(store).save(manifest(3))
+    without_first = manifest(3)
+    del without_first.files["f0.txt"]
+    ServerCatalog(store).save(without_first)  # nothing cached: it lists the stored records
+    assert ServerCatalog(store).load() == without_first
 
 
 def test_long_lists_are_read_and_written_in_pages(
@@ -214,7 +250,9 @@ def test_the_lock_records_its_holder_and_a_waiter_names_it(
     with writer_lock(store_dir):
         assert (store_dir / PID_FILE).read_text(encoding="ascii") == str(os.getpid())
         assert (store_dir / LOCK_FILE).exists()
+        started = time.monotonic()
         assert writer_busy(store_dir)
+        assert time.monotonic() - started < 0.5  # asks, never waits
         refused = pytest.raises(StoreBusyError)
         with caplog.at_level(logging.WARNING), refused as busy, writer_lock(store_dir, timeout=0.3):
             pass
@@ -237,6 +275,7 @@ def test_a_waiter_gets_the_lock_when_it_is_released(
     store_dir.mkdir()
     holder = FileLock(store_dir / LOCK_FILE, thread_local=False)
     holder.acquire()
+    (store_dir / PID_FILE).write_text("", encoding="ascii")  # its holder died before writing it
     released = threading.Timer(0.7, holder.release)
     released.start()
     with caplog.at_level(logging.WARNING), writer_lock(store_dir, timeout=5):
