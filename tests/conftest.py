@@ -1,5 +1,5 @@
 """Shared fixtures: every test gets its own store and documents folder, no API keys and none of
-the user's RAG_* settings."""
+the user's RAG_* settings (the opt-ins of ``TEST_CONTROLS`` are read first)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,12 @@ SEED_FILE = "000_f1c14fb623d5a113.txt"
 # The user's shell must not change what the tests measure (RAG_REFUSAL_THRESHOLD=0.9 would move
 # every gate): every RAG_* and OPENAI_* variable goes for the whole session, session fixtures
 # and subprocesses included, before anything reads the environment.
+# The test-control variables are opt-ins, not settings: read here, before they go with the rest
+# (``RAG_EVAL_CLAPNQ=1 make test`` runs the ClapNQ answer gate, ``RAG_TEST_BENCH=1`` the bench
+# smoke run; tests read ``OPT_IN``).
 USER_SETTINGS = ("RAG_", "OPENAI_")
+TEST_CONTROLS = ("RAG_EVAL_CLAPNQ", "RAG_TEST_BENCH")
+OPT_IN = {name: os.environ.get(name, "") not in ("", "0") for name in TEST_CONTROLS}
 for _var in [name for name in os.environ if name.startswith(USER_SETTINGS)]:
     del os.environ[_var]
 

@@ -1,4 +1,9 @@
-"""The benchmark's smoke run: it completes and reports sane figures (no timing thresholds)."""
+"""The benchmark's smoke run: it completes and reports sane figures (no timing thresholds).
+
+Not in the default suite (opt in with ``RAG_TEST_BENCH=1`` or ``make bench-smoke``): it spent
+89 s of every run checking that figures are positive, which no regression of the answer or
+the store path makes false; timing ratios that could fail would flake with the load.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rag.cli import main
+from tests.conftest import OPT_IN
 
 
 def positive(value: object) -> bool:
@@ -15,6 +21,7 @@ def positive(value: object) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not OPT_IN["RAG_TEST_BENCH"], reason="RAG_TEST_BENCH=1 (90 s)")
 def test_smoke_run_writes_the_expected_figures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -28,6 +28,7 @@ from rag.errors import StoreBusyError
 from rag.lexical import LexicalIndex
 from rag.manifest import Manifest
 from rag.store import VectorStore
+from tests import kill_points
 
 ROOT = Path(__file__).resolve().parents[1]
 # Rounds of the concurrent-writer tests (the issue asks 10; each round takes ~6 s on 2 cores).
@@ -301,18 +302,66 @@ def test_kill_while_embedding_a_large_file_keeps_what_was_embedded(tmp_path: Pat
     assert_consistent(settings)
 
 
-@pytest.mark.parametrize("point", [0.5, 1.0, 1.5])
-def test_kill_at_any_point_then_sync_is_consistent(small: Settings, point: float) -> None:
+def store_generation(store_dir: Path) -> int | None:
+    """The sync generation the store recorded, read from Chroma's SQLite without opening it."""
+    path = store_dir / "chroma" / "chroma.sqlite3"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+        row = db.execute(
+            "SELECT int_value FROM collection_metadata WHERE key = 'generation'"
+        ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def stored_ids(store_dir: Path) -> set[str]:
+    path = store_dir / "chroma" / "chroma.sqlite3"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+        return {row[0] for row in db.execute("SELECT embedding_id FROM embeddings")}
+
+
+@pytest.mark.parametrize("point", kill_points.POINTS)
+def test_kill_at_each_point_then_sync_is_consistent(small: Settings, point: str) -> None:
+    """The ingest stops at a named step of its sync (tests/kill_points.py hooks it and writes a
+    marker), is killed there, and the store on disk shows that it was: every kill lands
+    mid-write, where it says. The next ingest repairs the index."""
     assert run_rag(small, "ingest").returncode == 0
+    before = stored_ids(small.store_dir)
+    generation = Manifest.load(small.store_dir / "manifest.json").generation
     _edit_round(small.docs_dir, 1, 0)
     for i in range(10, 20):
         (small.docs_dir / f"f{i:03d}.txt").unlink(missing_ok=True)
-    proc = start_rag(small, "ingest")
-    time.sleep(point)
+    marker = small.store_dir.parent / "kill-point"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.kill_points", point, str(marker)],
+        env=env_for(small),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 180
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()[1]  # it must not finish or fail first
+        assert time.monotonic() < deadline, "the ingest never reached " + point
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
+    assert proc.returncode == -signal.SIGKILL and marker.read_text() == point
+
+    # Where the kill landed, seen on disk: always with the sync unfinished.
+    manifest = Manifest.load(small.store_dir / "manifest.json")
+    assert manifest.in_progress and manifest.generation == generation
+    stored = stored_ids(small.store_dir)
+    if point == "flagged":
+        assert stored == before
+    elif point == "deleting":
+        assert stored < before  # some removed, none added
+    else:
+        assert stored - before  # new chunks in
+    expected = generation + 1 if point == "committed" else generation
+    assert store_generation(small.store_dir) == expected
+
     after = run_rag(small, "ingest")
     assert after.returncode == 0, after.stderr
+    assert "Repairing the index first: the last sync did not finish" in after.stderr
     assert_consistent(small)
     assert_nothing_to_do(small)
 

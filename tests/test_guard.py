@@ -1,0 +1,143 @@
+"""ui/guard.py on its own: which Host and Origin values the page answers (fast, no server).
+
+The browser tests drive the guard through a real server; these pin each rule so that mutation
+testing (tests/README.md) can judge the module with fast tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ui.guard import HostGuard, allowed_hosts, guard_lifespan
+
+
+def call(hosts: frozenset[str], kind: str, headers: dict[str, str]) -> tuple[list[Any], bool]:
+    """What the guard sends for one request, and whether the app behind it ran."""
+    sent: list[Any] = []
+    reached: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(True)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": kind,
+        "path": "/",
+        "method": "GET",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(HostGuard(app, hosts)(scope, receive, send))
+    return sent, bool(reached)
+
+
+def body(sent: list[Any]) -> str:
+    return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body").decode()
+
+
+def test_allowed_hosts_are_loopback_names_the_host_and_extras_with_the_port() -> None:
+    assert allowed_hosts("127.0.0.1", 7860) == frozenset(
+        {"127.0.0.1:7860", "localhost:7860", "[::1]:7860"}
+    )
+    assert allowed_hosts("0.0.0.0", 8000, ["Chat.Example.ORG"]) == frozenset(
+        {"127.0.0.1:8000", "localhost:8000", "[::1]:8000", "chat.example.org:8000"}
+    )
+    assert "[fe80::1]:7860" in allowed_hosts("fe80::1", 7860)  # an IPv6 address, bracketed
+    assert "[fe80::1]:7860" in allowed_hosts("[fe80::1]", 7860)  # bracketed once only
+    assert "10.0.0.5:7860" in allowed_hosts("10.0.0.5", 7860)
+    assert allowed_hosts("::", 7860) == allowed_hosts("", 7860) == allowed_hosts("0.0.0.0", 7860)
+    assert allowed_hosts("127.0.0.1", 80) == frozenset(
+        {"127.0.0.1:80", "localhost:80", "[::1]:80", "127.0.0.1", "localhost", "[::1]"}
+    )
+
+
+def test_a_foreign_host_gets_403_with_the_reason() -> None:
+    hosts = allowed_hosts("127.0.0.1", 7860)
+    sent, reached = call(hosts, "http", {"Host": "evil.example:7860"})
+    assert not reached and sent[0]["status"] == 403
+    assert body(sent) == (
+        "Host 'evil.example:7860' is not this server: open the page at its own address "
+        "(see rag ui --host, RAG_ALLOWED_HOSTS)."
+    )
+    sent, reached = call(hosts, "http", {})  # no Host at all
+    assert not reached and sent[0]["status"] == 403 and "Host '' is not" in body(sent)
+
+
+def test_the_host_is_compared_without_case_or_spaces() -> None:
+    hosts = allowed_hosts("127.0.0.1", 7860)
+    sent, reached = call(hosts, "http", {"Host": " LocalHost:7860 "})
+    assert reached and sent == []
+
+
+def test_a_foreign_origin_is_refused_and_the_own_origin_passes() -> None:
+    hosts = allowed_hosts("127.0.0.1", 7860)
+    own = {"Host": "127.0.0.1:7860"}
+    sent, reached = call(hosts, "http", {**own, "Origin": "http://evil.example"})
+    assert not reached and sent[0]["status"] == 403
+    assert (
+        body(sent) == "Requests from 'http://evil.example' are not accepted: use the page itself."
+    )
+    for origin in ("http://127.0.0.1:7860", "https://LOCALHOST:7860/", " http://[::1]:7860 "):
+        sent, reached = call(hosts, "http", {**own, "Origin": origin})
+        assert reached and sent == [], origin
+    sent, reached = call(hosts, "http", {**own, "Origin": "http://127.0.0.1:7861"})
+    assert not reached
+    sent, reached = call(hosts, "websocket", {**own, "Origin": "null"})
+    assert sent == [{"type": "websocket.close", "code": 1008}] and not reached
+
+
+def test_the_app_gets_the_request_as_it_came() -> None:
+    seen: list[tuple[Any, Any, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> dict[str, Any]:
+        return {}
+
+    async def send(message: Any) -> None:
+        pass
+
+    scope = {"type": "http", "headers": [(b"host", b"127.0.0.1:7860")]}
+    asyncio.run(HostGuard(app, allowed_hosts("127.0.0.1", 7860))(scope, receive, send))
+    assert seen == [(scope, receive, send)]
+
+
+def test_other_scopes_pass_through() -> None:
+    sent, reached = call(allowed_hosts("127.0.0.1", 7860), "lifespan", {"Host": "evil.example"})
+    assert reached and sent == []
+
+
+class _App:
+    def __init__(self, stack: Any) -> None:
+        self.middleware_stack = stack
+        self.built = 0
+
+    def build_middleware_stack(self) -> Any:
+        self.built += 1
+        return "built"
+
+
+def test_the_lifespan_wraps_the_whole_stack_once() -> None:
+    hosts = allowed_hosts("127.0.0.1", 7860)
+
+    async def run(app: _App) -> None:
+        async with guard_lifespan(hosts)(app):
+            pass
+
+    app = _App(None)
+    asyncio.run(run(app))
+    assert isinstance(app.middleware_stack, HostGuard) and app.built == 1
+    assert app.middleware_stack.app == "built" and app.middleware_stack.hosts == hosts
+    guard = app.middleware_stack
+    asyncio.run(run(app))  # a second start does not wrap the guard again
+    assert app.middleware_stack is guard and app.built == 1
+    ready = _App("stack")
+    asyncio.run(run(ready))
+    assert ready.middleware_stack.app == "stack" and ready.built == 0
