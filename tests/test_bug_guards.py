@@ -44,7 +44,8 @@ def tied_reader(folder: Path) -> Reader:
     for item in MODEL_DIR.iterdir():
         (folder / item.name).symlink_to(item)
     card = json.loads((MODEL_DIR / "reader.json").read_text())
-    card["calibration"] = {"scale": 0.0, "dense": 0.0, "bias": TIED_BIAS}
+    # A scale too small to move sigmoid's argument off 0 (a scale of 0 is refused at load).
+    card["calibration"] = {"scale": 1e-300, "dense": 0.0, "bias": TIED_BIAS}
     (folder / "reader.json").unlink()
     (folder / "reader.json").write_text(json.dumps(card))
     return Reader(folder)
