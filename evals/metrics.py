@@ -85,6 +85,13 @@ def overlaps_any(span: Span, spans: Iterable[Span]) -> bool:
     return any(overlaps(span, other) for other in spans)
 
 
+def cuts_a_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` starts or ends inside a word (a letter or digit on both sides
+    of either edge): a citation or closest passage must never do that."""
+    inside = start > 0 and text[start - 1].isalnum() and start < len(text) and text[start].isalnum()
+    return inside or (0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum())
+
+
 def first_relevant_rank(relevant: Sequence[bool]) -> int | None:
     """1-based rank of the first relevant item, or None."""
     return next((rank for rank, hit in enumerate(relevant, start=1) if hit), None)

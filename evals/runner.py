@@ -54,6 +54,7 @@ COLUMNS = (
     ("citation_recall", "cite R"),
     ("gold_source_cited", "gold cited"),
     ("title_answers", "title ans"),
+    ("cut_spans", "cut spans"),
     ("refusal_rate", "refuse unans"),
     ("false_refusal_rate", "false refuse"),
     ("balanced_accuracy", "bal acc"),
@@ -220,6 +221,11 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
         "latency_ms": round(latency_ms, 2),
         "citations": citations,
         "title_answer": not result.refused and any(c["title_line"] for c in citations),
+        # Citations and closest passages that start or end inside a word.
+        "cut_spans": sum(
+            metrics.cuts_a_word(evidence.text(c.source), c.start, c.end)
+            for c in [*result.citations, *result.closest]
+        ),
         "retrieved": [
             {"source": p.chunk.source, "start": p.chunk.start, "end": p.chunk.end} for p in passages
         ],
@@ -284,6 +290,7 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "citation_recall": avg("cited_evidence"),
         "gold_source_cited": avg("gold_source_cited"),
         "title_answers": sum(bool(r.get("title_answer")) for r in records),
+        "cut_spans": sum(int(r.get("cut_spans", 0)) for r in records),
         "citations_per_answer": metrics.mean(
             float(len(r["citations"])) for r in answerable if not r["refused"]
         ),

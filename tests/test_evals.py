@@ -333,3 +333,15 @@ def test_every_bound_says_how_it_was_set() -> None:
     assert GATES["seed"]["false_refusal_rate"].holds(0.2)
     assert not GATES["held_out"]["title_answers"].holds(1)
     assert not GATES["seed"]["refusal_rate"].holds(None)  # a missing figure fails
+
+
+def test_a_span_that_starts_or_ends_inside_a_word_is_a_cut() -> None:
+    text = "The machinery runs. Then it stops."
+    assert not metrics.cuts_a_word(text, 0, 19)  # "The machinery runs."
+    assert not metrics.cuts_a_word(text, 20, len(text))
+    assert not metrics.cuts_a_word(text, 4, 13)  # "machinery": words on both edges end there
+    assert metrics.cuts_a_word(text, 7, 19)  # "hinery runs."
+    assert metrics.cuts_a_word(text, 0, 11)  # "The machine"
+    assert metrics.cuts_a_word(text, 1, 3)  # both edges inside "The"
+    assert not metrics.cuts_a_word(text, 0, 0)
+    assert not metrics.cuts_a_word("x", 0, 1)
