@@ -281,7 +281,7 @@ def test_page_is_served_while_indexing(
     say(capsys, f"launch -> page served: {server.served_seconds:.2f} s")
     banner = page.locator("#index-banner .index-banner")
     expect(banner).to_have_text(
-        re.compile(rf"^Indexing \d+ of {FILES} files - answers may be incomplete$")
+        re.compile(rf"^Indexing(: read)? \d+ of {FILES} files - answers may be incomplete$")
     )
     header = page.locator("#app-header")
     expect(header).to_contain_text(f"Answering from {server.docs.resolve()}")
@@ -291,7 +291,7 @@ def test_page_is_served_while_indexing(
     open_documents(page)
     expect(page.locator("#docs-progress .docs-progress")).to_have_count(1)
     expect(page.locator("#docs-progress .docs-progress")).to_contain_text(
-        re.compile(rf"Indexing \d+ of {FILES} files")
+        re.compile(rf"Indexing(: read)? \d+ of {FILES} files")
     )
     bars = "#documents-table .progress-bar, #upload .progress-bar, #delete-choice .progress-bar"
     expect(page.locator(bars)).to_have_count(0)

@@ -623,14 +623,14 @@ def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
             assert page.status_code == 200 and "<html" in page.text.lower()
             banner, line, version, header, *_ = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
             assert banner["value"] == render.banner_html(
-                "Indexing 0 of 1 files - answers may be incomplete"
+                "Indexing: read 0 of 1 files - answers may be incomplete"
             )
             assert banner["visible"] is True
-            assert "Indexing 0 of 1 files" in line
+            assert "Indexing: read 0 of 1 files" in line
             assert "(indexing…)" in header
             *_, notice = ask_all(app, SERBIA, ChatSession())[-1]
             assert notice == render.notice(
-                "Indexing 0 of 1 files: no document is indexed yet. Ask again soon.", "info"
+                "Indexing: read 0 of 1 files: no document is indexed yet. Ask again soon.", "info"
             )
         finally:
             pass
@@ -651,7 +651,9 @@ def test_answers_given_while_indexing_carry_a_note(
     seeded: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tracker = IndexTracker(seeded)
-    running = IndexProgress(running=True, files_done=1, files_total=3, chunks_total=10)
+    running = IndexProgress(
+        running=True, files_done=1, files_total=3, chunks_total=10, phase="storing"
+    )
     monkeypatch.setattr(IndexTracker, "progress", property(lambda self: running))
     monkeypatch.setattr(IndexTracker, "running", property(lambda self: True))
     messages, *_ = ask_all(create_app(seeded, tracker), SERBIA, ChatSession())[-1]
@@ -852,3 +854,101 @@ def test_every_response_forbids_framing(settings: Settings) -> None:
                 assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
     finally:
         app.close()
+
+
+class RecordingTracker(IndexTracker):
+    """A tracker that keeps every state the page could have shown."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.seen: list[IndexProgress] = []
+
+    def _update(self, **changes: object) -> IndexProgress:
+        progress = super()._update(**changes)
+        self.seen.append(progress)
+        return progress
+
+
+def test_the_banner_counts_files_while_they_are_read_then_stored(settings: Settings) -> None:
+    for i in range(3):
+        (settings.docs_dir / f"note-{i}.md").write_text(f"# Note {i}\n\nOtters {i}.\n", "utf-8")
+    tracker = RecordingTracker(settings)
+    tracker.sync()
+    shown = [p.banner_text.split(" - ")[0] for p in tracker.seen if p.running]
+    # The seed document and three notes: read one by one from 0, then the four stored.
+    reading = [f"Indexing: read {i} of 4 files" for i in range(5)]
+    assert [line for line in shown if line.startswith("Indexing: read")] == [
+        reading[0],
+        *reading,  # the tracker's own start, then the sync's "Reading 0/4"
+    ]
+    assert shown.index(reading[-1]) < shown.index("Indexing 0 of 4 files")
+    assert shown[-1] == "Indexing 4 of 4 files"
+    details = [p.detail for p in tracker.seen if p.running and p.phase == "storing"]
+    assert details[-1].endswith("chunks (100%)")
+    assert tracker.progress.running is False and tracker.progress.banner_text == ""
+
+
+def test_uploads_go_to_the_folder_the_index_belongs_to(tmp_path: Path, settings: Settings) -> None:
+    rag.ingest(settings=settings)
+    # A page started without naming a folder (RAG_DOCS_DIR unset): the index's folder is used.
+    plain = Settings(store_dir=settings.store_dir)
+    assert plain.docs_dir != settings.docs_dir
+    app = create_app(plain)
+    header = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)[3]
+    assert render._esc(str(settings.docs_dir.resolve())) in header and "1 document" in header
+    notice = wired(app)["upload"]([_upload_file(tmp_path / "up", "moonbase.txt", MOON.encode())])
+    assert "Added moonbase.txt" in notice
+    assert (settings.docs_dir / "moonbase.txt").read_text(encoding="utf-8") == MOON
+    assert not (plain.docs_dir / "moonbase.txt").exists()
+
+
+def test_a_page_whose_folder_is_gone_offers_no_changes_and_says_why(
+    tmp_path: Path, settings: Settings
+) -> None:
+    rag.ingest(settings=settings)
+    gone = settings.docs_dir.rename(tmp_path / "moved")
+    plain = Settings(store_dir=settings.store_dir)
+    app = create_app(plain)
+    rows = {b.elem_id: b for b in app.blocks.values() if getattr(b, "elem_id", None)}
+    assert rows["docs-actions"].visible is False and rows["docs-selection"].visible is False
+    assert rows["read-only"].visible is True
+    built = render._esc(f"The index was built from {settings.docs_dir.resolve()}")
+    assert built in rows["read-only"].value
+    upload = wired(app)["upload"]([_upload_file(tmp_path / "up", "moonbase.txt", MOON.encode())])
+    assert "Nothing was uploaded. The index was built from" in upload
+    assert "Nothing was synced" in wired(app)["resync"]()
+    assert not any(gone.glob("moonbase*"))
+    # A sync of it fails with a DocumentsError: the page shows its message.
+    tracker = IndexTracker(plain)
+    with pytest.raises(rag.RagError, match="which no longer exists"):
+        tracker.sync()
+    app = create_app(plain, tracker)
+    hint = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)[5]
+    assert hint["visible"] is True
+    assert "which no longer exists: restore that folder" in hint["value"]
+    assert 'class="notice notice-error"' in hint["value"]
+
+
+@pytest.mark.usefixtures("restore_log_levels")
+def test_python_m_ui_checks_the_folder_as_rag_ui_does(tmp_path: Path, settings: Settings) -> None:
+    import os
+    import subprocess
+    import sys
+
+    rag.ingest(settings=settings)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.md").write_text("# A\n\nAnother folder.\n", "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_"))}
+    root = Path(__file__).resolve().parents[1]
+    env.update(RAG_STORE_DIR=str(settings.store_dir), PYTHONPATH=str(root))
+    done = subprocess.run(
+        [sys.executable, "-m", "ui", str(other), "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 1
+    assert "is another folder" in done.stderr and f"rag ui {other} --replace" in done.stderr
+    assert not (settings.docs_dir / "a.md").exists()

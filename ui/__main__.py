@@ -1,7 +1,8 @@
-"""``python -m ui``: serve the chat page."""
+"""``python -m ui [PATH] [--replace] [options]``: the same as ``rag ui`` (rag/cli.py settles the
+folder, then serves the page)."""
 
 import sys
 
-from ui.app import main
+from rag.cli import main
 
-sys.exit(main())
+sys.exit(main(["ui", *sys.argv[1:]]))

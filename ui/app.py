@@ -1,8 +1,10 @@
 """The Gradio chat page: ``create_app(settings)`` builds it, ``main(argv)`` serves it.
 
-Start it with ``rag ui`` or ``python -m ui`` (127.0.0.1:7860; ``--host/--port`` or
-``RAG_HOST``/``RAG_PORT``). Never shared publicly; Gradio analytics are off. Requests must name
-this server as their Host (loopback names, ``--host``, or ``RAG_ALLOWED_HOSTS``); see ui/guard.py.
+Start it with ``rag ui [PATH] [--replace]`` or ``python -m ui [PATH] [--replace]`` (the same
+command: rag/cli.py decides the folder, refusing another folder than the index's without
+``--replace``; 127.0.0.1:7860; ``--host/--port`` or ``RAG_HOST``/``RAG_PORT``). Never shared
+publicly; Gradio analytics are off. Requests must name this server as their Host (loopback
+names, ``--host``, or ``RAG_ALLOWED_HOSTS``); see ui/guard.py.
 """
 
 from __future__ import annotations
@@ -19,12 +21,21 @@ from typing import Any
 
 import gradio as gr
 
+import rag
 from rag import RagError, Settings
 from ui import feedback, render
 from ui.assets import HEAD
 from ui.export import conversation_markdown
 from ui.guard import allowed_hosts, guard_lifespan
-from ui.handlers import MAX_K, MODES, ChatSession, ChatUpdate, Handlers, backends
+from ui.handlers import (
+    MAX_K,
+    MODES,
+    ChatSession,
+    ChatUpdate,
+    Handlers,
+    backends,
+    read_only_reason,
+)
 from ui.indexing import IndexTracker
 from ui.library import COLUMNS, DEFAULT_SORT, SORTS, Library
 from ui.uploads import UPLOAD_SUFFIXES
@@ -55,10 +66,26 @@ def when(stamp: str) -> str:
     return stamp[:16].replace("T", " ") if len(stamp) >= 16 else stamp
 
 
-def folder_label(settings: Settings) -> str:
-    if settings.chroma_url:
-        return f"the index on {settings.chroma_url}"
-    return str(settings.docs_dir.resolve())
+def index_source(settings: Settings) -> rag.IndexSource:
+    """``rag.index_source``; when the index cannot be opened, the settings' folder (the page
+    still serves, and its actions show the error)."""
+    try:
+        return rag.index_source(settings)
+    except RagError as exc:
+        log.warning("%s", exc)
+        shared = bool(settings.chroma_url)
+        where = settings.chroma_url or str(settings.store_dir)
+        return rag.IndexSource(settings.docs_dir, "", "", 0, shared, not shared, where)
+
+
+def folder_label(source: rag.IndexSource) -> str:
+    """What the page answers from: the folder here, else the index (and the folder it records)."""
+    if source.folder is not None:
+        return str(source.folder.resolve())
+    if source.recorded:
+        writer = f" on {source.writer}" if source.writer else ""
+        return f"{source.recorded}{writer} (the index on {source.where})"
+    return f"the index on {source.where}"
 
 
 def storage_names(settings: Settings) -> tuple[str, str]:
@@ -81,7 +108,9 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
     library = Library(settings)
     tracker.on_done.append(library.warm)
     choices = backends(settings)
-    folder = folder_label(settings)
+    source = index_source(settings)
+    folder = folder_label(source)
+    read_only = read_only_reason(source)
     upload_label = (
         f"Upload {', '.join(UPLOAD_SUFFIXES)} files (up to {settings.max_upload_mb:g} MB)"
     )
@@ -127,7 +156,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
             text = (
                 f"{found.questions} answers marked ({found.right} right, {found.wrong} wrong) in "
                 f"{settings.feedback_file}. Measure them: rag eval --questions "
-                f"{settings.feedback_file} --docs {folder}."
+                f"{settings.feedback_file} --docs {source.folder or source.recorded}."
             )
             text += f" Latest score: {found.score}." if found.score else " Not measured yet."
         return render.notice(text, "info")
@@ -183,6 +212,8 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         label = f"Page {found.page} of {found.pages} · {shown}"
         if not found.total:
             label = "Nothing is indexed yet: upload documents above or press Re-sync."
+            if read_only:
+                label = "Nothing is indexed yet."
         value = rows or [["", "", "", None, "", ""]][:0]
         return gr.update(value=value, headers=list(COLUMNS)), label, found.page
 
@@ -224,10 +255,14 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
 
     def overview() -> tuple[str, Any, Any]:
         progress = tracker.progress
-        documents = library.documents()
-        header = render.header_html(folder, len(documents), progress.running)
+        now = index_source(settings)
+        header = render.header_html(folder_label(now), now.files, progress.running)
         examples = library.examples()
-        hint = render.no_documents_hint(folder) if not documents and not progress.running else ""
+        hint = render.notice(progress.error, "error") if progress.error else ""
+        if not now.files and not progress.running:
+            reason = read_only_reason(now)
+            hint += render.notice(reason, "info") if reason else ""
+            hint += "" if reason else render.no_documents_hint(folder_label(now))
         chat_examples = gr.update(examples=[{"text": q} for q in examples] or None)
         return header, chat_examples, gr.update(value=hint, visible=bool(hint))
 
@@ -255,7 +290,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         stored = gr.BrowserState(None, storage_key=storage_key, secret=secret)
         seen_version = gr.State(-1)
         feedback_target = gr.State(-1)
-        header = gr.HTML(render.header_html(folder, 0), elem_id="header", head=HEAD)
+        header = gr.HTML(render.header_html(folder, source.files), elem_id="header", head=HEAD)
         banner = gr.HTML(elem_id="index-banner", visible=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="chat-row"):
@@ -323,7 +358,12 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
                     )
             with gr.Tab("Documents", id="documents"):
                 docs_progress = gr.HTML(elem_id="docs-progress")
-                with gr.Row(equal_height=True, elem_id="docs-actions"):
+                gr.HTML(
+                    render.notice(read_only, "info") if read_only else "",
+                    elem_id="read-only",
+                    visible=bool(read_only),
+                )
+                with gr.Row(equal_height=True, elem_id="docs-actions", visible=not read_only):
                     upload_files = gr.File(
                         label=upload_label,
                         file_count="multiple",
@@ -365,7 +405,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
                     wrap=True,
                     column_widths=["30%", "26%", "7%", "9%", "10%", "18%"],
                 )
-                with gr.Row(equal_height=True, elem_id="docs-selection"):
+                with gr.Row(equal_height=True, elem_id="docs-selection", visible=not read_only):
                     chosen = gr.Dropdown(
                         label="Selected (click rows to select)",
                         choices=[],
@@ -517,11 +557,16 @@ def prepare_index(settings: Settings, tracker: IndexTracker | None = None) -> No
             flush=True,
         )
         return
-    settings.docs_dir.mkdir(parents=True, exist_ok=True)
+    source = index_source(settings)
+    reason = read_only_reason(source)
+    if reason or source.folder is None:
+        print(f"warning: {reason}", flush=True)
+        return
+    source.folder.mkdir(parents=True, exist_ok=True)
     if tracker is None:
         IndexTracker(settings).sync()
         return
-    print(f"Syncing {settings.docs_dir} in the background …", flush=True)
+    print(f"Syncing {source.folder} in the background …", flush=True)
     tracker.start()
 
 
@@ -538,12 +583,14 @@ def _port(value: str) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     from rag.config import env_flag
 
-    parser = argparse.ArgumentParser(prog="rag ui", description="Serve the chat page.")
+    parser = argparse.ArgumentParser(
+        prog="rag ui",
+        description="Serve the chat page.",
+        epilog="The folder (rag ui PATH [--replace]) is settled by rag ui (rag/cli.py) before "
+        "the page starts: it is passed on as RAG_DOCS_DIR.",
+    )
     parser.add_argument("--host", default=None, help=f"address (RAG_HOST; {DEFAULT_HOST})")
     parser.add_argument("--port", type=_port, default=None, help=f"port (RAG_PORT; {DEFAULT_PORT})")
-    parser.add_argument(
-        "folder", nargs="?", default=None, help="the documents folder (RAG_DOCS_DIR; seeds)"
-    )
     parser.add_argument("--no-sync", action="store_true", help="do not sync the folder first")
     argv = list(argv) if argv is not None else None
     if argv and argv[0] == "--":  # rag ui -- --port 8000
@@ -562,15 +609,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``rag ui``: serve the page until Ctrl-C, syncing the documents folder meanwhile."""
+    """Serve the page until Ctrl-C, syncing the documents folder meanwhile.
+
+    ``rag ui`` (rag/cli.py) calls this once it has settled the folder (PATH, ``--replace``) and
+    set RAG_DOCS_DIR; ``python -m ui`` goes through ``rag ui`` too.
+    """
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
-        if args.folder:
-            settings = settings.with_(docs_dir=Path(args.folder))
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

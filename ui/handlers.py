@@ -158,6 +158,23 @@ def backends(settings: Settings) -> list[str]:
     return ["extractive"]
 
 
+def read_only_reason(source: rag.IndexSource) -> str:
+    """Why this page may not upload, delete or re-sync ("" when it may)."""
+    if source.writable and source.folder is not None:
+        return ""
+    if source.shared:
+        writer = f" on {source.writer}" if source.writer else ""
+        return (
+            f"This page is a replica: the index on {source.where} is fed from {source.recorded}"
+            f"{writer}, so documents are added, removed and re-synced there (rag ingest on the "
+            "writer). This page answers from it."
+        )
+    return (
+        f"The index was built from {source.recorded}, which is not on this machine any more: "
+        "restore that folder, or serve another one with rag ui PATH --replace."
+    )
+
+
 class Handlers:
     """The page's actions, bound to the server's base settings."""
 
@@ -320,13 +337,21 @@ class Handlers:
         """Save uploaded files into the documents folder and index them; a notice for the page."""
         if not files:
             return render.notice("Choose one or more files to upload.")
+        try:
+            source = rag.index_source(self.settings)
+        except RagError as exc:
+            return render.notice(str(exc), "error")
+        refused = read_only_reason(source)
+        if refused or source.folder is None:
+            return render.notice("Nothing was uploaded. " + refused, "error")
+        folder = source.folder
         saved: list[SavedUpload] = []
         problems: list[str] = []
         limit = self.settings.max_upload_mb
         for item in files:
             path = Path(item)
             try:  # an unreadable upload is refused here, before it can replace anything
-                saved.append(save_upload(path, path.name, self.settings.docs_dir, limit))
+                saved.append(save_upload(path, path.name, folder, limit))
             except UploadRejected as exc:
                 problems.append(str(exc))
             except OSError:
@@ -345,7 +370,7 @@ class Handlers:
                 problems.append(f"{skipped.path}: {skipped.reason}; it was not added.")
                 names.discard(skipped.path)
                 if skipped.path in new:  # never delete a file that was there before the upload
-                    (self.settings.docs_dir / skipped.path).unlink(missing_ok=True)
+                    (folder / skipped.path).unlink(missing_ok=True)
         added = sorted(names & new)
         replaced = sorted(names - new)
         kind = "success" if not problems else ("warning" if names else "error")
@@ -358,6 +383,12 @@ class Handlers:
 
     def resync(self, progress: ProgressFn | None = None) -> str:
         """Bring the index in line with the documents folder."""
+        try:
+            refused = read_only_reason(rag.index_source(self.settings))
+        except RagError as exc:
+            return render.notice(str(exc), "error")
+        if refused:
+            return render.notice("Nothing was synced. " + refused, "error")
         report = self._guarded_sync(progress, "re-sync")
         if isinstance(report, str):
             return report

@@ -1,13 +1,16 @@
 """Indexing that never blocks the page: one tracker per app runs every sync (the start-up one in a
 background thread, re-sync and uploads in their handler) and tells the page how far it got.
 
-Progress from ``rag.ingest`` counts chunks; the files done are the documents the index lists
-(saved every few seconds while a sync writes) out of the supported files in the folder.
+A sync reports two phases through ``rag.ingest``'s progress callback (rag/sync.py): first
+"Reading i/n files" (``done``/``total`` count the folder's files, from 0), then
+"Indexed d/t chunks of f/p files" (``done``/``total`` count chunks; f of p files are stored).
+The banner follows the files of each phase, the Documents tab's line also the chunks.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +22,9 @@ from rag import IngestReport, RagError, Settings
 
 log = logging.getLogger("ui")
 
-INDEXED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+READING = "reading"
+STORING = "storing"
+_STORED_FILES = re.compile(r" of (\d+)/(\d+) files")
 
 
 @dataclass(frozen=True)
@@ -34,14 +39,19 @@ class IndexProgress:
     stage: str = ""
     error: str = ""
     version: int = 0  # grows by one each time a sync ends: the page then refreshes its lists
+    # READING: files_done of files_total files read; STORING: of the new or changed files,
+    # files_done stored; "": not started yet.
+    phase: str = ""
 
     @property
     def banner_text(self) -> str:
         """The warning above the chat while a sync runs, else ""."""
         if not self.running:
             return ""
-        if self.files_total:
-            done = min(self.files_done, self.files_total)
+        done = min(self.files_done, self.files_total)
+        if self.phase == READING and self.files_total:
+            head = f"Indexing: read {done} of {self.files_total} files"
+        elif self.files_total:
             head = f"Indexing {done} of {self.files_total} files"
         else:
             head = "Indexing"
@@ -53,24 +63,30 @@ class IndexProgress:
         if not self.running:
             return self.error
         parts = [self.banner_text.split(" - ")[0]]
-        if self.chunks_total:
+        if self.phase == STORING and self.chunks_total:
             percent = 100 * self.chunks_done / self.chunks_total
             parts.append(f"{self.chunks_done:,} of {self.chunks_total:,} chunks ({percent:.0f}%)")
-        elif self.stage:
-            parts.append(self.stage)
         return ", ".join(parts)
 
 
-def count_files(folder: Path) -> int:
-    """The files of ``folder`` a sync would read (hidden ones are skipped, as the sync does)."""
-    if not folder.is_dir():
+def count_files(folder: Path | None) -> int:
+    """The files of ``folder`` a sync reads (hidden ones are skipped, as the sync does)."""
+    if folder is None or not folder.is_dir():
         return 0
     total = 0
     for path in folder.rglob("*"):
         hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if not hidden and path.suffix.lower() in INDEXED_SUFFIXES and path.is_file():
+        if not hidden and path.is_file():
             total += 1
     return total
+
+
+def sync_folder(settings: Settings) -> Path | None:
+    """The folder this page syncs: the one the index belongs to (rag.index_source)."""
+    try:
+        return rag.index_source(settings).folder
+    except RagError:
+        return None
 
 
 class IndexTracker:
@@ -86,15 +102,7 @@ class IndexTracker:
     @property
     def progress(self) -> IndexProgress:
         with self._lock:
-            progress = self._progress
-        if progress.running and progress.chunks_total:
-            # Documents finished so far: the index saves its list every few seconds.
-            try:
-                listed = len(rag.documents(self.settings).documents)
-            except Exception:  # a half-written list: keep the last count
-                listed = progress.files_done
-            progress = self._update(files_done=max(progress.files_done, listed))
-        return progress
+            return self._progress
 
     @property
     def running(self) -> bool:
@@ -109,19 +117,31 @@ class IndexTracker:
 
     def sync(self) -> IngestReport:
         """Sync the documents folder now, in this thread; ``RagError`` as ``rag.ingest``."""
-        folder = self.settings.docs_dir
         self._update(
             running=True,
             files_done=0,
-            files_total=count_files(folder),
+            files_total=count_files(sync_folder(self.settings)),
             chunks_done=0,
             chunks_total=0,
             stage="Reading the documents",
             error="",
+            phase=READING,
         )
 
         def report(done: int, total: int, message: str) -> None:
-            self._update(chunks_done=done, chunks_total=total, stage=message)
+            if message.startswith("Reading"):
+                self._update(files_done=done, files_total=total, stage=message, phase=READING)
+                return
+            stored = _STORED_FILES.search(message)
+            files = (int(stored[1]), int(stored[2])) if stored else (0, 0)
+            self._update(
+                chunks_done=done,
+                chunks_total=total,
+                files_done=files[0],
+                files_total=files[1],
+                stage=message,
+                phase=STORING,
+            )
 
         error = ""
         try:
@@ -146,7 +166,11 @@ class IndexTracker:
     def start(self) -> threading.Thread:
         """Sync in a background thread (the page is served meanwhile)."""
         self._update(
-            running=True, stage="Starting", files_total=count_files(self.settings.docs_dir)
+            running=True,
+            stage="Starting",
+            files_done=0,
+            files_total=count_files(sync_folder(self.settings)),
+            phase=READING,
         )
         started = time.perf_counter()
 
@@ -157,7 +181,7 @@ class IndexTracker:
                 print(f"warning: {exc}\n  Add documents on the page's Documents tab.", flush=True)
                 return
             except Exception:
-                log.exception("indexing %s failed", self.settings.docs_dir)
+                log.exception("indexing failed")
                 return
             for skipped in report.skipped:
                 print(f"  skipped {skipped.path}: {skipped.reason}", flush=True)
