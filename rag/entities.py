@@ -33,6 +33,9 @@ from rag.text import STOPWORDS, fold, terms, words
 RARE_SHARE = 0.02
 # Codes and numbers: words with a digit and at least this many characters ("4242", "B52").
 MIN_CODE_CHARS = 3
+# A name's stem this long names the words that start with it (shorter stems match unrelated
+# words: "Ra" in "rain").
+MIN_DERIVED_STEM = 4
 REFUSAL_TEXT = "The documents do not contain an answer to this question."
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
@@ -92,10 +95,16 @@ def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -
 
 
 def mentions(text: str, term: Term) -> bool:
-    """Whether ``text`` names ``term``: the same word (a code exactly, a name or its stem)."""
-    if term.folded in words(text):
+    """Whether ``text`` names ``term``: the same word (a code exactly), or for a name its stem
+    or a word derived from it ("Serbian" names "Serbia", "Canadian" "Canada")."""
+    found = words(text)
+    if term.folded in found:
         return True
-    return not term.is_code and term.stem in terms(text)
+    if term.is_code:
+        return False
+    if term.stem in terms(text):
+        return True
+    return len(term.stem) >= MIN_DERIVED_STEM and any(w.startswith(term.stem) for w in found)
 
 
 def _context(chunk: Chunk) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 import rag
 from rag.config import Settings
-from rag.entities import distinctive_terms
+from rag.entities import Term, distinctive_terms, mentions
 from rag.lexical import LexicalIndex
 
 TOWNS = 120
@@ -110,3 +110,15 @@ def test_bm25_ties_are_ordered_by_chunk_id(tmp_path: Path) -> None:
     second.build(list(reversed(rows)))
     assert first.search("river Vel", 5) == second.search("river Vel", 5)
     assert [cid for cid, _ in first.search("river Vel", 5)] == [f"id{i:02d}" for i in range(5)]
+
+
+def test_a_name_is_named_by_the_words_derived_from_it() -> None:
+    serbia = Term("Serbia", "serbia", "serbia")
+    assert mentions("On this day, the Serbian president, Aleksandar Vucic, spoke.", serbia)
+    assert mentions("Serbia's president spoke.", serbia)
+    assert not mentions("The Croatian president spoke.", serbia)
+    # A short stem names only itself; a code only exactly.
+    assert not mentions("It began to rain.", Term("Ra", "ra", "ra"))
+    assert not mentions(
+        "The mayor of Veloria0170 spoke.", Term("Veloria017", "veloria017", "veloria017")
+    )
