@@ -81,6 +81,14 @@ def test_create_app_builds_the_page(settings: Settings) -> None:
     assert app.analytics_enabled is False
 
 
+def test_the_queue_follows_the_settings(settings: Settings) -> None:
+    """Issue 21: no "Queue is full" below the configured bound; the chat's concurrency too."""
+    app = create_app(settings.with_(queue_size=300, chat_concurrency=7))
+    assert app._queue.max_size == 300
+    ask = next(fn for fn in app.fns.values() if fn.api_name == "ask")
+    assert ask.concurrency_limit == 7
+
+
 def test_answer_streams_then_links_markers_to_highlighted_sources(seeded: Settings) -> None:
     app = create_app(seeded)
     session = ChatSession()

@@ -45,7 +45,6 @@ log = logging.getLogger("ui")
 NOISY_LOGGERS = ("httpx", "httpx2", "chromadb", "sentence_transformers", "bm25s", "urllib3")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-CHAT_CONCURRENCY = 4
 TICK_SECONDS = 1.0
 OPENAI_HINT = "openai is offered when OPENAI_BASE_URL or OPENAI_API_KEY is set."
 MODE_LABELS = {"hybrid": "Hybrid", "dense": "Dense", "bm25": "BM25"}
@@ -431,7 +430,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         chat_inputs = [question, session, k, mode, backend]
         chat_outputs = [chatbot, sources, session, question, notice]
         ask_options: dict[str, Any] = {
-            "concurrency_limit": CHAT_CONCURRENCY,
+            "concurrency_limit": settings.chat_concurrency,
             "concurrency_id": "chat",
             "show_progress": "minimal",
         }
@@ -509,7 +508,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
             **index_options,
         ).then(changed, None, seen_version, **refresh)  # fmt: skip
         cancel_button.click(cancel_delete, None, [confirm_box, documents_notice], **refresh)
-    app.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=64)
+    app.queue(**settings.queue_options())
     return app
 
 
