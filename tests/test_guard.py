@@ -101,10 +101,33 @@ def test_the_app_gets_the_request_as_it_came() -> None:
     async def receive() -> dict[str, Any]:
         return {}
 
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"host", b"127.0.0.1:7860")]}
+    asyncio.run(HostGuard(app, allowed_hosts("127.0.0.1", 7860))(scope, receive, send))
+    # Scope and receive as they came; send wrapped only to add the no-framing headers.
+    assert [(s, r) for s, r, _ in seen] == [(scope, receive)]
+    body = {"type": "http.response.body", "body": b"x"}
+    asyncio.run(seen[0][2](body))
+    assert sent == [body]
+
+
+def test_a_websocket_gets_the_request_as_it_came() -> None:
+    seen: list[tuple[Any, Any, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> dict[str, Any]:
+        return {}
+
     async def send(message: Any) -> None:
         pass
 
-    scope = {"type": "http", "headers": [(b"host", b"127.0.0.1:7860")]}
+    scope = {"type": "websocket", "headers": [(b"host", b"127.0.0.1:7860")]}
     asyncio.run(HostGuard(app, allowed_hosts("127.0.0.1", 7860))(scope, receive, send))
     assert seen == [(scope, receive, send)]
 
