@@ -329,8 +329,10 @@ def test_every_bound_says_how_it_was_set() -> None:
                 assert bound.margin >= 0, bound
                 sign = -1 if bound.kind == "min" else 1
                 assert bound.value == pytest.approx(bound.measured + sign * bound.margin), bound
-    assert not GATES["seed"]["refusal_rate"].holds(0.5)
-    assert GATES["seed"]["false_refusal_rate"].holds(0.2)
+    assert not GATES["seed"]["refusal_rate"].holds(0.35)
+    assert GATES["seed"]["refusal_rate"].holds(0.45)
+    assert not GATES["seed"]["false_refusal_rate"].holds(0.2)
+    assert not GATES["seed"]["cut_spans"].holds(1)
     assert not GATES["held_out"]["title_answers"].holds(1)
     assert not GATES["seed"]["refusal_rate"].holds(None)  # a missing figure fails
 

@@ -43,6 +43,11 @@ def test_the_slice_is_the_one_the_floors_were_set_on(tmp_path: Any) -> None:
 
     chosen_on = {g.question for g, _ in validation_corpus(tmp_path / "pipeline")}
     assert not chosen_on & {q.question for q in questions}
+    # Nor one the leave-one-corpus-out calibration was fitted on (train/loco.py).
+    from train.loco import wikipedia_corpus
+
+    _, fitted_on = wikipedia_corpus("squad2")
+    assert not {q.text for q in fitted_on} & {q.question for q in questions}
 
 
 @pytest.mark.slow
