@@ -25,8 +25,8 @@ from typing import Protocol
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.reader import MODEL_DIR, REBUILD
-from rag.text import terms
+from rag.reader import MODEL_DIR
+from rag.reader_input import REBUILD
 
 
 class _Embedder(Protocol):
@@ -48,15 +48,6 @@ class CorpusBaseline:
 
     dense: float
     questions: int
-
-
-def coverage(question: str, sentence: str, title: str = "") -> float:
-    """Share of the question's distinct content terms found in the sentence or its title."""
-    wanted = set(terms(question))
-    if not wanted:
-        return 0.0
-    found = set(terms(sentence)) | set(terms(title))
-    return len(wanted & found) / len(wanted)
 
 
 @lru_cache(maxsize=4)

@@ -22,12 +22,11 @@ import numpy as np
 
 from rag.embeddings import length_batches
 from rag.errors import ConfigError
-from rag.reader_input import MAX_TOKENS
+from rag.reader_input import MAX_TOKENS, REBUILD, open_tokenizer
 
 MODEL_DIR = Path(__file__).parent / "reader_model"
 # Pairs per model call, grouped by length (measured here: 8 beats 4, 16 and one batch of all).
 BATCH = 8
-REBUILD = "reinstall rag-offline (pip install -e .) or rebuild the reader with: python -m train"
 
 
 @dataclass(frozen=True)
@@ -169,18 +168,9 @@ class Reader:
 
     @cached_property
     def _tokenizer(self) -> Any:
-        from tokenizers import Tokenizer
-
-        path = self.folder / "tokenizer.json"
-        try:
-            tokenizer = Tokenizer.from_file(str(path))
-        except Exception as exc:  # tokenizers raises a bare Exception on a bad file
-            raise ConfigError(
-                f"The reader's tokenizer {path} is missing or damaged: {REBUILD}."
-            ) from exc
+        tokenizer = open_tokenizer(self.folder / "tokenizer.json")
         tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
-        tokenizer.no_padding()  # batches are padded by length in logits()
-        return tokenizer
+        return tokenizer  # not padded: batches are padded by length in logits()
 
     def load(self) -> None:
         """Load (and check) the model now rather than on the first question."""

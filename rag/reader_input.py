@@ -28,6 +28,8 @@ SENTENCE_WORDS = MAX_TOKENS
 # The shipped reader's tokenizer (the base model's vocabulary, which training uses as well).
 TOKENIZER = Path(__file__).parent / "reader_model" / "tokenizer.json"
 _lock = threading.Lock()
+# How to restore a missing or damaged part of the shipped reader (every ConfigError about it).
+REBUILD = "reinstall rag-offline (pip install -e .) or rebuild the reader with: python -m train"
 
 
 def reader_pair(
@@ -67,8 +69,9 @@ def fit_question(question: str, budget: int = QUESTION_TOKENS) -> str:
     return cut.rstrip()
 
 
-@lru_cache(maxsize=1)
-def _load_tokenizer(path: Path) -> Any:
+def open_tokenizer(path: Path) -> Any:
+    """The reader's tokenizer from ``path``, neither truncating nor padding (callers choose),
+    or a ConfigError saying how to restore it."""
     from tokenizers import Tokenizer
 
     from rag.errors import ConfigError
@@ -77,12 +80,16 @@ def _load_tokenizer(path: Path) -> Any:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception on a bad file
         raise ConfigError(
-            f"The reader's tokenizer {path} is missing or damaged: reinstall rag-offline "
-            "(pip install -e .) or rebuild the reader with: python -m train."
+            f"The reader's tokenizer {path} is missing or damaged: {REBUILD}."
         ) from exc
     tokenizer.no_truncation()
     tokenizer.no_padding()
     return tokenizer
+
+
+@lru_cache(maxsize=1)
+def _load_tokenizer(path: Path) -> Any:
+    return open_tokenizer(path)
 
 
 def _tokenizer() -> Any:
