@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from rag.answering import context_title
 from rag.models import Answer, Chunk, Citation, Passage
 from rag.text import STOPWORDS, fold, terms, words
 
@@ -109,7 +110,7 @@ def mentions(text: str, term: Term) -> bool:
 
 def _context(chunk: Chunk) -> str:
     """What a sentence is read with: its document's section path (or title) and file name."""
-    return " \n ".join([chunk.section or chunk.title, chunk.source.replace("_", " ")])
+    return " \n ".join([context_title(chunk), chunk.source.replace("_", " ")])
 
 
 def focus(passages: Sequence[Passage], names: Sequence[Term]) -> list[Passage]:

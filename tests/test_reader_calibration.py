@@ -17,13 +17,13 @@ from rag.calibration import (
     CorpusBaseline,
     baseline_from_scores,
     corpus_baseline,
-    coverage,
     measure_baseline,
     offtopic_bank,
 )
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.reader import MODEL_DIR, ReaderCard, load_card, shared_reader
+from train.loco import coverage
 
 MANUAL = """Build tool reference
 

@@ -193,10 +193,21 @@ def correct(question: Question, source: str, text: str) -> bool:
     return any(best in _norm(a) or _norm(a) in best for a in question.answers)
 
 
+def coverage(question: str, sentence: str, title: str = "") -> float:
+    """Share of the question's distinct content terms found in the sentence or its title (a
+    feature measured for the refusal rule, not chosen: it is not in the shipped rule)."""
+    from rag.text import terms
+
+    wanted = set(terms(question))
+    if not wanted:
+        return 0.0
+    found = set(terms(sentence)) | set(terms(title))
+    return len(wanted & found) / len(wanted)
+
+
 def features(question: str, passages: list[Any], judged: list[Any]) -> dict[str, Any]:
     """What a refusal rule may look at, for one question."""
     from rag.answering import top_dense
-    from rag.calibration import coverage
 
     best = judged[0] if judged else None
     other = next((j for j in judged if best and j.passage.chunk.id != best.passage.chunk.id), None)
