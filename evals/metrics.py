@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from rag.chunking import inside_word
 from rag.text import words
 
 Span = tuple[int, int]
@@ -86,10 +87,9 @@ def overlaps_any(span: Span, spans: Iterable[Span]) -> bool:
 
 
 def cuts_a_word(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` starts or ends inside a word (a letter or digit on both sides
-    of either edge): a citation or closest passage must never do that."""
-    inside = start > 0 and text[start - 1].isalnum() and start < len(text) and text[start].isalnum()
-    return inside or (0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum())
+    """Whether ``text[start:end]`` starts or ends inside a word: a citation or closest passage
+    must never do that."""
+    return inside_word(text, start) or inside_word(text, end)
 
 
 def first_relevant_rank(relevant: Sequence[bool]) -> int | None:

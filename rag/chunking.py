@@ -114,14 +114,15 @@ def _repair(text: str, spans: list[Span]) -> list[Span]:
                 start += 1
         if start >= end:
             continue
-        if out and out[-1][1] == start and _inside_word(text, start):
+        if out and out[-1][1] == start and inside_word(text, start):
             out[-1] = (out[-1][0], end)
             continue
         out.append((start, end))
     return out
 
 
-def _inside_word(text: str, at: int) -> bool:
+def inside_word(text: str, at: int) -> bool:
+    """Whether offset ``at`` falls inside a word (a letter or digit on both sides)."""
     return 0 < at < len(text) and text[at - 1].isalnum() and text[at].isalnum()
 
 
