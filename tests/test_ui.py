@@ -81,6 +81,17 @@ def test_create_app_builds_the_page(settings: Settings) -> None:
     assert app.analytics_enabled is False
 
 
+def test_restoring_the_conversation_leaves_a_typed_question_alone(settings: Settings) -> None:
+    """The page's load event restores the stored conversation; a question typed before it
+    returned was wiped, so Enter asked an empty question (seen in CI with two pages at once)."""
+    app = create_app(settings)
+    question = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "question")
+    loads = [fn for fn in app.fns.values() if fn.name == "restore"]
+    assert len(loads) == 1 and any("load" in str(t) for t in loads[0].targets)
+    assert question not in loads[0].outputs
+    assert len(loads[0].outputs) == 4
+
+
 def test_the_queue_follows_the_settings(settings: Settings) -> None:
     """Issue 21: no "Queue is full" below the configured bound; the chat's concurrency too."""
     app = create_app(settings.with_(queue_size=300, chat_concurrency=7))

@@ -133,8 +133,10 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
     def save(session: ChatSession) -> Any:
         return session.to_json() if session is not None else None
 
-    def restore(stored: Any) -> ChatOutputs:
-        return _outputs(ChatUpdate(ChatSession.from_json(stored)))
+    def restore(stored: Any) -> tuple[list[dict[str, str]], str, ChatSession, str]:
+        # Not the question box: a question typed while the page was loading must survive.
+        messages, sources, session, _, notice = _outputs(ChatUpdate(ChatSession.from_json(stored)))
+        return messages, sources, session, notice
 
     def export(session: ChatSession) -> Any:
         markdown = conversation_markdown(session or ChatSession())
@@ -478,7 +480,8 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
                         documents, docs_label, docs_page, feedback_status]  # fmt: skip
         timer = gr.Timer(TICK_SECONDS)
         timer.tick(tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden)
-        app.load(restore, stored, chat_outputs, **quick).then(
+        restored = [chatbot, sources, session, notice]
+        app.load(restore, stored, restored, **quick).then(
             tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden
         )
 
