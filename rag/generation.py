@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rag import bounds, citations
-from rag.answering import REFUSAL_TEXT, Judged, closest, judge, refusal, rerank, top_dense
+from rag.answering import (
+    REFUSAL_TEXT,
+    Judged,
+    closest,
+    context_title,
+    judge,
+    refusal,
+    rerank,
+    top_dense,
+)
 from rag.citations import Weight, sentence_spans, span_text
 from rag.config import Settings
 from rag.errors import LLMError
@@ -326,7 +335,9 @@ class CitationChecker(citations.CitationChecker):
         spans = sentence_spans(passage)
         texts = [span_text(passage, s, e) for s, e in spans]
         pairs = [
-            reader_pair(claim, text, title=passage.chunk.title, before=texts[i - 1] if i else "")
+            reader_pair(
+                claim, text, title=context_title(passage.chunk), before=texts[i - 1] if i else ""
+            )
             for i, text in enumerate(texts)
         ]
         logits = self.checks.reader.logits(pairs)

@@ -20,6 +20,7 @@ from rag.answering import (
     spans,
 )
 from rag.chunking import split_sentences
+from rag.generation import Checks, CitationChecker
 from rag.models import Chunk, Passage
 from rag.reader import shared_reader
 from rag.reader_input import reader_pair
@@ -298,3 +299,23 @@ def test_the_reader_sees_the_section_path_as_title() -> None:
     without = float(reader.logits([reader_pair(question, sentence)])[0])
     assert with_section != pytest.approx(without, abs=1e-3)
     assert best.logit == pytest.approx(with_section, abs=1e-5)
+
+
+def test_a_models_claim_is_checked_with_the_section_path_as_title() -> None:
+    """The generative path's claim check reads a sentence as the extractive path does: with its
+    section path as the title (it used the document title, so the two paths disagreed)."""
+    section = "The Rust Book > Fearless Concurrency > Message Passing"
+    _, passage = structured(CHANNELS[3:4], section)
+    reader = shared_reader()
+    claim = "mpsc stands for multiple producer, single consumer [1]."
+    sentence = "The abbreviation mpsc stands for multiple producer, single consumer."
+    checker = CitationChecker("What does mpsc stand for?", [passage], Checks(_one, reader, 0.0))
+    _, _, probability, _ = checker._support(claim, passage)
+    with_section = float(reader.logits([reader_pair(claim, sentence, title=section)])[0])
+    without = float(reader.logits([reader_pair(claim, sentence)])[0])
+    assert with_section != pytest.approx(without, abs=1e-3)
+    assert probability == pytest.approx(reader.probability(with_section, 0.5), abs=1e-5)
+
+
+def _one(term: str) -> float:
+    return 1.0
