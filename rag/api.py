@@ -363,10 +363,12 @@ def dense_baseline(settings: Settings) -> float | None:
     index generation; None (the reader's default) for an empty index."""
     eng = engine(settings)
     store, embedder = eng.store, shared_embedder(settings)
+    manifest = eng.manifest
     baseline = corpus_baseline(
         (*_key(settings), embedder.id),
-        eng.manifest.generation,
+        (manifest.generation, manifest.last_sync, manifest.total_chunks),
         lambda: measure_baseline(embedder, store),
+        settings.store_dir / f"baseline-{settings.collection}.json",
     )
     return baseline.dense if baseline else None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag import api
+from rag import api, calibration
 from rag.answering import judge
 from rag.calibration import (
     CorpusBaseline,
@@ -128,6 +128,46 @@ def test_the_baseline_is_measured_once_per_generation() -> None:
     assert corpus_baseline(key, 1, measure) == CorpusBaseline(0.1, 48)
     assert corpus_baseline(key, 2, measure) == CorpusBaseline(0.2, 48)
     assert len(calls) == 2
+
+
+def test_the_baseline_is_kept_on_disk_for_the_next_process(tmp_path: Path) -> None:
+    """A fresh process (each `rag ask`) reads the file instead of measuring again; another
+    generation, a damaged file or another bank is measured again and the file replaced."""
+    calls: list[int] = []
+
+    def measure() -> CorpusBaseline:
+        calls.append(1)
+        return CorpusBaseline(round(0.1 * len(calls), 4), 48)
+
+    path = tmp_path / "store" / "baseline-docs.json"
+    key = ("disk-index", id(calls))
+
+    def fresh_process(generation: int) -> CorpusBaseline | None:
+        calibration._cache.clear()
+        return corpus_baseline(key, generation, measure, path)
+
+    assert fresh_process(1) == CorpusBaseline(0.1, 48) and path.is_file()
+    assert fresh_process(1) == CorpusBaseline(0.1, 48) and len(calls) == 1
+    assert fresh_process(2) == CorpusBaseline(0.2, 48) and len(calls) == 2
+    assert fresh_process(2) == CorpusBaseline(0.2, 48) and len(calls) == 2
+    assert corpus_baseline(("another-index",), 2, measure, path) == CorpusBaseline(0.3, 48)
+    for damaged in ("{not json", '{"dense": "0.5"}', "[]"):
+        path.write_text(damaged, encoding="utf-8")
+        before = len(calls)
+        assert fresh_process(2) is not None and len(calls) == before + 1
+    record = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**record, "bank": "another bank"}), encoding="utf-8")
+    before = len(calls)
+    fresh_process(2)
+    assert len(calls) == before + 1
+
+
+def test_a_store_that_cannot_keep_the_baseline_still_answers(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    calibration._cache.clear()
+    found = corpus_baseline(("ro",), 1, lambda: CorpusBaseline(0.2, 48), blocker / "b.json")
+    assert found == CorpusBaseline(0.2, 48)
 
 
 @pytest.mark.slow
