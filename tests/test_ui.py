@@ -761,7 +761,7 @@ def test_conversation_survives_a_reload_as_json(seeded: Settings) -> None:
     ask_all(app, SERBIA, session)
     ask_all(app, "What is the boiling point of mercury?", session)
     stored = json.loads(json.dumps(wired(app)["save"](session)))  # what the browser keeps
-    messages, sources, restored, _question, _notice = wired(app)["restore"](stored)
+    messages, sources, restored, _notice = wired(app)["restore"](stored)
     assert restored == session
     assert messages == session.messages and sources == render.sources_panel(session.sources)
     assert wired(app)["restore"](None)[2] == ChatSession()
