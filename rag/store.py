@@ -154,7 +154,7 @@ def check_access(where: str, base: str, headers: dict[str, str] | None) -> None:
         )
     try:
         reply = httpx.get(f"{base}/api/v2/auth/identity", headers=headers, timeout=30.0)
-    except httpx.HTTPError:
+    except (httpx.HTTPError, httpx.InvalidURL):
         return
     if reply.status_code in (401, 403):
         raise refused(where, reply.status_code, headers is not None)
