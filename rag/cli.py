@@ -23,9 +23,13 @@ MAX_ERROR_CHARS = 500
 
 
 def mask_secrets(text: str) -> str:
-    """``text`` with the configured API key hidden: a server may echo it back in an error."""
-    key = (env_flag("OPENAI_API_KEY") or "").strip()
-    return text.replace(key, MASK) if len(key) >= 6 else text
+    """``text`` with the configured API key and Chroma token hidden: a server may echo them
+    back in an error."""
+    for variable in ("OPENAI_API_KEY", "RAG_CHROMA_TOKEN"):
+        secret = (env_flag(variable) or "").strip()
+        if len(secret) >= 6:
+            text = text.replace(secret, MASK)
+    return text
 
 
 class MaskingFormatter(logging.Formatter):

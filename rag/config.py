@@ -42,6 +42,9 @@ OFFLINE_ENV = {
 # collections' suffixes ("__documents", "__lease").
 _COLLECTION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._-]{1,480})[a-zA-Z0-9]")
 
+# A token an HTTP header can carry after "Bearer ": printable ASCII, no spaces.
+_TOKEN = re.compile(r"[!-~]+")
+
 
 def apply_offline_env() -> None:
     """Set the offline/telemetry variables unless the user set them already."""
@@ -76,6 +79,7 @@ LIMITS: dict[str, Limits] = {
     "max_upload_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "max_file_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
     "max_html_mb": Limits(0.0, 100_000.0, whole=False, low_open=True),
+    "max_parse_seconds": Limits(0.0, 86_400.0, whole=False, low_open=True),
     "embed_batch_size": Limits(1, 4096),
     "queue_size": Limits(1, 100_000),
     "chat_concurrency": Limits(1, 64),
@@ -91,6 +95,7 @@ ENV_NAMES = {
     "max_upload_mb": "RAG_MAX_UPLOAD_MB",
     "max_file_mb": "RAG_MAX_FILE_MB",
     "max_html_mb": "RAG_MAX_HTML_MB",
+    "max_parse_seconds": "RAG_MAX_PARSE_SECONDS",
     "queue_size": "RAG_QUEUE_SIZE",
     "chat_concurrency": "RAG_CHAT_CONCURRENCY",
 }
@@ -122,6 +127,9 @@ class Settings:
     docs_dir: Path = DEFAULT_DOCS_DIR
     store_dir: Path = Path("vectorstore")
     chroma_url: str | None = None
+    # Sent as "Authorization: Bearer <token>" to the Chroma server (a token-checking proxy in
+    # front of `chroma run`, whose 1.x server has no authentication of its own).
+    chroma_token: str | None = field(default=None, repr=False)
     collection: str = "documents"
     # Chunking: characters per chunk (whole sentences) and overlap in characters.
     chunk_size: int = 700
@@ -155,6 +163,9 @@ class Settings:
     # HTML parsing time and memory grow with the markup (10 MB of nested tags: 22 s, 704 MB),
     # so HTML has its own, lower cap (a long single-page manual is 1-3 MB).
     max_html_mb: float = 4.0
+    # Reading one PDF, DOCX or HTML file stops after this many seconds (the file is skipped with
+    # the reason): a damaged or hostile file must not hold the writer.
+    max_parse_seconds: float = 60.0
     # The page's queue: questions that may wait (beyond it: "Queue is full") and questions
     # answered at once (they share the reader's calls: rag/batching.py).
     queue_size: int = 256
@@ -191,6 +202,11 @@ class Settings:
                 "3 to 480 letters, digits, '.', '_' or '-', starting and ending with a letter or "
                 "digit."
             )
+        if self.chroma_token is not None and not _TOKEN.fullmatch(self.chroma_token):
+            raise ConfigError(
+                "RAG_CHROMA_TOKEN must be printable ASCII without spaces (an HTTP header carries "
+                "it): set it to the token the Chroma server's proxy expects."
+            )
         if self.chunk_overlap >= self.chunk_size:
             raise ConfigError(
                 f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than RAG_CHUNK_SIZE "
@@ -221,6 +237,7 @@ class Settings:
                 values[name] = Path(env[var])
         texts = {
             "chroma_url": "RAG_CHROMA_URL",
+            "chroma_token": "RAG_CHROMA_TOKEN",
             "collection": "RAG_COLLECTION",
             "mode": "RAG_MODE",
             "embed_backend": "RAG_EMBED_BACKEND",
@@ -244,6 +261,7 @@ class Settings:
             "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
             "max_file_mb": ("RAG_MAX_FILE_MB", float),
             "max_html_mb": ("RAG_MAX_HTML_MB", float),
+            "max_parse_seconds": ("RAG_MAX_PARSE_SECONDS", float),
             "queue_size": ("RAG_QUEUE_SIZE", int),
             "chat_concurrency": ("RAG_CHAT_CONCURRENCY", int),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 # Chroma reports a disk that filled up mid-write as "Error in compaction: ..." without the
 # OS's error: a store folder with less room than this left is taken as the cause.
 LOW_DISK_BYTES = 32 * 1024 * 1024
+# A refusal as Chroma's client reports it: the text of the proxy's error page.
+_REFUSAL = re.compile(r"\b(401|403)\b[^\n]{0,40}(?:unauthori[sz]ed|authori[sz]ation|forbidden)")
+_LOOPBACK = re.compile(r"http://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]):")
 _UNREACHABLE = ("connecterror", "connectionrefused", "connection refused", "could not connect")
 
 
@@ -85,6 +89,12 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
             chain.append(link)
             link = link.__cause__ or link.__context__
         text = " ".join(f"{type(e).__name__} {e}" for e in chain).lower()
+        status = _REFUSAL.search(text)
+        if status is not None:  # the token was withdrawn or changed while we ran
+            return StoreError(
+                f"The Chroma server at {where} refused the request (HTTP {status.group(1)}): "
+                "set RAG_CHROMA_TOKEN to the token its proxy expects."
+            )
         if any(isinstance(e, ConnectionError) for e in chain) or any(
             marker in text for marker in _UNREACHABLE
         ):
@@ -111,6 +121,45 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
     )
 
 
+def token_headers(token: str | None) -> dict[str, str] | None:
+    """The header carrying ``RAG_CHROMA_TOKEN``, as a token-checking proxy expects it."""
+    return {"Authorization": f"Bearer {token}"} if token else None
+
+
+def refused(where: str, status: int, sent_token: bool) -> StoreError:
+    """The one-line error for a server (or its proxy) that answered 401 or 403."""
+    if sent_token:
+        return StoreError(
+            f"The Chroma server at {where} refused the token (HTTP {status}): set "
+            "RAG_CHROMA_TOKEN to the token its proxy expects."
+        )
+    return StoreError(
+        f"The Chroma server at {where} asks for a token (HTTP {status}): set RAG_CHROMA_TOKEN "
+        "to the token its proxy expects."
+    )
+
+
+def check_access(where: str, base: str, headers: dict[str, str] | None) -> None:
+    """Raise a one-line ``StoreError`` when the server refuses our token (or its absence).
+
+    Chroma's client reports a refusal as the proxy's page, without the status; one request of
+    our own reads the status. Any other failure is left to the client, which names it."""
+    import httpx
+
+    if headers and base.startswith("http://") and not _LOOPBACK.match(base):
+        log.warning(
+            "RAG_CHROMA_TOKEN goes to %s over plain http: anyone on the way can read it; put "
+            "TLS on the proxy (https://).",
+            where,
+        )
+    try:
+        reply = httpx.get(f"{base}/api/v2/auth/identity", headers=headers, timeout=30.0)
+    except (httpx.HTTPError, httpx.InvalidURL):
+        return
+    if reply.status_code in (401, 403):
+        raise refused(where, reply.status_code, headers is not None)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else ""
@@ -132,10 +181,15 @@ class VectorStore:
                     raise StoreError(
                         f"RAG_CHROMA_URL={settings.chroma_url!r} is not a URL: use http://host:port."
                     )
+                port = parts.port or (443 if parts.scheme == "https" else 8000)
+                headers = token_headers(settings.chroma_token)
+                host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+                check_access(settings.chroma_url, f"{parts.scheme}://{host}:{port}", headers)
                 self.client = chromadb.HttpClient(
                     host=parts.hostname,
-                    port=parts.port or (443 if parts.scheme == "https" else 8000),
+                    port=port,
                     ssl=parts.scheme == "https",
+                    headers=headers,
                     settings=chroma_settings,
                 )
                 self.client.heartbeat()

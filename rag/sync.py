@@ -374,7 +374,7 @@ class Syncer:
                 skipped.append(SkippedFile(source, too_big))
                 continue
             try:
-                document = load_document(path)
+                document = load_document(path, self.settings.max_parse_seconds)
             except UnreadableFile as exc:
                 log.warning("Skipping %s: %s", source, exc)
                 skipped.append(SkippedFile(source, str(exc)))

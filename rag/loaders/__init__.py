@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag.loaders.base import (
+    MAX_HTML_ELEMENTS,
     MAX_SECONDS,
     MAX_UNPACKED_BYTES,
     MAX_XML_BYTES,
     MAX_ZIP_ENTRIES,
     Block,
+    Budget,
     LoadedDocument,
     UnreadableFile,
     decode,
@@ -24,12 +26,14 @@ from rag.loaders.markdown import markdown_to_text
 from rag.loaders.pdf import unwrap_lines
 
 __all__ = [
+    "MAX_HTML_ELEMENTS",
     "MAX_SECONDS",
     "MAX_UNPACKED_BYTES",
     "MAX_XML_BYTES",
     "MAX_ZIP_ENTRIES",
     "SUPPORTED_SUFFIXES",
     "Block",
+    "Budget",
     "LoadedDocument",
     "UnreadableFile",
     "html_to_text",
@@ -46,8 +50,10 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load_document(path: Path) -> LoadedDocument:
-    """Extract the text and structure of one file, or raise ``UnreadableFile`` with the reason."""
+def load_document(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
+    """Extract the text and structure of one file, or raise ``UnreadableFile`` with the reason.
+
+    Reading a PDF, DOCX or HTML file stops after ``max_seconds`` (``RAG_MAX_PARSE_SECONDS``)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
@@ -60,23 +66,23 @@ def load_document(path: Path) -> LoadedDocument:
     if suffix == ".pdf":
         from rag.loaders.pdf import load_pdf
 
-        document = load_pdf(path)
+        document = load_pdf(path, max_seconds)
     elif suffix == ".docx":
         from rag.loaders.docx import load_docx
 
-        document = load_docx(path)
+        document = load_docx(path, max_seconds)
     else:
-        document = _load_source(suffix, decode(data))
+        document = _load_source(suffix, decode(data), max_seconds)
     if not document.text.strip():
         raise UnreadableFile("no text found")
     return document
 
 
-def _load_source(suffix: str, text: str) -> LoadedDocument:
+def _load_source(suffix: str, text: str, max_seconds: float) -> LoadedDocument:
     if suffix in (".html", ".htm"):
         from rag.loaders.html import load_html
 
-        return load_html(text)
+        return load_html(text, Budget(max_seconds))
     if suffix in (".md", ".markdown"):
         from rag.loaders.markdown import load_markdown
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import time
 from dataclasses import dataclass, field
 
 # Bounds on the work one file may cause. Zip-based formats (.docx) are checked on the sizes their
@@ -12,7 +13,10 @@ from dataclasses import dataclass, field
 MAX_UNPACKED_BYTES = 300 * 1024 * 1024
 MAX_XML_BYTES = 48 * 1024 * 1024
 MAX_ZIP_ENTRIES = 10_000
-MAX_SECONDS = 60.0
+MAX_SECONDS = 60.0  # the default of RAG_MAX_PARSE_SECONDS
+# An HTML page's tree takes about 2 KB per element: past this many, markup is machine-made or
+# hostile (a 4 MB page of real documentation has under 100,000; 1 MB of "<a>" has 350,000).
+MAX_HTML_ELEMENTS = 200_000
 
 BLOCK_KINDS = ("heading", "paragraph", "code", "list", "table", "caption")
 # A paragraph that names a listing, figure or table ("Listing 15-23: ...") is its caption.
@@ -67,10 +71,36 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def too_slow() -> str:
+def too_slow(seconds: float = MAX_SECONDS) -> str:
     return (
-        f"reading it took over {MAX_SECONDS:.0f} s: a damaged or hostile file; split or re-save it"
+        f"reading it took over {seconds:g} s (RAG_MAX_PARSE_SECONDS): a damaged or hostile file; "
+        "split or re-save it"
     )
+
+
+class Budget:
+    """The work one file may cause: a deadline (``check``) and, for HTML, a number of elements
+    (``element``, called as the parser makes each one). Both raise ``UnreadableFile``."""
+
+    def __init__(self, seconds: float = MAX_SECONDS, elements: int = MAX_HTML_ELEMENTS) -> None:
+        self.seconds = seconds
+        self.elements = elements
+        self._deadline = time.monotonic() + seconds
+        self._count = 0
+
+    def check(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise UnreadableFile(too_slow(self.seconds))
+
+    def element(self) -> None:
+        self._count += 1
+        if self._count > self.elements:
+            raise UnreadableFile(
+                f"over {self.elements:,} HTML elements: markup this dense is damaged or "
+                "machine-made; split the page or save it as text"
+            )
+        if self._count % 512 == 0:
+            self.check()
 
 
 class DocumentBuilder:

@@ -4,7 +4,6 @@ heading path, list styles make one list block, each table one table block (a row
 from __future__ import annotations
 
 import re
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,16 @@ from rag.loaders.base import (
     MAX_UNPACKED_BYTES,
     MAX_XML_BYTES,
     MAX_ZIP_ENTRIES,
+    Budget,
     DocumentBuilder,
     LoadedDocument,
     UnreadableFile,
-    too_slow,
 )
 
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
 
 
-def load_docx(path: Path) -> LoadedDocument:
+def load_docx(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
     import docx
     from docx.table import Table
 
@@ -32,12 +31,11 @@ def load_docx(path: Path) -> LoadedDocument:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several unrelated types
         raise UnreadableFile(f"not a readable .docx file ({type(exc).__name__})") from exc
-    deadline = time.monotonic() + MAX_SECONDS
+    budget = Budget(max_seconds)
     builder = DocumentBuilder()
     items: list[str] = []  # the list being read
     for item in document.iter_inner_content():
-        if time.monotonic() > deadline:
-            raise UnreadableFile(too_slow())
+        budget.check()
         style = "" if isinstance(item, Table) else _style_name(item)
         if items and not style.lower().startswith("list"):
             builder.add("\n".join(items), "list")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from rag.loaders.base import DocumentBuilder, LoadedDocument, UnreadableFile, collapse
+from rag.loaders.base import Budget, DocumentBuilder, LoadedDocument, UnreadableFile, collapse
 
 # HTML elements that start a new block (a paragraph break) or a new line; every other element is
 # inline (a, b, i, em, strong, span, code, ...) and must not break the sentence it is in.
@@ -36,14 +37,20 @@ _REFRESH = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
 _STUB_WORDS = 12
 
 
-def load_html(html: str) -> LoadedDocument:
-    """The main content of a page as a structured document; redirect stubs are refused."""
-    soup = parse(html)
+def load_html(html: str, budget: Budget | None = None) -> LoadedDocument:
+    """The main content of a page as a structured document; redirect stubs are refused.
+
+    ``budget`` (default: 60 s, 200,000 elements) bounds the time and the tree's size: a page
+    past either is refused (``UnreadableFile``) as soon as it is seen, not after it is read."""
+    budget = budget or Budget()
+    soup = parse(html, budget)
     _refuse_redirect(soup, soup.body or soup)
-    root = main_content(soup)
+    budget.check()
+    root = main_content(soup, budget)
     _refuse_redirect(soup, root)  # chrome around a page that only says where it moved
+    budget.check()
     builder = DocumentBuilder()
-    walk(root, builder)
+    walk(root, builder, budget)
     document = builder.build()
     if not document.title:
         title = soup.find("title")
@@ -54,26 +61,50 @@ def load_html(html: str) -> LoadedDocument:
     return document
 
 
-def parse(html: str) -> Any:
-    """The page's tree, by lxml (several times faster than Python's parser on large pages)."""
+def parse(html: str, budget: Budget | None = None) -> Any:
+    """The page's tree, by lxml (several times faster than Python's parser on large pages);
+    with a ``budget``, parsing stops as soon as it is spent."""
     from bs4 import BeautifulSoup
 
-    return BeautifulSoup(html, "lxml")
+    if budget is None:
+        return BeautifulSoup(html, "lxml")
+    builder = _bounded_builder()()
+    builder.budget = budget
+    return BeautifulSoup(html, builder=builder)
+
+
+@cache
+def _bounded_builder() -> Any:
+    """bs4's lxml tree builder, counting elements against a ``Budget`` as lxml reports them
+    (an exception raised here stops lxml's parser at once)."""
+    from bs4.builder._lxml import LXMLTreeBuilder
+
+    class BoundedBuilder(LXMLTreeBuilder):  # type: ignore[misc]
+        budget: Budget
+
+        def start(self, *args: Any, **kwargs: Any) -> None:
+            self.budget.element()
+            super().start(*args, **kwargs)
+
+    return BoundedBuilder
 
 
 def html_to_text(html: str) -> str:
     """The text a browser shows of the whole page: block elements break lines, inline ones do
     not; runs of white space collapse to one space (except in ``<pre>``)."""
+    budget = Budget()
     builder = DocumentBuilder()
-    walk(parse(html), builder)
+    walk(parse(html, budget), builder, budget)
     return builder.build().text
 
 
-def main_content(soup: Any) -> Any:
+def main_content(soup: Any, budget: Budget | None = None) -> Any:
     """The element holding the page's own text, without navigation and other chrome."""
     root = soup.body or soup
     tags = soup.find_all(True)
     for test in _MAIN:
+        if budget is not None:
+            budget.check()
         found = [tag for tag in tags if test(tag)]
         if len(found) == 1 and found[0].get_text(strip=True):
             root = found[0]
@@ -81,6 +112,8 @@ def main_content(soup: Any) -> Any:
     else:
         for tag in root.find_all(("header", "footer")):
             tag.decompose()
+    if budget is not None:
+        budget.check()
     for tag in root.find_all(_is_chrome):
         if not tag.decomposed:
             tag.decompose()
@@ -145,8 +178,8 @@ def _refuse_redirect(soup: Any, body: Any) -> None:
         raise UnreadableFile(f"a redirect page (only a link to {target}), not a document")
 
 
-def walk(root: Any, builder: DocumentBuilder) -> None:
-    """Blocks of ``root`` in document order, added to ``builder``.
+def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> None:
+    """Blocks of ``root`` in document order, added to ``builder``; within ``budget``'s time.
 
     An explicit stack, not recursion: deeply nested markup must not overflow Python's stack.
     """
@@ -162,7 +195,11 @@ def walk(root: Any, builder: DocumentBuilder) -> None:
         pieces.clear()
         builder.add(text, kind)
 
+    steps = 0
     while stack:
+        steps += 1
+        if budget is not None and steps % 1024 == 0:
+            budget.check()
         node, closing, preserve = stack.pop()
         if isinstance(node, Tag):
             name = node.name.lower()

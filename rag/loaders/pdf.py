@@ -4,11 +4,10 @@ the file has one, gives each page's heading path."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
-from rag.loaders.base import MAX_SECONDS, Block, LoadedDocument, UnreadableFile, normalise, too_slow
+from rag.loaders.base import MAX_SECONDS, Block, Budget, LoadedDocument, UnreadableFile, normalise
 
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-$")
 # Lines at least this share of a page's longest line were wrapped by the layout, not the author.
@@ -17,18 +16,17 @@ _MAX_OUTLINE_DEPTH = 12
 _PARAGRAPH = re.compile(r"[^\n](?:.|\n(?!\n))*", re.DOTALL)
 
 
-def load_pdf(path: Path) -> LoadedDocument:
+def load_pdf(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     # pypdf itself refuses streams that decompress past its limits (the PDF bomb case).
-    deadline = time.monotonic() + MAX_SECONDS
+    budget = Budget(max_seconds)
     page_texts: list[str] = []
     try:
         reader = PdfReader(str(path))
         for page in reader.pages:
-            if time.monotonic() > deadline:
-                raise UnreadableFile(too_slow())
+            budget.check()
             page_texts.append(normalise(unwrap_lines(page.extract_text() or "")))
         paths = _outline_paths(reader, len(page_texts))
     except (PyPdfError, ValueError, KeyError, OSError) as exc:

@@ -1,0 +1,72 @@
+"""HTML parse time and memory are bounded like PDF and DOCX (issue 20, item 8): a page that
+takes longer than RAG_MAX_PARSE_SECONDS, or whose tree would hold more than MAX_HTML_ELEMENTS
+elements, is stopped as soon as that is seen, skipped with the reason, and the rest of the folder
+is indexed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.config import Settings
+from rag.errors import ConfigError
+from rag.loaders import MAX_HTML_ELEMENTS, Budget, UnreadableFile, load_document
+from rag.loaders.html import load_html
+from tests.test_source import make_folder, sources
+
+# 1 MB of unclosed <div>: 175,000 nested elements, under both the 4 MB cap and the element cap;
+# reading it whole takes 5-20 s on the development machine.
+NESTED = "<html><body>" + "<div>x" * 175_000 + "</body></html>"
+SLOW = (
+    "reading it took over 0.5 s (RAG_MAX_PARSE_SECONDS): a damaged or hostile file; split or "
+    "re-save it"
+)
+
+
+def test_a_page_that_parses_too_long_is_skipped_with_the_reason_and_the_rest_indexed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = make_folder(tmp_path / "pages", ["a.txt", "b.txt"])
+    (folder / "nested.html").write_text(NESTED, encoding="utf-8")
+    (folder / "fine.html").write_text(
+        "<html><body><h1>Fine</h1><p>The fine page is read.</p></body></html>", encoding="utf-8"
+    )
+    bounded = settings.with_(max_parse_seconds=0.5)
+    started = time.monotonic()
+    with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s") as caught:
+        load_document(folder / "nested.html", max_seconds=0.5)
+    took = time.monotonic() - started
+    assert str(caught.value) == SLOW
+    assert took < 3.0, f"stopped after {took:.1f} s, not at the 0.5 s deadline"
+
+    report = rag.ingest(folder, settings=bounded)
+    assert [(s.path, s.reason) for s in report.skipped] == [("nested.html", SLOW)]
+    assert sources(bounded) == ["a.txt", "b.txt", "fine.html"]
+
+
+def test_a_page_with_too_many_elements_is_refused_while_it_is_parsed() -> None:
+    """The element cap stops lxml as it builds the tree: memory stays bounded too."""
+    page = "<html><body>" + "<a>" * 5_000 + "</body></html>"
+    started = time.monotonic()
+    with pytest.raises(UnreadableFile) as caught:
+        load_html(page, Budget(elements=1_000))
+    assert str(caught.value) == (
+        "over 1,000 HTML elements: markup this dense is damaged or machine-made; split the page "
+        "or save it as text"
+    )
+    assert time.monotonic() - started < 1.0
+    # The same page under the default cap is read; the default stays well above real pages.
+    assert load_html(page).text == ""
+    assert MAX_HTML_ELEMENTS == 200_000
+
+
+def test_the_parse_deadline_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().max_parse_seconds == 60.0
+    monkeypatch.setenv("RAG_MAX_PARSE_SECONDS", "2.5")
+    assert Settings.from_env().max_parse_seconds == 2.5
+    monkeypatch.setenv("RAG_MAX_PARSE_SECONDS", "0")
+    with pytest.raises(ConfigError, match="RAG_MAX_PARSE_SECONDS"):
+        Settings.from_env()
