@@ -5,6 +5,7 @@ python -m train data       # only the pairs
 python -m train export     # only the export of a finished run
 python -m train pipeline   # the threshold through the answer path (validation split)
 python -m train loco       # leave-one-corpus-out: the shipped calibration and threshold
+python -m train constants  # the answer path's hand-set constants measured on validation data
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "step",
         nargs="?",
-        choices=("all", "data", "fit", "export", "pipeline", "loco"),
+        choices=("all", "data", "fit", "export", "pipeline", "loco", "constants"),
         default="all",
     )
     parser.add_argument(
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         from train import loco
 
         return loco.main(["all"])
+    if args.step == "constants":
+        from train import constants
+
+        return constants.main(["all"])
     from train import data, fit
 
     pairs = data.OUT / "pairs-train.jsonl"

@@ -452,6 +452,11 @@ Every rule measured (means over the five held-out corpora):
 Shipped: `Answer.confidence` = sigmoid({cal["scale"]} * logit + {cal["dense"]} * (dense - baseline)
 + {cal["bias"]}), threshold {chosen["threshold"]} (the highest that refuses at most
 {MAX_FALSE_REFUSALS_EACH:.0%} of the answerable questions on every corpus), fitted on all five.
+The {MAX_FALSE_REFUSALS_EACH:.0%} is a product choice of operating point, not a fitted value: how
+many answerable questions a user may see refused, in exchange for refusing unanswerable ones
+(refusing a question the documents answer is the costlier mistake); the threshold is then fitted
+to it on these validation corpora, never on an eval set. What each threshold refuses through the
+whole answer path, and the threshold other caps would give: the section above.
 `baseline` is the corpus's own: the median, over the 48 off-topic questions of
 `rag/reader_model/offtopic.txt`, of each one's top dense cosine in the index (rag/calibration.py;
 measured once per index generation; {cal["dense_baseline"]} when unknown). Measured: {baselines}.

@@ -311,7 +311,8 @@ pipeline`): the validation passages of SQuAD 2.0 ({q["squad2"]} questions) and C
 - Fitted here (replaced in reader.json by the leave-one-corpus-out fit above, which
   `python -m train pipeline` runs next): {formula}, where `dense` is the question's cosine with
   its best retrieved passage; refusal threshold {summary["threshold"]}: the highest that refuses
-  at most {MAX_FALSE_REFUSALS:.0%} of the answerable questions (false refusals
+  at most {MAX_FALSE_REFUSALS:.0%} of the answerable questions (an operating point: a product
+  choice, fitted here on validation; false refusals
   {summary["false_refusals"]}, refusals of unanswerable questions
   {summary["refusals_of_unanswerable"]}, balanced accuracy {summary["balanced_accuracy"]}).
 """
