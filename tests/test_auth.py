@@ -367,6 +367,33 @@ def test_handlers_refuse_a_reader_too(page: Page) -> None:
     assert [e["result"] for e in page.audit()[-2:]] == ["refused", "refused"]
 
 
+def test_a_page_that_may_not_write_offers_no_changes_even_to_editors(tmp_path: Path) -> None:
+    """The page's view and handlers, for a page whose index's folder is not here (as on a
+    replica): an editor sees no upload/delete/re-sync and their change is refused and logged."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "moon.txt").write_text(MOON, encoding="utf-8")
+    settings = Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    (tmp_path / "docs").rename(tmp_path / "gone")
+    add_user(settings.users_path, "ed", "editor", "editor-pass-1", rounds=FAST)
+    app = create_app(settings)
+    wired = {str(f.name): f.fn for f in app.fns.values() if f.fn}
+    editor = gr.Request(username="ed")
+    actions, selection, notice, who = wired["view"](editor)
+    assert actions["visible"] is False and selection["visible"] is False
+    assert "The index was built from" in notice["value"]
+    assert who["value"].startswith("Signed in as ed (editor)")
+    assert "Nothing was synced. The index was built from" in wired["resync"](editor)
+    [line] = audit.read(settings.audit_path)
+    assert (line["user"], line["action"], line["result"]) == ("ed", "resync", "refused")
+    assert line["reason"].startswith("The index was built from")
+    (tmp_path / "gone").rename(tmp_path / "docs")  # the folder back: the editor may change
+    actions, selection, notice, _ = wired["view"](editor)
+    assert actions["visible"] is True and selection["visible"] is True and not notice["visible"]
+    reader_view = wired["view"](gr.Request(username="nobody"))
+    assert reader_view[0]["visible"] is False and "nobody has no role" in reader_view[2]["value"]
+
+
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     """The page behind a signing-in proxy that names the user in X-Forwarded-User."""
