@@ -211,6 +211,32 @@ def test_change_requests_are_found_by_api_name_and_by_fn_index(settings: Setting
     assert file_names(b'{"data": {"sources": "a.txt"}}') == ["a.txt"]
 
 
+def test_the_role_check_sits_inside_the_host_check(tmp_path: Path) -> None:
+    """guard_lifespan wraps the stack in ``inner`` first, then in HostGuard; once."""
+    import asyncio
+
+    from ui.guard import HostGuard, allowed_hosts, guard_lifespan
+
+    class App:
+        middleware_stack: Any = "stack"
+
+    calls: list[tuple[Any, Any]] = []
+
+    def inner(stack: Any, app: Any) -> Any:
+        calls.append((stack, app))
+        return "role-checked"
+
+    async def run(app: App) -> None:
+        async with guard_lifespan(allowed_hosts("127.0.0.1", 7860), inner)(app):
+            pass
+
+    app = App()
+    asyncio.run(run(app))
+    asyncio.run(run(app))  # a second start wraps nothing again
+    assert isinstance(app.middleware_stack, HostGuard)
+    assert app.middleware_stack.app == "role-checked" and calls == [("stack", app)]
+
+
 # The real page over HTTP ---------------------------------------------------------------------
 
 
