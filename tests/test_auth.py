@@ -33,6 +33,7 @@ from rag.users import add_user, load_users, remove_user, verify
 from tests.conftest import SEED_FILE, SEEDS
 from ui.app import create_app, serve
 from ui.auth import Access, Changes, file_names, fn_index, is_loopback
+from ui.library import DEFAULT_SORT
 
 FAST = 4  # bcrypt rounds for the tests' users (the CLI uses 12)
 READER, EDITOR = ("rita", "reader-pass-1"), ("ed", "editor-pass-1")
@@ -418,6 +419,17 @@ def test_a_page_that_may_not_write_offers_no_changes_even_to_editors(tmp_path: P
     assert actions["visible"] is True and selection["visible"] is True and not notice["visible"]
     reader_view = wired["view"](gr.Request(username="nobody"))
     assert reader_view[0]["visible"] is False and "nobody has no role" in reader_view[2]["value"]
+
+
+def test_an_empty_signed_in_page_does_not_tell_readers_to_upload(tmp_path: Path) -> None:
+    settings = Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store")
+    add_user(settings.users_path, "rita", "reader", "reader-pass-1", rounds=FAST)
+    app = create_app(settings)
+    wired = {str(f.name): f.fn for f in app.fns.values() if f.fn}
+    tick = wired["tick"](-1, "", DEFAULT_SORT, 1)
+    hint, label = tick[5], tick[7]
+    assert "Nothing is indexed yet: editors add documents on the Documents tab." in hint["value"]
+    assert str(tmp_path) not in hint["value"] and label == "Nothing is indexed yet."
 
 
 @pytest.fixture(scope="module")

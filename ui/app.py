@@ -238,7 +238,7 @@ def create_app(
         label = f"Page {found.page} of {found.pages} · {shown}"
         if not found.total:
             label = "Nothing is indexed yet: upload documents above or press Re-sync."
-            if read_only:
+            if read_only or access.signs_in:  # a reader cannot upload
                 label = "Nothing is indexed yet."
         value = rows or [["", "", "", None, "", ""]][:0]
         return gr.update(value=value, headers=list(COLUMNS)), label, found.page
@@ -326,6 +326,9 @@ def create_app(
         if not now.files and not progress.running:
             reason = read_only_reason(now)
             hint += render.notice(reason, "info") if reason else ""
+            if not reason and access.signs_in:  # not every user may upload: no folder path
+                reason = "Nothing is indexed yet: editors add documents on the Documents tab."
+                hint += render.notice(reason, "info")
             hint += "" if reason else render.no_documents_hint(folder_label(now))
         chat_examples = gr.update(examples=[{"text": q} for q in examples] or None)
         return header, chat_examples, gr.update(value=hint, visible=bool(hint))
