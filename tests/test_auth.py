@@ -31,6 +31,7 @@ from rag.config import Settings
 from rag.errors import ConfigError
 from rag.users import add_user, load_users, remove_user, verify
 from tests.conftest import SEED_FILE, SEEDS
+from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixture)
 from ui.app import create_app, serve
 from ui.auth import Access, Changes, file_names, fn_index, is_loopback
 from ui.library import DEFAULT_SORT
@@ -397,31 +398,42 @@ def test_handlers_refuse_a_reader_too(page: Page) -> None:
     assert [e["result"] for e in page.audit()[-2:]] == ["refused", "refused"]
 
 
-def test_a_page_that_may_not_write_offers_no_changes_even_to_editors(tmp_path: Path) -> None:
-    """The page's view and handlers, for a page whose index's folder is not here (as on a
-    replica): an editor sees no upload/delete/re-sync and their change is refused and logged."""
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "moon.txt").write_text(MOON, encoding="utf-8")
-    settings = Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store")
-    rag.ingest(settings=settings)
-    (tmp_path / "docs").rename(tmp_path / "gone")
-    add_user(settings.users_path, "ed", "editor", "editor-pass-1", rounds=FAST)
-    app = create_app(settings)
-    wired = {str(f.name): f.fn for f in app.fns.values() if f.fn}
-    editor = gr.Request(username="ed")
-    actions, selection, notice, who = wired["view"](editor)
-    assert actions["visible"] is False and selection["visible"] is False
-    assert "The index was built from" in notice["value"]
-    assert who["value"].startswith("Signed in as ed (editor)")
-    assert "Nothing was synced. The index was built from" in wired["resync"](editor)
-    [line] = audit.read(settings.audit_path)
-    assert (line["user"], line["action"], line["result"]) == ("ed", "resync", "refused")
-    assert line["reason"].startswith("The index was built from")
-    (tmp_path / "gone").rename(tmp_path / "docs")  # the folder back: the editor may change
-    actions, selection, notice, _ = wired["view"](editor)
+def test_a_team_replica_offers_no_changes_even_to_editors(
+    tmp_path: Path,
+    chroma_url: str,  # noqa: F811
+) -> None:
+    """Team mode (a real ``chroma run``): the writer's page shows an editor upload, delete and
+    re-sync; a replica's page (the team's folder is not on it) shows them to nobody, and an
+    editor's change reaching its handlers is refused and logged."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "moon.txt").write_text(MOON, encoding="utf-8")
+    team = Settings(docs_dir=docs, store_dir=tmp_path / "store", chroma_url=chroma_url,
+                    collection="auth-replica")  # fmt: skip
+    rag.ingest(settings=team)
+    add_user(team.users_path, "ed", "editor", "editor-pass-1", rounds=FAST)
+    add_user(team.users_path, "rita", "reader", "reader-pass-1", rounds=FAST)
+    wired = {str(f.name): f.fn for f in create_app(team).fns.values() if f.fn}
+    editor, reader = gr.Request(username="ed"), gr.Request(username="rita")
+    actions, selection, notice, who = wired["view"](editor)  # the writer's page
     assert actions["visible"] is True and selection["visible"] is True and not notice["visible"]
-    reader_view = wired["view"](gr.Request(username="nobody"))
-    assert reader_view[0]["visible"] is False and "nobody has no role" in reader_view[2]["value"]
+    assert who["value"].startswith("Signed in as ed (editor)")
+    actions, _, notice, _ = wired["view"](reader)
+    assert actions["visible"] is False and "rita is a reader" in notice["value"]
+
+    docs.rename(tmp_path / "elsewhere")  # now this machine is a replica of the team's index
+    actions, selection, notice, _ = wired["view"](editor)
+    assert actions["visible"] is False and selection["visible"] is False
+    assert "This page is a replica: the index on http://127.0.0.1:" in notice["value"]
+    assert "Nothing was synced. This page is a replica" in wired["resync"](editor)
+    assert "not on this machine" in wired["delete"](["moon.txt"], editor)[1]
+    assert [d.source for d in rag.documents(team).documents] == ["moon.txt"]
+    events = audit.read(team.audit_path)
+    assert [(e["user"], e["action"], e["result"]) for e in events] == [
+        ("ed", "resync", "refused"),
+        ("ed", "delete", "refused"),
+    ]
+    assert all(e["reason"].startswith("This page is a replica") for e in events)
 
 
 def test_an_empty_signed_in_page_does_not_tell_readers_to_upload(tmp_path: Path) -> None:
