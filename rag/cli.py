@@ -193,6 +193,41 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_password(stdin: bool) -> str:
+    """The new user's password: typed twice (hidden) on a terminal, else one line of stdin."""
+    import getpass
+
+    if stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        raise RagError("The two passwords differ: run the command again.")
+    return password
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """`rag users add|remove|list`: the users of a shared page (rag/users.py)."""
+    from rag import users
+
+    path = Settings.from_env().users_path
+    if args.action == "list":
+        found = users.load_users(path)
+        for user in sorted(found.values(), key=lambda u: u.name):
+            say(f"{shown(user.name)}  {user.role}")
+        say(f"{len(found)} users in {path}")
+        return 0
+    if args.action == "remove":
+        if not users.remove_user(path, args.name):
+            raise RagError(f"{args.name!r} is not in {path}: rag users list shows who is.")
+        say(f"removed {shown(args.name)} from {path}")
+        return 0
+    users.check_name(args.name)
+    users.check_role(args.role)
+    _, new = users.add_user(path, args.name, args.role, read_password(args.password_stdin))
+    say(f"{'added' if new else 'updated'} {shown(args.name)} ({args.role}) in {path}")
+    return 0
+
+
 # The options of `rag ui` that take a value (ui/app.py): the rest are flags or the folder.
 _UI_VALUE_OPTIONS = ("--host", "--port")
 UI_USAGE = (
@@ -302,6 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("users", help="the users of a shared page: rag users add NAME --role R")
+    users_sub = p.add_subparsers(dest="action", required=True)
+    q = users_sub.add_parser("add", help="add a user (or set their role and password)")
+    q.add_argument("name")
+    q.add_argument("--role", choices=("reader", "editor"), default="reader",
+                   help="reader: may ask; editor: may also upload, delete, re-sync")  # fmt: skip
+    q.add_argument("--password-stdin", action="store_true",
+                   help="read the password from stdin (one line) instead of asking")  # fmt: skip
+    q = users_sub.add_parser("remove", help="remove a user")
+    q.add_argument("name")
+    users_sub.add_parser("list", help="list the users and their roles")
+    p.set_defaults(func=cmd_users)
 
     for name, module, text in (
         ("eval", "evals.runner", "run an evaluation question set"),

@@ -14,9 +14,11 @@ from rag.errors import ConfigError
 Mode = Literal["hybrid", "dense", "bm25"]
 Backend = Literal["extractive", "openai"]
 Bulk = Literal["auto", "off"]
+UnknownUsers = Literal["reader", "refuse"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 BACKENDS: tuple[Backend, ...] = ("extractive", "openai")
 BULK: tuple[Bulk, ...] = ("auto", "off")
+UNKNOWN_USERS: tuple[UnknownUsers, ...] = ("reader", "refuse")
 # The documents folder when none is named: the demo documents. A folder named on purpose
 # (RAG_DOCS_DIR) is checked against the folder the index holds (rag/source.py).
 DEFAULT_DOCS_DIR = Path("seeds")
@@ -178,8 +180,22 @@ class Settings:
     embed_bulk: Bulk = "auto"
     # Where models built locally (the ONNX export) are kept; never inside site-packages.
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "rag-offline")
+    # A shared page (ui/auth.py): the users file (None: users.json in the store folder), the
+    # audit log of changes (None: audit.jsonl in the store folder), and the header a trusted
+    # reverse proxy names the signed-in user in; a name the users file lacks is a reader, or
+    # refused; the proxy's addresses (or networks) whose header is believed.
+    users_file: Path | None = None
+    audit_log: Path | None = None
+    proxy_user_header: str | None = None
+    proxy_unknown_users: UnknownUsers = "reader"
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
     def __post_init__(self) -> None:
+        if self.proxy_unknown_users not in UNKNOWN_USERS:
+            raise ConfigError(
+                f"Unknown RAG_PROXY_UNKNOWN_USERS {self.proxy_unknown_users!r}: use one of "
+                f"{', '.join(UNKNOWN_USERS)}."
+            )
         if self.mode not in MODES:
             raise ConfigError(
                 f"Unknown retrieval mode {self.mode!r}: use one of {', '.join(MODES)}."
@@ -213,6 +229,16 @@ class Settings:
                 f"({self.chunk_size}): lower the overlap or raise the size."
             )
 
+    @property
+    def users_path(self) -> Path:
+        """The users file of a shared page (``rag users add`` writes it)."""
+        return self.users_file if self.users_file is not None else self.store_dir / "users.json"
+
+    @property
+    def audit_path(self) -> Path:
+        """The page's append-only log of changes (JSON lines)."""
+        return self.audit_log if self.audit_log is not None else self.store_dir / "audit.jsonl"
+
     def resolve_k(self, k: object = None) -> int:
         """The number of passages for one call: ``k`` checked like ``RAG_K``, else the setting."""
         if k is None:
@@ -231,6 +257,8 @@ class Settings:
             "store_dir": "RAG_STORE_DIR",
             "cache_dir": "RAG_CACHE_DIR",
             "feedback_file": "RAG_FEEDBACK_FILE",
+            "users_file": "RAG_USERS_FILE",
+            "audit_log": "RAG_AUDIT_LOG",
         }
         for name, var in paths.items():
             if env.get(var):
@@ -246,6 +274,8 @@ class Settings:
             "model": "RAG_MODEL",
             "openai_base_url": "OPENAI_BASE_URL",
             "openai_api_key": "OPENAI_API_KEY",
+            "proxy_user_header": "RAG_PROXY_USER_HEADER",
+            "proxy_unknown_users": "RAG_PROXY_UNKNOWN_USERS",
         }
         for name, var in texts.items():
             if env.get(var):
@@ -273,6 +303,9 @@ class Settings:
                     raise ConfigError(
                         f"{var}={env[var]!r} is not a number: fix or unset it."
                     ) from exc
+        if env.get("RAG_TRUSTED_PROXIES", "").strip():
+            proxies = env["RAG_TRUSTED_PROXIES"].split(",")
+            values["trusted_proxies"] = tuple(p.strip() for p in proxies if p.strip())
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 

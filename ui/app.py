@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import html
 import logging
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,9 +24,10 @@ from typing import Any
 import gradio as gr
 
 import rag
-from rag import RagError, Settings
+from rag import RagError, Settings, audit
 from ui import feedback, render
 from ui.assets import HEAD
+from ui.auth import Access, ChangeGuard, Changes
 from ui.export import conversation_markdown
 from ui.guard import allowed_hosts, guard_lifespan
 from ui.handlers import (
@@ -95,14 +98,36 @@ def storage_names(settings: Settings) -> tuple[str, str]:
     return f"rag-conversation-{digest[:12]}", digest[12:44]
 
 
-def create_app(settings: Settings | None = None, tracker: IndexTracker | None = None) -> gr.Blocks:
+def notice_parts(notice: str) -> tuple[str, str]:
+    """A notice's kind (``success``, ``error`` ...) and its text, for the audit log."""
+    found = re.search(r'class="notice notice-(\w+)"', notice)
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", notice)).split())
+    return (found.group(1) if found else ""), text
+
+
+def requester(request: gr.Request | None) -> tuple[str | None, str]:
+    """The signed-in user (None without sign-in) and the client's address of a page event."""
+    if request is None:
+        return None, ""
+    user = getattr(request, "username", None)
+    client = getattr(request, "client", None)
+    return (str(user) if user else None), str(getattr(client, "host", "") or "")
+
+
+def create_app(
+    settings: Settings | None = None,
+    tracker: IndexTracker | None = None,
+    access: Access | None = None,
+) -> gr.Blocks:
     """Build the page for ``settings`` (default: from the environment). Nothing is launched.
 
     ``tracker``: the syncs of this server (main() starts the first one in the background);
-    a new one if not given.
+    a new one if not given. ``access``: who may sign in and change the index (default: from
+    the settings, see ui/auth.py).
     """
     settings = settings if settings is not None else Settings.from_env()
     tracker = tracker if tracker is not None else IndexTracker(settings)
+    access = access if access is not None else Access.from_settings(settings)
     handlers = Handlers(settings, tracker)
     library = Library(settings)
     tracker.on_done.append(library.warm)
@@ -213,7 +238,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         label = f"Page {found.page} of {found.pages} · {shown}"
         if not found.total:
             label = "Nothing is indexed yet: upload documents above or press Re-sync."
-            if read_only:
+            if read_only or access.signs_in:  # a reader cannot upload
                 label = "Nothing is indexed yet."
         value = rows or [["", "", "", None, "", ""]][:0]
         return gr.update(value=value, headers=list(COLUMNS)), label, found.page
@@ -239,18 +264,56 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
             )
         return gr.update(visible=True), render.confirm_html(question), ""
 
-    def delete(selected: list[str] | str | None) -> tuple[Any, str, Any]:
-        message = handlers.delete(selected)
+    def change(action: audit.Action, files: list[str], request: gr.Request | None, run: Any) -> str:
+        """Run one change if this user may make it here; log the attempt either way."""
+        user, client = requester(request)
+        refused = access.refusal(user)
+        if refused is not None:
+            access.record(user, action, files, "refused", refused, client)
+            return render.notice(f"Nothing was changed. {refused}", "error")
+        replica = read_only_reason(index_source(settings))
+        message: str = run()
+        kind, text = notice_parts(message)
+        result: audit.Result = "refused" if replica else ("error" if kind == "error" else "ok")
+        access.record(user, action, files, result, replica or text, client)
+        return message
+
+    def delete(
+        selected: list[str] | str | None, request: gr.Request | None = None
+    ) -> tuple[Any, str, Any]:
+        names = [selected] if isinstance(selected, str) else list(selected or [])
+        message = change("delete", names, request, lambda: handlers.delete(selected))
         return gr.update(visible=False), message, gr.update(value=[], choices=[])
 
     def cancel_delete() -> tuple[Any, str]:
         return gr.update(visible=False), render.notice("Nothing was deleted.", "info")
 
-    def upload(files: list[str] | None) -> str:
-        return handlers.upload(files)
+    def upload(files: list[str] | None, request: gr.Request | None = None) -> str:
+        names = [Path(f).name for f in files or []]
+        return change("upload", names, request, lambda: handlers.upload(files))
 
-    def resync() -> str:
-        return handlers.resync()
+    def resync(request: gr.Request | None = None) -> str:
+        return change("resync", [], request, handlers.resync)
+
+    def view(request: gr.Request | None = None) -> tuple[Any, Any, Any, Any]:
+        """What this user sees: the change buttons only for an editor on a page that may
+        change the index (not a replica), and who is signed in."""
+        user, _ = requester(request)
+        role = access.role(user)
+        reason = read_only_reason(index_source(settings))
+        if not reason and role != "editor":
+            reason = access.refusal(user) or ""
+        may = not reason
+        who = ""
+        if access.signs_in and user:
+            out = ' · <a href="logout">Sign out</a>' if access.mode == "password" else ""
+            who = f"Signed in as {html.escape(user)} ({role or 'no role'}){out}"
+        return (
+            gr.update(visible=may),
+            gr.update(visible=may),
+            gr.update(value=render.notice(reason, "info") if reason else "", visible=bool(reason)),
+            gr.update(value=who, visible=bool(who)),
+        )
 
     # Polling: the banner, the progress line, and the lists once a sync has ended ----------
 
@@ -263,6 +326,9 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         if not now.files and not progress.running:
             reason = read_only_reason(now)
             hint += render.notice(reason, "info") if reason else ""
+            if not reason and access.signs_in:  # not every user may upload: no folder path
+                reason = "Nothing is indexed yet: editors add documents on the Documents tab."
+                hint += render.notice(reason, "info")
             hint += "" if reason else render.no_documents_hint(folder_label(now))
         chat_examples = gr.update(examples=[{"text": q} for q in examples] or None)
         return header, chat_examples, gr.update(value=hint, visible=bool(hint))
@@ -292,6 +358,7 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         seen_version = gr.State(-1)
         feedback_target = gr.State(-1)
         header = gr.HTML(render.header_html(folder, source.files), elem_id="header", head=HEAD)
+        signed_in = gr.HTML(elem_id="signed-in", visible=False)
         banner = gr.HTML(elem_id="index-banner", visible=False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="chat-row"):
@@ -359,12 +426,16 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
                     )
             with gr.Tab("Documents", id="documents"):
                 docs_progress = gr.HTML(elem_id="docs-progress")
-                gr.HTML(
+                # With sign-in, the change buttons appear once the page knows the user (view).
+                may_change = not read_only and not access.signs_in
+                read_only_notice = gr.HTML(
                     render.notice(read_only, "info") if read_only else "",
                     elem_id="read-only",
                     visible=bool(read_only),
                 )
-                with gr.Row(equal_height=True, elem_id="docs-actions", visible=not read_only):
+                with gr.Row(
+                    equal_height=True, elem_id="docs-actions", visible=may_change
+                ) as docs_actions:
                     upload_files = gr.File(
                         label=upload_label,
                         file_count="multiple",
@@ -406,7 +477,9 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
                     wrap=True,
                     column_widths=["30%", "26%", "7%", "9%", "10%", "18%"],
                 )
-                with gr.Row(equal_height=True, elem_id="docs-selection", visible=not read_only):
+                with gr.Row(
+                    equal_height=True, elem_id="docs-selection", visible=may_change
+                ) as docs_selection:
                     chosen = gr.Dropdown(
                         label="Selected (click rows to select)",
                         choices=[],
@@ -484,6 +557,10 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
         app.load(restore, stored, restored, **quick).then(
             tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden
         )
+        app.load(
+            view, None, [docs_actions, docs_selection, read_only_notice, signed_in],
+            **quick, **hidden,
+        )  # fmt: skip
 
         index_options: dict[str, Any] = {
             "concurrency_limit": 1,
@@ -516,13 +593,30 @@ def create_app(settings: Settings | None = None, tracker: IndexTracker | None = 
 
 
 def serve(
-    app: gr.Blocks, settings: Settings, host: str, port: int, extra_hosts: Sequence[str] = ()
+    app: gr.Blocks,
+    settings: Settings,
+    host: str,
+    port: int,
+    extra_hosts: Sequence[str] = (),
+    access: Access | None = None,
 ) -> str:
     """Start ``app`` in the background on ``host:port``; its local URL.
 
     Only requests whose Host names this server (and whose Origin, if any, is this page) are
-    answered: see ui/guard.py.
+    answered: see ui/guard.py. Off loopback, the page needs sign-in (ui/auth.py): without it,
+    ``ConfigError`` and nothing is served; with it, a change asked by anyone but an editor is
+    refused (401/403) before Gradio sees it.
     """
+    access = access if access is not None else Access.from_settings(settings)
+    access.check_host(host)
+    wrap = None
+    if access.signs_in:
+        changes = Changes.of(app)
+        guarded = access
+
+        def wrap(inner: Any, gradio_app: Any) -> Any:
+            return ChangeGuard(inner, gradio_app, guarded, changes)
+
     # Gradio's own upload cap is a backstop for huge files; up to it, our handler checks the
     # size against max_upload_mb and explains the limit on the page.
     backstop = int(settings.max_upload_mb * 2 * 1024 * 1024) + 1024 * 1024
@@ -540,7 +634,8 @@ def serve(
         ssr_mode=False,
         mcp_server=False,
         pwa=False,
-        app_kwargs={"lifespan": guard_lifespan(allowed_hosts(host, port, extra_hosts))},
+        app_kwargs={"lifespan": guard_lifespan(allowed_hosts(host, port, extra_hosts), wrap)},
+        **access.launch_options(),
     )
     return url
 
@@ -625,10 +720,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    tracker = IndexTracker(settings)
-    app = create_app(settings, tracker)
     try:
-        url = serve(app, settings, args.host, args.port, args.allowed_hosts)
+        access = Access.from_settings(settings)
+        access.check_host(args.host)  # before anything starts: one line, exit 1
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    tracker = IndexTracker(settings)
+    app = create_app(settings, tracker, access)
+    try:
+        url = serve(app, settings, args.host, args.port, args.allowed_hosts, access)
     except OSError as exc:
         print(
             f"error: cannot serve on {args.host}:{args.port} ({exc}); pick another port with "

@@ -94,11 +94,18 @@ def no_framing(send: Send) -> Send:
     return send_with_headers
 
 
-def guard_lifespan(hosts: frozenset[str]) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+Wrap = Callable[[ASGIApp, Any], ASGIApp]
+
+
+def guard_lifespan(
+    hosts: frozenset[str], inner: Wrap | None = None
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """A FastAPI lifespan that wraps the app's whole middleware stack in ``HostGuard``.
 
     The lifespan runs when the server starts, before it accepts a connection, and after the app
     built its middleware (so Gradio's CORS middleware is inside the guard, not around it).
+    ``inner(stack, app)``, if given, wraps the stack first (inside the Host check): the role
+    check of a shared page (ui/auth.py).
     """
 
     @asynccontextmanager
@@ -107,6 +114,8 @@ def guard_lifespan(hosts: frozenset[str]) -> Callable[[Any], AbstractAsyncContex
         if stack is None:
             stack = app.middleware_stack = app.build_middleware_stack()
         if not isinstance(stack, HostGuard):
+            if inner is not None:
+                stack = inner(stack, app)
             app.middleware_stack = HostGuard(stack, hosts)
         yield
 

@@ -1,0 +1,87 @@
+"""An append-only audit log of the changes asked of the page: one JSON line per attempt.
+
+Who (the signed-in user and their role, the client's address), what (upload, delete, resync and
+the file names), when (UTC, ISO 8601) and the result: ``ok``, ``refused`` (with the reason) or
+``error`` (with the message). The file is opened with ``O_APPEND`` for each line, written in
+one call, flushed and fsynced: lines from several threads or processes never interleave, and a
+line that was reported written survives a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from rag.errors import ConfigError
+
+Action = Literal["upload", "delete", "resync"]
+Result = Literal["ok", "refused", "error"]
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    user: str | None  # None: a page without sign-in (loopback), or not signed in
+    role: str | None
+    action: Action
+    files: tuple[str, ...]
+    result: Result
+    reason: str = ""  # why it was refused, what went wrong, or what the page reported
+    client: str = ""  # the client's address
+    time: str = field(default_factory=lambda: now())
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = asdict(self)
+        data["files"] = list(self.files)
+        ordered = {key: data[key] for key in ("time", "user", "role", "client", "action",
+                                              "files", "result", "reason")}  # fmt: skip
+        return json.dumps(ordered, ensure_ascii=False)
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 with milliseconds (``2026-12-03T19:04:05.123+00:00``)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _open(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+
+def check_writable(path: Path) -> None:
+    """Raise a one-line ``ConfigError`` unless lines can be appended to ``path``."""
+    try:
+        os.close(_open(path))
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write the audit log {path} ({exc.strerror or exc}): set RAG_AUDIT_LOG to a "
+            "file in a folder you can write."
+        ) from exc
+
+
+def append(path: Path, event: AuditEvent) -> None:
+    """Append ``event`` as one line to ``path`` and flush it to the disk (raises ``OSError``)."""
+    line = (event.to_json() + "\n").encode("utf-8")
+    with _LOCK:
+        fd = _open(path)
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(fd, line[written:])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """The events in ``path``, oldest first (none when it does not exist)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -1,0 +1,497 @@
+"""A shared page (issue 20, item 2): users file, sign-in, roles enforced over HTTP, audit log.
+
+Fast units for the users file, the hashing and the audit log; then the real page on 127.0.0.1
+(Gradio's login, and a trusted proxy's header) called over HTTP with httpx: a reader's change
+requests get 403 whichever way they name the endpoint, nobody signed in gets 401, an editor's
+go through, and every attempt is a line of the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import httpx
+import pytest
+
+import rag
+from rag import audit
+from rag.cli import main as cli_main
+from rag.config import Settings
+from rag.errors import ConfigError
+from rag.users import add_user, load_users, remove_user, verify
+from tests.conftest import SEED_FILE, SEEDS
+from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixture)
+from ui.app import create_app, serve
+from ui.auth import Access, Changes, file_names, fn_index, is_loopback
+from ui.library import DEFAULT_SORT
+
+FAST = 4  # bcrypt rounds for the tests' users (the CLI uses 12)
+READER, EDITOR = ("rita", "reader-pass-1"), ("ed", "editor-pass-1")
+MOON = "The station commander of Moonbase Tranquility is Ingrid Halvorsen.\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# The users file and its hashes -----------------------------------------------------------------
+
+
+def test_users_file_holds_salted_bcrypt_hashes_and_verifies_passwords(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    user, new = add_user(path, "rita", "reader", "reader-pass-1", rounds=FAST)
+    assert new and user.role == "reader" and user.hash.startswith("$2b$04$")
+    add_user(path, "ed", "editor", "reader-pass-1", rounds=FAST)  # the same password ...
+    users = load_users(path)
+    assert users["ed"].hash != users["rita"].hash  # ... another salt, another hash
+    assert "reader-pass-1" not in path.read_text()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert verify(users, "rita", "reader-pass-1") == users["rita"]
+    assert verify(users, "rita", "reader-pass-2") is None
+    assert verify(users, "nobody", "reader-pass-1") is None
+    longest = "p" * 72  # bcrypt reads 72 bytes: a longer password must not pass as this one
+    add_user(path, "max", "reader", longest, rounds=FAST)
+    assert verify(load_users(path), "max", longest) is not None
+    assert verify(load_users(path), "max", longest + "x") is None
+    _, new = add_user(path, "rita", "editor", "another-pass", rounds=FAST)
+    users = load_users(path)
+    assert not new and users["rita"].role == "editor"
+    assert verify(users, "rita", "reader-pass-1") is None and verify(users, "rita", "another-pass")
+    assert remove_user(path, "rita") and not remove_user(path, "rita")
+    assert set(load_users(path)) == {"ed", "max"}
+    assert load_users(tmp_path / "missing.json") == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "password", "message"),
+    [
+        ("bad name", "reader", "long-enough", "'bad name' cannot be a user name"),
+        ("rita", "admin", "long-enough", "Unknown role 'admin': use one of reader, editor."),
+        ("rita", "reader", "short", "The password is too short: use at least 8 characters."),
+        ("rita", "reader", "é" * 40, "The password is 80 bytes long; bcrypt reads at most 72"),
+    ],
+)
+def test_bad_users_are_refused(
+    tmp_path: Path, name: str, role: str, password: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        add_user(tmp_path / "users.json", name, role, password, rounds=FAST)
+    assert not (tmp_path / "users.json").exists()
+
+
+@pytest.mark.parametrize(
+    "text", ["{", '{"version": 1}', '{"version": 1, "users": {"a": {"role": "x", "hash": "$2b"}}}',
+             '{"version": 1, "users": {"a": {"role": "reader", "hash": "plain"}}}']
+)  # fmt: skip
+def test_a_damaged_users_file_is_one_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "users.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"The users file {path} is damaged .*rag users add"):
+        load_users(path)
+
+
+def test_cli_adds_lists_and_removes_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    path = tmp_path / "team" / "users.json"
+    monkeypatch.setenv("RAG_USERS_FILE", str(path))
+    monkeypatch.setattr("sys.stdin", io.StringIO("editor-pass-1\n"))
+    assert cli_main(["users", "add", "ed", "--role", "editor", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli_main(["users", "add", "rita", "--password-stdin"]) == 1
+    assert cli_main(["users", "list"]) == 0
+    assert cli_main(["users", "remove", "nobody"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"added ed (editor) in {path}", "ed  editor", f"1 users in {path}"]
+    assert err.splitlines() == [
+        "error: The password is too short: use at least 8 characters.",
+        f"error: 'nobody' is not in {path}: rag users list shows who is.",
+    ]
+    assert verify(load_users(path), "ed", "editor-pass-1") is not None
+
+
+# The audit log -----------------------------------------------------------------------------------
+
+
+def test_audit_lines_are_appended_whole_with_who_what_when_result(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "audit.jsonl"
+    first = audit.AuditEvent("rita", "reader", "delete", ("a.txt",), "refused", "a reader", "::1")
+    audit.append(path, first)
+    path.write_bytes(path.read_bytes())  # an existing file is appended to, never replaced
+    audit.append(path, audit.AuditEvent("ed", "editor", "upload", ("b.txt", "c.md"), "ok"))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[0]) == {
+        "time": first.time,
+        "user": "rita",
+        "role": "reader",
+        "client": "::1",
+        "action": "delete",
+        "files": ["a.txt"],
+        "result": "refused",
+        "reason": "a reader",
+    }
+    assert first.time.endswith("+00:00") and first.time[10] == "T"
+    assert audit.read(path)[1]["files"] == ["b.txt", "c.md"]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_unwritable_audit_log_stops_the_page_from_starting(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    settings = Settings(store_dir=tmp_path / "store", audit_log=tmp_path / "file" / "audit.jsonl")
+    with pytest.raises(ConfigError, match=r"Cannot write the audit log .* set RAG_AUDIT_LOG"):
+        Access.from_settings(settings).check_host("127.0.0.1")
+
+
+# Starting off loopback ---------------------------------------------------------------------------
+
+
+def test_loopback_addresses() -> None:
+    assert all(map(is_loopback, ["127.0.0.1", "127.0.1.1", "localhost", "::1", "[::1]"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "", "10.0.0.5", "example.org"]))
+
+
+def test_off_loopback_the_page_refuses_to_start_without_sign_in(tmp_path: Path) -> None:
+    """``rag ui --host 0.0.0.0`` served anyone who reached it, who could delete documents."""
+    store = tmp_path / "store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_"))}
+    env["RAG_STORE_DIR"] = str(store)
+    command = ["-m", "rag", "ui", "--host", "0.0.0.0", "--port", str(free_port()), "--no-sync"]
+    done = subprocess.run(
+        [sys.executable, *command], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "error: The page would serve 0.0.0.0 with no sign-in: add a user with rag users add "
+        f"NAME --role editor (users file: {store / 'users.json'}, RAG_USERS_FILE), or set "
+        "RAG_PROXY_USER_HEADER behind a signing-in proxy; or serve on 127.0.0.1.\n"
+    )
+    settings = Settings(store_dir=tmp_path / "store")
+    Access.from_settings(settings).check_host("127.0.0.1")  # loopback: open, as before
+    with pytest.raises(ConfigError, match="would serve every address"):
+        serve(gr.Blocks(), settings, "", 0)
+    add_user(settings.users_path, "ed", "editor", "editor-pass-1", rounds=FAST)
+    assert Access.from_settings(settings).mode == "password"
+    Access.from_settings(settings).check_host("0.0.0.0")
+    proxied = Settings(store_dir=tmp_path / "other", proxy_user_header="X-Forwarded-User")
+    Access.from_settings(proxied).check_host("0.0.0.0")
+
+
+# Which requests are changes ------------------------------------------------------------------
+
+
+def test_change_requests_are_found_by_api_name_and_by_fn_index(settings: Settings) -> None:
+    changes = Changes.of(create_app(settings))
+    assert set(changes.by_name) == {"upload", "delete", "resync"}
+    index = {action: i for i, action in changes.by_index.items()}
+    body = json.dumps({"data": [], "fn_index": index["delete"], "session_hash": "x"}).encode()
+    assert changes.action("/gradio_api/queue/join", body) == "delete"
+    assert changes.action("/gradio_api/run/ask", body) == "delete"  # fn_index wins in Gradio
+    as_text = json.dumps({"data": [], "fn_index": str(index["upload"])}).encode()
+    assert fn_index(as_text) == index["upload"]  # coerced as Gradio coerces it
+    assert changes.action("/gradio_api/call/resync", b"") == "resync"
+    assert changes.action("/gradio_api/call/v2/upload", b"{}") == "upload"
+    assert changes.action("/gradio_api/call/ask", b'{"data": []}') is None
+    assert changes.action("/gradio_api/queue/join", b"not json") is None
+    assert changes.action("/gradio_api/info", body) is None
+    uploaded = {"data": [[{"path": "/tmp/x/moon.txt", "orig_name": "moon.txt"}, {"path": "/a/b"}]]}
+    assert file_names(json.dumps(uploaded).encode()) == ["moon.txt", "b"]
+    assert file_names(b'{"data": [["a.txt", "c.md"]]}') == ["a.txt", "c.md"]
+    assert file_names(b'{"data": {"sources": "a.txt"}}') == ["a.txt"]
+
+
+def test_the_role_check_sits_inside_the_host_check(tmp_path: Path) -> None:
+    """guard_lifespan wraps the stack in ``inner`` first, then in HostGuard; once."""
+    import asyncio
+
+    from ui.guard import HostGuard, allowed_hosts, guard_lifespan
+
+    class App:
+        middleware_stack: Any = "stack"
+
+    calls: list[tuple[Any, Any]] = []
+
+    def inner(stack: Any, app: Any) -> Any:
+        calls.append((stack, app))
+        return "role-checked"
+
+    async def run(app: App) -> None:
+        async with guard_lifespan(allowed_hosts("127.0.0.1", 7860), inner)(app):
+            pass
+
+    app = App()
+    asyncio.run(run(app))
+    asyncio.run(run(app))  # a second start wraps nothing again
+    assert isinstance(app.middleware_stack, HostGuard)
+    assert app.middleware_stack.app == "role-checked" and calls == [("stack", app)]
+
+
+# The real page over HTTP ---------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    url: str
+    settings: Settings
+    app: gr.Blocks
+
+    def audit(self) -> list[dict[str, Any]]:
+        return audit.read(self.settings.audit_path)
+
+    def index_of(self, action: str) -> int:
+        return next(i for i, a in Changes.of(self.app).by_index.items() if a == action)
+
+
+def start(base: Path, **options: Any) -> Page:
+    shutil.copytree(SEEDS, base / "docs")
+    (base / "docs" / "moon.txt").write_text(MOON, encoding="utf-8")
+    settings = Settings(docs_dir=base / "docs", store_dir=base / "store", **options)
+    for name, password in (READER, EDITOR):
+        role = "editor" if name == EDITOR[0] else "reader"
+        add_user(settings.users_path, name, role, password, rounds=FAST)
+    app = create_app(settings)
+    url = serve(app, settings, "127.0.0.1", free_port())
+    return Page(url.rstrip("/"), settings, app)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    """The page with Gradio's login, a reader and an editor in its users file."""
+    served = start(tmp_path_factory.mktemp("signed-in"))
+    rag.ingest(settings=served.settings)
+    try:
+        yield served
+    finally:
+        served.app.close()
+
+
+@contextmanager
+def signed_in(page: Page, user: tuple[str, str] | None) -> Iterator[httpx.Client]:
+    """An HTTP client with Gradio's session cookie for ``user`` (none for None)."""
+    with httpx.Client(base_url=page.url, timeout=60) as client:
+        if user is not None:
+            login = client.post("/login", data={"username": user[0], "password": user[1]})
+            assert login.status_code == 200, login.text
+        yield client
+
+
+def result(client: httpx.Client, endpoint: str, data: list[Any]) -> tuple[str, Any]:
+    """POST a call, then read its event stream: the kind of the last event and its data."""
+    posted = client.post(f"/gradio_api/call/{endpoint}", json={"data": data})
+    assert posted.status_code == 200, posted.text
+    event = posted.json()["event_id"]
+    kind = ""
+    with client.stream("GET", f"/gradio_api/call/{endpoint}/{event}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind in ("complete", "error"):
+                return kind, json.loads(line[6:])
+    raise AssertionError("no result")
+
+
+def refused_calls(page: Page) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every way a change reaches Gradio's functions: (path, action, JSON body)."""
+    join = {"data": [], "session_hash": "abc", "fn_index": page.index_of("delete")}
+    upload = {"data": [[{"path": "/etc/hostname", "orig_name": "x.txt"}]]}
+    return [
+        ("/gradio_api/call/delete", "delete", {"data": [[SEED_FILE]]}),
+        ("/gradio_api/call/resync", "resync", {"data": []}),
+        ("/gradio_api/call/upload", "upload", upload),
+        ("/gradio_api/call/v2/resync", "resync", {}),
+        ("/gradio_api/run/resync", "resync", {"data": []}),
+        ("/gradio_api/queue/join", "delete", {**join, "data": [[SEED_FILE]]}),
+        ("/gradio_api/run/ask", "delete", {**join, "data": [[SEED_FILE]]}),
+        ("/gradio_api/queue/join", "upload", {**join, "fn_index": page.index_of("upload")}),
+    ]
+
+
+def test_nobody_signed_in_gets_401(page: Page) -> None:
+    with signed_in(page, None) as client:
+        assert client.get("/config").status_code == 401  # Gradio's own login
+        before = len(page.audit())
+        for path, _, body in refused_calls(page):
+            response = client.post(path, json=body)
+            assert response.status_code == 401, (path, response.text)
+            assert response.json() == {
+                "detail": "Sign in first: only editors may upload, delete or re-sync."
+            }
+        bad = client.post("/login", data={"username": READER[0], "password": "wrong-pass"})
+        assert bad.status_code == 400
+    lines = page.audit()[before:]
+    assert [(e["user"], e["action"], e["result"]) for e in lines] == [
+        (None, action, "refused") for _, action, _ in refused_calls(page)
+    ]
+
+
+def test_a_reader_asks_but_every_change_is_refused_403(page: Page) -> None:
+    with signed_in(page, READER) as client:
+        kind, answer = result(client, "ask", ["Who commands Moonbase Tranquility?", None, 5,
+                                              "hybrid", "extractive"])  # fmt: skip
+        assert kind == "complete" and "Ingrid Halvorsen" in json.dumps(answer)
+        before = len(page.audit())
+        for path, _, body in refused_calls(page):
+            response = client.post(path, json=body)
+            assert response.status_code == 403, (path, response.text)
+            assert "rita is a reader: only editors may upload, delete or re-sync" in response.text
+        transfer = client.post("/gradio_api/upload", files={"files": ("a.txt", b"hello")})
+        assert transfer.status_code == 403
+    assert (page.settings.docs_dir / SEED_FILE).is_file()
+    assert len(rag.documents(page.settings).documents) == 2
+    lines = page.audit()[before:]
+    expected = [(action, "refused") for _, action, _ in refused_calls(page)] + [
+        ("upload", "refused")
+    ]
+    assert [(e["action"], e["result"]) for e in lines] == expected
+    assert {(e["user"], e["role"], e["client"]) for e in lines} == {("rita", "reader", "127.0.0.1")}
+    assert lines[0]["files"] == [SEED_FILE] and lines[2]["files"] == ["x.txt"]
+    assert lines[0]["reason"].startswith("rita is a reader: only editors")
+
+
+def test_an_editor_uploads_resyncs_and_deletes(page: Page, tmp_path: Path) -> None:
+    before = len(page.audit())
+    with signed_in(page, EDITOR) as client:
+        (tmp_path / "comet.txt").write_text("The comet Valdris returns every 83 years.\n")
+        with (tmp_path / "comet.txt").open("rb") as file:
+            sent = client.post("/gradio_api/upload", files={"files": ("comet.txt", file)})
+        assert sent.status_code == 200, sent.text
+        data = {"path": sent.json()[0], "orig_name": "comet.txt",
+                "meta": {"_type": "gradio.FileData"}}  # fmt: skip
+        kind, out = result(client, "upload", [[data]])
+        assert kind == "complete" and "Added comet.txt." in out[0], out
+        kind, out = result(client, "resync", [])
+        assert kind == "complete" and "Synced: 0 added" in out[0], out
+        kind, out = result(client, "delete", [["comet.txt"]])
+        assert kind == "complete" and "Deleted comet.txt (1 chunk)." in out[1], out
+    assert not (page.settings.docs_dir / "comet.txt").exists()
+    lines = page.audit()[before:]
+    assert [(e["user"], e["role"], e["action"], e["files"], e["result"]) for e in lines] == [
+        ("ed", "editor", "upload", ["comet.txt"], "ok"),
+        ("ed", "editor", "resync", [], "ok"),
+        ("ed", "editor", "delete", ["comet.txt"], "ok"),
+    ]
+    assert lines[0]["reason"].startswith("Added comet.txt. 3 files")
+
+
+def test_handlers_refuse_a_reader_too(page: Page) -> None:
+    """Behind the HTTP check, the page's own functions check the role (and log)."""
+    wired = {str(f.name): f.fn for f in page.app.fns.values() if f.fn}
+    request = gr.Request(username="rita")
+    assert "rita is a reader" in wired["resync"](request)
+    assert "Sign in first" in wired["upload"]([str(SEEDS / SEED_FILE)], None)
+    assert [e["result"] for e in page.audit()[-2:]] == ["refused", "refused"]
+
+
+def test_a_team_replica_offers_no_changes_even_to_editors(
+    tmp_path: Path,
+    chroma_url: str,  # noqa: F811
+) -> None:
+    """Team mode (a real ``chroma run``): the writer's page shows an editor upload, delete and
+    re-sync; a replica's page (the team's folder is not on it) shows them to nobody, and an
+    editor's change reaching its handlers is refused and logged."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "moon.txt").write_text(MOON, encoding="utf-8")
+    team = Settings(docs_dir=docs, store_dir=tmp_path / "store", chroma_url=chroma_url,
+                    collection="auth-replica")  # fmt: skip
+    rag.ingest(settings=team)
+    add_user(team.users_path, "ed", "editor", "editor-pass-1", rounds=FAST)
+    add_user(team.users_path, "rita", "reader", "reader-pass-1", rounds=FAST)
+    wired = {str(f.name): f.fn for f in create_app(team).fns.values() if f.fn}
+    editor, reader = gr.Request(username="ed"), gr.Request(username="rita")
+    actions, selection, notice, who = wired["view"](editor)  # the writer's page
+    assert actions["visible"] is True and selection["visible"] is True and not notice["visible"]
+    assert who["value"].startswith("Signed in as ed (editor)")
+    actions, _, notice, _ = wired["view"](reader)
+    assert actions["visible"] is False and "rita is a reader" in notice["value"]
+
+    docs.rename(tmp_path / "elsewhere")  # now this machine is a replica of the team's index
+    actions, selection, notice, _ = wired["view"](editor)
+    assert actions["visible"] is False and selection["visible"] is False
+    assert "This page is a replica: the index on http://127.0.0.1:" in notice["value"]
+    assert "Nothing was synced. This page is a replica" in wired["resync"](editor)
+    assert "not on this machine" in wired["delete"](["moon.txt"], editor)[1]
+    assert [d.source for d in rag.documents(team).documents] == ["moon.txt"]
+    events = audit.read(team.audit_path)
+    assert [(e["user"], e["action"], e["result"]) for e in events] == [
+        ("ed", "resync", "refused"),
+        ("ed", "delete", "refused"),
+    ]
+    assert all(e["reason"].startswith("This page is a replica") for e in events)
+
+
+def test_an_empty_signed_in_page_does_not_tell_readers_to_upload(tmp_path: Path) -> None:
+    settings = Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store")
+    add_user(settings.users_path, "rita", "reader", "reader-pass-1", rounds=FAST)
+    app = create_app(settings)
+    wired = {str(f.name): f.fn for f in app.fns.values() if f.fn}
+    tick = wired["tick"](-1, "", DEFAULT_SORT, 1)
+    hint, label = tick[5], tick[7]
+    assert "Nothing is indexed yet: editors add documents on the Documents tab." in hint["value"]
+    assert str(tmp_path) not in hint["value"] and label == "Nothing is indexed yet."
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    """The page behind a signing-in proxy that names the user in X-Forwarded-User."""
+    served = start(tmp_path_factory.mktemp("proxied"), proxy_user_header="X-Forwarded-User")
+    try:
+        yield served
+    finally:
+        served.app.close()
+
+
+def test_a_trusted_proxy_header_names_the_user(proxied: Page) -> None:
+    with httpx.Client(base_url=proxied.url, timeout=60) as client:
+        assert client.get("/config").status_code == 401  # no header: not signed in
+        for name in ("rita", "someone-else"):  # a name the users file lacks is a reader
+            user = {"X-Forwarded-User": name}
+            assert client.get("/config", headers=user).status_code == 200
+            refused = client.post("/gradio_api/call/resync", json={"data": []}, headers=user)
+            assert refused.status_code == 403 and f"{name} is a reader" in refused.text
+        editor = {"X-Forwarded-User": "ed"}
+        posted = client.post("/gradio_api/call/resync", json={"data": []}, headers=editor)
+        assert posted.status_code == 200 and "event_id" in posted.json()
+    assert [(e["user"], e["role"], e["result"]) for e in proxied.audit()[:2]] == [
+        ("rita", "reader", "refused"),
+        ("someone-else", "reader", "refused"),
+    ]
+
+
+def test_the_proxy_header_is_believed_only_from_trusted_addresses(tmp_path: Path) -> None:
+    settings = Settings(store_dir=tmp_path / "s", proxy_user_header="X-Forwarded-User",
+                        trusted_proxies=("10.0.0.0/24",))  # fmt: skip
+    access = Access.from_settings(settings)
+
+    def request(client: str, name: str) -> Any:
+        from starlette.requests import Request
+
+        headers = [(b"x-forwarded-user", name.encode())]
+        return Request({"type": "http", "headers": headers, "client": (client, 1)})
+
+    assert access.proxy_user(request("10.0.0.7", "ed")) == "ed"
+    assert access.proxy_user(request("127.0.0.1", "ed")) is None  # not the proxy
+    assert access.proxy_user(request("10.0.0.7", "")) is None
+    refusing = Access.from_settings(settings.with_(proxy_unknown_users="refuse"))
+    assert refusing.proxy_user(request("10.0.0.7", "ed")) is None  # not in the users file
+    add_user(settings.users_path, "ed", "editor", "editor-pass-1", rounds=FAST)
+    assert refusing.proxy_user(request("10.0.0.7", "ed")) == "ed"
+    with pytest.raises(ConfigError, match="RAG_TRUSTED_PROXIES: 'proxy' is not an address"):
+        Access.from_settings(settings.with_(trusted_proxies=("proxy",)))
+    assert os.environ.get("RAG_PROXY_USER_HEADER") is None

@@ -1,0 +1,356 @@
+"""Who may use a shared page, and who may change its index.
+
+Three ways to serve the page (``Access.mode``):
+
+- ``open``: no sign-in, everyone may do everything. Only on a loopback address, as before.
+- ``password``: Gradio's own login against the users file (``RAG_USERS_FILE``, written by
+  ``rag users add``): salted bcrypt hashes, roles ``reader`` and ``editor``.
+- ``proxy``: a reverse proxy that signed the user in names them in a header
+  (``RAG_PROXY_USER_HEADER``), trusted only from ``RAG_TRUSTED_PROXIES``; the role comes from the
+  users file, and a name it lacks is a reader (``RAG_PROXY_UNKNOWN_USERS=refuse``: refused).
+
+Changes (upload, delete, re-sync) need the editor role. ``ChangeGuard`` refuses them at the HTTP
+level, before Gradio (a reader calling the API directly gets 403, nobody signed in 401); the
+page's handlers check again, and every attempt goes to the audit log (rag/audit.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+from gradio.data_classes import PredictBody
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag import audit
+from rag.config import Settings
+from rag.errors import ConfigError
+from rag.users import Role, User, load_users, verify
+
+log = logging.getLogger("ui")
+
+Mode = Literal["open", "password", "proxy"]
+# The page's change endpoints (their api_name) and the action each is logged as.
+CHANGES: dict[str, audit.Action] = {"upload": "upload", "delete": "delete", "resync": "resync"}
+API = "/gradio_api"
+FILE_TRANSFER = f"{API}/upload"  # Gradio's own file upload, the first step of an upload
+QUEUE_JOIN = f"{API}/queue/join"
+NAMED_CALLS = (f"{API}/run/", f"{API}/api/", f"{API}/call/")
+SIGN_IN_MESSAGE = "Sign in to ask your documents."
+MAX_LOGGED_NAMES = 50
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (the address the page listens on) is reachable from this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _networks(values: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip().strip("[]"), strict=False))
+        except ValueError as exc:
+            raise ConfigError(
+                f"RAG_TRUSTED_PROXIES: {value!r} is not an address or network (such as "
+                "127.0.0.1 or 10.0.0.0/24): fix it."
+            ) from exc
+    return tuple(networks)
+
+
+@dataclass(frozen=True)
+class Access:
+    """The page's sign-in and roles, from the settings."""
+
+    settings: Settings
+    mode: Mode
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Access:
+        """Proxy when ``RAG_PROXY_USER_HEADER`` is set, password when the users file holds a
+        user, else open. Raises ``ConfigError`` on a damaged users file."""
+        if settings.proxy_user_header:
+            _networks(settings.trusted_proxies)  # checked now, not at the first request
+            return cls(settings, "proxy")
+        if load_users(settings.users_path):
+            return cls(settings, "password")
+        return cls(settings, "open")
+
+    @property
+    def signs_in(self) -> bool:
+        return self.mode != "open"
+
+    def check_host(self, host: str) -> None:
+        """Raise ``ConfigError`` when the page would be reachable from other machines with no
+        sign-in; also check that the audit log can be written."""
+        if not self.signs_in and not is_loopback(host):
+            raise ConfigError(
+                f"The page would serve {host or 'every address'} with no sign-in: add a user "
+                "with rag users add NAME --role editor (users file: "
+                f"{self.settings.users_path}, RAG_USERS_FILE), or set RAG_PROXY_USER_HEADER "
+                "behind a signing-in proxy; or serve on 127.0.0.1."
+            )
+        audit.check_writable(self.settings.audit_path)
+
+    # Who and which role -------------------------------------------------------------------
+
+    def users(self) -> dict[str, User]:
+        """The users file, read now (a user added or removed counts at once)."""
+        try:
+            return load_users(self.settings.users_path)
+        except ConfigError as exc:
+            log.error("%s", exc)
+            return {}
+
+    def role(self, user: str | None) -> Role | None:
+        """The role of ``user`` on this page (None: no role, every change refused)."""
+        if self.mode == "open":
+            return "editor"
+        if not user:
+            return None
+        found = self.users().get(user)
+        if found is not None:
+            return found.role
+        if self.mode == "proxy" and self.settings.proxy_unknown_users == "reader":
+            return "reader"
+        return None
+
+    def refusal(self, user: str | None) -> str | None:
+        """Why ``user`` may not change the index (None: they may)."""
+        role = self.role(user)
+        if role == "editor":
+            return None
+        if not user:
+            return "Sign in first: only editors may upload, delete or re-sync."
+        if role is None:
+            return f"{user} has no role on this page: ask an administrator to add them."
+        return (
+            f"{user} is a reader: only editors may upload, delete or re-sync documents "
+            "(an administrator can change the role with rag users add)."
+        )
+
+    # Gradio's sign-in -----------------------------------------------------------------------
+
+    def launch_options(self) -> dict[str, Any]:
+        """``Blocks.launch`` arguments: Gradio's login, the proxy's header, or nothing."""
+        if self.mode == "password":
+            return {"auth": self.sign_in, "auth_message": SIGN_IN_MESSAGE}
+        if self.mode == "proxy":
+            return {"auth_dependency": self.proxy_user}
+        return {}
+
+    async def sign_in(self, username: str, password: str) -> bool:
+        """Gradio's ``auth`` callable: bcrypt runs in a thread, not on the event loop."""
+        users = self.users()
+        user = await anyio.to_thread.run_sync(verify, users, username, password)
+        if user is None:
+            log.warning("failed sign-in as %r", username[:64])
+        return user is not None
+
+    def proxy_user(self, request: Request) -> str | None:
+        """The user a trusted proxy names (Gradio's ``auth_dependency``); None: 401."""
+        header = self.settings.proxy_user_header
+        client = request.client.host if request.client else ""
+        if not header or not self.trusted(client):
+            return None
+        name = request.headers.get(header, "").strip()
+        if not name or len(name) > 256:
+            return None
+        if self.settings.proxy_unknown_users == "refuse" and name not in self.users():
+            return None
+        return name
+
+    def trusted(self, client: str) -> bool:
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:
+            return False
+        return any(address in network for network in _networks(self.settings.trusted_proxies))
+
+    def request_user(self, request: Request, gradio_app: Any) -> str | None:
+        """The signed-in user of a raw request, as Gradio itself finds them."""
+        if self.mode == "proxy":
+            return self.proxy_user(request)
+        if self.mode == "password":
+            cookie_id = getattr(gradio_app, "cookie_id", "")
+            token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+                f"access-token-unsecure-{cookie_id}"
+            )
+            user = getattr(gradio_app, "tokens", {}).get(token)
+            return str(user) if user else None
+        return None
+
+    # The audit log ------------------------------------------------------------------------
+
+    def record(
+        self,
+        user: str | None,
+        action: audit.Action,
+        files: Iterable[str],
+        result: audit.Result,
+        reason: str = "",
+        client: str = "",
+    ) -> None:
+        """Append one attempt to the audit log (a failure to write is logged, not raised)."""
+        event = audit.AuditEvent(
+            user=user,
+            role=self.role(user),
+            action=action,
+            files=tuple(files)[:MAX_LOGGED_NAMES],
+            result=result,
+            reason=reason,
+            client=client,
+        )
+        try:
+            audit.append(self.settings.audit_path, event)
+        except OSError:
+            log.exception("cannot append to the audit log %s: %s", self.settings.audit_path, event)
+
+
+# The HTTP guard -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The app's change endpoints: by api_name and by function index."""
+
+    by_name: dict[str, audit.Action]
+    by_index: dict[int, audit.Action]
+
+    @classmethod
+    def of(cls, blocks: Any) -> Changes:
+        by_name: dict[str, audit.Action] = {}
+        by_index: dict[int, audit.Action] = {}
+        for fn in blocks.fns.values():
+            action = CHANGES.get(str(fn.api_name))
+            if action is not None:
+                by_name[str(fn.api_name)] = action
+                by_index[int(fn._id)] = action
+        if set(by_name) != set(CHANGES):
+            missing = ", ".join(sorted(set(CHANGES) - set(by_name)))
+            raise RuntimeError(f"the page has no endpoint named {missing} to guard")
+        return cls(by_name, by_index)
+
+    def action(self, path: str, body: bytes) -> audit.Action | None:
+        """The change a POST to ``path`` with ``body`` asks for (None: not a change).
+
+        Gradio runs a function named by the path's api_name or, when the body has one, by the
+        body's ``fn_index``: both are checked, the body read as Gradio reads it.
+        """
+        if path.startswith(NAMED_CALLS):
+            named = self.by_name.get(path.rsplit("/", 1)[1])
+            if named is not None:
+                return named
+        elif path != QUEUE_JOIN:
+            return None
+        index = fn_index(body)
+        return self.by_index.get(index) if index is not None else None
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def fn_index(body: bytes) -> int | None:
+    """The ``fn_index`` of a call's JSON body, coerced as Gradio's model does ("3" is 3)."""
+    data = _json(body)
+    if not isinstance(data, dict):
+        return None
+    try:
+        return PredictBody.model_validate(data).fn_index
+    except ValidationError:
+        return None
+
+
+def file_names(body: bytes) -> list[str]:
+    """The document names a change's body carries (uploaded files, documents to delete)."""
+    data = _json(body)
+    values = data.get("data") if isinstance(data, dict) else None
+    first = values[0] if isinstance(values, list) and values else None
+    if isinstance(values, dict):  # call/v2: inputs by parameter name
+        first = next(iter(values.values()), None)
+    items = first if isinstance(first, list) else [first]
+    names = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("orig_name") or posixpath.basename(str(item.get("path") or ""))
+        if isinstance(item, str) and item:
+            names.append(item[:256])
+    return names[:MAX_LOGGED_NAMES]
+
+
+class ChangeGuard:
+    """ASGI middleware: a change request from anyone but an editor gets 401 (not signed in) or
+    403, and is logged as refused; everything else passes as it came."""
+
+    def __init__(self, app: ASGIApp, gradio_app: Any, access: Access, changes: Changes) -> None:
+        self.app = app
+        self.gradio_app = gradio_app
+        self.access = access
+        self.changes = changes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", "")).rstrip("/")
+        if path != FILE_TRANSFER and path != QUEUE_JOIN and not path.startswith(NAMED_CALLS):
+            await self.app(scope, receive, send)
+            return
+        body, messages = b"", []
+        if path != FILE_TRANSFER:  # a file transfer's body is the file: never buffered here
+            messages = await _read_body(receive)
+            body = b"".join(m.get("body", b"") for m in messages)
+        action: audit.Action | None = (
+            "upload" if path == FILE_TRANSFER else self.changes.action(path, body)
+        )
+        if action is not None:
+            request = Request(scope)
+            user = self.access.request_user(request, self.gradio_app)
+            reason = self.access.refusal(user)
+            if reason is not None:
+                client = request.client.host if request.client else ""
+                files = file_names(body) if body else []
+                self.access.record(user, action, files, "refused", reason, client)
+                status = 401 if user is None else 403
+                await JSONResponse({"detail": reason}, status_code=status)(scope, receive, send)
+                return
+        await self.app(scope, _replay(messages, receive) if messages else receive, send)
+
+
+async def _read_body(receive: Receive) -> list[Message]:
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
