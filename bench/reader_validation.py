@@ -2,6 +2,7 @@
 
     python -m bench.reader_validation run --label NAME [--corpora squad2,clapnq,selqa,cmake]
     python -m bench.reader_validation compare NAME_A NAME_B
+    python -m bench.reader_validation cuts NAME   # reading fewer candidates, simulated on a run
 
 The corpora are train/loco.py's (SQuAD 2.0's and ClapNQ's held-out passages, SelQA's held-out
 questions, CMake's reference; each with its unanswerable, off-topic and bank questions): never
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -39,14 +41,19 @@ def run(label: str, names: Sequence[str]) -> Path:
 
     out = WORK / f"{label}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    seen: list[list[float]] = []
+    seen: list[list[tuple[float, int, str, str]]] = []
     real_judge = answering.judge
 
     def judge(question: str, passages: list[Any], *args: Any, **kwargs: Any) -> Any:
         judged = real_judge(question, passages, *args, **kwargs)
         rank = {p.chunk.id: i for i, p in enumerate(passages)}
         order = sorted(judged, key=lambda j: (rank[j.passage.chunk.id], j.start))
-        seen.append([round(j.logit, 4) for j in order])
+        seen.append(
+            [
+                (round(j.logit, 4), rank[j.passage.chunk.id], j.passage.chunk.source, j.text)
+                for j in order
+            ]
+        )
         return judged
 
     answering.judge = judge  # type: ignore[assignment]
@@ -83,7 +90,11 @@ def run(label: str, names: Sequence[str]) -> Path:
                     "correct": bool(
                         first and correct(question, Path(first.source).name, first.text)
                     ),
-                    "logits": seen[-1] if seen else [],
+                    # Every candidate in retrieval order: logit, passage rank, right answer.
+                    "candidates": [
+                        [logit, rank, int(correct(question, Path(source).name, text)), text[:400]]
+                        for logit, rank, source, text in (seen[-1] if seen else [])
+                    ],
                     "seconds": round(seconds, 4),
                 }
                 handle.write(json.dumps(row) + "\n")
@@ -144,6 +155,84 @@ def compare(a: str, b: str) -> str:
     return "\n".join(lines)
 
 
+def simulate(row: dict[str, Any], keep: list[int]) -> tuple[bool, bool]:
+    """(refused, answered right) had the reader read only the candidates ``keep``: exact for a
+    reader whose logits do not depend on the company a pair is read in (rag/reader.py), since
+    the confidence is sigmoid(scale * best logit + terms of the question alone)."""
+    from rag.reader import load_card
+
+    card = load_card()
+    candidates = row["candidates"]
+    if not candidates or not keep:
+        return True, False
+    full = max(c[0] for c in candidates)
+    best = max(keep, key=lambda i: (candidates[i][0], -i))
+    confidence = min(max(row["confidence"], 1e-6), 1 - 1e-6)
+    z = math.log(confidence / (1 - confidence)) + card.scale * (candidates[best][0] - full)
+    refused = 1 / (1 + math.exp(-z)) < card.threshold
+    # A refusal the reader's score did not make (rag/entities.py's names check) stays.
+    refused = refused or (row["refused"] and row["confidence"] >= card.threshold)
+    return refused, bool(candidates[best][2]) and not refused
+
+
+def cuts(label: str) -> str:
+    """Reading fewer candidates, simulated on a run's rows: the first N in retrieval order, or
+    the N sharing the most question terms (the sentence's own; ties: retrieval order)."""
+    from rag.text import terms
+
+    rows = load(label)
+
+    def first(n: int) -> Any:
+        return lambda row, shared: list(range(min(n, len(shared))))
+
+    def overlap(n: int) -> Any:
+        return lambda row, shared: sorted(
+            sorted(range(len(shared)), key=lambda i: (-shared[i], i))[:n]
+        )
+
+    policies = [("all", first(10**6))]
+    policies += [(f"first {n}", first(n)) for n in (6, 8, 10, 12)]
+    policies += [(f"overlap {n}", overlap(n)) for n in (6, 8, 10, 12)]
+    shared_terms = []
+    for row in rows:
+        wanted = set(terms(row["question"]))
+        shared_terms.append([len(wanted & set(terms(c[3]))) for c in row["candidates"]])
+    names = [*sorted({r["corpus"] for r in rows}), "all"]
+    lines = [
+        f"{'policy':10} {'read':>5} {'refusals changed':>16} {'best changed':>12}  "
+        + "  ".join(f"{n}: right / false ref / unans ref" for n in names)
+    ]
+    base: list[tuple[bool, bool]] = []
+    for name, policy in policies:
+        kept = [policy(row, shared) for row, shared in zip(rows, shared_terms, strict=True)]
+        results = [simulate(row, keep) for row, keep in zip(rows, kept, strict=True)]
+        if not base:
+            base = results
+        refusals = sum(1 for a, b in zip(base, results, strict=True) if a[0] != b[0])
+        moved = sum(
+            1
+            for row, keep in zip(rows, kept, strict=True)
+            if row["candidates"]
+            and max(range(len(row["candidates"])), key=lambda i: (row["candidates"][i][0], -i))
+            not in keep
+        )
+        cells = []
+        for corpus in names:
+            picked = [
+                (r, x) for r, x in zip(rows, results, strict=True) if corpus in ("all", r["corpus"])
+            ]
+            answerable = [x for r, x in picked if r["kind"] == "answerable"]
+            others = [x for r, x in picked if r["kind"] != "answerable"]
+            cells.append(
+                f"{sum(x[1] for x in answerable) / max(len(answerable), 1):.3f} / "
+                f"{sum(x[0] for x in answerable) / max(len(answerable), 1):.3f} / "
+                f"{sum(x[0] for x in others) / max(len(others), 1):.3f}"
+            )
+        read = statistics.mean(len(k) for k in kept)
+        lines.append(f"{name:10} {read:5.2f} {refusals:16} {moved:12}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reader_validation")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,12 +242,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     two = sub.add_parser("compare")
     two.add_argument("a")
     two.add_argument("b")
+    three = sub.add_parser("cuts")
+    three.add_argument("label")
     args = parser.parse_args(argv)
     from rag.config import apply_offline_env
 
     apply_offline_env()
     if args.command == "run":
         print(run(args.label, args.corpora.split(",")))
+    elif args.command == "cuts":
+        print(cuts(args.label))
     else:
         print(compare(args.a, args.b))
     return 0
