@@ -144,7 +144,7 @@ class Reader:
     measured: the same question could be answered or refused depending on what else was read
     with it, by another user's question too). Alone, a pair's logit is its own; and with no
     padding and no spinning thread pool it is also the fastest way on a shared 2-core machine
-    (bench/README.md, "Reading one pair at a time").
+    (bench/README.md, "How the reader runs").
     """
 
     def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None) -> None:
