@@ -11,7 +11,6 @@ callers have been crowding in (in the last second): one user asking alone never 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,10 +21,11 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from rag.reader import MODEL_DIR, Reader
+from rag.reader import cores as cores  # re-exported: rag.embeddings sizes its session by it
 
 T = TypeVar("T")
-# Reader pairs per shared call: four questions of 16 sentences (the reader still runs them in
-# length-sorted batches of 8 inside, so a larger call only waits longer for its first caller).
+# Reader pairs per shared call: four questions of 16 sentences (the reader runs each pair alone,
+# one per core, so a larger call only waits longer for its first caller).
 READER_MAX_PAIRS = 64
 # How long a leader collects other callers before running: a few ms against ~100 ms of reading.
 READER_WAIT_S = 0.003
@@ -33,14 +33,6 @@ QUERY_MAX = 32
 QUERY_WAIT_S = 0.001
 # A leader collects while other callers were seen this recently (two in a batch, or one waiting).
 CROWD_MEMORY_S = 1.0
-
-
-def cores() -> int:
-    """The cores this process may run on (its CPU affinity, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(eq=False)
@@ -159,8 +151,8 @@ class Batcher(Generic[T]):
 
 
 class BatchedReader(Reader):
-    """The reader whose ``logits`` calls from concurrent questions share model calls, its ONNX
-    session using every core this process may use (one batch runs at a time)."""
+    """The reader whose ``logits`` calls from concurrent questions share one call, its pairs run
+    one per core this process may use (one shared call runs at a time, callers in turn)."""
 
     def __init__(
         self,

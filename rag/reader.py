@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,13 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from rag.embeddings import length_batches
 from rag.errors import ConfigError
 from rag.reader_input import MAX_TOKENS, REBUILD, open_tokenizer
 
 MODEL_DIR = Path(__file__).parent / "reader_model"
-# Pairs per model call, grouped by length (measured here: 8 beats 4, 16 and one batch of all).
-BATCH = 8
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -130,11 +136,20 @@ def card_problem(card: ReaderCard) -> str:
 
 
 class Reader:
-    """Scores (question, sentence-in-context) pairs: one logit each, higher = answers."""
+    """Scores (question, sentence-in-context) pairs: one logit each, higher = answers.
 
-    def __init__(self, folder: Path = MODEL_DIR, threads: int = 2) -> None:
+    Each pair runs alone, unpadded, on a one-thread ONNX session; ``threads`` pairs run at once
+    (one per core). The int8 graph quantises its activations per run, over every token of the
+    run, so a pair read in a padded batch got a logit that moved with its company (up to 1.0,
+    measured: the same question could be answered or refused depending on what else was read
+    with it, by another user's question too). Alone, a pair's logit is its own; and with no
+    padding and no spinning thread pool it is also the fastest way on a shared 2-core machine
+    (bench/README.md, "How the reader runs").
+    """
+
+    def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None) -> None:
         self.folder = folder
-        self.threads = threads
+        self.threads = threads if threads is not None else cores()
         self._lock = threading.Lock()
 
     @cached_property
@@ -157,7 +172,11 @@ class Reader:
             )
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = self.threads
+        # One thread per run: the pairs run side by side instead (``logits``). An intra-op pool
+        # would spin between the small matrix products, which on a loaded machine halves the
+        # rate (measured: 2 threads 540 ms a question, 1 thread 240 ms, at load average 14).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
             return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
@@ -170,30 +189,59 @@ class Reader:
     def _tokenizer(self) -> Any:
         tokenizer = open_tokenizer(self.folder / "tokenizer.json")
         tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
-        return tokenizer  # not padded: batches are padded by length in logits()
+        return tokenizer  # not padded: each pair runs alone (logits())
 
     def load(self) -> None:
         """Load (and check) the model now rather than on the first question."""
         _ = self._session, self._tokenizer
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        """One logit per pair. Pairs of similar length share a batch, padded to its longest:
-        one batch padded to the longest pair would spend most of its work on padding."""
+        """One logit per pair, each pair run alone (its logit does not depend on the others),
+        ``threads`` at a time, longest first so that the runs end together."""
         out = np.zeros(len(pairs), dtype=np.float32)
         if not pairs:
             return out
         with self._lock:
+            session = self._session
             encodings = self._tokenizer.encode_batch(list(pairs))
-            for rows, ids, mask, types in length_batches(encodings, BATCH, longest_first=False):
-                result = self._session.run(
-                    None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-                )[0]
-                out[rows] = np.asarray(result, dtype=np.float32).reshape(-1)
+            todo = iter(sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids)))
+            taking = threading.Lock()
+            errors: list[BaseException] = []
+
+            def work() -> None:
+                while not errors:
+                    with taking:
+                        i = next(todo, None)
+                    if i is None:
+                        return
+                    try:
+                        out[i] = _run_one(session, encodings[i])
+                    except BaseException as exc:  # re-raised by the caller below
+                        errors.append(exc)
+
+            helpers = [
+                threading.Thread(target=work, daemon=True)
+                for _ in range(min(self.threads, len(encodings)) - 1)
+            ]
+            for helper in helpers:
+                helper.start()
+            work()
+            for helper in helpers:
+                helper.join()
+        if errors:
+            raise errors[0]
         return out
 
     def probability(self, logit: float, dense: float = 0.0, baseline: float | None = None) -> float:
         """The calibrated probability; ``baseline`` is the corpus's (rag/calibration.py)."""
         return self.card.probability(logit, dense, baseline)
+
+
+def _run_one(session: Any, encoding: Any) -> float:
+    ids = np.asarray([encoding.ids], dtype=np.int64)
+    types = np.asarray([encoding.type_ids], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": types}
+    return float(np.asarray(session.run(None, feed)[0]).reshape(-1)[0])
 
 
 _shared: dict[Path, Reader] = {}

@@ -127,15 +127,16 @@ def test_the_batched_reader_gives_each_question_its_own_logits() -> None:
         off = [("Who wrote Hamlet?", OFF_TOPIC[i % 3]) for i in range(q + 1)]
         off.insert(q % (q + 1), ("Who wrote Hamlet?", "Shakespeare wrote Hamlet around 1600."))
         questions.append(off)
-    expected = [plain.logits(pairs) for pairs in questions]
+    expected = [np.concatenate([plain.logits([pair]) for pair in pairs]) for pairs in questions]
     with ThreadPoolExecutor(max_workers=10) as pool:
         got = list(pool.map(batched.logits, questions))
     for q, (want, have) in enumerate(zip(expected, got)):
         assert have.shape == want.shape == (q + 2,)
         assert int(np.argmax(have)) == int(np.argmax(want)) == q % (q + 1)
-        # The int8 graph quantises activations per call, so a logit moves with the company it
-        # is read in (up to about 1 here): close to the reader alone, not equal to it.
-        np.testing.assert_allclose(have, want, atol=1.5)
+        # Each pair runs alone, so its logit is the one it gets read alone, whatever else shared
+        # the call (the int8 graph quantises activations per run: in a padded batch of others'
+        # pairs a logit moved by up to 1).
+        assert have.tolist() == want.tolist()
     assert batched.batcher.stats.batches < batched.batcher.stats.requests
 
 
