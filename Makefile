@@ -37,8 +37,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Two workers, one test file each at a time (module fixtures built once): most of the suite
+# waits on subprocesses, servers and the browser, so two overlap well on two cores (tests/README.md).
+TEST_WORKERS ?= 2
 test: install /usr/bin/chromium lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The ClapNQ answer gate (evals/gates.json "clapnq_answers"; minutes), which a plain `make test`
 # skips; `RAG_EVAL_CLAPNQ=1 make test` runs it with the rest.
