@@ -342,3 +342,45 @@ def test_each_disagreement_is_named(settings: Settings, docs_dir: Path) -> None:
     assert disagreement(manifest, eng.store, eng.lexical) == (
         f"the store holds {chunks - 1} chunks and the manifest lists {chunks}"
     )
+
+
+def test_a_lost_document_list_is_rebuilt_from_the_store(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    saved = Manifest.load(path)
+    syncer = engine(settings).syncer(settings)
+    rebuilt = syncer.manifest_from_store()
+    assert (rebuilt.root, rebuilt.embedding, rebuilt.generation) == (
+        saved.root,
+        saved.embedding,
+        saved.generation,
+    )
+    assert (rebuilt.chunking, rebuilt.in_progress, rebuilt.last_sync is not None) == (
+        "",
+        False,
+        True,
+    )
+    assert list(rebuilt.files) == [SEED_FILE, "danube.txt"]
+    for source, entry in rebuilt.files.items():
+        # Chunks in document order; the hash unknown, so the next sync reads every file again.
+        assert entry.chunks == saved.files[source].chunks and len(entry.chunks) > 0
+        assert (entry.hash, entry.mtime, entry.size) == (
+            "",
+            0.0,
+            (docs_dir / source).stat().st_size,
+        )
+    (docs_dir / "danube.txt").unlink()
+    assert syncer.manifest_from_store().files["danube.txt"].size == 0  # gone from the folder
+
+    # Missing, or empty and unfinished (a first sync that crashed), while the store holds chunks.
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    path.unlink()
+    assert syncer.load_manifest().files.keys() == saved.files.keys()
+    assert Manifest.load(path).files.keys() == saved.files.keys()  # saved again
+    Manifest(in_progress=True).save(path)
+    again = syncer.load_manifest()
+    assert again.in_progress and again.files.keys() == saved.files.keys()
+    report = syncer.sync(docs_dir)
+    assert (report.embedded_chunks, report.total_chunks) == (0, saved.total_chunks)
+    assert_consistent(settings)
