@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -370,8 +371,12 @@ def test_a_lost_document_list_is_rebuilt_from_the_store(settings: Settings, docs
             0.0,
             (docs_dir / source).stat().st_size,
         )
+        assert datetime.fromisoformat(entry.synced_at).tzinfo is not None
     (docs_dir / "danube.txt").unlink()
     assert syncer.manifest_from_store().files["danube.txt"].size == 0  # gone from the folder
+    engine(settings).store.set_generation(saved.generation, "")  # a store that names no folder
+    assert {e.size for e in syncer.manifest_from_store().files.values()} == {0}
+    engine(settings).store.set_generation(saved.generation, saved.root)
 
     # Missing, or empty and unfinished (a first sync that crashed), while the store holds chunks.
     (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
