@@ -24,6 +24,7 @@ from rag.sync import (
     Syncer,
     check_folder,
     disagreement,
+    refresh_lexical,
     unchanged_report,
 )
 from tests.conftest import SEED_FILE
@@ -389,3 +390,41 @@ def test_a_lost_document_list_is_rebuilt_from_the_store(settings: Settings, docs
     report = syncer.sync(docs_dir)
     assert (report.embedded_chunks, report.total_chunks) == (0, saved.total_chunks)
     assert_consistent(settings)
+
+
+def test_removing_a_document_is_one_more_sync_and_updates_bm25_in_place(
+    settings: Settings, docs_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    path = settings.store_dir / "manifest.json"
+    before = Manifest.load(path)
+    syncer = eng.syncer(settings)
+    assert syncer.remove("missing.txt") == 0
+    caplog.set_level("INFO", logger="rag.sync")
+    assert syncer.remove("danube.txt") == len(before.files["danube.txt"].chunks)
+    after = Manifest.load(path)
+    assert list(after.files) == [SEED_FILE] and after.in_progress is False
+    assert after.generation == before.generation + 1
+    state = eng.store.state()
+    assert (state.generation, state.root) == (after.generation, before.root)
+    assert (eng.lexical.generation, len(eng.lexical)) == (after.generation, after.total_chunks)
+    assert "Rebuilding the lexical index" not in caplog.text  # updated, not rebuilt
+    assert_consistent(settings)
+    eng = engine(settings)  # (assert_consistent may have reopened it)
+    refresh_lexical(eng.store, eng.lexical, 41)
+    assert (eng.lexical.generation, len(eng.lexical)) == (41, after.total_chunks)
+
+
+def test_a_removal_marks_the_document_list_unfinished_before_it_writes(settings: Settings) -> None:
+    rag.ingest(settings=settings)
+    syncer = engine(settings).syncer(settings)
+
+    def lost_the_lease() -> None:  # the first check before a write: the removal stops there
+        raise RuntimeError("stopped")
+
+    syncer.fence = lost_the_lease  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="stopped"):
+        syncer.remove(SEED_FILE)
+    assert Manifest.load(settings.store_dir / "manifest.json").in_progress is True
