@@ -296,3 +296,18 @@ def test_the_sources_panel_shows_the_latest_and_folds_the_earlier() -> None:
         '<details class="earlier"><summary>Sources of answer 2</summary>B</details>'
         '<details class="earlier"><summary>Sources of answer 1</summary>A</details></div>'
     )
+
+
+def test_the_context_is_cut_at_a_space_within_40_characters() -> None:
+    # Forward from a start: just after the first space in the next 40 characters, else there.
+    assert render._snap_start("ab cd", 0) == 0 and render._snap_start("ab cd", -3) == 0
+    assert render._snap_start("ab cd", 1) == 3
+    assert render._snap_start("x" * 10 + " " + "y" * 60 + " z", 11) == 11  # the space is too far
+    assert render._snap_start("x" * 50 + " z", 10) == 10  # a space 40 characters on: too far
+    assert render._snap_start("x" * 49 + " z", 10) == 50
+    # Back from an end: at the last space in the 40 characters before it, else there.
+    assert render._snap_end("ab", 5) == 2
+    assert render._snap_end("a " + "b" * 60, 50) == 50
+    assert render._snap_end(" " + "b" * 20, 10) == 0
+    assert render._snap_end("a " + "b" * 50, 42) == 42  # a space 41 characters back: too far
+    assert render._snap_end("a " + "b" * 50, 41) == 1
