@@ -306,7 +306,7 @@ def test_the_context_is_cut_at_a_space_within_40_characters() -> None:
     assert render._snap_start("x" * 50 + " z", 10) == 10  # a space 40 characters on: too far
     assert render._snap_start("x" * 49 + " z", 10) == 50
     # Back from an end: at the last space in the 40 characters before it, else there.
-    assert render._snap_end("ab", 5) == 2
+    assert render._snap_end("ab", 5) == 2 and render._snap_end("a b", 3) == 3  # the text's end
     assert render._snap_end("a " + "b" * 60, 50) == 50
     assert render._snap_end(" " + "b" * 20, 10) == 0
     assert render._snap_end("a " + "b" * 50, 42) == 42  # a space 41 characters back: too far
