@@ -185,6 +185,7 @@ def test_a_passage_shows_its_span_in_context_cut_at_spaces() -> None:
     assert render.passage_html(words, 152, 155, context=10) == "…w36 w37 <mark>w38</mark> w39"
     assert render.passage_html(words, 0, 3, context=3) == "<mark>w00</mark>…"
     # A cut one character from the start is snapped forward to a space, like any other.
+    assert render.passage_html("ab cd", 1, 2, context=0) == "…<mark>b</mark>…"
     assert render.passage_html(words, 12, 15, context=11).startswith("…w01 w02 <mark>w03</mark>")
     # An exact fit of the context reaches the start or the end.
     assert render.passage_html(words, 10, 13, context=10).startswith("w00 ")
