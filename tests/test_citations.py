@@ -116,6 +116,11 @@ def test_a_reply_is_renumbered_checked_and_streamed_as_it_ends(pieces: int) -> N
     )
 
 
+def test_the_confidence_is_rounded_to_four_places() -> None:
+    _, checker = checked("The bridge opened in 1931 [1]. Markets open [2]. It is blue.")
+    assert checker.answer(1.0).confidence == 0.6667
+
+
 def test_markers_are_held_back_until_they_are_complete() -> None:
     checker = CitationChecker("Q?", passages(), one)
     assert checker.feed("The bridge opened in 1931 [") == "The bridge opened in 1931"

@@ -46,6 +46,11 @@ def test_link_markers_links_cited_markers_and_leaves_the_others() -> None:
     )
 
 
+def test_a_file_name_cannot_leave_the_links_title() -> None:
+    html = render.link_markers("One [1]", [cite(1, source='a" onclick="x.txt')], 2)
+    assert 'title="a&quot; onclick=&quot;x.txt"' in html and 'onclick="' not in html
+
+
 def test_a_code_citation_not_at_the_end_of_its_segment_stays_text() -> None:
     code = cite(1, text="cargo build", kind="code")
     html = render.link_markers("run cargo build now [1]", [code], 1)
