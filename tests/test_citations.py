@@ -180,6 +180,7 @@ def test_the_sentinel_is_left_out_and_recorded(pieces: int) -> None:
 def test_without_a_sentinel_nothing_is_held_back() -> None:
     checker = CitationChecker("Q?", passages(), one)
     assert checker.feed("Markets NOT_IN") == "Markets NOT_IN"
+    assert CitationChecker("Q?", passages(), one).feed("Sax XX") == "Sax XX"
     checker = CitationChecker("Q?", passages(), one, sentinel=SENTINEL)
     assert checker.feed("Markets NOT_IN") == "Markets"
     assert checker.feed("_X") == " NOT_IN_X"
