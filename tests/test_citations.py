@@ -174,7 +174,7 @@ def test_the_sentinel_is_left_out_and_recorded(pieces: int) -> None:
     )
     assert shown == "The bridge opened in 1931 [1]." and checker.sentinel_seen
     shown, checker = checked(f"NOT_IN is not {SENTINEL[:6]}", pieces, sentinel=SENTINEL)
-    assert shown == "NOT_IN is not NOT_IN" and not checker.sentinel_seen
+    assert shown == "NOT_IN is not NOT_IN" and checker.sentinel_seen is False
 
 
 def test_without_a_sentinel_nothing_is_held_back() -> None:
