@@ -159,6 +159,11 @@ def test_consecutive_markers_share_the_claim_before_them() -> None:
     assert answer.unsupported == [] and answer.confidence == 1.0
 
 
+def test_a_marker_to_no_passage_does_not_drop_the_next_number() -> None:
+    shown, checker = checked("Markets open [3, 2].")
+    assert shown == "Markets open [1]." and checker.citations[0].source == "b.txt"
+
+
 def test_an_empty_reply() -> None:
     shown, checker = checked("")
     assert shown == "" and checker.answer(0.9).confidence == 0.0
@@ -181,6 +186,9 @@ def test_without_a_sentinel_nothing_is_held_back() -> None:
     checker = CitationChecker("Q?", passages(), one)
     assert checker.feed("Markets NOT_IN") == "Markets NOT_IN"
     assert CitationChecker("Q?", passages(), one).feed("Sax XX") == "Sax XX"
+    # The text after a sentinel streams at once, not at the end.
+    checker = CitationChecker("Q?", passages(), one, sentinel=SENTINEL)
+    assert checker.feed(f"Markets open. {SENTINEL} Done.") == "Markets open.  Done."
     checker = CitationChecker("Q?", passages(), one, sentinel=SENTINEL)
     assert checker.feed("Markets NOT_IN") == "Markets"
     assert checker.feed("_X") == " NOT_IN_X"
