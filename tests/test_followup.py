@@ -8,7 +8,18 @@ import pytest
 
 import rag
 from rag.config import Settings
-from rag.followup import carries_subject, condense_offline, refers_back, search_words
+from rag.followup import (
+    _CONTINUING,
+    _REFERRING,
+    ELLIPSIS_WORDS,
+    carries_subject,
+    condense_offline,
+    continues,
+    conversation_turns,
+    refers_back,
+    search_words,
+    user_turns,
+)
 
 QUUX = (
     "The quux tower stands in the old harbour of Pellham. "
@@ -234,3 +245,65 @@ def test_a_follow_up_over_documentation_answers_about_the_thing_just_asked_about
     assert sentence in [c.text for c in result.citations]
     text = rag.document_text(source, settings=manual)
     assert all(text[c.start : c.end] == c.text for c in result.citations)
+
+
+# Fast checks of the rules' parts (mutation testing, tests/README.md): every referring word, every
+# continuing opening, the ellipsis length, and both history shapes.
+
+
+@pytest.mark.parametrize("word", sorted(_REFERRING))
+def test_each_referring_word_refers_back(word: str) -> None:
+    assert carries_subject(f"Was {word} built in stone today?")
+
+
+@pytest.mark.parametrize("opening", _CONTINUING)
+def test_each_continuing_opening_continues(opening: str) -> None:
+    question = f"{opening.capitalize()} the grommet bridge near Pellham?"
+    assert continues(question) and refers_back(question) and not carries_subject(question)
+
+
+def test_the_ellipsis_is_three_words_or_fewer() -> None:
+    assert ELLIPSIS_WORDS == 3
+    assert refers_back("Built by whom?") and refers_back("Liberation from whom?")
+    assert not refers_back("Who built the tower?")
+    assert not refers_back("") and not refers_back("?!")
+    assert not continues("") and not continues("?") and not continues("Anderson built it?")
+
+
+def test_history_in_either_shape_gives_the_users_questions_and_the_turns() -> None:
+    pairs = [("First?", "One."), ["Second?", None], ("", "Empty."), [None, "x"], (), ("Third?",)]
+    assert user_turns(pairs) == ["First?", "Second?", "", "Third?"]
+    assert conversation_turns(pairs) == [
+        ("user", "First?"),
+        ("assistant", "One."),
+        ("user", "Second?"),
+        ("assistant", "Empty."),
+        ("assistant", "x"),
+        ("user", "Third?"),
+    ]
+    messages = [
+        {"role": "user", "content": "First?"},
+        {"role": "assistant", "content": "One."},
+        {"role": "user", "content": None},
+        {"role": "user", "content": ""},
+        {"role": "system", "content": "Be brief."},
+        {"content": "No role."},
+        {"role": "user", "content": "Second?"},
+    ]
+    assert user_turns(messages) == ["First?", "", "Second?"]
+    assert conversation_turns(messages) == [
+        ("user", "First?"),
+        ("assistant", "One."),
+        ("user", "Second?"),
+    ]
+    assert user_turns(None) == [] and conversation_turns(None) == []  # type: ignore[arg-type]
+    assert condense_offline("And it?", None) == "And it?"  # type: ignore[arg-type]
+
+
+def test_a_follow_up_borrows_only_the_last_question_and_its_own_chain() -> None:
+    history = [("Who built the quux tower?", "."), ("What is the grommet bridge?", ".")]
+    assert condense_offline("How long is it?", history) == (
+        "How long is it? What is the grommet bridge?"
+    )
+    history.append(("And its height?", "."))
+    assert condense_offline("Why?", history) == ("Why? And its height? What is the grommet bridge?")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ui.guard import HostGuard, allowed_hosts, guard_lifespan
+from ui.guard import NO_FRAMING, HostGuard, allowed_hosts, guard_lifespan
 
 
 def call(hosts: frozenset[str], kind: str, headers: dict[str, str]) -> tuple[list[Any], bool]:
@@ -164,3 +164,41 @@ def test_the_lifespan_wraps_the_whole_stack_once() -> None:
     ready = _App("stack")
     asyncio.run(run(ready))
     assert ready.middleware_stack.app == "stack" and ready.built == 0
+
+
+def test_every_http_response_forbids_framing() -> None:
+    """The no-framing headers replace the app's own (any case) and are added where it set none,
+    on its responses and on the guard's 403; the rest of the messages pass as they came."""
+    hosts = allowed_hosts("127.0.0.1", 7860)
+    replies = [
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"X-Frame-Options", b"SAMEORIGIN"), (b"content-type", b"text/plain")],
+        },
+        {"type": "http.response.start", "status": 204},
+        {"type": "http.response.body", "body": b"x"},
+    ]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        for reply in replies:
+            await send(reply)
+
+    async def receive() -> dict[str, Any]:
+        return {}
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"host", b"127.0.0.1:7860")]}
+    asyncio.run(HostGuard(app, hosts)(scope, receive, send))
+    assert sent == [
+        {**replies[0], "headers": [(b"content-type", b"text/plain"), *NO_FRAMING]},
+        {**replies[1], "headers": list(NO_FRAMING)},
+        replies[2],
+    ]
+    refused, _ = call(hosts, "http", {"Host": "evil.example"})
+    assert refused[0]["status"] == 403
+    assert [h for h in refused[0]["headers"] if h[0] in dict(NO_FRAMING)] == list(NO_FRAMING)

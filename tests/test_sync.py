@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,19 @@ import pytest
 import rag
 from rag.api import engine
 from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.errors import ConfigError, DocumentsError
 from rag.manifest import Manifest
+from rag.models import SkippedFile
+from rag.sync import (
+    BULK_LOADED_MIN_CHUNKS,
+    BULK_MIN_CHUNKS,
+    Syncer,
+    check_folder,
+    disagreement,
+    refresh_lexical,
+    unchanged_report,
+)
 from tests.conftest import SEED_FILE
 
 EXTRA = "The Danube flows through Belgrade. Its length is about 2,850 kilometres."
@@ -196,3 +210,221 @@ def test_remove_document_deletes_only_the_indexed_file(settings: Settings, docs_
             rag.remove_document(name, settings=settings)
     assert (docs_dir / "danube.txt").exists()
     assert_consistent(settings)
+
+
+# Fast checks of the sync's parts (mutation testing, tests/README.md): the folder checks, the
+# size caps, the progress it reports, the bulk decision and the disagreement it repairs.
+
+
+def test_the_folder_must_exist_be_a_folder_and_hold_documents(settings: Settings) -> None:
+    syncer = engine(settings).syncer(settings)
+    missing = settings.store_dir.parent / "missing"
+    with pytest.raises(DocumentsError, match=r"The documents folder .*missing does not exist: "):
+        syncer.sync(missing)
+    with pytest.raises(DocumentsError, match=r"\.txt.*\(rag ingest PATH, or RAG_DOCS_DIR\)"):
+        syncer.sync(missing)
+    (missing.parent / "a.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(DocumentsError, match=r"a\.txt is a file, not a folder"):
+        syncer.sync(missing.parent / "a.txt")
+    missing.mkdir()
+    with pytest.raises(
+        DocumentsError, match=r"No documents found in .*missing: add .*\.txt"
+    ) as err:
+        syncer.sync(missing)
+    assert "skipped" not in str(err.value)
+    (missing / "image.png").write_bytes(b"\x89PNG")
+    (missing / "notes").write_bytes(b"x")
+    with pytest.raises(DocumentsError, match=r"\(2 file\(s\) skipped: unsupported type \.png\)"):
+        syncer.sync(missing)
+    assert check_folder(missing) == missing.resolve()
+
+
+def test_files_over_the_size_caps_are_skipped_before_they_are_read(
+    settings: Settings, tmp_path: Path
+) -> None:
+    docs = tmp_path / "sized"
+    docs.mkdir()
+    (docs / "at_cap.txt").write_text("Rivers " * 146 + "ab", encoding="utf-8")  # 1024 bytes
+    (docs / "over.txt").write_text("Rivers " * 146 + "abc", encoding="utf-8")  # 1025 bytes
+    (docs / "page.html").write_text("<p>" + "Rivers " * 300 + "</p>", encoding="utf-8")
+    capped = settings.with_(max_file_mb=1 / 1024, max_html_mb=2 / 1024)
+    report = engine(capped).syncer(capped).sync(docs)
+    assert report.skipped == [
+        SkippedFile(
+            "over.txt",
+            "0.0 MB is over the 0.000976562 MB limit for a file "
+            "(raise RAG_MAX_FILE_MB to index it)",
+        ),
+        SkippedFile(
+            "page.html",
+            "0.0 MB is over the 0.00195312 MB limit for an HTML file "
+            "(raise RAG_MAX_HTML_MB to index it)",
+        ),
+    ]
+    assert report.added_files == 1
+    syncer = engine(capped).syncer(capped)
+    assert syncer._too_big(docs / "x.HTM", 3 * 1024 * 1024) == (
+        "3.0 MB is over the 0.00195312 MB limit for an HTML file "
+        "(raise RAG_MAX_HTML_MB to index it)"
+    )
+    assert syncer._too_big(docs / "x.htm", 2048) == ""
+    assert syncer._too_big(docs / "x.txt", 1024) == ""
+
+
+def test_the_progress_of_a_sync(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "image.png").write_bytes(b"\x89PNG")
+    calls: list[tuple[int, int, str]] = []
+    report = engine(settings).syncer(settings).sync(docs_dir, lambda *a: calls.append(a))
+    chunks = report.total_chunks
+    assert chunks > 1
+    assert calls == [
+        (0, 2, "Reading 0/2 files"),
+        (1, 2, "Reading 1/2 files"),
+        (2, 2, "Reading 2/2 files"),
+        (0, chunks, f"Indexed 0/{chunks} chunks of 0/1 files"),
+        (chunks, chunks, f"Indexed {chunks}/{chunks} chunks of 1/1 files"),
+    ]
+    calls.clear()
+    again = engine(settings).syncer(settings).sync(docs_dir, lambda *a: calls.append(a))
+    unchanged = unchanged_report(Manifest.load(settings.store_dir / "manifest.json"))
+    assert (unchanged.unchanged_files, unchanged.total_chunks) == (1, chunks)
+    assert dataclasses.replace(again, seconds=0.0, skipped=[]) == unchanged
+    assert calls == [
+        (0, 2, "Reading 0/2 files"),
+        (1, 2, "Reading 1/2 files"),
+        (2, 2, "Reading 2/2 files"),
+    ]
+
+
+def test_the_bulk_runtime_is_for_large_syncs_of_new_texts(settings: Settings) -> None:
+    syncer = engine(settings).syncer(settings)
+    new = [f"h{i}" for i in range(BULK_MIN_CHUNKS)]
+    assert syncer._is_bulk(new)
+    assert not syncer._is_bulk(new[:-1])
+    assert not syncer._is_bulk(new[:-1] + new[:1])  # a repeated text counts once
+    assert not engine(settings).syncer(settings.with_(embed_bulk="off"))._is_bulk(new)
+    syncer.embedder.__dict__["_bulk_runtime"] = object()  # loaded by an earlier large sync
+    try:
+        assert syncer._is_bulk(new[:BULK_LOADED_MIN_CHUNKS])
+        assert not syncer._is_bulk(new[: BULK_LOADED_MIN_CHUNKS - 1])
+    finally:
+        del syncer.embedder.__dict__["_bulk_runtime"]
+
+
+def test_the_embedder_must_be_the_one_the_settings_name(settings: Settings) -> None:
+    eng = engine(settings)
+    other = Embedder(backend="onnx-int8")
+    with pytest.raises(ConfigError, match=r"gives .* vectors but the settings name the 'onnx'"):
+        Syncer(settings, eng.store, eng.lexical, other)
+
+
+def test_each_disagreement_is_named(settings: Settings, docs_dir: Path) -> None:
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    manifest = Manifest.load(settings.store_dir / "manifest.json")
+    syncer = eng.syncer(settings)
+    chunks = manifest.total_chunks
+    assert disagreement(manifest, eng.store, eng.lexical) is None
+    assert syncer._disagreement(manifest) is None
+    manifest.in_progress = True
+    assert disagreement(manifest, eng.store, eng.lexical) == "the last sync did not finish"
+    manifest.in_progress = False
+    eng.lexical.update([], [sorted(manifest.chunk_ids)[0]], manifest.generation)
+    assert disagreement(manifest, eng.store, eng.lexical) == (
+        f"the lexical index holds {chunks - 1} chunks and the manifest lists {chunks}"
+    )
+    assert syncer._disagreement(manifest) is None  # the sync rebuilds the lexical index anyway
+    eng.store.set_generation(manifest.generation + 5, manifest.root)
+    assert syncer._disagreement(manifest) == (
+        f"the store was written by sync {manifest.generation + 5} and the manifest by sync "
+        f"{manifest.generation}"
+    )
+    entry = manifest.files[SEED_FILE]
+    eng.store.delete(entry.chunks[:1])
+    assert disagreement(manifest, eng.store, eng.lexical) == (
+        f"the store holds {chunks - 1} chunks and the manifest lists {chunks}"
+    )
+
+
+def test_a_lost_document_list_is_rebuilt_from_the_store(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    saved = Manifest.load(path)
+    syncer = engine(settings).syncer(settings)
+    rebuilt = syncer.manifest_from_store()
+    assert (rebuilt.root, rebuilt.embedding, rebuilt.generation) == (
+        saved.root,
+        saved.embedding,
+        saved.generation,
+    )
+    assert (rebuilt.chunking, rebuilt.in_progress, rebuilt.last_sync is not None) == (
+        "",
+        False,
+        True,
+    )
+    assert list(rebuilt.files) == [SEED_FILE, "danube.txt"]
+    for source, entry in rebuilt.files.items():
+        # Chunks in document order; the hash unknown, so the next sync reads every file again.
+        assert entry.chunks == saved.files[source].chunks and len(entry.chunks) > 0
+        assert (entry.hash, entry.mtime, entry.size) == (
+            "",
+            0.0,
+            (docs_dir / source).stat().st_size,
+        )
+        assert datetime.fromisoformat(entry.synced_at).tzinfo is not None
+    (docs_dir / "danube.txt").unlink()
+    assert syncer.manifest_from_store().files["danube.txt"].size == 0  # gone from the folder
+    engine(settings).store.set_generation(saved.generation, "")  # a store that names no folder
+    assert {e.size for e in syncer.manifest_from_store().files.values()} == {0}
+    engine(settings).store.set_generation(saved.generation, saved.root)
+
+    # Missing, or empty and unfinished (a first sync that crashed), while the store holds chunks.
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    path.unlink()
+    assert syncer.load_manifest().files.keys() == saved.files.keys()
+    assert Manifest.load(path).files.keys() == saved.files.keys()  # saved again
+    Manifest(in_progress=True).save(path)
+    again = syncer.load_manifest()
+    assert again.in_progress and again.files.keys() == saved.files.keys()
+    report = syncer.sync(docs_dir)
+    assert (report.embedded_chunks, report.total_chunks) == (0, saved.total_chunks)
+    assert_consistent(settings)
+
+
+def test_removing_a_document_is_one_more_sync_and_updates_bm25_in_place(
+    settings: Settings, docs_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    path = settings.store_dir / "manifest.json"
+    before = Manifest.load(path)
+    syncer = eng.syncer(settings)
+    assert syncer.remove("missing.txt") == 0
+    caplog.set_level("INFO", logger="rag.sync")
+    assert syncer.remove("danube.txt") == len(before.files["danube.txt"].chunks)
+    after = Manifest.load(path)
+    assert list(after.files) == [SEED_FILE] and after.in_progress is False
+    assert after.generation == before.generation + 1
+    state = eng.store.state()
+    assert (state.generation, state.root) == (after.generation, before.root)
+    assert (eng.lexical.generation, len(eng.lexical)) == (after.generation, after.total_chunks)
+    assert "Rebuilding the lexical index" not in caplog.text  # updated, not rebuilt
+    assert_consistent(settings)
+    eng = engine(settings)  # (assert_consistent may have reopened it)
+    refresh_lexical(eng.store, eng.lexical, 41)
+    assert (eng.lexical.generation, len(eng.lexical)) == (41, after.total_chunks)
+
+
+def test_a_removal_marks_the_document_list_unfinished_before_it_writes(settings: Settings) -> None:
+    rag.ingest(settings=settings)
+    syncer = engine(settings).syncer(settings)
+
+    def lost_the_lease() -> None:  # the first check before a write: the removal stops there
+        raise RuntimeError("stopped")
+
+    syncer.fence = lost_the_lease  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="stopped"):
+        syncer.remove(SEED_FILE)
+    assert Manifest.load(settings.store_dir / "manifest.json").in_progress is True

@@ -165,7 +165,7 @@ def _snap_start(text: str, start: int) -> int:
 def _snap_end(text: str, end: int) -> int:
     if end >= len(text):
         return len(text)
-    space = text.rfind(" ", end - 40, end)
+    space = text.rfind(" ", max(0, end - 40), end)  # a negative start would count from the end
     return space if space != -1 else end
 
 
