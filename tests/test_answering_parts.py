@@ -3,9 +3,23 @@ for the holes mutation testing found (tests/README.md); each was seen failing on
 
 from __future__ import annotations
 
-from rag.answering import Judged, rerank
+from dataclasses import replace
+
+import pytest
+
+from rag.answering import (
+    Cited,
+    Judged,
+    answer_spans,
+    closest,
+    heading_match,
+    refusal,
+    rerank,
+    section_lead,
+)
 from rag.chunking import chunk_document
 from rag.models import Passage
+from tests.test_structured_answers import Blocks, structured
 
 
 def passage(source: str, text: str = "One sentence here. Another one there.") -> Passage:
@@ -24,3 +38,69 @@ def test_passages_are_reranked_by_their_best_sentence_unjudged_last() -> None:
     scores = [judged(b, 3.0), judged(a, 1.0), judged(b, 0.5, start=19)]
     assert [p.chunk.source for p in rerank([a, c, b], scores)] == ["b.txt", "a.txt", "c.txt"]
     assert [p.chunk.source for p in rerank([c, a], [judged(a, -2.0)])] == ["a.txt", "c.txt"]
+
+
+def test_a_refusal_shows_the_best_sentence_of_each_of_the_best_passages() -> None:
+    a, b, c, d = (passage(f"{name}.txt") for name in "abcd")
+    scores = [judged(a, 3.0, 0.4), judged(a, 2.0, 0.3, start=19), judged(b, 1.0, 0.2)]
+    scores += [judged(c, 0.5, 0.1), judged(d, 0.2, 0.05)]
+    shown = closest(scores)
+    assert [(c.index, c.source, c.start, c.verified) for c in shown] == [
+        (1, "a.txt", 0, False),
+        (2, "b.txt", 0, False),
+        (3, "c.txt", 0, False),
+    ]
+    assert all(c.verified is False for c in shown)
+    assert [c.source for c in closest(scores, limit=2)] == ["a.txt", "b.txt"]
+    assert closest([replace(scores[0], kind="code")], limit=1)[0].kind == "code"
+
+
+def test_a_refusal_keeps_the_question_and_a_four_digit_confidence() -> None:
+    answer = refusal("Who?", 0.123456)
+    assert answer.question == "Who?" and answer.confidence == 0.1235 and answer.refused
+
+
+def test_a_question_or_heading_without_content_terms_matches_nothing() -> None:
+    assert heading_match("what is it?", "Installing the tool") == 0.0
+    assert heading_match("How do I install the tool?", "What is it") == 0.0
+    assert heading_match("How do I install the tool?", "Install the tool") > 0.5
+
+
+PARAGRAPHS: Blocks = [
+    ("heading", "Installing the tool"),
+    ("text", "Download the archive for your system. Unpack it into a folder on your path."),
+    ("text", "Older releases are listed on the archive page."),
+]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_blank_line_ends_a_sections_lead(newline: str) -> None:
+    text, found = structured(PARAGRAPHS, "Guide > Installing the tool")
+    pieces = [text[s:e] for s, e in found.chunk.sentences]
+    text = text.replace("\n", newline)
+    bounds = tuple((text.index(piece), text.index(piece) + len(piece)) for piece in pieces)
+    chunk = replace(found.chunk, text=text, end=len(text), sentences=bounds)
+    lead = section_lead("How do I install the tool?", [replace(found, chunk=chunk)], 3)
+    assert lead is not None
+    assert [s.text for s in lead[1]] == [
+        "Download the archive for your system.",
+        "Unpack it into a folder on your path.",
+    ]
+
+
+def test_sentences_of_different_documents_at_the_same_offsets_are_both_cited() -> None:
+    a, b = passage("a.txt"), passage("b.txt")
+    scores = [judged(a, 3.0, 0.9), judged(b, 2.9, 0.9)]
+    cited = answer_spans("Which one?", [a, b], scores, 0.5, 2)
+    assert [(c.passage.chunk.source, c.start) for c in cited] == [("a.txt", 0), ("b.txt", 0)]
+
+
+def test_adjacent_sentences_do_not_overlap_but_a_repeated_one_does() -> None:
+    a = passage("a.txt", "First one.Second one.")
+    first = Judged(a, 0, 10, "First one.", 3.0, 0.9)
+    second = Judged(a, 10, 21, "Second one.", 2.9, 0.9)
+    cited = answer_spans("Which one?", [a], [first, second], 0.5, 2)
+    assert [(c.start, c.end) for c in cited] == [(0, 10), (10, 21)]
+    again = answer_spans("Which one?", [a], [first, replace(first, logit=2.0)], 0.5, 2)
+    assert [(c.start, c.end) for c in again] == [(0, 10)]
+    assert all(isinstance(c, Cited) for c in cited)
