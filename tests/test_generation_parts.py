@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from rag.generation import (
     generate_answer,
     stream_generated_answer,
 )
-from rag.models import Answer, Passage
+from rag.models import Answer, Chunk, Passage
 from rag.prompts import (
     ANSWER_STOP,
     ANSWER_SYSTEM,
@@ -260,3 +261,46 @@ def test_the_bounds_of_a_call(llm: Settings) -> None:
     assert answer_bounds(llm, 9, ("x",)).stop == ("x",)
     for url in (None, "https://api.openai.com/v1"):
         assert answer_bounds(llm.with_(openai_base_url=url)).send_max_tokens is False
+
+
+def titled(text: str) -> Passage:
+    """One chunk with a title the text does not hold, split at its full stops."""
+    bounds, start = [], 0
+    for end in [i + 1 for i, c in enumerate(text) if c == "."]:
+        bounds.append((start, end))
+        start = end + 1
+    chunk = Chunk(
+        id="bridge",
+        source="bridge.txt",
+        start=0,
+        end=len(text),
+        text=text,
+        title="Sydney Harbour Bridge",
+        sentences=tuple(bounds),
+    )
+    return Passage(chunk=chunk, score=1.0, dense_score=0.5)
+
+
+@pytest.mark.parametrize(
+    "claim", ["When did it open to traffic?", "Who paints it grey?"], ids=["first", "last"]
+)
+def test_a_claim_is_read_as_the_reader_reads_answers_with_title_and_context(claim: str) -> None:
+    """The claim's pair for each sentence is the answer path's: the chunk's title and the
+    sentence before it, so a claim scores as the same question would (judge)."""
+    found_ = [titled("It opened to traffic in 1932. It carries rail. Painters keep it grey.")]
+    start, end, probability, _ = CitationChecker(claim, found_, checks())._support(claim, found_[0])
+    best = judge(claim, found_, shared_reader())[0]
+    assert (start, end) == (best.start, best.end)
+    assert probability == pytest.approx(best.probability, abs=1e-6)
+    assert (start == 0) == (claim == "When did it open to traffic?")
+
+
+def test_with_no_sentence_to_read_the_confidence_is_zero(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    heading = titled("Harbour bridge")  # a line with no full stop: a heading, never read
+    only_heading = replace(heading, chunk=replace(heading.chunk, sentences=((0, 14),)))
+    assert judge(QUESTION, [only_heading], shared_reader()) == []
+    server.script(Reply(REFUSAL_SENTINEL))
+    answer = generate_answer(QUESTION, [only_heading], llm, checks())
+    assert answer.refused and answer.confidence == 0.0
