@@ -101,6 +101,8 @@ def test_adjacent_sentences_do_not_overlap_but_a_repeated_one_does() -> None:
     second = Judged(a, 10, 21, "Second one.", 2.9, 0.9)
     cited = answer_spans("Which one?", [a], [first, second], 0.5, 2)
     assert [(c.start, c.end) for c in cited] == [(0, 10), (10, 21)]
+    later_first = answer_spans("Which one?", [a], [replace(second, logit=4.0), first], 0.5, 2)
+    assert [(c.start, c.end) for c in later_first] == [(10, 21), (0, 10)]
     again = answer_spans("Which one?", [a], [first, replace(first, logit=2.0)], 0.5, 2)
     assert [(c.start, c.end) for c in again] == [(0, 10)]
     assert all(isinstance(c, Cited) for c in cited)

@@ -137,6 +137,7 @@ def test_the_sentinel_is_a_refusal_that_shows_the_closest_sentences(
     else:
         answer = generate_answer(QUESTION, found(), llm, checks())
     assert answer.refused and answer.text == REFUSAL_TEXT and answer.citations == []
+    assert answer.question == QUESTION
     assert answer.closest == closest(judged) and len(answer.closest) == 2
     assert answer.confidence == round(judged[0].probability, 4)
 
@@ -304,3 +305,13 @@ def test_with_no_sentence_to_read_the_confidence_is_zero(
     server.script(Reply(REFUSAL_SENTINEL))
     answer = generate_answer(QUESTION, [only_heading], llm, checks())
     assert answer.refused and answer.confidence == 0.0
+
+
+def test_uncited_sentences_leave_the_answer(llm: Settings, server: OpenAIServer) -> None:
+    def reply(body: Body) -> str:
+        return f"The capital of Australia is Canberra. {cites_bridge(body)} They are friends."
+
+    server.script(Reply(reply))
+    result = generate_answer(QUESTION, found(), llm, checks())
+    assert result.text == "The bridge opened in 1932 [1]."
+    assert result.unsupported == ["The capital of Australia is Canberra.", "They are friends."]
