@@ -309,9 +309,18 @@ def test_with_no_sentence_to_read_the_confidence_is_zero(
 
 def test_uncited_sentences_leave_the_answer(llm: Settings, server: OpenAIServer) -> None:
     def reply(body: Body) -> str:
-        return f"The capital of Australia is Canberra. {cites_bridge(body)} They are friends."
+        ferry = passage_with(body, "Ferries")
+        return (
+            f"The capital of Australia is Canberra. {cites_bridge(body)} They are friends. "
+            f"Kangaroos can jump very high [{ferry}]."
+        )
 
     server.script(Reply(reply))
     result = generate_answer(QUESTION, found(), llm, checks())
     assert result.text == "The bridge opened in 1932 [1]."
-    assert result.unsupported == ["The capital of Australia is Canberra.", "They are friends."]
+    assert [(c.index, c.source) for c in result.citations] == [(1, "bridge.txt")]
+    assert result.unsupported == [
+        "The capital of Australia is Canberra.",
+        "They are friends.",
+        "Kangaroos can jump very high",
+    ]
