@@ -11,6 +11,7 @@ from rag.answering import (
     Cited,
     Judged,
     answer_spans,
+    choose,
     closest,
     heading_match,
     refusal,
@@ -106,3 +107,38 @@ def test_adjacent_sentences_do_not_overlap_but_a_repeated_one_does() -> None:
     again = answer_spans("Which one?", [a], [first, replace(first, logit=2.0)], 0.5, 2)
     assert [(c.start, c.end) for c in again] == [(0, 10)]
     assert all(isinstance(c, Cited) for c in cited)
+
+
+def test_choose_keeps_a_further_sentence_exactly_at_the_floor() -> None:
+    a = passage("a.txt")
+    both = [judged(a, 2.0, 0.3), judged(a, 1.0, 0.3, start=19)]
+    assert len(choose(both, 0.3, 2)) == 2
+
+
+THREE: Blocks = [
+    ("heading", "Installing the tool"),
+    (
+        "text",
+        "Download the archive for your system. Unpack it into a folder on your path. "
+        "Open a new terminal afterwards.",
+    ),
+    ("text", "Older releases are listed on the archive page."),
+]
+
+
+@pytest.mark.parametrize("most", [2, 3])
+def test_a_section_lead_holds_at_most_max_sentences_scored_by_its_own(most: int) -> None:
+    text, found = structured(THREE, "Guide > Installing the tool")
+    first = found.chunk.sentences[1]  # the lead's first sentence (0 is the heading)
+    outside = found.chunk.sentences[-1]
+    other = passage("other.txt", "A sentence far away. " * 5)
+    scores = [
+        Judged(other, first[0] + 1, first[0] + 5, "x", 5.0, 0.9),  # another document
+        Judged(found, outside[0], outside[1], "Older", 4.0, 0.8),  # outside the lead
+        Judged(found, first[0], first[1], "Download", 3.0, 0.6),
+    ]
+    (cited,) = answer_spans("How do I install the tool?", [found], scores, 0.5, most)
+    sentences = found.chunk.sentences[1 : 1 + most]
+    assert (cited.start, cited.end) == (sentences[0][0], sentences[-1][1])
+    assert text[cited.start : cited.end].count(". ") == most - 1
+    assert cited.probability == 0.6

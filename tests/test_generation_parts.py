@@ -38,6 +38,7 @@ from rag.prompts import (
 from rag.reader import shared_reader
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with, passages
 from tests.test_generation import ERROR_BRANCHES, SECRET, EchoingServer
+from tests.test_llm_deadline import Misbehaving
 
 QUESTION = "When did the bridge open?"
 BRIDGE = "The Harbour bridge opened to traffic in 1932. It is painted grey every few years."
@@ -119,7 +120,7 @@ def test_no_passages_is_a_refusal_without_a_request(llm: Settings, server: OpenA
     assert answer.refused and answer.text == REFUSAL_TEXT and answer.confidence == 0.0
     streamed = list(stream_generated_answer(QUESTION, [], llm, checks()))
     assert streamed[0] == REFUSAL_TEXT and isinstance(streamed[1], Answer)
-    assert streamed[1].refused and len(streamed) == 2
+    assert streamed[1].refused and streamed[1].question == QUESTION and len(streamed) == 2
     assert server.requests == []
 
 
@@ -324,3 +325,30 @@ def test_uncited_sentences_leave_the_answer(llm: Settings, server: OpenAIServer)
         "They are friends.",
         "Kangaroos can jump very high",
     ]
+
+
+def test_the_stream_ends_with_what_could_have_begun_the_sentinel(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    """The checker holds back "NOT" (the sentinel's start) until the reply ends, then sends it."""
+    server.script(Reply(lambda body: f"{cites_bridge(body)} NOT"))
+    pieces = list(stream_generated_answer(QUESTION, found(), llm, checks()))[:-1]
+    assert "".join(str(p) for p in pieces) == "The bridge opened in 1932 [1]. NOT"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["answer", "stream"])
+def test_a_reply_that_is_no_completion_names_the_server(llm: Settings, streamed: bool) -> None:
+    bad = Misbehaving()
+    bad.mode = "not-json"
+    try:
+        settings = llm.with_(openai_base_url=bad.url)
+        with pytest.raises(LLMError) as raised:
+            if streamed:
+                list(stream_generated_answer(QUESTION, found(), settings, checks()))
+            else:
+                generate_answer(QUESTION, found(), settings, checks())
+    finally:
+        bad.close()
+    message = str(raised.value)
+    assert message.startswith(f"The LLM server at {bad.url} sent a reply that is not an OpenAI")
+    assert SECRET not in message
