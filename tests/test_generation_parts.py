@@ -352,3 +352,13 @@ def test_a_reply_that_is_no_completion_names_the_server(llm: Settings, streamed:
     message = str(raised.value)
     assert message.startswith(f"The LLM server at {bad.url} sent a reply that is not an OpenAI")
     assert SECRET not in message
+
+
+def test_a_streamed_reply_refused_at_its_end_is_not_followed_by_the_refusal_text(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    """The page shows the streamed draft, then the refusal the Answer carries: not both texts."""
+    server.script(Reply(lambda body: f"Kangaroos jump high [{passage_with(body, 'Ferries')}]."))
+    *pieces, answer = list(stream_generated_answer(QUESTION, found(), llm, checks()))
+    assert isinstance(answer, Answer) and answer.refused
+    assert "".join(str(p) for p in pieces) == "Kangaroos jump high [1]."
