@@ -336,17 +336,19 @@ def test_the_stream_ends_with_what_could_have_begun_the_sentinel(
     assert "".join(str(p) for p in pieces) == "The bridge opened in 1932 [1]. NOT"
 
 
-@pytest.mark.parametrize("streamed", [False, True], ids=["answer", "stream"])
-def test_a_reply_that_is_no_completion_names_the_server(llm: Settings, streamed: bool) -> None:
+@pytest.mark.parametrize("call", ["answer", "stream", "condense"])
+def test_a_reply_that_is_no_completion_names_the_server(llm: Settings, call: str) -> None:
     bad = Misbehaving()
     bad.mode = "not-json"
     try:
         settings = llm.with_(openai_base_url=bad.url)
         with pytest.raises(LLMError) as raised:
-            if streamed:
+            if call == "stream":
                 list(stream_generated_answer(QUESTION, found(), settings, checks()))
-            else:
+            elif call == "answer":
                 generate_answer(QUESTION, found(), settings, checks())
+            else:
+                condense_question("and when?", HISTORY[:1], settings)
     finally:
         bad.close()
     message = str(raised.value)
