@@ -160,10 +160,14 @@ def test_a_claim_is_matched_to_the_sentence_that_supports_it() -> None:
 HISTORY = [(f"Question {i}?", f"Answer {i} [1].") for i in range(HISTORY_TURNS + 2)]
 
 
-def test_a_follow_up_is_condensed_from_the_last_turns(llm: Settings, server: OpenAIServer) -> None:
+def test_a_follow_up_is_condensed_from_the_last_turns(
+    llm: Settings, server: OpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="rag.generation")
     server.script(Reply('Standalone question: "When did the Harbour bridge open?"\nAnything else'))
     rewritten = condense_question("and when?", HISTORY, llm.with_(llm_max_tokens=400))
     assert rewritten == "When did the Harbour bridge open?"
+    assert "Follow-up 'and when?' rewritten as 'When did the Harbour bridge open?'" in caplog.text
     (request,) = server.requests
     assert request.system == CONDENSE_SYSTEM
     first = len(HISTORY) - HISTORY_TURNS // 2  # the oldest pair kept: a pair is two turns
@@ -183,6 +187,7 @@ def test_a_follow_up_is_condensed_from_the_last_turns(llm: Settings, server: Ope
         ("'When did it open?'", "When did it open?"),
         ("STANDALONE QUESTION:   When did it open?  ", "When did it open?"),
         ("x" * 50, "x" * 20),
+        ("Xerox X", "Xerox X"),
     ],
 )
 def test_a_condensed_question_is_cleaned_up_and_capped(
