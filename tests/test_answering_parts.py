@@ -106,6 +106,9 @@ def test_adjacent_sentences_do_not_overlap_but_a_repeated_one_does() -> None:
     assert [(c.start, c.end) for c in later_first] == [(10, 21), (0, 10)]
     again = answer_spans("Which one?", [a], [first, replace(first, logit=2.0)], 0.5, 2)
     assert [(c.start, c.end) for c in again] == [(0, 10)]
+    repeated = [first, replace(first, logit=2.95), second]
+    skipped = answer_spans("Which one?", [a], repeated, 0.5, 3)
+    assert [(c.start, c.end) for c in skipped] == [(0, 10), (10, 21)]
     assert all(isinstance(c, Cited) for c in cited)
 
 
@@ -145,3 +148,23 @@ def test_a_section_lead_holds_at_most_max_sentences_scored_by_its_own(most: int)
     # No sentence of the lead was read: the reader's best sentence scores it.
     (unread,) = answer_spans("How do I install the tool?", [found], scores[:2], 0.5, most)
     assert unread.probability == 0.9
+
+
+def test_a_section_is_found_after_a_passage_without_structure() -> None:
+    _, found = structured(PARAGRAPHS, "Guide > Installing the tool")
+    plain = passage("plain.txt")
+    plain = replace(plain, chunk=replace(plain.chunk, kinds=()))  # an index from before kinds
+    lead = section_lead("How do I install the tool?", [plain, found], 2)
+    assert lead is not None and lead[0] is found
+
+
+def test_a_heading_followed_by_one_sentence_leads_to_it() -> None:
+    blocks: Blocks = [
+        ("text", "Some words before the section."),
+        ("heading", "Installing the tool"),
+        ("text", "Download the archive for your system."),
+    ]
+    _, found = structured(blocks, "Guide > Installing the tool")
+    lead = section_lead("How do I install the tool?", [found], 2)
+    assert lead is not None
+    assert [s.text for s in lead[1]] == ["Download the archive for your system."]

@@ -167,7 +167,8 @@ def test_a_follow_up_is_condensed_from_the_last_turns(
     server.script(Reply('Standalone question: "When did the Harbour bridge open?"\nAnything else'))
     rewritten = condense_question("and when?", HISTORY, llm.with_(llm_max_tokens=400))
     assert rewritten == "When did the Harbour bridge open?"
-    assert "Follow-up 'and when?' rewritten as 'When did the Harbour bridge open?'" in caplog.text
+    said = [r.getMessage() for r in caplog.records if r.name == "rag.generation"]
+    assert "Follow-up 'and when?' rewritten as 'When did the Harbour bridge open?'" in said
     (request,) = server.requests
     assert request.system == CONDENSE_SYSTEM
     first = len(HISTORY) - HISTORY_TURNS // 2  # the oldest pair kept: a pair is two turns
@@ -369,3 +370,14 @@ def test_a_streamed_reply_refused_at_its_end_is_not_followed_by_the_refusal_text
     *pieces, answer = list(stream_generated_answer(QUESTION, found(), llm, checks()))
     assert isinstance(answer, Answer) and answer.refused
     assert "".join(str(p) for p in pieces) == "Kangaroos jump high [1]."
+
+
+def test_retries_cut_by_the_deadline_are_counted_as_taken(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    """A 500 asking for a retry after 60 s, with a 5 s deadline: no retry, and the message says
+    so (not the configured two)."""
+    server.script(Reply(status=500, error="Boom", headers={"retry-after": "60"}))
+    with pytest.raises(LLMError, match=r"\(500, still after 0 retries\)"):
+        condense_question("and when?", HISTORY[:1], llm)
+    assert len(server.requests) == 1
