@@ -168,3 +168,11 @@ def test_a_heading_followed_by_one_sentence_leads_to_it() -> None:
     lead = section_lead("How do I install the tool?", [found], 2)
     assert lead is not None
     assert [s.text for s in lead[1]] == ["Download the archive for your system."]
+
+
+def test_a_heading_that_names_half_the_subject_is_enough() -> None:
+    """Jaccard of {instal, tool} and {instal}: exactly HEADING_MATCH, 0.5."""
+    blocks: Blocks = [("heading", "Installing"), ("text", "Download the archive first.")]
+    _, found = structured(blocks, "Guide > Installing")
+    assert heading_match("install tool", "Installing") == 0.5
+    assert section_lead("install tool", [found], 2) is not None
