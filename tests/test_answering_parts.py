@@ -176,3 +176,11 @@ def test_a_heading_that_names_half_the_subject_is_enough() -> None:
     _, found = structured(blocks, "Guide > Installing")
     assert heading_match("install tool", "Installing") == 0.5
     assert section_lead("install tool", [found], 2) is not None
+
+
+def test_of_two_sections_that_name_the_subject_alike_the_first_leads() -> None:
+    _, first = structured(PARAGRAPHS, "Guide > Installing the tool", source="guide.html")
+    other: Blocks = [("heading", "Installing the tool"), ("text", "Ask your administrator.")]
+    _, second = structured(other, "Admin > Installing the tool", source="admin.html")
+    lead = section_lead("How do I install the tool?", [first, second], 2)
+    assert lead is not None and lead[0] is first
