@@ -4,22 +4,27 @@ for the holes mutation testing found (tests/README.md); each was seen failing on
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from rag.answering import (
     Cited,
     Judged,
+    answer_extractive,
     answer_spans,
     choose,
     closest,
     heading_match,
+    judge,
     refusal,
     rerank,
     section_lead,
 )
 from rag.chunking import chunk_document
 from rag.models import Passage
+from rag.reader import shared_reader
+from tests.test_bug_guards import BODY, passages, tied_reader
 from tests.test_structured_answers import Blocks, structured
 
 
@@ -184,3 +189,38 @@ def test_of_two_sections_that_name_the_subject_alike_the_first_leads() -> None:
     _, second = structured(other, "Admin > Installing the tool", source="admin.html")
     lead = section_lead("How do I install the tool?", [first, second], 2)
     assert lead is not None and lead[0] is first
+
+
+def test_a_section_after_one_that_does_not_match_is_found() -> None:
+    blocks: Blocks = [
+        ("heading", "Release history"),
+        ("text", "The first release came out in 2019."),
+        *PARAGRAPHS,
+    ]
+    _, found = structured(blocks, "Guide")
+    lead = section_lead("How do I install the tool?", [found], 2)
+    assert lead is not None
+    assert lead[1][0].text == "Download the archive for your system."
+
+
+def test_an_extractive_answer_has_two_sentences_by_default(tmp_path: Path) -> None:
+    reader = tied_reader(tmp_path / "tied")  # every sentence at probability 0.5
+    answer = answer_extractive("What happened?", passages(BODY), reader, refusal_threshold=0.5)
+    assert len(answer.citations) == 2
+
+
+def test_the_corpus_baseline_reaches_the_reader() -> None:
+    reader = shared_reader()
+    assert reader.card.baseline_range is not None
+    low, high = reader.card.baseline_range
+    found = passages(BODY)
+    question = "Who led the Serbian delegation?"
+    for baseline in (low, high):
+        answer = answer_extractive(
+            question, found, reader, refusal_threshold=0.0, dense_baseline=baseline
+        )
+        best = judge(question, found, reader, baseline)[0]
+        assert answer.confidence == round(best.probability, 4)
+    assert judge(question, found, reader, low)[0].probability != (
+        judge(question, found, reader, high)[0].probability
+    )
