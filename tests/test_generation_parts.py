@@ -37,7 +37,7 @@ from rag.prompts import (
 )
 from rag.reader import shared_reader
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with, passages
-from tests.test_generation import ERROR_BRANCHES, SECRET, EchoingServer
+from tests.test_generation import ERROR_BRANCHES, SECRET, EchoingServer, free_port
 from tests.test_llm_deadline import Misbehaving
 
 QUESTION = "When did the bridge open?"
@@ -381,3 +381,36 @@ def test_retries_cut_by_the_deadline_are_counted_as_taken(
     with pytest.raises(LLMError, match=r"\(500, still after 0 retries\)"):
         condense_question("and when?", HISTORY[:1], llm)
     assert len(server.requests) == 1
+
+
+def test_a_reply_past_its_deadline_says_what_to_raise(llm: Settings, server: OpenAIServer) -> None:
+    server.script(Reply("late", delay=3.0))
+    with pytest.raises(LLMError) as raised:
+        condense_question("and when?", HISTORY[:1], llm.with_(llm_timeout=1.0))
+    assert str(raised.value) == (
+        f"The LLM server at {server.url} did not finish its reply within 1 s (a reply that timed"
+        " out is not retried): raise RAG_LLM_TIMEOUT or lower RAG_LLM_MAX_TOKENS, or check the"
+        " server at OPENAI_BASE_URL."
+    )
+
+
+def test_a_server_that_is_not_there_names_the_url_setting(llm: Settings) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(LLMError) as raised:
+        condense_question(
+            "and when?", HISTORY[:1], llm.with_(openai_base_url=url, llm_max_retries=0)
+        )
+    assert str(raised.value) == (
+        f"Cannot connect to the LLM server at {url} (after 0 retries): check OPENAI_BASE_URL "
+        "(is the server running? the URL usually ends in /v1)."
+    )
+
+
+def test_a_long_server_error_is_quoted_up_to_200_characters(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    server.script(Reply(status=400, error="e" * 400))
+    with pytest.raises(LLMError) as raised:
+        condense_question("and when?", HISTORY[:1], llm)
+    quoted = str(raised.value).split(" failed (", 1)[1].split("): check RAG_MODEL", 1)[0]
+    assert len(quoted) == 200 and quoted.startswith("Error code: 400")
