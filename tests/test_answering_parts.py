@@ -224,3 +224,8 @@ def test_the_corpus_baseline_reaches_the_reader() -> None:
     assert judge(question, found, reader, low)[0].probability != (
         judge(question, found, reader, high)[0].probability
     )
+
+
+def test_no_passages_is_a_refusal_of_this_question() -> None:
+    answer = answer_extractive("Anything?", [], shared_reader(), refusal_threshold=0.5)
+    assert answer.refused and answer.question == "Anything?"
