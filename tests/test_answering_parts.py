@@ -25,7 +25,7 @@ from rag.chunking import chunk_document
 from rag.models import Passage
 from rag.reader import shared_reader
 from tests.test_bug_guards import BODY, passages, tied_reader
-from tests.test_structured_answers import Blocks, structured
+from tests.test_structured_answers import CARGO, Blocks, structured
 
 
 def passage(source: str, text: str = "One sentence here. Another one there.") -> Passage:
@@ -229,3 +229,12 @@ def test_the_corpus_baseline_reaches_the_reader() -> None:
 def test_no_passages_is_a_refusal_of_this_question() -> None:
     answer = answer_extractive("Anything?", [], shared_reader(), refusal_threshold=0.5)
     assert answer.refused and answer.question == "Anything?"
+
+
+def test_a_section_lead_that_introduces_code_is_cited_as_code() -> None:
+    _, found = structured(CARGO, "The Cargo Book > Hello, Cargo!")
+    scores = judge("How do I create a new project with Cargo?", [found], shared_reader())
+    (cited,) = answer_spans("How do I create a new project with Cargo?", [found], scores, 0.0, 2)
+    assert cited.kind == "code" and found.chunk.text[cited.start : cited.end].endswith(
+        "hello_cargo"
+    )
