@@ -229,6 +229,8 @@ def test_the_corpus_baseline_reaches_the_reader() -> None:
 def test_no_passages_is_a_refusal_of_this_question() -> None:
     answer = answer_extractive("Anything?", [], shared_reader(), refusal_threshold=0.5)
     assert answer.refused and answer.question == "Anything?"
+    below = answer_extractive("Anything?", passages(BODY), shared_reader(), refusal_threshold=1.0)
+    assert below.refused and below.question == "Anything?"
 
 
 def test_a_section_lead_that_introduces_code_is_cited_as_code() -> None:
