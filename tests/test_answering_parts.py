@@ -240,3 +240,11 @@ def test_a_section_lead_that_introduces_code_is_cited_as_code() -> None:
     assert cited.kind == "code" and found.chunk.text[cited.start : cited.end].endswith(
         "hello_cargo"
     )
+
+
+def test_the_best_sentences_document_comes_first_in_the_answer(tmp_path: Path) -> None:
+    reader = tied_reader(tmp_path / "tied")  # ties keep retrieval order: b.txt's is the best
+    found = passages("The bridge opened in 1932.", "b.txt")
+    found += passages("Ferries stopped running in 1940.", "a.txt")
+    answer = answer_extractive("What happened?", found, reader, refusal_threshold=0.5)
+    assert [c.source for c in answer.citations] == ["b.txt", "a.txt"]

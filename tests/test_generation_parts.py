@@ -225,11 +225,12 @@ def test_every_error_branch_says_what_to_fix_without_the_key(
     assert SECRET not in caplog.text
 
 
-def test_the_url_in_a_message_has_no_password_but_keeps_its_port(llm: Settings) -> None:
+@pytest.mark.parametrize("login", ["user:pw@", "user:p@w@", "pw@"])
+def test_the_url_in_a_message_has_no_password_but_keeps_its_port(llm: Settings, login: str) -> None:
     """Mutation testing found it: the port was dropped with the password."""
     with EchoingServer(500) as server:
         host = server.url.removeprefix("http://")
-        secret_url = llm.with_(openai_base_url=f"http://user:pw@{host}", llm_max_retries=0)
+        secret_url = llm.with_(openai_base_url=f"http://{login}{host}", llm_max_retries=0)
         with pytest.raises(LLMError) as raised:
             condense_question("and when?", HISTORY[:1], secret_url)
     message = str(raised.value)
