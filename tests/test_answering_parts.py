@@ -248,3 +248,5 @@ def test_the_best_sentences_document_comes_first_in_the_answer(tmp_path: Path) -
     found += passages("Ferries stopped running in 1940.", "a.txt")
     answer = answer_extractive("What happened?", found, reader, refusal_threshold=0.5)
     assert [c.source for c in answer.citations] == ["b.txt", "a.txt"]
+    assert answer.question == "What happened?"
+    assert answer.text == "The bridge opened in 1932. [1] Ferries stopped running in 1940. [2]"

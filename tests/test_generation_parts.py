@@ -118,6 +118,7 @@ def test_the_stream_yields_the_text_then_the_same_answer(
 def test_no_passages_is_a_refusal_without_a_request(llm: Settings, server: OpenAIServer) -> None:
     answer = generate_answer(QUESTION, [], llm, checks())
     assert answer.refused and answer.text == REFUSAL_TEXT and answer.confidence == 0.0
+    assert answer.question == QUESTION
     streamed = list(stream_generated_answer(QUESTION, [], llm, checks()))
     assert streamed[0] == REFUSAL_TEXT and isinstance(streamed[1], Answer)
     assert streamed[1].refused and streamed[1].question == QUESTION and len(streamed) == 2
