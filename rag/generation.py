@@ -296,10 +296,10 @@ def _error_message(exc: Exception, settings: Settings, retries_taken: int | None
 
 
 def _display_url(url: str) -> str:
-    """The URL without user:password, for messages."""
+    """The URL without user:password (its host and port kept), for messages."""
     parts = urlsplit(url)
     if parts.username or parts.password:
-        return parts._replace(netloc=parts.hostname or "").geturl()
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     return url
 
 

@@ -1,0 +1,252 @@
+"""rag/answering.py's parts on hand-made sentences and scores: no reader call, no index. Written
+for the holes mutation testing found (tests/README.md); each was seen failing on its mutant."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rag.answering import (
+    Cited,
+    Judged,
+    answer_extractive,
+    answer_spans,
+    choose,
+    closest,
+    heading_match,
+    judge,
+    refusal,
+    rerank,
+    section_lead,
+)
+from rag.chunking import chunk_document
+from rag.models import Passage
+from rag.reader import shared_reader
+from tests.test_bug_guards import BODY, passages, tied_reader
+from tests.test_structured_answers import CARGO, Blocks, structured
+
+
+def passage(source: str, text: str = "One sentence here. Another one there.") -> Passage:
+    (chunk,) = chunk_document(source, text, size=2000, overlap=0)
+    return Passage(chunk=chunk, score=1.0, dense_score=0.5, lexical_score=1.0)
+
+
+def judged(p: Passage, logit: float, probability: float = 0.5, start: int = 0) -> Judged:
+    end = p.chunk.text.index(".", start) + 1
+    return Judged(p, start, end, p.chunk.text[start:end], logit, probability)
+
+
+def test_passages_are_reranked_by_their_best_sentence_unjudged_last() -> None:
+    a, b, c = passage("a.txt"), passage("b.txt"), passage("c.txt")
+    # Best first, as judge() returns them: b's best sentence beats a's, its second does not.
+    scores = [judged(b, 3.0), judged(a, 1.0), judged(b, 0.5, start=19)]
+    assert [p.chunk.source for p in rerank([a, c, b], scores)] == ["b.txt", "a.txt", "c.txt"]
+    assert [p.chunk.source for p in rerank([c, a], [judged(a, -2.0)])] == ["a.txt", "c.txt"]
+
+
+def test_a_refusal_shows_the_best_sentence_of_each_of_the_best_passages() -> None:
+    a, b, c, d = (passage(f"{name}.txt") for name in "abcd")
+    scores = [judged(a, 3.0, 0.4), judged(a, 2.0, 0.3, start=19), judged(b, 1.0, 0.2)]
+    scores += [judged(c, 0.5, 0.1), judged(d, 0.2, 0.05)]
+    shown = closest(scores)
+    assert [(c.index, c.source, c.start, c.verified) for c in shown] == [
+        (1, "a.txt", 0, False),
+        (2, "b.txt", 0, False),
+        (3, "c.txt", 0, False),
+    ]
+    assert all(c.verified is False for c in shown)
+    assert [c.source for c in closest(scores, limit=2)] == ["a.txt", "b.txt"]
+    assert closest([replace(scores[0], kind="code")], limit=1)[0].kind == "code"
+
+
+def test_a_refusal_keeps_the_question_and_a_four_digit_confidence() -> None:
+    answer = refusal("Who?", 0.123456)
+    assert answer.question == "Who?" and answer.confidence == 0.1235 and answer.refused
+
+
+def test_a_question_or_heading_without_content_terms_matches_nothing() -> None:
+    assert heading_match("what is it?", "Installing the tool") == 0.0
+    assert heading_match("How do I install the tool?", "What is it") == 0.0
+    assert heading_match("How do I install the tool?", "Install the tool") > 0.5
+
+
+PARAGRAPHS: Blocks = [
+    ("heading", "Installing the tool"),
+    ("text", "Download the archive for your system. Unpack it into a folder on your path."),
+    ("text", "Older releases are listed on the archive page."),
+]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_blank_line_ends_a_sections_lead(newline: str) -> None:
+    text, found = structured(PARAGRAPHS, "Guide > Installing the tool")
+    pieces = [text[s:e] for s, e in found.chunk.sentences]
+    text = text.replace("\n", newline)
+    bounds = tuple((text.index(piece), text.index(piece) + len(piece)) for piece in pieces)
+    chunk = replace(found.chunk, text=text, end=len(text), sentences=bounds)
+    lead = section_lead("How do I install the tool?", [replace(found, chunk=chunk)], 3)
+    assert lead is not None
+    assert [s.text for s in lead[1]] == [
+        "Download the archive for your system.",
+        "Unpack it into a folder on your path.",
+    ]
+
+
+def test_sentences_of_different_documents_at_the_same_offsets_are_both_cited() -> None:
+    a, b = passage("a.txt"), passage("b.txt")
+    scores = [judged(a, 3.0, 0.9), judged(b, 2.9, 0.9)]
+    cited = answer_spans("Which one?", [a, b], scores, 0.5, 2)
+    assert [(c.passage.chunk.source, c.start) for c in cited] == [("a.txt", 0), ("b.txt", 0)]
+
+
+def test_adjacent_sentences_do_not_overlap_but_a_repeated_one_does() -> None:
+    a = passage("a.txt", "First one.Second one.")
+    first = Judged(a, 0, 10, "First one.", 3.0, 0.9)
+    second = Judged(a, 10, 21, "Second one.", 2.9, 0.9)
+    cited = answer_spans("Which one?", [a], [first, second], 0.5, 2)
+    assert [(c.start, c.end) for c in cited] == [(0, 10), (10, 21)]
+    later_first = answer_spans("Which one?", [a], [replace(second, logit=4.0), first], 0.5, 2)
+    assert [(c.start, c.end) for c in later_first] == [(10, 21), (0, 10)]
+    again = answer_spans("Which one?", [a], [first, replace(first, logit=2.0)], 0.5, 2)
+    assert [(c.start, c.end) for c in again] == [(0, 10)]
+    repeated = [first, replace(first, logit=2.95), second]
+    skipped = answer_spans("Which one?", [a], repeated, 0.5, 3)
+    assert [(c.start, c.end) for c in skipped] == [(0, 10), (10, 21)]
+    assert all(isinstance(c, Cited) for c in cited)
+
+
+def test_choose_keeps_a_further_sentence_exactly_at_the_floor() -> None:
+    a = passage("a.txt")
+    both = [judged(a, 2.0, 0.3), judged(a, 1.0, 0.3, start=19)]
+    assert len(choose(both, 0.3, 2)) == 2
+
+
+THREE: Blocks = [
+    ("heading", "Installing the tool"),
+    (
+        "text",
+        "Download the archive for your system. Unpack it into a folder on your path. "
+        "Open a new terminal afterwards.",
+    ),
+    ("text", "Older releases are listed on the archive page."),
+]
+
+
+@pytest.mark.parametrize("most", [2, 3])
+def test_a_section_lead_holds_at_most_max_sentences_scored_by_its_own(most: int) -> None:
+    text, found = structured(THREE, "Guide > Installing the tool")
+    first = found.chunk.sentences[1]  # the lead's first sentence (0 is the heading)
+    outside = found.chunk.sentences[-1]
+    other = passage("other.txt", "A sentence far away. " * 5)
+    scores = [
+        Judged(other, first[0] + 1, first[0] + 5, "x", 5.0, 0.9),  # another document
+        Judged(found, outside[0], outside[1], "Older", 4.0, 0.8),  # outside the lead
+        Judged(found, first[0], first[1], "Download", 3.0, 0.6),
+    ]
+    (cited,) = answer_spans("How do I install the tool?", [found], scores, 0.5, most)
+    sentences = found.chunk.sentences[1 : 1 + most]
+    assert (cited.start, cited.end) == (sentences[0][0], sentences[-1][1])
+    assert text[cited.start : cited.end].count(". ") == most - 1
+    assert cited.probability == 0.6
+    # No sentence of the lead was read: the reader's best sentence scores it.
+    (unread,) = answer_spans("How do I install the tool?", [found], scores[:2], 0.5, most)
+    assert unread.probability == 0.9
+
+
+def test_a_section_is_found_after_a_passage_without_structure() -> None:
+    _, found = structured(PARAGRAPHS, "Guide > Installing the tool")
+    plain = passage("plain.txt")
+    plain = replace(plain, chunk=replace(plain.chunk, kinds=()))  # an index from before kinds
+    lead = section_lead("How do I install the tool?", [plain, found], 2)
+    assert lead is not None and lead[0] is found
+
+
+def test_a_heading_followed_by_one_sentence_leads_to_it() -> None:
+    blocks: Blocks = [
+        ("text", "Some words before the section."),
+        ("heading", "Installing the tool"),
+        ("text", "Download the archive for your system."),
+    ]
+    _, found = structured(blocks, "Guide > Installing the tool")
+    lead = section_lead("How do I install the tool?", [found], 2)
+    assert lead is not None
+    assert [s.text for s in lead[1]] == ["Download the archive for your system."]
+
+
+def test_a_heading_that_names_half_the_subject_is_enough() -> None:
+    """Jaccard of {instal, tool} and {instal}: exactly HEADING_MATCH, 0.5."""
+    blocks: Blocks = [("heading", "Installing"), ("text", "Download the archive first.")]
+    _, found = structured(blocks, "Guide > Installing")
+    assert heading_match("install tool", "Installing") == 0.5
+    assert section_lead("install tool", [found], 2) is not None
+
+
+def test_of_two_sections_that_name_the_subject_alike_the_first_leads() -> None:
+    _, first = structured(PARAGRAPHS, "Guide > Installing the tool", source="guide.html")
+    other: Blocks = [("heading", "Installing the tool"), ("text", "Ask your administrator.")]
+    _, second = structured(other, "Admin > Installing the tool", source="admin.html")
+    lead = section_lead("How do I install the tool?", [first, second], 2)
+    assert lead is not None and lead[0] is first
+
+
+def test_a_section_after_one_that_does_not_match_is_found() -> None:
+    blocks: Blocks = [
+        ("heading", "Release history"),
+        ("text", "The first release came out in 2019."),
+        *PARAGRAPHS,
+    ]
+    _, found = structured(blocks, "Guide")
+    lead = section_lead("How do I install the tool?", [found], 2)
+    assert lead is not None
+    assert lead[1][0].text == "Download the archive for your system."
+
+
+def test_an_extractive_answer_has_two_sentences_by_default(tmp_path: Path) -> None:
+    reader = tied_reader(tmp_path / "tied")  # every sentence at probability 0.5
+    answer = answer_extractive("What happened?", passages(BODY), reader, refusal_threshold=0.5)
+    assert len(answer.citations) == 2
+
+
+def test_the_corpus_baseline_reaches_the_reader() -> None:
+    reader = shared_reader()
+    assert reader.card.baseline_range is not None
+    low, high = reader.card.baseline_range
+    found = passages(BODY)
+    question = "Who led the Serbian delegation?"
+    for baseline in (low, high):
+        answer = answer_extractive(
+            question, found, reader, refusal_threshold=0.0, dense_baseline=baseline
+        )
+        best = judge(question, found, reader, baseline)[0]
+        assert answer.confidence == round(best.probability, 4)
+    assert judge(question, found, reader, low)[0].probability != (
+        judge(question, found, reader, high)[0].probability
+    )
+
+
+def test_no_passages_is_a_refusal_of_this_question() -> None:
+    answer = answer_extractive("Anything?", [], shared_reader(), refusal_threshold=0.5)
+    assert answer.refused and answer.question == "Anything?"
+    below = answer_extractive("Anything?", passages(BODY), shared_reader(), refusal_threshold=1.0)
+    assert below.refused and below.question == "Anything?"
+
+
+def test_a_section_lead_that_introduces_code_is_cited_as_code() -> None:
+    _, found = structured(CARGO, "The Cargo Book > Hello, Cargo!")
+    scores = judge("How do I create a new project with Cargo?", [found], shared_reader())
+    (cited,) = answer_spans("How do I create a new project with Cargo?", [found], scores, 0.0, 2)
+    assert cited.kind == "code" and found.chunk.text[cited.start : cited.end].endswith(
+        "hello_cargo"
+    )
+
+
+def test_the_best_sentences_document_comes_first_in_the_answer(tmp_path: Path) -> None:
+    reader = tied_reader(tmp_path / "tied")  # ties keep retrieval order: b.txt's is the best
+    found = passages("The bridge opened in 1932.", "b.txt")
+    found += passages("Ferries stopped running in 1940.", "a.txt")
+    answer = answer_extractive("What happened?", found, reader, refusal_threshold=0.5)
+    assert [c.source for c in answer.citations] == ["b.txt", "a.txt"]
+    assert answer.question == "What happened?"
+    assert answer.text == "The bridge opened in 1932. [1] Ferries stopped running in 1940. [2]"
