@@ -181,10 +181,13 @@ def test_a_pronoun_follow_up_answers_about_the_last_topic(towns: Settings) -> No
     # merged question names what "it" is.
     alone = rag.answer("When was it finished?", settings=towns)
     assert alone.confidence < result.confidence
-    # After a question about the bridge, "it" is the bridge: the best sentence is the bridge's.
+    # After a question about the bridge, "it" is the bridge: the bridge's passage comes first.
+    # (Which sentence the reader then prefers is the reader's judgement, not the follow-up's: the
+    # bridge's text never says when it was finished, and since issue 21's unpadded scoring the
+    # reader prefers "this week" in the Kosovo text, which only this three-file corpus retrieves.)
     bridge = [{"role": "user", "content": "What is the grommet bridge?"}]
-    other = rag.answer("When was it finished?", history=bridge, settings=towns)
-    assert (other.citations or other.closest)[0].source == "grommet.txt"
+    other = rag.retrieve("When was it finished?", history=bridge, settings=towns)
+    assert other[0].chunk.source == "grommet.txt"
 
 
 @pytest.mark.slow
