@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import CACHE, ROOT, questions, synthetic
+from bench.run import free_port
 
 STORES = CACHE / "stores"
 QUEUE_FULL = "queue is full"
@@ -45,14 +46,6 @@ def figures(samples: list[float]) -> dict[str, float]:
         "p95_s": round(float(np.percentile(s, 95)), 3),
         "max_s": round(float(s.max()), 3),
     }
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- the page ----------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from rag.reader import MODEL_DIR, Reader
-from rag.reader import cores as cores  # re-exported: rag.embeddings sizes its session by it
 
 T = TypeVar("T")
 # Reader pairs per shared call: four questions of 16 sentences (the reader runs each pair alone,
@@ -161,7 +160,7 @@ class BatchedReader(Reader):
         max_pairs: int = READER_MAX_PAIRS,
         wait: float = READER_WAIT_S,
     ) -> None:
-        super().__init__(folder, threads if threads is not None else cores())
+        super().__init__(folder, threads)  # None: the reader's default, one per core
         self.batcher: Batcher[tuple[str, str]] = Batcher(super().logits, max_pairs, wait)
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:

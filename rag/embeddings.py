@@ -254,7 +254,7 @@ class _OnnxModel:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        from rag.batching import cores
+        from rag.reader import cores
 
         options.intra_op_num_threads = cores()  # one batch at a time uses every core we have
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
