@@ -16,13 +16,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.ui_process import running_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -150,37 +151,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir = base / "run"
     workdir.mkdir()
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ui"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    announced = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line.rstrip())
-            if line.startswith("Ask your documents at "):
-                announced.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        if not announced.wait(240) or proc.poll() is not None:
-            pytest.fail("the UI did not start:\n" + "\n".join(output))
+    with running_ui([], workdir, env) as output:
         url = next(line for line in output if line.startswith("Ask your documents at "))
         assert url == f"Ask your documents at http://127.0.0.1:{port}/"
         yield Server(url.split(" at ", 1)[1], base, started, output)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     assert not any("Traceback" in line for line in output), "\n".join(output)
 
 

@@ -9,9 +9,6 @@ audit log holds both attempts. Server and browser are started as in tests/test_b
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ import pytest
 from rag import audit
 from rag.users import add_user
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, free_port
+from tests.ui_process import running_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,35 +60,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         PYTHONUNBUFFERED="1",
     )
     (base / "run").mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ui"],
-        cwd=base / "run",
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    announced = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line.rstrip())
-            if line.startswith("Ask your documents at "):
-                announced.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        if not announced.wait(240) or proc.poll() is not None:
-            pytest.fail("the UI did not start:\n" + "\n".join(output))
+    with running_ui([], base / "run", env) as output:
         yield Server(f"http://127.0.0.1:{port}", base)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     assert not any("Traceback" in line for line in output), "\n".join(output)
 
 

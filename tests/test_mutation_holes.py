@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from rag.models import Chunk, Citation, Passage
 from rag.retrieval import Retriever, fuse, fuse_ranks
 from rag.store import VectorStore
 from tests.conftest import SEED_FILE
+from tests.ui_process import running_ui
 from ui import uploads
 
 # ---------------------------------------------------------------- fusion (pure)
@@ -230,35 +230,10 @@ def ui_process(tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
     )
     workdir = tmp_path / "run"
     workdir.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ui", "--host", "127.0.0.2", "--port", str(port), "--no-sync"],
-        cwd=workdir,
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    announced = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line.rstrip())
-            if line.startswith("Ask your documents at "):
-                announced.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        if not announced.wait(180) or proc.poll() is not None:
-            pytest.fail("the UI did not start:\n" + "\n".join(output))
+    args = ["--host", "127.0.0.2", "--port", str(port), "--no-sync"]
+    env = {**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    with running_ui(args, workdir, env, timeout=180) as output:
         yield port, output
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.slow
