@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import sys
 from pathlib import Path
 
 from rag.config import apply_offline_env
+from train import log_to
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,15 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=None, help="transformer layers kept")
     args = parser.parse_args(argv)
     args.run.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(name)s %(message)s",
-        handlers=[
-            logging.StreamHandler(sys.stderr),
-            logging.FileHandler(args.run.parent / "train.log"),
-        ],
-    )
-    logging.getLogger("train").setLevel(logging.INFO)
+    log_to(args.run.parent / "train.log")
     if args.step == "loco":
         from train import loco
 

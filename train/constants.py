@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from train import loco, log_to
 from train.data import OUT
 from train.loco import Question, corpora
 
@@ -255,12 +256,7 @@ def _shipped_share() -> float:
 
 
 def load_rows() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for name in CORPORA:
-        path = WORK / name / "rows.jsonl"
-        if path.exists():
-            rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return rows
+    return loco.load_rows(CORPORA, WORK)
 
 
 def _f1(p: float, r: float) -> float:
@@ -557,12 +553,7 @@ def main(argv: list[str]) -> int:
 
     apply_offline_env()
     WORK.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(name)s %(message)s",
-        handlers=[logging.StreamHandler(sys.stderr), logging.FileHandler(WORK / "constants.log")],
-    )
-    log.setLevel(logging.INFO)
+    log_to(WORK / "constants.log")
     step = argv[0] if argv else "all"
     if step in ("run", "all"):
         run()

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from train import log_to
 from train.data import DATA, OUT, all_groups, held_out
 
 log = logging.getLogger("train")
@@ -316,10 +317,11 @@ def run() -> None:
         run_corpus(name, docs, questions)
 
 
-def load_rows(names: tuple[str, ...] = CORPORA) -> list[dict[str, Any]]:
-    rows = []
+def load_rows(names: tuple[str, ...] = CORPORA, work: Path = WORK) -> list[dict[str, Any]]:
+    """The rows each corpus's run saved under ``work`` (a corpus not run yet has none)."""
+    rows: list[dict[str, Any]] = []
     for name in names:
-        path = WORK / name / "rows.jsonl"
+        path = work / name / "rows.jsonl"
         if path.exists():
             rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return rows
@@ -330,12 +332,7 @@ def main(argv: list[str]) -> int:
 
     apply_offline_env()
     WORK.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(name)s %(message)s",
-        handlers=[logging.StreamHandler(sys.stderr), logging.FileHandler(WORK / "loco.log")],
-    )
-    log.setLevel(logging.INFO)
+    log_to(WORK / "loco.log")
     step = argv[0] if argv else "report"
     if step in ("run", "all"):
         run()
