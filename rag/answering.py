@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from rag.chunking import SECTION_SEPARATOR
 from rag.citations import make_citation, sentence_spans, span_text
 from rag.models import Answer, Chunk, Citation, Passage
 from rag.reader import Reader
 from rag.reader_input import reader_pair
-from rag.text import terms
+from rag.text import fold, terms
 
 REFUSAL_TEXT = "The documents do not contain an answer to this question."
 # One reader call scores at most this many sentences, those of the best-ranked passages first.
@@ -407,6 +408,35 @@ def answer_spans(
     return cited
 
 
+def section_label(chunk: Chunk) -> str:
+    """The heading of the section a chunk is in, below the document's title ("" for none): in
+    reference documentation the heading often names what its sentences describe ("--watch-path",
+    "Event: 'line'") while they leave it out ("Starts Node.js in watch mode...")."""
+    path = chunk.section.split(SECTION_SEPARATOR) if chunk.section else []
+    return path[-1].strip() if len(path) > 1 else ""
+
+
+def labelled(sentence: str, label: str) -> str:
+    """The sentence led by its section's heading, unless the sentence already holds it."""
+    if not label or fold(label) in fold(sentence):
+        return sentence
+    return f"{label} — {sentence}"
+
+
+def answer_text(citations: list[Citation], chunks: list[Chunk]) -> str:
+    """Each cited span followed by its marker; the first span of each section is led by the
+    section's heading (``labelled``), so an answer names what its sentences are about."""
+    parts: list[str] = []
+    shown: set[tuple[str, str]] = set()
+    for citation, chunk in zip(citations, chunks, strict=True):
+        label = section_label(chunk)
+        key = (chunk.source, chunk.section)
+        text = citation.text if key in shown else labelled(citation.text, label)
+        shown.add(key)
+        parts.append(f"{text} [{citation.index}]")
+    return " ".join(parts)
+
+
 def _overlaps(a: Cited, b: Cited) -> bool:
     return a.passage.chunk.source == b.passage.chunk.source and a.start < b.end and b.start < a.end
 
@@ -436,5 +466,5 @@ def answer_extractive(
         replace(make_citation(i, c.passage, c.start, c.end, c.probability), kind=c.kind)
         for i, c in enumerate(chosen, start=1)
     ]
-    text = " ".join(f"{citation.text} [{citation.index}]" for citation in citations)
+    text = answer_text(citations, [c.passage.chunk for c in chosen])
     return Answer(question=question, text=text, citations=citations, confidence=round(score, 4))

@@ -10,7 +10,7 @@ was answered from another. So:
   in it at all (a deleted town's "Veloria017"). An unseen word without a digit is often a
   paraphrase ("Serb" for "Serbian", "European Union" for "EU"): the reader judges those;
 - ``focus``: when some passages mention every one of them, only those are read;
-- ``check``: an answer stands only if its first citation's sentence or context (the
+- ``check``: an answer stands only if its first citation's section or context (the
   document's title, its section path, its file name) names one of them and its citations
   together name every code; otherwise it becomes a refusal that shows the cited sentences as
   "not an answer".
@@ -134,15 +134,25 @@ def _chunk_of(citation: Citation, passages: Sequence[Passage]) -> Chunk | None:
     return None
 
 
+def citation_context(citation: Citation, chunk: Chunk | None) -> str:
+    """What a citation is read with: its sentence, its section (a chunk holds one section) and
+    its document's title, section path and file name. A section is about one thing and often
+    names it once: "Sets the max memory size..." and, two paragraphs on in the same section,
+    "On a machine with 2 GiB of memory, consider ..."."""
+    if chunk is None:
+        return citation.text
+    return "\n".join([citation.text, chunk.text, _context(chunk)])
+
+
 def check(answer: Answer, names: Sequence[Term], passages: Sequence[Passage]) -> Answer:
     """``answer`` if its citations are about the question's distinctive terms, else a refusal
-    whose ``closest`` shows what was cited (not an answer)."""
+    whose ``closest`` shows what was cited (not an answer). A citation is read with its
+    section and its document's context (``citation_context``)."""
     if not names or answer.refused or not answer.citations:
         return answer
     named: list[set[str]] = []
     for citation in sorted(answer.citations, key=lambda c: c.index):
-        chunk = _chunk_of(citation, passages)
-        context = citation.text + ("\n" + _context(chunk) if chunk is not None else "")
+        context = citation_context(citation, _chunk_of(citation, passages))
         named.append({t.folded for t in names if mentions(context, t)})
     codes = {t.folded for t in names if t.is_code}
     if not named[0] or not codes <= set().union(*named):

@@ -17,12 +17,14 @@ from rag.answering import (
     closest,
     heading_match,
     judge,
+    labelled,
     refusal,
     rerank,
+    section_label,
     section_lead,
 )
 from rag.chunking import chunk_document
-from rag.models import Passage
+from rag.models import Chunk, Passage
 from rag.reader import shared_reader
 from tests.test_bug_guards import BODY, passages, tied_reader
 from tests.test_structured_answers import CARGO, Blocks, structured
@@ -250,3 +252,33 @@ def test_the_best_sentences_document_comes_first_in_the_answer(tmp_path: Path) -
     assert [c.source for c in answer.citations] == ["b.txt", "a.txt"]
     assert answer.question == "What happened?"
     assert answer.text == "The bridge opened in 1932. [1] Ferries stopped running in 1940. [2]"
+
+
+def chunk_in(section: str) -> Chunk:
+    return Chunk(id="c", source="cli.md", start=0, end=1, text="x", section=section)
+
+
+def test_a_sentence_is_led_by_its_sections_heading_when_it_leaves_the_heading_out() -> None:
+    assert section_label(chunk_in("Manual > Options > --watch-path")) == "--watch-path"
+    assert section_label(chunk_in("Manual")) == ""  # the document's title alone: no section
+    assert section_label(chunk_in("")) == ""
+    said = "Starts Node.js in watch mode and specifies what paths to watch."
+    assert labelled(said, "--watch-path") == f"--watch-path \u2014 {said}"
+    # A sentence that holds the heading's text already is left alone (case folded).
+    assert labelled("Use --Watch-Path twice.", "--watch-path") == "Use --Watch-Path twice."
+    assert labelled(said, "") == said
+
+
+def test_an_answer_labels_the_first_span_of_each_section_once(tmp_path: Path) -> None:
+    reader = tied_reader(tmp_path / "tied")
+    first = passages("The flag starts watch mode. It restarts on change.", "cli.md")
+    first = [replace(p, chunk=replace(p.chunk, section="CLI > --watch")) for p in first]
+    answer = answer_extractive("What does it do?", first, reader, refusal_threshold=0.5)
+    assert answer.text == (
+        "--watch \u2014 The flag starts watch mode. [1] It restarts on change. [2]"
+    )
+    # The citations are the sentences alone: the label is context, never cited.
+    assert [c.text for c in answer.citations] == [
+        "The flag starts watch mode.",
+        "It restarts on change.",
+    ]

@@ -10,8 +10,9 @@ import pytest
 
 import rag
 from rag.config import Settings
-from rag.entities import Term, distinctive_terms, mentions
+from rag.entities import Term, check, distinctive_terms, mentions
 from rag.lexical import LexicalIndex
+from rag.models import Answer, Chunk, Citation, Passage
 
 TOWNS = 120
 FIRST = ["Ada", "Bruno", "Clara", "Dario", "Elena", "Fabio", "Greta", "Hugo", "Ines", "Jonas"]
@@ -122,3 +123,27 @@ def test_a_name_is_named_by_the_words_derived_from_it() -> None:
     assert not mentions(
         "The mayor of Veloria0170 spoke.", Term("Veloria017", "veloria017", "veloria017")
     )
+
+
+def test_a_citation_is_read_with_the_section_it_is_in() -> None:
+    """A section names its subject once: the sentence that answers may leave it out."""
+    text = (
+        "Sets the max memory size of the old space.\n\n"
+        "On a machine with 2 GiB of memory, consider setting this to 1536."
+    )
+    chunk = Chunk(id="c1", source="cli.md", start=100, end=100 + len(text), text=text,
+                  section="CLI > --max-old-space-size")  # fmt: skip
+    other = Chunk(id="c2", source="gc.md", start=0, end=30, text="Sets the young space size.")
+    gib = Term("GiB", "gib", "gib")
+
+    def answered_from(cited: Chunk, end: int) -> Answer:
+        citation = Citation(1, cited.source, cited.text[:end], cited.start, cited.start + end, 0.6)
+        return Answer("What size on a 2 GiB machine?", f"{citation.text} [1]", [citation])
+
+    read = [Passage(chunk, 1.0), Passage(other, 0.5)]
+    first_sentence = answered_from(chunk, text.index("\n"))
+    # Its section names "GiB" two paragraphs on: the answer stands.
+    assert not check(first_sentence, [gib], read).refused
+    # A citation from a section that never names it is refused, shown as not an answer.
+    refused = check(answered_from(other, 26), [gib], read)
+    assert refused.refused and refused.citations == [] and refused.closest

@@ -118,7 +118,8 @@ def test_an_introducing_sentence_is_judged_and_cited_with_its_code() -> None:
     # One span from the start of a sentence to the end of the code block after it.
     assert cited.kind == "code"
     assert cited.text.endswith(("$ cargo build", "$ cd hello_cargo"))
-    assert result.text.startswith(cited.text)
+    # The answer is the span, led by its section's heading (the page renders the code as code).
+    assert result.text == f"Hello, Cargo! \u2014 {cited.text} [1]"
 
 
 @pytest.mark.parametrize(
@@ -219,7 +220,7 @@ def test_a_question_naming_a_heading_gets_the_sections_lead_paragraph() -> None:
         "$ cargo new hello_cargo\n$ cd hello_cargo"
     )
     assert [c.text for c in result.citations] == [lead]
-    assert result.text == f"{lead} [1]"
+    assert result.text == f"Hello, Cargo! \u2014 {lead} [1]"
     assert text[result.citations[0].start : result.citations[0].end] == lead
     # A heading is never the answer, and neither is a short line that is no sentence.
     assert all(s.kind != "heading" for s in spans(passage) if s.text.endswith("run"))
