@@ -1,9 +1,10 @@
-"""The names check (rag/entities.py) read two ways, on the validation corpora (never an eval set).
+"""The names checks (rag/entities.py) on the validation corpora (never an eval set).
 
 A citation is read with its sentence and its document's context ("sentence", the rule of issue
-20), or with the whole section its chunk holds as well ("section", what ships). Each corpus of
-train/constants.py is indexed, its questions asked once through retrieval and the reader (the
-shipped threshold); the two readings judge the same answers. Printed per corpus: answerable
+20), or with the whole section its chunk holds as well ("section", what ships); and, on top,
+questions naming what the index holds in no form are refused ("section + unknown names"). Each
+corpus of train/constants.py is indexed, its questions asked once through retrieval and the reader
+(the shipped threshold); the readings judge the same answers. Printed per corpus: answerable
 questions refused by the check and answered right, unanswerable and off-topic ones refused.
 
     .venv/bin/python -m bench.names_check            # about 10 minutes on 2 quiet cores
@@ -47,7 +48,7 @@ def run(names: tuple[str, ...]) -> dict[str, Any]:
     import rag
     from rag.api import answer_from_passages, retrieve_for_answer
     from rag.config import Settings
-    from rag.entities import check
+    from rag.entities import check, refuse
     from train import loco
     from train.constants import answered_right, picked
 
@@ -70,9 +71,12 @@ def run(names: tuple[str, ...]) -> dict[str, Any]:
             row = counts.setdefault(kind, {"asked": 0, "named": 0})
             row["asked"] += 1
             row["named"] += bool(retrieved.names)
-            for reading_kind in ("sentence", "section"):
+            row["unknown names"] = row.get("unknown names", 0) + bool(retrieved.unknown)
+            for reading_kind in ("sentence", "section", "section + unknown names"):
                 with reading(reading_kind):
                     judged = check(result, retrieved.names, retrieved.read)
+                if reading_kind.endswith("unknown names") and retrieved.unknown:
+                    judged = refuse(judged)
                 row[f"refused {reading_kind}"] = row.get(f"refused {reading_kind}", 0) + (
                     judged.refused
                 )

@@ -18,8 +18,9 @@ from rag.calibration import corpus_baseline, measure_baseline
 from rag.catalog import Catalog, open_catalog
 from rag.config import Settings, usable_folder
 from rag.embeddings import Embedder
-from rag.entities import Term, distinctive_terms, focus
+from rag.entities import Term, distinctive_terms, focus, unknown_names
 from rag.entities import check as check_names
+from rag.entities import refuse as refuse_answer
 from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
 from rag.followup import condense_offline, search_words
 from rag.lexical import LexicalIndex
@@ -397,6 +398,9 @@ class Retrieved:
     passages: list[Passage]
     # The distinctive names, numbers and codes the question asks about (rag/entities.py).
     names: tuple[Term, ...] = ()
+    # Names of the question (as asked) that the index holds in no form: the documents cannot
+    # answer it (rag/entities.py, ``unknown_names``).
+    unknown: tuple[str, ...] = ()
 
     @property
     def read(self) -> list[Passage]:
@@ -427,15 +431,23 @@ def retrieve_for_answer(
     passages = eng.retriever(settings).search_follow_up(search_words(question, query), query, k)
     if eng.listed is not None:  # server mode: never answer from stale chunks
         passages = [p for p in passages if p.chunk.id in eng.listed[1]]
-    return Retrieved(question, query, passages, question_names(question, query, eng))
+    unknown = tuple(unknown_names(question, eng.lexical))
+    return Retrieved(question, query, passages, question_names(question, query, eng), unknown)
+
+
+def checked(answer: Answer, retrieved: Retrieved) -> Answer:
+    """``answer`` under the question as asked, refused if the question names what the index
+    never mentions or if it is not about the question's distinctive names (rag/entities.py)."""
+    answer = check_names(
+        replace(answer, question=retrieved.question), retrieved.names, retrieved.read
+    )
+    return refuse_answer(answer) if retrieved.unknown and not answer.refused else answer
 
 
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
     """The answering step: the configured backend's answer, under the question as asked,
     refused if it is not about the question's distinctive names (rag/entities.py)."""
-    read = retrieved.read
-    result = answer_from_passages(retrieved.query, read, settings)
-    return check_names(replace(result, question=retrieved.question), retrieved.names, read)
+    return checked(answer_from_passages(retrieved.query, retrieved.read, settings), retrieved)
 
 
 def answer(
@@ -469,8 +481,7 @@ def stream_answer(
             if isinstance(piece, str):
                 yield piece
             else:
-                final = replace(piece, question=retrieved.question)
-                yield check_names(final, retrieved.names, read)
+                yield checked(piece, retrieved)
         return
     result = answer_retrieved(retrieved, settings)
     words = result.text.split(" ")

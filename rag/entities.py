@@ -10,6 +10,9 @@ was answered from another. So:
   in it at all (a deleted town's "Veloria017"). An unseen word without a digit is often a
   paraphrase ("Serb" for "Serbian", "European Union" for "EU"): the reader judges those;
 - ``focus``: when some passages mention every one of them, only those are read;
+- ``unknown_names``: the question's names that the index holds in no form (no indexed word
+  starts like them or is one typo from them: "Jest" over Node.js's own reference). The
+  documents cannot be about what they never mention, so such a question is refused;
 - ``check``: an answer stands only if its first citation's section or context (the
   document's title, its section path, its file name) names one of them and its citations
   together name every code; otherwise it becomes a refusal that shows the cited sentences as
@@ -22,6 +25,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from rag.answering import context_title
 from rag.models import Answer, Chunk, Citation, Passage
@@ -37,9 +41,14 @@ MIN_CODE_CHARS = 3
 # A name's stem this long names the words that start with it (shorter stems match unrelated
 # words: "Ra" in "rain").
 MIN_DERIVED_STEM = 4
+# A name this long that is one edit from an indexed word (past its first letter) is taken for a
+# typo of it ("Kosvo"); a shorter one is too often another word ("Jest", "just"). A product choice.
+MIN_TYPO_CHARS = 5
 REFUSAL_TEXT = "The documents do not contain an answer to this question."
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+# Capitalised words in a row: one name ("European Union"); "'s" ends a word.
+_CAPITALISED_RUN = re.compile(r"\b[A-Z]\w*(?:\s+[A-Z]\w*)*")
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,38 @@ def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -
             continue  # not in the index: a paraphrase as often as a name
         seen.add(folded)
         found.append(Term(word, folded, stems[0]))
+    return found
+
+
+class Vocabulary(Protocol):
+    """What ``unknown_names`` asks of the index's vocabulary (rag.lexical.LexicalIndex)."""
+
+    def holds(self, term: str) -> bool: ...
+
+    def holds_a_form_of(self, term: str, prefix: int, typo: int) -> bool: ...
+
+
+def unknown_names(question: str, vocabulary: Vocabulary) -> list[str]:
+    """The question's names (a capitalised word inside the sentence, not an acronym, no digit:
+    codes are ``distinctive_terms``'s) that no indexed word could be a form of. An acronym may
+    stand for words the documents spell out, and the documents may write a name's acronym:
+    "European Union" is known where the index holds "EU"."""
+    found: list[str] = []
+    for run in _CAPITALISED_RUN.finditer(question):
+        initials = "".join(word[0] for word in run.group().split())
+        if len(initials) > 1 and vocabulary.holds(fold(initials)):
+            continue
+        for match in _WORD.finditer(run.group()):
+            word = match.group()
+            at = run.start() + match.start()
+            initial = not question[:at].strip() or bool(_SENTENCE_END.search(question[:at]))
+            if any(ch.isdigit() for ch in word) or word.isupper() or fold(word) in STOPWORDS:
+                continue
+            stems = terms(word)
+            if not stems or not _name_like(word, initial) or word in found:
+                continue
+            if not vocabulary.holds_a_form_of(stems[0], MIN_DERIVED_STEM, MIN_TYPO_CHARS):
+                found.append(word)
     return found
 
 

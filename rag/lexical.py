@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.durable import fsync_dir, write_error, write_file
-from rag.text import terms
+from rag.text import one_edit_apart, terms
 
 log = logging.getLogger(__name__)
 FORMAT = 2
@@ -358,6 +358,25 @@ class LexicalIndex:
         term_id = snap.term_ids.get(term)
         df = int(snap.doc_freq[term_id]) if term_id is not None else 0
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def holds(self, term: str) -> bool:
+        """Whether some chunk holds ``term`` (a term as ``rag.text.terms`` makes it)."""
+        return term in self._current().term_ids
+
+    def holds_a_form_of(self, term: str, prefix: int, typo: int) -> bool:
+        """Whether an indexed term could be a form of ``term``: it starts with the same ``prefix``
+        letters ("serbian" for "serb"), or, for a term of at least ``typo`` letters, it is one
+        edit from it past the first letter (a typo: "kosvo"; misspellings rarely touch a word's
+        first letter, and a changed first letter makes another word: "jest", "test")."""
+        snap = self._current()
+        if term in snap.term_ids:
+            return True
+        start = term[:prefix]
+        if any(v.startswith(start) for v in snap.vocab):
+            return True
+        return len(term) >= typo and any(
+            v[:1] == term[:1] and one_edit_apart(term, v) for v in snap.vocab
+        )
 
     def search(self, question: str, n: int) -> list[tuple[str, float]]:
         snap = self._current()  # read once: a concurrent change publishes a new snapshot

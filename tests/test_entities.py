@@ -10,7 +10,7 @@ import pytest
 
 import rag
 from rag.config import Settings
-from rag.entities import Term, check, distinctive_terms, mentions
+from rag.entities import Term, check, distinctive_terms, mentions, unknown_names
 from rag.lexical import LexicalIndex
 from rag.models import Answer, Chunk, Citation, Passage
 
@@ -147,3 +147,41 @@ def test_a_citation_is_read_with_the_section_it_is_in() -> None:
     # A citation from a section that never names it is refused, shown as not an answer.
     refused = check(answered_from(other, 26), [gib], read)
     assert refused.refused and refused.citations == [] and refused.closest
+
+
+def test_names_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
+    lexical = LexicalIndex(tmp_path / "bm25")
+    lexical.build(
+        [
+            ("a", "The Serbian delegation met the emitter team in Kosovo."),
+            ("b", "Tests time out, just as the EU said."),
+        ]
+    )
+
+    def unknown(question: str) -> list[str]:
+        return unknown_names(question, lexical)
+
+    assert unknown("What is the default timeout of a test in Jest?") == ["Jest"]
+    assert unknown("Did the Serb delegation meet Jest and Mocha?") == ["Jest", "Mocha"]
+    # A form of an indexed word ("Serb", "Serbians"), a typo of one, an acronym, a name that
+    # opens the sentence (it may be any word), a common word: none is unknown.
+    assert unknown("What did the Serb delegation do?") == []
+    assert unknown("What did the Serbain delegation do?") == []
+    assert unknown("What does the EU say about Serbians?") == []
+    assert unknown("Jest is what?") == []
+    # A name of five letters or more one edit from an indexed word, past its first letter, is a
+    # typo of it; a shorter one is not ("Jest" is not "just").
+    assert unknown("Why is Kosvo a focus?") == []
+    assert unknown("Why is Kisovo a focus? And Jist?") == ["Jist"]
+    # A name whose initials the documents use: "European Union" where they write "EU".
+    assert unknown("Has it given up its European Union hopes?") == []
+    assert unknown("Has it given up its Atlantic Union hopes?") == ["Atlantic", "Union"]
+    assert unknown("How do tests time out?") == []
+
+
+def test_a_question_naming_what_the_documents_never_mention_is_refused(towns: Settings) -> None:
+    answer = rag.answer("Who is the mayor of Veloria017 according to Wikipedia?", settings=towns)
+    assert answer.refused and answer.citations == []
+    assert answer.closest  # what came closest is still shown, as not an answer
+    # The same question without the unknown name is answered.
+    assert not rag.answer("Who is the mayor of Veloria017?", settings=towns).refused

@@ -33,7 +33,6 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +126,7 @@ def answer_with(
     """``rag.api.answer_retrieved`` (extractive) with a given threshold and further share."""
     from rag import answering
     from rag.answering import answer_extractive
-    from rag.entities import check
+    from rag.api import checked
 
     with constant(answering, "FURTHER_SENTENCE_SHARE", share):
         result = answer_extractive(
@@ -138,7 +137,7 @@ def answer_with(
             max_sentences=MAX_SENTENCES,
             dense_baseline=baseline,
         )
-    return check(replace(result, question=retrieved.question), retrieved.names, retrieved.read)
+    return checked(result, retrieved)
 
 
 def answered_right(question: Question, answer: Any) -> bool:
