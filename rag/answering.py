@@ -413,7 +413,9 @@ def section_label(chunk: Chunk) -> str:
     reference documentation the heading often names what its sentences describe ("--watch-path",
     "Event: 'line'") while they leave it out ("Starts Node.js in watch mode...")."""
     path = chunk.section.split(SECTION_SEPARATOR) if chunk.section else []
-    return path[-1].strip() if len(path) > 1 else ""
+    label = path[-1].strip() if len(path) > 1 else ""
+    # A "heading" longer than a heading is a paragraph a document styled as one: no label.
+    return label if len(label.split()) <= HEADING_WORDS else ""
 
 
 def labelled(sentence: str, label: str) -> str:

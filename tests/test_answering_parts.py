@@ -262,6 +262,9 @@ def test_a_sentence_is_led_by_its_sections_heading_when_it_leaves_the_heading_ou
     assert section_label(chunk_in("Manual > Options > --watch-path")) == "--watch-path"
     assert section_label(chunk_in("Manual")) == ""  # the document's title alone: no section
     assert section_label(chunk_in("")) == ""
+    long = " ".join(["word"] * 13)  # a paragraph styled as a heading
+    assert section_label(chunk_in(f"Manual > {long}")) == ""
+    assert section_label(chunk_in("Manual > " + " ".join(["word"] * 12))) != ""
     said = "Starts Node.js in watch mode and specifies what paths to watch."
     assert labelled(said, "--watch-path") == f"--watch-path \u2014 {said}"
     # A sentence that holds the heading's text already is left alone (case folded).
