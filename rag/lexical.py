@@ -13,6 +13,7 @@ mix, and never waits for a writer.
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import logging
@@ -23,6 +24,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,16 @@ class _Snapshot:
     w: np.ndarray
     doc_freq: np.ndarray
     generation: int = 0  # the manifest generation of the sync that wrote it
+
+
+@lru_cache(maxsize=2)
+def _spelling(snap: _Snapshot) -> tuple[list[str], dict[tuple[str, int], list[str]]]:
+    """A snapshot's terms sorted (prefix look-ups) and by first letter and length (typos): built
+    once per published snapshot, on the first question that needs it."""
+    by_shape: dict[tuple[str, int], list[str]] = {}
+    for term in snap.vocab:
+        by_shape.setdefault((term[:1], len(term)), []).append(term)
+    return sorted(snap.vocab), by_shape
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -371,11 +383,17 @@ class LexicalIndex:
         snap = self._current()
         if term in snap.term_ids:
             return True
+        ordered, by_shape = _spelling(snap)
         start = term[:prefix]
-        if any(v.startswith(start) for v in snap.vocab):
+        at = bisect.bisect_left(ordered, start)
+        if at < len(ordered) and ordered[at].startswith(start):
             return True
-        return len(term) >= typo and any(
-            v[:1] == term[:1] and one_edit_apart(term, v) for v in snap.vocab
+        if len(term) < typo:
+            return False
+        return any(
+            one_edit_apart(term, v)
+            for size in (len(term) - 1, len(term), len(term) + 1)
+            for v in by_shape.get((term[:1], size), ())
         )
 
     def search(self, question: str, n: int) -> list[tuple[str, float]]:
