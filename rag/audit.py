@@ -1,10 +1,10 @@
 """An append-only audit log of the changes asked of the page: one JSON line per attempt.
 
 Who (the signed-in user and their role, the client's address), what (upload, delete, resync and
-the file names), when (UTC, ISO 8601) and the result: ``ok``, ``refused`` (with the reason) or
-``error`` (with the message). The file is opened with ``O_APPEND`` for each line, written in
-one call, flushed and fsynced: lines from several threads or processes never interleave, and a
-line that was reported written survives a crash.
+the file names; or a sign-in that failed or was turned away), when (UTC, ISO 8601) and the
+result: ``ok``, ``refused`` (with the reason) or ``error`` (with the message). The file is opened
+with ``O_APPEND`` for each line, written in one call, flushed and fsynced: lines from several
+threads or processes never interleave, and a line that was reported written survives a crash.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from rag.errors import ConfigError
 
-Action = Literal["upload", "delete", "resync"]
+Action = Literal["upload", "delete", "resync", "sign-in"]
 Result = Literal["ok", "refused", "error"]
 _LOCK = threading.Lock()
 

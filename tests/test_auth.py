@@ -35,6 +35,7 @@ from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixtu
 from ui.app import create_app, serve
 from ui.auth import Access, Changes, file_names, fn_index, is_loopback
 from ui.library import DEFAULT_SORT
+from ui.throttle import MAX_FAILED, WINDOW, SignInThrottle
 
 FAST = 4  # bcrypt rounds for the tests' users (the CLI uses 12)
 READER, EDITOR = ("rita", "reader-pass-1"), ("ed", "editor-pass-1")
@@ -337,7 +338,7 @@ def test_nobody_signed_in_gets_401(page: Page) -> None:
     lines = page.audit()[before:]
     assert [(e["user"], e["action"], e["result"]) for e in lines] == [
         (None, action, "refused") for _, action, _ in refused_calls(page)
-    ]
+    ] + [(READER[0], "sign-in", "refused")]
 
 
 def test_a_reader_asks_but_every_change_is_refused_403(page: Page) -> None:
@@ -495,3 +496,66 @@ def test_the_proxy_header_is_believed_only_from_trusted_addresses(tmp_path: Path
     with pytest.raises(ConfigError, match="RAG_TRUSTED_PROXIES: 'proxy' is not an address"):
         Access.from_settings(settings.with_(trusted_proxies=("proxy",)))
     assert os.environ.get("RAG_PROXY_USER_HEADER") is None
+
+
+def test_a_client_that_keeps_failing_to_sign_in_is_turned_away(page: Page) -> None:
+    """Guessing is held to MAX_FAILED failures a window per client; then 429 without a password
+    check, while other clients still sign in. Clients here are addresses forwarded by a trusted
+    proxy (loopback), so the other tests' own budget (127.0.0.1) is left alone."""
+    before = len(page.audit())
+    guesser, other = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "203.0.113.8"}
+    wrong = {"username": READER[0], "password": "guess"}
+    right = {"username": READER[0], "password": READER[1]}
+    with httpx.Client(base_url=page.url, timeout=60) as client:
+        for _ in range(MAX_FAILED):
+            assert client.post("/login", data=wrong, headers=guesser).status_code == 400
+        turned = client.post("/login", data=right, headers=guesser)  # even the right password
+        assert turned.status_code == 429, turned.text
+        assert 0 < int(turned.headers["Retry-After"]) <= WINDOW
+        assert "Too many failed sign-ins" in turned.json()["detail"]
+        assert "access-token" not in turned.headers.get("set-cookie", "")
+        assert client.post("/login", data=right, headers=other).status_code == 200
+    lines = [e for e in page.audit()[before:] if e["action"] == "sign-in"]
+    assert [(e["user"], e["client"], e["result"]) for e in lines] == [
+        (READER[0], "203.0.113.7", "refused")
+    ] * MAX_FAILED
+    assert "refused for" in lines[-1]["reason"] and "refused for" not in lines[0]["reason"]
+
+
+def test_sign_in_failures_count_per_client_over_a_sliding_window() -> None:
+    now = [1000.0]
+    throttle = SignInThrottle(max_failed=3, window=60.0, max_clients=2, clock=lambda: now[0])
+    for _ in range(2):
+        throttle.failed("a")
+    assert throttle.wait("a") == 0.0  # two failures: still allowed
+    now[0] += 10
+    throttle.failed("a")
+    assert throttle.wait("a") == 50.0  # until the first failure leaves the window
+    assert throttle.wait("b") == 0.0
+    now[0] += 50
+    assert throttle.wait("a") == 0.0  # the first two left the window: one is in it
+    throttle.failed("a")
+    assert throttle.wait("a") == 0.0
+    throttle.failed("a")
+    assert throttle.wait("a") == 10.0  # three again: until the one of t+10 leaves
+    throttle.succeeded("a")  # a success forgets the failures
+    assert throttle.wait("a") == 0.0
+    # At most max_clients remembered: the quietest is forgotten first.
+    for client in ("x", "y", "z"):
+        for _ in range(3):
+            throttle.failed(client)
+    assert throttle.wait("x") == 0.0 and throttle.wait("y") > 0 and throttle.wait("z") > 0
+
+
+def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    from starlette.requests import Request
+
+    access = Access.from_settings(Settings(docs_dir=tmp_path, store_dir=tmp_path / "store"))
+
+    def client(peer: str, forwarded: str) -> str:
+        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+        return access.client(Request({"type": "http", "client": (peer, 1), "headers": headers}))
+
+    assert client("127.0.0.1", "198.51.100.1, 203.0.113.9") == "203.0.113.9"
+    assert client("192.0.2.5", "203.0.113.9") == "192.0.2.5"  # not a trusted proxy
+    assert client("127.0.0.1", "") == "127.0.0.1"

@@ -19,10 +19,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
 import anyio
 from gradio.data_classes import PredictBody
@@ -35,6 +37,7 @@ from rag import audit
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.users import Role, User, load_users, verify
+from ui.throttle import SignInThrottle
 
 log = logging.getLogger("ui")
 
@@ -44,6 +47,7 @@ CHANGES: dict[str, audit.Action] = {"upload": "upload", "delete": "delete", "res
 API = "/gradio_api"
 FILE_TRANSFER = f"{API}/upload"  # Gradio's own file upload, the first step of an upload
 QUEUE_JOIN = f"{API}/queue/join"
+SIGN_IN = "/login"  # Gradio's login form posts here
 NAMED_CALLS = (f"{API}/run/", f"{API}/api/", f"{API}/call/")
 SIGN_IN_MESSAGE = "Sign in to ask your documents."
 MAX_LOGGED_NAMES = 50
@@ -175,6 +179,15 @@ class Access:
             return None
         return name
 
+    def client(self, request: Request) -> str:
+        """The client's address: the connection's, or, from a trusted proxy, the address it
+        forwards (the last X-Forwarded-For entry: the one the proxy itself saw)."""
+        peer = request.client.host if request.client else ""
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded and self.trusted(peer):
+            return forwarded.split(",")[-1].strip()[:64] or peer
+        return peer
+
     def trusted(self, client: str) -> bool:
         try:
             address = ipaddress.ip_address(client)
@@ -299,19 +312,31 @@ def file_names(body: bytes) -> list[str]:
 
 class ChangeGuard:
     """ASGI middleware: a change request from anyone but an editor gets 401 (not signed in) or
-    403, and is logged as refused; everything else passes as it came."""
+    403, and is logged as refused; a client that failed too many sign-ins gets 429 (ui/
+    throttle.py) and every failed sign-in is logged; everything else passes as it came."""
 
-    def __init__(self, app: ASGIApp, gradio_app: Any, access: Access, changes: Changes) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        gradio_app: Any,
+        access: Access,
+        changes: Changes,
+        throttle: SignInThrottle | None = None,
+    ) -> None:
         self.app = app
         self.gradio_app = gradio_app
         self.access = access
         self.changes = changes
+        self.throttle = throttle if throttle is not None else SignInThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", "")).rstrip("/")
+        if path == SIGN_IN:
+            await self.sign_in(scope, receive, send)
+            return
         if path != FILE_TRANSFER and path != QUEUE_JOIN and not path.startswith(NAMED_CALLS):
             await self.app(scope, receive, send)
             return
@@ -335,14 +360,69 @@ class ChangeGuard:
                 return
         await self.app(scope, _replay(messages, receive) if messages else receive, send)
 
+    async def sign_in(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Gradio's login, unless this client failed too often: then 429 without a password
+        check. Failures count against the client and go to the audit log."""
+        request = Request(scope)
+        client = self.access.client(request)
+        messages = await _read_body(receive, limit=MAX_SIGN_IN_BODY)
+        body = b"".join(m.get("body", b"") for m in messages)
+        user = _form_user(body)
+        wait = self.throttle.wait(client)
+        if wait > 0:  # not logged line by line: a flood would be a flood of fsyncs
+            response = JSONResponse(
+                {"detail": f"Too many failed sign-ins. Try again in {math.ceil(wait)} s."},
+                status_code=429,
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
+            await response(scope, receive, send)
+            return
 
-async def _read_body(receive: Receive) -> list[Message]:
+        async def watched(message: Message) -> None:
+            # Counted and logged before the response leaves: its client sees the log written.
+            if message["type"] == "http.response.start":
+                self.signed_in(int(message["status"]), user, client)
+            await send(message)
+
+        await self.app(scope, _replay(messages, receive), watched)
+
+    def signed_in(self, status: int, user: str | None, client: str) -> None:
+        """Count a login's outcome against its client; a failure goes to the audit log."""
+        if status == 200:
+            self.throttle.succeeded(client)
+        elif status in (400, 401, 403):
+            self.throttle.failed(client)
+            reason = "wrong user name or password"
+            wait = self.throttle.wait(client)
+            if wait > 0:
+                reason += f"; this client's sign-ins are refused for {math.ceil(wait)} s"
+            self.access.record(user, "sign-in", [], "refused", reason, client)
+
+
+# A login form is a user name and a password: a bigger body is not read whole for the audit log.
+MAX_SIGN_IN_BODY = 64 * 1024
+
+
+def _form_user(body: bytes) -> str | None:
+    """The user name a login form names (for the audit log; at most 64 characters)."""
+    try:
+        names = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10).get("username")
+    except ValueError:
+        return None
+    return names[0].strip()[:64] if names else None
+
+
+async def _read_body(receive: Receive, limit: int | None = None) -> list[Message]:
     messages = []
+    size = 0
     while True:
         message = await receive()
         messages.append(message)
+        size += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             return messages
+        if limit is not None and size > limit:
+            return messages  # the rest is read by the app from ``receive``
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
