@@ -431,7 +431,7 @@ def retrieve_for_answer(
     passages = eng.retriever(settings).search_follow_up(search_words(question, query), query, k)
     if eng.listed is not None:  # server mode: never answer from stale chunks
         passages = [p for p in passages if p.chunk.id in eng.listed[1]]
-    unknown = tuple(unknown_names(question, eng.lexical))
+    unknown = tuple(unknown_names(question, eng.lexical, limit=1))
     return Retrieved(question, query, passages, question_names(question, query, eng), unknown)
 
 

@@ -112,11 +112,12 @@ class Vocabulary(Protocol):
     def holds_a_form_of(self, term: str, prefix: int, typo: int) -> bool: ...
 
 
-def unknown_names(question: str, vocabulary: Vocabulary) -> list[str]:
+def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = None) -> list[str]:
     """The question's names (a capitalised word inside the sentence, not an acronym, no digit:
     codes are ``distinctive_terms``'s) that no indexed word could be a form of. An acronym may
     stand for words the documents spell out, and the documents may write a name's acronym:
-    "European Union" is known where the index holds "EU"."""
+    "European Union" is known where the index holds "EU". Stops at ``limit`` names found (one
+    is enough to refuse: a long question of made-up names costs no more)."""
     found: list[str] = []
     for run in _CAPITALISED_RUN.finditer(question):
         initials = "".join(word[0] for word in run.group().split())
@@ -133,6 +134,8 @@ def unknown_names(question: str, vocabulary: Vocabulary) -> list[str]:
                 continue
             if not vocabulary.holds_a_form_of(stems[0], MIN_DERIVED_STEM, MIN_TYPO_CHARS):
                 found.append(word)
+                if limit is not None and len(found) >= limit:
+                    return found
     return found
 
 

@@ -163,6 +163,7 @@ def test_names_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
 
     assert unknown("What is the default timeout of a test in Jest?") == ["Jest"]
     assert unknown("Did the Serb delegation meet Jest and Mocha?") == ["Jest", "Mocha"]
+    assert unknown_names("Did they meet Jest and Mocha?", lexical, limit=1) == ["Jest"]
     # A form of an indexed word ("Serb", "Serbians"), a typo of one, an acronym, a name that
     # opens the sentence (it may be any word), a common word: none is unknown.
     assert unknown("What did the Serb delegation do?") == []
