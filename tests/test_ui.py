@@ -971,3 +971,21 @@ def test_python_m_ui_checks_the_folder_as_rag_ui_does(tmp_path: Path, settings: 
     assert done.returncode == 1
     assert "is another folder" in done.stderr and f"rag ui {other} --replace" in done.stderr
     assert not (settings.docs_dir / "a.md").exists()
+
+
+def test_a_delete_moves_the_lists_version_on_for_every_page(tmp_path: Path) -> None:
+    """Deleting is no sync, yet every open page (another user's too) must refresh its lists:
+    the tracker's version moves on, which each page's tick compares with what it showed."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "heron.md").write_text("# Herons\n\nHerons wade in shallow water.\n", "utf-8")
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    tracker = IndexTracker(settings)
+    tracker.sync()
+    handlers = Handlers(settings, tracker)
+    shown = tracker.progress.version
+    assert "not indexed" in handlers.delete("crane.md")
+    assert tracker.progress.version == shown  # nothing deleted: nothing to refresh
+    assert "Deleted heron.md" in handlers.delete("heron.md")
+    assert tracker.progress.version == shown + 1
+    assert not tracker.progress.running

@@ -342,11 +342,13 @@ def create_app(
             if progress.running
             else (render.notice(progress.error, "error") if progress.error else "")
         )
+        # ``seen`` is written only with the lists: a tick must not write back the value it read
+        # over one a change wrote meanwhile (that change's refresh would be lost).
         if progress.version == seen and not progress.running:
-            return (banner, line, seen, *(gr.skip(),) * 7)
+            return (banner, line, *(gr.skip(),) * 8)
         header, chat_examples, hint = overview()
         if progress.version == seen:  # still indexing: the header's count, not the lists
-            return (banner, line, seen, header, *(gr.skip(),) * 6)
+            return (banner, line, gr.skip(), header, *(gr.skip(),) * 6)
         rows, label, number = table(query, sort, page)
         return (banner, line, progress.version, header, chat_examples, hint, rows, label,
                 number, feedback_line())  # fmt: skip

@@ -433,6 +433,8 @@ class Handlers:
                 problems.append(GENERIC_ERROR)
                 continue
             done.append(f"{source} ({removed} chunk" + ("" if removed == 1 else "s") + ")")
+        if done and self.tracker is not None:
+            self.tracker.touched()
         text = " ".join([f"Deleted {', '.join(done)}."] * bool(done) + problems)
         kind = "success" if not problems else ("warning" if done else "error")
         if not done and len(problems) == 1 and "not indexed" in problems[0]:

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import rag
@@ -162,6 +162,11 @@ class IndexTracker:
                     callback()
                 except Exception:
                     log.exception("after indexing")
+
+    def touched(self) -> None:
+        """The documents changed outside a sync (a delete): every page refreshes its lists."""
+        with self._lock:
+            self._progress = replace(self._progress, version=self._progress.version + 1)
 
     def start(self) -> threading.Thread:
         """Sync in a background thread (the page is served meanwhile)."""
