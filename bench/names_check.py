@@ -23,7 +23,7 @@ from typing import Any
 WORK = Path("bench/out/names-check")
 
 
-def sentence_context(citation: Any, chunk: Any) -> str:
+def sentence_context(citation: Any, chunk: Any, wide: bool = False) -> str:
     from rag import entities
 
     if chunk is None:

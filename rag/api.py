@@ -447,6 +447,8 @@ def checked(answer: Answer, retrieved: Retrieved) -> Answer:
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
     """The answering step: the configured backend's answer, under the question as asked,
     refused if it is not about the question's distinctive names (rag/entities.py)."""
+    if retrieved.unknown:  # refused whatever the answer: no model call for it
+        settings = settings.with_(llm="extractive")
     return checked(answer_from_passages(retrieved.query, retrieved.read, settings), retrieved)
 
 
@@ -472,7 +474,7 @@ def stream_answer(
     """Yield the answer text as it arrives, then the final ``Answer``."""
     settings = _settings(settings)
     retrieved = retrieve_for_answer(question, history, k, settings)
-    if settings.llm == "openai":
+    if settings.llm == "openai" and not retrieved.unknown:
         from rag.generation import stream_generated_answer
 
         checks = answer_checks(settings)

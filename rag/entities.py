@@ -41,6 +41,9 @@ MIN_CODE_CHARS = 3
 # A name's stem this long names the words that start with it (shorter stems match unrelated
 # words: "Ra" in "rain").
 MIN_DERIVED_STEM = 4
+# A question names at most this many things worth looking up: past them, it is no question but
+# a list (and each look-up of an unseen word scans a share of the vocabulary).
+MAX_NAMES_CHECKED = 20
 # A name this long that is one edit from an indexed word (past its first letter) is taken for a
 # typo of it ("Kosvo"); a shorter one is too often another word ("Jest", "just"). A product choice.
 MIN_TYPO_CHARS = 5
@@ -116,12 +119,17 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     """The question's names (a capitalised word inside the sentence, not an acronym, no digit:
     codes are ``distinctive_terms``'s) that no indexed word could be a form of. An acronym may
     stand for words the documents spell out, and the documents may write a name's acronym:
-    "European Union" is known where the index holds "EU". Stops at ``limit`` names found (one
-    is enough to refuse: a long question of made-up names costs no more)."""
+    "European Union" is known where the index holds "EU" (or when the initials are a common
+    word, which the index does not keep: "World Health Organization", "WHO"). A question in
+    Title Case names nothing by its capitals, and at most ``MAX_NAMES_CHECKED`` words are
+    looked up. Stops at ``limit`` names found (one is enough to refuse)."""
+    if _title_case(question):
+        return []
     found: list[str] = []
+    checked = 0
     for run in _CAPITALISED_RUN.finditer(question):
-        initials = "".join(word[0] for word in run.group().split())
-        if len(initials) > 1 and vocabulary.holds(fold(initials)):
+        initials = fold("".join(word[0] for word in run.group().split()))
+        if len(initials) > 1 and (initials in STOPWORDS or vocabulary.holds(initials)):
             continue
         for match in _WORD.finditer(run.group()):
             word = match.group()
@@ -132,11 +140,20 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
             stems = terms(word)
             if not stems or not _name_like(word, initial) or word in found:
                 continue
+            checked += 1
+            if checked > MAX_NAMES_CHECKED:
+                return found
             if not vocabulary.holds_a_form_of(stems[0], MIN_DERIVED_STEM, MIN_TYPO_CHARS):
                 found.append(word)
                 if limit is not None and len(found) >= limit:
                     return found
     return found
+
+
+def _title_case(question: str) -> bool:
+    """Whether most of the question's words (past the first) are capitalised."""
+    tokens = [w for w in _WORD.findall(question)[1:] if w[:1].isalpha()]
+    return len(tokens) >= 3 and sum(w[:1].isupper() for w in tokens) > len(tokens) / 2
 
 
 def mentions(text: str, term: Term) -> bool:
@@ -178,14 +195,19 @@ def _chunk_of(citation: Citation, passages: Sequence[Passage]) -> Chunk | None:
     return None
 
 
-def citation_context(citation: Citation, chunk: Chunk | None) -> str:
-    """What a citation is read with: its sentence, its section (a chunk holds one section) and
-    its document's title, section path and file name. A section is about one thing and often
-    names it once: "Sets the max memory size..." and, two paragraphs on in the same section,
-    "On a machine with 2 GiB of memory, consider ..."."""
+def citation_context(citation: Citation, chunk: Chunk | None, wide: bool) -> str:
+    """What a citation is read with: its sentence and its document's title, section path and
+    file name; ``wide``, the whole section too (a chunk holds one section). A section is about
+    one thing and often names it once: "Sets the max memory size..." and, two paragraphs on in
+    the same section, "On a machine with 2 GiB of memory, consider ...". A code or number is
+    read narrow: a section may name several ("Veloria017 has 3,000 people. The mayor of
+    Veloria018 is ...")."""
     if chunk is None:
         return citation.text
-    return "\n".join([citation.text, chunk.text, _context(chunk)])
+    parts = (
+        [citation.text, chunk.text, _context(chunk)] if wide else [citation.text, _context(chunk)]
+    )
+    return "\n".join(parts)
 
 
 def check(answer: Answer, names: Sequence[Term], passages: Sequence[Passage]) -> Answer:
@@ -196,8 +218,12 @@ def check(answer: Answer, names: Sequence[Term], passages: Sequence[Passage]) ->
         return answer
     named: list[set[str]] = []
     for citation in sorted(answer.citations, key=lambda c: c.index):
-        context = citation_context(citation, _chunk_of(citation, passages))
-        named.append({t.folded for t in names if mentions(context, t)})
+        chunk = _chunk_of(citation, passages)
+        near, wide = (
+            citation_context(citation, chunk, False),
+            citation_context(citation, chunk, True),
+        )
+        named.append({t.folded for t in names if mentions(near if t.is_code else wide, t)})
     codes = {t.folded for t in names if t.is_code}
     if not named[0] or not codes <= set().union(*named):
         return refuse(answer)

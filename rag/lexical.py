@@ -20,11 +20,11 @@ import logging
 import math
 import shutil
 import threading
+import weakref
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -57,14 +57,24 @@ class _Snapshot:
     generation: int = 0  # the manifest generation of the sync that wrote it
 
 
-@lru_cache(maxsize=2)
+_SPELLINGS: weakref.WeakKeyDictionary[_Snapshot, tuple[list[str], dict[tuple[str, int], list[str]]]]
+_SPELLINGS = weakref.WeakKeyDictionary()
+_SPELLINGS_LOCK = threading.Lock()
+
+
 def _spelling(snap: _Snapshot) -> tuple[list[str], dict[tuple[str, int], list[str]]]:
     """A snapshot's terms sorted (prefix look-ups) and by first letter and length (typos): built
-    once per published snapshot, on the first question that needs it."""
+    once per published snapshot, on the first question that needs it, and dropped with it."""
+    with _SPELLINGS_LOCK:
+        known = _SPELLINGS.get(snap)
+    if known is not None:
+        return known
     by_shape: dict[tuple[str, int], list[str]] = {}
     for term in snap.vocab:
         by_shape.setdefault((term[:1], len(term)), []).append(term)
-    return sorted(snap.vocab), by_shape
+    built = (sorted(snap.vocab), by_shape)
+    with _SPELLINGS_LOCK:
+        return _SPELLINGS.setdefault(snap, built)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

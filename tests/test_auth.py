@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -516,34 +517,72 @@ def test_a_client_that_keeps_failing_to_sign_in_is_turned_away(page: Page) -> No
         assert "access-token" not in turned.headers.get("set-cookie", "")
         assert client.post("/login", data=right, headers=other).status_code == 200
     lines = [e for e in page.audit()[before:] if e["action"] == "sign-in"]
-    assert [(e["user"], e["client"], e["result"]) for e in lines] == [
-        (READER[0], "203.0.113.7", "refused")
+    assert [(e["user"], e["role"], e["client"], e["result"]) for e in lines] == [
+        (READER[0], None, "203.0.113.7", "refused")
     ] * MAX_FAILED
     assert "refused for" in lines[-1]["reason"] and "refused for" not in lines[0]["reason"]
+
+
+def test_guesses_sent_at_once_are_held_to_the_limit_too(page: Page) -> None:
+    """Each attempt counts from the moment it is let through, not when its password is
+    checked: twenty guesses at once get at most MAX_FAILED password checks."""
+    headers = {"X-Forwarded-For": "203.0.113.20"}
+    wrong = {"username": EDITOR[0], "password": "guess"}
+
+    def guess(_: int) -> int:
+        with httpx.Client(base_url=page.url, timeout=60) as client:
+            return client.post("/login", data=wrong, headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(guess, range(20)))
+    assert statuses.count(400) == MAX_FAILED and statuses.count(429) == 20 - MAX_FAILED
+
+
+def test_signing_in_as_oneself_does_not_wipe_the_failures_of_guessing(page: Page) -> None:
+    headers = {"X-Forwarded-For": "203.0.113.30"}
+    wrong = {"username": EDITOR[0], "password": "guess"}
+    mine = {"username": READER[0], "password": READER[1]}
+    with httpx.Client(base_url=page.url, timeout=60) as client:
+        for _ in range(MAX_FAILED - 1):
+            assert client.post("/login", data=wrong, headers=headers).status_code == 400
+        assert client.post("/login", data=mine, headers=headers).status_code == 200
+        assert client.post("/login", data=wrong, headers=headers).status_code == 400
+        assert client.post("/login", data=mine, headers=headers).status_code == 429
+
+
+def test_a_failed_browser_sign_in_is_logged_with_the_name_tried(page: Page) -> None:
+    """Gradio's login page posts multipart form data: the name is read from it too."""
+    before = len(page.audit())
+    form = {"username": (None, "mallory"), "password": (None, "guess")}
+    headers = {"X-Forwarded-For": "203.0.113.40"}
+    with httpx.Client(base_url=page.url, timeout=60) as client:
+        assert client.post("/login", files=form, headers=headers).status_code == 400
+    (line,) = [e for e in page.audit()[before:] if e["action"] == "sign-in"]
+    assert (line["user"], line["client"]) == ("mallory", "203.0.113.40")
 
 
 def test_sign_in_failures_count_per_client_over_a_sliding_window() -> None:
     now = [1000.0]
     throttle = SignInThrottle(max_failed=3, window=60.0, max_clients=2, clock=lambda: now[0])
     for _ in range(2):
-        throttle.failed("a")
+        assert throttle.attempt("a") is not None
     assert throttle.wait("a") == 0.0  # two failures: still allowed
     now[0] += 10
-    throttle.failed("a")
+    token = throttle.attempt("a")
+    assert token is not None
     assert throttle.wait("a") == 50.0  # until the first failure leaves the window
+    assert throttle.attempt("a") is None  # turned away: not counted again
     assert throttle.wait("b") == 0.0
+    throttle.succeeded("a", token)  # the last attempt signed in: it alone is taken back
+    assert throttle.wait("a") == 0.0
+    assert throttle.attempt("a") is not None
+    assert throttle.wait("a") == 50.0
     now[0] += 50
-    assert throttle.wait("a") == 0.0  # the first two left the window: one is in it
-    throttle.failed("a")
-    assert throttle.wait("a") == 0.0
-    throttle.failed("a")
-    assert throttle.wait("a") == 10.0  # three again: until the one of t+10 leaves
-    throttle.succeeded("a")  # a success forgets the failures
-    assert throttle.wait("a") == 0.0
+    assert throttle.wait("a") == 0.0  # the first two left the window
     # At most max_clients remembered: the quietest is forgotten first.
     for client in ("x", "y", "z"):
         for _ in range(3):
-            throttle.failed(client)
+            throttle.attempt(client)
     assert throttle.wait("x") == 0.0 and throttle.wait("y") > 0 and throttle.wait("z") > 0
 
 
@@ -552,10 +591,13 @@ def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Pat
 
     access = Access.from_settings(Settings(docs_dir=tmp_path, store_dir=tmp_path / "store"))
 
-    def client(peer: str, forwarded: str) -> str:
-        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    def client(peer: str, *forwarded: str) -> str:
+        headers = [(b"x-forwarded-for", f.encode()) for f in forwarded]
         return access.client(Request({"type": "http", "client": (peer, 1), "headers": headers}))
 
     assert client("127.0.0.1", "198.51.100.1, 203.0.113.9") == "203.0.113.9"
+    # A proxy that adds its own header line after the client's: its line is the one believed.
+    assert client("127.0.0.1", "10.9.9.9", "203.0.113.9") == "203.0.113.9"
     assert client("192.0.2.5", "203.0.113.9") == "192.0.2.5"  # not a trusted proxy
-    assert client("127.0.0.1", "") == "127.0.0.1"
+    assert client("127.0.0.1") == "127.0.0.1"
+    assert client("127.0.0.1", "not-an-address") == "127.0.0.1"

@@ -10,7 +10,14 @@ import pytest
 
 import rag
 from rag.config import Settings
-from rag.entities import Term, check, distinctive_terms, mentions, unknown_names
+from rag.entities import (
+    MAX_NAMES_CHECKED,
+    Term,
+    check,
+    distinctive_terms,
+    mentions,
+    unknown_names,
+)
 from rag.lexical import LexicalIndex
 from rag.models import Answer, Chunk, Citation, Passage
 
@@ -141,6 +148,14 @@ def test_a_citation_is_read_with_the_section_it_is_in() -> None:
         return Answer("What size on a 2 GiB machine?", f"{citation.text} [1]", [citation])
 
     read = [Passage(chunk, 1.0), Passage(other, 0.5)]
+    # A code is read narrow: a section naming one town does not make a sentence about another
+    # an answer about it.
+    towns = "Veloria017 has 3,000 people. The mayor of Veloria018 is Ada Quill."
+    both = Chunk(id="c3", source="towns.txt", start=0, end=len(towns), text=towns)
+    code = Term("Veloria017", "veloria017", "veloria017")
+    about_018 = Citation(1, "towns.txt", towns[29:], 29, len(towns), 0.6)
+    wrong_town = Answer("Who is the mayor of Veloria017?", f"{about_018.text} [1]", [about_018])
+    assert check(wrong_town, [code], [Passage(both, 1.0)]).refused
     first_sentence = answered_from(chunk, text.index("\n"))
     # Its section names "GiB" two paragraphs on: the answer stands.
     assert not check(first_sentence, [gib], read).refused
@@ -177,6 +192,13 @@ def test_names_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
     # A name whose initials the documents use: "European Union" where they write "EU".
     assert unknown("Has it given up its European Union hopes?") == []
     assert unknown("Has it given up its Atlantic Union hopes?") == ["Atlantic", "Union"]
+    # Initials that are a common word the index does not keep ("WHO") may be the documents'.
+    assert unknown("What did the World Health Organization say?") == []
+    # A question in Title Case names nothing by its capitals.
+    assert unknown("What Is The Default Timeout For Mocha Tests?") == []
+    # A list of made-up names is looked up only so far.
+    many = " and the ".join(f"Zq{chr(97 + i)}{chr(97 + j)}x" for i in range(5) for j in range(5))
+    assert len(unknown(f"Did the {many} meet?")) == MAX_NAMES_CHECKED
     assert unknown("How do tests time out?") == []
 
 

@@ -139,7 +139,7 @@ def test_stream_yields_deltas_then_the_same_answer(llm: Settings, server: OpenAI
 @pytest.mark.parametrize("reply", [REFUSAL_SENTINEL, f" {REFUSAL_SENTINEL}.\n"])
 def test_refusal_sentinel(llm: Settings, server: OpenAIServer, reply: str) -> None:
     server.script(Reply(reply))
-    question = "What is the capital of Australia?"
+    question = "What is the boiling point of water at sea level?"
     result = rag.answer(question, settings=llm)
 
     assert (result.text, result.refused, result.citations) == (REFUSAL_TEXT, True, [])
@@ -181,7 +181,7 @@ def test_answer_whose_citations_the_reader_rejects_is_a_refusal(
         return f"The capital of Australia is Canberra [{passage_with(body, 'speak by phone')}]."
 
     server.script(Reply(reply))
-    result = rag.answer("What is the capital of Australia?", settings=llm)
+    result = rag.answer("What is the boiling point of water at sea level?", settings=llm)
     assert (result.text, result.refused, result.citations) == (REFUSAL_TEXT, True, [])
 
 
@@ -675,7 +675,7 @@ def lenient(llm: Settings) -> Settings:
             "Where is the BRICS summit held?",
             "The BRICS summit is being held in [city] in [country].",
         ),
-        ("What is the capital of Australia?", "The capital of Australia is Canberra."),
+        ("What is the boiling point of water at sea level?", "The capital of Australia is Canberra."),
         ("Who is the president of Serbia?", "The president of Serbia is Aleksandar Vukotkošić."),
     ],
     ids=["placeholder", "outside-knowledge", "garbled"],
@@ -735,6 +735,20 @@ def test_the_page_shows_the_draft_then_its_revision(
 
     server.script(Reply("The capital of Australia is Canberra."))
     *_, refused = Handlers(lenient).ask(
-        "What is the capital of Australia?", ChatSession(), backend="openai"
+        "What is the boiling point of water at sea level?", ChatSession(), backend="openai"
     )
     assert "The draft above was withdrawn" in refused.session.messages[-1]["content"]
+
+
+def test_a_question_naming_what_the_documents_never_mention_costs_no_model_call(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    """Refused whatever the model would say (rag/entities.py unknown_names): no request is
+    sent, by answer() or stream_answer(), and the closest passages are still shown."""
+    question = "What did the Zorblatt Foundation say about the call?"
+    server.script(Reply(content="Anything [1]."))
+    result = rag.answer(question, settings=llm)
+    assert result.refused and result.citations == [] and result.closest
+    *deltas, final = rag.stream_answer(question, settings=llm)
+    assert isinstance(final, Answer) and final.refused
+    assert server.requests == []

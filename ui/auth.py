@@ -24,7 +24,6 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qs
 
 import anyio
 from gradio.data_classes import PredictBody
@@ -181,12 +180,18 @@ class Access:
 
     def client(self, request: Request) -> str:
         """The client's address: the connection's, or, from a trusted proxy, the address it
-        forwards (the last X-Forwarded-For entry: the one the proxy itself saw)."""
+        forwards: the last X-Forwarded-For entry over every such header (the one the proxy
+        itself saw, whether it appends to the client's header or adds its own), if it is an
+        address."""
         peer = request.client.host if request.client else ""
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded and self.trusted(peer):
-            return forwarded.split(",")[-1].strip()[:64] or peer
-        return peer
+        if not self.trusted(peer):
+            return peer
+        entries = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        last = entries[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            return peer
 
     def trusted(self, client: str) -> bool:
         try:
@@ -222,7 +227,7 @@ class Access:
         """Append one attempt to the audit log (a failure to write is logged, not raised)."""
         event = audit.AuditEvent(
             user=user,
-            role=self.role(user),
+            role=None if action == "sign-in" else self.role(user),  # tried, not signed in
             action=action,
             files=tuple(files)[:MAX_LOGGED_NAMES],
             result=result,
@@ -362,54 +367,65 @@ class ChangeGuard:
 
     async def sign_in(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Gradio's login, unless this client failed too often: then 429 without a password
-        check. Failures count against the client and go to the audit log."""
+        check. Each attempt counts as a failure until it succeeds (ui/throttle.py); failures go
+        to the audit log."""
         request = Request(scope)
         client = self.access.client(request)
         messages = await _read_body(receive, limit=MAX_SIGN_IN_BODY)
-        body = b"".join(m.get("body", b"") for m in messages)
-        user = _form_user(body)
-        wait = self.throttle.wait(client)
-        if wait > 0:  # not logged line by line: a flood would be a flood of fsyncs
+        user = await _form_user(scope, messages)
+        token = self.throttle.attempt(client)
+        if token is None:  # not logged line by line: a flood would be a flood of fsyncs
+            wait = math.ceil(self.throttle.wait(client))
             response = JSONResponse(
-                {"detail": f"Too many failed sign-ins. Try again in {math.ceil(wait)} s."},
+                {"detail": f"Too many failed sign-ins. Try again in {wait} s."},
                 status_code=429,
-                headers={"Retry-After": str(math.ceil(wait))},
+                headers={"Retry-After": str(wait)},
             )
             await response(scope, receive, send)
             return
 
         async def watched(message: Message) -> None:
-            # Counted and logged before the response leaves: its client sees the log written.
+            # Settled and logged before the response leaves: its client sees the log written.
             if message["type"] == "http.response.start":
-                self.signed_in(int(message["status"]), user, client)
+                self.signed_in(int(message["status"]), user, client, token)
             await send(message)
 
         await self.app(scope, _replay(messages, receive), watched)
 
-    def signed_in(self, status: int, user: str | None, client: str) -> None:
-        """Count a login's outcome against its client; a failure goes to the audit log."""
+    def signed_in(self, status: int, user: str | None, client: str, token: float) -> None:
+        """Settle a login: a success takes its attempt back; a failure stays counted against
+        the client and goes to the audit log."""
         if status == 200:
-            self.throttle.succeeded(client)
-        elif status in (400, 401, 403):
-            self.throttle.failed(client)
-            reason = "wrong user name or password"
-            wait = self.throttle.wait(client)
-            if wait > 0:
-                reason += f"; this client's sign-ins are refused for {math.ceil(wait)} s"
-            self.access.record(user, "sign-in", [], "refused", reason, client)
+            self.throttle.succeeded(client, token)
+            return
+        reason = "wrong user name or password" if status < 500 else f"sign-in failed ({status})"
+        wait = self.throttle.wait(client)
+        if wait > 0:
+            reason += f"; this client's sign-ins are refused for {math.ceil(wait)} s"
+        self.access.record(user, "sign-in", [], "refused", reason, client)
 
 
 # A login form is a user name and a password: a bigger body is not read whole for the audit log.
 MAX_SIGN_IN_BODY = 64 * 1024
 
 
-def _form_user(body: bytes) -> str | None:
-    """The user name a login form names (for the audit log; at most 64 characters)."""
+async def _form_user(scope: Scope, messages: list[Message]) -> str | None:
+    """The user name a login form names, urlencoded or multipart (Gradio's page sends
+    multipart), for the audit log: at most 64 characters; None for a body too big to read."""
+    if messages and messages[-1].get("more_body", False):
+        return None  # over MAX_SIGN_IN_BODY: the rest is Gradio's to read
+    form_request = Request(scope, _replay(list(messages), _no_more))
     try:
-        names = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10).get("username")
-    except ValueError:
+        form = await form_request.form(max_files=0, max_fields=10)
+    except Exception:  # a malformed form is Gradio's to refuse; the log just has no name
         return None
-    return names[0].strip()[:64] if names else None
+    name = form.get("username")
+    await form.close()
+    return name.strip()[:64] if isinstance(name, str) else None
+
+
+async def _no_more() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 async def _read_body(receive: Receive, limit: int | None = None) -> list[Message]:

@@ -154,9 +154,14 @@ class IndexTracker:
             error = "Indexing failed: the details are in the server log."
             raise
         finally:
-            with self._lock:
-                version = self._progress.version + 1
-            self._update(running=False, error=error, version=version, stage="")
+            with self._lock:  # one step: a delete's touched() meanwhile is not overwritten
+                self._progress = replace(
+                    self._progress,
+                    running=False,
+                    error=error,
+                    version=self._progress.version + 1,
+                    stage="",
+                )
             for callback in self.on_done:
                 try:
                     callback()
