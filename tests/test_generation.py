@@ -675,7 +675,10 @@ def lenient(llm: Settings) -> Settings:
             "Where is the BRICS summit held?",
             "The BRICS summit is being held in [city] in [country].",
         ),
-        ("What is the boiling point of water at sea level?", "The capital of Australia is Canberra."),
+        (
+            "What is the boiling point of water at sea level?",
+            "The capital of Australia is Canberra.",
+        ),
         ("Who is the president of Serbia?", "The president of Serbia is Aleksandar Vukotkošić."),
     ],
     ids=["placeholder", "outside-knowledge", "garbled"],
@@ -749,6 +752,6 @@ def test_a_question_naming_what_the_documents_never_mention_costs_no_model_call(
     server.script(Reply(content="Anything [1]."))
     result = rag.answer(question, settings=llm)
     assert result.refused and result.citations == [] and result.closest
-    *deltas, final = rag.stream_answer(question, settings=llm)
+    *_, final = rag.stream_answer(question, settings=llm)
     assert isinstance(final, Answer) and final.refused
     assert server.requests == []
