@@ -6,13 +6,14 @@ the int8 file (train/from_onnx.py), then trained one pass over the documentation
 (with their off-topic negatives) mixed with a replay sample of the older pairs, ``REPLAY``
 older pairs per documentation pair, so that it does not forget them; at a low learning rate.
 
-    python -m train.stage3            # rebuild, mix, fit (checkpointed) -> train/out/run3/final
-    python -m train.stage3 export     # export and validation figures to train/out/run3/package-out
+    python -m train.stage3 [fit [run3b]]    # rebuild, mix, fit (checkpointed) -> train/out/run3
+    python -m train.stage3 package [run3b]  # train/out/run3/{int8,fp32}: packaged reader folders
     python -m train.stage3 validate [folder]  # validation figures of a packaged reader folder
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -33,6 +34,8 @@ STAGE3 = FitConfig(
     shuffle_seed=None,
     pairs="pairs-stage3.jsonl",
 )
+# The variants tried (run folder in train/out/ -> config), chosen on validation figures only.
+VARIANTS = {"run3": STAGE3, "run3b": dataclasses.replace(STAGE3, learning_rate=5e-5)}
 
 
 def mix(out: Path = OUT) -> dict[str, int]:
@@ -53,12 +56,37 @@ def mix(out: Path = OUT) -> dict[str, int]:
     return counts
 
 
+def package(final: Path, run: Path) -> None:
+    """The trained weights as two reader folders, int8 (as train/export.py quantises) and fp32,
+    with the shipped reader.json's calibration and the new file's sha256 (the calibration is
+    refitted by ``python -m train loco`` once the model ships)."""
+    import shutil
+
+    from rag.embeddings import quantize_onnx
+    from rag.reader import MODEL_DIR
+    from train.export import VARIANTS, export_onnx, sha256
+
+    card = json.loads((MODEL_DIR / "reader.json").read_text(encoding="utf-8"))
+    fp32, int8 = run / "fp32", run / "int8"
+    for folder in (fp32, int8):
+        folder.mkdir(parents=True, exist_ok=True)
+        # The shipped tokenizer file: same vocabulary, and the truncation the Reader sets.
+        shutil.copy(MODEL_DIR / "tokenizer.json", folder / "tokenizer.json")
+        shutil.copy(MODEL_DIR / "offtopic.txt", folder / "offtopic.txt")
+    export_onnx(final, fp32 / "model.onnx")
+    quantize_onnx(fp32 / "model.onnx", int8 / "model-int8.onnx", VARIANTS["model-int8.onnx"])
+    for folder, name in ((fp32, "model.onnx"), (int8, "model-int8.onnx")):
+        out = {**card, "model_file": name, "sha256": sha256(folder / name)}
+        (folder / "reader.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
     from rag.config import apply_offline_env
 
     apply_offline_env()
     log_to(OUT / "train.log")
-    run = OUT / "run3"
+    name = argv[1] if len(argv) > 1 and argv[0] in ("fit", "package") else "run3"
+    run = OUT / name
     if argv and argv[0] == "validate":
         # The validation figures of a packaged reader folder (the shipped one by default).
         from rag.reader import MODEL_DIR, Reader
@@ -72,10 +100,8 @@ def main(argv: list[str]) -> int:
         )
         log.info("validation of %s: %s", folder, json.dumps(figures))
         return 0
-    if argv and argv[0] == "export":
-        from train.export import export
-
-        export(run / "final", OUT / "groups-val.jsonl", target=run / "package-out")
+    if argv and argv[0] == "package":
+        package(run / "final", run)
         return 0
     from train import data, fit, from_onnx
 
@@ -84,7 +110,7 @@ def main(argv: list[str]) -> int:
     if not (OUT / "shipped" / "final" / "config.json").exists():
         from_onnx.rebuild(target=OUT / "shipped" / "final")
     log.info("stage 3 pairs: %s", mix())
-    fit.fit(OUT, run, STAGE3)
+    fit.fit(OUT, run, VARIANTS[name])
     return 0
 
 
