@@ -100,7 +100,9 @@ def test_the_queue_follows_the_settings(settings: Settings) -> None:
     assert ask.concurrency_limit == 7
 
 
-def test_answer_streams_then_links_markers_to_highlighted_sources(seeded: Settings) -> None:
+def test_extractive_answer_arrives_finished_with_markers_linked_to_highlighted_sources(
+    seeded: Settings,
+) -> None:
     app = create_app(seeded)
     session = ChatSession()
     updates = ask_all(app, SERBIA, session)
@@ -111,10 +113,9 @@ def test_answer_streams_then_links_markers_to_highlighted_sources(seeded: Settin
         {"role": "assistant", "content": render.streaming_message("")},
     ]
     assert (question, notice, state) == ("", "", session)
-    streamed = [u[0][-1]["content"] for u in updates[1:-1]]
-    assert len(streamed) > 3, "the answer should arrive in pieces"
-    assert all('class="answer streaming"' in s for s in streamed)
-    assert len(streamed[0]) < len(streamed[-1])
+    # The question at once, then the answer finished: an extractive answer is complete before
+    # its first word, and each update carries the whole conversation (issue 21).
+    assert len(updates) == 2
 
     expected = rag.answer(SERBIA, settings=seeded)
     messages, sources, *_ = updates[-1]
