@@ -667,6 +667,37 @@ def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
         app.close()
 
 
+def test_an_open_tab_polls_and_the_page_refreshes_only_on_a_change(seeded: Settings) -> None:
+    """Issue 21: every open tab asks each second. The timer sets one hidden value (poll); the
+    page's refresh (tick, ten outputs: about 8 ms of the server's CPU even when it changes
+    nothing) runs on its change: at the first poll, after a sync, after an upload."""
+    tracker = IndexTracker(seeded)
+    app = create_app(seeded, tracker)
+    url = serve(app, seeded, "127.0.0.1", free_port())
+    try:
+        dependencies = httpx.get(url + "config", timeout=30).json()["dependencies"]
+        timer = next(d for d in dependencies if any(t[1] == "tick" for t in d["targets"]))
+        (polled,) = timer["outputs"]
+        refresh = next(d for d in dependencies if [polled, "change"] in d["targets"])
+        assert refresh["api_name"] == "tick" and len(refresh["outputs"]) == 10
+
+        def poll() -> str:
+            body = {"fn_index": timer["id"], "data": [None], "session_hash": "one-tab"}
+            reply = httpx.post(url + "gradio_api/run/predict", json=body, timeout=30)
+            assert reply.status_code == 200, reply.text
+            (value,) = reply.json()["data"]
+            return str(value)
+
+        first = poll()
+        assert poll() == first  # nothing changed: the page does not refresh
+        tracker.sync()
+        after_sync = poll()
+        assert after_sync not in ("", first)  # a sync ended: the lists are refreshed
+        assert poll() == after_sync
+    finally:
+        app.close()
+
+
 def test_answers_given_while_indexing_carry_a_note(
     seeded: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
