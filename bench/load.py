@@ -53,22 +53,6 @@ def figures(samples: list[float]) -> dict[str, float]:
 # -- the page ----------------------------------------------------------------------------------
 
 
-def whole_answers() -> None:
-    """Make ``rag.stream_answer`` yield the extractive answer in one piece rather than word by
-    word (each piece is one page update): to measure what the word-by-word updates cost."""
-    import rag
-
-    streamed = rag.stream_answer
-
-    def stream_answer(*args: Any, **kwargs: Any) -> Any:
-        pieces = list(streamed(*args, **kwargs))
-        text = "".join(p for p in pieces if isinstance(p, str))
-        yield from ([text] if text else [])
-        yield pieces[-1]
-
-    rag.stream_answer = stream_answer  # type: ignore[assignment]
-
-
 def serve(port: int, settings_queue: bool) -> int:
     """Serve the page as ``rag ui --no-sync`` does. ``settings_queue``: its chat concurrency and
     queue bound from ``Settings`` (RAG_CHAT_CONCURRENCY, RAG_QUEUE_SIZE) - what ui/app.py does
@@ -98,16 +82,12 @@ def serve(port: int, settings_queue: bool) -> int:
 class Page:
     """The page in a subprocess, on a free port; stopped by ``close``."""
 
-    def __init__(
-        self, env: dict[str, str], settings_queue: bool, whole_answers: bool = False
-    ) -> None:
+    def __init__(self, env: dict[str, str], settings_queue: bool) -> None:
         self.port = free_port()
         self.log = (CACHE / f"page-{self.port}.log").open("w")
         args = [sys.executable, "-m", "bench.load", "serve", "--port", str(self.port)]
         if not settings_queue:
             args.append("--page-queue")
-        if whole_answers:
-            args.append("--whole-answers")
         self.process = subprocess.Popen(
             args,
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
@@ -379,7 +359,6 @@ def run(
     chunks: int,
     catch_up_chunks: int,
     page_queue: bool,
-    whole_answers: bool = False,
 ) -> dict[str, Any]:
     from rag.config import Settings
 
@@ -397,9 +376,8 @@ def run(
         "load_avg_1m_at_start": os.getloadavg()[0],
     }
     env = {"RAG_STORE_DIR": str(store), "RAG_DOCS_DIR": str(docs), "RAG_LLM": "extractive"}
-    page = Page(env, settings_queue=not page_queue, whole_answers=whole_answers)
+    page = Page(env, settings_queue=not page_queue)
     out["page"] = page.banner
-    out["whole_answers"] = whole_answers
     try:
         warm = client(page.url)
         for question in qs[:3]:
@@ -429,8 +407,6 @@ def run(
 
 def table(out: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = [("page", out["page"])]
-    if out.get("whole_answers"):
-        rows.append(("answers", "one page update each (--whole-answers), not word by word"))
     rows.append(("corpus", f"{out['documents']} documents, {out['chunks']} chunks"))
     for key in ("users", "burst"):
         case = out.get(key)
@@ -500,10 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     page = sub.add_parser("serve", help="serve the page (the bench starts it)")
     page.add_argument("--port", type=int, required=True)
     page.add_argument("--page-queue", action="store_true", help="the page's own queue values")
-    page.add_argument("--whole-answers", action="store_true", help="one update per answer")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    if args.whole_answers:
-        whole_answers()
     return serve(args.port, settings_queue=not args.page_queue)
 
 
