@@ -36,6 +36,7 @@ from bench.run import free_port
 
 STORES = CACHE / "stores"
 QUEUE_FULL = "queue is full"
+POLL_SECONDS = 1.0  # ui/app.py's TICK_SECONDS: each open tab polls the page this often
 
 
 def figures(samples: list[float]) -> dict[str, float]:
@@ -157,30 +158,85 @@ def ask(page_client: Any, question: str) -> tuple[float, str | None]:
     return seconds, None if answered else f"no answer in the reply: {str(result)[:200]}"
 
 
+class Tab:
+    """One simulated user as a browser tab: its questions through ``/ask`` (``client``), and
+    what the page's own script sends besides: the conversation saved to the browser's storage
+    after each answer (``save``) and the indexing state polled each second (``poll``)."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.url = url
+        self.client = client(url)
+        dependencies = self.client.config["dependencies"]
+        asked = next(d for d in dependencies if d.get("api_name") == "ask")
+        self.save = next(d for d in dependencies if d.get("trigger_after") == asked["id"])
+        self.poll = next(d for d in dependencies if any(t[1] == "tick" for t in d["targets"]))
+        self.http = httpx.Client(verify=tls_context(), timeout=600.0)
+        self.closed = threading.Event()
+        self.poll_errors: list[str] = []
+        self.polls = 0
+
+    def send(self, event: dict[str, Any]) -> None:
+        """One of the page's own events, as its script posts it (no queue)."""
+        body = {
+            "fn_index": event["id"],
+            "data": [None] * len(event["inputs"]),
+            "session_hash": self.client.session_hash,
+        }
+        self.http.post(self.url + "gradio_api/run/predict", json=body).raise_for_status()
+
+    def ask(self, question: str) -> tuple[float, str | None]:
+        """A question, timed until its answer; then the conversation is saved (not timed)."""
+        seconds, error = ask(self.client, question)
+        if error is None:
+            try:
+                self.send(self.save)
+            except Exception as exc:
+                return seconds, f"saving the conversation: {exc}"
+        return seconds, error
+
+    def keep_polling(self) -> None:
+        while not self.closed.wait(POLL_SECONDS):
+            try:
+                self.send(self.poll)
+                self.polls += 1
+            except Exception as exc:
+                self.poll_errors.append(str(exc) or type(exc).__name__)
+
+
 def run_clients(
-    clients: list[Any], work: Callable[[int, Any], list[tuple[float, str | None]]]
+    tabs: list[Tab], work: Callable[[int, Tab], list[tuple[float, str | None]]]
 ) -> tuple[list[tuple[float, str | None]], float]:
-    """Run ``work(i, client)`` for every client at once; every result and the wall time."""
-    results: list[list[tuple[float, str | None]]] = [[] for _ in clients]
-    start = threading.Barrier(len(clients) + 1)
+    """Run ``work(i, tab)`` for every tab at once, each tab polling meanwhile; every result and
+    the wall time."""
+    results: list[list[tuple[float, str | None]]] = [[] for _ in tabs]
+    start = threading.Barrier(len(tabs) + 1)
 
     def one(i: int) -> None:
         start.wait()
-        results[i] = work(i, clients[i])
+        results[i] = work(i, tabs[i])
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(tabs))]
+    polls = [threading.Thread(target=tab.keep_polling, daemon=True) for tab in tabs]
+    for thread in threads + polls:
         thread.start()
     start.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
-    return [r for rs in results for r in rs], time.perf_counter() - started
+    wall = time.perf_counter() - started
+    for tab in tabs:
+        tab.closed.set()
+    return [r for rs in results for r in rs], wall
 
 
-def summary(results: list[tuple[float, str | None]], wall: float) -> dict[str, Any]:
+def summary(
+    results: list[tuple[float, str | None]], wall: float, tabs: Sequence[Tab] = ()
+) -> dict[str, Any]:
     answered = [s for s, error in results if error is None]
     errors = [error for _, error in results if error is not None]
+    errors += [f"poll: {error}" for tab in tabs for error in tab.poll_errors]
     full = sum(1 for e in errors if QUEUE_FULL in e.lower())
     return {
         "asked": len(results),
@@ -190,23 +246,24 @@ def summary(results: list[tuple[float, str | None]], wall: float) -> dict[str, A
         "latency": figures(answered),
         "wall_s": round(wall, 2),
         "answers_per_s": round(len(answered) / wall, 3) if wall else None,
+        "polls": sum(tab.polls for tab in tabs),
     }
 
 
 def users_case(url: str, users: int, per_user: int, qs: list[str]) -> dict[str, Any]:
-    clients = [client(url) for _ in range(users)]
+    tabs = [Tab(url) for _ in range(users)]
 
-    def work(i: int, page_client: Any) -> list[tuple[float, str | None]]:
-        return [ask(page_client, qs[(i * per_user + j) % len(qs)]) for j in range(per_user)]
+    def work(i: int, tab: Tab) -> list[tuple[float, str | None]]:
+        return [tab.ask(qs[(i * per_user + j) % len(qs)]) for j in range(per_user)]
 
-    results, wall = run_clients(clients, work)
-    return {"users": users, "questions_each": per_user, **summary(results, wall)}
+    results, wall = run_clients(tabs, work)
+    return {"users": users, "questions_each": per_user, **summary(results, wall, tabs)}
 
 
 def burst_case(url: str, count: int, qs: list[str]) -> dict[str, Any]:
-    clients = [client(url) for _ in range(count)]
-    results, wall = run_clients(clients, lambda i, c: [ask(c, qs[i % len(qs)])])
-    return {"simultaneous": count, **summary(results, wall)}
+    tabs = [Tab(url) for _ in range(count)]
+    results, wall = run_clients(tabs, lambda i, tab: [tab.ask(qs[i % len(qs)])])
+    return {"simultaneous": count, **summary(results, wall, tabs)}
 
 
 def with_cpu(page: Page, case: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -421,8 +478,9 @@ def table(out: dict[str, Any]) -> str:
                 (
                     label,
                     f"answered {case['answered']}/{case['asked']} (queue full "
-                    f"{case['queue_full']}), p50 {lat.get('p50_s')} s, p95 {lat.get('p95_s')} "
-                    f"s, max {lat.get('max_s')} s, {case['answers_per_s']} answers/s"
+                    f"{case['queue_full']}; {case.get('polls', 0)} polls), p50 {lat.get('p50_s')} "
+                    f"s, p95 {lat.get('p95_s')} s, max {lat.get('max_s')} s, "
+                    f"{case['answers_per_s']} answers/s"
                     + (
                         f", CPU s/answer: page {case['page_cpu_s_per_answer']}, users "
                         f"{case['clients_cpu_s_per_answer']} ({case['clients_cpu_share']:.0%} "
