@@ -582,24 +582,23 @@ def create_app(
         refresh: dict[str, Any] = {"queue": False, **private, **hidden}
 
         def changed() -> int:
-            return -1  # tick refreshes the lists (run right after: a poll may not see -1)
+            return -1  # the next tick refreshes the lists
 
-        refreshed: tuple[Any, ...] = (tick, [seen_version, *table_inputs], tick_outputs)
         upload_files.upload(
             upload, upload_files, documents_notice, api_name="upload", **index_options
         ).then(lambda: None, None, upload_files, **refresh).then(
             changed, None, seen_version, **refresh
-        ).then(*refreshed, **refresh)
+        )
         resync_button.click(
             resync, None, documents_notice, api_name="resync", **index_options
-        ).then(changed, None, seen_version, **refresh).then(*refreshed, **refresh)
+        ).then(changed, None, seen_version, **refresh)
         delete_button.click(
             ask_delete, chosen, [confirm_box, confirm_text, documents_notice], **refresh
         )
         confirm_button.click(
             delete, chosen, [confirm_box, documents_notice, chosen], api_name="delete",
             **index_options,
-        ).then(changed, None, seen_version, **refresh).then(*refreshed, **refresh)  # fmt: skip
+        ).then(changed, None, seen_version, **refresh)  # fmt: skip
         cancel_button.click(cancel_delete, None, [confirm_box, documents_notice], **refresh)
     app.queue(**settings.queue_options())
     return app
