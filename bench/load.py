@@ -17,7 +17,9 @@ Usage: python -m bench.load serve --port P  (the page as the bench runs it; see 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import ssl
 import statistics
 import subprocess
 import sys
@@ -34,6 +36,7 @@ from bench.run import free_port
 
 STORES = CACHE / "stores"
 QUEUE_FULL = "queue is full"
+POLL_SECONDS = 1.0  # ui/app.py's TICK_SECONDS: each open tab polls the page this often
 
 
 def figures(samples: list[float]) -> dict[str, float]:
@@ -49,22 +52,6 @@ def figures(samples: list[float]) -> dict[str, float]:
 
 
 # -- the page ----------------------------------------------------------------------------------
-
-
-def whole_answers() -> None:
-    """Make ``rag.stream_answer`` yield the extractive answer in one piece rather than word by
-    word (each piece is one page update): to measure what the word-by-word updates cost."""
-    import rag
-
-    streamed = rag.stream_answer
-
-    def stream_answer(*args: Any, **kwargs: Any) -> Any:
-        pieces = list(streamed(*args, **kwargs))
-        text = "".join(p for p in pieces if isinstance(p, str))
-        yield from ([text] if text else [])
-        yield pieces[-1]
-
-    rag.stream_answer = stream_answer  # type: ignore[assignment]
 
 
 def serve(port: int, settings_queue: bool) -> int:
@@ -96,16 +83,12 @@ def serve(port: int, settings_queue: bool) -> int:
 class Page:
     """The page in a subprocess, on a free port; stopped by ``close``."""
 
-    def __init__(
-        self, env: dict[str, str], settings_queue: bool, whole_answers: bool = False
-    ) -> None:
+    def __init__(self, env: dict[str, str], settings_queue: bool) -> None:
         self.port = free_port()
         self.log = (CACHE / f"page-{self.port}.log").open("w")
         args = [sys.executable, "-m", "bench.load", "serve", "--port", str(self.port)]
         if not settings_queue:
             args.append("--page-queue")
-        if whole_answers:
-            args.append("--whole-answers")
         self.process = subprocess.Popen(
             args,
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
@@ -138,12 +121,28 @@ class Page:
         self.log.close()
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The certificate store every simulated user shares, loaded once."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def client(url: str) -> Any:
+    """One simulated user: a gradio_client ``Client`` (its own session, heartbeat and event
+    stream, as a browser tab has).
+
+    gradio_client opens a new httpx client for each request it sends, and httpx loads the
+    certificate store into a new TLS context for each one (about 20 ms of CPU, even for
+    http://): a browser loads it once. The users share one context, loaded once; what they send
+    and receive is unchanged.
+    """
     from gradio_client import Client
 
     # A page in a browser tab waits as long as the answer takes; gradio_client's own 20 s read
     # timeout would count a slow answer as a failure.
-    return Client(url, verbose=False, httpx_kwargs={"timeout": 600.0})
+    return Client(url, verbose=False, ssl_verify=tls_context(), httpx_kwargs={"timeout": 600.0})
 
 
 def ask(page_client: Any, question: str) -> tuple[float, str | None]:
@@ -159,30 +158,85 @@ def ask(page_client: Any, question: str) -> tuple[float, str | None]:
     return seconds, None if answered else f"no answer in the reply: {str(result)[:200]}"
 
 
+class Tab:
+    """One simulated user as a browser tab: its questions through ``/ask`` (``client``), and
+    what the page's own script sends besides: the conversation saved to the browser's storage
+    after each answer (``save``) and the indexing state polled each second (``poll``)."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.url = url
+        self.client = client(url)
+        dependencies = self.client.config["dependencies"]
+        asked = next(d for d in dependencies if d.get("api_name") == "ask")
+        self.save = next(d for d in dependencies if d.get("trigger_after") == asked["id"])
+        self.poll = next(d for d in dependencies if any(t[1] == "tick" for t in d["targets"]))
+        self.http = httpx.Client(verify=tls_context(), timeout=600.0)
+        self.closed = threading.Event()
+        self.poll_errors: list[str] = []
+        self.polls = 0
+
+    def send(self, event: dict[str, Any]) -> None:
+        """One of the page's own events, as its script posts it (no queue)."""
+        body = {
+            "fn_index": event["id"],
+            "data": [None] * len(event["inputs"]),
+            "session_hash": self.client.session_hash,
+        }
+        self.http.post(self.url + "gradio_api/run/predict", json=body).raise_for_status()
+
+    def ask(self, question: str) -> tuple[float, str | None]:
+        """A question, timed until its answer; then the conversation is saved (not timed)."""
+        seconds, error = ask(self.client, question)
+        if error is None:
+            try:
+                self.send(self.save)
+            except Exception as exc:
+                return seconds, f"saving the conversation: {exc}"
+        return seconds, error
+
+    def keep_polling(self) -> None:
+        while not self.closed.wait(POLL_SECONDS):
+            try:
+                self.send(self.poll)
+                self.polls += 1
+            except Exception as exc:
+                self.poll_errors.append(str(exc) or type(exc).__name__)
+
+
 def run_clients(
-    clients: list[Any], work: Callable[[int, Any], list[tuple[float, str | None]]]
+    tabs: list[Tab], work: Callable[[int, Tab], list[tuple[float, str | None]]]
 ) -> tuple[list[tuple[float, str | None]], float]:
-    """Run ``work(i, client)`` for every client at once; every result and the wall time."""
-    results: list[list[tuple[float, str | None]]] = [[] for _ in clients]
-    start = threading.Barrier(len(clients) + 1)
+    """Run ``work(i, tab)`` for every tab at once, each tab polling meanwhile; every result and
+    the wall time."""
+    results: list[list[tuple[float, str | None]]] = [[] for _ in tabs]
+    start = threading.Barrier(len(tabs) + 1)
 
     def one(i: int) -> None:
         start.wait()
-        results[i] = work(i, clients[i])
+        results[i] = work(i, tabs[i])
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(tabs))]
+    polls = [threading.Thread(target=tab.keep_polling, daemon=True) for tab in tabs]
+    for thread in threads + polls:
         thread.start()
     start.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
-    return [r for rs in results for r in rs], time.perf_counter() - started
+    wall = time.perf_counter() - started
+    for tab in tabs:
+        tab.closed.set()
+    return [r for rs in results for r in rs], wall
 
 
-def summary(results: list[tuple[float, str | None]], wall: float) -> dict[str, Any]:
+def summary(
+    results: list[tuple[float, str | None]], wall: float, tabs: Sequence[Tab] = ()
+) -> dict[str, Any]:
     answered = [s for s, error in results if error is None]
     errors = [error for _, error in results if error is not None]
+    errors += [f"poll: {error}" for tab in tabs for error in tab.poll_errors]
     full = sum(1 for e in errors if QUEUE_FULL in e.lower())
     return {
         "asked": len(results),
@@ -192,23 +246,38 @@ def summary(results: list[tuple[float, str | None]], wall: float) -> dict[str, A
         "latency": figures(answered),
         "wall_s": round(wall, 2),
         "answers_per_s": round(len(answered) / wall, 3) if wall else None,
+        "polls": sum(tab.polls for tab in tabs),
     }
 
 
 def users_case(url: str, users: int, per_user: int, qs: list[str]) -> dict[str, Any]:
-    clients = [client(url) for _ in range(users)]
+    tabs = [Tab(url) for _ in range(users)]
 
-    def work(i: int, page_client: Any) -> list[tuple[float, str | None]]:
-        return [ask(page_client, qs[(i * per_user + j) % len(qs)]) for j in range(per_user)]
+    def work(i: int, tab: Tab) -> list[tuple[float, str | None]]:
+        return [tab.ask(qs[(i * per_user + j) % len(qs)]) for j in range(per_user)]
 
-    results, wall = run_clients(clients, work)
-    return {"users": users, "questions_each": per_user, **summary(results, wall)}
+    results, wall = run_clients(tabs, work)
+    return {"users": users, "questions_each": per_user, **summary(results, wall, tabs)}
 
 
 def burst_case(url: str, count: int, qs: list[str]) -> dict[str, Any]:
-    clients = [client(url) for _ in range(count)]
-    results, wall = run_clients(clients, lambda i, c: [ask(c, qs[i % len(qs)])])
-    return {"simultaneous": count, **summary(results, wall)}
+    tabs = [Tab(url) for _ in range(count)]
+    results, wall = run_clients(tabs, lambda i, tab: [tab.ask(qs[i % len(qs)])])
+    return {"simultaneous": count, **summary(results, wall, tabs)}
+
+
+def with_cpu(page: Page, case: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``case()`` with the CPU seconds per answer of the page process and of the simulated users
+    (this process: only their threads run during a case). They share the machine's cores, so
+    the users' share is CPU the page did not have."""
+    page_cpu, clients_cpu = page.cpu_s(), time.process_time()
+    out = case()
+    answered = max(out["answered"], 1)
+    page_cpu, clients_cpu = page.cpu_s() - page_cpu, time.process_time() - clients_cpu
+    out["page_cpu_s_per_answer"] = round(page_cpu / answered, 3)
+    out["clients_cpu_s_per_answer"] = round(clients_cpu / answered, 3)
+    out["clients_cpu_share"] = round(clients_cpu / max(page_cpu + clients_cpu, 1e-9), 2)
+    return out
 
 
 # -- in process --------------------------------------------------------------------------------
@@ -347,7 +416,6 @@ def run(
     chunks: int,
     catch_up_chunks: int,
     page_queue: bool,
-    whole_answers: bool = False,
 ) -> dict[str, Any]:
     from rag.config import Settings
 
@@ -365,22 +433,17 @@ def run(
         "load_avg_1m_at_start": os.getloadavg()[0],
     }
     env = {"RAG_STORE_DIR": str(store), "RAG_DOCS_DIR": str(docs), "RAG_LLM": "extractive"}
-    page = Page(env, settings_queue=not page_queue, whole_answers=whole_answers)
+    page = Page(env, settings_queue=not page_queue)
     out["page"] = page.banner
-    out["whole_answers"] = whole_answers
     try:
         warm = client(page.url)
         for question in qs[:3]:
             ask(warm, question)  # the page's models are loaded before the clock starts
         print(f"[bench] load: {users} users x {per_user} questions", file=sys.stderr, flush=True)
-        cpu = page.cpu_s()
-        out["users"] = users_case(page.url, users, per_user, qs)
-        out["users"]["page_cpu_s_per_answer"] = round(
-            (page.cpu_s() - cpu) / max(out["users"]["answered"], 1), 3
-        )
+        out["users"] = with_cpu(page, lambda: users_case(page.url, users, per_user, qs))
         if burst:
             print(f"[bench] load: {burst} at once", file=sys.stderr, flush=True)
-            out["burst"] = burst_case(page.url, burst, qs)
+            out["burst"] = with_cpu(page, lambda: burst_case(page.url, burst, qs))
     finally:
         page.close()
     print("[bench] load: in-process answer() and retrieve()", file=sys.stderr, flush=True)
@@ -401,8 +464,6 @@ def run(
 
 def table(out: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = [("page", out["page"])]
-    if out.get("whole_answers"):
-        rows.append(("answers", "one page update each (--whole-answers), not word by word"))
     rows.append(("corpus", f"{out['documents']} documents, {out['chunks']} chunks"))
     for key in ("users", "burst"):
         case = out.get(key)
@@ -417,11 +478,14 @@ def table(out: dict[str, Any]) -> str:
                 (
                     label,
                     f"answered {case['answered']}/{case['asked']} (queue full "
-                    f"{case['queue_full']}), p50 {lat.get('p50_s')} s, p95 {lat.get('p95_s')} "
-                    f"s, max {lat.get('max_s')} s, {case['answers_per_s']} answers/s"
+                    f"{case['queue_full']}; {case.get('polls', 0)} polls), p50 {lat.get('p50_s')} "
+                    f"s, p95 {lat.get('p95_s')} s, max {lat.get('max_s')} s, "
+                    f"{case['answers_per_s']} answers/s"
                     + (
-                        f", page CPU {case['page_cpu_s_per_answer']} s/answer"
-                        if "page_cpu_s_per_answer" in case
+                        f", CPU s/answer: page {case['page_cpu_s_per_answer']}, users "
+                        f"{case['clients_cpu_s_per_answer']} ({case['clients_cpu_share']:.0%} "
+                        "of the two)"
+                        if "clients_cpu_s_per_answer" in case
                         else ""
                     ),
                 )
@@ -470,10 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     page = sub.add_parser("serve", help="serve the page (the bench starts it)")
     page.add_argument("--port", type=int, required=True)
     page.add_argument("--page-queue", action="store_true", help="the page's own queue values")
-    page.add_argument("--whole-answers", action="store_true", help="one update per answer")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    if args.whole_answers:
-        whole_answers()
     return serve(args.port, settings_queue=not args.page_queue)
 
 

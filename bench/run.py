@@ -368,9 +368,6 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--load-chunks", type=int, default=2000, help="corpus size in chunks")
     load.add_argument("--catch-up-size", type=int, default=100000, help="0: skip the replica")
     load.add_argument("--page-queue", action="store_true", help="the page's own queue values")
-    load.add_argument(
-        "--whole-answers", action="store_true", help="the page sends each answer in one update"
-    )
     return parser
 
 
@@ -392,7 +389,6 @@ def main_load(args: argparse.Namespace) -> int:
         args.load_chunks,
         args.catch_up_size,
         args.page_queue,
-        args.whole_answers,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -18,6 +18,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -353,11 +354,21 @@ def create_app(
         return (banner, line, progress.version, header, chat_examples, hint, rows, label,
                 number, feedback_line())  # fmt: skip
 
+    def poll(seen: int) -> str:
+        """What ``tick`` shows depends on, as one value: each open tab asks every second, and
+        the page runs ``tick`` only when it changed. A tick that changes nothing still cost
+        the server about 8 ms (Gradio rebuilds each of its ten output components, even for
+        ``gr.skip()``); a poll about 1.3 ms."""
+        return repr((seen, astuple(tracker.progress)))
+
     app = gr.Blocks(title="Ask your documents", analytics_enabled=False)
     with app:
         session = gr.State(ChatSession())
         stored = gr.BrowserState(None, storage_key=storage_key, secret=secret)
         seen_version = gr.State(-1)
+        # The last poll(): when it changes, the page runs tick. In the page (hidden), not a
+        # State: the browser runs a State's change event only after a queued event.
+        polled = gr.Textbox(visible="hidden", elem_id="index-poll")
         feedback_target = gr.State(-1)
         header = gr.HTML(render.header_html(folder, source.files), elem_id="header", head=HEAD)
         signed_in = gr.HTML(elem_id="signed-in", visible=False)
@@ -554,7 +565,8 @@ def create_app(
         tick_outputs = [banner, docs_progress, seen_version, header, chatbot, empty_hint,
                         documents, docs_label, docs_page, feedback_status]  # fmt: skip
         timer = gr.Timer(TICK_SECONDS)
-        timer.tick(tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden)
+        timer.tick(poll, seen_version, polled, **quick, **hidden)
+        polled.change(tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden)
         restored = [chatbot, sources, session, notice]
         app.load(restore, stored, restored, **quick).then(
             tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden
