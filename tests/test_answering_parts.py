@@ -11,15 +11,20 @@ import pytest
 from rag.answering import (
     Cited,
     Judged,
+    Span,
     answer_extractive,
     answer_spans,
     choose,
     closest,
     heading_match,
     judge,
+    looks_like_code,
     refusal,
     rerank,
     section_lead,
+    shape,
+    spans,
+    top_dense,
 )
 from rag.chunking import chunk_document
 from rag.models import Passage
@@ -250,3 +255,86 @@ def test_the_best_sentences_document_comes_first_in_the_answer(tmp_path: Path) -
     assert [c.source for c in answer.citations] == ["b.txt", "a.txt"]
     assert answer.question == "What happened?"
     assert answer.text == "The bridge opened in 1932. [1] Ferries stopped running in 1940. [2]"
+
+
+def test_a_chunk_stored_without_sentences_is_one_text_span() -> None:
+    """An index from before sentences were stored: the whole chunk is one span of text, at its
+    document offsets, whatever its words look like."""
+    body = "Installing the tool"  # a heading's words: not looked at without sentences
+    chunk = passage("old.txt", body).chunk
+    old = Passage(replace(chunk, start=100, end=100 + len(body), sentences=(), kinds=()), 1.0)
+    assert spans(old) == [Span(100, 100 + len(body), body, "text")]
+
+
+def test_spans_keep_the_loaders_kinds_and_offsets_or_read_the_words() -> None:
+    text, found = structured(
+        [("heading", "Setup"), ("text", "Some words before it. Then run"), ("code", "make all")],
+        "Guide > Setup",
+    )
+    shifted = replace(found.chunk, start=50, end=50 + len(text))
+    units = spans(replace(found, chunk=shifted))
+    starts = [50 + s for s, _ in found.chunk.sentences]
+    assert [(u.start, u.end - u.start) for u in units] == [
+        (start, e - s) for start, (s, e) in zip(starts, found.chunk.sentences, strict=True)
+    ]
+    # A short line that introduces the code right after it is no heading.
+    assert [(u.text, u.kind) for u in units] == [
+        ("Setup", "heading"),
+        ("Some words before it.", "text"),
+        ("Then run", "text"),
+        ("make all", "code"),
+    ]
+    # Followed by text, the same line is a heading; with kinds that do not fit the sentences
+    # (another loader's), every kind is read from the words.
+    _, plain = structured([("text", "Some words before it. Then run"), ("text", "Done.")], "G")
+    assert [u.kind for u in spans(plain)] == ["text", "heading", "text"]
+    unfit = replace(found, chunk=replace(found.chunk, kinds=found.chunk.kinds[:-1]))
+    assert [u.kind for u in spans(unfit)] == ["heading", "text", "heading", "heading"]
+
+
+def test_a_line_that_is_the_documents_title_is_a_heading() -> None:
+    found = passage("t.txt", "Read me first. The tool is small.")
+    titled = replace(found, chunk=replace(found.chunk, title="Read me first."))
+    assert [u.kind for u in spans(titled)] == ["heading", "text"]
+    assert [u.kind for u in spans(found)] == ["text", "text"]
+
+
+def test_the_retrieval_signal_is_the_best_dense_score_none_counting_as_zero() -> None:
+    a, b = passage("a.txt"), passage("b.txt")
+    assert top_dense([replace(a, dense_score=0.4), replace(b, dense_score=0.6)]) == 0.6
+    assert top_dense([replace(a, dense_score=None), replace(b, dense_score=0.3)]) == 0.3
+    assert top_dense([replace(a, dense_score=None)]) == 0.0  # BM25 alone found it
+    assert top_dense([]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "$ cargo build",  # a shell prompt
+        "% make",
+        "error: could not compile `hello`",  # a compiler's diagnostic
+        "warning[W1]: unused variable",
+        "  --> src/main.rs:2:5",
+        "let x = 5;",  # a statement
+        "fn main() {",
+        "map.insert(key, value) }",
+        "}}",  # the mark is the line's last but one character
+    ],
+)
+def test_lines_of_code_or_tool_output_read_as_code(line: str) -> None:
+    assert looks_like_code(line)
+    assert shape("text", line) == "code"  # in text the loader could not mark
+    assert shape("list", line) == "list"  # the loader's kind wins
+
+
+@pytest.mark.parametrize(
+    "line", ["Use a semicolon;", "The values go in braces {", "x", "Run it: $ cargo build"]
+)
+def test_sentences_that_end_like_code_without_its_marks_are_text(line: str) -> None:
+    assert not looks_like_code(line)
+    assert shape("text", line) == "text"
+
+
+def test_a_caption_is_read_from_its_words() -> None:
+    assert shape("text", "Listing 1-2: The contents of the Cargo.toml file.") == "caption"
+    assert shape("code", "Listing 1-2: The contents of the Cargo.toml file.") == "code"
