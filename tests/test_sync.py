@@ -428,3 +428,19 @@ def test_a_removal_marks_the_document_list_unfinished_before_it_writes(settings:
     with pytest.raises(RuntimeError, match="stopped"):
         syncer.remove(SEED_FILE)
     assert Manifest.load(settings.store_dir / "manifest.json").in_progress is True
+
+
+def test_lexical_changes_that_do_not_add_up_rebuild_it_from_the_store(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    chunks = Manifest.load(settings.store_dir / "manifest.json").total_chunks
+    syncer = eng.syncer(settings)
+    caplog.set_level("INFO", logger="rag.sync")
+    # A row the store does not hold: the update applies, but the count is not the manifest's.
+    syncer._added_rows = [("ghost", "a chunk no store holds")]
+    syncer._update_lexical(chunks, [], generation=7)
+    assert "Rebuilding the lexical index from the store." in caplog.messages
+    assert (len(eng.lexical), eng.lexical.generation) == (chunks, 7)
+    assert "ghost" not in {chunk_id for chunk_id, _ in eng.lexical.search("store holds", 50)}
