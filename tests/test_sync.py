@@ -267,6 +267,9 @@ def test_files_over_the_size_caps_are_skipped_before_they_are_read(
         "3.0 MB is over the 0.00195312 MB limit for an HTML file "
         "(raise RAG_MAX_HTML_MB to index it)"
     )
+    assert syncer._too_big(docs / "x.pdf", 100 * 1024 * 1024) == (  # MiB, as the caps are
+        "100.0 MB is over the 0.000976562 MB limit for a file (raise RAG_MAX_FILE_MB to index it)"
+    )
     assert syncer._too_big(docs / "x.htm", 2048) == ""
     assert syncer._too_big(docs / "x.txt", 1024) == ""
 
