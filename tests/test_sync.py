@@ -93,6 +93,7 @@ def test_edit_delete_rename(settings: Settings, docs_dir: Path) -> None:
     renamed = rag.ingest(settings=settings)
     assert (renamed.renamed_files, renamed.added_files, renamed.removed_files) == (1, 0, 0)
     assert renamed.embedded_chunks == 0
+    assert (renamed.added_chunks, renamed.removed_chunks) == (0, 0)  # its chunks are kept
     assert [d.source for d in rag.documents(settings).documents] == [SEED_FILE, "river.txt"]
     assert_consistent(settings)
     cited = rag.answer("Where does the Danube end?", settings=settings).citations
@@ -447,3 +448,20 @@ def test_lexical_changes_that_do_not_add_up_rebuild_it_from_the_store(
     assert "Rebuilding the lexical index from the store." in caplog.messages
     assert (len(eng.lexical), eng.lexical.generation) == (chunks, 7)
     assert "ghost" not in {chunk_id for chunk_id, _ in eng.lexical.search("store holds", 50)}
+
+
+def test_an_edit_to_the_text_of_a_deleted_file_is_no_rename(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """Only a new file can be a rename: an edited file that now holds a deleted file's text
+    replaces its own chunks, and the deleted file's go (no chunk of either is left over)."""
+    sava = "The Sava meets the Danube at Belgrade."
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    (docs_dir / "sava.txt").write_text(sava, encoding="utf-8")
+    rag.ingest(settings=settings)
+    (docs_dir / "sava.txt").unlink()
+    (docs_dir / "danube.txt").write_text(sava, encoding="utf-8")
+    report = rag.ingest(settings=settings)
+    assert (report.updated_files, report.removed_files, report.renamed_files) == (1, 1, 0)
+    assert report.added_files == 0
+    assert_consistent(settings)
