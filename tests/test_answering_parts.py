@@ -29,6 +29,7 @@ from rag.answering import (
 from rag.chunking import chunk_document
 from rag.models import Passage
 from rag.reader import shared_reader
+from rag.reader_input import reader_pair
 from tests.test_bug_guards import BODY, passages, tied_reader
 from tests.test_structured_answers import CARGO, Blocks, structured
 
@@ -338,3 +339,20 @@ def test_sentences_that_end_like_code_without_its_marks_are_text(line: str) -> N
 def test_a_caption_is_read_from_its_words() -> None:
     assert shape("text", "Listing 1-2: The contents of the Cargo.toml file.") == "caption"
     assert shape("code", "Listing 1-2: The contents of the Cargo.toml file.") == "code"
+
+
+def test_each_sentence_is_read_with_its_title_and_the_sentence_before_it() -> None:
+    """As in training: the reader sees a sentence with the chunk's title and the words before
+    it, so a sentence that says "it" is read knowing what "it" is."""
+    texts = ["The Harbour bridge opened in 1932.", "It carries rail.", "Painters keep it grey."]
+    found = passage("bridge.txt", " ".join(texts))
+    found = replace(found, chunk=replace(found.chunk, title="Sydney Harbour Bridge"))
+    question = "What does the bridge carry?"
+    reader = shared_reader()
+    logits = {j.text: j.logit for j in judge(question, [found], reader)}
+    pairs = [
+        reader_pair(question, t, title="Sydney Harbour Bridge", before=texts[i - 1] if i else "")
+        for i, t in enumerate(texts)
+    ]
+    expected = reader.logits(pairs)
+    assert [logits[t] for t in texts] == pytest.approx([float(x) for x in expected], abs=1e-4)
