@@ -465,3 +465,102 @@ def test_an_edit_to_the_text_of_a_deleted_file_is_no_rename(
     assert (report.updated_files, report.removed_files, report.renamed_files) == (1, 1, 0)
     assert report.added_files == 0
     assert_consistent(settings)
+
+
+def _sentences(word: str, n: int) -> str:
+    return " ".join(f"The {word} record number {i} says {i * 37} units moved." for i in range(n))
+
+
+def test_a_sync_in_several_windows_counts_embeds_and_saves_its_progress(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are embedded and added a window at a time (``_WINDOW``, made small here): every
+    window's new texts count, each file is finished in its last window, and the document list is
+    saved mid-sync at most every ``_SAVE_EVERY_S`` (with what is finished, for a crash)."""
+    monkeypatch.setattr("rag.sync._WINDOW", 2)
+    docs = tmp_path / "windows"
+    docs.mkdir()
+    (docs / "a.txt").write_text(_sentences("alpha", 12), encoding="utf-8")
+    (docs / "b.txt").write_text(_sentences("beta", 12), encoding="utf-8")
+    small = settings.with_(chunk_size=200, chunk_overlap=0)
+
+    def run(folder: Path) -> tuple[object, list[tuple[int, int, str]], list[tuple[bool, list]]]:
+        syncer = engine(small).syncer(small)
+        real_save = syncer.catalog.save
+        saves: list[tuple[bool, list]] = []
+
+        def save(manifest: Manifest) -> None:
+            saves.append((manifest.in_progress, sorted(manifest.files)))
+            real_save(manifest)
+
+        syncer.catalog.save = save  # type: ignore[method-assign]
+        calls: list[tuple[int, int, str]] = []
+        return syncer.sync(folder, lambda *a: calls.append(a)), calls, saves
+
+    report, calls, saves = run(docs)
+    chunks = report.total_chunks
+    assert chunks >= 6  # three windows or more
+    assert report.embedded_chunks == report.added_chunks == chunks
+    assert calls[-1] == (chunks, chunks, f"Indexed {chunks}/{chunks} chunks of 2/2 files")
+    assert saves == [(True, []), (False, ["a.txt", "b.txt"])]  # a quick sync: no save between
+    assert_consistent(small)
+
+    monkeypatch.setattr("rag.sync._SAVE_EVERY_S", -1.0)  # a save after every window
+    (docs / "c.txt").write_text(_sentences("gamma", 12), encoding="utf-8")
+    (docs / "d.txt").write_text(_sentences("delta", 12), encoding="utf-8")
+    report, calls, saves = run(docs)
+    assert report.embedded_chunks == report.added_chunks > 4
+    during = saves[1:-1]
+    assert len(during) >= 3 and all(in_progress for in_progress, _ in during)
+    assert (True, ["a.txt", "b.txt", "c.txt"]) in during  # c finished, d not yet
+    assert saves[-1] == (False, ["a.txt", "b.txt", "c.txt", "d.txt"])
+    assert_consistent(small)
+
+
+def test_only_a_sync_with_many_new_texts_asks_for_the_bulk_runtime(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedder is asked for its bulk runtime when the sync has enough new texts (the
+    runtime itself is tested in tests/test_embeddings.py, slow: here the request is recorded
+    and the vectors come from the ONNX runtime)."""
+    monkeypatch.setattr("rag.sync.BULK_MIN_CHUNKS", 3)
+    docs = tmp_path / "bulk"
+    docs.mkdir()
+    (docs / "a.txt").write_text(_sentences("alpha", 12), encoding="utf-8")
+    asked: list[bool] = []
+    real = Embedder.embed_documents
+
+    def embed(self: Embedder, texts: list[str], bulk: bool = False) -> object:
+        asked.append(bulk)
+        return real(self, texts)
+
+    monkeypatch.setattr(Embedder, "embed_documents", embed)
+    for bulk in ("auto", "off"):
+        chosen = settings.with_(
+            embed_bulk=bulk, store_dir=tmp_path / f"store-{bulk}", chunk_size=200, chunk_overlap=0
+        )
+        assert engine(chosen).syncer(chosen).sync(docs).embedded_chunks >= 3
+    assert asked == [True, False]
+
+
+def test_two_renames_in_one_sync_are_both_counted(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    (docs_dir / "sava.txt").write_text("The Sava meets the Danube at Belgrade.", encoding="utf-8")
+    rag.ingest(settings=settings)
+    (docs_dir / "danube.txt").rename(docs_dir / "river.txt")
+    (docs_dir / "sava.txt").rename(docs_dir / "tributary.txt")
+    report = rag.ingest(settings=settings)
+    assert (report.renamed_files, report.added_files, report.removed_files) == (2, 0, 0)
+    assert report.embedded_chunks == 0
+    assert_consistent(settings)
+
+
+def test_a_sync_that_only_removes_reports_no_indexing(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    (docs_dir / "danube.txt").unlink()
+    calls: list[tuple[int, int, str]] = []
+    report = engine(settings).syncer(settings).sync(docs_dir, lambda *a: calls.append(a))
+    assert report.removed_files == 1
+    assert [c for c in calls if c[2].startswith("Indexed")] == []
+    assert_consistent(settings)
