@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.api import engine
+from rag.api import engine, shared_embedder
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ConfigError, DocumentsError
@@ -564,3 +564,32 @@ def test_a_sync_that_only_removes_reports_no_indexing(settings: Settings, docs_d
     assert report.removed_files == 1
     assert [c for c in calls if c[2].startswith("Indexed")] == []
     assert_consistent(settings)
+
+
+def test_the_document_list_records_each_files_size_time_and_sync(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """What the next sync compares (size and mtime: an unchanged file is not read again), and
+    when each file was synced (rag docs, the UI's library)."""
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    for source, entry in Manifest.load(settings.store_dir / "manifest.json").files.items():
+        stat = (docs_dir / source).stat()
+        assert (entry.size, entry.mtime) == (stat.st_size, stat.st_mtime)
+        assert datetime.fromisoformat(entry.synced_at).tzinfo is not None
+
+
+def test_a_server_catalog_keeps_each_synced_documents_text(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """Server mode: the catalog stores each document's full text (the UI shows it from there)."""
+    from rag.catalog import ServerCatalog
+
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    eng = engine(settings)
+    catalog = ServerCatalog(eng.store)
+    embedder = shared_embedder(settings)
+    Syncer(settings, eng.store, eng.lexical, embedder, catalog=catalog).sync(docs_dir)
+    reader = ServerCatalog(eng.store)  # another process
+    assert reader.document_text("danube.txt", Path("/ignored")) == EXTRA
+    assert set(reader.load().files) == {SEED_FILE, "danube.txt"}
