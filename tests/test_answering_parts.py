@@ -14,6 +14,7 @@ from rag.answering import (
     Span,
     answer_extractive,
     answer_spans,
+    candidate_sentences,
     choose,
     closest,
     heading_match,
@@ -356,3 +357,14 @@ def test_each_sentence_is_read_with_its_title_and_the_sentence_before_it() -> No
     ]
     expected = reader.logits(pairs)
     assert [logits[t] for t in texts] == pytest.approx([float(x) for x in expected], abs=1e-4)
+
+
+def test_a_sentence_in_two_overlapping_chunks_is_read_once() -> None:
+    """Overlapping chunks of one document hold the same sentence at the same offsets: the
+    reader judges it once (the better-ranked chunk's)."""
+    first = passage("a.txt")
+    overlap = replace(first, chunk=replace(first.chunk, id="another chunk"), score=0.5)
+    found = candidate_sentences([first, overlap])
+    assert [(s.passage, s.start) for s in found] == [(first, 0), (first, 19)]
+    other = passage("b.txt")  # the same offsets in another document are another sentence
+    assert len(candidate_sentences([first, other])) == 4
