@@ -17,6 +17,7 @@ from rag.answering import (
     candidate_sentences,
     choose,
     closest,
+    completed,
     heading_match,
     judge,
     looks_like_code,
@@ -368,3 +369,18 @@ def test_a_sentence_in_two_overlapping_chunks_is_read_once() -> None:
     assert [(s.passage, s.start) for s in found] == [(first, 0), (first, 19)]
     other = passage("b.txt")  # the same offsets in another document are another sentence
     assert len(candidate_sentences([first, other])) == 4
+
+
+def test_a_sentence_is_completed_by_the_unit_it_introduces_even_the_last_one() -> None:
+    text, found = structured(
+        [("text", "Some words first. Install it like this:"), ("code", "$ make install")], "G"
+    )
+    units = spans(found)
+    whole = completed(found, units, 1)
+    assert (whole.start, whole.end, whole.kind) == (units[1].start, len(text), "code")
+    assert whole.text == "Install it like this:\n\n$ make install"
+    assert completed(found, units, 0) == replace(units[0], kind="text")
+    # An introducing sentence with nothing after it stays a sentence.
+    _, ending = structured([("text", "Some words first. Install it like this:")], "G")
+    last = spans(ending)
+    assert completed(ending, last, 1) == last[1]

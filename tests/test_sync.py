@@ -593,3 +593,21 @@ def test_a_server_catalog_keeps_each_synced_documents_text(
     reader = ServerCatalog(eng.store)  # another process
     assert reader.document_text("danube.txt", Path("/ignored")) == EXTRA
     assert set(reader.load().files) == {SEED_FILE, "danube.txt"}
+
+
+def test_a_damaged_document_list_is_rebuilt_from_the_store_as_finished(
+    settings: Settings, docs_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unreadable list is rebuilt from the store and saved, and says so; the store was
+    complete, so the rebuilt list is not marked unfinished (no repair follows)."""
+    rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    saved = Manifest.load(path)
+    path.write_text("{ torn", encoding="utf-8")
+    caplog.set_level("WARNING", logger="rag.sync")
+    rebuilt = engine(settings).syncer(settings).load_manifest()
+    assert rebuilt.files.keys() == saved.files.keys() and rebuilt.in_progress is False
+    assert caplog.messages == [
+        f"The index manifest {path} is unreadable (JSONDecodeError) Rebuilding it from the index."
+    ]
+    assert Manifest.load(path).files.keys() == saved.files.keys()
