@@ -611,3 +611,12 @@ def test_a_damaged_document_list_is_rebuilt_from_the_store_as_finished(
         f"The index manifest {path} is unreadable (JSONDecodeError) Rebuilding it from the index."
     ]
     assert Manifest.load(path).files.keys() == saved.files.keys()
+    # Missing while the store holds chunks: rebuilt too, and said so.
+    path.unlink()
+    caplog.clear()
+    syncer = engine(settings).syncer(settings)
+    assert syncer.load_manifest().files.keys() == saved.files.keys()
+    assert caplog.messages == [
+        f"The document list lists nothing but {syncer.store.where} holds "
+        f"{saved.total_chunks} chunks: rebuilding it from the index."
+    ]
