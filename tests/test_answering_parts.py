@@ -19,6 +19,7 @@ from rag.answering import (
     closest,
     completed,
     heading_match,
+    is_heading,
     judge,
     looks_like_code,
     refusal,
@@ -384,3 +385,11 @@ def test_a_sentence_is_completed_by_the_unit_it_introduces_even_the_last_one() -
     _, ending = structured([("text", "Some words first. Install it like this:")], "G")
     last = spans(ending)
     assert completed(ending, last, 1) == last[1]
+
+
+def test_a_list_keeps_its_kind_and_a_twelve_word_line_is_a_heading() -> None:
+    _, found = structured([("text", "Plain words here."), ("list", "one\ntwo\nthree")], "G")
+    units = spans(found)
+    assert [completed(found, units, i).kind for i in range(2)] == ["text", "list"]
+    twelve = " ".join(["word"] * 12)
+    assert is_heading(twelve) and not is_heading(twelve + " more")
