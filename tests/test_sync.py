@@ -233,6 +233,10 @@ def test_the_folder_must_exist_be_a_folder_and_hold_documents(settings: Settings
     ) as err:
         syncer.sync(missing)
     assert "skipped" not in str(err.value)
+    assert str(err.value) == (
+        f"No documents found in {missing.resolve()}: add .txt, .md, .markdown, .html, .htm, "
+        ".rst, .pdf, .docx files there and run rag ingest again."
+    )
     (missing / "image.png").write_bytes(b"\x89PNG")
     (missing / "notes").write_bytes(b"x")
     with pytest.raises(DocumentsError, match=r"\(2 file\(s\) skipped: unsupported type \.png\)"):
@@ -620,3 +624,48 @@ def test_a_damaged_document_list_is_rebuilt_from_the_store_as_finished(
         f"The document list lists nothing but {syncer.store.where} holds "
         f"{saved.total_chunks} chunks: rebuilding it from the index."
     ]
+
+
+def test_a_sync_says_what_it_repairs_replaces_and_re_embeds(
+    settings: Settings, docs_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log of a sync that repairs an unfinished one, replaces another folder's index, or
+    finds another backend's vectors (cleared and embedded again, BM25 rebuilt)."""
+    from rag.source import this_host
+
+    caplog.set_level("INFO", logger="rag.sync")
+    first = rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    assert Manifest.load(path).host == this_host()
+    rag.ingest(settings=settings)
+    assert not [m for m in caplog.messages if m.startswith(("Repairing", "Replacing"))]
+
+    manifest = Manifest.load(path)
+    manifest.in_progress = True
+    manifest.save(path)
+    caplog.clear()
+    rag.ingest(settings=settings)
+    assert "Repairing the index first: the last sync did not finish." in caplog.messages
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    caplog.clear()
+    engine(settings).syncer(settings).sync(other)
+    assert f"Replacing the index of {docs_dir.resolve()} with {other.resolve()}." in (
+        caplog.messages
+    )
+
+    eng = engine(settings)
+    eng.store.set_embedding("another/model")
+    caplog.clear()
+    report = eng.syncer(settings).sync(docs_dir)
+    own = shared_embedder(settings).id
+    assert (
+        f"The index holds another/model embeddings and this backend gives {own}: "
+        "re-embedding everything."
+    ) in caplog.messages
+    assert eng.store.embedding() == own
+    assert report.embedded_chunks == report.total_chunks == first.total_chunks
+    assert "Rebuilding the lexical index from the store." not in caplog.messages  # rebuilt whole
+    assert_consistent(settings)
