@@ -669,3 +669,29 @@ def test_a_sync_says_what_it_repairs_replaces_and_re_embeds(
     assert report.embedded_chunks == report.total_chunks == first.total_chunks
     assert "Rebuilding the lexical index from the store." not in caplog.messages  # rebuilt whole
     assert_consistent(settings)
+
+
+def test_a_current_lexical_index_is_updated_and_a_stale_one_rebuilt(
+    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    path = settings.store_dir / "manifest.json"
+    builds: list[int] = []
+    real_build = eng.lexical.build
+
+    def build(rows: object, generation: int = 0) -> None:
+        builds.append(generation)
+        real_build(rows, generation)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(eng.lexical, "build", build)
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    eng.syncer(settings).sync(docs_dir)
+    assert builds == []  # in place: no rebuild of the whole index
+    # Another sync's index (an older generation) with as many rows: rebuilt, not patched.
+    real_build([(i, "stale words") for i in sorted(Manifest.load(path).chunk_ids)], 0)
+    (docs_dir / "sava.txt").write_text("The Sava meets the Danube at Belgrade.", encoding="utf-8")
+    eng.syncer(settings).sync(docs_dir)
+    assert builds == [Manifest.load(path).generation]
+    assert eng.lexical.search("Danube kilometres", 5)
+    assert_consistent(settings)
