@@ -695,3 +695,57 @@ def test_a_current_lexical_index_is_updated_and_a_stale_one_rebuilt(
     assert builds == [Manifest.load(path).generation]
     assert eng.lexical.search("Danube kilometres", 5)
     assert_consistent(settings)
+
+
+def test_a_crashed_syncs_chunks_of_a_file_gone_since_are_deleted(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """Chunks a crashed sync wrote and no entry lists: reused when their file is synced again
+    (test_crash_half_way_is_repaired), deleted when the file is gone by the repair."""
+    first = rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    before = path.read_text()
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    data = json.loads(before)
+    data["in_progress"] = True
+    path.write_text(json.dumps(data))
+    (docs_dir / "danube.txt").unlink()
+    report = rag.ingest(settings=settings)
+    assert report.total_chunks == first.total_chunks == engine(settings).store.count()
+    assert_consistent(settings)
+
+
+def test_a_sync_is_marked_unfinished_before_its_first_write(settings: Settings) -> None:
+    rag.ingest(settings=settings)
+    (settings.docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    syncer = engine(settings).syncer(settings)
+
+    def lost_the_lease() -> None:
+        raise RuntimeError("stopped")
+
+    syncer.fence = lost_the_lease  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="stopped"):
+        syncer.sync(settings.docs_dir)
+    assert Manifest.load(settings.store_dir / "manifest.json").in_progress is True
+
+
+def test_each_changing_sync_is_one_generation_of_every_part(
+    settings: Settings, docs_dir: Path
+) -> None:
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    path = settings.store_dir / "manifest.json"
+    before = Manifest.load(path).generation
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    eng.syncer(settings).sync(docs_dir)
+    after = Manifest.load(path)
+    assert after.generation == before + 1 and after.in_progress is False
+    assert eng.store.state().generation == eng.lexical.generation == before + 1
+    assert eng.store.embedding() == shared_embedder(settings).id
+    # Nothing changed in the folder but BM25 is another sync's: the sync rebuilds it.
+    eng.lexical.build([(i, "stale words") for i in sorted(after.chunk_ids)], 0)
+    eng.syncer(settings).sync(docs_dir)
+    assert eng.lexical.generation == before + 2
+    assert eng.lexical.search("Danube kilometres", 5)
+    assert_consistent(settings)
