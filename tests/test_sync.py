@@ -754,3 +754,13 @@ def test_each_changing_sync_is_one_generation_of_every_part(
     assert eng.lexical.generation == before + 2
     assert eng.lexical.search("Danube kilometres", 5)
     assert_consistent(settings)
+
+
+def test_a_sync_reports_its_time_and_records_when_it_ran(settings: Settings) -> None:
+    from datetime import UTC
+
+    started = datetime.now(UTC).replace(microsecond=0)
+    report = rag.ingest(settings=settings)
+    assert 0.0 < report.seconds < 600.0  # this sync's wall-clock, not a clock reading
+    last = Manifest.load(settings.store_dir / "manifest.json").last_sync
+    assert last is not None and datetime.fromisoformat(last) >= started
