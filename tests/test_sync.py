@@ -329,6 +329,14 @@ def test_the_embedder_must_be_the_one_the_settings_name(settings: Settings) -> N
     other = Embedder(backend="onnx-int8")
     with pytest.raises(ConfigError, match=r"gives .* vectors but the settings name the 'onnx'"):
         Syncer(settings, eng.store, eng.lexical, other)
+    int8 = settings.with_(embed_backend="onnx-int8")
+    with pytest.raises(ConfigError) as wrong:
+        Syncer(int8, eng.store, eng.lexical, Embedder(backend="onnx"))
+    assert str(wrong.value) == (
+        "The embedder gives all-MiniLM-L6-v2/fp32 vectors but the settings name the 'onnx-int8' "
+        "backend (all-MiniLM-L6-v2/int8): pass the embedder of these settings "
+        "(rag.api.shared_embedder(settings))."
+    )
 
 
 def test_each_disagreement_is_named(settings: Settings, docs_dir: Path) -> None:
