@@ -67,6 +67,10 @@ def test_touch_without_change_is_unchanged(settings: Settings, docs_dir: Path) -
     os.utime(docs_dir / SEED_FILE, (1, 1))
     report = rag.ingest(settings=settings)
     assert report.unchanged_files == 1 and report.updated_files == 0
+    # The new time is recorded: the next sync does not read the file again.
+    entry = Manifest.load(settings.store_dir / "manifest.json").files[SEED_FILE]
+    stat = (docs_dir / SEED_FILE).stat()
+    assert (entry.size, entry.mtime) == (stat.st_size, 1.0)
 
 
 def test_edit_delete_rename(settings: Settings, docs_dir: Path) -> None:
