@@ -776,3 +776,24 @@ def test_a_sync_reports_its_time_and_records_when_it_ran(settings: Settings) -> 
     assert 0.0 < report.seconds < 600.0  # this sync's wall-clock, not a clock reading
     last = Manifest.load(settings.store_dir / "manifest.json").last_sync
     assert last is not None and datetime.fromisoformat(last) >= started
+
+
+def test_touched_files_are_each_unchanged_and_none_is_dropped(
+    settings: Settings, docs_dir: Path
+) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    (docs_dir / "sava.txt").write_text("The Sava meets the Danube at Belgrade.", encoding="utf-8")
+    rag.ingest(settings=settings)
+    for name in ("danube.txt", "sava.txt"):
+        os.utime(docs_dir / name, (1, 1))
+    report = rag.ingest(settings=settings)
+    assert (report.unchanged_files, report.removed_files, report.total_files) == (3, 0, 3)
+    assert_consistent(settings)
+
+
+def test_a_syncer_without_a_catalog_opens_the_store_folders(settings: Settings) -> None:
+    eng = engine(settings)
+    syncer = Syncer(settings, eng.store, eng.lexical, shared_embedder(settings))
+    report = syncer.sync(settings.docs_dir)
+    saved = Manifest.load(settings.store_dir / "manifest.json")
+    assert report.total_chunks == saved.total_chunks > 0
