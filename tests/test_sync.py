@@ -797,3 +797,11 @@ def test_a_syncer_without_a_catalog_opens_the_store_folders(settings: Settings) 
     report = syncer.sync(settings.docs_dir)
     saved = Manifest.load(settings.store_dir / "manifest.json")
     assert report.total_chunks == saved.total_chunks > 0
+
+
+def test_a_documents_title_reaches_its_stored_chunks(settings: Settings, docs_dir: Path) -> None:
+    page = "<html><head><title>Rivers of Serbia</title></head><body><p>"
+    (docs_dir / "rivers.html").write_text(page + EXTRA + "</p></body></html>", encoding="utf-8")
+    rag.ingest(settings=settings)
+    titles = {c.title for c in engine(settings).store.iter_chunks() if c.source == "rivers.html"}
+    assert titles == {"Rivers of Serbia"}
