@@ -250,6 +250,8 @@ def test_the_folder_must_exist_be_a_folder_and_hold_documents(settings: Settings
     (missing / "notes").write_bytes(b"x")
     with pytest.raises(DocumentsError, match=r"\(2 file\(s\) skipped: unsupported type \.png\)"):
         syncer.sync(missing)
+    (missing / "a.txt").write_text("The Danube flows.", encoding="utf-8")
+    assert SkippedFile("notes", "unsupported type (none)") in syncer.sync(missing).skipped
     assert check_folder(missing) == missing.resolve()
 
 
@@ -788,6 +790,8 @@ def test_touched_files_are_each_unchanged_and_none_is_dropped(
         os.utime(docs_dir / name, (1, 1))
     report = rag.ingest(settings=settings)
     assert (report.unchanged_files, report.removed_files, report.total_files) == (3, 0, 3)
+    again = rag.ingest(settings=settings)  # now by size and time, none read
+    assert (again.unchanged_files, again.removed_files, again.total_files) == (3, 0, 3)
     assert_consistent(settings)
 
 
