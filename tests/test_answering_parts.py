@@ -11,21 +11,30 @@ import pytest
 from rag.answering import (
     Cited,
     Judged,
+    Span,
     answer_extractive,
     answer_spans,
+    candidate_sentences,
     choose,
     closest,
+    completed,
     heading_match,
+    is_heading,
     judge,
     labelled,
+    looks_like_code,
     refusal,
     rerank,
     section_label,
     section_lead,
+    shape,
+    spans,
+    top_dense,
 )
 from rag.chunking import chunk_document
 from rag.models import Chunk, Passage
 from rag.reader import shared_reader
+from rag.reader_input import reader_pair
 from tests.test_bug_guards import BODY, passages, tied_reader
 from tests.test_structured_answers import CARGO, Blocks, structured
 
@@ -285,3 +294,137 @@ def test_an_answer_labels_the_first_span_of_each_section_once(tmp_path: Path) ->
         "The flag starts watch mode.",
         "It restarts on change.",
     ]
+
+
+def test_a_chunk_stored_without_sentences_is_one_text_span() -> None:
+    """An index from before sentences were stored: the whole chunk is one span of text, at its
+    document offsets, whatever its words look like."""
+    body = "Installing the tool"  # a heading's words: not looked at without sentences
+    chunk = passage("old.txt", body).chunk
+    old = Passage(replace(chunk, start=100, end=100 + len(body), sentences=(), kinds=()), 1.0)
+    assert spans(old) == [Span(100, 100 + len(body), body, "text")]
+
+
+def test_spans_keep_the_loaders_kinds_and_offsets_or_read_the_words() -> None:
+    text, found = structured(
+        [("heading", "Setup"), ("text", "Some words before it. Then run"), ("code", "make all")],
+        "Guide > Setup",
+    )
+    shifted = replace(found.chunk, start=50, end=50 + len(text))
+    units = spans(replace(found, chunk=shifted))
+    starts = [50 + s for s, _ in found.chunk.sentences]
+    assert [(u.start, u.end - u.start) for u in units] == [
+        (start, e - s) for start, (s, e) in zip(starts, found.chunk.sentences, strict=True)
+    ]
+    # A short line that introduces the code right after it is no heading.
+    assert [(u.text, u.kind) for u in units] == [
+        ("Setup", "heading"),
+        ("Some words before it.", "text"),
+        ("Then run", "text"),
+        ("make all", "code"),
+    ]
+    # Followed by text, the same line is a heading; with kinds that do not fit the sentences
+    # (another loader's), every kind is read from the words.
+    _, plain = structured([("text", "Some words before it. Then run"), ("text", "Done.")], "G")
+    assert [u.kind for u in spans(plain)] == ["text", "heading", "text"]
+    unfit = replace(found, chunk=replace(found.chunk, kinds=found.chunk.kinds[:-1]))
+    assert [u.kind for u in spans(unfit)] == ["heading", "text", "heading", "heading"]
+
+
+def test_a_line_that_is_the_documents_title_is_a_heading() -> None:
+    found = passage("t.txt", "Read me first. The tool is small.")
+    titled = replace(found, chunk=replace(found.chunk, title="Read me first."))
+    assert [u.kind for u in spans(titled)] == ["heading", "text"]
+    assert [u.kind for u in spans(found)] == ["text", "text"]
+
+
+def test_the_retrieval_signal_is_the_best_dense_score_none_counting_as_zero() -> None:
+    a, b = passage("a.txt"), passage("b.txt")
+    assert top_dense([replace(a, dense_score=0.4), replace(b, dense_score=0.6)]) == 0.6
+    assert top_dense([replace(a, dense_score=None), replace(b, dense_score=0.3)]) == 0.3
+    assert top_dense([replace(a, dense_score=None)]) == 0.0  # BM25 alone found it
+    assert top_dense([]) == 0.0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "$ cargo build",  # a shell prompt
+        "% make",
+        "error: could not compile `hello`",  # a compiler's diagnostic
+        "warning[W1]: unused variable",
+        "  --> src/main.rs:2:5",
+        "let x = 5;",  # a statement
+        "fn main() {",
+        "map.insert(key, value) }",
+        "}}",  # the mark is the line's last but one character
+    ],
+)
+def test_lines_of_code_or_tool_output_read_as_code(line: str) -> None:
+    assert looks_like_code(line)
+    assert shape("text", line) == "code"  # in text the loader could not mark
+    assert shape("list", line) == "list"  # the loader's kind wins
+
+
+@pytest.mark.parametrize(
+    "line", ["Use a semicolon;", "The values go in braces {", "x", "Run it: $ cargo build"]
+)
+def test_sentences_that_end_like_code_without_its_marks_are_text(line: str) -> None:
+    assert not looks_like_code(line)
+    assert shape("text", line) == "text"
+
+
+def test_a_caption_is_read_from_its_words() -> None:
+    assert shape("text", "Listing 1-2: The contents of the Cargo.toml file.") == "caption"
+    assert shape("code", "Listing 1-2: The contents of the Cargo.toml file.") == "code"
+
+
+def test_each_sentence_is_read_with_its_title_and_the_sentence_before_it() -> None:
+    """As in training: the reader sees a sentence with the chunk's title and the words before
+    it, so a sentence that says "it" is read knowing what "it" is."""
+    texts = ["The Harbour bridge opened in 1932.", "It carries rail.", "Painters keep it grey."]
+    found = passage("bridge.txt", " ".join(texts))
+    found = replace(found, chunk=replace(found.chunk, title="Sydney Harbour Bridge"))
+    question = "What does the bridge carry?"
+    reader = shared_reader()
+    logits = {j.text: j.logit for j in judge(question, [found], reader)}
+    pairs = [
+        reader_pair(question, t, title="Sydney Harbour Bridge", before=texts[i - 1] if i else "")
+        for i, t in enumerate(texts)
+    ]
+    expected = reader.logits(pairs)
+    assert [logits[t] for t in texts] == pytest.approx([float(x) for x in expected], abs=1e-4)
+
+
+def test_a_sentence_in_two_overlapping_chunks_is_read_once() -> None:
+    """Overlapping chunks of one document hold the same sentence at the same offsets: the
+    reader judges it once (the better-ranked chunk's)."""
+    first = passage("a.txt")
+    overlap = replace(first, chunk=replace(first.chunk, id="another chunk"), score=0.5)
+    found = candidate_sentences([first, overlap])
+    assert [(s.passage, s.start) for s in found] == [(first, 0), (first, 19)]
+    other = passage("b.txt")  # the same offsets in another document are another sentence
+    assert len(candidate_sentences([first, other])) == 4
+
+
+def test_a_sentence_is_completed_by_the_unit_it_introduces_even_the_last_one() -> None:
+    text, found = structured(
+        [("text", "Some words first. Install it like this:"), ("code", "$ make install")], "G"
+    )
+    units = spans(found)
+    whole = completed(found, units, 1)
+    assert (whole.start, whole.end, whole.kind) == (units[1].start, len(text), "code")
+    assert whole.text == "Install it like this:\n\n$ make install"
+    assert completed(found, units, 0) == replace(units[0], kind="text")
+    # An introducing sentence with nothing after it stays a sentence.
+    _, ending = structured([("text", "Some words first. Install it like this:")], "G")
+    last = spans(ending)
+    assert completed(ending, last, 1) == last[1]
+
+
+def test_a_list_keeps_its_kind_and_a_twelve_word_line_is_a_heading() -> None:
+    _, found = structured([("text", "Plain words here."), ("list", "one\ntwo\nthree")], "G")
+    units = spans(found)
+    assert [completed(found, units, i).kind for i in range(2)] == ["text", "list"]
+    twelve = " ".join(["word"] * 12)
+    assert is_heading(twelve) and not is_heading(twelve + " more")

@@ -22,6 +22,7 @@ from rag.generation import (
     CitationChecker,
     answer_bounds,
     api_key,
+    chat_model,
     condense_question,
     generate_answer,
     stream_generated_answer,
@@ -254,8 +255,22 @@ def test_the_key_sent_is_the_configured_one_or_a_placeholder_for_local_servers(
     assert api_key(llm) == SECRET
     assert api_key(llm.with_(openai_api_key=None)) == PLACEHOLDER_KEY
     for url in (None, "https://api.openai.com/v1"):
-        with pytest.raises(LLMError, match=r"needs an API key: set OPENAI_API_KEY.*RAG_LLM="):
+        with pytest.raises(LLMError, match=r"needs an API key: set OPENAI_API_KEY.*RAG_LLM=") as e:
             api_key(llm.with_(openai_api_key=None, openai_base_url=url))
+        # The whole message: which setting, the local servers meant, and the offline way out.
+        assert str(e.value) == (
+            "RAG_LLM=openai needs an API key: set OPENAI_API_KEY, or set OPENAI_BASE_URL to a "
+            "local OpenAI-compatible server (Ollama, llama.cpp, vLLM), or use RAG_LLM=extractive "
+            "to answer offline."
+        )
+
+
+def test_the_client_is_built_with_the_configured_timeout(llm: Settings) -> None:
+    """Every call passes its own deadline (rag.bounds); the client's default is the setting, so a
+    call that did not would still end."""
+    model = chat_model(llm.with_(llm_timeout=7.5))
+    assert model.request_timeout == 7.5
+    assert model.root_client._client.timeout.read == 7.5
 
 
 def test_the_bounds_of_a_call(llm: Settings) -> None:

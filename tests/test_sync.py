@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.api import engine
+from rag.api import engine, shared_embedder
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ConfigError, DocumentsError
@@ -67,6 +67,10 @@ def test_touch_without_change_is_unchanged(settings: Settings, docs_dir: Path) -
     os.utime(docs_dir / SEED_FILE, (1, 1))
     report = rag.ingest(settings=settings)
     assert report.unchanged_files == 1 and report.updated_files == 0
+    # The new time is recorded: the next sync does not read the file again.
+    entry = Manifest.load(settings.store_dir / "manifest.json").files[SEED_FILE]
+    stat = (docs_dir / SEED_FILE).stat()
+    assert (entry.size, entry.mtime) == (stat.st_size, 1.0)
 
 
 def test_edit_delete_rename(settings: Settings, docs_dir: Path) -> None:
@@ -93,6 +97,7 @@ def test_edit_delete_rename(settings: Settings, docs_dir: Path) -> None:
     renamed = rag.ingest(settings=settings)
     assert (renamed.renamed_files, renamed.added_files, renamed.removed_files) == (1, 0, 0)
     assert renamed.embedded_chunks == 0
+    assert (renamed.added_chunks, renamed.removed_chunks) == (0, 0)  # its chunks are kept
     assert [d.source for d in rag.documents(settings).documents] == [SEED_FILE, "river.txt"]
     assert_consistent(settings)
     cited = rag.answer("Where does the Danube end?", settings=settings).citations
@@ -221,8 +226,13 @@ def test_the_folder_must_exist_be_a_folder_and_hold_documents(settings: Settings
     missing = settings.store_dir.parent / "missing"
     with pytest.raises(DocumentsError, match=r"The documents folder .*missing does not exist: "):
         syncer.sync(missing)
-    with pytest.raises(DocumentsError, match=r"\.txt.*\(rag ingest PATH, or RAG_DOCS_DIR\)"):
+    with pytest.raises(DocumentsError) as absent:
         syncer.sync(missing)
+    assert str(absent.value) == (
+        f"The documents folder {missing} does not exist: create it and add .txt, .md, "
+        ".markdown, .html, .htm, .rst, .pdf, .docx files, or point to another folder "
+        "(rag ingest PATH, or RAG_DOCS_DIR)."
+    )
     (missing.parent / "a.txt").write_text("x", encoding="utf-8")
     with pytest.raises(DocumentsError, match=r"a\.txt is a file, not a folder"):
         syncer.sync(missing.parent / "a.txt")
@@ -232,10 +242,16 @@ def test_the_folder_must_exist_be_a_folder_and_hold_documents(settings: Settings
     ) as err:
         syncer.sync(missing)
     assert "skipped" not in str(err.value)
+    assert str(err.value) == (
+        f"No documents found in {missing.resolve()}: add .txt, .md, .markdown, .html, .htm, "
+        ".rst, .pdf, .docx files there and run rag ingest again."
+    )
     (missing / "image.png").write_bytes(b"\x89PNG")
     (missing / "notes").write_bytes(b"x")
     with pytest.raises(DocumentsError, match=r"\(2 file\(s\) skipped: unsupported type \.png\)"):
         syncer.sync(missing)
+    (missing / "a.txt").write_text("The Danube flows.", encoding="utf-8")
+    assert SkippedFile("notes", "unsupported type (none)") in syncer.sync(missing).skipped
     assert check_folder(missing) == missing.resolve()
 
 
@@ -266,6 +282,9 @@ def test_files_over_the_size_caps_are_skipped_before_they_are_read(
     assert syncer._too_big(docs / "x.HTM", 3 * 1024 * 1024) == (
         "3.0 MB is over the 0.00195312 MB limit for an HTML file "
         "(raise RAG_MAX_HTML_MB to index it)"
+    )
+    assert syncer._too_big(docs / "x.pdf", 100 * 1024 * 1024) == (  # MiB, as the caps are
+        "100.0 MB is over the 0.000976562 MB limit for a file (raise RAG_MAX_FILE_MB to index it)"
     )
     assert syncer._too_big(docs / "x.htm", 2048) == ""
     assert syncer._too_big(docs / "x.txt", 1024) == ""
@@ -316,6 +335,14 @@ def test_the_embedder_must_be_the_one_the_settings_name(settings: Settings) -> N
     other = Embedder(backend="onnx-int8")
     with pytest.raises(ConfigError, match=r"gives .* vectors but the settings name the 'onnx'"):
         Syncer(settings, eng.store, eng.lexical, other)
+    int8 = settings.with_(embed_backend="onnx-int8")
+    with pytest.raises(ConfigError) as wrong:
+        Syncer(int8, eng.store, eng.lexical, Embedder(backend="onnx"))
+    assert str(wrong.value) == (
+        "The embedder gives all-MiniLM-L6-v2/fp32 vectors but the settings name the 'onnx-int8' "
+        "backend (all-MiniLM-L6-v2/int8): pass the embedder of these settings "
+        "(rag.api.shared_embedder(settings))."
+    )
 
 
 def test_each_disagreement_is_named(settings: Settings, docs_dir: Path) -> None:
@@ -428,3 +455,357 @@ def test_a_removal_marks_the_document_list_unfinished_before_it_writes(settings:
     with pytest.raises(RuntimeError, match="stopped"):
         syncer.remove(SEED_FILE)
     assert Manifest.load(settings.store_dir / "manifest.json").in_progress is True
+
+
+def test_lexical_changes_that_do_not_add_up_rebuild_it_from_the_store(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    chunks = Manifest.load(settings.store_dir / "manifest.json").total_chunks
+    syncer = eng.syncer(settings)
+    caplog.set_level("INFO", logger="rag.sync")
+    # A row the store does not hold: the update applies, but the count is not the manifest's.
+    syncer._added_rows = [("ghost", "a chunk no store holds")]
+    syncer._update_lexical(chunks, [], generation=7)
+    assert "Rebuilding the lexical index from the store." in caplog.messages
+    assert (len(eng.lexical), eng.lexical.generation) == (chunks, 7)
+    assert "ghost" not in {chunk_id for chunk_id, _ in eng.lexical.search("store holds", 50)}
+
+
+def test_an_edit_to_the_text_of_a_deleted_file_is_no_rename(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """Only a new file can be a rename: an edited file that now holds a deleted file's text
+    replaces its own chunks, and the deleted file's go (no chunk of either is left over)."""
+    sava = "The Sava meets the Danube at Belgrade."
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    (docs_dir / "sava.txt").write_text(sava, encoding="utf-8")
+    rag.ingest(settings=settings)
+    (docs_dir / "sava.txt").unlink()
+    (docs_dir / "danube.txt").write_text(sava, encoding="utf-8")
+    report = rag.ingest(settings=settings)
+    assert (report.updated_files, report.removed_files, report.renamed_files) == (1, 1, 0)
+    assert report.added_files == 0
+    assert_consistent(settings)
+
+
+def _sentences(word: str, n: int) -> str:
+    return " ".join(f"The {word} record number {i} says {i * 37} units moved." for i in range(n))
+
+
+def test_a_sync_in_several_windows_counts_embeds_and_saves_its_progress(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are embedded and added a window at a time (``_WINDOW``, made small here): every
+    window's new texts count, each file is finished in its last window, and the document list is
+    saved mid-sync at most every ``_SAVE_EVERY_S`` (with what is finished, for a crash)."""
+    monkeypatch.setattr("rag.sync._WINDOW", 2)
+    docs = tmp_path / "windows"
+    docs.mkdir()
+    (docs / "a.txt").write_text(_sentences("alpha", 12), encoding="utf-8")
+    (docs / "b.txt").write_text(_sentences("beta", 12), encoding="utf-8")
+    small = settings.with_(chunk_size=200, chunk_overlap=0)
+
+    def run(folder: Path) -> tuple[object, list[tuple[int, int, str]], list[tuple[bool, list]]]:
+        syncer = engine(small).syncer(small)
+        real_save = syncer.catalog.save
+        saves: list[tuple[bool, list]] = []
+
+        def save(manifest: Manifest) -> None:
+            saves.append((manifest.in_progress, sorted(manifest.files)))
+            real_save(manifest)
+
+        syncer.catalog.save = save  # type: ignore[method-assign]
+        calls: list[tuple[int, int, str]] = []
+        return syncer.sync(folder, lambda *a: calls.append(a)), calls, saves
+
+    report, calls, saves = run(docs)
+    chunks = report.total_chunks
+    assert chunks >= 6  # three windows or more
+    assert report.embedded_chunks == report.added_chunks == chunks
+    assert calls[-1] == (chunks, chunks, f"Indexed {chunks}/{chunks} chunks of 2/2 files")
+    assert saves == [(True, []), (False, ["a.txt", "b.txt"])]  # a quick sync: no save between
+    assert_consistent(small)
+
+    monkeypatch.setattr("rag.sync._SAVE_EVERY_S", -1.0)  # a save after every window
+    (docs / "c.txt").write_text(_sentences("gamma", 12), encoding="utf-8")
+    (docs / "d.txt").write_text(_sentences("delta", 12), encoding="utf-8")
+    report, calls, saves = run(docs)
+    assert report.embedded_chunks == report.added_chunks > 4
+    during = saves[1:-1]
+    assert len(during) >= 3 and all(in_progress for in_progress, _ in during)
+    assert (True, ["a.txt", "b.txt", "c.txt"]) in during  # c finished, d not yet
+    assert saves[-1] == (False, ["a.txt", "b.txt", "c.txt", "d.txt"])
+    assert_consistent(small)
+
+
+def test_only_a_sync_with_many_new_texts_asks_for_the_bulk_runtime(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedder is asked for its bulk runtime when the sync has enough new texts (the
+    runtime itself is tested in tests/test_embeddings.py, slow: here the request is recorded
+    and the vectors come from the ONNX runtime)."""
+    monkeypatch.setattr("rag.sync.BULK_MIN_CHUNKS", 3)
+    docs = tmp_path / "bulk"
+    docs.mkdir()
+    (docs / "a.txt").write_text(_sentences("alpha", 12), encoding="utf-8")
+    asked: list[bool] = []
+    real = Embedder.embed_documents
+
+    def embed(self: Embedder, texts: list[str], bulk: bool = False) -> object:
+        asked.append(bulk)
+        return real(self, texts)
+
+    monkeypatch.setattr(Embedder, "embed_documents", embed)
+    for bulk in ("auto", "off"):
+        chosen = settings.with_(
+            embed_bulk=bulk, store_dir=tmp_path / f"store-{bulk}", chunk_size=200, chunk_overlap=0
+        )
+        assert engine(chosen).syncer(chosen).sync(docs).embedded_chunks >= 3
+    assert asked == [True, False]
+
+
+def test_two_renames_in_one_sync_are_both_counted(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    (docs_dir / "sava.txt").write_text("The Sava meets the Danube at Belgrade.", encoding="utf-8")
+    rag.ingest(settings=settings)
+    (docs_dir / "danube.txt").rename(docs_dir / "river.txt")
+    (docs_dir / "sava.txt").rename(docs_dir / "tributary.txt")
+    report = rag.ingest(settings=settings)
+    assert (report.renamed_files, report.added_files, report.removed_files) == (2, 0, 0)
+    assert report.embedded_chunks == 0
+    assert_consistent(settings)
+
+
+def test_a_sync_that_only_removes_reports_no_indexing(settings: Settings, docs_dir: Path) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    (docs_dir / "danube.txt").unlink()
+    calls: list[tuple[int, int, str]] = []
+    report = engine(settings).syncer(settings).sync(docs_dir, lambda *a: calls.append(a))
+    assert report.removed_files == 1
+    assert [c for c in calls if c[2].startswith("Indexed")] == []
+    assert_consistent(settings)
+
+
+def test_the_document_list_records_each_files_size_time_and_sync(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """What the next sync compares (size and mtime: an unchanged file is not read again), and
+    when each file was synced (rag docs, the UI's library)."""
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    for source, entry in Manifest.load(settings.store_dir / "manifest.json").files.items():
+        stat = (docs_dir / source).stat()
+        assert (entry.size, entry.mtime) == (stat.st_size, stat.st_mtime)
+        assert datetime.fromisoformat(entry.synced_at).tzinfo is not None
+
+
+def test_a_server_catalog_keeps_each_synced_documents_text(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """Server mode: the catalog stores each document's full text (the UI shows it from there)."""
+    from rag.catalog import ServerCatalog
+
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    eng = engine(settings)
+    catalog = ServerCatalog(eng.store)
+    embedder = shared_embedder(settings)
+    Syncer(settings, eng.store, eng.lexical, embedder, catalog=catalog).sync(docs_dir)
+    reader = ServerCatalog(eng.store)  # another process
+    assert reader.document_text("danube.txt", Path("/ignored")) == EXTRA
+    assert set(reader.load().files) == {SEED_FILE, "danube.txt"}
+
+
+def test_a_damaged_document_list_is_rebuilt_from_the_store_as_finished(
+    settings: Settings, docs_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unreadable list is rebuilt from the store and saved, and says so; the store was
+    complete, so the rebuilt list is not marked unfinished (no repair follows)."""
+    rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    saved = Manifest.load(path)
+    path.write_text("{ torn", encoding="utf-8")
+    caplog.set_level("WARNING", logger="rag.sync")
+    rebuilt = engine(settings).syncer(settings).load_manifest()
+    assert rebuilt.files.keys() == saved.files.keys() and rebuilt.in_progress is False
+    assert caplog.messages == [
+        f"The index manifest {path} is unreadable (JSONDecodeError) Rebuilding it from the index."
+    ]
+    assert Manifest.load(path).files.keys() == saved.files.keys()
+    # Missing while the store holds chunks: rebuilt too, and said so.
+    path.unlink()
+    caplog.clear()
+    syncer = engine(settings).syncer(settings)
+    assert syncer.load_manifest().files.keys() == saved.files.keys()
+    assert caplog.messages == [
+        f"The document list lists nothing but {syncer.store.where} holds "
+        f"{saved.total_chunks} chunks: rebuilding it from the index."
+    ]
+
+
+def test_a_sync_says_what_it_repairs_replaces_and_re_embeds(
+    settings: Settings, docs_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log of a sync that repairs an unfinished one, replaces another folder's index, or
+    finds another backend's vectors (cleared and embedded again, BM25 rebuilt)."""
+    from rag.source import this_host
+
+    caplog.set_level("INFO", logger="rag.sync")
+    first = rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    assert Manifest.load(path).host == this_host()
+    rag.ingest(settings=settings)
+    assert not [m for m in caplog.messages if m.startswith(("Repairing", "Replacing"))]
+
+    manifest = Manifest.load(path)
+    manifest.in_progress = True
+    manifest.save(path)
+    caplog.clear()
+    rag.ingest(settings=settings)
+    assert "Repairing the index first: the last sync did not finish." in caplog.messages
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    caplog.clear()
+    engine(settings).syncer(settings).sync(other)
+    assert f"Replacing the index of {docs_dir.resolve()} with {other.resolve()}." in (
+        caplog.messages
+    )
+
+    eng = engine(settings)
+    eng.store.set_embedding("another/model")
+    caplog.clear()
+    report = eng.syncer(settings).sync(docs_dir)
+    own = shared_embedder(settings).id
+    assert (
+        f"The index holds another/model embeddings and this backend gives {own}: "
+        "re-embedding everything."
+    ) in caplog.messages
+    assert eng.store.embedding() == own
+    assert report.embedded_chunks == report.total_chunks == first.total_chunks
+    assert "Rebuilding the lexical index from the store." not in caplog.messages  # rebuilt whole
+    assert_consistent(settings)
+
+
+def test_a_current_lexical_index_is_updated_and_a_stale_one_rebuilt(
+    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    path = settings.store_dir / "manifest.json"
+    builds: list[int] = []
+    real_build = eng.lexical.build
+
+    def build(rows: object, generation: int = 0) -> None:
+        builds.append(generation)
+        real_build(rows, generation)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(eng.lexical, "build", build)
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    eng.syncer(settings).sync(docs_dir)
+    assert builds == []  # in place: no rebuild of the whole index
+    # Another sync's index (an older generation) with as many rows: rebuilt, not patched.
+    real_build([(i, "stale words") for i in sorted(Manifest.load(path).chunk_ids)], 0)
+    (docs_dir / "sava.txt").write_text("The Sava meets the Danube at Belgrade.", encoding="utf-8")
+    eng.syncer(settings).sync(docs_dir)
+    assert builds == [Manifest.load(path).generation]
+    assert eng.lexical.search("Danube kilometres", 5)
+    assert_consistent(settings)
+
+
+def test_a_crashed_syncs_chunks_of_a_file_gone_since_are_deleted(
+    settings: Settings, docs_dir: Path
+) -> None:
+    """Chunks a crashed sync wrote and no entry lists: reused when their file is synced again
+    (test_crash_half_way_is_repaired), deleted when the file is gone by the repair."""
+    first = rag.ingest(settings=settings)
+    path = settings.store_dir / "manifest.json"
+    before = path.read_text()
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    rag.ingest(settings=settings)
+    data = json.loads(before)
+    data["in_progress"] = True
+    path.write_text(json.dumps(data))
+    (docs_dir / "danube.txt").unlink()
+    report = rag.ingest(settings=settings)
+    assert report.total_chunks == first.total_chunks == engine(settings).store.count()
+    assert_consistent(settings)
+
+
+def test_a_sync_is_marked_unfinished_before_its_first_write(settings: Settings) -> None:
+    rag.ingest(settings=settings)
+    (settings.docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    syncer = engine(settings).syncer(settings)
+
+    def lost_the_lease() -> None:
+        raise RuntimeError("stopped")
+
+    syncer.fence = lost_the_lease  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="stopped"):
+        syncer.sync(settings.docs_dir)
+    assert Manifest.load(settings.store_dir / "manifest.json").in_progress is True
+
+
+def test_each_changing_sync_is_one_generation_of_every_part(
+    settings: Settings, docs_dir: Path
+) -> None:
+    rag.ingest(settings=settings)
+    eng = engine(settings)
+    path = settings.store_dir / "manifest.json"
+    before = Manifest.load(path).generation
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    eng.syncer(settings).sync(docs_dir)
+    after = Manifest.load(path)
+    assert after.generation == before + 1 and after.in_progress is False
+    assert eng.store.state().generation == eng.lexical.generation == before + 1
+    assert eng.store.embedding() == shared_embedder(settings).id
+    # Nothing changed in the folder but BM25 is another sync's: the sync rebuilds it.
+    eng.lexical.build([(i, "stale words") for i in sorted(after.chunk_ids)], 0)
+    eng.syncer(settings).sync(docs_dir)
+    assert eng.lexical.generation == before + 2
+    assert eng.lexical.search("Danube kilometres", 5)
+    assert_consistent(settings)
+
+
+def test_a_sync_reports_its_time_and_records_when_it_ran(settings: Settings) -> None:
+    from datetime import UTC
+
+    started = datetime.now(UTC).replace(microsecond=0)
+    report = rag.ingest(settings=settings)
+    assert 0.0 < report.seconds < 600.0  # this sync's wall-clock, not a clock reading
+    last = Manifest.load(settings.store_dir / "manifest.json").last_sync
+    assert last is not None and datetime.fromisoformat(last) >= started
+
+
+def test_touched_files_are_each_unchanged_and_none_is_dropped(
+    settings: Settings, docs_dir: Path
+) -> None:
+    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
+    (docs_dir / "sava.txt").write_text("The Sava meets the Danube at Belgrade.", encoding="utf-8")
+    rag.ingest(settings=settings)
+    for name in ("danube.txt", "sava.txt"):
+        os.utime(docs_dir / name, (1, 1))
+    report = rag.ingest(settings=settings)
+    assert (report.unchanged_files, report.removed_files, report.total_files) == (3, 0, 3)
+    again = rag.ingest(settings=settings)  # now by size and time, none read
+    assert (again.unchanged_files, again.removed_files, again.total_files) == (3, 0, 3)
+    assert_consistent(settings)
+
+
+def test_a_syncer_without_a_catalog_opens_the_store_folders(settings: Settings) -> None:
+    eng = engine(settings)
+    syncer = Syncer(settings, eng.store, eng.lexical, shared_embedder(settings))
+    report = syncer.sync(settings.docs_dir)
+    saved = Manifest.load(settings.store_dir / "manifest.json")
+    assert report.total_chunks == saved.total_chunks > 0
+
+
+def test_a_documents_title_reaches_its_stored_chunks(settings: Settings, docs_dir: Path) -> None:
+    page = "<html><head><title>Rivers of Serbia</title></head><body><p>"
+    (docs_dir / "rivers.html").write_text(page + EXTRA + "</p></body></html>", encoding="utf-8")
+    rag.ingest(settings=settings)
+    titles = {c.title for c in engine(settings).store.iter_chunks() if c.source == "rivers.html"}
+    assert titles == {"Rivers of Serbia"}
