@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import shutil
 from datetime import datetime
@@ -809,3 +810,113 @@ def test_a_documents_title_reaches_its_stored_chunks(settings: Settings, docs_di
     rag.ingest(settings=settings)
     titles = {c.title for c in engine(settings).store.iter_chunks() if c.source == "rivers.html"}
     assert titles == {"Rivers of Serbia"}
+
+
+# Survivors of the rag/sync.py mutation run (tests/README.md), each checked on its mutant.
+
+
+def test_a_skipped_file_does_not_end_the_scan(settings: Settings, tmp_path: Path) -> None:
+    """An unsupported file and a link out of the folder are skipped, in order, and the files
+    after them still read (kills ``_scan_45``, a ``continue`` made ``break``, and the reasons'
+    words ``_scan_64``, ``_65``, ``_69``, ``_70``)."""
+    docs = tmp_path / "ordered"
+    docs.mkdir()
+    (docs / "a.png").write_bytes(b"\x89PNG\r\n")
+    (tmp_path / "outside.md").write_text("# Out\n\nNot in the folder.\n", encoding="utf-8")
+    (docs / "b-link.md").symlink_to(tmp_path / "outside.md")
+    (docs / "c.md").write_text("# Cranes\n\nCranes fly south.\n", encoding="utf-8")
+    (docs / "d.md").write_text("# Herons\n\nHerons wade.\n", encoding="utf-8")
+    report = engine(settings).syncer(settings).sync(docs)
+    assert report.skipped == [
+        SkippedFile("a.png", "unsupported type .png"),
+        SkippedFile("b-link.md", "a link to a file outside the folder"),
+    ]
+    assert report.added_files == 2
+
+
+def test_skipped_files_are_logged_with_their_reason(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Kills ``_scan_84``, ``_85``, ``_89``, ``_90`` (the two warnings' words)."""
+    docs = tmp_path / "logged"
+    docs.mkdir()
+    (docs / "big.txt").write_text("Rivers " * 300, encoding="utf-8")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (docs / "ok.txt").write_text("Rivers run.", encoding="utf-8")
+    capped = settings.with_(max_file_mb=1 / 1024)
+    with caplog.at_level(logging.WARNING, logger="rag.sync"):
+        engine(capped).syncer(capped).sync(docs)
+    lines = [r.getMessage() for r in caplog.records if r.name == "rag.sync"]
+    assert any(line.startswith("Skipping big.txt: 0.0 MB is over the") for line in lines)
+    assert any(line.startswith("Skipping broken.pdf: not a readable PDF") for line in lines)
+
+
+def test_the_parse_time_limit_reaches_the_loaders(settings: Settings, tmp_path: Path) -> None:
+    """Kills ``_scan_82`` (``load_document`` called without ``max_parse_seconds``)."""
+    docs = tmp_path / "slow"
+    docs.mkdir()
+    (docs / "page.html").write_text("<p>" + "<b>Rivers</b> " * 2000 + "</p>", encoding="utf-8")
+    (docs / "ok.txt").write_text("Rivers run.", encoding="utf-8")
+    hurried = settings.with_(max_parse_seconds=1e-9)
+    report = engine(hurried).syncer(hurried).sync(docs)
+    (skipped,) = report.skipped
+    assert skipped.path == "page.html" and "RAG_MAX_PARSE_SECONDS" in skipped.reason
+    assert report.added_files == 1
+
+
+def test_new_bytes_with_the_same_text_update_the_recorded_size(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A file whose bytes change but whose text does not is not re-indexed, but its size and
+    time are recorded, so the next sync does not read it again (kills ``_scan_111``)."""
+    docs = tmp_path / "same-text"
+    docs.mkdir()
+    page = docs / "page.html"
+    page.write_text("<html><body><p>Herons wade.</p></body></html>", encoding="utf-8")
+    syncer = engine(settings).syncer(settings)
+    syncer.sync(docs)
+    page.write_text("<html><body><p>Herons wade.</p><!-- a comment --></body></html>", "utf-8")
+    again = syncer.sync(docs)
+    assert again.updated_files == 0 and again.unchanged_files == 1
+    (entry,) = engine(settings).catalog.load().files.values()
+    assert entry.size == page.stat().st_size
+
+
+def test_a_sync_records_which_embedding_its_vectors_come_from(settings: Settings) -> None:
+    """Another process opening the store reads the embedding id (kills ``sync_106``)."""
+    import chromadb
+
+    rag.ingest(settings=settings)
+    client = chromadb.PersistentClient(path=str(settings.store_dir / "chroma"))
+    metadata = client.get_collection(settings.collection).metadata or {}
+    assert metadata.get("embedding") == shared_embedder(settings).id
+
+
+def test_a_documents_pages_sections_and_title_reach_its_chunks(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Kills ``_scan_122``, ``_129``, ``_130`` (the loader's pages, structure and title not
+    passed to the chunker)."""
+    from tests.test_loaders_chunking import make_pdf
+
+    docs = tmp_path / "structured"
+    docs.mkdir()
+    make_pdf(docs / "two.pdf", ["Herons wade in water.", "Cranes fly south."])
+    (docs / "guide.md").write_text(
+        "# Bird guide\n\nAn intro.\n\n## Herons\n\nHerons wade.\n", encoding="utf-8"
+    )
+    (docs / "notes.html").write_text(
+        "<html><head><title>Field notes</title></head><body><p>Herons nest in trees.</p>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    engine(settings).syncer(settings).sync(docs)
+    chunks = [p.chunk for p in rag.retrieve("herons cranes", k=20, settings=settings.with_(
+        docs_dir=docs))]  # fmt: skip
+    pages = {c.page for c in chunks if c.source == "two.pdf"}
+    assert pages == {1, 2}
+    guide = [c for c in chunks if c.source == "guide.md"]
+    assert {c.title for c in guide} == {"Bird guide"}
+    assert "Bird guide > Herons" in {c.section for c in guide}
+    # A page's title that is not its first line (HTML's <title>) is the chunks' title too.
+    assert {c.title for c in chunks if c.source == "notes.html"} == {"Field notes"}
