@@ -3,6 +3,7 @@ for the holes mutation testing found (tests/README.md); each was seen failing on
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -428,3 +429,18 @@ def test_a_list_keeps_its_kind_and_a_twelve_word_line_is_a_heading() -> None:
     assert [completed(found, units, i).kind for i in range(2)] == ["text", "list"]
     twelve = " ".join(["word"] * 12)
     assert is_heading(twelve) and not is_heading(twelve + " more")
+
+
+def test_each_section_of_an_answer_gets_its_own_label(tmp_path: Path) -> None:
+    """Kills ``answer_text_12`` (one label for the whole answer)."""
+    reader = tied_reader(tmp_path / "tied")
+    first = passages("The flag starts watch mode.", "cli.md")
+    first = [replace(p, chunk=replace(p.chunk, section="CLI > --watch")) for p in first]
+    second = passages("The other flag stops it.", "cli2.md")
+    second = [replace(p, chunk=replace(p.chunk, section="CLI > --stop")) for p in second]
+    answer = answer_extractive("What do they do?", first + second, reader, refusal_threshold=0.5)
+    parts = sorted(re.sub(r" \[\d\]", "", part) for part in re.split(r"(?<=\]) ", answer.text))
+    assert parts == [
+        "--stop \u2014 The other flag stops it.",
+        "--watch \u2014 The flag starts watch mode.",
+    ]
