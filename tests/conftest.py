@@ -13,6 +13,7 @@ import pytest
 
 import rag
 from rag.config import Settings
+from tests.openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -65,6 +66,14 @@ def docs_dir(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, docs_dir: Path) -> Settings:
     """Settings pointing at a private documents folder and an empty private store."""
     return Settings(docs_dir=docs_dir, store_dir=tmp_path / "store")
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAIServer]:
+    """A scripted OpenAI-compatible server on 127.0.0.1 (tests/openai_server.py); modules that
+    start a page of their own name their page fixture ``server`` and override this one."""
+    with OpenAIServer() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

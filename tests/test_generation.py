@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -48,15 +47,9 @@ def cited(body: Body) -> str:
     return f"{PHONE} [{passage_with(body, 'speak by phone')}]."
 
 
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as running:
-        yield running
-
-
-@pytest.fixture
-def llm(seeded: Settings, server: OpenAIServer) -> Settings:
-    return seeded.with_(
+def on_server(base: Settings, server: OpenAIServer) -> Settings:
+    """``base`` answering through the scripted server on 127.0.0.1."""
+    return base.with_(
         llm="openai",
         openai_base_url=server.url,
         openai_api_key=SECRET,
@@ -64,6 +57,11 @@ def llm(seeded: Settings, server: OpenAIServer) -> Settings:
         llm_timeout=5.0,
         llm_max_retries=2,
     )
+
+
+@pytest.fixture
+def llm(seeded: Settings, server: OpenAIServer) -> Settings:
+    return on_server(seeded, server)
 
 
 def read_passages(settings: Settings, question: str) -> list[Passage]:

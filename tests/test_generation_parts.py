@@ -5,7 +5,6 @@ enough to run for every mutant of the module (tests/README.md, mutation testing)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,7 +37,13 @@ from rag.prompts import (
 )
 from rag.reader import shared_reader
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with, passages
-from tests.test_generation import ERROR_BRANCHES, SECRET, EchoingServer, free_port
+from tests.test_generation import (
+    ERROR_BRANCHES,
+    SECRET,
+    EchoingServer,
+    free_port,
+    on_server,
+)
 from tests.test_llm_deadline import Misbehaving
 
 QUESTION = "When did the bridge open?"
@@ -62,21 +67,8 @@ def checks(threshold: float | None = None) -> Checks:
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as running:
-        yield running
-
-
-@pytest.fixture
 def llm(tmp_path: Path, server: OpenAIServer) -> Settings:
-    return Settings(docs_dir=tmp_path, store_dir=tmp_path / "store").with_(
-        llm="openai",
-        openai_base_url=server.url,
-        openai_api_key=SECRET,
-        model="test-model",
-        llm_timeout=5.0,
-        llm_max_retries=2,
-    )
+    return on_server(Settings(docs_dir=tmp_path, store_dir=tmp_path / "store"), server)
 
 
 def cites_bridge(body: Body) -> str:
