@@ -18,7 +18,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import ConfigError, DocumentsError
 from rag.manifest import Manifest
-from rag.models import SkippedFile
+from rag.models import IngestReport, SkippedFile
 from rag.sync import (
     BULK_LOADED_MIN_CHUNKS,
     BULK_MIN_CHUNKS,
@@ -142,18 +142,23 @@ def test_bad_files_are_skipped_with_reasons(settings: Settings, docs_dir: Path) 
     assert report.added_files == 1 and report.total_files == 1
 
 
-def test_crash_half_way_is_repaired(settings: Settings, docs_dir: Path) -> None:
-    """Simulate a kill after chunks were written but before the manifest recorded them."""
-    rag.ingest(settings=settings)
+def crashed_after_adding_danube(settings: Settings, docs_dir: Path) -> IngestReport:
+    """A sync that wrote danube.txt's chunks and was killed before its manifest listed them:
+    the manifest rolled back to the sync before and marked unfinished. The first sync's report."""
+    first = rag.ingest(settings=settings)
     manifest_path = settings.store_dir / "manifest.json"
     before = manifest_path.read_text()
     (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
     rag.ingest(settings=settings)
-    # Roll the manifest back to before the second sync and mark it unfinished: the store now
-    # holds orphan chunks of danube.txt that the manifest does not list.
     data = json.loads(before)
     data["in_progress"] = True
     manifest_path.write_text(json.dumps(data))
+    return first
+
+
+def test_crash_half_way_is_repaired(settings: Settings, docs_dir: Path) -> None:
+    """Simulate a kill after chunks were written but before the manifest recorded them."""
+    crashed_after_adding_danube(settings, docs_dir)
     assert stored_ids(settings) != manifest_ids(settings)
 
     report = rag.ingest(settings=settings)
@@ -722,14 +727,7 @@ def test_a_crashed_syncs_chunks_of_a_file_gone_since_are_deleted(
 ) -> None:
     """Chunks a crashed sync wrote and no entry lists: reused when their file is synced again
     (test_crash_half_way_is_repaired), deleted when the file is gone by the repair."""
-    first = rag.ingest(settings=settings)
-    path = settings.store_dir / "manifest.json"
-    before = path.read_text()
-    (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
-    rag.ingest(settings=settings)
-    data = json.loads(before)
-    data["in_progress"] = True
-    path.write_text(json.dumps(data))
+    first = crashed_after_adding_danube(settings, docs_dir)
     (docs_dir / "danube.txt").unlink()
     report = rag.ingest(settings=settings)
     assert report.total_chunks == first.total_chunks == engine(settings).store.count()

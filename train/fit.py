@@ -90,6 +90,19 @@ def base_model(layers: int, init: Path | None = None) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def encode(tokenizer: Any, batch: list[tuple[str, str, int]]) -> Any:
+    """A batch of (question, sentence, label) pairs as the model reads them: padded tensors,
+    the sentence side cut to MAX_TOKENS."""
+    return tokenizer(
+        [a for a, _, _ in batch],
+        [b for _, b, _ in batch],
+        truncation="only_second",
+        max_length=MAX_TOKENS,
+        padding=True,
+        return_tensors="pt",
+    )
+
+
 def fit(data_dir: Path, run_dir: Path, config: FitConfig) -> Path:
     """Train (or resume) and save the final weights in ``run_dir/final``; returns that folder."""
     import torch
@@ -143,14 +156,7 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig) -> Path:
     bar = tqdm(total=steps, initial=start, desc="reader", unit="step", mininterval=5)
     for step in range(start, steps):
         batch = pairs[step * config.batch_size : (step + 1) * config.batch_size]
-        encoded = tokenizer(
-            [a for a, _, _ in batch],
-            [b for _, b, _ in batch],
-            truncation="only_second",
-            max_length=MAX_TOKENS,
-            padding=True,
-            return_tensors="pt",
-        )
+        encoded = encode(tokenizer, batch)
         labels = torch.tensor([float(y) for _, _, y in batch])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             logits = model(**encoded).logits.squeeze(-1)

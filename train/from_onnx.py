@@ -92,8 +92,8 @@ def check(final: Path, val_path: Path, groups: int = 40) -> dict[str, Any]:
     from transformers import AutoTokenizer, BertForSequenceClassification
 
     from rag.reader import Reader
-    from rag.reader_input import MAX_TOKENS
     from train.export import validation_groups
+    from train.fit import encode
 
     rows = validation_groups(val_path)
     step = max(1, len(rows) // groups)
@@ -104,15 +104,7 @@ def check(final: Path, val_path: Path, groups: int = 40) -> dict[str, Any]:
     with torch.no_grad():
         for i in range(0, len(pairs), 32):
             batch = pairs[i : i + 32]
-            enc = tokenizer(
-                [a for a, _, _ in batch],
-                [b for _, b, _ in batch],
-                truncation="only_second",
-                max_length=MAX_TOKENS,
-                padding=True,
-                return_tensors="pt",
-            )
-            torch_logits.append(model(**enc).logits.squeeze(-1).numpy())
+            torch_logits.append(model(**encode(tokenizer, batch)).logits.squeeze(-1).numpy())
     ours = np.concatenate(torch_logits)
     reader = Reader(MODEL_DIR)
     shipped = np.concatenate(
