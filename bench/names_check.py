@@ -55,12 +55,8 @@ def run(names: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (docs, questions) in loco.corpora(names).items():
         folder = WORK / name
-        (folder / "docs").mkdir(parents=True, exist_ok=True)
-        for file, text in docs.items():
-            path = folder / "docs" / file
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                path.write_text(text, encoding="utf-8")
-        settings = Settings(docs_dir=folder / "docs", store_dir=folder / "store")
+        docs_dir = loco.write_docs(folder / "docs", docs)
+        settings = Settings(docs_dir=docs_dir, store_dir=folder / "store")
         rag.ingest(settings=settings)
         counts: dict[str, dict[str, int]] = {}
         for question in picked(questions):

@@ -37,7 +37,7 @@ def run(label: str, names: Sequence[str]) -> Path:
     import rag
     import rag.answering as answering
     from rag.config import Settings
-    from train.loco import corpora, correct
+    from train.loco import corpora, correct, write_docs
 
     out = WORK / f"{label}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -62,13 +62,10 @@ def run(label: str, names: Sequence[str]) -> Path:
         for name in names:
             docs, questions = built[name]
             folder = WORK / name
-            (folder / "docs").mkdir(parents=True, exist_ok=True)
-            for file, text in docs.items():
-                path = folder / "docs" / file
-                if not path.exists() or path.read_text(encoding="utf-8") != text:
-                    path.write_text(text, encoding="utf-8")
             settings = Settings.from_env(
-                docs_dir=folder / "docs", store_dir=folder / "store", llm="extractive"
+                docs_dir=write_docs(folder / "docs", docs),
+                store_dir=folder / "store",
+                llm="extractive",
             )
             rag.ingest(settings=settings)
             began = time.monotonic()

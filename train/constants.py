@@ -181,11 +181,7 @@ def run_corpus(name: str, docs: dict[str, str], questions: list[Question]) -> Pa
     if done >= len(questions):
         return rows_path
     settings = Settings(docs_dir=folder / "docs", store_dir=folder / "store")
-    (folder / "docs").mkdir(parents=True, exist_ok=True)
-    for file, text in docs.items():
-        path = folder / "docs" / file
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+    loco.write_docs(folder / "docs", docs)
     (folder / "model.txt").write_text(reader.card.sha256)
     began = time.monotonic()
     report = rag.ingest(settings=settings)

@@ -186,6 +186,17 @@ def corpora(
     return out
 
 
+def write_docs(folder: Path, docs: dict[str, str]) -> Path:
+    """A corpus's documents as files in ``folder``; a file that already holds its text is left
+    alone (so the next sync finds it unchanged)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, text in docs.items():
+        path = folder / file
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return folder
+
+
 def correct(question: Question, source: str, text: str) -> bool:
     """The best sentence is (or is inside, or holds) one of the answer sentences of its document."""
     if not question.answerable or source != question.source:
