@@ -22,6 +22,7 @@ from rag.config import Settings
 from rag.errors import ConfigError, RagError
 from rag.loaders import UnreadableFile, load_document
 from tests.conftest import SEED_FILE
+from tests.test_auth import result
 from tests.test_loaders_chunking import make_docx, make_pdf
 
 BOMB_BYTES = 64 * 1024 * 1024  # what the bomb's XML unpacks to: over the loader's limit
@@ -393,20 +394,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
         app.close()
 
 
-def call(url: str, endpoint: str, data: list[Any], headers: dict[str, str] | None = None) -> Any:
+def call(url: str, endpoint: str, data: list[Any]) -> Any:
     """Call a page endpoint the way gradio_client does: POST, then read the event stream."""
-    with httpx.Client(timeout=60) as client:
-        posted = client.post(f"{url}/gradio_api/call/{endpoint}", json={"data": data})
-        posted.raise_for_status()
-        event = posted.json()["event_id"]
-        with client.stream("GET", f"{url}/gradio_api/call/{endpoint}/{event}") as stream:
-            kind = ""
-            for line in stream.iter_lines():
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: ") and kind in ("complete", "error"):
-                    return kind, json.loads(line[6:])
-    raise AssertionError("no result")
+    with httpx.Client(base_url=url, timeout=60) as client:
+        return result(client, endpoint, data)
 
 
 def test_delete_endpoint_takes_a_listed_document_and_refuses_others(
