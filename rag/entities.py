@@ -75,6 +75,12 @@ def _name_like(word: str, initial: bool) -> bool:
     return word[:1].isupper() and not initial
 
 
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` opens a sentence (where any word is capitalised)."""
+    before = text[:at]
+    return not before.strip() or bool(_SENTENCE_END.search(before))
+
+
 def _idf(chunks: int, df: float) -> float:
     """rag.lexical's smoothed IDF of a term in ``df`` of ``chunks`` chunks."""
     return math.log(1.0 + (max(chunks, 1) - df + 0.5) / (df + 0.5))
@@ -90,9 +96,7 @@ def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -
     seen: set[str] = set()
     for match in _WORD.finditer(question):
         word = match.group()
-        initial = not question[: match.start()].strip() or bool(
-            _SENTENCE_END.search(question[: match.start()])
-        )
+        initial = _opens_sentence(question, match.start())
         folded = fold(word)
         if folded in STOPWORDS or folded in seen or not _name_like(word, initial):
             continue
@@ -134,7 +138,7 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
         for match in _WORD.finditer(run.group()):
             word = match.group()
             at = run.start() + match.start()
-            initial = not question[:at].strip() or bool(_SENTENCE_END.search(question[:at]))
+            initial = _opens_sentence(question, at)
             if any(ch.isdigit() for ch in word) or word.isupper() or fold(word) in STOPWORDS:
                 continue
             stems = terms(word)

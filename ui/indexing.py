@@ -154,24 +154,20 @@ class IndexTracker:
             error = "Indexing failed: the details are in the server log."
             raise
         finally:
-            with self._lock:  # one step: a delete's touched() meanwhile is not overwritten
-                self._progress = replace(
-                    self._progress,
-                    running=False,
-                    error=error,
-                    version=self._progress.version + 1,
-                    stage="",
-                )
+            self.touched(running=False, error=error, stage="")
             for callback in self.on_done:
                 try:
                     callback()
                 except Exception:
                     log.exception("after indexing")
 
-    def touched(self) -> None:
-        """The documents changed outside a sync (a delete): every page refreshes its lists."""
+    def touched(self, **changes: object) -> None:
+        """The documents changed (a sync ended, with ``changes``, or a delete): the version
+        moves on in one locked step, so two changes at once are both counted, and every page
+        refreshes its lists."""
         with self._lock:
-            self._progress = replace(self._progress, version=self._progress.version + 1)
+            changes["version"] = self._progress.version + 1
+            self._progress = replace(self._progress, **changes)  # type: ignore[arg-type]
 
     def start(self) -> threading.Thread:
         """Sync in a background thread (the page is served meanwhile)."""
