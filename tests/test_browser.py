@@ -450,6 +450,9 @@ def test_conversation_is_restored_after_reload_and_exported(page: Page, server: 
 def test_sessions_keep_their_own_history(browser: Browser, server: Server) -> None:
     first, second = open_page(browser, server), open_page(browser, server)
     try:
+        # Two sessions of a page whose folder is indexed (run alone, the server is still indexing).
+        wait_for_index(first, server)
+        wait_for_index(second, server)
         ask(first, SERBIA)
         ask(second, "What anniversary does Belgrade mark?")
         expect(first.locator("#src-1-1")).to_be_visible()
