@@ -239,12 +239,14 @@ def chunk_id(source: str, doc_hash: str, start: int, end: int) -> str:
 
 
 def section_path(title: str, path: Sequence[str]) -> str:
-    """``"Title > Section > Subsection"``; "" for a document without headings."""
+    """``"Title > Section > Subsection"``; "" for a document without headings. A heading that
+    holds the separator itself ("a > b") has it written " › ", so the path splits back into
+    the headings it was made of."""
     if not path:
         return ""
-    parts = list(path)
-    if title and parts[0] != title:
-        parts.insert(0, title)
+    parts = [part.replace(SECTION_SEPARATOR, " › ") for part in path]
+    if title and parts[0] != title.replace(SECTION_SEPARATOR, " › "):
+        parts.insert(0, title.replace(SECTION_SEPARATOR, " › "))
     return SECTION_SEPARATOR.join(parts)
 
 

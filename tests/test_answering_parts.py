@@ -33,6 +33,7 @@ from rag.answering import (
     top_dense,
 )
 from rag.chunking import chunk_document
+from rag.loaders import load_document
 from rag.models import Chunk, Passage
 from rag.reader import shared_reader
 from rag.reader_input import reader_pair
@@ -280,6 +281,21 @@ def test_a_sentence_is_led_by_its_sections_heading_when_it_leaves_the_heading_ou
     # A sentence that holds the heading's text already is left alone (case folded).
     assert labelled("Use --Watch-Path twice.", "--watch-path") == "Use --Watch-Path twice."
     assert labelled(said, "") == said
+
+
+def test_a_heading_holding_the_path_separator_is_still_its_own_label(tmp_path: Path) -> None:
+    # "a > b" in a heading (shell redirection, comparisons) must not split it into two headings.
+    (tmp_path / "shell.md").write_text(
+        "# Shell > Guide\n\n## Redirect: cmd > file\n\nWrites the output to a file.\n",
+        encoding="utf-8",
+    )
+    document = load_document(tmp_path / "shell.md")
+    chunks = chunk_document(
+        "shell.md", document.text, size=400, overlap=0, blocks=document.blocks, title="Shell"
+    )
+    body = [c for c in chunks if "Writes the output" in c.text]
+    assert body and section_label(body[0]) == "Redirect: cmd › file"
+    assert section_label(chunk_in("Manual > a › b")) == "a › b"
 
 
 def test_an_answer_labels_the_first_span_of_each_section_once(tmp_path: Path) -> None:
