@@ -80,6 +80,8 @@ def sign_in(browser: Browser, server: Server, user: tuple[str, str]) -> Page:
     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(server.url)
+    # Gradio's form shows nothing when a sign-in is throttled (429): the page says the rule.
+    expect(page.get_by_text("After 5 failed attempts within 60 s")).to_be_visible()
     page.get_by_label("username").fill(user[0])
     page.get_by_label("password").fill(user[1])
     page.get_by_role("button", name="Login").click()

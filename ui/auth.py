@@ -36,7 +36,7 @@ from rag import audit
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.users import Role, User, load_users, verify
-from ui.throttle import SignInThrottle
+from ui.throttle import MAX_FAILED, WINDOW, SignInThrottle
 
 log = logging.getLogger("ui")
 
@@ -48,7 +48,12 @@ FILE_TRANSFER = f"{API}/upload"  # Gradio's own file upload, the first step of a
 QUEUE_JOIN = f"{API}/queue/join"
 SIGN_IN = "/login"  # Gradio's login form posts here
 NAMED_CALLS = (f"{API}/run/", f"{API}/api/", f"{API}/call/")
-SIGN_IN_MESSAGE = "Sign in to ask your documents."
+# Gradio's login page says nothing when a sign-in is turned away (it reacts to 200 and 400
+# only), so the page says up front what the throttle does.
+SIGN_IN_MESSAGE = (
+    f"Sign in to ask your documents. After {MAX_FAILED} failed attempts within {WINDOW:g} s, "
+    f"sign-in from your address pauses for up to {WINDOW:g} s."
+)
 MAX_LOGGED_NAMES = 50
 
 
