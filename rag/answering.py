@@ -6,9 +6,9 @@ training. The best sentence's calibrated probability is ``Answer.confidence``; b
 threshold (chosen on the reader's validation split) the answer is a refusal that still shows the
 closest sentences, marked as not an answer.
 
-Spans have kinds (``Chunk.kinds``). Headings, captions and code are context, never an answer on
-their own; a sentence that introduces the code block, list or table right after it ("run the
-following:") is judged and cited together with it, as one span. When the question names a
+Spans have kinds (``Chunk.kinds``). Headings, captions, code and questions are context, never an
+answer on their own; a sentence that introduces the code block, list or table right after it
+("run the following:") is judged and cited together with it, as one span. When the question names a
 section's heading (one the loader marked), the section's lead paragraph answers.
 """
 
@@ -89,6 +89,12 @@ def is_heading(text: str, title: str = "") -> bool:
     return len(stripped.split()) <= HEADING_WORDS and not stripped.endswith(_CLOSING)
 
 
+def is_question(text: str) -> bool:
+    """A sentence that asks ("Where Am I Going?", an FAQ's question): it states nothing, so it
+    answers nothing, though it is good context for the sentence after it."""
+    return text.strip().rstrip("\"'”’)]»").endswith(("?", "？"))
+
+
 def is_caption(text: str) -> bool:
     """A listing's, figure's or table's caption ("Listing 15-23: ...")."""
     return bool(_CAPTION.match(text))
@@ -129,6 +135,8 @@ def shape(declared: str, text: str) -> str:
         return "code"
     if is_caption(text):
         return "caption"
+    if is_question(text):
+        return "question"
     return "text"
 
 

@@ -14,6 +14,7 @@ from rag.answering import (
     candidate_sentences,
     introduces,
     is_caption,
+    is_question,
     judge,
     looks_like_code,
     section_lead,
@@ -142,6 +143,33 @@ def test_captions_code_lines_and_compiler_output_never_answer_alone(question: st
         assert not any(citation.text.startswith(unit) for unit in alone), citation.text
         assert texts[citation.source][citation.start : citation.end] == citation.text
         assert citation.kind in ("text", "code", "list")
+
+
+@pytest.mark.parametrize("kinds", ["loader", "none"])
+def test_a_sentence_that_asks_is_context_never_the_answer(kinds: str) -> None:
+    """A title line that is a question ("Where Am I Going?") and an FAQ's question state
+    nothing: the reader reads the sentence after them, with the question as its context."""
+    faq: Blocks = [
+        ("text", "Where Am I Going?"),
+        ("text", "Dusty Springfield released her third album in 1967."),
+        ("text", "How do I reset my password?"),
+        ("text", "Open Settings, choose Account and press Reset password."),
+    ]
+    _, passage = structured(faq, "", "faq.txt")
+    if kinds == "none":  # a store written before kinds: the shape alone tells
+        passage = Passage(chunk=Chunk(**{**vars(passage.chunk), "kinds": ()}), score=1.0)
+    candidates = candidate_sentences([passage])
+    assert [c.text for c in candidates] == [
+        "Dusty Springfield released her third album in 1967.",
+        "Open Settings, choose Account and press Reset password.",
+    ]
+    assert candidates[1].before == "How do I reset my password?"
+    for question in ("where am i and where am i going", "How do I reset my password?"):
+        result = answer_extractive(question, [passage], shared_reader(), refusal_threshold=0.0)
+        assert result.citations
+        assert all(not c.text.rstrip().endswith("?") for c in result.citations), result.text
+    assert is_question("Is that thread-safe?") and is_question('He asked "why?"')
+    assert not is_question("The ? operator returns early.")
 
 
 def test_old_stores_without_kinds_still_keep_code_and_captions_out() -> None:
