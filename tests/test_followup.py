@@ -310,3 +310,31 @@ def test_a_follow_up_borrows_only_the_last_question_and_its_own_chain() -> None:
     )
     history.append(("And its height?", "."))
     assert condense_offline("Why?", history) == ("Why? And its height? What is the grommet bridge?")
+
+
+def test_a_list_of_strings_is_the_users_earlier_questions() -> None:
+    history = ["Who built the quux tower?", "", "What is the grommet bridge?"]
+    assert user_turns(history) == history
+    assert conversation_turns(history) == [
+        ("user", "Who built the quux tower?"),
+        ("user", "What is the grommet bridge?"),
+    ]
+    assert condense_offline("How long is it?", history) == (
+        "How long is it? What is the grommet bridge?"
+    )
+
+
+@pytest.mark.slow
+def test_a_list_of_earlier_questions_is_a_history(towns: Settings) -> None:
+    """``history=["earlier question"]``, the shape a script writer reaches for first, was
+    ignored: "it" was then whatever the follow-up alone found (the tower, finished in 1931)."""
+    question = "When was it finished?"
+    assert rag.retrieve(question, k=3, settings=towns)[0].chunk.source == "quux.txt"
+    bridge = ["What is the grommet bridge?"]
+    assert rag.retrieve(question, history=bridge, k=3, settings=towns)[0].chunk.source == (
+        "grommet.txt"
+    )
+    tower = ["What is the quux tower?"]
+    assert rag.answer(question, history=tower, settings=towns) == rag.answer(
+        question, history=[{"role": "user", "content": tower[0]}], settings=towns
+    )
