@@ -322,6 +322,12 @@ def test_a_list_of_strings_is_the_users_earlier_questions() -> None:
     assert condense_offline("How long is it?", history) == (
         "How long is it? What is the grommet bridge?"
     )
+    # One question passed alone, not in a list: one question, not its characters.
+    assert user_turns("What is the grommet bridge?") == ["What is the grommet bridge?"]
+    assert conversation_turns("Why?") == [("user", "Why?")]
+    assert condense_offline("How long is it?", "What is the grommet bridge?") == (
+        "How long is it? What is the grommet bridge?"
+    )
 
 
 @pytest.mark.slow
