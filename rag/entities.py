@@ -68,6 +68,8 @@ class Term:
 
 
 def _name_like(word: str, initial: bool) -> bool:
+    if word == "I":
+        return False  # the pronoun ("How do I ...?"): capitalised wherever it stands
     if any(ch.isdigit() for ch in word):
         return len(word) >= MIN_CODE_CHARS
     if len(word) >= 2 and word.isupper() and word.isalpha():

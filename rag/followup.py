@@ -39,10 +39,13 @@ ELLIPSIS_WORDS = 3
 
 
 def user_turns(history: Iterable[Any]) -> list[str]:
-    """The user's earlier questions, from ``[(user, bot), ...]`` or ``[{"role", "content"}]``."""
+    """The user's earlier questions, from ``[(user, bot), ...]``, ``[{"role", "content"}]`` or
+    ``["earlier question", ...]`` (one question alone too)."""
     questions: list[str] = []
-    for turn in history or ():
-        if isinstance(turn, dict):
+    for turn in _turns(history):
+        if isinstance(turn, str):
+            questions.append(turn)
+        elif isinstance(turn, dict):
             if turn.get("role") == "user" and isinstance(turn.get("content"), str):
                 questions.append(turn["content"])
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
@@ -51,10 +54,14 @@ def user_turns(history: Iterable[Any]) -> list[str]:
 
 
 def conversation_turns(history: History) -> list[tuple[str, str]]:
-    """``(role, text)`` turns from ``[(user, bot), ...]`` or ``[{"role", "content"}]``."""
+    """``(role, text)`` turns from ``[(user, bot), ...]``, ``[{"role", "content"}]`` or
+    ``["earlier question", ...]`` (the user's questions alone)."""
     turns: list[tuple[str, str]] = []
-    for turn in history or ():
-        if isinstance(turn, dict):
+    for turn in _turns(history):
+        if isinstance(turn, str):
+            if turn:
+                turns.append(("user", turn))
+        elif isinstance(turn, dict):
             role, content = turn.get("role"), turn.get("content")
             if role in ("user", "assistant") and isinstance(content, str) and content:
                 turns.append((role, content))
@@ -63,6 +70,13 @@ def conversation_turns(history: History) -> list[tuple[str, str]]:
                 if isinstance(content, str) and content:
                     turns.append((role, content))
     return turns
+
+
+def _turns(history: Iterable[Any] | None) -> Iterable[Any]:
+    """The history's turns; a lone string is one earlier question, never its characters."""
+    if isinstance(history, str):
+        return [history]
+    return history or ()
 
 
 def refers_back(question: str) -> bool:

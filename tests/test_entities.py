@@ -208,3 +208,24 @@ def test_a_question_naming_what_the_documents_never_mention_is_refused(towns: Se
     assert answer.closest  # what came closest is still shown, as not an answer
     # The same question without the unknown name is answered.
     assert not rag.answer("Who is the mayor of Veloria017?", settings=towns).refused
+
+
+def test_the_pronoun_i_is_never_a_name(tmp_path: Path) -> None:
+    """ "How do I ...?": the capitalised pronoun is no name. Where the index holds the word "i"
+    rarely (an "i. e." in one chunk of many) it looked distinctive, and every answer whose
+    section does not say "i" was refused; a follow-up ("How do I open a file inside it?") takes
+    its names from the question as asked, so it had no other."""
+    lexical = LexicalIndex(tmp_path / "bm25")
+    chunks = [
+        (f"c{n}", f"The emitter number {n} sends events to its listeners.") for n in range(60)
+    ]
+    chunks.append(("e", "Each emitter, i. e. an object that sends events, keeps a limit."))
+    lexical.build(chunks)
+
+    def names(question: str) -> list[str]:
+        return [t.text for t in distinctive_terms(question, lexical.idf, len(lexical))]
+
+    assert names("How do I open a file inside it?") == []
+    assert names("How do I change the limit of one Emitter?") == []
+    assert names("Why do I see Emitter number 7?") == []  # common words, and no code of 3 chars
+    assert unknown_names("How do I raise it for Mocha?", lexical) == ["Mocha"]

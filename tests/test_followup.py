@@ -310,3 +310,85 @@ def test_a_follow_up_borrows_only_the_last_question_and_its_own_chain() -> None:
     )
     history.append(("And its height?", "."))
     assert condense_offline("Why?", history) == ("Why? And its height? What is the grommet bridge?")
+
+
+def test_a_list_of_strings_is_the_users_earlier_questions() -> None:
+    history = ["Who built the quux tower?", "", "What is the grommet bridge?"]
+    assert user_turns(history) == history
+    assert conversation_turns(history) == [
+        ("user", "Who built the quux tower?"),
+        ("user", "What is the grommet bridge?"),
+    ]
+    assert condense_offline("How long is it?", history) == (
+        "How long is it? What is the grommet bridge?"
+    )
+    # One question passed alone, not in a list: one question, not its characters.
+    assert user_turns("What is the grommet bridge?") == ["What is the grommet bridge?"]
+    assert conversation_turns("Why?") == [("user", "Why?")]
+    assert condense_offline("How long is it?", "What is the grommet bridge?") == (
+        "How long is it? What is the grommet bridge?"
+    )
+
+
+@pytest.mark.slow
+def test_a_list_of_earlier_questions_is_a_history(towns: Settings) -> None:
+    """``history=["earlier question"]``, the shape a script writer reaches for first, was
+    ignored: "it" was then whatever the follow-up alone found (the tower, finished in 1931)."""
+    question = "When was it finished?"
+    assert rag.retrieve(question, k=3, settings=towns)[0].chunk.source == "quux.txt"
+    bridge = ["What is the grommet bridge?"]
+    assert rag.retrieve(question, history=bridge, k=3, settings=towns)[0].chunk.source == (
+        "grommet.txt"
+    )
+    tower = ["What is the quux tower?"]
+    assert rag.answer(question, history=tower, settings=towns) == rag.answer(
+        question, history=[{"role": "user", "content": tower[0]}], settings=towns
+    )
+
+
+# A manual of 64 pages where one says "i. e.": the word "i" is rare in the index, as in real
+# documentation (CMake's reference, Flask's docs).
+TOOL_PAGES = {
+    "instance.txt": (
+        "Instance folders\n\nThe instance_path attribute holds the path to the instance "
+        "folder of an application. The open_instance_resource method opens a file inside the "
+        "instance folder for reading.\n"
+    ),
+    "config.txt": (
+        "Configuration\n\nSettings are read from a module first, i. e. the defaults, and then "
+        "from environment variables that start with the prefix.\n"
+    ),
+    **{
+        f"widget_{n:02d}.txt": (
+            f"Widget {n}\n\nThe widget number {n} draws a coloured box on the screen. Its "
+            f"border is {n} pixels wide and it redraws itself every {n + 1} seconds.\n"
+        )
+        for n in range(62)
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def tool_manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = tmp_path_factory.mktemp("tool_manual")
+    docs = base / "docs"
+    docs.mkdir()
+    for name, text in TOOL_PAGES.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(docs_dir=docs, store_dir=base / "store")
+    rag.ingest(settings=settings)
+    return settings
+
+
+@pytest.mark.slow
+def test_a_how_do_i_follow_up_is_answered(tool_manual: Settings) -> None:
+    """ "How do I open a file inside it?": the follow-up's only capitalised word, "I", was taken
+    for a rare name (the index says "i. e." once), and the right answer, which never says "i",
+    was refused."""
+    history = [("Which attribute holds the path to the instance folder?", "")]
+    result = rag.answer("How do I open a file inside it?", history=history, settings=tool_manual)
+    assert not result.refused, result.closest
+    assert (result.citations[0].source, result.citations[0].text) == (
+        "instance.txt",
+        "The open_instance_resource method opens a file inside the instance folder for reading.",
+    )
