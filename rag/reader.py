@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.reader_graph import rewrite
 from rag.reader_input import MAX_TOKENS, REBUILD, open_tokenizer
 
 MODEL_DIR = Path(__file__).parent / "reader_model"
@@ -144,13 +145,16 @@ class Reader:
     measured: the same question could be answered or refused depending on what else was read
     with it, by another user's question too). Alone, a pair's logit is its own; and with no
     padding and no spinning thread pool it is also the fastest way on a shared 2-core machine
-    (bench/README.md, "How the reader runs").
+    (bench/README.md, "How the reader runs"). The graph is rewritten at load for that way of
+    running it, every logit unchanged (rag/reader_graph.py).
     """
 
     def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None) -> None:
         self.folder = folder
         self.threads = threads if threads is not None else cores()
         self._lock = threading.Lock()
+        # The rewrites applied to the shipped graph at load (rag/reader_graph.py).
+        self.rewrites: tuple[str, ...] = ()
 
     @cached_property
     def card(self) -> ReaderCard:
@@ -179,8 +183,12 @@ class Reader:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
+            # Each pair runs alone and unpadded: the graph drops work that never needs (the
+            # attention mask, computed shapes, the last layer's tokens after the first), every
+            # logit unchanged (rag/reader_graph.py; bench/README.md, "The reader's graph").
+            data, self.rewrites = rewrite(data)
             return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors on a bad graph
+        except Exception as exc:  # onnx and onnxruntime raise their own errors on a bad graph
             raise ConfigError(
                 f"The reader model {path} cannot be loaded ({exc}): {REBUILD}."
             ) from exc
