@@ -29,8 +29,12 @@ MASK, SHAPES, LAST_LAYER = "mask", "shapes", "last layer"
 _PROBE_LENGTHS = (5, 9)
 
 
-def rewrite(data: bytes) -> tuple[bytes, tuple[str, ...]]:
-    """The graph ``data`` rewritten for single unpadded pairs, and the steps applied."""
+def rewrite(data: bytes, fused_norms: bool = True) -> tuple[bytes, tuple[str, ...]]:
+    """The graph ``data`` rewritten for single unpadded pairs, and the steps applied.
+
+    ``fused_norms``: whether the session fuses each residual add and its norm into
+    SkipLayerNormalization (ONNX Runtime's ``SkipLayerNormFusion``); the last layer's norm, cut
+    to one row, is written the same way, so that its arithmetic stays the session's."""
     import onnx
 
     model = onnx.load_from_string(data)
@@ -41,7 +45,7 @@ def rewrite(data: bytes) -> tuple[bytes, tuple[str, ...]]:
     _prune(graph)
     if _constant_shapes(model):
         done.append(SHAPES)
-    cuts = _first_token_last_layer(model)
+    cuts = _first_token_last_layer(model, fused_norms)
     if cuts:
         done.append(LAST_LAYER)
         # The shapes recorded at export no longer hold for the cut tensors (one token): the
@@ -233,12 +237,12 @@ def _probe(model: Any, names: set[str]) -> list[dict[str, Any]]:
     return runs
 
 
-def _first_token_last_layer(model: Any) -> set[str]:
+def _first_token_last_layer(model: Any, fused_norms: bool) -> set[str]:
     """pooler(LayerNorm(residual + dense(q))[:, 0]) with dense and the norm on row 0 only:
     ``q`` (the quantised activations, scaled over every token) and ``residual`` are cut to
-    their first row before the matmul; the norm is written as the fused SkipLayerNormalization
-    ONNX Runtime makes of it on the full graph, so the row's arithmetic is the same. Returns
-    the cut tensors (none: the pattern was not found)."""
+    their first row before the matmul. With ``fused_norms`` the norm is written as the
+    SkipLayerNormalization ONNX Runtime makes of it on the full graph (it does not fuse the cut
+    one), so the row's arithmetic is the same. Returns the cut tensors (none: not found)."""
     from onnx import helper, numpy_helper
 
     graph = model.graph
@@ -273,23 +277,25 @@ def _first_token_last_layer(model: Any) -> set[str]:
             cut = f"{source}/first_token"
             cuts.append(helper.make_node("Slice", [source, *names], [cut], name=cut))
         matmul.input[0] = cuts[0].output[0]
-        fused = helper.make_node(
-            "SkipLayerNormalization",
-            [add.input[side], cuts[1].output[0], *norm.input[1:3]],
-            [norm.output[0]],
-            name=f"{norm.name}/first_token",
-            domain="com.microsoft",
-            epsilon=epsilon,
-        )
+        add.input[1 - side] = cuts[1].output[0]
         nodes = list(graph.node)
         at = nodes.index(matmul)
         nodes[at:at] = cuts
-        nodes[nodes.index(norm)] = fused
-        nodes.remove(add)
+        if fused_norms:
+            fused = helper.make_node(
+                "SkipLayerNormalization",
+                [add.input[side], cuts[1].output[0], *norm.input[1:3]],
+                [norm.output[0]],
+                name=f"{norm.name}/first_token",
+                domain="com.microsoft",
+                epsilon=epsilon,
+            )
+            nodes[nodes.index(norm)] = fused
+            nodes.remove(add)
+            if not any(o.domain == "com.microsoft" for o in model.opset_import):
+                model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
         del graph.node[:]
         graph.node.extend(nodes)
-        if not any(o.domain == "com.microsoft" for o in model.opset_import):
-            model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
         return {cut.output[0] for cut in cuts}
     return set()
 

@@ -1,5 +1,5 @@
 """The reader's graph, rewritten at load for single unpadded pairs (rag/reader_graph.py), gives
-every logit the shipped graph gives: the calibration and the threshold were fitted on those."""
+every logit the shipped graph gives with the same session options."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 
-from rag.reader import MODEL_DIR, Reader, load_card
+from rag.reader import MODEL_DIR, SKIP_NORM_FUSION, UNFUSED, Reader, load_card
 from rag.reader_graph import LAST_LAYER, MASK, SHAPES, rewrite
 from rag.reader_input import reader_pair
 
 SQUAD = Path(__file__).resolve().parents[1] / "train" / "data" / "squad2-dev.json"
+SHIPPED = MODEL_DIR / load_card().model_file
 
 
 def validation_pairs(articles: int = 6) -> list[tuple[str, str]]:
@@ -35,44 +37,53 @@ def validation_pairs(articles: int = 6) -> list[tuple[str, str]]:
     return [*pairs, ("a", "b"), ("Who wrote the long one?", long)]
 
 
-def shipped_logits(reader: Reader, pairs: list[tuple[str, str]]) -> np.ndarray:
-    """Each pair run alone on the shipped graph as it is, with the reader's session options."""
+def run_alone(data: bytes, unfused: list[str], pairs: list[tuple[str, str]]) -> list[float]:
+    """Each pair run alone on graph ``data`` with the reader's session options."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    data = (MODEL_DIR / load_card().model_file).read_bytes()
-    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        data, options, providers=["CPUExecutionProvider"], disabled_optimizers=unfused
+    )
     out = []
-    for encoding in reader._tokenizer.encode_batch(pairs):
+    for encoding in Reader()._tokenizer.encode_batch(pairs):
         ids = np.asarray([encoding.ids], dtype=np.int64)
         types = np.asarray([encoding.type_ids], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": types}
-        out.append(float(np.asarray(session.run(None, feed)[0]).reshape(-1)[0]))
-    return np.asarray(out, dtype=np.float32)
+        out.append(float(np.float32(np.asarray(session.run(None, feed)[0]).reshape(-1)[0])))
+    return out
 
 
-def test_the_rewritten_graph_gives_the_shipped_graphs_logits() -> None:
+def test_the_reader_gives_the_shipped_graphs_logits() -> None:
     reader = Reader()
     reader.load()
     assert reader.rewrites == (MASK, SHAPES, LAST_LAYER)
     pairs = validation_pairs()
     assert len(pairs) > 150
-    got = reader.logits(pairs)
-    want = shipped_logits(reader, pairs)
+    want = run_alone(SHIPPED.read_bytes(), UNFUSED, pairs)
     # Equal to the bit, as measured on these pairs and on 3,000 more: each rewrite leaves the
-    # arithmetic of every value that reaches the logit as it was. Computing the last norm as
-    # ONNX Runtime's plain LayerNormalization instead moves logits by up to 1.4e-6 here and
-    # 7.5e-4 on the 3,000; any change inside the layers, up to 0.1 (every layer's activations
-    # are quantised again).
-    assert got.tolist() == want.tolist()
-    assert float(np.ptp(want)) > 5  # real pairs: answers and non-answers
+    # arithmetic of every value that reaches the logit as it was.
+    assert reader.logits(pairs).tolist() == want
+    assert max(want) - min(want) > 5  # real pairs: answers and non-answers
+
+
+@pytest.mark.parametrize("unfused", [[], [SKIP_NORM_FUSION]])
+def test_the_rewrite_keeps_the_logits_with_the_norms_fused_or_not(unfused: list[str]) -> None:
+    data = SHIPPED.read_bytes()
+    new, done = rewrite(data, fused_norms=SKIP_NORM_FUSION not in unfused)
+    assert done == (MASK, SHAPES, LAST_LAYER)
+    pairs = validation_pairs(articles=3)
+    # The last norm computed another way than the session computes the others (fused or not)
+    # moves logits by up to 1.4e-6 on these pairs, 7.5e-4 on 3,000 more; a change inside the
+    # layers, by up to 0.1 (every layer's activations are quantised again).
+    assert run_alone(new, unfused, pairs) == run_alone(data, unfused, pairs)
 
 
 def test_the_rewrite_keeps_the_graphs_interface_and_cuts_work() -> None:
     import onnx
 
-    data = (MODEL_DIR / load_card().model_file).read_bytes()
+    data = SHIPPED.read_bytes()
     new, done = rewrite(data)
     assert done == (MASK, SHAPES, LAST_LAYER)
     before, after = onnx.load_from_string(data).graph, onnx.load_from_string(new).graph
