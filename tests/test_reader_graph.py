@@ -3,63 +3,29 @@ every logit the shipped graph gives with the same session options."""
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import numpy as np
-import onnxruntime as ort
 import pytest
 
+from bench.reader_graph import feeds, session, validation_pairs
 from rag.reader import MODEL_DIR, SKIP_NORM_FUSION, UNFUSED, Reader, load_card
 from rag.reader_graph import LAST_LAYER, MASK, SHAPES, rewrite
-from rag.reader_input import reader_pair
 
-SQUAD = Path(__file__).resolve().parents[1] / "train" / "data" / "squad2-dev.json"
 SHIPPED = MODEL_DIR / load_card().model_file
-
-
-def validation_pairs(articles: int = 6) -> list[tuple[str, str]]:
-    """Reader pairs from SQuAD 2.0 dev (a validation source, never an eval set): two questions of
-    each paragraph against its first sentences, in context, as rag/answering.py builds them."""
-    data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
-    pairs = []
-    for article in data[:: len(data) // articles][:articles]:
-        title = article["title"].replace("_", " ")
-        for paragraph in article["paragraphs"][:4]:
-            sentences = re.split(r"(?<=[.!?])\s+", paragraph["context"])
-            for qa in paragraph["qas"][:2]:
-                for i, sentence in enumerate(sentences[:4]):
-                    before = sentences[i - 1] if i else ""
-                    pairs.append(reader_pair(qa["question"], sentence, title=title, before=before))
-    # The extremes: the shortest pair and one the tokenizer cuts at 128 tokens.
-    long = " ".join(f"word{i} and more words" for i in range(200))
-    return [*pairs, ("a", "b"), ("Who wrote the long one?", long)]
+# The extremes: the shortest pair and one the tokenizer cuts at 128 tokens.
+EXTREMES = [("a", "b"), ("Who wrote the long one?", " ".join(f"w{i} and more" for i in range(200)))]
 
 
 def run_alone(data: bytes, unfused: list[str], pairs: list[tuple[str, str]]) -> list[float]:
     """Each pair run alone on graph ``data`` with the reader's session options."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    session = ort.InferenceSession(
-        data, options, providers=["CPUExecutionProvider"], disabled_optimizers=unfused
-    )
-    out = []
-    for encoding in Reader()._tokenizer.encode_batch(pairs):
-        ids = np.asarray([encoding.ids], dtype=np.int64)
-        types = np.asarray([encoding.type_ids], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": types}
-        out.append(float(np.float32(np.asarray(session.run(None, feed)[0]).reshape(-1)[0])))
-    return out
+    s = session(data, unfused)
+    return [float(np.float32(s.run(None, feed)[0].reshape(-1)[0])) for feed in feeds(pairs)]
 
 
 def test_the_reader_gives_the_shipped_graphs_logits() -> None:
     reader = Reader()
     reader.load()
     assert reader.rewrites == (MASK, SHAPES, LAST_LAYER)
-    pairs = validation_pairs()
+    pairs = [*validation_pairs(), *EXTREMES]
     assert len(pairs) > 150
     want = run_alone(SHIPPED.read_bytes(), UNFUSED, pairs)
     # Equal to the bit, as measured on these pairs and on 3,000 more: each rewrite leaves the
@@ -73,7 +39,7 @@ def test_the_rewrite_keeps_the_logits_with_the_norms_fused_or_not(unfused: list[
     data = SHIPPED.read_bytes()
     new, done = rewrite(data, fused_norms=SKIP_NORM_FUSION not in unfused)
     assert done == (MASK, SHAPES, LAST_LAYER)
-    pairs = validation_pairs(articles=3)
+    pairs = [*validation_pairs(articles=3), *EXTREMES]
     # The last norm computed another way than the session computes the others (fused or not)
     # moves logits by up to 1.4e-6 on these pairs, 7.5e-4 on 3,000 more; a change inside the
     # layers, by up to 0.1 (every layer's activations are quantised again).
