@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.shipped_graph:
         import rag.reader
 
-        rag.reader.rewrite = lambda data, fused_norms=True: (data, ())  # type: ignore[assignment]
+        rag.reader.rewritten = lambda data, fused_norms, cache: (data, ())  # type: ignore[assignment]
         rag.reader.UNFUSED = []
     from rag.config import apply_offline_env
 

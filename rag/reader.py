@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.reader_graph import rewrite
+from rag.reader_graph import rewritten
 from rag.reader_input import MAX_TOKENS, REBUILD, open_tokenizer
 
 MODEL_DIR = Path(__file__).parent / "reader_model"
@@ -156,12 +156,24 @@ class Reader:
     running it, every logit unchanged (rag/reader_graph.py).
     """
 
-    def __init__(self, folder: Path = MODEL_DIR, threads: int | None = None) -> None:
+    def __init__(
+        self, folder: Path = MODEL_DIR, threads: int | None = None, cache: Path | None = None
+    ) -> None:
         self.folder = folder
         self.threads = threads if threads is not None else cores()
+        self._cache = cache
         self._lock = threading.Lock()
         # The rewrites applied to the shipped graph at load (rag/reader_graph.py).
         self.rewrites: tuple[str, ...] = ()
+
+    @cached_property
+    def cache(self) -> Path:
+        """Where the rewritten graph is kept (rag/reader_graph.py ``rewritten``)."""
+        if self._cache is not None:
+            return self._cache
+        from rag.config import Settings
+
+        return Settings.from_env().cache_dir / "models"
 
     @cached_property
     def card(self) -> ReaderCard:
@@ -189,14 +201,22 @@ class Reader:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        fused_norms = SKIP_NORM_FUSION not in UNFUSED
+
+        def open_session(graph: bytes) -> Any:
+            providers = ["CPUExecutionProvider"]
+            return ort.InferenceSession(graph, options, providers, disabled_optimizers=UNFUSED)
+
         try:
             # Each pair runs alone and unpadded: the graph drops work that never needs (the
             # attention mask, computed shapes, the last layer's tokens after the first), every
             # logit unchanged (rag/reader_graph.py; bench/README.md, "The reader's graph").
-            data, self.rewrites = rewrite(data, fused_norms=SKIP_NORM_FUSION not in UNFUSED)
-            return ort.InferenceSession(
-                data, options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED
-            )
+            graph, self.rewrites = rewritten(data, fused_norms, self.cache)
+            try:
+                return open_session(graph)
+            except Exception:  # a damaged copy in the cache: rewritten and kept again
+                graph, self.rewrites = rewritten(data, fused_norms, self.cache, refresh=True)
+                return open_session(graph)
         except Exception as exc:  # onnx and onnxruntime raise their own errors on a bad graph
             raise ConfigError(
                 f"The reader model {path} cannot be loaded ({exc}): {REBUILD}."

@@ -3,6 +3,10 @@ every logit the shipped graph gives with the same session options."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +69,30 @@ def test_the_rewrite_keeps_the_graphs_interface_and_cuts_work() -> None:
     again, repeated = rewrite(new)
     assert repeated == ()
     assert len(onnx.load_from_string(again).graph.node) == len(after.node)
+
+
+def test_the_rewritten_graph_is_kept_and_a_later_process_loads_it_without_onnx(
+    tmp_path: Path,
+) -> None:
+    pairs = [*validation_pairs(articles=2), *EXTREMES]
+    first = Reader(cache=tmp_path)
+    want = first.logits(pairs).tolist()
+    kept = sorted(p.suffix for p in tmp_path.iterdir())
+    assert kept == [".json", ".onnx"]
+    # A new process finds it: no rewrite, so no `import onnx` (0.5 s of a reader's first load).
+    script = (
+        "import sys; from pathlib import Path; from rag.reader import Reader; "
+        "r = Reader(cache=Path(sys.argv[1])); r.load(); print(r.rewrites, 'onnx' in sys.modules)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "('mask', 'shapes', 'last layer') False"
+    # A damaged copy is replaced: the graph is rewritten and kept again, the logits the same.
+    graph = next(tmp_path.glob("*.onnx"))
+    whole = graph.read_bytes()
+    graph.write_bytes(whole[:1000])
+    again = Reader(cache=tmp_path)
+    assert again.logits(pairs).tolist() == want
+    assert again.rewrites == (MASK, SHAPES, LAST_LAYER)
+    assert graph.read_bytes() == whole
