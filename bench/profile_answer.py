@@ -3,6 +3,7 @@
     python -m bench.profile_answer                 # the seeds and the 2,000-chunk synthetic folder
     python -m bench.profile_answer --chunks 0      # the seeds only
     python -m bench.profile_answer --cprofile 25   # also cProfile's top functions
+    python -m bench.profile_answer --shipped-graph # the reader as shipped, not rewritten (before)
 
 Each step of the answer path is wrapped in a timer (the wrappers call the real functions) and
 the same ClapNQ questions are asked in turn, the models loaded first. The table gives each step's
@@ -138,6 +139,7 @@ def instrument_session(timers: Timers, reader: Any) -> None:
 
 def profile(folder: Path, store: Path, qs: list[str], cprofile: int) -> str:
     import rag
+    import rag.reader
     from rag.batching import shared_reader
     from rag.config import Settings
 
@@ -164,7 +166,9 @@ def profile(folder: Path, store: Path, qs: list[str], cprofile: int) -> str:
     answer_p50 = statistics.median(whole)
     lines = [
         f"{folder.name}: {chunks} chunks, {len(qs)} questions, load average "
-        f"{os.getloadavg()[0]:.1f}",
+        f"{os.getloadavg()[0]:.1f}; reader graph rewrites: {', '.join(reader.rewrites) or 'none'}"
+        f"; fusions left out: {', '.join(rag.reader.UNFUSED) or 'none'}",
+        f"answer() p50 / retrieve() p50: {answer_p50 / statistics.median(retrieve):.2f}x",
         f"{'step':52} {'p50 ms':>8} {'mean ms':>8} {'share':>6}",
         f"{'answer() (whole)':52} {answer_p50:8.2f} {statistics.mean(whole):8.2f} {1:6.0%}",
         f"{'retrieve() (whole, asked right after)':52} {statistics.median(retrieve):8.2f} "
@@ -206,7 +210,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=50)
     parser.add_argument("--cprofile", type=int, default=0, help="questions under cProfile")
     parser.add_argument("--docs", type=Path, default=None, help="profile this folder only")
+    parser.add_argument(
+        "--shipped-graph",
+        action="store_true",
+        help="run the reader as before bench/README.md's 'The reader's graph': its graph as "
+        "shipped (no load-time rewrite) and ONNX Runtime's fusions all on",
+    )
     args = parser.parse_args(argv)
+    if args.shipped_graph:
+        import rag.reader
+
+        rag.reader.rewritten = lambda data, fused_norms, cache: (data, ())  # type: ignore[assignment]
+        rag.reader.UNFUSED = []
     from rag.config import apply_offline_env
 
     apply_offline_env()
@@ -221,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = [sys.executable, "-m", "bench.profile_answer", "--docs", str(folder)]
         command += ["--chunks", str(args.chunks), "--questions", str(args.questions)]
         command += ["--cprofile", str(args.cprofile)]
+        command += ["--shipped-graph"] if args.shipped_graph else []
         subprocess.run(command, check=True)
         print(flush=True)
     return 0

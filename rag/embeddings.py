@@ -257,6 +257,11 @@ class _OnnxModel:
         from rag.reader import cores
 
         options.intra_op_num_threads = cores()  # one batch at a time uses every core we have
+        # Its pool's threads spin between the graph's operators and, by default, go on spinning
+        # after a run: after a question's embedding they took the cores from the reader's runs
+        # that follow (rag/reader.py), whose pairs then ran at about half the rate. Stopped when
+        # a run ends, the embedding itself is as fast (bench/README.md, "The reader's graph").
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
