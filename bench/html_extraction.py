@@ -141,7 +141,7 @@ def measure_ingest(corpus: Path) -> dict[str, float]:
         docs = Path(tmp) / "docs"
         shutil.copytree(corpus / "html", docs)
         settings = Settings(docs_dir=docs, store_dir=Path(tmp) / "store")
-        texts = []
+        texts: list[str] = []
         for path in sorted(docs.glob("*.html")):
             try:
                 document = load_document(path)

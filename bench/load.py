@@ -319,11 +319,11 @@ def in_process_concurrent(settings: Any, qs: list[str], threads: int) -> dict[st
 
     import rag
     from rag.api import shared_embedder
-    from rag.batching import BatchedReader, shared_reader
+    from rag.batching import BatchedReader, Batcher, shared_reader
 
     reader = shared_reader()
     assert isinstance(reader, BatchedReader)
-    batchers = [reader.batcher, shared_embedder(settings).queries]
+    batchers: list[Batcher[Any]] = [reader.batcher, shared_embedder(settings).queries]
     out: dict[str, Any] = {"threads": threads}
     for name, shared in (("shared", True), ("one_question_per_call", False)):
         saved = [b.max_items for b in batchers]

@@ -104,8 +104,9 @@ def proxy_centres(real: Any) -> np.ndarray:
     """Real embeddings of the ClapNQ chunks, computed once per backend and cached on disk."""
     path = CACHE / f"centres-{CENTRES}-{real.id.replace('/', '_')}.npy"
     if path.exists():
-        return np.load(path)
-    vectors = real.embed_documents(chunk_texts(CLAPNQ, Settings())[:CENTRES])
+        loaded: np.ndarray = np.load(path)
+        return loaded
+    vectors: np.ndarray = real.embed_documents(chunk_texts(CLAPNQ, Settings())[:CENTRES])
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, vectors)
     return vectors

@@ -199,7 +199,7 @@ def evaluate_question(question: Question, settings: Settings, evidence: Evidence
 
     spans = evidence.spans(question)
     relevant, on_evidence = label_passages(passages, question, spans)
-    citations = [
+    citations: list[dict[str, Any]] = [
         {
             "index": c.index,
             "source": c.source,

@@ -40,7 +40,7 @@ def export_onnx(final: Path, target: Path) -> None:
     import torch
     from transformers import BertForSequenceClassification
 
-    model = BertForSequenceClassification.from_pretrained(str(final), local_files_only=True).eval()
+    model = BertForSequenceClassification.from_pretrained(str(final), local_files_only=True).eval()  # type: ignore[no-untyped-call]
 
     class _Logits(torch.nn.Module):
         def __init__(self, inner: Any) -> None:

@@ -136,7 +136,7 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig) -> Path:
         ],
         lr=config.learning_rate,
     )
-    schedule = get_linear_schedule_with_warmup(optimizer, int(steps * config.warmup_share), steps)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(steps * config.warmup_share), steps)  # type: ignore[no-untyped-call]
     checkpoint = run_dir / "checkpoint.pt"
     start = 0
     if checkpoint.exists():

@@ -98,7 +98,7 @@ def check(final: Path, val_path: Path, groups: int = 40) -> dict[str, Any]:
     rows = validation_groups(val_path)
     step = max(1, len(rows) // groups)
     pairs = [p for g in rows[::step][:groups] for p in g["pairs"]]
-    model = BertForSequenceClassification.from_pretrained(str(final), local_files_only=True).eval()
+    model = BertForSequenceClassification.from_pretrained(str(final), local_files_only=True).eval()  # type: ignore[no-untyped-call]
     tokenizer = AutoTokenizer.from_pretrained(str(final), local_files_only=True)
     torch_logits = []
     with torch.no_grad():

@@ -287,7 +287,8 @@ def small_report(rows: list[Row], small: list[Row]) -> dict[str, dict[str, float
             + cal["bias"]
             for r in test
         ]
-        return 1 / (1 + np.exp(-np.array(z)))
+        probabilities: np.ndarray = 1 / (1 + np.exp(-np.array(z)))
+        return probabilities
 
     variants = {
         "measured baseline": scores(lambda r: folders[r["corpus"]].dense_median),

@@ -224,7 +224,7 @@ def _transfer(rows: list[Row], features: tuple[str, ...], scale: float, bias: fl
                 return float(model.predict_proba(x)[0, 1])
         else:
 
-            def score(r: Row) -> float:
+            def score(r: Row, model: Any = None) -> float:
                 return 1 / (1 + math.exp(-(scale * r.logit + bias)))
 
         threshold, _ = _best_threshold(train, [score(r) for r in train])
