@@ -148,16 +148,22 @@ def test_only_a_referring_question_borrows_the_last_one() -> None:
     assert condense_offline("When was it finished?", []) == "When was it finished?"
 
 
-@pytest.fixture(scope="module")
-def towns(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = tmp_path_factory.mktemp("towns")
+def indexed(factory: pytest.TempPathFactory, name: str, pages: dict[str, str]) -> Settings:
+    """A folder of ``pages`` (file name -> text), indexed for real under a new temporary folder."""
+    base = factory.mktemp(name)
     docs = base / "docs"
     docs.mkdir()
-    for name, text in (("quux.txt", QUUX), ("grommet.txt", GROMMET), ("kosovo.txt", KOSOVO)):
-        (docs / name).write_text(text, encoding="utf-8")
+    for file_name, text in pages.items():
+        (docs / file_name).write_text(text, encoding="utf-8")
     settings = Settings(docs_dir=docs, store_dir=base / "store")
     rag.ingest(settings=settings)
     return settings
+
+
+@pytest.fixture(scope="module")
+def towns(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    pages = {"quux.txt": QUUX, "grommet.txt": GROMMET, "kosovo.txt": KOSOVO}
+    return indexed(tmp_path_factory, "towns", pages)
 
 
 @pytest.mark.slow
@@ -199,14 +205,7 @@ def test_and_what_about_x_retrieves_x(towns: Settings, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = tmp_path_factory.mktemp("manual")
-    docs = base / "docs"
-    docs.mkdir()
-    for name, text in MANUAL.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = Settings(docs_dir=docs, store_dir=base / "store")
-    rag.ingest(settings=settings)
-    return settings
+    return indexed(tmp_path_factory, "manual", MANUAL)
 
 
 @pytest.mark.slow
@@ -370,14 +369,7 @@ TOOL_PAGES = {
 
 @pytest.fixture(scope="module")
 def tool_manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    base = tmp_path_factory.mktemp("tool_manual")
-    docs = base / "docs"
-    docs.mkdir()
-    for name, text in TOOL_PAGES.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = Settings(docs_dir=docs, store_dir=base / "store")
-    rag.ingest(settings=settings)
-    return settings
+    return indexed(tmp_path_factory, "tool_manual", TOOL_PAGES)
 
 
 @pytest.mark.slow
