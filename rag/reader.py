@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from rag.reader_graph import rewritten
 from rag.reader_input import MAX_TOKENS, REBUILD, open_tokenizer
 
 MODEL_DIR = Path(__file__).parent / "reader_model"
+log = logging.getLogger(__name__)
 SKIP_NORM_FUSION = "SkipLayerNormFusion"
 # ONNX Runtime's fusions the reader's session leaves out (a choice, measured; [] undoes it).
 # Fused, each residual add and its layer norm runs as SkipLayerNormalization, whose CPU kernel
@@ -208,20 +210,34 @@ class Reader:
             providers = ["CPUExecutionProvider"]
             return ort.InferenceSession(graph, options, providers, disabled_optimizers=UNFUSED)
 
-        try:
-            # Each pair runs alone and unpadded: the graph drops work that never needs (the
-            # attention mask, computed shapes, the last layer's tokens after the first), every
-            # logit unchanged (rag/reader_graph.py; bench/README.md, "The reader's graph").
-            graph, self.rewrites = rewritten(data, fused_norms, self.cache)
+        # Each pair runs alone and unpadded: the graph drops work that never needs (the
+        # attention mask, computed shapes, the last layer's tokens after the first), every
+        # logit unchanged (rag/reader_graph.py; bench/README.md, "The reader's graph"). The
+        # rewrite only saves time: if it fails, or its copy in the cache will not open twice
+        # (damaged: rewritten and kept again), the shipped graph runs, giving the same logits.
+        def shipped() -> tuple[bytes, tuple[str, ...]]:
+            return data, ()
+
+        attempts: list[Callable[[], tuple[bytes, tuple[str, ...]]]] = [
+            partial(rewritten, data, fused_norms, self.cache),
+            partial(rewritten, data, fused_norms, self.cache, refresh=True),
+            shipped,
+        ]
+        failures: list[str] = []
+        for attempt in attempts:
             try:
-                return open_session(graph)
-            except Exception:  # a damaged copy in the cache: rewritten and kept again
-                graph, self.rewrites = rewritten(data, fused_norms, self.cache, refresh=True)
-                return open_session(graph)
-        except Exception as exc:  # onnx and onnxruntime raise their own errors on a bad graph
-            raise ConfigError(
-                f"The reader model {path} cannot be loaded ({exc}): {REBUILD}."
-            ) from exc
+                graph, rewrites = attempt()
+                found = open_session(graph)
+            except Exception as exc:  # onnx and onnxruntime raise their own untyped errors
+                failures.append(str(exc))
+                continue
+            if failures:
+                log.warning(
+                    "The reader's graph: %s; loaded %s.", failures[0], rewrites or "as shipped"
+                )
+            self.rewrites = rewrites
+            return found
+        raise ConfigError(f"The reader model {path} cannot be loaded ({failures[-1]}): {REBUILD}.")
 
     @cached_property
     def _tokenizer(self) -> Any:

@@ -96,3 +96,21 @@ def test_the_rewritten_graph_is_kept_and_a_later_process_loads_it_without_onnx(
     assert again.logits(pairs).tolist() == want
     assert again.rewrites == (MASK, SHAPES, LAST_LAYER)
     assert graph.read_bytes() == whole
+
+
+def test_a_rewrite_that_fails_leaves_the_shipped_graph_running(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rewrite only saves time: a failure in it (a new onnx, a pattern it did not expect)
+    must not take the reader down, and the shipped graph gives the same logits."""
+
+    def broken(*args: object, **kwargs: object) -> tuple[bytes, tuple[str, ...]]:
+        raise ValueError("unexpected node")
+
+    monkeypatch.setattr("rag.reader.rewritten", broken)
+    reader = Reader(cache=tmp_path)
+    reader.load()
+    assert reader.rewrites == ()
+    assert "unexpected node" in caplog.text
+    want = run_alone(SHIPPED.read_bytes(), UNFUSED, EXTREMES)
+    assert reader.logits(EXTREMES).tolist() == want
