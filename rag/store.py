@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -106,6 +107,14 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
     import shutil
 
     folder = Path(where)
+    locked = [p for p in (folder, folder / "chroma.sqlite3") if p.exists() and not _writable(p)]
+    if locked:
+        return StoreError(
+            f"The Chroma store at {where} is read-only for this user ({locked[0]} cannot be "
+            "written, and Chroma writes even to answer): the index is not damaged, so do not "
+            f"delete it; give this user write access to {where} and its files, or set "
+            "RAG_STORE_DIR to a folder it can write."
+        )
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
@@ -119,6 +128,11 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
         f"{_first_line(exc)}): free some space (or set RAG_STORE_DIR to a disk with room) and "
         "run rag ingest again; what was indexed before is kept."
     )
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (a read-only mount counts, root or not)."""
+    return os.access(path, os.W_OK)
 
 
 def token_headers(token: str | None) -> dict[str, str] | None:
@@ -205,7 +219,7 @@ class VectorStore:
         except Exception as exc:
             if is_disk_full(exc):
                 raise disk_full(settings.store_dir) from exc
-            known = failure_cause(self.where, exc) if settings.chroma_url else None
+            known = failure_cause(self.where, exc)
             if known is not None:
                 raise known from exc
             if settings.chroma_url:
