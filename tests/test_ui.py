@@ -819,6 +819,27 @@ def test_export_is_markdown_with_quoted_citations(seeded: Settings) -> None:
 # Feedback becomes evaluation -------------------------------------------------------------------
 
 
+def test_feedback_that_cannot_be_saved_says_so_and_how(seeded: Settings, tmp_path: Path) -> None:
+    """Attack review: a feedback file that cannot be written (here under a file, the same for a
+    read-only folder) raised out of the handler: the page showed a bare "Error" and the log a
+    traceback. Now the notice names the file and the setting."""
+    (tmp_path / "evals").write_text("a file where the folder should be", encoding="utf-8")
+    target = tmp_path / "evals" / "feedback.jsonl"
+    app = create_app(seeded.with_(feedback_file=target))
+    fns = wired(app)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    liked = fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    assert liked[2] == render.notice(
+        f"The verdict was not saved: {target} cannot be written (File exists). Set "
+        "RAG_FEEDBACK_FILE to a file this server can write and restart it.",
+        "error",
+    )
+    fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
+    box, notice, _ = fns["save_wrong"](session, 1, feedback.NO_ANSWER)
+    assert box["visible"] is False and "The verdict was not saved" in notice
+
+
 def test_feedback_is_saved_as_eval_questions(seeded: Settings, tmp_path: Path) -> None:
     target = tmp_path / "evals" / "feedback.jsonl"
     app = create_app(seeded.with_(feedback_file=target))
