@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from rag.generation import Checks
 
 log = logging.getLogger("rag")
+# The turns of a conversation a follow-up is read against (pairs or messages): more would only
+# cost time; the rewrite of a follow-up reaches back through the turns that refer back too.
+HISTORY_ITEMS = 40
 _engines: dict[tuple[str, str, str], Engine] = {}
 _engines_lock = threading.Lock()
 # One writer per store and process (the lock file in the store folder adds other processes);
@@ -305,7 +308,14 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
 
 
 def prepare_question(question: str, settings: Settings) -> str:
-    if not isinstance(question, str) or not question.strip():
+    if isinstance(question, (bytes, bytearray)):
+        raise QuestionError(
+            "The question is bytes, not text: decode it first (question.decode('utf-8', "
+            "'replace'))."
+        )
+    if question is not None and not isinstance(question, str):
+        raise QuestionError(f"The question must be text (a str), not {type(question).__name__}.")
+    if not question or not question.strip():
         raise QuestionError("Ask a question: the question is empty.")
     # Lone surrogates (undecodable bytes from a terminal or a file) become U+FFFD.
     question = question.encode("utf-8", "replace").decode("utf-8")
@@ -320,15 +330,30 @@ def prepare_question(question: str, settings: Settings) -> str:
     return question
 
 
+def recent_history(history: Sequence[Any] | None) -> Sequence[Any]:
+    """The last ``HISTORY_ITEMS`` turns of ``history`` (a lone string is one earlier question),
+    or ``QuestionError`` when it is not a sequence of turns."""
+    if not history or isinstance(history, str):
+        return history or ()
+    if isinstance(history, (bytes, bytearray)) or not hasattr(history, "__iter__"):
+        raise QuestionError(
+            f"history must be a list of earlier turns (got {type(history).__name__}): pass "
+            "(question, answer) pairs or {'role': ..., 'content': ...} messages."
+        )
+    return list(history)[-HISTORY_ITEMS:]
+
+
 def standalone_question(question: str, history: Sequence[Any], settings: Settings) -> str:
-    """Rewrite a follow-up so that retrieval sees the whole question."""
+    """Rewrite a follow-up so that retrieval sees the whole question (no longer than the
+    question may be: ``RAG_MAX_QUESTION_CHARS``)."""
+    history = recent_history(history)
     if not history:
         return question
     if settings.llm == "openai":
         from rag.generation import condense_question
 
         return condense_question(question, history, settings)
-    return condense_offline(question, history)
+    return condense_offline(question, history)[: settings.max_question_chars]
 
 
 def retrieve(
