@@ -602,6 +602,34 @@ def test_a_read_only_store_is_named_and_never_called_damaged(copy: Settings) -> 
     assert_consistent(copy)
 
 
+@pytest.mark.skipif(not _can_mount_read_only(), reason="needs a user namespace to mount read-only")
+def test_a_read_only_model_cache_is_one_line_naming_the_setting(
+    small: Settings, tmp_path: Path
+) -> None:
+    """Attack review: a read-only home (the default RAG_CACHE_DIR is ~/.cache/rag-offline)
+    without the model prepared yet ended every command with `unexpected OSError: [Errno 30]
+    Read-only file system`."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    script = (
+        f'mount --bind "{cache}" "{cache}" && mount -o remount,bind,ro "{cache}" && '
+        f"{sys.executable} -m rag ingest"
+    )
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+        env=env_for(small, RAG_CACHE_DIR=str(cache)),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"error: The embedding model cannot be prepared in RAG_CACHE_DIR={cache} (Read-only "
+        "file system; it needs about 160 MB once): set RAG_CACHE_DIR to a folder you can "
+        "write, with room."
+    )
+
+
 CHECK = (
     "import sys; from pathlib import Path; from tests.test_faults_store import index_state; "
     "from rag.config import Settings; "
