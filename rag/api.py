@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rag.answering import answer_extractive
 from rag.batching import shared_reader
@@ -30,7 +30,7 @@ from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passa
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.source import IndexSource, describe, sync_folder
-from rag.store import VectorStore, check_store_folder
+from rag.store import StoreReopenedError, VectorStore, check_store_folder
 from rag.sync import (
     Progress,
     Syncer,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from rag.generation import Checks
 
 log = logging.getLogger("rag")
+T = TypeVar("T")
 # The turns of a conversation a follow-up is read against (pairs or messages): more would only
 # cost time; the rewrite of a follow-up reaches back through the turns that refer back too.
 HISTORY_ITEMS = 40
@@ -364,7 +365,8 @@ def retrieve(
     settings: Settings | None = None,
 ) -> list[Passage]:
     """The passages an answer would be made from (a follow-up reads ``history``)."""
-    return retrieve_for_answer(question, history, k, _settings(settings)).passages
+    resolved = _settings(settings)
+    return again_if_reopened(lambda: retrieve_for_answer(question, history, k, resolved).passages)
 
 
 def answer_from_passages(question: str, passages: list[Passage], settings: Settings) -> Answer:
@@ -477,6 +479,16 @@ def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
     return checked(answer_from_passages(retrieved.query, retrieved.read, settings), retrieved)
 
 
+def again_if_reopened(step: Callable[[], T]) -> T:
+    """Run ``step``, and once more if this process reopened the index under it (another
+    process synced it, and a question of another thread replaced the engine meanwhile)."""
+    try:
+        return step()
+    except StoreReopenedError:
+        log.info("The index was reopened while a question read it: asking again.")
+        return step()
+
+
 def answer(
     question: str,
     *,
@@ -486,7 +498,9 @@ def answer(
 ) -> Answer:
     """Answer from the indexed documents, with exact citations, or refuse."""
     settings = _settings(settings)
-    return answer_retrieved(retrieve_for_answer(question, history, k, settings), settings)
+    return again_if_reopened(
+        lambda: answer_retrieved(retrieve_for_answer(question, history, k, settings), settings)
+    )
 
 
 def stream_answer(
@@ -498,7 +512,7 @@ def stream_answer(
 ) -> Iterator[str | Answer]:
     """Yield the answer text as it arrives, then the final ``Answer``."""
     settings = _settings(settings)
-    retrieved = retrieve_for_answer(question, history, k, settings)
+    retrieved = again_if_reopened(lambda: retrieve_for_answer(question, history, k, settings))
     if settings.llm == "openai" and not retrieved.unknown:
         from rag.generation import stream_generated_answer
 
@@ -510,7 +524,7 @@ def stream_answer(
             else:
                 yield checked(piece, retrieved)
         return
-    result = answer_retrieved(retrieved, settings)
+    result = again_if_reopened(lambda: answer_retrieved(retrieved, settings))
     words = result.text.split(" ")
     for i, word in enumerate(words):
         yield word if i == len(words) - 1 else word + " "
@@ -593,6 +607,8 @@ def build_chain(*, k: int | None = None, settings: Settings | None = None) -> Ru
 
     resolved = _settings(settings)
     return _build(
-        lambda question, history: retrieve_for_answer(question, history, k, resolved),
-        lambda retrieved: answer_retrieved(retrieved, resolved),
+        lambda question, history: again_if_reopened(
+            lambda: retrieve_for_answer(question, history, k, resolved)
+        ),
+        lambda retrieved: again_if_reopened(lambda: answer_retrieved(retrieved, resolved)),
     )

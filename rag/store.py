@@ -42,6 +42,11 @@ class StoreState:
     root: str
 
 
+class StoreReopenedError(StoreError):
+    """This process replaced its handle on the store (another process synced it) while a call
+    of another thread was reading it through the old one: that call may simply run again."""
+
+
 def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn a Chroma failure while ``what`` into a ``StoreError`` that says what to do."""
 
@@ -54,6 +59,11 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 raise
             except Exception as exc:
                 store: VectorStore = args[0]  # type: ignore[assignment]
+                if store.closed:
+                    raise StoreReopenedError(
+                        f"The index at {store.where} was reopened while it was read (another "
+                        "process synced it): ask again."
+                    ) from exc
                 if is_disk_full(exc):
                     raise disk_full(store.where) from exc
                 known = failure_cause(store.where, exc)
@@ -188,6 +198,9 @@ class VectorStore:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         self.where = settings.chroma_url or str(settings.store_dir / "chroma")
+        # Closed (by a reopen, when another process changed the store): a call of another
+        # thread that fails meanwhile raises StoreReopenedError, which rag.api runs again.
+        self.closed = False
         try:
             if settings.chroma_url:
                 parts = urlsplit(settings.chroma_url)
@@ -364,6 +377,7 @@ class VectorStore:
 
     def close(self) -> None:
         """Release the Chroma client (its SQLite connection and loaded segments)."""
+        self.closed = True
         self._verified = None
         close = getattr(self.client, "close", None)
         if close is not None:
