@@ -222,7 +222,7 @@ def ingest(
             manifest = eng.syncer(settings).load_manifest()
             source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
             sync_folder(folder, settings, source, manifest, replace)
-        return eng.syncer(settings).sync(folder, progress)
+        return eng.syncer(settings).sync(folder, progress, allow_empty=replace)
 
 
 def plan_ingest(

@@ -206,7 +206,12 @@ class Syncer:
             )
         return None
 
-    def sync(self, folder: Path, progress: Progress | None = None) -> IngestReport:
+    def sync(
+        self, folder: Path, progress: Progress | None = None, allow_empty: bool = False
+    ) -> IngestReport:
+        """Bring the index in line with ``folder``. A folder that holds no document at all
+        while the index holds some is refused unless ``allow_empty`` (``--replace``): it is
+        far more often a drive or share that is not mounted than a wish to drop everything."""
         started = time.perf_counter()
         root = check_folder(folder)
         manifest = self.load_manifest()
@@ -249,6 +254,13 @@ class Syncer:
                 f"No documents found in {root}: add {', '.join(SUPPORTED_SUFFIXES)} files there "
                 "and run rag ingest again."
                 + (f" ({len(skipped)} file(s) skipped: {skipped[0].reason})" if skipped else "")
+            )
+        if not seen and manifest.files and not allow_empty:
+            raise DocumentsError(
+                f"The documents folder {root} holds no documents now, and the index holds "
+                f"{len(manifest.files)} files from it: a sync would remove them all. If the "
+                "folder is on a drive or share that is not mounted, mount it and try again; to "
+                f"empty the index, run rag ingest {root} --replace."
             )
         removed = [source for source in manifest.files if source not in seen]
         renamed = self._match_renames(pending, removed, manifest)

@@ -138,3 +138,28 @@ def test_an_unreadable_folder_or_file_keeps_its_documents_indexed(small: Setting
     assert names == ["a.txt", "b.txt", "sub/c.txt"]
     answer = rag.answer("What does Grand Fenwick make?", settings=small)
     assert answer.citations[0].source == "sub/c.txt"
+
+
+def test_an_emptied_folder_never_empties_the_index_unasked(small: Settings) -> None:
+    """Attack review: the documents folder on a share or drive that is not mounted (its mount
+    point there, empty) made the next `rag ingest` (or the page's start) remove every document
+    and its embeddings: `0 added, ..., 2 removed`, then every question refused. Now it is
+    refused in one line; `--replace` (replace=True) empties the index when that is the wish."""
+    rag.ingest(settings=small)
+    for path in small.docs_dir.iterdir():
+        path.unlink()
+    done = subprocess.run(
+        rag_cmd("ingest"), env=env_for(small), capture_output=True, text=True, timeout=240
+    )
+    assert (done.returncode, done.stderr.splitlines()[-1]) == (
+        1,
+        f"error: The documents folder {small.docs_dir} holds no documents now, and the index "
+        f"holds 2 files from it: a sync would remove them all. If the folder is on a drive or "
+        f"share that is not mounted, mount it and try again; to empty the index, run rag "
+        f"ingest {small.docs_dir} --replace.",
+    )
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt", "b.txt"]
+    answer = rag.answer("What is the capital of Freedonia?", settings=small)
+    assert [c.source for c in answer.citations] == ["a.txt"]
+    report = rag.ingest(settings=small, replace=True)
+    assert (report.removed_files, report.total_files) == (2, 0)
