@@ -47,6 +47,13 @@ class StoreReopenedError(StoreError):
     of another thread was reading it through the old one: that call may simply run again."""
 
 
+def _closed(owner: object) -> bool:
+    """Whether the store behind ``owner`` (a VectorStore, or a server's catalog holding one)
+    was closed."""
+    store = owner if isinstance(owner, VectorStore) else getattr(owner, "store", None)
+    return bool(getattr(store, "closed", False))
+
+
 def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn a Chroma failure while ``what`` into a ``StoreError`` that says what to do."""
 
@@ -59,7 +66,7 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 raise
             except Exception as exc:
                 store: VectorStore = args[0]  # type: ignore[assignment]
-                if store.closed:
+                if _closed(store):
                     raise StoreReopenedError(
                         f"The index at {store.where} was reopened while it was read (another "
                         "process synced it): ask again."
