@@ -86,7 +86,15 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{path}:{line_no}: not JSON ({exc}): fix or delete that line (a writer "
+                    "stopped mid-line, by a crash or a full disk, leaves a partial last line)"
+                ) from exc
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{line_no}: not a JSON object (evals/README.md)")
             missing = [key for key in ("id", "question", "answerable") if key not in row]
             if missing:
                 raise ValueError(f"{path}:{line_no}: missing {', '.join(missing)}")
@@ -474,7 +482,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.questions, args.docs, args.name = choose_set(args)
     overrides = _parse_overrides(args.set)
-    questions = load_questions(args.questions, args.limit)
+    try:
+        questions = load_questions(args.questions, args.limit)
+    except OSError as exc:
+        print(
+            f"error: cannot read the questions file {args.questions} ({exc.strerror or exc}): "
+            "pass --questions PATH to a JSONL file (evals/README.md).",
+            file=sys.stderr,
+        )
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     modes: list[Mode] = list(MODES) if args.mode == "all" else [args.mode]
     records: dict[str, list[dict[str, Any]]] = {}
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rag.answering import answer_extractive
 from rag.batching import shared_reader
@@ -30,7 +30,7 @@ from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passa
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.source import IndexSource, describe, sync_folder
-from rag.store import VectorStore, check_store_folder
+from rag.store import StoreReopenedError, VectorStore, check_store_folder
 from rag.sync import (
     Progress,
     Syncer,
@@ -48,6 +48,10 @@ if TYPE_CHECKING:
     from rag.generation import Checks
 
 log = logging.getLogger("rag")
+T = TypeVar("T")
+# The turns of a conversation a follow-up is read against (pairs or messages): more would only
+# cost time; the rewrite of a follow-up reaches back through the turns that refer back too.
+HISTORY_ITEMS = 40
 _engines: dict[tuple[str, str, str], Engine] = {}
 _engines_lock = threading.Lock()
 # One writer per store and process (the lock file in the store folder adds other processes);
@@ -218,7 +222,7 @@ def ingest(
             manifest = eng.syncer(settings).load_manifest()
             source = describe(manifest, settings, eng.catalog.shared, eng.store.where)
             sync_folder(folder, settings, source, manifest, replace)
-        return eng.syncer(settings).sync(folder, progress)
+        return eng.syncer(settings).sync(folder, progress, allow_empty=replace)
 
 
 def plan_ingest(
@@ -305,7 +309,14 @@ def follow_server(eng: Engine, manifest: Manifest) -> Engine:
 
 
 def prepare_question(question: str, settings: Settings) -> str:
-    if not isinstance(question, str) or not question.strip():
+    if isinstance(question, (bytes, bytearray)):
+        raise QuestionError(
+            "The question is bytes, not text: decode it first (question.decode('utf-8', "
+            "'replace'))."
+        )
+    if question is not None and not isinstance(question, str):
+        raise QuestionError(f"The question must be text (a str), not {type(question).__name__}.")
+    if not question or not question.strip():
         raise QuestionError("Ask a question: the question is empty.")
     # Lone surrogates (undecodable bytes from a terminal or a file) become U+FFFD.
     question = question.encode("utf-8", "replace").decode("utf-8")
@@ -320,15 +331,30 @@ def prepare_question(question: str, settings: Settings) -> str:
     return question
 
 
+def recent_history(history: Sequence[Any] | None) -> Sequence[Any]:
+    """The last ``HISTORY_ITEMS`` turns of ``history`` (a lone string is one earlier question),
+    or ``QuestionError`` when it is not a sequence of turns."""
+    if not history or isinstance(history, str):
+        return history or ()
+    if isinstance(history, (bytes, bytearray)) or not hasattr(history, "__iter__"):
+        raise QuestionError(
+            f"history must be a list of earlier turns (got {type(history).__name__}): pass "
+            "(question, answer) pairs or {'role': ..., 'content': ...} messages."
+        )
+    return list(history)[-HISTORY_ITEMS:]
+
+
 def standalone_question(question: str, history: Sequence[Any], settings: Settings) -> str:
-    """Rewrite a follow-up so that retrieval sees the whole question."""
+    """Rewrite a follow-up so that retrieval sees the whole question (no longer than the
+    question may be: ``RAG_MAX_QUESTION_CHARS``)."""
+    history = recent_history(history)
     if not history:
         return question
     if settings.llm == "openai":
         from rag.generation import condense_question
 
         return condense_question(question, history, settings)
-    return condense_offline(question, history)
+    return condense_offline(question, history)[: settings.max_question_chars]
 
 
 def retrieve(
@@ -339,7 +365,8 @@ def retrieve(
     settings: Settings | None = None,
 ) -> list[Passage]:
     """The passages an answer would be made from (a follow-up reads ``history``)."""
-    return retrieve_for_answer(question, history, k, _settings(settings)).passages
+    resolved = _settings(settings)
+    return again_if_reopened(lambda: retrieve_for_answer(question, history, k, resolved).passages)
 
 
 def answer_from_passages(question: str, passages: list[Passage], settings: Settings) -> Answer:
@@ -452,6 +479,16 @@ def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
     return checked(answer_from_passages(retrieved.query, retrieved.read, settings), retrieved)
 
 
+def again_if_reopened(step: Callable[[], T]) -> T:
+    """Run ``step``, and once more if this process reopened the index under it (another
+    process synced it, and a question of another thread replaced the engine meanwhile)."""
+    try:
+        return step()
+    except StoreReopenedError:
+        log.info("The index was reopened while a question read it: asking again.")
+        return step()
+
+
 def answer(
     question: str,
     *,
@@ -461,7 +498,9 @@ def answer(
 ) -> Answer:
     """Answer from the indexed documents, with exact citations, or refuse."""
     settings = _settings(settings)
-    return answer_retrieved(retrieve_for_answer(question, history, k, settings), settings)
+    return again_if_reopened(
+        lambda: answer_retrieved(retrieve_for_answer(question, history, k, settings), settings)
+    )
 
 
 def stream_answer(
@@ -473,7 +512,7 @@ def stream_answer(
 ) -> Iterator[str | Answer]:
     """Yield the answer text as it arrives, then the final ``Answer``."""
     settings = _settings(settings)
-    retrieved = retrieve_for_answer(question, history, k, settings)
+    retrieved = again_if_reopened(lambda: retrieve_for_answer(question, history, k, settings))
     if settings.llm == "openai" and not retrieved.unknown:
         from rag.generation import stream_generated_answer
 
@@ -485,7 +524,7 @@ def stream_answer(
             else:
                 yield checked(piece, retrieved)
         return
-    result = answer_retrieved(retrieved, settings)
+    result = again_if_reopened(lambda: answer_retrieved(retrieved, settings))
     words = result.text.split(" ")
     for i, word in enumerate(words):
         yield word if i == len(words) - 1 else word + " "
@@ -568,6 +607,8 @@ def build_chain(*, k: int | None = None, settings: Settings | None = None) -> Ru
 
     resolved = _settings(settings)
     return _build(
-        lambda question, history: retrieve_for_answer(question, history, k, resolved),
-        lambda retrieved: answer_retrieved(retrieved, resolved),
+        lambda question, history: again_if_reopened(
+            lambda: retrieve_for_answer(question, history, k, resolved)
+        ),
+        lambda retrieved: again_if_reopened(lambda: answer_retrieved(retrieved, resolved)),
     )

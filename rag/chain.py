@@ -10,6 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag.errors import QuestionError
 from rag.models import Answer, Passage
 
 Retrieved = TypeVar("Retrieved")
@@ -57,6 +58,11 @@ def build_chain(
     def retrieve_step(inputs: str | dict[str, Any]) -> Retrieved:
         if isinstance(inputs, str):
             inputs = {"question": inputs}
+        if not isinstance(inputs, dict):
+            raise QuestionError(
+                f"The chain takes a question (a str) or {{'question': ..., 'history': [...]}}, "
+                f"not {type(inputs).__name__}."
+            )
         return retrieve(inputs.get("question", ""), inputs.get("history") or ())
 
     return RunnableLambda(retrieve_step, name="retrieve") | RunnableLambda(answer, name="answer")

@@ -314,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--replace",
         action="store_true",
-        help="let PATH replace an index built from another folder (its other files go)",
+        help="let PATH replace an index built from another folder (its other files go), or "
+        "let an empty folder empty the index",
     )
     common(p)
     p.set_defaults(func=cmd_ingest)

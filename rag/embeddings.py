@@ -318,13 +318,21 @@ def onnx_model_path(cache_dir: Path, *, quantized: bool) -> Path:
     if target.exists():
         return target
     with _export_lock:
-        if not fp32.exists():
-            log.info("Exporting the embedding model to ONNX once (%s).", folder)
-            _atomic(fp32, lambda tmp: _export_onnx(source, tmp))
-        if quantized and not int8.exists():
-            log.info("Quantising the embedding model to int8 once (%s).", folder)
-            _atomic(int8, lambda tmp: quantize_onnx(fp32, tmp))
-        (folder / "source.json").write_text(json.dumps({"model": MODEL_NAME, "from": str(source)}))
+        try:
+            if not fp32.exists():
+                log.info("Exporting the embedding model to ONNX once (%s).", folder)
+                _atomic(fp32, lambda tmp: _export_onnx(source, tmp))
+            if quantized and not int8.exists():
+                log.info("Quantising the embedding model to int8 once (%s).", folder)
+                _atomic(int8, lambda tmp: quantize_onnx(fp32, tmp))
+            info = json.dumps({"model": MODEL_NAME, "from": str(source)})
+            (folder / "source.json").write_text(info)
+        except OSError as exc:
+            raise ConfigError(
+                f"The embedding model cannot be prepared in RAG_CACHE_DIR={cache_dir} "
+                f"({exc.strerror or exc}; it needs about 160 MB once): set RAG_CACHE_DIR to a "
+                "folder you can write, with room."
+            ) from exc
     return target
 
 

@@ -17,6 +17,7 @@ from rag.config import DEFAULT_DOCS_DIR, Settings
 from rag.errors import DocumentsError
 from rag.loaders import is_supported
 from rag.manifest import Manifest
+from rag.walk import list_files
 
 log = logging.getLogger(__name__)
 _LISTED = 5
@@ -26,11 +27,10 @@ def holds_documents(folder: Path) -> bool:
     """Whether ``folder`` is a folder with at least one file a sync would index."""
     if not folder.is_dir():
         return False
-    for path in folder.rglob("*"):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if not hidden and is_supported(path) and path.is_file():
-            return True
-    return False
+    try:
+        return any(is_supported(path) for path in list_files(folder).files)
+    except OSError:
+        return False  # the folder itself cannot be listed
 
 
 def this_host() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,18 @@ class StoreState:
     root: str
 
 
+class StoreReopenedError(StoreError):
+    """This process replaced its handle on the store (another process synced it) while a call
+    of another thread was reading it through the old one: that call may simply run again."""
+
+
+def _closed(owner: object) -> bool:
+    """Whether the store behind ``owner`` (a VectorStore, or a server's catalog holding one)
+    was closed."""
+    store = owner if isinstance(owner, VectorStore) else getattr(owner, "store", None)
+    return bool(getattr(store, "closed", False))
+
+
 def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn a Chroma failure while ``what`` into a ``StoreError`` that says what to do."""
 
@@ -53,6 +66,11 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 raise
             except Exception as exc:
                 store: VectorStore = args[0]  # type: ignore[assignment]
+                if _closed(store):
+                    raise StoreReopenedError(
+                        f"The index at {store.where} was reopened while it was read (another "
+                        "process synced it): ask again."
+                    ) from exc
                 if is_disk_full(exc):
                     raise disk_full(store.where) from exc
                 known = failure_cause(store.where, exc)
@@ -106,6 +124,14 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
     import shutil
 
     folder = Path(where)
+    locked = [p for p in (folder, folder / "chroma.sqlite3") if p.exists() and not _writable(p)]
+    if locked:
+        return StoreError(
+            f"The Chroma store at {where} is read-only for this user ({locked[0]} cannot be "
+            "written, and Chroma writes even to answer): the index is not damaged, so do not "
+            f"delete it; give this user write access to {where} and its files, or set "
+            "RAG_STORE_DIR to a folder it can write."
+        )
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
@@ -119,6 +145,11 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
         f"{_first_line(exc)}): free some space (or set RAG_STORE_DIR to a disk with room) and "
         "run rag ingest again; what was indexed before is kept."
     )
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (a read-only mount counts, root or not)."""
+    return os.access(path, os.W_OK)
 
 
 def token_headers(token: str | None) -> dict[str, str] | None:
@@ -174,6 +205,9 @@ class VectorStore:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         self.where = settings.chroma_url or str(settings.store_dir / "chroma")
+        # Closed (by a reopen, when another process changed the store): a call of another
+        # thread that fails meanwhile raises StoreReopenedError, which rag.api runs again.
+        self.closed = False
         try:
             if settings.chroma_url:
                 parts = urlsplit(settings.chroma_url)
@@ -205,7 +239,7 @@ class VectorStore:
         except Exception as exc:
             if is_disk_full(exc):
                 raise disk_full(settings.store_dir) from exc
-            known = failure_cause(self.where, exc) if settings.chroma_url else None
+            known = failure_cause(self.where, exc)
             if known is not None:
                 raise known from exc
             if settings.chroma_url:
@@ -350,6 +384,7 @@ class VectorStore:
 
     def close(self) -> None:
         """Release the Chroma client (its SQLite connection and loaded segments)."""
+        self.closed = True
         self._verified = None
         close = getattr(self.client, "close", None)
         if close is not None:

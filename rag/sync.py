@@ -28,6 +28,7 @@ from rag.progress import TerminalProgress
 from rag.source import holds_documents as holds_documents
 from rag.source import this_host
 from rag.store import VectorStore
+from rag.walk import list_files
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -205,7 +206,12 @@ class Syncer:
             )
         return None
 
-    def sync(self, folder: Path, progress: Progress | None = None) -> IngestReport:
+    def sync(
+        self, folder: Path, progress: Progress | None = None, allow_empty: bool = False
+    ) -> IngestReport:
+        """Bring the index in line with ``folder``. A folder that holds no document at all
+        while the index holds some is refused unless ``allow_empty`` (``--replace``): it is
+        far more often a drive or share that is not mounted than a wish to drop everything."""
         started = time.perf_counter()
         root = check_folder(folder)
         manifest = self.load_manifest()
@@ -248,6 +254,13 @@ class Syncer:
                 f"No documents found in {root}: add {', '.join(SUPPORTED_SUFFIXES)} files there "
                 "and run rag ingest again."
                 + (f" ({len(skipped)} file(s) skipped: {skipped[0].reason})" if skipped else "")
+            )
+        if not seen and manifest.files and not allow_empty:
+            raise DocumentsError(
+                f"The documents folder {root} holds no documents now, and the index holds "
+                f"{len(manifest.files)} files from it: a sync would remove them all. If the "
+                "folder is on a drive or share that is not mounted, mount it and try again; to "
+                f"empty the index, run rag ingest {root} --replace."
             )
         removed = [source for source in manifest.files if source not in seen]
         renamed = self._match_renames(pending, removed, manifest)
@@ -346,12 +359,22 @@ class Syncer:
         skipped: list[SkippedFile] = []
         seen: set[str] = set()
         unchanged = 0
-        paths = [
-            path
-            for path in sorted(root.rglob("*"))
-            if not any(part.startswith(".") for part in path.relative_to(root).parts)
-            and path.is_file()
-        ]
+        listing = list_files(root)
+        paths = listing.files
+        for name, reason in listing.unnamed:
+            log.warning("Skipping %s: %s", name, reason)
+            skipped.append(SkippedFile(name, reason))
+        for folder, reason in listing.unlisted:
+            # What the folder held is unknown, not gone: its documents stay indexed as they were.
+            inside = [s for s in manifest.files if s.startswith(folder + "/")]
+            seen.update(inside)
+            unchanged += len(inside)
+            why = (
+                f"the folder cannot be listed ({reason}); its {len(inside)} indexed file(s) are "
+                "kept"
+            )
+            log.warning("Skipping %s/: %s", folder, why)
+            skipped.append(SkippedFile(folder + "/", why))
         for done, path in enumerate(paths):
             progress(done, len(paths), f"Reading {done}/{len(paths)} files")
             rel = path.relative_to(root)
@@ -362,8 +385,16 @@ class Syncer:
             if root not in path.resolve().parents:
                 skipped.append(SkippedFile(source, "a link to a file outside the folder"))
                 continue
-            stat = path.stat()
             entry = manifest.files.get(source)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # deleted since the folder was listed: gone from the index too
+            except OSError as exc:
+                note = self._keep(entry, source, exc, seen)
+                log.warning("Skipping %s: cannot read: %s%s", source, exc.strerror or exc, note)
+                skipped.append(SkippedFile(source, f"cannot read: {exc.strerror or exc}{note}"))
+                continue
             if entry and not rechunk and (entry.size, entry.mtime) == (stat.st_size, stat.st_mtime):
                 seen.add(source)
                 unchanged += 1
@@ -376,8 +407,11 @@ class Syncer:
             try:
                 document = load_document(path, self.settings.max_parse_seconds)
             except UnreadableFile as exc:
-                log.warning("Skipping %s: %s", source, exc)
-                skipped.append(SkippedFile(source, str(exc)))
+                if not path.exists():
+                    continue  # deleted while it was read: gone from the index too
+                note = self._keep(entry, source, exc.__cause__, seen)
+                log.warning("Skipping %s: %s%s", source, exc, note)
+                skipped.append(SkippedFile(source, f"{exc}{note}"))
                 continue
             seen.add(source)
             digest = content_hash(document.text)
@@ -409,6 +443,18 @@ class Syncer:
         if paths:
             progress(len(paths), len(paths), f"Reading {len(paths)}/{len(paths)} files")
         return pending, skipped, seen, unchanged
+
+    @staticmethod
+    def _keep(
+        entry: FileEntry | None, source: str, cause: BaseException | None, seen: set[str]
+    ) -> str:
+        """Keep the index entry of a file that is there but cannot be read now (permission
+        denied, an I/O error): a sync removes only what is gone. Returns the note for the
+        report ("" when nothing is kept: a new file, or content that cannot be read)."""
+        if entry is None or not isinstance(cause, OSError):
+            return ""
+        seen.add(source)
+        return "; its earlier index entry is kept"
 
     def _too_big(self, path: Path, size: int) -> str:
         """Why a file is over the size caps (checked before it is read), or ""."""

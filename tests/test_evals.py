@@ -202,6 +202,35 @@ def test_load_questions_reads_the_schema(tmp_path: Path) -> None:
         runner.load_questions(path)
 
 
+def test_a_torn_or_missing_questions_file_is_one_line_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Attack review: the page's feedback file cut mid-line (a crash or a full disk while it
+    appended) made `rag eval --questions` end with `unexpected JSONDecodeError: Expecting ','
+    delimiter: line 1 column 40 (char 39)`, naming neither the file nor the line; a missing
+    file with `unexpected FileNotFoundError`."""
+    from rag.cli import main as cli_main
+
+    path = tmp_path / "feedback.jsonl"
+    whole = {"id": "f1", "question": "Who?", "answerable": False, "feedback": "right"}
+    path.write_text(json.dumps(whole) + '\n{"id": "f2", "question": "Wh', encoding="utf-8")
+    assert cli_main(["eval", "--questions", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {path}:2: not JSON (Unterminated string starting at: line 1 column 26 (char "
+        "25)): fix or delete that line (a writer stopped mid-line, by a crash or a full disk, "
+        "leaves a partial last line)\n"
+    )
+    path.write_text("[1, 2]\n", encoding="utf-8")
+    assert cli_main(["eval", "--questions", str(path)]) == 1
+    assert capsys.readouterr().err == f"error: {path}:1: not a JSON object (evals/README.md)\n"
+    missing = tmp_path / "nothing.jsonl"
+    assert cli_main(["eval", "--questions", str(missing)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: cannot read the questions file {missing} (No such file or directory): pass "
+        "--questions PATH to a JSONL file (evals/README.md).\n"
+    )
+
+
 def test_the_question_files_follow_the_schema() -> None:
     for path in (runner.DEFAULT_QUESTIONS, CLAPNQ / "questions.jsonl"):
         questions = runner.load_questions(path)

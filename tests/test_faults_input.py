@@ -3,6 +3,7 @@ names and requests. Each test repeats a finding of the review and fails on the c
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import socket
@@ -467,3 +468,29 @@ def test_the_page_itself_is_served(served: tuple[str, int, Settings]) -> None:
             headers=same_origin,
         )
         assert posted.status_code == 200 and "event_id" in posted.json()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_unicode_text_with_a_byte_order_mark_is_read(settings: Settings, encoding: str) -> None:
+    """Attack review: a .txt saved as "Unicode" by Windows Notepad (UTF-16 with a byte-order
+    mark) was skipped as `binary file (not text)`, a reason that hid how to fix it."""
+    data = FREEDONIA.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    (settings.docs_dir / "notepad.txt").write_bytes(data)
+    report = rag.ingest(settings=settings)
+    assert report.skipped == []
+    answer = rag.answer("What is the capital of Freedonia?", settings=settings)
+    first = answer.citations[0]
+    assert (first.source, first.text) == ("notepad.txt", FREEDONIA)
+    assert rag.document_text("notepad.txt", settings)[first.start : first.end] == FREEDONIA
+
+
+def test_a_false_byte_order_mark_is_refused_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "odd.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + b"\x00\xd8")  # a lone high surrogate
+    with pytest.raises(UnreadableFile) as caught:
+        load_document(path)
+    assert str(caught.value) == (
+        "not UTF-16 text despite its byte-order mark (byte 2): save it as UTF-8"
+    )

@@ -556,6 +556,80 @@ def test_full_disk_is_one_line_and_loses_nothing(small: Settings, tmp_path: Path
     assert lines[-1] == "consistent", done.stdout
 
 
+def _can_mount_read_only() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    script = "mount --bind /tmp /tmp && mount -o remount,bind,ro /tmp"
+    probe = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_read_only(), reason="needs a user namespace to mount read-only")
+def test_a_read_only_store_is_named_and_never_called_damaged(copy: Settings) -> None:
+    """Attack review: a store on a read-only mount (or without write access) answered every
+    command with `Cannot open the Chroma store ... (attempt to write a readonly database): if it
+    is damaged, delete DIR`: advice that destroys a sound index. Now it says what is wrong."""
+    store = copy.store_dir
+    script = (
+        f'mount --bind "{store}" "{store}" && mount -o remount,bind,ro "{store}" && '
+        f"{sys.executable} -m rag ask 'What is in the documents?'; echo \"rc=$?\"; "
+        f'{sys.executable} -m rag ingest; echo "rc=$?"'
+    )
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+        env=env_for(copy),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    where = store / "chroma"
+    line = (
+        f"error: The Chroma store at {where} is read-only for this user ({where} cannot be "
+        "written, and Chroma writes even to answer): the index is not damaged, so do not delete "
+        f"it; give this user write access to {where} and its files, or set RAG_STORE_DIR to a "
+        "folder it can write."
+    )
+    assert done.stdout.splitlines() == ["rc=1", "rc=1"], done.stdout + done.stderr
+    assert [e for e in done.stderr.splitlines() if e.startswith("error")] == [line, line]
+    assert "Traceback" not in done.stderr
+    before = index_state(copy)
+    again = run_rag(copy, "ingest")  # writable again: the same index, sound, nothing to redo
+    assert again.returncode == 0 and " 0 embedded;" in again.stdout, again.stdout + again.stderr
+    assert index_state(copy) == before
+    assert_consistent(copy)
+
+
+@pytest.mark.skipif(not _can_mount_read_only(), reason="needs a user namespace to mount read-only")
+def test_a_read_only_model_cache_is_one_line_naming_the_setting(
+    small: Settings, tmp_path: Path
+) -> None:
+    """Attack review: a read-only home (the default RAG_CACHE_DIR is ~/.cache/rag-offline)
+    without the model prepared yet ended every command with `unexpected OSError: [Errno 30]
+    Read-only file system`."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    script = (
+        f'mount --bind "{cache}" "{cache}" && mount -o remount,bind,ro "{cache}" && '
+        f"{sys.executable} -m rag ingest"
+    )
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+        env=env_for(small, RAG_CACHE_DIR=str(cache)),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"error: The embedding model cannot be prepared in RAG_CACHE_DIR={cache} (Read-only "
+        "file system; it needs about 160 MB once): set RAG_CACHE_DIR to a folder you can "
+        "write, with room."
+    )
+
+
 CHECK = (
     "import sys; from pathlib import Path; from tests.test_faults_store import index_state; "
     "from rag.config import Settings; "

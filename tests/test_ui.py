@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from html import escape
@@ -364,6 +368,39 @@ def test_save_upload_never_writes_outside_the_folder(tmp_path: Path) -> None:
     assert outside.read_text(encoding="utf-8") == "keep me"
     assert not (docs / "linked.txt").is_symlink()
     assert files_under(docs) == {Path("outside.txt"), Path("linked.txt")}
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to see the fsyncs")
+def test_an_upload_is_on_the_disk_before_it_is_reported_added(tmp_path: Path) -> None:
+    """Attack review: an upload was copied and renamed without fsync, so a power cut after the
+    page said "Added" (and after the sync fsynced the index entry made from it) could leave an
+    empty or missing file, which the next sync then dropped. The system calls of a real
+    save_upload, seen by strace: the file is fsynced before its rename, the folder after."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    source = tmp_path / "upload.txt"
+    source.write_text(MOON, encoding="utf-8")
+    trace = tmp_path / "trace.log"
+    code = (
+        "import sys; from pathlib import Path; from ui.uploads import save_upload; "
+        "save_upload(Path(sys.argv[1]), 'moon.txt', Path(sys.argv[2]), 1)"
+    )
+    subprocess.run(
+        ["strace", "-f", "-e", "trace=openat,fsync,rename,renameat,renameat2", "-o", str(trace),
+         sys.executable, "-c", code, str(source), str(docs)],
+        check=True, env=dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent)),
+    )  # fmt: skip
+    calls = trace.read_text(encoding="utf-8").splitlines()
+    renamed = next(i for i, line in enumerate(calls) if "rename" in line and "moon.txt" in line)
+    synced, opened = [], {}  # (line, path) of each fsync; file descriptor -> path, as it goes
+    for i, call in enumerate(calls):
+        if found := re.search(r'openat\(.*?"([^"]+)".*= (\d+)$', call):
+            opened[found[2]] = found[1]
+        elif found := re.search(r"fsync\((\d+)", call):
+            synced.append((i, opened.get(found[1], "")))
+    assert any(i < renamed and ".upload-" in path for i, path in synced), calls
+    assert any(i > renamed and path == str(docs.resolve()) for i, path in synced), calls
+    assert (docs / "moon.txt").read_text(encoding="utf-8") == MOON
 
 
 def _upload_file(folder: Path, name: str, content: bytes) -> str:
@@ -817,6 +854,27 @@ def test_export_is_markdown_with_quoted_citations(seeded: Settings) -> None:
 
 
 # Feedback becomes evaluation -------------------------------------------------------------------
+
+
+def test_feedback_that_cannot_be_saved_says_so_and_how(seeded: Settings, tmp_path: Path) -> None:
+    """Attack review: a feedback file that cannot be written (here under a file, the same for a
+    read-only folder) raised out of the handler: the page showed a bare "Error" and the log a
+    traceback. Now the notice names the file and the setting."""
+    (tmp_path / "evals").write_text("a file where the folder should be", encoding="utf-8")
+    target = tmp_path / "evals" / "feedback.jsonl"
+    app = create_app(seeded.with_(feedback_file=target))
+    fns = wired(app)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    liked = fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    assert liked[2] == render.notice(
+        f"The verdict was not saved: {target} cannot be written (File exists). Set "
+        "RAG_FEEDBACK_FILE to a file this server can write and restart it.",
+        "error",
+    )
+    fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
+    box, notice, _ = fns["save_wrong"](session, 1, feedback.NO_ANSWER)
+    assert box["visible"] is False and "The verdict was not saved" in notice
 
 
 def test_feedback_is_saved_as_eval_questions(seeded: Settings, tmp_path: Path) -> None:

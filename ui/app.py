@@ -188,6 +188,20 @@ def create_app(
             text += f" Latest score: {found.score}." if found.score else " Not measured yet."
         return render.notice(text, "info")
 
+    def save_feedback(record: dict[str, Any], verdict: str) -> str:
+        """The notice for a verdict saved, or for one the feedback file could not take."""
+        try:
+            feedback.append(settings.feedback_file, record)
+        except OSError as exc:
+            log.warning("saving feedback to %s failed: %s", settings.feedback_file, exc)
+            return render.notice(
+                f"The verdict was not saved: {settings.feedback_file} cannot be written "
+                f"({exc.strerror or exc}). Set RAG_FEEDBACK_FILE to a file this server can "
+                "write and restart it.",
+                "error",
+            )
+        return render.notice(f"Saved as {verdict} to {settings.feedback_file}.", "success")
+
     def on_like(session: ChatSession, event: gr.LikeData) -> tuple[Any, Any, str, int, str]:
         index = event.index if isinstance(event.index, int) else event.index[0]
         turn = (session or ChatSession()).turn_at(index)
@@ -195,8 +209,7 @@ def create_app(
         if turn is None:
             return hidden, gr.update(), render.notice("That message is not an answer."), -1, ""
         if event.liked is True:
-            feedback.append(settings.feedback_file, feedback.question_record(turn, "right"))
-            done = render.notice(f"Saved as right to {settings.feedback_file}.", "success")
+            done = save_feedback(feedback.question_record(turn, "right"), "right")
             return hidden, gr.update(), done, -1, feedback_line()
         options = [(f"[{p['index']}] {p['source']}: {p['text'][:120]}", p["key"])
                    for p in turn.passages()]  # fmt: skip
@@ -219,8 +232,7 @@ def create_app(
         if turn is None:
             return gr.update(visible=False), render.notice("Mark an answer wrong first."), gr.skip()
         record = feedback.question_record(turn, "wrong", passage or None)
-        feedback.append(settings.feedback_file, record)
-        done = render.notice(f"Saved as wrong to {settings.feedback_file}.", "success")
+        done = save_feedback(record, "wrong")
         return gr.update(visible=False), done, feedback_line()
 
     # Documents ----------------------------------------------------------------------------

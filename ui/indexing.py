@@ -10,6 +10,7 @@ The banner follows the files of each phase, the Documents tab's line also the ch
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -74,10 +75,23 @@ def count_files(folder: Path | None) -> int:
     if folder is None or not folder.is_dir():
         return 0
     total = 0
-    for path in folder.rglob("*"):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if not hidden and path.is_file():
-            total += 1
+    pending = [str(folder)]
+    while pending:  # not recursive: a folder thousands of levels deep is no RecursionError
+        try:
+            with os.scandir(pending.pop()) as found:
+                entries = list(found)
+        except OSError:
+            continue  # the sync reports a folder it cannot list
+        for entry in entries:
+            try:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.is_file():
+                    total += 1
+            except OSError:
+                continue
     return total
 
 

@@ -84,6 +84,8 @@ def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Saved
     files), is checked to be readable and only then renamed, so a reader never sees half a file,
     an unreadable upload never replaces (or leaves behind) anything, and a symlink at the target
     is replaced, never followed. A readable upload over an existing document replaces it.
+    The file and its name are flushed to the disk before this returns (a power cut after the
+    page said "Added" keeps the upload, as it keeps the index entry made from it).
     """
     size = source.stat().st_size
     base = check_upload(name, size, max_mb)
@@ -99,12 +101,19 @@ def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Saved
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
             shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())  # on the disk before the name: a power cut loses neither
         try:
             check_document(tmp)
         except RagError as exc:
             raise UploadRejected(f"{base}: {exc}; it was not added.") from exc
         replaced = os.path.lexists(target)
         os.replace(tmp, target)
+        folder = os.open(root, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the rename too: the page says "Added" only once it is durable
+        finally:
+            os.close(folder)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -3,6 +3,7 @@ they share: the skip reason, the bounds on work, decoding and a builder that kee
 
 from __future__ import annotations
 
+import codecs
 import re
 import textwrap
 import time
@@ -50,7 +51,26 @@ class LoadedDocument:
     blocks: tuple[Block, ...] = field(default=())
 
 
+# Byte-order marks of UTF-32 and UTF-16 text (UTF-32 first: its little-endian mark starts
+# with UTF-16's). Windows Notepad saved "Unicode" text as UTF-16 with a mark until 2019.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def decode(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise UnreadableFile(
+                    f"not {encoding.upper()} text despite its byte-order mark (byte {exc.start}): "
+                    "save it as UTF-8"
+                ) from exc
     if b"\x00" in data[:8192]:
         raise UnreadableFile("binary file (not text)")
     try:

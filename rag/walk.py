@@ -1,0 +1,77 @@
+"""The files of a documents folder, listed without recursion and without giving up on one bad
+entry: hidden names are left out, links to folders are not followed, and what cannot be listed
+or named is reported with the reason instead of being passed over in silence."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class FolderListing:
+    """The plain files under a folder, and the entries that could not be taken."""
+
+    files: list[Path] = field(default_factory=list)
+    # Sub-folders that could not be listed (relative POSIX path, reason): what they held
+    # before is unknown now, not gone.
+    unlisted: list[tuple[str, str]] = field(default_factory=list)
+    # Files whose name is not valid UTF-8 (relative path as shown, reason).
+    unnamed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def shown_name(relative: str) -> str:
+    """A relative path that may hold undecodable bytes (``\\udcXX``), printable."""
+    return relative.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def list_files(root: Path) -> FolderListing:
+    """Every plain file under ``root`` (sorted), hidden files and folders excluded.
+
+    A sub-folder that cannot be listed (permission denied, an I/O error, a path too long) is
+    recorded in ``unlisted``; a file whose name is not UTF-8 (a name Chroma and JSON cannot
+    hold) in ``unnamed``. Iterative: a folder thousands of levels deep is no ``RecursionError``.
+    """
+    listing = FolderListing()
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        relative = folder.relative_to(root).as_posix()
+        try:
+            with os.scandir(folder) as entries:
+                found = list(entries)
+        except OSError as exc:
+            if folder == root:
+                raise
+            listing.unlisted.append((relative, exc.strerror or str(exc)))
+            continue
+        for entry in found:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+                is_file = not is_folder and entry.is_file()  # a link to a file counts
+            except OSError:
+                continue  # gone meanwhile, or a link that cannot be followed
+            if is_folder:
+                pending.append(path)
+            elif is_file:
+                name = path.relative_to(root).as_posix()
+                try:
+                    name.encode("utf-8")
+                except UnicodeEncodeError:
+                    listing.unnamed.append(
+                        (
+                            shown_name(name),
+                            "its name is not valid UTF-8: rename it (for example with "
+                            "convmv) and run rag ingest again",
+                        )
+                    )
+                    continue
+                listing.files.append(path)
+    listing.files.sort()
+    listing.unlisted.sort()
+    listing.unnamed.sort()
+    return listing

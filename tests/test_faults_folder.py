@@ -1,0 +1,165 @@
+"""Faults of the documents folder found by the attack review: names that are not UTF-8, files
+that vanish during a sync, folders deeper than Python's recursion limit, folders and files that
+cannot be read. Real syncs into a real Chroma in tmp_path with the real embedding model; the
+permission cases run a real `rag ingest` process without the right to read them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.config import Settings
+from tests.test_faults_store import env_for, rag_cmd
+from ui.indexing import count_files
+
+FREEDONIA = "The capital of Freedonia is Barville, a port city on the northern coast.\n"
+SYLVANIA = "Sylvania exports cheese and timber to its neighbours every spring.\n"
+FENWICK = "Grand Fenwick makes wine from the grapes of its northern valley.\n"
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Settings:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(FREEDONIA, encoding="utf-8")
+    (docs / "b.txt").write_text(SYLVANIA, encoding="utf-8")
+    return Settings(docs_dir=docs, store_dir=tmp_path / "store")
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_indexed(small: Settings) -> None:
+    """Was: UnicodeEncodeError from Chroma for the whole sync, and for every question after it
+    (each tried to build the index first)."""
+    folder = os.fsencode(small.docs_dir / "sub")
+    os.mkdir(folder)
+    with open(folder + b"/caf\xe9.txt", "w", encoding="utf-8") as handle:
+        handle.write(FENWICK)
+    report = rag.ingest(settings=small)
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (
+            "sub/caf\ufffd.txt",
+            "its name is not valid UTF-8: rename it (for example with convmv) and run rag "
+            "ingest again",
+        )
+    ]
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt", "b.txt"]
+    answer = rag.answer("What is the capital of Freedonia?", settings=small)
+    assert [c.source for c in answer.citations] == ["a.txt"]
+
+
+def test_a_file_deleted_during_a_sync_is_dropped_not_a_crash(small: Settings) -> None:
+    """Was: FileNotFoundError out of rag.ingest (and the page's re-sync) when a file listed at
+    the start of a sync was deleted before it was read."""
+    rag.ingest(settings=small)
+    (small.docs_dir / "c.txt").write_text(FENWICK, encoding="utf-8")
+
+    def delete_the_next(done: int, total: int, message: str) -> None:
+        if message.startswith("Reading") and done == 1:  # a.txt read; b.txt, c.txt to come
+            (small.docs_dir / "b.txt").unlink(missing_ok=True)
+            (small.docs_dir / "c.txt").unlink(missing_ok=True)
+
+    report = rag.ingest(settings=small, progress=delete_the_next)
+    assert (report.removed_files, report.added_files, report.skipped) == (1, 0, [])
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt"]
+    assert rag.ingest(settings=small).unchanged_files == 1  # consistent: nothing left to do
+
+
+def test_a_folder_deeper_than_the_recursion_limit_is_indexed(small: Settings) -> None:
+    """Was: RecursionError out of rag.ingest, and out of the page's file count, for a folder
+    1,100 levels deep (2,200 characters of path, well within the system's limit)."""
+    deep = small.docs_dir
+    try:
+        for _ in range(1100):
+            deep = deep / "d"
+            deep.mkdir()
+        (deep / "deep.txt").write_text(FENWICK, encoding="utf-8")
+        assert count_files(small.docs_dir) == 3
+        report = rag.ingest(settings=small)
+        assert (report.added_files, report.skipped) == (3, [])
+        answer = rag.answer("What does Grand Fenwick make?", settings=small)
+        assert answer.citations[0].source == "d/" * 1100 + "deep.txt"
+    finally:  # shutil.rmtree recurses too: the shell removes the folder
+        subprocess.run(["rm", "-rf", str(small.docs_dir / "d")], check=True)
+
+
+def _unprivileged(command: list[str]) -> list[str]:
+    """``command`` without the right to read files whose permissions forbid it: as is for a
+    normal user; root runs it as the files' owner without capabilities (a user namespace)."""
+    if os.geteuid() != 0:
+        return command
+    return ["unshare", "--user", "--map-user=1000", "--map-group=1000", *command]
+
+
+def _can_drop_root() -> bool:
+    if os.geteuid() != 0:
+        return True
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(_unprivileged(["true"]), capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_drop_root(), reason="needs a user namespace to drop root's rights")
+def test_an_unreadable_folder_or_file_keeps_its_documents_indexed(small: Settings) -> None:
+    """Was: a sub-folder that could not be listed (permission denied) dropped every document
+    in it from the index without a word, and an unreadable file dropped its document: a
+    permission slip, or a mount that hiccups, emptied the index of what is still there."""
+    sub = small.docs_dir / "sub"
+    sub.mkdir()
+    (sub / "c.txt").write_text(FENWICK, encoding="utf-8")
+    rag.ingest(settings=small)
+    os.chmod(sub, 0)
+    os.chmod(small.docs_dir / "b.txt", 0)
+    os.utime(small.docs_dir / "b.txt")  # changed since the sync: it must be read again
+    try:
+        done = subprocess.run(
+            _unprivileged(rag_cmd("ingest")),
+            env=env_for(small),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    finally:
+        os.chmod(sub, 0o755)
+        os.chmod(small.docs_dir / "b.txt", 0o644)
+    assert done.returncode == 0, done.stderr
+    skipped = [line for line in done.stderr.splitlines() if line.startswith("skipped")]
+    assert skipped == [
+        "skipped sub/: the folder cannot be listed (Permission denied); its 1 indexed file(s) "
+        "are kept",
+        "skipped b.txt: cannot read: Permission denied; its earlier index entry is kept",
+    ]
+    assert done.stdout.startswith("0 added, 0 updated, 0 removed, "), done.stdout
+    names = [d.source for d in rag.documents(small).documents]
+    assert names == ["a.txt", "b.txt", "sub/c.txt"]
+    answer = rag.answer("What does Grand Fenwick make?", settings=small)
+    assert answer.citations[0].source == "sub/c.txt"
+
+
+def test_an_emptied_folder_never_empties_the_index_unasked(small: Settings) -> None:
+    """Attack review: the documents folder on a share or drive that is not mounted (its mount
+    point there, empty) made the next `rag ingest` (or the page's start) remove every document
+    and its embeddings: `0 added, ..., 2 removed`, then every question refused. Now it is
+    refused in one line; `--replace` (replace=True) empties the index when that is the wish."""
+    rag.ingest(settings=small)
+    for path in small.docs_dir.iterdir():
+        path.unlink()
+    done = subprocess.run(
+        rag_cmd("ingest"), env=env_for(small), capture_output=True, text=True, timeout=240
+    )
+    assert (done.returncode, done.stderr.splitlines()[-1]) == (
+        1,
+        f"error: The documents folder {small.docs_dir} holds no documents now, and the index "
+        f"holds 2 files from it: a sync would remove them all. If the folder is on a drive or "
+        f"share that is not mounted, mount it and try again; to empty the index, run rag "
+        f"ingest {small.docs_dir} --replace.",
+    )
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt", "b.txt"]
+    answer = rag.answer("What is the capital of Freedonia?", settings=small)
+    assert [c.source for c in answer.citations] == ["a.txt"]
+    report = rag.ingest(settings=small, replace=True)
+    assert (report.removed_files, report.total_files) == (2, 0)
