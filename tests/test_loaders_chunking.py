@@ -159,3 +159,22 @@ def test_matched_terms_allow_one_typo_in_longer_terms() -> None:
         "cat",  # exact
     }
     assert matched_terms({"form"}, vocabulary, min_fuzzy_len=5) == set()
+
+
+def test_invisible_characters_are_dropped_so_they_never_answer_or_split_words(
+    settings: Settings, docs_dir: Path
+) -> None:
+    (docs_dir / "zw.txt").write_text(
+        "\u200b" * 100_000 + "The lighthouse at Varn was built in 1872.\n", encoding="utf-8"
+    )
+    (docs_dir / "shy.html").write_text(
+        "<html><body><h1>Keeper</h1><p>The keep\u00aders lo&shy;g every ship.</p></body></html>",
+        encoding="utf-8",
+    )
+    assert load_document(docs_dir / "zw.txt").text == "The lighthouse at Varn was built in 1872."
+    assert "The keepers log every ship." in load_document(docs_dir / "shy.html").text
+    rag.ingest(settings=settings)
+    answer = rag.answer("When was the lighthouse at Varn built?", settings=settings)
+    assert not answer.refused and "1872" in answer.text
+    assert answer.citations[0].text.startswith("The lighthouse")
+    assert rag.retrieve("keepers log ships", k=1, settings=settings)[0].chunk.source == "shy.html"

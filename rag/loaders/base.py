@@ -79,16 +79,26 @@ def decode(data: bytes) -> str:
         raise UnreadableFile(f"not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
 
 
+# Characters that show nothing and join or split nothing a reader sees: the zero-width space,
+# the word joiner, the zero-width no-break space (a BOM inside the text) and the soft hyphen
+# ("docu&shy;ment" is "document" to a reader and must be to a search). A text of them alone
+# would be an "answer" of invisible characters. ZWJ and ZWNJ stay: they change how some
+# scripts and emoji are written.
+_INVISIBLE = str.maketrans("", "", "\u200b\u2060\ufeff\u00ad")
+
+
 def normalise(text: str) -> str:
-    """Unify line endings and drop trailing spaces; offsets refer to this form."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Unify line endings, drop invisible characters and trailing spaces; offsets refer to
+    this form."""
+    text = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[ \t]+\n", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
 def collapse(text: str) -> str:
-    """Runs of white space as one space, as a browser renders them."""
-    return " ".join(text.split())
+    """Runs of white space as one space, as a browser renders them (invisible characters
+    dropped, as ``normalise`` does)."""
+    return " ".join(text.translate(_INVISIBLE).split())
 
 
 def too_slow(seconds: float = MAX_SECONDS) -> str:
