@@ -391,6 +391,27 @@ def test_an_editor_uploads_resyncs_and_deletes(page: Page, tmp_path: Path) -> No
     assert lines[0]["reason"].startswith("Added comet.txt. 3 files")
 
 
+def test_no_change_is_made_while_the_audit_log_cannot_be_written(page: Page) -> None:
+    """A change that could not be recorded is not made (the log broke after the page started:
+    here it became a folder; a full disk or a lost mount does the same)."""
+    log_file = page.settings.audit_path
+    kept = log_file.read_bytes()
+    log_file.unlink()
+    log_file.mkdir()
+    try:
+        with signed_in(page, EDITOR) as client:
+            kind, out = result(client, "delete", [[SEED_FILE]])
+            assert kind == "complete" and "Nothing was changed" in out[1], out
+            assert "Cannot write the audit log" in out[1] and "RAG&#95;AUDIT&#95;LOG" in out[1]
+            kind, out = result(client, "resync", [])
+            assert kind == "complete" and "Nothing was changed" in out[0], out
+    finally:
+        log_file.rmdir()
+        log_file.write_bytes(kept)
+    assert (page.settings.docs_dir / SEED_FILE).is_file()
+    assert SEED_FILE in {d.source for d in rag.documents(page.settings).documents}
+
+
 def test_handlers_refuse_a_reader_too(page: Page) -> None:
     """Behind the HTTP check, the page's own functions check the role (and log)."""
     wired = {str(f.name): f.fn for f in page.app.fns.values() if f.fn}

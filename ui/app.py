@@ -284,6 +284,11 @@ def create_app(
         if refused is not None:
             access.record(user, action, files, "refused", refused, client)
             return render.notice(f"Nothing was changed. {refused}", "error")
+        try:  # no change that could go unrecorded: the log is checked before, not only after
+            audit.check_writable(settings.audit_path)
+        except RagError as exc:
+            log.error("change refused, the audit log cannot be written: %s", exc)
+            return render.notice(f"Nothing was changed. {exc}", "error")
         replica = read_only_reason(index_source(settings))
         message: str = run()
         kind, text = notice_parts(message)
