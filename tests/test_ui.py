@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -1079,3 +1080,22 @@ def test_a_delete_moves_the_lists_version_on_for_every_page(tmp_path: Path) -> N
     assert "Deleted heron.md" in handlers.delete("heron.md")
     assert tracker.progress.version == shown + 1
     assert not tracker.progress.running
+
+
+def test_a_verdict_on_an_oversized_turn_writes_nothing(seeded: Settings, tmp_path: Path) -> None:
+    """The turn comes back from the browser's stored conversation, which its user can edit:
+    one click must not write megabytes into the eval file."""
+    target = tmp_path / "feedback.jsonl"
+    app = create_app(seeded.with_(feedback_file=target))
+    fns = wired(app)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    turn = session.turns[-1]
+    assert turn is not None
+    session.turns[-1] = replace(turn, answer="x" * (feedback.MAX_LINE_BYTES + 1))
+    liked = fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    assert "The verdict was not saved: the verdict&#x27;s record is over 256 KiB" in liked[2]
+    assert not target.exists()
+    session.turns[-1] = turn
+    liked = fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    assert "Saved as right" in liked[2] and len(target.read_text().splitlines()) == 1

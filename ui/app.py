@@ -192,6 +192,8 @@ def create_app(
         """The notice for a verdict saved, or for one the feedback file could not take."""
         try:
             feedback.append(settings.feedback_file, record)
+        except ValueError as exc:
+            return render.notice(f"The verdict was not saved: {exc}.", "error")
         except OSError as exc:
             log.warning("saving feedback to %s failed: %s", settings.feedback_file, exc)
             return render.notice(

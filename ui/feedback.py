@@ -21,6 +21,11 @@ from typing import Any
 from ui.handlers import Turn
 
 NO_ANSWER = "none"  # the user says the documents do not answer the question
+# The largest verdict line kept. A turn comes back from the browser's stored conversation, which
+# its user can edit: without a bound one click could write megabytes into the eval file. A real
+# turn (a question, an answer of a few sentences, its passages, 40 earlier questions) is far
+# below it.
+MAX_LINE_BYTES = 256 * 1024
 _write_lock = threading.Lock()
 
 
@@ -59,9 +64,12 @@ def question_record(turn: Turn, verdict: str, passage: str | None = None) -> dic
 
 
 def append(path: Path, record: dict[str, Any]) -> None:
-    """Append ``record`` as one JSON line (one writer at a time; flushed to disk)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append ``record`` as one JSON line (one writer at a time; flushed to disk); a line over
+    ``MAX_LINE_BYTES`` raises ``ValueError`` and writes nothing."""
     line = json.dumps(record, ensure_ascii=False) + "\n"
+    if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+        raise ValueError(f"the verdict's record is over {MAX_LINE_BYTES // 1024} KiB")
+    path.parent.mkdir(parents=True, exist_ok=True)
     with _write_lock, path.open("a", encoding="utf-8") as handle:
         handle.write(line)
         handle.flush()
