@@ -10,7 +10,6 @@ The banner follows the files of each phase, the Documents tab's line also the ch
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import rag
 from rag import IngestReport, RagError, Settings
+from rag.walk import list_files
 
 log = logging.getLogger("ui")
 
@@ -71,28 +71,13 @@ class IndexProgress:
 
 
 def count_files(folder: Path | None) -> int:
-    """The files of ``folder`` a sync reads (hidden ones are skipped, as the sync does)."""
+    """The files of ``folder`` a sync reads: rag.walk's listing, which the sync reads too."""
     if folder is None or not folder.is_dir():
         return 0
-    total = 0
-    pending = [str(folder)]
-    while pending:  # not recursive: a folder thousands of levels deep is no RecursionError
-        try:
-            with os.scandir(pending.pop()) as found:
-                entries = list(found)
-        except OSError:
-            continue  # the sync reports a folder it cannot list
-        for entry in entries:
-            try:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                elif entry.is_file():
-                    total += 1
-            except OSError:
-                continue
-    return total
+    try:
+        return len(list_files(folder).files)
+    except OSError:
+        return 0  # the folder itself cannot be listed: the sync says so
 
 
 def sync_folder(settings: Settings) -> Path | None:
