@@ -244,10 +244,8 @@ def section_path(title: str, path: Sequence[str]) -> str:
     the headings it was made of."""
     if not path:
         return ""
-    parts = [part.replace(SECTION_SEPARATOR, " › ") for part in path]
-    if title and parts[0] != title.replace(SECTION_SEPARATOR, " › "):
-        parts.insert(0, title.replace(SECTION_SEPARATOR, " › "))
-    return SECTION_SEPARATOR.join(parts)
+    parts = [part.replace(SECTION_SEPARATOR, " › ") for part in (title, *path)]
+    return SECTION_SEPARATOR.join(parts[1:] if not title or parts[0] == parts[1] else parts)
 
 
 def indexed_text(chunk: Chunk) -> str:
