@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -52,6 +53,12 @@ T = TypeVar("T")
 # The turns of a conversation a follow-up is read against (pairs or messages): more would only
 # cost time; the rewrite of a follow-up reaches back through the turns that refer back too.
 HISTORY_ITEMS = 40
+# How long a check that the store, the BM25 index and the manifest agree holds, while the
+# manifest stays the same (a sync anywhere changes it, and the engine is then reopened and
+# checked again): a page under load asked the store for its count 30 times a second, holding
+# the interpreter's lock meanwhile. A store changed behind the manifest's back is noticed
+# within this time. A product choice.
+AGREEMENT_SECONDS = 1.0
 _engines: dict[tuple[str, str, str], Engine] = {}
 _engines_lock = threading.Lock()
 # One writer per store and process (the lock file in the store folder adds other processes);
@@ -89,6 +96,8 @@ class Engine:
         # that died or was fenced mid-sync): (generation, the listed chunk ids); answers use
         # only those until the next sync repairs the index.
         self.listed: tuple[int, frozenset[str]] | None = None
+        # When the store, the BM25 index and this manifest last agreed (``ensure_index``).
+        self.agreed_at: float | None = None
 
     @cached_property
     def store(self) -> VectorStore:
@@ -262,8 +271,12 @@ def ensure_index(settings: Settings) -> Engine:
         return follow_server(eng, manifest)
     if eng.sync_lock.locked() or writer_busy(settings.store_dir):
         return eng  # a sync is writing: its parts disagree until it ends, and it checks them
+    if eng.agreed_at is not None and time.monotonic() - eng.agreed_at < AGREEMENT_SECONDS:
+        return eng  # checked just now, and the manifest has not changed since (same engine)
     problem = disagreement(manifest, eng.store, eng.lexical)
-    if problem is not None:
+    if problem is None:
+        eng.agreed_at = time.monotonic()
+    else:
         root = manifest.root or str(settings.docs_dir)
         log.warning("The index needs repair (%s): syncing %s first.", problem, root)
         ingest(root, settings=settings)
@@ -547,14 +560,19 @@ def documents(settings: Settings | None = None) -> IndexStatus:
 def documents_root(settings: Settings | None = None) -> Path:
     """The folder the index mirrors (the last one synced, else the settings' ``docs_dir``)."""
     settings = _settings(settings)
-    root = engine(settings).manifest.root
+    return _root(engine(settings), settings)
+
+
+def _root(eng: Engine, settings: Settings) -> Path:
+    root = eng.manifest.root
     return Path(root) if root else settings.docs_dir.resolve()
 
 
 def document_text(source: str, settings: Settings | None = None) -> str:
     """The text every offset of ``source`` refers to."""
     settings = _settings(settings)
-    return engine(settings).catalog.document_text(source, documents_root(settings))
+    eng = engine(settings)
+    return eng.catalog.document_text(source, _root(eng, settings))
 
 
 def check_document(path: str | Path) -> None:

@@ -13,6 +13,7 @@ This is where local and server mode differ, and the only place (``open_catalog``
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -110,7 +111,19 @@ class LocalCatalog:
             raise DocumentsError(
                 f"{source!r} is not a document of {root}: run rag docs to list them."
             )
-        return load_document(path).text
+        stat = path.stat()
+        return _loaded_text(
+            str(path), stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _loaded_text(path: str, mtime_ns: int, ctime_ns: int, size: int, inode: int) -> str:
+    """A document's text, parsed once while the file stays the same (its modification and
+    change times, size and inode; a write or a ``touch`` moves the change time). The page
+    shows each answer's passages in their document: parsing a long HTML page again for every
+    answer cost more than the answer."""
+    return load_document(Path(path)).text
 
 
 _HEADER = ("root", "chunking", "embedding", "last_sync", "in_progress", "generation", "host")

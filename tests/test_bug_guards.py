@@ -271,6 +271,30 @@ def test_an_unfinished_sync_alone_triggers_the_repair(settings: Settings, docs_d
     assert sorted(repaired.files) == sorted(["danube.txt", SEED_FILE])
 
 
+def test_a_store_emptied_behind_the_manifest_is_repaired_before_the_next_answer(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bug: the agreement check before a question skipped for good (or never skipped). Within
+    ``AGREEMENT_SECONDS`` of a check that passed, with the manifest unchanged, the store is not
+    counted again; after it, a store that lost its chunks is repaired before answering."""
+    question = "Who is the president of Serbia?"
+    assert not rag.answer(question, settings=settings).refused  # builds the index
+    rag.retrieve(question, settings=settings)  # checks it
+    store = engine(settings).store
+    counted: list[int] = []
+    count = store.count
+    monkeypatch.setattr(store, "count", lambda: counted.append(1) or count())
+    rag.retrieve(question, settings=settings)
+    assert counted == []  # checked just now
+    store.delete(sorted(store.all_ids()))  # emptied behind the manifest's back
+    monkeypatch.setattr(rag.api, "AGREEMENT_SECONDS", 0.0)
+    answer = rag.answer(question, settings=settings)
+    assert counted and not answer.refused and "Vučić" in answer.text
+    assert engine(settings).store.count() == Manifest.load(
+        settings.store_dir / "manifest.json"
+    ).total_chunks
+
+
 # ---------------------------------------------------------------- rag/catalog.py
 
 

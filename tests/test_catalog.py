@@ -232,6 +232,44 @@ def test_the_local_catalog_is_the_manifest_file_and_the_folder(tmp_path: Path) -
     assert LocalCatalog(tmp_path / "a-file" / "x").stamp() is None
 
 
+def test_local_document_text_is_parsed_once_per_version_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page reads an answer's documents for every answer: a file is parsed once while it
+    stays the same, and read again as soon as it is written to, touched or replaced."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    doc = docs / "a.txt"
+    doc.write_text("Alpha text.", encoding="utf-8")
+    parsed: list[Path] = []
+    load = catalog_module.load_document
+
+    def counting(path: Path) -> object:
+        parsed.append(path)
+        return load(path)
+
+    monkeypatch.setattr(catalog_module, "load_document", counting)
+    catalog = LocalCatalog(tmp_path / "store")
+    assert catalog.document_text("a.txt", docs) == "Alpha text."
+    assert catalog.document_text("./a.txt", docs) == "Alpha text."
+    assert len(parsed) == 1
+    when = doc.stat().st_mtime_ns
+    doc.write_text("Omega text.", encoding="utf-8")  # same size
+    os.utime(doc, ns=(when + 10**9, when + 10**9))
+    assert catalog.document_text("a.txt", docs) == "Omega text."
+    os.utime(doc, ns=(when, when))  # the old time back: the text is still the new one
+    assert catalog.document_text("a.txt", docs) == "Omega text."
+    doc.write_text("Longer alpha.", encoding="utf-8")
+    os.utime(doc, ns=(when, when))  # same time, another size
+    assert catalog.document_text("a.txt", docs) == "Longer alpha."
+    replacement = docs / "b.tmp"
+    replacement.write_text("Newer alpha.!", encoding="utf-8")  # same size, same time
+    os.utime(replacement, ns=(when, when))
+    replacement.replace(doc)  # another inode
+    assert catalog.document_text("a.txt", docs) == "Newer alpha.!"
+    assert len(parsed) == 5
+
+
 def test_open_catalog_picks_by_the_url(tmp_path: Path, store: VectorStore) -> None:
     assert isinstance(open_catalog(tmp_path, None, lambda: store), LocalCatalog)
     assert isinstance(open_catalog(tmp_path, "", lambda: store), LocalCatalog)

@@ -103,6 +103,9 @@ def test_the_queue_follows_the_settings(settings: Settings) -> None:
     assert app._queue.max_size == 300
     ask = next(fn for fn in app.fns.values() if fn.api_name == "ask")
     assert ask.concurrency_limit == 7
+    # Monitoring is off: the queue keeps one event for it and does not summarise after each.
+    assert app._queue.ANALYTICS_MAX_EVENTS == 1
+    assert app._queue.ANAYLTICS_CACHE_FREQUENCY >= 10**6
 
 
 def test_extractive_answer_arrives_finished_with_markers_linked_to_highlighted_sources(
