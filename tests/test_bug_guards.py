@@ -290,9 +290,10 @@ def test_a_store_emptied_behind_the_manifest_is_repaired_before_the_next_answer(
     monkeypatch.setattr(rag.api, "AGREEMENT_SECONDS", 0.0)
     answer = rag.answer(question, settings=settings)
     assert counted and not answer.refused and "Vučić" in answer.text
-    assert engine(settings).store.count() == Manifest.load(
-        settings.store_dir / "manifest.json"
-    ).total_chunks
+    assert (
+        engine(settings).store.count()
+        == Manifest.load(settings.store_dir / "manifest.json").total_chunks
+    )
 
 
 # ---------------------------------------------------------------- rag/catalog.py
