@@ -86,7 +86,9 @@ def now() -> str:
 
 
 def chunking_key(settings: Settings) -> str:
-    return f"structure-v2/{settings.chunk_size}/{settings.chunk_overlap}"
+    """What the chunks were made with: an index made otherwise is re-chunked at the next sync.
+    v3: a definition list's terms head their descriptions (rag/loaders/base.py ``term``)."""
+    return f"structure-v3/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

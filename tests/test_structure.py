@@ -263,7 +263,8 @@ Sample</a>, Up: <a href="index.html">Top</a> [<a href="index.html#SEC_Contents">
             [
                 ("heading", "2 Getting In and Out"),
                 ("paragraph", "This chapter discusses how to start GDB, and how to leave it."),
-                ("list", "gdb program\nStart it."),
+                ("heading", "gdb program"),  # a defined term, without its "¶" link
+                ("paragraph", "Start it."),
             ],
         ),
     ],
@@ -276,6 +277,88 @@ def test_html_generators_chrome_is_left_out(
     document = load_document(tmp_path / "page.html")
     assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == blocks
     assert document.text == "\n\n".join(text for _, text in blocks)
+
+
+OPTIONS_PAGE = """<html><head><title>Frobnicator manual</title></head><body><main>
+<h1>Core options</h1>
+<p>These options work with all tools.</p>
+<dl>
+<dt><code>--log-file=</code><code>&lt;filename&gt;</code></dt>
+<dd><p>Sends all messages to the file. An empty name aborts.</p></dd>
+<dt><code>--quiet</code></dt><dt><code>-q</code></dt>
+<dd>Run silently.
+<dl><dt>Note</dt><dd><p>Errors are still printed.</p></dd></dl>
+</dd>
+<dt>--orphan</dt>
+</dl>
+<p>After the list.</p>
+<ul><li><dl><dt>In a list</dt><dd>stays whole</dd></dl></li></ul>
+</main></body></html>"""
+
+OPTIONS_RST = """\
+Options
+=======
+
+``TIMEOUT <seconds>``
+  Stop after that many seconds.
+
+-q, --quiet   Run silently.
+
+:returns: the result code.
+
+Term : classifier
+  Defined.
+
+After.
+"""
+
+
+def test_a_defined_term_heads_the_blocks_that_describe_it(tmp_path: Path) -> None:
+    """A manual's option, signature or glossary term names what its description leaves out:
+    each ``<dt>`` (rst: definition-list term, option, field name) is a heading for its
+    description's blocks, which are read sentence by sentence, not as one list."""
+    (tmp_path / "options.html").write_text(OPTIONS_PAGE, encoding="utf-8")
+    (tmp_path / "options.rst").write_text(OPTIONS_RST, encoding="utf-8")
+    page = load_document(tmp_path / "options.html")
+    top, log_file, quiet = ("Core options",), "--log-file=<filename>", "--quiet, -q"
+    assert [(b.kind, b.path, page.text[b.start : b.end]) for b in page.blocks] == [
+        ("heading", top, "Core options"),
+        ("paragraph", top, "These options work with all tools."),
+        ("heading", (*top, log_file), log_file),
+        ("paragraph", (*top, log_file), "Sends all messages to the file. An empty name aborts."),
+        ("heading", (*top, quiet), quiet),
+        ("paragraph", (*top, quiet), "Run silently."),
+        ("heading", (*top, quiet, "Note"), "Note"),
+        ("paragraph", (*top, quiet, "Note"), "Errors are still printed."),
+        ("paragraph", top, "--orphan"),  # a term without a description is a paragraph
+        ("paragraph", top, "After the list."),
+        ("list", top, "In a list\nstays whole"),  # inside a list item: part of the list
+    ]
+    assert page.title == "Core options"
+    rst = load_document(tmp_path / "options.rst")
+    top = ("Options",)
+    assert [(b.kind, b.path, rst.text[b.start : b.end]) for b in rst.blocks] == [
+        ("heading", top, "Options"),
+        ("heading", (*top, "TIMEOUT <seconds>"), "TIMEOUT <seconds>"),
+        ("paragraph", (*top, "TIMEOUT <seconds>"), "Stop after that many seconds."),
+        ("heading", (*top, "-q, --quiet"), "-q, --quiet"),
+        ("paragraph", (*top, "-q, --quiet"), "Run silently."),
+        ("heading", (*top, "returns"), "returns"),
+        ("paragraph", (*top, "returns"), "the result code."),
+        ("heading", (*top, "Term : classifier"), "Term : classifier"),
+        ("paragraph", (*top, "Term : classifier"), "Defined."),
+        ("paragraph", top, "After."),
+    ]
+    chunks = chunk_document(
+        "options.html", page.text, size=400, overlap=50, blocks=page.blocks, title=page.title
+    )
+    assert [(c.section, c.text.split("\n")[0]) for c in chunks] == [
+        ("Core options", "Core options"),
+        (f"Core options > {log_file}", log_file),  # a term starts a chunk, as a heading does
+        (f"Core options > {quiet}", quiet),
+        (f"Core options > {quiet} > Note", "Note"),
+        ("Core options", "--orphan"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -513,6 +596,18 @@ def test_ingest_indexes_sections(settings: Settings) -> None:
     assert top.source == "atlas.html"
     assert top.section == "Freedonia > Trade"
     assert "code" in top.kinds
+
+
+def test_an_answer_from_a_description_names_its_term(settings: Settings) -> None:
+    """The option is the key fact its description leaves out: the answer is led by it, and
+    cites the description's sentence alone (a list of options was one unit before)."""
+    (settings.docs_dir / "options.html").write_text(OPTIONS_PAGE, encoding="utf-8")
+    rag.ingest(settings=settings)
+    answer = rag.answer("How do I send all messages to a file?", settings=settings)
+    assert not answer.refused
+    assert answer.text.startswith("--log-file=<filename> — Sends all messages to the file.")
+    assert answer.citations[0].text == "Sends all messages to the file."
+    assert answer.citations[0].source == "options.html"
 
 
 def test_bm25_and_embeddings_see_the_section_path(settings: Settings) -> None:

@@ -141,7 +141,9 @@ class DocumentBuilder:
         self._parts: list[str] = []
         self._length = 0
         self._blocks: list[Block] = []
-        self._path: list[tuple[int, str]] = []
+        # Open headings, outermost first: (level, text, a defined term or not); a term sits
+        # half a level below what is open when it starts (``term``).
+        self._path: list[tuple[float, str, bool]] = []
         self.title = ""
 
     def heading(self, level: int, text: str) -> None:
@@ -150,10 +152,28 @@ class DocumentBuilder:
             return
         while self._path and self._path[-1][0] >= level:
             self._path.pop()
-        self._path.append((level, text))
+        self._path.append((level, text, False))
         if not self.title:
             self.title = text
         self.add(text, "heading")
+
+    def term(self, text: str) -> bool:
+        """Open a defined term (an HTML ``<dt>``, an rst definition-list term, option or field
+        name): a heading just below the open ones for the blocks that describe it, until
+        ``end_term``. In a manual the term is what its description leaves unsaid (the option
+        ``--log-file=<filename>``, the signature ``url_for(endpoint)``). False if no words."""
+        text = collapse(text)
+        if not text:
+            return False
+        level = (self._path[-1][0] if self._path else 0) + 0.5
+        self._path.append((level, text, True))
+        self.add(text, "heading")
+        return True
+
+    def end_term(self) -> None:
+        """Close the innermost open term (a heading met meanwhile may have closed it already)."""
+        if self._path and self._path[-1][2]:
+            self._path.pop()
 
     def add(self, text: str, kind: str) -> None:
         """Append one block; paragraphs that name a listing or figure become captions."""
@@ -170,7 +190,7 @@ class DocumentBuilder:
         start = self._length + len(text) - len(text.lstrip())
         self._parts.append(text)
         self._length += len(text)
-        path = tuple(heading for _, heading in self._path)
+        path = tuple(heading for _, heading, _ in self._path)
         self._blocks.append(Block(start, self._length, kind, path))
 
     def build(self) -> LoadedDocument:

@@ -188,6 +188,9 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
 
     pieces: list[str | int] = []  # text, or a break: 1 a new line, 2 a new paragraph
     container: list[Any] = []  # the list or table being read as one block, with its kind
+    # Definition lists being read item by item, innermost last: each ``<dt>``'s words wait for
+    # the ``<dd>`` they name, whose blocks are read under them (``DocumentBuilder.term``).
+    definitions: list[_Definitions] = []
     stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
 
     def flush(kind: str = "paragraph") -> None:
@@ -203,6 +206,10 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
         node, closing, preserve = stack.pop()
         if isinstance(node, Tag):
             name = node.name.lower()
+            if closing and definitions and definitions[-1].node is node:
+                flush()
+                definitions.pop().close(builder)
+                continue
             if closing:
                 if container and container[-1][0] is node:
                     _, kind = container.pop()
@@ -234,6 +241,19 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                     flush()
                     builder.add(_table_text(node), "table")
                 continue
+            if name == "dl" and not container:
+                flush()
+                definitions.append(_Definitions(node))
+                stack.append((node, True, preserve))
+                stack.extend((child, False, preserve) for child in reversed(node.contents))
+                continue
+            if name == "dt" and not container and definitions:
+                flush()
+                definitions[-1].terms.append(_heading_text(node))
+                continue
+            if name == "dd" and not container and definitions:
+                flush()
+                definitions[-1].describe(builder)
             if name in _LISTS:
                 if not container:
                     flush()
@@ -254,6 +274,31 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
             text = str(node)
             pieces.append(text if preserve else re.sub(r"\s+", " ", text))
     flush()
+
+
+class _Definitions:
+    """One ``<dl>`` being read: the terms met since the last description, and whether a term
+    is open in the builder."""
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+        self.terms: list[str] = []
+        self.open = False
+
+    def describe(self, builder: DocumentBuilder) -> None:
+        """A ``<dd>`` starts: its terms (several ``<dt>`` name one thing: "--quiet, -q") open."""
+        if not self.terms:
+            return  # a second <dd> of the same terms: still under them
+        if self.open:
+            builder.end_term()
+        self.open = builder.term(", ".join(t for t in self.terms if t))
+        self.terms.clear()
+
+    def close(self, builder: DocumentBuilder) -> None:
+        if self.open:
+            builder.end_term()
+        if self.terms:  # terms without a description: what they are, as a paragraph
+            builder.add(", ".join(self.terms), "paragraph")
 
 
 def _heading_text(node: Any) -> str:

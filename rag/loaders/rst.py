@@ -195,6 +195,8 @@ def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
             builder.add("\n".join(collapse(line.astext()) for line in child.children), "paragraph")
         elif isinstance(child, (nodes.paragraph, nodes.rubric, nodes.term, nodes.field_name)):
             builder.add(collapse(child.astext()), "paragraph")
+        elif isinstance(child, (nodes.definition_list_item, nodes.option_list_item, nodes.field)):
+            _described(child, builder, level, depth)
         elif isinstance(child, nodes.topic) and "contents" in child.get("classes", []):
             continue  # a generated table of contents
         elif isinstance(
@@ -207,6 +209,21 @@ def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
             builder.add(collapse(child.astext()), "paragraph")
         else:  # containers: admonitions, block quotes, definition and field lists, ...
             _walk(child, builder, level, depth + 1)
+
+
+def _described(item: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
+    """A definition-list item, an option or a field: its term ("``TIMEOUT <seconds>``", "-q,
+    --quiet", a field's name) opens a term for the blocks that describe it."""
+    from docutils import nodes
+
+    naming = (nodes.term, nodes.classifier, nodes.option_group, nodes.field_name)
+    names = [collapse(part.astext()) for part in item.children if isinstance(part, naming)]
+    opened = builder.term(" : ".join(name for name in names if name))
+    for part in item.children:
+        if not isinstance(part, naming):
+            _walk(part, builder, level, depth + 1)
+    if opened:
+        builder.end_term()
 
 
 def _table(table: Any) -> str:
