@@ -160,8 +160,8 @@ def ask(page_client: Any, question: str) -> tuple[float, str | None]:
 
 class Tab:
     """One simulated user as a browser tab: its questions through ``/ask`` (``client``), and
-    what the page's own script sends besides: the conversation saved to the browser's storage
-    after each answer (``save``) and the indexing state polled each second (``poll``)."""
+    what the page's own script sends besides: the indexing state polled each second (``poll``).
+    (The conversation the browser keeps comes with each answer's last update.)"""
 
     def __init__(self, url: str) -> None:
         import httpx
@@ -169,8 +169,6 @@ class Tab:
         self.url = url
         self.client = client(url)
         dependencies = self.client.config["dependencies"]
-        asked = next(d for d in dependencies if d.get("api_name") == "ask")
-        self.save = next(d for d in dependencies if d.get("trigger_after") == asked["id"])
         self.poll = next(d for d in dependencies if any(t[1] == "tick" for t in d["targets"]))
         self.http = httpx.Client(verify=tls_context(), timeout=600.0)
         self.closed = threading.Event()
@@ -187,14 +185,8 @@ class Tab:
         self.http.post(self.url + "gradio_api/run/predict", json=body).raise_for_status()
 
     def ask(self, question: str) -> tuple[float, str | None]:
-        """A question, timed until its answer; then the conversation is saved (not timed)."""
-        seconds, error = ask(self.client, question)
-        if error is None:
-            try:
-                self.send(self.save)
-            except Exception as exc:
-                return seconds, f"saving the conversation: {exc}"
-        return seconds, error
+        """A question, timed until its answer."""
+        return ask(self.client, question)
 
     def keep_polling(self) -> None:
         while not self.closed.wait(POLL_SECONDS):

@@ -115,15 +115,18 @@ def test_extractive_answer_arrives_finished_with_markers_linked_to_highlighted_s
     session = ChatSession()
     updates = ask_all(app, SERBIA, session)
 
-    messages, sources, state, question, notice = updates[0]
+    messages, sources, state, question, notice, stored = updates[0]
     assert messages == [
         {"role": "user", "content": '<div class="question">Who is the president of Serbia?</div>'},
         {"role": "assistant", "content": render.streaming_message("")},
     ]
     assert (question, notice, state) == ("", "", session)
     # The question at once, then the answer finished: an extractive answer is complete before
-    # its first word, and each update carries the whole conversation (issue 21).
+    # its first word, and each update carries the whole conversation (issue 21). The first
+    # leaves the sources panel and the stored conversation as they were (not sent again).
+    assert sources == gr.skip() and stored == gr.skip()
     assert len(updates) == 2
+    assert updates[-1][5] == session.to_json()  # the finished turn is stored with it
 
     expected = rag.answer(SERBIA, settings=seeded)
     messages, sources, *_ = updates[-1]
@@ -182,9 +185,10 @@ def test_clear_starts_a_new_session(seeded: Settings) -> None:
     app = create_app(seeded)
     session = ChatSession()
     ask_all(app, SERBIA, session)
-    messages, sources, state, question, notice = wired(app)["clear"]()
+    messages, sources, state, question, notice, stored = wired(app)["clear"]()
     assert (messages, sources, question, notice) == ([], render.EMPTY_SOURCES, "", "")
     assert state == ChatSession() and state is not session
+    assert stored == ChatSession().to_json()  # the browser forgets the conversation too
 
 
 @pytest.mark.parametrize(
@@ -206,25 +210,26 @@ def test_bad_questions_get_a_message_and_change_nothing(
     session = ChatSession()
     updates = ask_all(app, question, session)
     assert len(updates) == 1
-    messages, _, state, kept, notice = updates[0]
+    messages, _, state, kept, notice, stored = updates[0]
     assert notice == render.notice(message)
     assert messages == [] and state == ChatSession()
     assert kept == question  # the text stays in the box to be edited
+    assert stored == ChatSession().to_json()
 
 
 def test_unconfigured_backend_and_bad_mode_are_explained(seeded: Settings) -> None:
     app = create_app(seeded)
-    *_, notice = ask_all(app, SERBIA, ChatSession(), backend="openai")[-1]
+    *_, notice, _ = ask_all(app, SERBIA, ChatSession(), backend="openai")[-1]
     assert notice == render.notice(
         "The 'openai' backend is not configured on this server: set OPENAI_BASE_URL or "
         "OPENAI_API_KEY and restart, or pick extractive."
     )
-    *_, notice = ask_all(app, SERBIA, ChatSession(), mode="fuzzy")[-1]
+    *_, notice, _ = ask_all(app, SERBIA, ChatSession(), mode="fuzzy")[-1]
     assert "Unknown retrieval mode &#x27;fuzzy&#x27;" in notice
 
 
 def test_bad_k_is_explained(seeded: Settings) -> None:
-    *_, notice = ask_all(create_app(seeded), SERBIA, ChatSession(), k="many")[-1]
+    *_, notice, _ = ask_all(create_app(seeded), SERBIA, ChatSession(), k="many")[-1]
     assert notice == render.notice("k must be a whole number from 1 to 20 (got 'many').")
 
 
@@ -689,7 +694,7 @@ def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
             assert banner["visible"] is True
             assert "Indexing: read 0 of 1 files" in line
             assert "(indexing…)" in header
-            *_, notice = ask_all(app, SERBIA, ChatSession())[-1]
+            *_, notice, _ = ask_all(app, SERBIA, ChatSession())[-1]
             assert notice == render.notice(
                 "Indexing: read 0 of 1 files: no document is indexed yet. Ask again soon.", "info"
             )
@@ -832,8 +837,8 @@ def test_conversation_survives_a_reload_as_json(seeded: Settings) -> None:
     app = create_app(seeded)
     session = ChatSession()
     ask_all(app, SERBIA, session)
-    ask_all(app, "What is the boiling point of mercury?", session)
-    stored = json.loads(json.dumps(wired(app)["save"](session)))  # what the browser keeps
+    finished = ask_all(app, "What is the boiling point of mercury?", session)[-1]
+    stored = json.loads(json.dumps(finished[5]))  # what the browser keeps, sent with the answer
     messages, sources, restored, _notice = wired(app)["restore"](stored)
     assert restored == session
     assert messages == session.messages and sources == render.sources_panel(session.sources)

@@ -63,13 +63,18 @@ QUEUE_ANALYTICS_ENV = {
 DONT_KNOW = "I don't know which passage"
 NOT_ANSWERED = "The documents do not answer this question"
 
-ChatOutputs = tuple[list[dict[str, str]], str, ChatSession, str, str]
+# The chat, the sources panel, the session, the question box, the notice, and the conversation
+# the browser keeps (``ChatSession.to_json``); gr.skip() for what an update leaves as it was.
+ChatOutputs = tuple[list[dict[str, str]], Any, ChatSession, str, str, Any]
 
 
 def _outputs(update: ChatUpdate) -> ChatOutputs:
     # A fresh copy each time: Gradio diffs streamed values against the previous one it was given.
     messages = copy.deepcopy(update.session.messages)
-    return messages, update.sources, update.session, update.question, update.notice
+    if update.pending:  # an answer still coming: its sources and the stored turn come at its end
+        return messages, gr.skip(), update.session, update.question, update.notice, gr.skip()
+    stored = update.session.to_json()
+    return messages, update.sources, update.session, update.question, update.notice, stored
 
 
 def when(stamp: str) -> str:
@@ -164,12 +169,11 @@ def create_app(
     def clear() -> ChatOutputs:
         return _outputs(ChatUpdate(handlers.clear()))
 
-    def save(session: ChatSession) -> Any:
-        return session.to_json() if session is not None else None
-
     def restore(stored: Any) -> tuple[list[dict[str, str]], str, ChatSession, str]:
         # Not the question box: a question typed while the page was loading must survive.
-        messages, sources, session, _, notice = _outputs(ChatUpdate(ChatSession.from_json(stored)))
+        messages, sources, session, _, notice, _ = _outputs(
+            ChatUpdate(ChatSession.from_json(stored))
+        )
         return messages, sources, session, notice
 
     def export(session: ChatSession) -> Any:
@@ -545,24 +549,22 @@ def create_app(
 
         private: dict[str, Any] = {"api_visibility": "private"}
         chat_inputs = [question, session, k, mode, backend]
-        chat_outputs = [chatbot, sources, session, question, notice]
+        # The conversation is stored in the browser by the answer's last update itself: a
+        # separate save event after each answer cost the page a request and an event.
+        chat_outputs = [chatbot, sources, session, question, notice, stored]
         ask_options: dict[str, Any] = {
             "concurrency_limit": settings.chat_concurrency,
             "concurrency_id": "chat",
             "show_progress": "minimal",
         }
         quick: dict[str, Any] = {"queue": False, **private}
-        question.submit(ask, chat_inputs, chat_outputs, api_name="ask", **ask_options).then(
-            save, session, stored, **quick
-        )
-        ask_button.click(ask, chat_inputs, chat_outputs, **private, **ask_options).then(
-            save, session, stored, **quick
-        )
+        question.submit(ask, chat_inputs, chat_outputs, api_name="ask", **ask_options)
+        ask_button.click(ask, chat_inputs, chat_outputs, **private, **ask_options)
         chatbot.example_select(pick_example, None, question, **quick).then(
             ask, chat_inputs, chat_outputs, **private, **ask_options
-        ).then(save, session, stored, **quick)
+        )
         for cleared in (clear_button.click, chatbot.clear):
-            cleared(clear, None, chat_outputs, **quick).then(save, session, stored, **quick)
+            cleared(clear, None, chat_outputs, **quick)
         export_button.click(export, session, export_file, **quick)
         chatbot.like(
             on_like,

@@ -140,6 +140,9 @@ class ChatUpdate:
     session: ChatSession
     notice: str = ""
     question: str = ""
+    # The answer is still coming: its sources, and the conversation the browser keeps, are
+    # those of the last finished turn (the page sends neither again).
+    pending: bool = False
 
     @property
     def sources(self) -> str:
@@ -252,7 +255,7 @@ class Handlers:
         }
         session.messages.append(reply)
         session.turns.append(None)
-        yield ChatUpdate(session)
+        yield ChatUpdate(session, pending=True)
         streamed = ""
         # A model's text is shown as it is written. An extractive answer is finished before its
         # first word: it is shown once, finished, not replayed word by word (each update carries
@@ -272,7 +275,7 @@ class Handlers:
                 streamed += piece
                 if live:
                     reply["content"] = render.streaming_message(streamed, checked_at_end)
-                    yield ChatUpdate(session)
+                    yield ChatUpdate(session, pending=True)
         except RagError as exc:
             reply["content"] = render.notice(str(exc), "error")
             yield ChatUpdate(session)
