@@ -1,0 +1,121 @@
+"""The manual validation set (bench/manuals/): its shape, every evidence string in the text the
+loader extracts from its page, every key fact on its page, and the words each unanswerable
+question needs absent from the corpus (the grep it was checked with, kept)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals import metrics, runner
+from rag.loaders import load_document
+
+MANUALS = runner.ROOT / "bench" / "manuals"
+CORPORA = {
+    "cmake": Path("/work/shared/corpora/cmake-help"),
+    "pallets": runner.ROOT / "train" / "data" / "docs",
+}
+# Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
+COUNTS = {"cmake": (20, 10), "pallets": (20, 10)}
+ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
+UNANSWERABLE_KEYS = ["id", "question", "answerable"]
+# What each unanswerable question would need the documents to say: none of these words occurs
+# (case-folded) in the pages named (a glob under the corpus folder; "**/*" = every page).
+ABSENT = {
+    "cm-u01": ("**/*", ("email", "e-mail")),
+    "cm-u02": ("**/*", ("meson",)),
+    "cm-u03": ("**/*", ("theme",)),
+    "cm-u04": ("manual/cmake-presets.7.rst", ("maximum number",)),
+    "cm-u05": ("manual/cpack*", ("certificate", "codesign", "signtool")),
+    "cm-u06": ("**/*", ("github",)),
+    "cm-u07": ("command/string.rst", ("password", "cryptographically")),
+    "cm-u08": ("**/*install*", ("uninstall",)),
+    "cm-u09": ("**/*", ("faster",)),
+    "cm-u10": ("**/*", ("triplet",)),
+    "pa-u01": ("**/*", ("spinner",)),
+    "pa-u02": ("**/*", ("man page", "manpage")),
+    "pa-u03": ("**/*", ("per second",)),
+    "pa-u04": ("**/*", ("rate limit", "rate-limit", "ratelimit", "throttl")),
+    "pa-u05": ("**/*", ("openapi", "swagger")),
+    "pa-u06": ("**/*", ("kubernetes",)),
+    "pa-u07": ("**/*", ("http/2", "http2")),
+    "pa-u08": ("**/*", ("oauth",)),
+    "pa-u09": ("flask/blueprints.rst", ("maximum number", "limit")),
+    "pa-u10": ("click/*", ("asyncio", "async")),
+}
+
+
+def rows(corpus: str) -> list[dict[str, Any]]:
+    lines = (MANUALS / f"{corpus}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line]
+
+
+def corpus_root(corpus: str) -> Path:
+    root = CORPORA[corpus]
+    if not root.is_dir():
+        pytest.skip(f"{root} is not on this machine")
+    return root
+
+
+def page_texts(root: Path, pattern: str) -> dict[str, str]:
+    """Document id (as the runner names it) -> loaded text, for the pages matching ``pattern``."""
+    return {
+        runner.source_id(str(path.relative_to(root))): load_document(path).text
+        for path in sorted(root.glob(pattern))
+        if path.is_file() and path.suffix in {".rst", ".txt"}
+    }
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_the_set_has_the_eval_schema_and_its_counts(corpus: str) -> None:
+    questions = runner.load_questions(MANUALS / f"{corpus}.jsonl")
+    answerable = [q for q in questions if q.answerable]
+    assert (len(answerable), len(questions) - len(answerable)) == COUNTS[corpus]
+    for row in rows(corpus):
+        assert list(row) == (ANSWERABLE_KEYS if row["answerable"] else UNANSWERABLE_KEYS), row
+    for q in answerable:
+        assert q.answers and q.evidence and q.sources, q.id
+        assert all(metrics.normalise(answer) for answer in q.answers), q.id  # can score
+
+
+def test_ids_are_unique_across_both_files_and_unanswerable_ones_are_checked() -> None:
+    ids = [row["id"] for corpus in CORPORA for row in rows(corpus)]
+    assert len(set(ids)) == len(ids)
+    all_rows = [row for corpus in CORPORA for row in rows(corpus)]
+    assert {row["id"] for row in all_rows if not row["answerable"]} == set(ABSENT)
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_evidence_is_verbatim_in_the_loaded_text_and_the_key_fact_on_the_page(
+    corpus: str,
+) -> None:
+    texts = page_texts(corpus_root(corpus), "**/*")
+    for q in runner.load_questions(MANUALS / f"{corpus}.jsonl"):
+        if not q.answerable:
+            continue
+        for source in q.sources:
+            assert source in texts, (q.id, source)
+        gold = [texts[source] for source in q.sources]
+        for sentence in q.evidence:
+            # As the runner finds it: an exact occurrence in the text of a gold source.
+            assert any(metrics.find_spans(text, sentence) for text in gold), (q.id, sentence)
+        # A key fact may sit in a definition-list term or a code line next to the evidence: it
+        # must be on the gold page, as the key-fact metric reads it.
+        assert any(metrics.contains_fact(t, a) for t in gold for a in q.answers), q.id
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
+def test_no_page_says_what_an_unanswerable_question_asks(corpus: str) -> None:
+    root = corpus_root(corpus)
+    for row in rows(corpus):
+        if row["answerable"]:
+            continue
+        pattern, absent = ABSENT[row["id"]]
+        texts = page_texts(root, pattern)
+        assert texts, (row["id"], pattern)
+        for source, text in texts.items():
+            folded = text.casefold()
+            assert not [w for w in absent if w in folded], (row["id"], source)
