@@ -484,6 +484,18 @@ Add a thing to the :variable:`CMAKE_THINGS` list with :command:`add_thing() <add
 
   Build it fast.
 
+.. option:: --lonely
+
+.. tabs::
+
+   .. group-tab:: Bash
+
+      Run:
+
+      .. code-tab:: bash
+
+         $ thing --fast
+
 .. toctree::
    :maxdepth: 1
 
@@ -511,8 +523,13 @@ def test_rst_with_sphinx_directives_and_roles(tmp_path: Path) -> None:
         ("paragraph", ("add_thing",), "Add a thing to the CMAKE_THINGS list with add_thing()."),
         ("code", ("add_thing",), "add_thing(<name> [OPTIONAL])"),
         ("paragraph", ("add_thing",), "New in version 3.11: The OPTIONAL keyword, see the guide."),
-        ("code", ("add_thing",), "--fast"),
-        ("paragraph", ("add_thing",), "Build it fast."),
+        # What a directive describes is the term of its content, as in a definition list;
+        # without content it is shown as code. A tab's label is not text.
+        ("heading", ("add_thing", "--fast"), "--fast"),
+        ("paragraph", ("add_thing", "--fast"), "Build it fast."),
+        ("code", ("add_thing",), "--lonely"),
+        ("paragraph", ("add_thing",), "Run:"),
+        ("code", ("add_thing",), "$ thing --fast"),
         ("heading", ("add_thing", "Details"), "Details"),
         ("list", ("add_thing", "Details"), "first item\nsecond PROP"),
     ]

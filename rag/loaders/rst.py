@@ -21,7 +21,9 @@ _SKIPPED = frozenset(
      "default-role", "default-domain", "currentmodule", "cmake-module"}
 )  # fmt: skip
 # Directives whose content is code or a grammar, shown as it is written.
-_LITERAL = frozenset({"code-block", "sourcecode", "productionlist", "signature", "prompt"})
+_LITERAL = frozenset(
+    {"code-block", "sourcecode", "productionlist", "signature", "prompt", "code-tab"}
+)
 # Version notes: "New in version 3.11: ..."; any other argument (the command or option a
 # directive describes) is shown as code.
 _VERSION = {
@@ -30,8 +32,10 @@ _VERSION = {
     "deprecated": "Deprecated since version {}",
     "versionremoved": "Removed in version {}",
 }
-# Directives whose argument is a switch, not words (``.. only:: html``).
-_NO_ARGUMENT_TEXT = frozenset({"only", "ifconfig", "tab", "tabs", "card", "program"})
+# Directives whose argument is a switch or a tab's label, not words (``.. only:: html``,
+# ``.. group-tab:: Bash``): a label between a sentence and the command it introduces would
+# stand in for the command.
+_NO_ARGUMENT_TEXT = frozenset({"only", "ifconfig", "tab", "tabs", "group-tab", "card", "program"})
 _MAX_DEPTH = 60
 
 
@@ -141,12 +145,15 @@ def _directive_classes() -> tuple[Any, Any]:
             if name in _LITERAL:
                 text = "\n".join(self.content) or argument
                 return [nodes.literal_block(text, text)] if text.strip() else []
-            out: list[Any] = []
-            if argument and name not in _NO_ARGUMENT_TEXT:
-                out.append(nodes.literal_block(argument, argument))
-            if self.content:
-                out.extend(self.parse(self.content))
-            return out
+            body = self.parse(self.content) if self.content else []
+            if not argument or name in _NO_ARGUMENT_TEXT:
+                return body
+            if not body:
+                return [nodes.literal_block(argument, argument)]
+            # What the directive describes (``.. option:: --fresh``, ``.. function:: url_for(
+            # endpoint)``) is the term its content describes, as in a definition list.
+            term = nodes.term(argument, "", nodes.literal(argument, argument))
+            return [nodes.definition_list_item("", term, nodes.definition("", *body))]
 
         def parse(self, lines: Any) -> list[Any]:
             box = nodes.container()
