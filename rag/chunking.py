@@ -25,6 +25,15 @@ _LINE = re.compile(r"[^\n]+")
 _LINE_BREAK = re.compile(r"\n")
 # Characters that close a sentence and belong to it, never to the start of the next one.
 _CLOSING = frozenset(".!?…)]}\"'”’»:;,")
+# An ASCII sentence mark directly followed by one of these (no white space between) is inside a
+# token, not at a sentence's end: a name or number ("fs.ReadStream", "v1.2.X", "writable._write"),
+# a path ("./configure", "..\\src"), an operator ("!=") or a placeholder ("CPU.${pid}"). An
+# opening bracket or quote may start the next sentence ("It ends.(See above.)"), a closing mark
+# belongs to the sentence before and a new one may follow it (Wikipedia's page references:
+# "gravitational.:2-10:79 High-energy ..."), and text written without spaces between sentences
+# (Chinese, Japanese) has no ASCII letters after them.
+_ASCII_MARKS = frozenset(".!?")
+_OPENING = frozenset("([{\"'`")
 _WHOLE_UNITS = frozenset({"code", "list", "table"})
 SECTION_SEPARATOR = " > "
 
@@ -97,7 +106,8 @@ def _align(text: str, offset: int, body: str) -> Span | None:
 
 
 def _repair(text: str, spans: list[Span]) -> list[Span]:
-    """Give closing punctuation to the sentence it closes; join spans cut inside a word."""
+    """Give closing punctuation to the sentence it closes; join spans cut inside a word or a
+    token ("the fs." | "ReadStream API." is one sentence)."""
     out: list[Span] = []
     for span in spans:
         start, end = span
@@ -114,7 +124,7 @@ def _repair(text: str, spans: list[Span]) -> list[Span]:
                 start += 1
         if start >= end:
             continue
-        if out and out[-1][1] == start and inside_word(text, start):
+        if out and out[-1][1] == start and (inside_word(text, start) or inside_token(text, start)):
             out[-1] = (out[-1][0], end)
             continue
         out.append((start, end))
@@ -124,6 +134,14 @@ def _repair(text: str, spans: list[Span]) -> list[Span]:
 def inside_word(text: str, at: int) -> bool:
     """Whether offset ``at`` falls inside a word (a letter or digit on both sides)."""
     return 0 < at < len(text) and text[at - 1].isalnum() and text[at].isalnum()
+
+
+def inside_token(text: str, at: int) -> bool:
+    """Whether offset ``at`` follows an ASCII ". ! ?" that continues a token (see above)."""
+    if not 0 < at < len(text) or text[at - 1] not in _ASCII_MARKS:
+        return False
+    after = text[at]
+    return after.isascii() and not after.isspace() and after not in _OPENING | _CLOSING
 
 
 def _split_long(text: str, span: Span, limit: int) -> list[Span]:

@@ -87,8 +87,9 @@ def now() -> str:
 
 def chunking_key(settings: Settings) -> str:
     """What the chunks were made with: an index made otherwise is re-chunked at the next sync.
-    v3: a definition list's terms head their descriptions (rag/loaders/base.py ``term``)."""
-    return f"structure-v3/{settings.chunk_size}/{settings.chunk_overlap}"
+    v3: a definition list's terms head their descriptions (rag/loaders/base.py ``term``).
+    v4: a full stop inside a token ("the fs.ReadStream API") ends no sentence (chunking.py)."""
+    return f"structure-v4/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

@@ -45,6 +45,10 @@ def check_spans(text: str, spans: list[tuple[int, int]]) -> None:
         assert not (end < len(text) and text[end - 1].isalnum() and text[end].isalnum()), repr(
             text[max(0, end - 20) : end + 20]
         )
+        # Never at a full stop directly followed by a letter or digit ("the fs.|ReadStream").
+        assert not (end < len(text) and text[end - 1] in SENTENCE_END and _word_ascii(text[end])), (
+            repr(text[max(0, end - 20) : end + 20])
+        )
         # Never the previous sentence's closing punctuation on the same line (". However, ...").
         if spans[0] != (start, end) and "\n" not in text[previous_end:start]:
             assert text[start] not in SENTENCE_END, repr(text[max(0, start - 20) : start + 20])
@@ -54,11 +58,16 @@ def check_spans(text: str, spans: list[tuple[int, int]]) -> None:
     assert covered == sum(1 for ch in text if not ch.isspace())
 
 
+def _word_ascii(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
 # Text that stresses the splitter: blank lines, quotes and brackets after a full stop, ellipses,
 # abbreviations, dotted names, runs of punctuation, accented words.
 WORDS = st.sampled_from(
     ["The", "toolbox", "machinery", "e.g.", "Node.js", "v1.2.3", "Dr.", "U.S.", "crate", "x",
-     "Vučić", "naïve", "fs.readFile()", "'quoted'", '"said"', "(aside)", "[1]", "3.14", "—"]
+     "Vučić", "naïve", "fs.readFile()", "'quoted'", '"said"', "(aside)", "[1]", "3.14", "—",
+     "fs.ReadStream", "v1.2.X", "./configure", "x!=y", "。", "第一句.第二句"]
 )  # fmt: skip
 ENDINGS = st.sampled_from([".", "!", "?", "...", '."', ".)", "?!", ":", ";", "", ".”", "…"])
 SEPARATORS = st.sampled_from([" ", "  ", "\n", "\n\n", "\n\n\n", " \n \n", "\n\n\n\n", "\t"])
@@ -103,6 +112,46 @@ def test_the_drift_the_issue_found_is_gone() -> None:
         )
     ]
     assert [text[s:e] for s, e in split_sentences(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A full stop inside a name, version, file name or URL (sentencex split them all).
+        (
+            "It works by leveraging the fs.ReadStream API. Next.",
+            ["It works by leveraging the fs.ReadStream API.", "Next."],
+        ),
+        ("Call std.Foo and obj.Method now. Next.", ["Call std.Foo and obj.Method now.", "Next."]),
+        (
+            "Version v1.2.X is out. Then 3.14.Beta came.",
+            ["Version v1.2.X is out.", "Then 3.14.Beta came."],
+        ),
+        ("See http://example.com/Foo.Bar for more.", ["See http://example.com/Foo.Bar for more."]),
+        ("Implement writable._write() instead.", ["Implement writable._write() instead."]),
+        # A path, an operator, a cipher list, a placeholder.
+        ("Run .NET or ./configure or ..\\src now.", ["Run .NET or ./configure or ..\\src now."]),
+        ("The operator defaults to '!='. Next.", ["The operator defaults to '!='.", "Next."]),
+        ("It disables '!RC4' ciphers.", ["It disables '!RC4' ciphers."]),
+        ("Named CPU.${pid}.cpuprofile here.", ["Named CPU.${pid}.cpuprofile here."]),
+        # Still two sentences: white space, an opening bracket or quote, or no ASCII after it.
+        ("Run setup.py. Then exit.", ["Run setup.py.", "Then exit."]),
+        ("See e.g. Fig. 3 and No. 5 here. Next.", ["See e.g. Fig. 3 and No. 5 here.", "Next."]),
+        ("It ends.(See above.) Next.", ["It ends.", "(See above.) Next."]),
+        (
+            "It is weak.:2–10:79 High-energy physics.",
+            ["It is weak.", ":2–10:79 High-energy physics."],
+        ),
+        ("这是第一句。这是第二句。", ["这是第一句。", "这是第二句。"]),
+        ("第一句.第二句.", ["第一句.", "第二句."]),
+    ],
+)
+def test_a_full_stop_inside_a_token_ends_no_sentence(text: str, expected: list[str]) -> None:
+    """sentencex splits "the fs." | "ReadStream API." (the Node.js docs): an answer stopped at
+    "the fs."; an ASCII mark followed by a letter, digit or symbol without a space is a token's."""
+    spans = split_sentences(text)
+    check_spans(text, spans)
+    assert [text[s:e] for s, e in spans] == expected
 
 
 @pytest.mark.parametrize(

@@ -206,6 +206,41 @@ def test_chunking_change_rechunks_without_duplicates(settings: Settings) -> None
         assert len(chunk.text) <= 300
 
 
+def test_an_index_chunked_before_the_token_rule_is_rechunked(
+    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index whose sentences were split at "the fs." | "ReadStream API." (chunking key
+    structure-v3) gets the whole sentence at its next sync, reusing the embeddings of the
+    chunks whose text did not change; the store, the manifest and BM25 stay in line."""
+    sentence = "It works by leveraging the fs.ReadStream API."
+    (docs_dir / "streams.txt").write_text(f"Streams are fast. {sentence} Next.\n", "utf-8")
+    with monkeypatch.context() as old:
+        old.setattr("rag.chunking.inside_token", lambda text, at: False)
+        old.setattr(
+            "rag.sync.chunking_key", lambda s: f"structure-v3/{s.chunk_size}/{s.chunk_overlap}"
+        )
+        first = rag.ingest(settings=settings)
+    assert first.added_files == 2
+    assert "It works by leveraging the fs." in stored_sentences(settings)
+
+    report = rag.ingest(settings=settings)
+    assert report.updated_files == 2 and report.unchanged_files == 0
+    assert report.embedded_chunks < report.total_chunks  # the seed's chunks kept theirs
+    assert sentence in stored_sentences(settings)
+    assert "It works by leveraging the fs." not in stored_sentences(settings)
+    assert_consistent(settings)
+    again = rag.ingest(settings=settings)
+    assert (again.updated_files, again.embedded_chunks) == (0, 0)
+
+
+def stored_sentences(settings: Settings) -> set[str]:
+    return {
+        chunk.text[s:e]
+        for chunk in engine(settings).store.iter_chunks()
+        for s, e in chunk.sentences
+    }
+
+
 def test_remove_document_deletes_only_the_indexed_file(settings: Settings, docs_dir: Path) -> None:
     (docs_dir / "danube.txt").write_text(EXTRA, encoding="utf-8")
     (docs_dir / "link.txt").symlink_to(docs_dir / "danube.txt")
