@@ -88,7 +88,8 @@ def now() -> str:
 def chunking_key(settings: Settings) -> str:
     """What the chunks were made with: an index made otherwise is re-chunked at the next sync.
     v3: a definition list's terms head their descriptions (rag/loaders/base.py ``term``).
-    v4: a full stop inside a token ("the fs.ReadStream API") ends no sentence (chunking.py)."""
+    v4: a full stop inside a token ("the fs.ReadStream API") ends no sentence (chunking.py);
+    what a Sphinx directive describes is the term of its content (loaders/rst.py)."""
     return f"structure-v4/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
