@@ -32,7 +32,7 @@ from rag.api import writing
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with
 from ui import feedback, render
 from ui.app import NOISY_LOGGERS, create_app, main, parse_args, prepare_index, serve
-from ui.export import conversation_markdown
+from ui.export import KEEP_SECONDS, conversation_markdown, write_export
 from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
 from ui.indexing import IndexProgress, IndexTracker
 from ui.library import DEFAULT_SORT, Outline, outline
@@ -860,6 +860,21 @@ def test_export_is_markdown_with_quoted_citations(seeded: Settings) -> None:
     assert f"[1] 000_f1c14fb623d5a113.txt: “{FIRST_SENTENCE}”" in text
     assert "## 2. What is the boiling point of mercury?\n\n*No answer in the documents.*" in text
     assert text == conversation_markdown(session)
+
+
+def test_exports_do_not_pile_up(tmp_path: Path) -> None:
+    """Attack review (left open in round one): each export wrote a new temporary folder that
+    nothing removed, so a script clicking Export filled the disk. Exports older than
+    KEEP_SECONDS go at the next export; recent ones stay for their download."""
+    folder = tmp_path / "exports"
+    first = write_export(folder, "# One", now=1000.0)
+    os.utime(first.parent, (1000.0, 1000.0))
+    second = write_export(folder, "# Two", now=1000.0 + KEEP_SECONDS - 1)
+    assert first.read_text(encoding="utf-8") == "# One" and second.name == "conversation.md"
+    third = write_export(folder, "# Three", now=1000.0 + KEEP_SECONDS + 1)
+    assert not first.parent.exists()  # older than KEEP_SECONDS: gone
+    assert second.exists() and third.read_text(encoding="utf-8") == "# Three"
+    assert len(list(folder.iterdir())) == 2
 
 
 # Feedback becomes evaluation -------------------------------------------------------------------

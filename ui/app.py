@@ -30,7 +30,7 @@ from rag import RagError, Settings, audit
 from ui import feedback, render
 from ui.assets import HEAD
 from ui.auth import Access, ChangeGuard, Changes
-from ui.export import conversation_markdown
+from ui.export import conversation_markdown, write_export
 from ui.guard import allowed_hosts, guard_lifespan
 from ui.handlers import (
     MAX_K,
@@ -176,10 +176,10 @@ def create_app(
         )
         return messages, sources, session, notice
 
+    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+
     def export(session: ChatSession) -> Any:
-        markdown = conversation_markdown(session or ChatSession())
-        path = Path(tempfile.mkdtemp(prefix="rag-export-")) / "conversation.md"
-        path.write_text(markdown, encoding="utf-8")
+        path = write_export(exports, conversation_markdown(session or ChatSession()))
         return gr.update(value=str(path), visible=True)
 
     # Feedback -----------------------------------------------------------------------------
@@ -394,7 +394,8 @@ def create_app(
 
     for key, value in QUEUE_ANALYTICS_ENV.items():
         os.environ.setdefault(key, value)  # read when the queue is made, with the Blocks
-    app = gr.Blocks(title="Ask your documents", analytics_enabled=False)
+    # Gradio's own copies of served files (exports, uploads) are deleted after an hour.
+    app = gr.Blocks(title="Ask your documents", analytics_enabled=False, delete_cache=(3600, 3600))
     with app:
         session = gr.State(ChatSession())
         stored = gr.BrowserState(None, storage_key=storage_key, secret=secret)

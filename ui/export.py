@@ -3,7 +3,17 @@ passages behind them (file, page, the cited words)."""
 
 from __future__ import annotations
 
+import shutil
+import time
+import uuid
+from pathlib import Path
+
 from ui.handlers import ChatSession, Turn
+
+# How long an exported file is kept for its download (Gradio copies it to its own cache when
+# the page asks for it, at once). Older ones are deleted at the next export: each click wrote a
+# new temporary folder that nothing removed. A product choice.
+KEEP_SECONDS = 600.0
 
 
 def _quote(text: str) -> str:
@@ -39,3 +49,21 @@ def conversation_markdown(session: ChatSession, title: str = "Conversation") -> 
         parts.append("No questions answered yet.")
     parts += [turn_markdown(i, turn) for i, turn in enumerate(answered, 1)]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def write_export(folder: Path, markdown: str, now: float | None = None) -> Path:
+    """``markdown`` saved as ``conversation.md`` in a new sub-folder of ``folder``; exports
+    older than ``KEEP_SECONDS`` are deleted first."""
+    now = time.time() if now is None else now
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        try:
+            if now - old.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue  # removed meanwhile by another export
+    target = folder / uuid.uuid4().hex
+    target.mkdir()
+    path = target / "conversation.md"
+    path.write_text(markdown, encoding="utf-8")
+    return path
