@@ -365,7 +365,7 @@ class Syncer:
         unchanged = 0
         listing = list_files(root)
         paths = listing.files
-        for name, reason in listing.unnamed:
+        for name, reason in listing.passed_over:
             log.warning("Skipping %s: %s", name, reason)
             skipped.append(SkippedFile(name, reason))
         for folder, reason in listing.unlisted:

@@ -17,8 +17,9 @@ class FolderListing:
     # Sub-folders that could not be listed (relative POSIX path, reason): what they held
     # before is unknown now, not gone.
     unlisted: list[tuple[str, str]] = field(default_factory=list)
-    # Files whose name is not valid UTF-8 (relative path as shown, reason).
-    unnamed: list[tuple[str, str]] = field(default_factory=list)
+    # Entries passed over (relative path as shown, reason): a name that is not valid UTF-8, a
+    # named pipe, socket or device, a link to nothing.
+    passed_over: list[tuple[str, str]] = field(default_factory=list)
 
 
 def shown_name(relative: str) -> str:
@@ -31,7 +32,8 @@ def list_files(root: Path) -> FolderListing:
 
     A sub-folder that cannot be listed (permission denied, an I/O error, a path too long) is
     recorded in ``unlisted``; a file whose name is not UTF-8 (a name Chroma and JSON cannot
-    hold) in ``unnamed``. Iterative: a folder thousands of levels deep is no ``RecursionError``.
+    hold), a pipe, socket or device, or a link to nothing, in ``passed_over``. Iterative: a
+    folder thousands of levels deep is no ``RecursionError``.
     """
     listing = FolderListing()
     pending = [root]
@@ -57,12 +59,16 @@ def list_files(root: Path) -> FolderListing:
                 continue  # gone meanwhile, or a link that cannot be followed
             if is_folder:
                 pending.append(path)
+            elif not is_file:
+                listing.passed_over.append(
+                    (shown_name(path.relative_to(root).as_posix()), _why(entry))
+                )
             elif is_file:
                 name = path.relative_to(root).as_posix()
                 try:
                     name.encode("utf-8")
                 except UnicodeEncodeError:
-                    listing.unnamed.append(
+                    listing.passed_over.append(
                         (
                             shown_name(name),
                             "its name is not valid UTF-8: rename it (for example with "
@@ -73,5 +79,14 @@ def list_files(root: Path) -> FolderListing:
                 listing.files.append(path)
     listing.files.sort()
     listing.unlisted.sort()
-    listing.unnamed.sort()
+    listing.passed_over.sort()
     return listing
+
+
+def _why(entry: os.DirEntry[str]) -> str:
+    """Why an entry that is neither a folder nor a file is not read."""
+    try:
+        entry.stat()
+    except OSError:
+        return "a link to nothing (its target is gone or cannot be reached)"
+    return "not a regular file (a named pipe, socket or device): only files are read"

@@ -51,6 +51,19 @@ def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_indexed(small: Set
     assert [c.source for c in answer.citations] == ["a.txt"]
 
 
+def test_pipes_and_links_to_nothing_are_named_in_the_report(small: Settings) -> None:
+    """Was: a named pipe (or socket, device) and a link to a deleted file were passed over in
+    silence, so a user could not tell why a "document" was never indexed."""
+    os.mkfifo(small.docs_dir / "feed.txt")
+    (small.docs_dir / "gone.txt").symlink_to(small.docs_dir / "deleted.txt")
+    report = rag.ingest(settings=small)
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        ("feed.txt", "not a regular file (a named pipe, socket or device): only files are read"),
+        ("gone.txt", "a link to nothing (its target is gone or cannot be reached)"),
+    ]
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt", "b.txt"]
+
+
 def test_a_file_deleted_during_a_sync_is_dropped_not_a_crash(small: Settings) -> None:
     """Was: FileNotFoundError out of rag.ingest (and the page's re-sync) when a file listed at
     the start of a sync was deleted before it was read."""
