@@ -622,3 +622,47 @@ def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Pat
     assert client("192.0.2.5", "203.0.113.9") == "192.0.2.5"  # not a trusted proxy
     assert client("127.0.0.1") == "127.0.0.1"
     assert client("127.0.0.1", "not-an-address") == "127.0.0.1"
+
+
+# Request bodies ------------------------------------------------------------------------------
+
+
+def raw_post(page: Page, path: str, head: str, parts: Iterator[bytes]) -> bytes:
+    """POST ``parts`` as they come (a raw socket: the client never waits for the server), then
+    what the server answers within 20 s (b"" if it answers nothing)."""
+    port = int(page.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\n{head}\r\n".encode()
+        )
+        try:
+            for part in parts:
+                sock.sendall(part)
+        except OSError:  # the server answered and closed while we still sent
+            pass
+        try:
+            return sock.recv(65536)
+        except OSError:
+            return b""
+
+
+def test_a_body_over_the_cap_is_refused_before_anyone_reads_it(page: Page) -> None:
+    """Nobody signed in: a 1 GiB Content-Length, and a chunked body past 16 MiB, get 413 at
+    once. The old page read either whole into memory before its 401 (800 MB sent to queue/join
+    grew it by 2.4 GB); a body under the cap still reaches the sign-in check."""
+    declared = raw_post(page, "/gradio_api/queue/join", f"Content-Length: {2**30}\r\n", iter(()))
+    assert declared.startswith(b"HTTP/1.1 413 "), declared[:80]
+    assert b"The request is over 16 MiB" in declared
+    mib = b" " * 2**20
+    chunk = f"{len(mib):x}\r\n".encode() + mib + b"\r\n"
+    chunked = raw_post(
+        page,
+        "/gradio_api/run/predict",
+        "Transfer-Encoding: chunked\r\n",
+        iter([chunk] * 17),  # no last chunk: the body never ends
+    )
+    assert chunked.startswith(b"HTTP/1.1 413 "), chunked[:80]
+    under = {"data": ["x" * 2**20], "session_hash": "abc", "fn_index": page.index_of("delete")}
+    with signed_in(page, None) as client:
+        assert client.post("/gradio_api/queue/join", json=under).status_code == 401
