@@ -164,10 +164,17 @@ def create_app(
     def clear() -> ChatOutputs:
         return _outputs(ChatUpdate(handlers.clear()))
 
-    def save(session: ChatSession) -> Any:
-        return session.to_json() if session is not None else None
+    def save(session: ChatSession, request: gr.Request | None = None) -> Any:
+        # The browser's storage is shared by whoever signs in on it: the owner goes with it.
+        user, _ = requester(request)
+        return {**session.to_json(), "user": user} if session is not None else None
 
-    def restore(stored: Any) -> tuple[list[dict[str, str]], str, ChatSession, str]:
+    def restore(
+        stored: Any, request: gr.Request | None = None
+    ) -> tuple[list[dict[str, str]], str, ChatSession, str]:
+        user, _ = requester(request)
+        if not isinstance(stored, dict) or stored.get("user") != user:
+            stored = None  # another user's conversation (or none): never shown to this one
         # Not the question box: a question typed while the page was loading must survive.
         messages, sources, session, _, notice = _outputs(ChatUpdate(ChatSession.from_json(stored)))
         return messages, sources, session, notice
