@@ -666,3 +666,42 @@ def test_a_body_over_the_cap_is_refused_before_anyone_reads_it(page: Page) -> No
     under = {"data": ["x" * 2**20], "session_hash": "abc", "fn_index": page.index_of("delete")}
     with signed_in(page, None) as client:
         assert client.post("/gradio_api/queue/join", json=under).status_code == 401
+
+
+# One user and the queue ----------------------------------------------------------------------
+
+
+def test_one_user_cannot_fill_the_queue_for_everyone(tmp_path: Path) -> None:
+    """A reader posts 12 questions at once to a page answering one at a time (a model server
+    that takes 30 s): 8 are queued, the rest get 429; another user's question is still
+    queued. The old page queued all of them, up to RAG_QUEUE_SIZE (256), and then answered
+    everyone else ``503 Queue is full``."""
+    from tests.openai_server import OpenAIServer, Reply
+    from ui.fair_queue import MAX_PENDING
+
+    with OpenAIServer() as llm:
+        llm.script(Reply("Ingrid Halvorsen [1].", delay=30))
+        served = start(tmp_path, openai_base_url=llm.url, chat_concurrency=1, llm_timeout=40)
+        rag.ingest(settings=served.settings)
+        try:
+            ask = next(
+                int(fn._id) for fn in served.app.fns.values() if str(fn.api_name) == "ask"
+            )
+
+            def join(client: httpx.Client, session: str) -> httpx.Response:
+                data = ["Who commands Moonbase Tranquility?", None, 5, "hybrid", "openai"]
+                body = {"data": data, "fn_index": ask, "session_hash": session}
+                return client.post("/gradio_api/queue/join", json=body)
+
+            with signed_in(served, READER) as rita:
+                codes = [join(rita, f"rita-{i}").status_code for i in range(12)]
+                refused = join(rita, "rita-last")
+            assert codes == [200] * MAX_PENDING + [429] * (12 - MAX_PENDING)
+            assert refused.json()["detail"] == (
+                "rita already has 8 questions or changes waiting or running: wait for their "
+                "answers, then ask again."
+            )
+            with signed_in(served, EDITOR) as ed:
+                assert join(ed, "ed-1").status_code == 200
+        finally:
+            served.app.close()
