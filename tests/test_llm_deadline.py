@@ -28,6 +28,15 @@ COMPLETION = {
 }
 
 
+# Replies of a server that ignores the token cap: 3,000 cited claims; a marker of 5,000 digits.
+CONTENT = {
+    "flood": " ".join(
+        f"Aleksandar Vučić is the president of Serbia, says note {i} [1]." for i in range(3000)
+    ),
+    "huge-marker": "Aleksandar Vučić is the president of Serbia [" + "1" * 5000 + "] [1].",
+}
+
+
 class Misbehaving:
     """Serves one behaviour (``mode``) on every request until closed."""
 
@@ -65,13 +74,23 @@ class Misbehaving:
                 else json.dumps(COMPLETION).encode() + b" " * 2000
             )
             kind = "text/event-stream" if streamed else "application/json"
+        elif self.mode in CONTENT:  # a completion, all at once (one event when streamed)
+            content = CONTENT[self.mode]
+            if streamed:
+                delta = {"choices": [{"index": 0, "delta": {"content": content}}]}
+                data = f"data: {json.dumps(delta)}\n\ndata: [DONE]\n\n".encode()
+                kind = "text/event-stream"
+            else:
+                reply = {**COMPLETION, "choices": [{"index": 0, "message": {
+                    "role": "assistant", "content": content}}]}  # fmt: skip
+                data, kind = json.dumps(reply).encode(), "application/json"
         elif self.mode == "not-json":
             data, kind = b"<html>502 Bad Gateway from the proxy</html>", "application/json"
         else:  # "no-choices": JSON, but no completion
             data, kind = json.dumps({"object": "error", "detail": "oops"}).encode(), "text/json"
         handler.send_response(200)
         handler.send_header("content-type", kind)
-        if not streamed or self.mode != "trickle":
+        if not streamed or self.mode not in ("trickle", *CONTENT):
             handler.send_header("content-length", str(len(data)))
         handler.end_headers()
         try:
@@ -150,3 +169,38 @@ def test_a_malformed_reply_names_the_server_and_what_it_sent(
     assert message.startswith(f"The LLM server at {bad_server.url} sent a reply that is not an ")
     assert repr(sent) in message
     assert "OPENAI_BASE_URL" in message
+
+
+@pytest.mark.parametrize("call", ["answer", "stream"])
+def test_a_flood_of_cited_claims_is_checked_within_bounds(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
+    """A server that ignores the token cap sends 3,000 cited claims at once: the old checker ran
+    the reader for each marker after the reply had arrived (about 10 ms each: 30 s past the 2 s
+    deadline). Only the first MAX_CHECKED_MARKERS are checked; the claims after them count as
+    unsupported and are left out of the answer."""
+    from rag.citations import MAX_CHECKED_MARKERS
+
+    bad_server.mode = "flood"
+    rag.answer(QUESTION, settings=llm.with_(llm="extractive"))  # models loaded: time the call
+    if call == "answer":
+        answer = rag.answer(QUESTION, settings=llm)
+    else:
+        answer = list(rag.stream_answer(QUESTION, settings=llm))[-1]
+        assert isinstance(answer, rag.Answer)
+    took = time.monotonic() - bad_server.arrived[0]
+    assert not answer.refused and answer.citations[0].verified
+    assert answer.text.count("says note") == MAX_CHECKED_MARKERS
+    assert "says note 99 [1]." in answer.text and "says note 100 " not in answer.text
+    assert len(answer.unsupported) == 3000 - MAX_CHECKED_MARKERS
+    assert took < 2.0 + 10, took  # the old checker: about 30 s here
+    print(f"{call}: {took:.2f} s after the request")
+
+
+def test_a_marker_of_thousands_of_digits_is_dropped(llm: Settings, bad_server: Misbehaving) -> None:
+    """Python's int() refuses over 4,300 digits: the old checker's ValueError came out as "not
+    an OpenAI chat completion"."""
+    bad_server.mode = "huge-marker"
+    answer = rag.answer(QUESTION, settings=llm)
+    assert answer.text == "Aleksandar Vučić is the president of Serbia [1]."
+    assert answer.citations[0].verified
