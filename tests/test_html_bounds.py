@@ -70,3 +70,28 @@ def test_the_parse_deadline_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("RAG_MAX_PARSE_SECONDS", "0")
     with pytest.raises(ConfigError, match="RAG_MAX_PARSE_SECONDS"):
         Settings.from_env()
+
+
+def test_markdown_holding_the_same_markup_is_bounded_like_html(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Markdown passes raw HTML through: the old loader read the rendered page with no deadline
+    and no element cap, so the nested page above ran 5 s past a 0.5 s deadline as ``.md``, and
+    4 MB of ``<a>`` (refused as HTML) took 24 s and 570 MB. Now the same bounds as HTML."""
+    from rag.loaders.markdown import load_markdown
+
+    folder = make_folder(tmp_path / "notes", ["a.txt"])
+    (folder / "nested.md").write_text("# Nested\n\nSome text.\n\n" + NESTED, encoding="utf-8")
+    (folder / "fine.md").write_text("# Fine\n\nThe fine note is read.\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s"):
+        load_document(folder / "nested.md", max_seconds=0.5)
+    took = time.monotonic() - started
+    assert took < 3.0, f"stopped after {took:.1f} s, not at the 0.5 s deadline"
+    bounded = settings.with_(max_parse_seconds=0.5)
+    report = rag.ingest(folder, settings=bounded)
+    assert [(s.path, s.reason) for s in report.skipped] == [("nested.md", SLOW)]
+    assert sources(bounded) == ["a.txt", "fine.md"]
+
+    with pytest.raises(UnreadableFile, match=r"^over 1,000 HTML elements"):
+        load_markdown("# Links\n\n<p>" + "<a>x</a>" * 5_000 + "</p>\n", Budget(elements=1_000))
