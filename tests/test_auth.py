@@ -684,9 +684,7 @@ def test_one_user_cannot_fill_the_queue_for_everyone(tmp_path: Path) -> None:
         served = start(tmp_path, openai_base_url=llm.url, chat_concurrency=1, llm_timeout=40)
         rag.ingest(settings=served.settings)
         try:
-            ask = next(
-                int(fn._id) for fn in served.app.fns.values() if str(fn.api_name) == "ask"
-            )
+            ask = next(int(fn._id) for fn in served.app.fns.values() if str(fn.api_name) == "ask")
 
             def join(client: httpx.Client, session: str) -> httpx.Response:
                 data = ["Who commands Moonbase Tranquility?", None, 5, "hybrid", "openai"]
