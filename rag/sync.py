@@ -31,6 +31,14 @@ from rag.store import ChromaFailedError, VectorStore
 from rag.walk import list_files
 
 log = logging.getLogger(__name__)
+
+MARKUP = {
+    ".html": "an HTML file",
+    ".htm": "an HTML file",
+    ".md": "a Markdown file",
+    ".markdown": "a Markdown file",
+    ".rst": "a reStructuredText file",
+}
 Progress = Callable[[int, int, str], None]
 _WINDOW = 256
 _SAVE_EVERY_S = 5.0
@@ -478,15 +486,16 @@ class Syncer:
 
     def _too_big(self, path: Path, size: int) -> str:
         """Why a file is over the size caps (checked before it is read), or ""."""
-        html = path.suffix.lower() in (".html", ".htm")
+        # Markup read into a tree (HTML, the HTML Markdown renders to, docutils' tree of
+        # reStructuredText) costs about 100 times its size in memory: the smaller cap.
+        kind = MARKUP.get(path.suffix.lower(), "a file")
         cap, setting = (
             (self.settings.max_html_mb, "RAG_MAX_HTML_MB")
-            if html
+            if path.suffix.lower() in MARKUP
             else (self.settings.max_file_mb, "RAG_MAX_FILE_MB")
         )
         if size <= cap * 1024 * 1024:
             return ""
-        kind = "an HTML file" if html else "a file"
         return (
             f"{size / 1024 / 1024:.1f} MB is over the {cap:g} MB limit for {kind} "
             f"(raise {setting} to index it)"
