@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import LLMError
+from rag.llm_http import too_large
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -117,6 +118,8 @@ def retry_pause(exc: Exception, attempt: int) -> float | None:
 
     if isinstance(exc, openai.APITimeoutError):
         return None  # the server may still be generating: never send the request twice
+    if too_large(exc) is not None:
+        return None  # it would send as much again
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code != 429 and exc.status_code < 500:
             return None

@@ -20,6 +20,12 @@ Weight = Callable[[str], float]
 Support = Callable[[str, Passage], tuple[int, int, float, bool]]
 # Share of a claim's (IDF-weighted) terms its cited sentence must contain to support it.
 SUPPORT_THRESHOLD = 0.5
+# Markers of one reply that are checked; the rest are dropped, so their claims count as
+# unsupported. Each check runs the reader over the cited passage (about 10 ms here), after the
+# reply has arrived: a server that ignores the token cap sent 1,000 cited claims and the check
+# took 10 s past RAG_LLM_TIMEOUT (100 s for 10,000). A reply within RAG_LLM_MAX_TOKENS (400 by
+# default) holds a few dozen markers: 100 is a product choice, about 1 s of checks.
+MAX_CHECKED_MARKERS = 100
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 _OPEN_MARKER = re.compile(r"\[[\d\s,]{0,30}\Z")  # a marker that may still be arriving
@@ -118,6 +124,7 @@ class CitationChecker:
         self._pending = ""  # reply text not processed yet
         self._space = ""  # whitespace held back: it goes if the marker after it is dropped
         self._since = ""  # answer text since the last marker
+        self._checked = 0  # markers checked against their passage (MAX_CHECKED_MARKERS)
 
     @property
     def text(self) -> str:
@@ -194,10 +201,17 @@ class CitationChecker:
     def _emit_marker(self, numbers: str) -> str:
         claim = self._claim_before_marker()
         printed = []
-        for n in (int(n) for n in re.findall(r"\d+", numbers)):
+        for digits in re.findall(r"\d+", numbers):
+            n = int(digits) if len(digits) <= 6 else 0  # int() refuses over 4,300 digits
             if not 1 <= n <= len(self.passages):
-                log.debug("Dropped citation [%d]: there are %d passages.", n, len(self.passages))
+                log.debug(
+                    "Dropped citation [%s]: there are %d passages.", digits[:8], len(self.passages)
+                )
                 continue
+            if self._checked >= MAX_CHECKED_MARKERS:
+                log.debug("Dropped citation [%d]: %d were checked already.", n, self._checked)
+                continue
+            self._checked += 1
             number = self._cite(claim, self.passages[n - 1])
             if number not in self._run:
                 self._run.append(number)

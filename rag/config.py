@@ -163,10 +163,11 @@ class Settings:
     # held the writer for half an hour; manuals with pictures stay under it).
     max_file_mb: float = 40.0
     # HTML parsing time and memory grow with the markup (10 MB of nested tags: 22 s, 704 MB),
-    # so HTML has its own, lower cap (a long single-page manual is 1-3 MB).
+    # so HTML has its own, lower cap (a long single-page manual is 1-3 MB); Markdown (read as
+    # the HTML it renders to) and reStructuredText (docutils: about 100 times the size) too.
     max_html_mb: float = 4.0
-    # Reading one PDF, DOCX or HTML file stops after this many seconds (the file is skipped with
-    # the reason): a damaged or hostile file must not hold the writer.
+    # Reading one PDF, DOCX, HTML or Markdown file stops after this many seconds (the file is
+    # skipped with the reason): a damaged or hostile file must not hold the writer.
     max_parse_seconds: float = 60.0
     # The page's queue: questions that may wait (beyond it: "Queue is full") and questions
     # answered at once (they share the reader's calls: rag/batching.py).

@@ -30,7 +30,7 @@ from rag.citations import Weight, sentence_spans, span_text
 from rag.config import Settings
 from rag.errors import LLMError
 from rag.followup import conversation_turns
-from rag.llm_http import DeadlineTransport, http_client
+from rag.llm_http import DeadlineTransport, ReplyTooLarge, http_client, too_large
 from rag.models import Answer, Passage
 from rag.prompts import (
     ANSWER_STOP,
@@ -189,6 +189,8 @@ def model_reply(settings: Settings) -> Iterator[None]:
         yield
     except LLMError:
         raise
+    except ReplyTooLarge as exc:  # a streamed reply cut at its size cap
+        raise LLMError(_error_message(exc, settings)) from exc
     except httpx.TimeoutException as exc:  # a streamed reply cut at its deadline
         overtime = bounds.ReplyTimeout(f"no complete reply within {settings.llm_timeout:g} s")
         raise LLMError(_error_message(overtime, settings)) from exc
@@ -257,7 +259,14 @@ def _error_message(exc: Exception, settings: Settings, retries_taken: int | None
     retries = f"{taken} {'retry' if taken == 1 else 'retries'}"
     status = getattr(exc, "status_code", None)
     detail = " ".join(str(getattr(exc, "message", exc)).split())[:200]
-    if isinstance(exc, (openai.APITimeoutError, bounds.ReplyTimeout)):
+    cut = too_large(exc)
+    if cut is not None:
+        message = (
+            f"The LLM server at {where} sent more than {cut.cap:,} bytes for a reply of at "
+            f"most {cut.tokens:,} tokens, so it was cut (not retried): the server ignores "
+            "the token cap (RAG_LLM_MAX_TOKENS); check the server at OPENAI_BASE_URL."
+        )
+    elif isinstance(exc, (openai.APITimeoutError, bounds.ReplyTimeout)):
         message = (
             f"The LLM server at {where} did not finish its reply within {settings.llm_timeout:g} s "
             "(a reply that timed out is not retried): raise RAG_LLM_TIMEOUT or lower "

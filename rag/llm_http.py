@@ -5,10 +5,16 @@ trips them. This transport gives each request a deadline (its own timeout, which
 sets to what is left of the call's deadline) and ends the reply there, however it trickles,
 with ``httpx.ReadTimeout`` (the openai client's timeout error). It also keeps the first bytes
 of each reply, so that an error about a malformed reply can say what the server sent.
+
+A reply is also cut at a size no honest reply to its request reaches (``reply_cap``: 2 KiB per
+token asked, streamed events included, plus 64 KiB), with ``ReplyTooLarge``: a server that
+ignores the token cap cannot fill the memory before the deadline (on 127.0.0.1 it sends a
+gigabyte in a second or two).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +23,43 @@ from typing import Any
 import httpx
 
 KEPT_BYTES = 200
+BYTES_PER_TOKEN = 2048
+BASE_BYTES = 64 * 1024
+DEFAULT_TOKENS = 4096  # a request that names no token cap
+
+
+class ReplyTooLarge(httpx.ReadError):
+    """The reply went past ``reply_cap`` of its request: the server ignores the token cap."""
+
+    def __init__(self, cap: int, tokens: int) -> None:
+        super().__init__(f"the reply went past {cap:,} bytes for at most {tokens:,} tokens")
+        self.cap = cap
+        self.tokens = tokens
+
+
+def too_large(exc: BaseException) -> ReplyTooLarge | None:
+    """The ``ReplyTooLarge`` behind ``exc`` (the openai and LangChain clients wrap it), if any."""
+    link: BaseException | None = exc
+    for _ in range(6):
+        if link is None or isinstance(link, ReplyTooLarge):
+            return link
+        link = link.__cause__ or link.__context__
+    return None
+
+
+def asked_tokens(request: httpx.Request) -> int:
+    """The token cap a chat request names (``max_tokens`` or ``max_completion_tokens``)."""
+    try:
+        body = json.loads(request.content or b"{}")
+    except (ValueError, httpx.RequestNotRead):
+        return DEFAULT_TOKENS
+    values = [body.get(key) for key in ("max_tokens", "max_completion_tokens")]
+    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    return max(found) if found else DEFAULT_TOKENS
+
+
+def reply_cap(tokens: int) -> int:
+    return BASE_BYTES + BYTES_PER_TOKEN * tokens
 
 
 class ReplyRecord(threading.local):
@@ -26,16 +69,21 @@ class ReplyRecord(threading.local):
 
 
 class _DeadlineStream(httpx.SyncByteStream):
-    def __init__(self, inner: Any, deadline: float, record: ReplyRecord) -> None:
+    def __init__(self, inner: Any, deadline: float, record: ReplyRecord, tokens: int) -> None:
         self.inner = inner
         self.deadline = deadline
         self.record = record
+        self.tokens = tokens
 
     def __iter__(self) -> Iterator[bytes]:
         self.record.body = b""
+        cap, size = reply_cap(self.tokens), 0
         for part in self.inner:
             if time.monotonic() > self.deadline:
                 raise httpx.ReadTimeout("the reply did not end before its deadline")
+            size += len(part)
+            if size > cap:
+                raise ReplyTooLarge(cap, self.tokens)
             if len(self.record.body) < KEPT_BYTES:
                 self.record.body += part[: KEPT_BYTES - len(self.record.body)]
             yield part
@@ -59,12 +107,11 @@ class DeadlineTransport(httpx.HTTPTransport):
         started = time.monotonic()
         self.record.body = b""
         response = super().handle_request(request)
-        if seconds is None:
-            return response
+        deadline = started + (float(seconds) if seconds is not None else float("inf"))
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_DeadlineStream(response.stream, started + float(seconds), self.record),
+            stream=_DeadlineStream(response.stream, deadline, self.record, asked_tokens(request)),
             extensions=response.extensions,
             request=request,
         )

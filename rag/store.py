@@ -42,6 +42,12 @@ class StoreState:
     root: str
 
 
+class ChromaFailedError(StoreError):
+    """Chroma failed in a way no cause is known for (not a full disk, not a read-only store, not
+    an unreachable server): a local store's files may be damaged (a power cut or a kill while
+    Chroma wrote its vector index)."""
+
+
 class StoreReopenedError(StoreError):
     """This process replaced its handle on the store (another process synced it) while a call
     of another thread was reading it through the old one: that call may simply run again."""
@@ -76,7 +82,7 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 known = failure_cause(store.where, exc)
                 if known is not None:
                     raise known from exc
-                raise StoreError(
+                raise ChromaFailedError(
                     f"The Chroma store at {store.where} failed while {what} "
                     f"({type(exc).__name__}: {_first_line(exc)}): run rag ingest to repair the "
                     f"index; if that fails too, delete {store.where} and run rag ingest to "
@@ -88,6 +94,8 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return wrap
 
 
+# Nearest neighbours the probe of the vector index asks for: each is looked up in its id map.
+PROBE_RESULTS = 100
 # Chroma reports a disk that filled up mid-write as "Error in compaction: ..." without the
 # OS's error: a store folder with less room than this left is taken as the cause.
 LOW_DISK_BYTES = 32 * 1024 * 1024
@@ -425,6 +433,16 @@ class VectorStore:
         ids = list(ids)
         for i in range(0, len(ids), _PAGE):
             self.collection.delete(ids=ids[i : i + _PAGE])
+
+    @guarded("checking its vector index")
+    def probe(self) -> None:
+        """Read stored vectors and search with one: a vector index damaged on disk fails here
+        (Chroma's HNSW files are written in place: a kill mid-write leaves them out of step)."""
+        page = self.collection.get(include=["embeddings"], limit=1)
+        vectors = page.get("embeddings")
+        if page["ids"] and vectors is not None and len(vectors):
+            n = min(PROBE_RESULTS, self.collection.count())
+            self.collection.query(query_embeddings=[vectors[0]], n_results=n, include=[])
 
     @guarded("listing chunk ids")
     def all_ids(self) -> set[str]:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from rag.models import Citation
 from rag.text import terms
 
-_MARKER_RUN = re.compile(r"(?:\s*\[\d+\])+")  # "[1]", " [1][2]", " [1] [3]"
+# "[1]", "[1][2]", "[1] [3]"; the white space before a run is added by _marker_runs (a regex
+# that starts with \s* scans a run of spaces again from each of its positions: quadratic).
+_MARKER_RUN = re.compile(r"\[\d+\](?:\s*\[\d+\])*")
 _MARKER = re.compile(r"\[(\d+)\]")
 _BREAK = re.compile(r"((?<=[.!?])\s+|\n+)")
 _END_PUNCTUATION = ".!?"
@@ -33,9 +35,9 @@ def keep_supported(text: str, citations: Sequence[Citation]) -> tuple[str, list[
     verified = {c.index for c in citations if c.verified}
     units: list[_Unit] = []
     at = 0
-    for run in [*_MARKER_RUN.finditer(text), None]:
-        segment = text[at : run.start() if run else len(text)]
-        markers = run.group() if run else ""
+    for run in [*_marker_runs(text), None]:
+        segment = text[at : run[0] if run else len(text)]
+        markers = text[run[0] : run[1]] if run else ""
         parts = _BREAK.split(segment)  # sentence, separator, sentence, ...
         for i in range(0, len(parts), 2):
             piece = (parts[i - 1] if i else "") + parts[i]
@@ -53,11 +55,22 @@ def keep_supported(text: str, citations: Sequence[Citation]) -> tuple[str, list[
                 units[-1].text += piece
         if run is None:
             break
-        at = run.end()
+        at = run[1]
     kept = _join([u for u in units if u.text])
     if not terms(_MARKER.sub(" ", kept)):
         return None
     return _renumber(kept, citations)
+
+
+def _marker_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of markers, the white space before it included."""
+    runs: list[tuple[int, int]] = []
+    at = 0
+    for found in _MARKER_RUN.finditer(text):
+        before = text[at : found.start()]
+        runs.append((found.start() - (len(before) - len(before.rstrip())), found.end()))
+        at = found.end()
+    return runs
 
 
 def _join(units: list[_Unit]) -> str:

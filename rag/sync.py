@@ -27,10 +27,18 @@ from rag.models import Chunk, IngestReport, SkippedFile
 from rag.progress import TerminalProgress
 from rag.source import holds_documents as holds_documents
 from rag.source import this_host
-from rag.store import VectorStore
+from rag.store import ChromaFailedError, VectorStore
 from rag.walk import list_files
 
 log = logging.getLogger(__name__)
+
+MARKUP = {
+    ".html": "an HTML file",
+    ".htm": "an HTML file",
+    ".md": "a Markdown file",
+    ".markdown": "a Markdown file",
+    ".rst": "a reStructuredText file",
+}
 Progress = Callable[[int, int, str], None]
 _WINDOW = 256
 _SAVE_EVERY_S = 5.0
@@ -165,6 +173,25 @@ class Syncer:
         self.catalog.save(manifest)
         return manifest
 
+    def _check_vectors(self) -> None:
+        """A local store whose vector index Chroma cannot read (a kill or power cut while it
+        wrote it) is emptied: the repair below then adds every file again, embedding it anew.
+        Without this, every question failed, and every sync too or found nothing to do."""
+        if self.settings.chroma_url:
+            return  # a team's server: its own operator decides
+        try:
+            self.store.probe()
+        except ChromaFailedError as exc:
+            cause = " ".join(str(exc.__cause__ or exc).split())[:200]
+            log.warning(
+                "The vector index in %s cannot be read (%s): rebuilding it from the documents "
+                "(every chunk is embedded again).",
+                self.store.where,
+                cause,
+            )
+            self.fence()
+            self.store.clear()
+
     def fence(self) -> None:
         """Before every write: raise if this sync lost the index's writer lease (server mode),
         so that a writer that stalled and was replaced writes nothing more."""
@@ -218,6 +245,7 @@ class Syncer:
         far more often a drive or share that is not mounted than a wish to drop everything."""
         started = time.perf_counter()
         root = check_folder(folder)
+        self._check_vectors()
         manifest = self.load_manifest()
         self._orphans = set()
         problem = self._disagreement(manifest)
@@ -462,15 +490,16 @@ class Syncer:
 
     def _too_big(self, path: Path, size: int) -> str:
         """Why a file is over the size caps (checked before it is read), or ""."""
-        html = path.suffix.lower() in (".html", ".htm")
+        # Markup read into a tree (HTML, the HTML Markdown renders to, docutils' tree of
+        # reStructuredText) costs about 100 times its size in memory: the smaller cap.
+        kind = MARKUP.get(path.suffix.lower(), "a file")
         cap, setting = (
             (self.settings.max_html_mb, "RAG_MAX_HTML_MB")
-            if html
+            if path.suffix.lower() in MARKUP
             else (self.settings.max_file_mb, "RAG_MAX_FILE_MB")
         )
         if size <= cap * 1024 * 1024:
             return ""
-        kind = "an HTML file" if html else "a file"
         return (
             f"{size / 1024 / 1024:.1f} MB is over the {cap:g} MB limit for {kind} "
             f"(raise {setting} to index it)"

@@ -622,3 +622,84 @@ def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Pat
     assert client("192.0.2.5", "203.0.113.9") == "192.0.2.5"  # not a trusted proxy
     assert client("127.0.0.1") == "127.0.0.1"
     assert client("127.0.0.1", "not-an-address") == "127.0.0.1"
+
+
+# Request bodies ------------------------------------------------------------------------------
+
+
+def raw_post(page: Page, path: str, head: str, parts: Iterator[bytes]) -> bytes:
+    """POST ``parts`` as they come (a raw socket: the client never waits for the server), then
+    what the server answers within 20 s (b"" if it answers nothing)."""
+    port = int(page.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\n{head}\r\n".encode()
+        )
+        try:
+            for part in parts:
+                sock.sendall(part)
+        except OSError:  # the server answered and closed while we still sent
+            pass
+        try:
+            return sock.recv(65536)
+        except OSError:
+            return b""
+
+
+def test_a_body_over_the_cap_is_refused_before_anyone_reads_it(page: Page) -> None:
+    """Nobody signed in: a 1 GiB Content-Length, and a chunked body past 16 MiB, get 413 at
+    once. The old page read either whole into memory before its 401 (800 MB sent to queue/join
+    grew it by 2.4 GB); a body under the cap still reaches the sign-in check."""
+    declared = raw_post(page, "/gradio_api/queue/join", f"Content-Length: {2**30}\r\n", iter(()))
+    assert declared.startswith(b"HTTP/1.1 413 "), declared[:80]
+    assert b"The request is over 16 MiB" in declared
+    mib = b" " * 2**20
+    chunk = f"{len(mib):x}\r\n".encode() + mib + b"\r\n"
+    chunked = raw_post(
+        page,
+        "/gradio_api/run/predict",
+        "Transfer-Encoding: chunked\r\n",
+        iter([chunk] * 17),  # no last chunk: the body never ends
+    )
+    assert chunked.startswith(b"HTTP/1.1 413 "), chunked[:80]
+    under = {"data": ["x" * 2**20], "session_hash": "abc", "fn_index": page.index_of("delete")}
+    with signed_in(page, None) as client:
+        assert client.post("/gradio_api/queue/join", json=under).status_code == 401
+
+
+# One user and the queue ----------------------------------------------------------------------
+
+
+def test_one_user_cannot_fill_the_queue_for_everyone(tmp_path: Path) -> None:
+    """A reader posts 12 questions at once to a page answering one at a time (a model server
+    that takes 30 s): 8 are queued, the rest get 429; another user's question is still
+    queued. The old page queued all of them, up to RAG_QUEUE_SIZE (256), and then answered
+    everyone else ``503 Queue is full``."""
+    from tests.openai_server import OpenAIServer, Reply
+    from ui.fair_queue import MAX_PENDING
+
+    with OpenAIServer() as llm:
+        llm.script(Reply("Ingrid Halvorsen [1].", delay=30))
+        served = start(tmp_path, openai_base_url=llm.url, chat_concurrency=1, llm_timeout=40)
+        rag.ingest(settings=served.settings)
+        try:
+            ask = next(int(fn._id) for fn in served.app.fns.values() if str(fn.api_name) == "ask")
+
+            def join(client: httpx.Client, session: str) -> httpx.Response:
+                data = ["Who commands Moonbase Tranquility?", None, 5, "hybrid", "openai"]
+                body = {"data": data, "fn_index": ask, "session_hash": session}
+                return client.post("/gradio_api/queue/join", json=body)
+
+            with signed_in(served, READER) as rita:
+                codes = [join(rita, f"rita-{i}").status_code for i in range(12)]
+                refused = join(rita, "rita-last")
+            assert codes == [200] * MAX_PENDING + [429] * (12 - MAX_PENDING)
+            assert refused.json()["detail"] == (
+                "rita already has 8 questions or changes waiting or running: wait for their "
+                "answers, then ask again."
+            )
+            with signed_in(served, EDITOR) as ed:
+                assert join(ed, "ed-1").status_code == 200
+        finally:
+            served.app.close()

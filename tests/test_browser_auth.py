@@ -127,3 +127,36 @@ def test_a_reader_cannot_change_the_index_and_an_editor_can(
         ("rita", "reader", "delete", ["moon.txt"], "refused"),
         ("ed", "editor", "upload", ["comet.md"], "ok"),
     ]
+
+
+def log_in(page: Page, server: Server, user: tuple[str, str]) -> None:
+    page.goto(server.url)
+    page.get_by_label("username").fill(user[0])
+    page.get_by_label("password").fill(user[1])
+    page.get_by_role("button", name="Login").click()
+    expect(page.locator("#signed-in")).to_contain_text(f"Signed in as {user[0]}")
+
+
+def test_the_next_user_of_a_browser_never_sees_the_conversation_of_the_last(
+    browser: Browser, server: Server
+) -> None:
+    """One browser (a shared desk): rita asks, signs out, ed signs in and sees no conversation
+    (the old page restored rita's from the browser's storage, which has one key for everyone);
+    rita, back, sees hers."""
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    log_in(page, server, READER)
+    question = "Who is the station commander of Moonbase Tranquility?"
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(page.locator("#chat .answer:not(.streaming)")).to_contain_text("Ingrid Halvorsen")
+    page.wait_for_timeout(1000)  # the browser stores the conversation after each answer
+    page.goto(f"{server.url}/logout")
+    log_in(page, server, EDITOR)
+    page.wait_for_timeout(1500)  # the stored conversation is restored on load, if at all
+    expect(page.locator("#chat .question, #chat .answer")).to_have_count(0)
+    page.goto(f"{server.url}/logout")
+    log_in(page, server, READER)
+    expect(page.locator("#chat .question")).to_have_text([question])
+    page.context.close()

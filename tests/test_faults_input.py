@@ -494,3 +494,16 @@ def test_a_false_byte_order_mark_is_refused_with_the_reason(tmp_path: Path) -> N
     assert str(caught.value) == (
         "not UTF-16 text despite its byte-order mark (byte 2): save it as UTF-8"
     )
+
+
+def test_a_long_run_of_spaces_is_read_at_once(tmp_path: Path) -> None:
+    """Trailing spaces were dropped with re.sub(r"[ \\t]+\\n"), which scans a run of spaces again
+    from each of its positions when no newline ends it: 150 KB of spaces before a word took
+    about 11 s, 1 MB minutes (a sync holding the writer lock meanwhile). Now line by line."""
+    path = tmp_path / "spaces.txt"
+    path.write_text("A title line.  \n" + " " * 150_000 + "word\n", encoding="utf-8")
+    started = time.monotonic()
+    document = load_document(path)
+    took = time.monotonic() - started
+    assert document.text == "A title line.\n" + " " * 150_000 + "word"
+    assert took < 1.0, took

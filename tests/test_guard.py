@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ui.guard import NO_FRAMING, HostGuard, allowed_hosts, guard_lifespan
+from ui.guard import MAX_BODY_BYTES, NO_FRAMING, HostGuard, allowed_hosts, guard_lifespan
 
 
 def call(hosts: frozenset[str], kind: str, headers: dict[str, str]) -> tuple[list[Any], bool]:
@@ -108,8 +108,10 @@ def test_the_app_gets_the_request_as_it_came() -> None:
 
     scope = {"type": "http", "headers": [(b"host", b"127.0.0.1:7860")]}
     asyncio.run(HostGuard(app, allowed_hosts("127.0.0.1", 7860))(scope, receive, send))
-    # Scope and receive as they came; send wrapped only to add the no-framing headers.
-    assert [(s, r) for s, r, _ in seen] == [(scope, receive)]
+    # The scope as it came; the body read first (to check its size), then given as it came;
+    # send wrapped only to add the no-framing headers.
+    assert [s for s, _, _ in seen] == [scope]
+    assert asyncio.run(seen[0][1]()) == {}
     body = {"type": "http.response.body", "body": b"x"}
     asyncio.run(seen[0][2](body))
     assert sent == [body]
@@ -202,3 +204,45 @@ def test_every_http_response_forbids_framing() -> None:
     refused, _ = call(hosts, "http", {"Host": "evil.example"})
     assert refused[0]["status"] == 403
     assert [h for h in refused[0]["headers"] if h[0] in dict(NO_FRAMING)] == list(NO_FRAMING)
+
+
+def test_a_body_over_the_cap_gets_413_and_never_reaches_the_app() -> None:
+    """Declared (Content-Length) or counted as it arrives (chunked); Gradio's file upload is
+    exempt (it streams to disk under its own cap); a body under the cap reaches the app whole."""
+    hosts = allowed_hosts("127.0.0.1", 7860)
+
+    def run(path: str, headers: list[tuple[bytes, bytes]], parts: list[bytes]) -> tuple[Any, Any]:
+        reached: list[bytes] = []
+        sent: list[Any] = []
+        pending = [
+            {"type": "http.request", "body": p, "more_body": i < len(parts) - 1}
+            for i, p in enumerate(parts)
+        ]
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            reached.append(body)
+
+        async def receive() -> dict[str, Any]:
+            return pending.pop(0)
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "path": path, "method": "POST",
+                 "headers": [(b"host", b"127.0.0.1:7860"), *headers]}  # fmt: skip
+        asyncio.run(HostGuard(app, hosts)(scope, receive, send))
+        status = next((m["status"] for m in sent if m["type"] == "http.response.start"), None)
+        return status, reached
+
+    big = [(b"content-length", str(MAX_BODY_BYTES + 1).encode())]
+    assert run("/gradio_api/queue/join", big, [b"x"]) == (413, [])
+    part = b"x" * (MAX_BODY_BYTES // 4)
+    assert run("/gradio_api/run/predict", [], [part] * 4 + [b"x"]) == (413, [])
+    assert run("/gradio_api/run/predict", [], [part] * 4) == (None, [part * 4])
+    assert run("/gradio_api/upload/", big, [part] * 5) == (None, [part * 5])

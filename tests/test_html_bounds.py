@@ -70,3 +70,62 @@ def test_the_parse_deadline_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("RAG_MAX_PARSE_SECONDS", "0")
     with pytest.raises(ConfigError, match="RAG_MAX_PARSE_SECONDS"):
         Settings.from_env()
+
+
+def test_markdown_holding_the_same_markup_is_bounded_like_html(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Markdown passes raw HTML through: the old loader read the rendered page with no deadline
+    and no element cap, so the nested page above ran 5 s past a 0.5 s deadline as ``.md``, and
+    4 MB of ``<a>`` (refused as HTML) took 24 s and 570 MB. Now the same bounds as HTML."""
+    from rag.loaders.markdown import load_markdown
+
+    folder = make_folder(tmp_path / "notes", ["a.txt"])
+    (folder / "nested.md").write_text("# Nested\n\nSome text.\n\n" + NESTED, encoding="utf-8")
+    (folder / "fine.md").write_text("# Fine\n\nThe fine note is read.\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s"):
+        load_document(folder / "nested.md", max_seconds=0.5)
+    took = time.monotonic() - started
+    assert took < 3.0, f"stopped after {took:.1f} s, not at the 0.5 s deadline"
+    bounded = settings.with_(max_parse_seconds=0.5)
+    report = rag.ingest(folder, settings=bounded)
+    assert [(s.path, s.reason) for s in report.skipped] == [("nested.md", SLOW)]
+    assert sources(bounded) == ["a.txt", "fine.md"]
+
+    with pytest.raises(UnreadableFile, match=r"^over 1,000 HTML elements"):
+        load_markdown("# Links\n\n<p>" + "<a>x</a>" * 5_000 + "</p>\n", Budget(elements=1_000))
+
+
+def test_markdown_and_rst_over_the_markup_cap_are_skipped_with_the_reason(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Markdown and reStructuredText are read into a tree like HTML (docutils: about 100 times
+    a file's size in memory, 1.3 GB for 4 MB nested deep): RAG_MAX_HTML_MB caps them too. Was:
+    only RAG_MAX_FILE_MB (40 MB)."""
+    folder = make_folder(tmp_path / "markup", ["a.txt"])
+    (folder / "notes.md").write_text("A note. " * 20_000, encoding="utf-8")  # 0.15 MB
+    (folder / "guide.rst").write_text("A line.\n\n" * 20_000, encoding="utf-8")  # 0.17 MB
+    capped = settings.with_(max_html_mb=0.1)
+    report = rag.ingest(folder, settings=capped)
+    assert {s.path: s.reason for s in report.skipped} == {
+        "notes.md": "0.2 MB is over the 0.1 MB limit for a Markdown file "
+        "(raise RAG_MAX_HTML_MB to index it)",
+        "guide.rst": "0.2 MB is over the 0.1 MB limit for a reStructuredText file "
+        "(raise RAG_MAX_HTML_MB to index it)",
+    }
+    assert sources(capped) == ["a.txt"]
+
+
+def test_rst_indented_past_any_real_nesting_is_read_as_text_at_once() -> None:
+    """1 MB of lines indented one column deeper each (1,500 levels): docutils nested a state
+    machine per level and gave up after 1.8 s and 410 MB (1.3 GB for 4 MB). Now read as text
+    without docutils, as what docutils cannot parse is."""
+    from rag.loaders.rst import load_rst
+
+    source = "Title\n=====\n\n" + "".join(" " * i + f"level {i}\n\n" for i in range(1500))
+    started = time.monotonic()
+    document = load_rst(source)
+    took = time.monotonic() - started
+    assert document.text.startswith("Title\n=====\n\nlevel 0\n\n level 1\n\n  level 2")
+    assert took < 0.5, took

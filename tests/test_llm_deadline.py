@@ -28,6 +28,15 @@ COMPLETION = {
 }
 
 
+# Replies of a server that ignores the token cap: 3,000 cited claims; a marker of 5,000 digits.
+CONTENT = {
+    "flood": " ".join(
+        f"Aleksandar Vučić is the president of Serbia, says note {i} [1]." for i in range(3000)
+    ),
+    "huge-marker": "Aleksandar Vučić is the president of Serbia [" + "1" * 5000 + "] [1].",
+}
+
+
 class Misbehaving:
     """Serves one behaviour (``mode``) on every request until closed."""
 
@@ -35,6 +44,7 @@ class Misbehaving:
         self.mode = "trickle"
         self.stop = threading.Event()
         self.arrived: list[float] = []  # when each request arrived (time.monotonic)
+        self.sent = 0  # bytes of the last "endless" reply the client took
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,6 +68,9 @@ class Misbehaving:
     def serve(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         self.arrived.append(time.monotonic())
         streamed = bool(body.get("stream"))
+        if self.mode == "endless":
+            self.endless(handler, streamed)
+            return
         if self.mode == "trickle":
             data = (
                 b'data: {"choices": [{"index": 0, "delta": {"content": "Vu"}}]}\n\n' * 200
@@ -65,13 +78,23 @@ class Misbehaving:
                 else json.dumps(COMPLETION).encode() + b" " * 2000
             )
             kind = "text/event-stream" if streamed else "application/json"
+        elif self.mode in CONTENT:  # a completion, all at once (one event when streamed)
+            content = CONTENT[self.mode]
+            if streamed:
+                delta = {"choices": [{"index": 0, "delta": {"content": content}}]}
+                data = f"data: {json.dumps(delta)}\n\ndata: [DONE]\n\n".encode()
+                kind = "text/event-stream"
+            else:
+                reply = {**COMPLETION, "choices": [{"index": 0, "message": {
+                    "role": "assistant", "content": content}}]}  # fmt: skip
+                data, kind = json.dumps(reply).encode(), "application/json"
         elif self.mode == "not-json":
             data, kind = b"<html>502 Bad Gateway from the proxy</html>", "application/json"
         else:  # "no-choices": JSON, but no completion
             data, kind = json.dumps({"object": "error", "detail": "oops"}).encode(), "text/json"
         handler.send_response(200)
         handler.send_header("content-type", kind)
-        if not streamed or self.mode != "trickle":
+        if not streamed or self.mode not in ("trickle", *CONTENT):
             handler.send_header("content-length", str(len(data)))
         handler.end_headers()
         try:
@@ -85,6 +108,30 @@ class Misbehaving:
                 handler.wfile.flush()
         except OSError:
             return  # the client hung up at its deadline
+
+    def endless(self, handler: BaseHTTPRequestHandler, streamed: bool) -> None:
+        """A reply that ignores the token cap: 1 MB pieces, up to 400 MB, as fast as taken."""
+        piece = "ab " * 350_000
+        handler.send_response(200)
+        if streamed:
+            handler.send_header("content-type", "text/event-stream")
+            event = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+            first, part = b"", f"data: {json.dumps(event)}\n\n".encode()
+        else:
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(400 * 2**20))
+            first = b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", '
+            first += b'"choices": [{"index": 0, "message": {"role": "assistant", "content": "'
+            part = piece.encode()
+        handler.end_headers()
+        self.sent = 0
+        try:
+            handler.wfile.write(first)
+            while self.sent < 400 * 2**20 and not self.stop.is_set():
+                handler.wfile.write(part)
+                self.sent += len(part)
+        except OSError:
+            return  # the client hung up
 
     def close(self) -> None:
         self.stop.set()
@@ -150,3 +197,67 @@ def test_a_malformed_reply_names_the_server_and_what_it_sent(
     assert message.startswith(f"The LLM server at {bad_server.url} sent a reply that is not an ")
     assert repr(sent) in message
     assert "OPENAI_BASE_URL" in message
+
+
+@pytest.mark.parametrize("call", ["answer", "stream"])
+def test_a_flood_of_cited_claims_is_checked_within_bounds(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
+    """A server that ignores the token cap sends 3,000 cited claims at once: the old checker ran
+    the reader for each marker after the reply had arrived (about 10 ms each: 30 s, past any
+    deadline). Only the first MAX_CHECKED_MARKERS are checked; the claims after them count as
+    unsupported and are left out of the answer."""
+    from rag.citations import MAX_CHECKED_MARKERS
+
+    bad_server.mode = "flood"
+    rag.answer(QUESTION, settings=llm.with_(llm="extractive"))  # models loaded: time the call
+    roomy = llm.with_(llm_timeout=30.0)  # the checks, not the deadline, must end it
+    if call == "answer":
+        answer = rag.answer(QUESTION, settings=roomy)
+    else:
+        answer = list(rag.stream_answer(QUESTION, settings=roomy))[-1]
+        assert isinstance(answer, rag.Answer)
+    took = time.monotonic() - bad_server.arrived[0]
+    assert not answer.refused and answer.citations[0].verified
+    assert answer.text.count("says note") == MAX_CHECKED_MARKERS
+    assert "says note 99 [1]." in answer.text and "says note 100 " not in answer.text
+    assert len(answer.unsupported) == 3000 - MAX_CHECKED_MARKERS
+    assert took < 15, took  # the old checker: about 30 s here (1.5-1.7 s now)
+    print(f"{call}: {took:.2f} s after the request")
+
+
+def test_a_marker_of_thousands_of_digits_is_dropped(llm: Settings, bad_server: Misbehaving) -> None:
+    """Python's int() refuses over 4,300 digits: the old checker's ValueError came out as "not
+    an OpenAI chat completion"."""
+    bad_server.mode = "huge-marker"
+    answer = rag.answer(QUESTION, settings=llm)
+    assert answer.text == "Aleksandar Vučić is the president of Serbia [1]."
+    assert answer.citations[0].verified
+
+
+@pytest.mark.parametrize("call", ["answer", "stream"])
+def test_a_reply_past_any_honest_size_is_cut_at_once(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
+    """A server that ignores the token cap and sends 400 MB as fast as it is taken: the old
+    client read it all (the answer) or kept reading to the deadline (the stream), holding it in
+    memory. Now it is cut past 2 KiB a token asked (864 KiB for 400 tokens), not retried."""
+    bad_server.mode = "endless"
+    slow = llm.with_(llm_timeout=20.0)
+    rag.answer(QUESTION, settings=llm.with_(llm="extractive"))  # models loaded
+    with pytest.raises(LLMError) as caught:
+        if call == "answer":
+            rag.answer(QUESTION, settings=slow)
+        else:
+            list(rag.stream_answer(QUESTION, settings=slow))
+    took = time.monotonic() - bad_server.arrived[0]
+    assert str(caught.value) == (
+        f"The LLM server at {bad_server.url} sent more than 884,736 bytes for a reply of at most "
+        "400 tokens, so it was cut (not retried): the server ignores the token cap "
+        "(RAG_LLM_MAX_TOKENS); check the server at OPENAI_BASE_URL."
+    )
+    assert len(bad_server.arrived) == 1  # not retried
+    time.sleep(0.5)  # the server's last write fails once the client has hung up
+    assert bad_server.sent < 64 * 2**20, bad_server.sent  # socket buffers: a few MB at most
+    assert took < 10, took
+    print(f"{call}: cut {took:.2f} s after the request; the server wrote {bad_server.sent:,} B")

@@ -126,7 +126,7 @@ def test_extractive_answer_arrives_finished_with_markers_linked_to_highlighted_s
     # leaves the sources panel and the stored conversation as they were (not sent again).
     assert sources == gr.skip() and stored == gr.skip()
     assert len(updates) == 2
-    assert updates[-1][5] == session.to_json()  # the finished turn is stored with it
+    assert updates[-1][5] == {**session.to_json(), "user": None}  # stored with its user
 
     expected = rag.answer(SERBIA, settings=seeded)
     messages, sources, *_ = updates[-1]
@@ -188,7 +188,7 @@ def test_clear_starts_a_new_session(seeded: Settings) -> None:
     messages, sources, state, question, notice, stored = wired(app)["clear"]()
     assert (messages, sources, question, notice) == ([], render.EMPTY_SOURCES, "", "")
     assert state == ChatSession() and state is not session
-    assert stored == ChatSession().to_json()  # the browser forgets the conversation too
+    assert stored == {**ChatSession().to_json(), "user": None}  # the browser forgets it too
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ def test_bad_questions_get_a_message_and_change_nothing(
     assert notice == render.notice(message)
     assert messages == [] and state == ChatSession()
     assert kept == question  # the text stays in the box to be edited
-    assert stored == ChatSession().to_json()
+    assert stored == {**ChatSession().to_json(), "user": None}
 
 
 def test_unconfigured_backend_and_bad_mode_are_explained(seeded: Settings) -> None:

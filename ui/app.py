@@ -68,12 +68,14 @@ NOT_ANSWERED = "The documents do not answer this question"
 ChatOutputs = tuple[list[dict[str, str]], Any, ChatSession, str, str, Any]
 
 
-def _outputs(update: ChatUpdate) -> ChatOutputs:
+def _outputs(update: ChatUpdate, user: str | None) -> ChatOutputs:
+    """What the chat's components show for ``update``; the conversation the browser keeps is
+    stored with its ``user`` (the browser's storage is shared by whoever signs in on it)."""
     # A fresh copy each time: Gradio diffs streamed values against the previous one it was given.
     messages = copy.deepcopy(update.session.messages)
     if update.pending:  # an answer still coming: its sources and the stored turn come at its end
         return messages, gr.skip(), update.session, update.question, update.notice, gr.skip()
-    stored = update.session.to_json()
+    stored = {**update.session.to_json(), "user": user}
     return messages, update.sources, update.session, update.question, update.notice, stored
 
 
@@ -157,22 +159,33 @@ def create_app(
     # Chat ---------------------------------------------------------------------------------
 
     def ask(
-        question: str, session: ChatSession, k: float, mode: str, backend: str
+        question: str,
+        session: ChatSession,
+        k: float,
+        mode: str,
+        backend: str,
+        request: gr.Request | None = None,
     ) -> Iterator[ChatOutputs]:
+        user, _ = requester(request)
         for update in handlers.ask(question, session or ChatSession(), k, mode, backend):
-            yield _outputs(update)
+            yield _outputs(update, user)
 
     def pick_example(event: gr.SelectData) -> str:
         value = event.value
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
-    def clear() -> ChatOutputs:
-        return _outputs(ChatUpdate(handlers.clear()))
+    def clear(request: gr.Request | None = None) -> ChatOutputs:
+        return _outputs(ChatUpdate(handlers.clear()), requester(request)[0])
 
-    def restore(stored: Any) -> tuple[list[dict[str, str]], str, ChatSession, str]:
+    def restore(
+        stored: Any, request: gr.Request | None = None
+    ) -> tuple[list[dict[str, str]], str, ChatSession, str]:
+        user, _ = requester(request)
+        if not isinstance(stored, dict) or stored.get("user") != user:
+            stored = None  # another user's conversation (or none): never shown to this one
         # Not the question box: a question typed while the page was loading must survive.
         messages, sources, session, _, notice, _ = _outputs(
-            ChatUpdate(ChatSession.from_json(stored))
+            ChatUpdate(ChatSession.from_json(stored)), user
         )
         return messages, sources, session, notice
 

@@ -36,6 +36,7 @@ from rag import audit
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.users import Role, User, load_users, verify
+from ui import fair_queue
 from ui.throttle import MAX_FAILED, WINDOW, SignInThrottle
 
 log = logging.getLogger("ui")
@@ -48,6 +49,7 @@ FILE_TRANSFER = f"{API}/upload"  # Gradio's own file upload, the first step of a
 QUEUE_JOIN = f"{API}/queue/join"
 SIGN_IN = "/login"  # Gradio's login form posts here
 NAMED_CALLS = (f"{API}/run/", f"{API}/api/", f"{API}/call/")
+QUEUED_CALLS = f"{API}/call/"  # like queue/join, these put an event in Gradio's queue
 # Gradio's login page says nothing when a sign-in is turned away (it reacts to 200 and 400
 # only), so the page says up front what the throttle does.
 SIGN_IN_MESSAGE = (
@@ -323,7 +325,8 @@ def file_names(body: bytes) -> list[str]:
 class ChangeGuard:
     """ASGI middleware: a change request from anyone but an editor gets 401 (not signed in) or
     403, and is logged as refused; a client that failed too many sign-ins gets 429 (ui/
-    throttle.py) and every failed sign-in is logged; everything else passes as it came."""
+    throttle.py) and every failed sign-in is logged; a user with ``MAX_PENDING`` events in the
+    queue gets 429 for one more (ui/fair_queue.py); everything else passes as it came."""
 
     def __init__(
         self,
@@ -367,6 +370,16 @@ class ChangeGuard:
                 self.access.record(user, action, files, "refused", reason, client)
                 status = 401 if user is None else 403
                 await JSONResponse({"detail": reason}, status_code=status)(scope, receive, send)
+                return
+        if path == QUEUE_JOIN or path.startswith(QUEUED_CALLS):
+            request = Request(scope)
+            who = self.access.request_user(request, self.gradio_app) or (
+                request.client.host if request.client else ""
+            )
+            busy = fair_queue.refusal(self.gradio_app.get_blocks(), who)
+            if busy is not None:
+                log.warning("%s", busy)
+                await JSONResponse({"detail": busy}, status_code=429)(scope, receive, send)
                 return
         await self.app(scope, _replay(messages, receive) if messages else receive, send)
 

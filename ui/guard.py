@@ -8,6 +8,11 @@ localhost, so this guard runs outside it, before any of Gradio's middleware.
 
 Every HTTP response also forbids framing (``X-Frame-Options: DENY`` and CSP
 ``frame-ancestors 'none'``): another site cannot show the page in an iframe and steer clicks.
+
+A request body over ``MAX_BODY_BYTES`` gets 413 before anything reads it (Gradio and the role
+check would read it whole into memory, signed in or not: 800 MB sent to ``queue/join`` by nobody
+signed in grew the page by 2.4 GB). Gradio's file upload is exempt: it streams files to disk
+and stops each at the upload cap.
 """
 
 from __future__ import annotations
@@ -26,6 +31,15 @@ NO_FRAMING = (
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", b"frame-ancestors 'none'"),
 )
+# The largest body the page reads: a question, or a conversation the browser kept (its storage
+# holds 5-10 MB). Gradio's file upload streams to disk under its own cap (ui/app.py).
+MAX_BODY_BYTES = 16 * 1024 * 1024
+STREAMED_PATHS = ("/gradio_api/upload",)
+TOO_LARGE = (
+    f"The request is over {MAX_BODY_BYTES // (1024 * 1024)} MiB, more than any question or "
+    "conversation: ask a shorter question, or clear the conversation; documents go through the "
+    "Upload box."
+)
 
 
 def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[str]:
@@ -41,8 +55,8 @@ def allowed_hosts(host: str, port: int, extra: Iterable[str] = ()) -> frozenset[
 
 
 class HostGuard:
-    """ASGI middleware: 403 for a foreign ``Host`` or a foreign ``Origin``; every HTTP response
-    gets the no-framing headers."""
+    """ASGI middleware: 403 for a foreign ``Host`` or a foreign ``Origin``, 413 for a body over
+    ``MAX_BODY_BYTES``; every HTTP response gets the no-framing headers."""
 
     def __init__(self, app: ASGIApp, hosts: frozenset[str]) -> None:
         self.app = app
@@ -74,7 +88,44 @@ class HostGuard:
                     return
                 await PlainTextResponse(reason, status_code=403)(scope, receive, send)
                 return
+        if scope["type"] == "http" and str(scope.get("path", "")).rstrip("/") not in STREAMED_PATHS:
+            messages = await bounded_body(scope, receive)
+            if messages is None:
+                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, _no_body, send)
+                return
+            receive = _replay(messages, receive)
         await self.app(scope, receive, send)
+
+
+async def bounded_body(scope: Scope, receive: Receive) -> list[Message] | None:
+    """The messages of the request's body, read whole, or None when it is over
+    ``MAX_BODY_BYTES`` (declared by its ``Content-Length``, or counted as it arrives: a chunked
+    body declares nothing)."""
+    declared = Headers(scope=scope).get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    messages, size = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        if message.get("type") != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
 
 
 def no_framing(send: Send) -> Send:

@@ -53,7 +53,8 @@ def is_supported(path: Path) -> bool:
 def load_document(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
     """Extract the text and structure of one file, or raise ``UnreadableFile`` with the reason.
 
-    Reading a PDF, DOCX or HTML file stops after ``max_seconds`` (``RAG_MAX_PARSE_SECONDS``)."""
+    Reading a PDF, DOCX, HTML or Markdown file stops after ``max_seconds``
+    (``RAG_MAX_PARSE_SECONDS``)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
@@ -86,7 +87,7 @@ def _load_source(suffix: str, text: str, max_seconds: float) -> LoadedDocument:
     if suffix in (".md", ".markdown"):
         from rag.loaders.markdown import load_markdown
 
-        return load_markdown(text)
+        return load_markdown(text, Budget(max_seconds))
     if suffix == ".rst":
         from rag.loaders.rst import load_rst
 
