@@ -596,25 +596,29 @@ def create_app(
         table_inputs = [docs_filter, docs_sort, docs_page]
         table_outputs = [documents, docs_label, docs_page]
         hidden: dict[str, Any] = {"show_progress": "hidden"}
+        # Every event that fills the table runs in one queue, one at a time, in the order sent:
+        # a refresh sent before a filter was typed could otherwise arrive after the filtered
+        # table and replace it (seen under load in the browser test of deleting rows).
+        in_order: dict[str, Any] = {**private, "concurrency_id": "table", "concurrency_limit": 1}
         docs_filter.change(lambda q, s: table(q, s, 1), [docs_filter, docs_sort], table_outputs,
-                           **quick, **hidden)  # fmt: skip
+                           **in_order, **hidden)  # fmt: skip
         docs_sort.change(lambda q, s: table(q, s, 1), [docs_filter, docs_sort], table_outputs,
-                         **quick, **hidden)  # fmt: skip
-        docs_page.submit(table, table_inputs, table_outputs, **quick, **hidden)
+                         **in_order, **hidden)  # fmt: skip
+        docs_page.submit(table, table_inputs, table_outputs, **in_order, **hidden)
         prev_button.click(lambda q, s, p: turn_page(q, s, p, -1), table_inputs, table_outputs,
-                          **quick, **hidden)  # fmt: skip
+                          **in_order, **hidden)  # fmt: skip
         next_button.click(lambda q, s, p: turn_page(q, s, p, 1), table_inputs, table_outputs,
-                          **quick, **hidden)  # fmt: skip
+                          **in_order, **hidden)  # fmt: skip
         documents.select(select_row, chosen, chosen, **quick, **hidden)
 
         tick_outputs = [banner, docs_progress, seen_version, header, chatbot, empty_hint,
                         documents, docs_label, docs_page, feedback_status]  # fmt: skip
         timer = gr.Timer(TICK_SECONDS)
         timer.tick(poll, seen_version, polled, **quick, **hidden)
-        polled.change(tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden)
+        polled.change(tick, [seen_version, *table_inputs], tick_outputs, **in_order, **hidden)
         restored = [chatbot, sources, session, notice]
         app.load(restore, stored, restored, **quick).then(
-            tick, [seen_version, *table_inputs], tick_outputs, **quick, **hidden
+            tick, [seen_version, *table_inputs], tick_outputs, **in_order, **hidden
         )
         app.load(
             view, None, [docs_actions, docs_selection, read_only_notice, signed_in],
