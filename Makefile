@@ -84,7 +84,7 @@ mutate: install
 # alone); fails when more mutants survive than were judged equivalent there.
 SMOKE_MODULE ?= ui/guard.py
 SMOKE_TESTS ?= tests/test_guard.py tests/test_bug_guards.py
-SMOKE_EQUIVALENT ?= 4
+SMOKE_EQUIVALENT ?= 10
 mutate-smoke: install
 	nice -n 19 $(BIN)/python .ci/mutate_smoke.py --module $(SMOKE_MODULE) --tests $(SMOKE_TESTS) \
 		--equivalent $(SMOKE_EQUIVALENT)

@@ -6,7 +6,7 @@ scope narrowed to the module and the test selection to the tests that reach it: 
 does not grow with ``make mutate``'s scope, and ``make mutate``'s ``mutants/`` is left alone.
 
     python .ci/mutate_smoke.py --module ui/guard.py \
-        --tests tests/test_guard.py tests/test_bug_guards.py --equivalent 4
+        --tests tests/test_guard.py tests/test_bug_guards.py --equivalent 10
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument(
         "--tests", nargs="+", default=["tests/test_guard.py", "tests/test_bug_guards.py"]
     )
-    parser.add_argument("--equivalent", type=int, default=4, help="survivors judged equivalent")
+    parser.add_argument("--equivalent", type=int, default=10, help="survivors judged equivalent")
     parser.add_argument("--max-children", default="2")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
     args = parser.parse_args()

@@ -9,7 +9,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ui.guard import MAX_BODY_BYTES, NO_FRAMING, HostGuard, allowed_hosts, guard_lifespan
+from ui.guard import (
+    MAX_BODY_BYTES,
+    NO_FRAMING,
+    TOO_LARGE,
+    HostGuard,
+    allowed_hosts,
+    guard_lifespan,
+)
 
 
 def call(hosts: frozenset[str], kind: str, headers: dict[str, str]) -> tuple[list[Any], bool]:
@@ -211,25 +218,36 @@ def test_a_body_over_the_cap_gets_413_and_never_reaches_the_app() -> None:
     exempt (it streams to disk under its own cap); a body under the cap reaches the app whole."""
     hosts = allowed_hosts("127.0.0.1", 7860)
 
-    def run(path: str, headers: list[tuple[bytes, bytes]], parts: list[bytes]) -> tuple[Any, Any]:
+    def run(
+        path: str, headers: list[tuple[bytes, bytes]], parts: list[bytes], messages: Any = None
+    ) -> tuple[Any, Any]:
         reached: list[bytes] = []
         sent: list[Any] = []
-        pending = [
+        started: list[bool] = []
+        pending = messages or [
             {"type": "http.request", "body": p, "more_body": i < len(parts) - 1}
             for i, p in enumerate(parts)
         ]
+        pending = [*pending, {"type": "http.disconnect"}]  # what the client sends after
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
+            started.append(True)
             body = b""
             while True:
                 message = await receive()
                 body += message.get("body", b"")
                 if not message.get("more_body"):
                     break
+            # The body replayed, the app's next read reaches the client's own messages.
+            assert (await receive())["type"] == "http.disconnect"
             reached.append(body)
 
         async def receive() -> dict[str, Any]:
-            return pending.pop(0)
+            message = pending.pop(0)
+            # The guard reads no further than the body: the client's next message (it may
+            # come only when the client goes) is the app's to wait for.
+            assert message["type"] != "http.disconnect" or started
+            return message
 
         async def send(message: Any) -> None:
             sent.append(message)
@@ -238,11 +256,30 @@ def test_a_body_over_the_cap_gets_413_and_never_reaches_the_app() -> None:
                  "headers": [(b"host", b"127.0.0.1:7860"), *headers]}  # fmt: skip
         asyncio.run(HostGuard(app, hosts)(scope, receive, send))
         status = next((m["status"] for m in sent if m["type"] == "http.response.start"), None)
+        if status == 413:
+            assert b"".join(m.get("body", b"") for m in sent) == TOO_LARGE.encode()
         return status, reached
 
     big = [(b"content-length", str(MAX_BODY_BYTES + 1).encode())]
     assert run("/gradio_api/queue/join", big, [b"x"]) == (413, [])
+    assert run("/gradio_api/uploadX", big, [b"x"]) == (413, [])  # not the upload route
     part = b"x" * (MAX_BODY_BYTES // 4)
     assert run("/gradio_api/run/predict", [], [part] * 4 + [b"x"]) == (413, [])
     assert run("/gradio_api/run/predict", [], [part] * 4) == (None, [part * 4])
     assert run("/gradio_api/upload/", big, [part] * 5) == (None, [part * 5])
+    assert run("/gradio_api/upload", big, [part] * 5) == (None, [part * 5])
+    assert run("/gradio_api/queue/join/", big, [b"x"]) == (413, [])  # only the upload is exempt
+    # At the cap exactly: passes, declared or counted.
+    at_cap = [(b"content-length", str(MAX_BODY_BYTES).encode())]
+    assert run("/gradio_api/queue/join", at_cap, [b"x"]) == (None, [b"x"])
+    spaced = [(b"content-length", f" {MAX_BODY_BYTES + 1} ".encode())]
+    assert run("/gradio_api/queue/join", spaced, [b"x"]) == (413, [])
+    # A last message without "more_body", or without "body", ends or adds nothing.
+    whole = [{"type": "http.request", "body": b"abc"}]
+    assert run("/gradio_api/run/predict", [], [], whole) == (None, [b"abc"])
+    full = b"x" * MAX_BODY_BYTES
+    ended = [
+        {"type": "http.request", "body": full, "more_body": True},
+        {"type": "http.request", "more_body": False},
+    ]
+    assert run("/gradio_api/run/predict", [], [], ended) == (None, [full])

@@ -91,7 +91,7 @@ class HostGuard:
         if scope["type"] == "http" and str(scope.get("path", "")).rstrip("/") not in STREAMED_PATHS:
             messages = await bounded_body(scope, receive)
             if messages is None:
-                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, _no_body, send)
+                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
                 return
             receive = _replay(messages, receive)
         await self.app(scope, receive, send)
@@ -111,7 +111,7 @@ async def bounded_body(scope: Scope, receive: Receive) -> list[Message] | None:
         size += len(message.get("body", b""))
         if size > MAX_BODY_BYTES:
             return None
-        if message.get("type") != "http.request" or not message.get("more_body", False):
+        if message.get("type") != "http.request" or not message.get("more_body"):
             return messages
 
 
@@ -122,10 +122,6 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return pending.pop(0) if pending else await receive()
 
     return replay
-
-
-async def _no_body() -> Message:
-    return {"type": "http.disconnect"}
 
 
 def no_framing(send: Send) -> Send:
