@@ -492,10 +492,11 @@ class Syncer:
         """Why a file is over the size caps (checked before it is read), or ""."""
         # Markup read into a tree (HTML, the HTML Markdown renders to, docutils' tree of
         # reStructuredText) costs about 100 times its size in memory: the smaller cap.
-        kind = MARKUP.get(path.suffix.lower(), "a file")
+        markup = MARKUP.get(path.suffix.lower())
+        kind = markup or "a file"
         cap, setting = (
             (self.settings.max_html_mb, "RAG_MAX_HTML_MB")
-            if path.suffix.lower() in MARKUP
+            if markup
             else (self.settings.max_file_mb, "RAG_MAX_FILE_MB")
         )
         if size <= cap * 1024 * 1024:

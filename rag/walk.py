@@ -63,7 +63,7 @@ def list_files(root: Path) -> FolderListing:
                 listing.passed_over.append(
                     (shown_name(path.relative_to(root).as_posix()), _why(entry))
                 )
-            elif is_file:
+            else:
                 name = path.relative_to(root).as_posix()
                 try:
                     name.encode("utf-8")

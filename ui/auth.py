@@ -37,6 +37,7 @@ from rag.config import Settings
 from rag.errors import ConfigError
 from rag.users import Role, User, load_users, verify
 from ui import fair_queue
+from ui.guard import replay
 from ui.throttle import MAX_FAILED, WINDOW, SignInThrottle
 
 log = logging.getLogger("ui")
@@ -381,7 +382,7 @@ class ChangeGuard:
                 log.warning("%s", busy)
                 await JSONResponse({"detail": busy}, status_code=429)(scope, receive, send)
                 return
-        await self.app(scope, _replay(messages, receive) if messages else receive, send)
+        await self.app(scope, replay(messages, receive) if messages else receive, send)
 
     async def sign_in(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Gradio's login, unless this client failed too often: then 429 without a password
@@ -408,7 +409,7 @@ class ChangeGuard:
                 self.signed_in(int(message["status"]), user, client, token)
             await send(message)
 
-        await self.app(scope, _replay(messages, receive), watched)
+        await self.app(scope, replay(messages, receive), watched)
 
     def signed_in(self, status: int, user: str | None, client: str, token: float) -> None:
         """Settle a login: a success takes its attempt back; a failure stays counted against
@@ -432,7 +433,7 @@ async def _form_user(scope: Scope, messages: list[Message]) -> str | None:
     multipart), for the audit log: at most 64 characters; None for a body too big to read."""
     if messages and messages[-1].get("more_body", False):
         return None  # over MAX_SIGN_IN_BODY: the rest is Gradio's to read
-    form_request = Request(scope, _replay(list(messages), _no_more))
+    form_request = Request(scope, replay(list(messages), _no_more))
     try:
         form = await form_request.form(max_files=0, max_fields=10)
     except Exception:  # a malformed form is Gradio's to refuse; the log just has no name
@@ -457,14 +458,3 @@ async def _read_body(receive: Receive, limit: int | None = None) -> list[Message
             return messages
         if limit is not None and size > limit:
             return messages  # the rest is read by the app from ``receive``
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay

@@ -93,7 +93,7 @@ class HostGuard:
             if messages is None:
                 await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
                 return
-            receive = _replay(messages, receive)
+            receive = replay(messages, receive)
         await self.app(scope, receive, send)
 
 
@@ -115,13 +115,14 @@ async def bounded_body(scope: Scope, receive: Receive) -> list[Message] | None:
             return messages
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that gives ``messages`` (a body read ahead) first, then the client's own."""
     pending = list(messages)
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         return pending.pop(0) if pending else await receive()
 
-    return replay
+    return replayed
 
 
 def no_framing(send: Send) -> Send:

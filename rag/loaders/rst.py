@@ -212,7 +212,7 @@ def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
             builder.add(collapse(child.astext()), "caption")
         elif isinstance(child, nodes.line_block):
             builder.add("\n".join(collapse(line.astext()) for line in child.children), "paragraph")
-        elif isinstance(child, (nodes.paragraph, nodes.rubric, nodes.term, nodes.field_name)):
+        elif isinstance(child, (nodes.paragraph, nodes.rubric)):
             builder.add(collapse(child.astext()), "paragraph")
         elif isinstance(child, (nodes.definition_list_item, nodes.option_list_item, nodes.field)):
             _described(child, builder, level, depth)
