@@ -97,8 +97,9 @@ def chunking_key(settings: Settings) -> str:
     """What the chunks were made with: an index made otherwise is re-chunked at the next sync.
     v3: a definition list's terms head their descriptions (rag/loaders/base.py ``term``).
     v4: a full stop inside a token ("the fs.ReadStream API") ends no sentence (chunking.py);
-    what a Sphinx directive describes is the term of its content (loaders/rst.py)."""
-    return f"structure-v4/{settings.chunk_size}/{settings.chunk_overlap}"
+    what a Sphinx directive describes is the term of its content (loaders/rst.py).
+    v5: an HTML navigation bar ("Next: a, Up: b [Contents]") is chrome (loaders/html.py)."""
+    return f"structure-v5/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

@@ -304,6 +304,19 @@ Sample</a>, Up: <a href="index.html">Top</a> [<a href="index.html#SEC_Contents">
 <hr><div class="nav-panel"><p>Next: <a href="Running.html">Running</a></p></div>
 </body></html>"""
 
+# Texinfo 6 and other generators: navigation bars without a class this loader knows.
+BARS = """<html><body><div class="header"><p>Next: <a href="b.html" rel="next">Set Watchpoints</a>,
+Up: <a href="a.html">Breakpoints</a> &nbsp; [<a href="i.html#SEC_Contents">Contents</a>][<a
+href="c.html">Index</a>]</p></div><hr>
+<h4>5.1.1 Setting Breakpoints</h4>
+<p>Breakpoints are set with the <a href="#b"><code>break</code></a> command.</p>
+<p>See <a href="a.html">Breakpoints</a> and the <a href="c.html">Index</a>.</p>
+<ul><li><a href="x.html">Watchpoints</a></li><li><a href="y.html">Catchpoints</a></li></ul>
+<p>&laquo; <a href="a.html">Previous chapter</a> | <a href="i.html">Home</a> | <a
+href="n.html">Next <b>&rarr;</b></a></p>
+<p><a href="a.html">Prev</a> <a href="b.html">Up</a></p>
+</body></html>"""
+
 
 @pytest.mark.parametrize(
     ("html", "blocks"),
@@ -326,8 +339,17 @@ Sample</a>, Up: <a href="index.html">Top</a> [<a href="index.html#SEC_Contents">
                 ("paragraph", "Start it."),
             ],
         ),
+        (
+            BARS,
+            [
+                ("heading", "5.1.1 Setting Breakpoints"),
+                ("paragraph", "Breakpoints are set with the break command."),
+                ("paragraph", "See Breakpoints and the Index."),  # words besides the links
+                ("list", "Watchpoints\nCatchpoints"),  # links alone, none saying where: kept
+            ],
+        ),
     ],
-    ids=["mdbook", "texinfo"],
+    ids=["mdbook", "texinfo", "navigation-bars"],
 )
 def test_html_generators_chrome_is_left_out(
     tmp_path: Path, html: str, blocks: list[tuple[str, str]]

@@ -35,6 +35,15 @@ _ANCHOR_MARKS = frozenset("#¶§🔗")
 _REFRESH = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
 # A page with no more words than this besides its links' is a redirect stub if it has a link.
 _STUB_WORDS = 12
+# The words of a navigation bar besides its links' (texinfo's "Next: a, Up: b [Contents]",
+# DocBook's "Prev | Up | Next", a "« Back | Home" line): a block of at least two links whose
+# other words are only these is chrome, whatever the generator calls it.
+_NAVIGATION = frozenset(
+    {"next", "previous", "prev", "up", "top", "home", "contents", "index", "back", "forward"}
+)
+_NAVIGATION_WORDS = _NAVIGATION | {"table", "of", "go", "to"}
+_WORDS = re.compile(r"\w+")
+_BAR_CHARS = 200  # text outside links longer than this is no navigation bar
 
 
 def load_html(html: str, budget: Budget | None = None) -> LoadedDocument:
@@ -187,6 +196,7 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     from bs4.element import CData, NavigableString, PreformattedString
 
     pieces: list[str | int] = []  # text, or a break: 1 a new line, 2 a new paragraph
+    bar = _Bar()  # the block's links and its words outside them: is it a navigation bar?
     container: list[Any] = []  # the list or table being read as one block, with its kind
     # Definition lists being read item by item, innermost last: each ``<dt>``'s words wait for
     # the ``<dd>`` they name, whose blocks are read under them (``DocumentBuilder.term``).
@@ -196,7 +206,9 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     def flush(kind: str = "paragraph") -> None:
         text = _join_pieces(pieces)
         pieces.clear()
-        builder.add(text, kind)
+        if not bar.navigation():
+            builder.add(text, kind)
+        bar.clear()
 
     steps = 0
     while stack:
@@ -206,6 +218,8 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
         node, closing, preserve = stack.pop()
         if isinstance(node, Tag):
             name = node.name.lower()
+            if name == "a" and node.has_attr("href"):
+                bar.link(closing)
             if closing and definitions and definitions[-1].node is node:
                 flush()
                 definitions.pop().close(builder)
@@ -273,7 +287,43 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
         ):  # text; not a comment, doctype or processing instruction
             text = str(node)
             pieces.append(text if preserve else re.sub(r"\s+", " ", text))
+            bar.text(text)
     flush()
+
+
+class _Bar:
+    """The links of the block being read and its words outside them (at most a few: a block
+    with more is no navigation bar, and is not looked at further)."""
+
+    def __init__(self) -> None:
+        self.links = 0
+        self.open = 0  # links being read (an ``<a>`` inside another is still one link)
+        self.other = False  # a word outside the links that no navigation bar has
+        self.named = False  # a word that says where a link goes: "Next", "Up", "Index"
+
+    def link(self, closing: bool) -> None:
+        if closing:
+            self.open = max(0, self.open - 1)
+        else:
+            self.links += self.open == 0
+            self.open += 1
+
+    def text(self, text: str) -> None:
+        if self.other:
+            return
+        words = [w.lower() for w in _WORDS.findall(text[:_BAR_CHARS])]
+        self.named = self.named or any(w in _NAVIGATION for w in words)
+        if not self.open:
+            self.other = len(text) > _BAR_CHARS or any(w not in _NAVIGATION_WORDS for w in words)
+
+    def navigation(self) -> bool:
+        """Two links or more, a word that says where one goes, and besides the links only
+        navigation words and punctuation (a list of links alone is not taken for a bar)."""
+        return self.links >= 2 and self.named and not self.other
+
+    def clear(self) -> None:
+        self.links = 0
+        self.other = self.named = False
 
 
 class _Definitions:
