@@ -455,6 +455,13 @@ def test_a_defined_term_heads_the_blocks_that_describe_it(tmp_path: Path) -> Non
             "</a>.</p></body></html>",
             "a redirect page (only a link to new/index.html), not a document",
         ),
+        (  # mdBook's print.html: the whole book again on one page
+            '<html><head><meta name="Robots" content="noindex, follow"><title>Book</title></head>'
+            "<body><main><h1>Chapter 1</h1><p>The whole book, every chapter again.</p></main>"
+            "</body></html>",
+            'a page that asks not to be indexed (<meta name="robots" content="noindex">), '
+            "such as a print or contents page that repeats others",
+        ),
     ],
 )
 def test_redirect_stubs_are_skipped_with_the_reason(

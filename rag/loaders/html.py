@@ -53,6 +53,7 @@ def load_html(html: str, budget: Budget | None = None) -> LoadedDocument:
     past either is refused (``UnreadableFile``) as soon as it is seen, not after it is read."""
     budget = budget or Budget()
     soup = parse(html, budget)
+    _refuse_unindexed(soup)
     _refuse_redirect(soup, soup.body or soup)
     budget.check()
     root = main_content(soup, budget)
@@ -166,6 +167,21 @@ def _is_chrome(tag: Any) -> bool:
         or _CHROME_CLASSES.intersection(_classes(tag))
         or (tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)  # "#", "¶" self-links
     )
+
+
+def _refuse_unindexed(soup: Any) -> None:
+    """Refuse a page that asks not to be indexed (``<meta name="robots" content="noindex">``):
+    generators mark so the pages that repeat others, such as mdBook's print.html (the whole book
+    on one page: every answer could cite it instead of the chapter) and toc.html."""
+    for meta in soup.find_all("meta"):
+        if str(meta.get("name", "")).strip().lower() != "robots":
+            continue
+        rules = {r.strip().lower() for r in str(meta.get("content", "")).split(",")}
+        if rules & {"noindex", "none"}:
+            raise UnreadableFile(
+                'a page that asks not to be indexed (<meta name="robots" content="noindex">), '
+                "such as a print or contents page that repeats others"
+            )
 
 
 def _refuse_redirect(soup: Any, body: Any) -> None:
