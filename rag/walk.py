@@ -48,10 +48,14 @@ def list_files(root: Path) -> FolderListing:
                 raise
             listing.unlisted.append((relative, exc.strerror or str(exc)))
             continue
+        copies = _sphinx_copies(found)
         for entry in found:
             if entry.name.startswith("."):
                 continue
             path = folder / entry.name
+            if entry.name == copies:
+                listing.passed_over.append((shown_name(path.relative_to(root).as_posix()), _COPIES))
+                continue
             try:
                 is_folder = entry.is_dir(follow_symlinks=False)
                 is_file = not is_folder and entry.is_file()  # a link to a file counts
@@ -81,6 +85,21 @@ def list_files(root: Path) -> FolderListing:
     listing.unlisted.sort()
     listing.passed_over.sort()
     return listing
+
+
+# A Sphinx HTML build keeps a copy of every page's source beside the pages: read both, and
+# every answer could cite the copy instead of the page, and half the passages read are repeats.
+_COPIES = (
+    "Sphinx's copies of the pages' sources (this folder is a Sphinx HTML build, whose pages "
+    "are read)"
+)
+
+
+def _sphinx_copies(entries: list[os.DirEntry[str]]) -> str | None:
+    """``_sources`` when these entries are a Sphinx HTML build's (it writes searchindex.js
+    beside its pages), else None."""
+    names = {entry.name for entry in entries}
+    return "_sources" if {"_sources", "searchindex.js"} <= names else None
 
 
 def _why(entry: os.DirEntry[str]) -> str:

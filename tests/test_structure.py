@@ -475,6 +475,31 @@ def test_redirect_stubs_are_skipped_with_the_reason(
     assert {s.path: s.reason for s in report.skipped} == {"stub.html": reason}
 
 
+def test_a_sphinx_builds_copies_of_its_sources_are_not_read(settings: Settings) -> None:
+    """A Sphinx HTML build writes each page's source again as _sources/*.txt: read too, every
+    answer could cite the copy, and half the passages read would be repeats."""
+    build = settings.docs_dir / "html"
+    (build / "_sources").mkdir(parents=True)
+    (build / "searchindex.js").write_text("Search.setIndex({})", encoding="utf-8")
+    page = "<html><body><main><h1>Breakpoints</h1><p>Set one with break.</p></main></body></html>"
+    (build / "breaks.html").write_text(page, encoding="utf-8")
+    (build / "_sources" / "breaks.rst.txt").write_text("Breakpoints\n===\n\nSet one.\n")
+    kept = settings.docs_dir / "notes" / "_sources"  # no Sphinx build around it: read
+    kept.mkdir(parents=True)
+    (kept / "plan.txt").write_text("The plan has three steps.\n", encoding="utf-8")
+    report = rag.ingest(settings=settings)
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (
+            "html/_sources",
+            "Sphinx's copies of the pages' sources (this folder is a Sphinx HTML build, whose "
+            "pages are read)",
+        ),
+        ("html/searchindex.js", "unsupported type .js"),
+    ]
+    sources = [d.source for d in rag.documents(settings).documents if "/" in d.source]
+    assert sources == ["html/breaks.html", "notes/_sources/plan.txt"]
+
+
 # --------------------------------------------------------------------------- Markdown, DOCX
 
 
