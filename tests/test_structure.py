@@ -20,6 +20,7 @@ from rag.chunking import (
 )
 from rag.config import Settings
 from rag.loaders import UnreadableFile, load_document
+from rag.loaders.html import load_html
 from rag.models import Chunk
 from rag.store import VectorStore
 from tests.conftest import SEEDS
@@ -174,6 +175,10 @@ def test_sentence_spans_and_chunks_hold_on_real_documents(path: Path) -> None:
         assert str(error.value) == (
             "a redirect page (only a link to permissions.html#policies), not a document"
         )
+        return
+    if path.parent.name == "html" and path.name == "index.html":  # the reference's contents
+        with pytest.raises(UnreadableFile, match=r"a page of links \(\d+ of its \d+ words"):
+            load_document(path)
         return
     document = load_document(path)
     text = document.text
@@ -462,6 +467,18 @@ def test_a_defined_term_heads_the_blocks_that_describe_it(tmp_path: Path) -> Non
             'a page that asks not to be indexed (<meta name="robots" content="noindex">), '
             "such as a print or contents page that repeats others",
         ),
+        (  # Sphinx's genindex.html
+            '<html><body><div role="main"><h1>Index</h1><p><a href="#A">A</a> | <a href="#B">B'
+            "</a></p><table><tr><td><dl>"
+            + "".join(
+                f'<dt><a href="api.html#f{i}">frob_{i}() (built-in function)</a>, '
+                '<a href="more.html">[1]</a></dt>'
+                for i in range(8)
+            )
+            + "</dl></td></tr></table></div></body></html>",
+            "a page of links (42 of its 43 words are links: an index or a table of contents), "
+            "not a document",
+        ),
     ],
 )
 def test_redirect_stubs_are_skipped_with_the_reason(
@@ -473,6 +490,17 @@ def test_redirect_stubs_are_skipped_with_the_reason(
     assert str(error.value) == reason
     report = rag.ingest(settings=settings)
     assert {s.path: s.reason for s in report.skipped} == {"stub.html": reason}
+
+
+def test_a_page_with_many_links_and_its_own_words_is_read() -> None:
+    """Four words of five in links: an index. Fewer: a page (a "See also" list, a reference)."""
+    links = "".join(f'<li><a href="p{i}.html">page number {i}</a></li>' for i in range(20))
+    own = "<p>These pages tell how the frobnicator starts, stops and restarts itself.</p>"
+    page = f"<html><body><main><h1>Frobnicator</h1>{own}{own}<ul>{links}</ul></main></body></html>"
+    document = load_html(page)  # 60 of 85 words in links
+    assert document.text.startswith("Frobnicator\n\nThese pages tell how")
+    with pytest.raises(UnreadableFile, match="a page of links"):
+        load_html(page.replace(own + own, ""))
 
 
 def test_a_sphinx_builds_copies_of_its_sources_are_not_read(settings: Settings) -> None:

@@ -43,6 +43,8 @@ _NAVIGATION = frozenset(
 )
 _NAVIGATION_WORDS = _NAVIGATION | {"table", "of", "go", "to"}
 _WORDS = re.compile(r"\w+")
+# A page with at least this share of its words in links is an index or a table of contents.
+LINK_PAGE_SHARE = 0.8
 _BAR_CHARS = 200  # text outside links longer than this is no navigation bar
 
 
@@ -58,6 +60,7 @@ def load_html(html: str, budget: Budget | None = None) -> LoadedDocument:
     budget.check()
     root = main_content(soup, budget)
     _refuse_redirect(soup, root)  # chrome around a page that only says where it moved
+    _refuse_link_page(root)
     budget.check()
     builder = DocumentBuilder()
     walk(root, builder, budget)
@@ -201,6 +204,23 @@ def _refuse_redirect(soup: Any, body: Any) -> None:
         hrefs = [str(a["href"]) for a in links]
         target = next((h for h in reversed(hrefs) if not h.startswith("#")), hrefs[-1])
         raise UnreadableFile(f"a redirect page (only a link to {target}), not a document")
+
+
+def _refuse_link_page(root: Any) -> None:
+    """Refuse a page whose main content is almost all links: an index or a table of contents
+    (Sphinx's genindex.html, a texinfo or DocBook index, a book's contents page). Its entries
+    hold every term of the pages they list, so they would be found for many questions and
+    cited for none. Content pages of real documentation keep far fewer of their words in links
+    (the Node.js reference pages longer than a stub: at most 14%)."""
+    words = len(_WORDS.findall(root.get_text(" ")))
+    if words <= 3 * _STUB_WORDS:
+        return  # a short page: the redirect rule's
+    linked = sum(len(_WORDS.findall(a.get_text(" "))) for a in root.find_all("a", href=True))
+    if linked >= LINK_PAGE_SHARE * words:
+        raise UnreadableFile(
+            f"a page of links ({linked} of its {words} words are links: an index or a table "
+            "of contents), not a document"
+        )
 
 
 def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> None:
