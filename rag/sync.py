@@ -98,7 +98,8 @@ def chunking_key(settings: Settings) -> str:
     v3: a definition list's terms head their descriptions (rag/loaders/base.py ``term``).
     v4: a full stop inside a token ("the fs.ReadStream API") ends no sentence (chunking.py);
     what a Sphinx directive describes is the term of its content (loaders/rst.py).
-    v5: an HTML navigation bar ("Next: a, Up: b [Contents]") is chrome (loaders/html.py)."""
+    v5: an HTML navigation bar ("Next: a, Up: b [Contents]") is chrome, a one-column table
+    (DocBook's notes) is read as the paragraphs it frames (loaders/html.py)."""
     return f"structure-v5/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

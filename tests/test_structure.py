@@ -503,6 +503,31 @@ def test_a_page_with_many_links_and_its_own_words_is_read() -> None:
         load_html(page.replace(own + own, ""))
 
 
+DOCBOOK_NOTE = """<html><body><div class="chapter"><h2>2.3. The Commentary</h2>
+<div class="note"><table border="0" summary="Note"><tr><td rowspan="2"><img alt="[Note]"
+src="note.png"></td><th align="left">Note</th></tr><tr><td><p>The commentary goes to stderr.
+Use <code>--log-fd</code> to send it elsewhere.</p><pre>valgrind --log-fd=9 ls</pre></td></tr>
+</table></div>
+<table role="presentation"><tr><td><p>Framed.</p></td><td><p>Side by side.</p></td></tr></table>
+<table><tr><th>Option</th><th>Default</th></tr><tr><td><p>--tool</p></td><td><p>memcheck</p>
+</td></tr></table></div></body></html>"""
+
+
+def test_a_table_that_only_frames_paragraphs_is_read_as_paragraphs() -> None:
+    """DocBook's notes are one-column tables (an icon, "Note", the note): read as one "table"
+    row, the note was one unit, read truncated and cited whole with its label."""
+    document = load_html(DOCBOOK_NOTE)
+    assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", "2.3. The Commentary"),
+        ("paragraph", "Note"),
+        ("paragraph", "The commentary goes to stderr. Use --log-fd to send it elsewhere."),
+        ("code", "valgrind --log-fd=9 ls"),
+        ("paragraph", "Framed."),  # role="presentation": a frame, whatever its columns
+        ("paragraph", "Side by side."),
+        ("table", "Option | Default\n--tool | memcheck"),  # two columns of data: a table
+    ]
+
+
 def test_a_sphinx_builds_copies_of_its_sources_are_not_read(settings: Settings) -> None:
     """A Sphinx HTML build writes each page's source again as _sources/*.txt: read too, every
     answer could cite the copy, and half the passages read would be repeats."""

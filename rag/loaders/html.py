@@ -45,6 +45,8 @@ _NAVIGATION_WORDS = _NAVIGATION | {"table", "of", "go", "to"}
 _WORDS = re.compile(r"\w+")
 # A page with at least this share of its words in links is an index or a table of contents.
 LINK_PAGE_SHARE = 0.8
+# A table of more rows than this is data, whatever its columns (a layout frame has a few).
+_LAYOUT_ROWS = 20
 _BAR_CHARS = 200  # text outside links longer than this is no navigation bar
 
 
@@ -284,7 +286,9 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 flush()
                 builder.add(_preformatted(node), "code")
                 continue
-            if name == "table":
+            if name == "table" and _layout(node):
+                pass  # a frame around blocks: read what it holds as the page's own blocks
+            elif name == "table":
                 if container:
                     pieces.extend((1, _table_text(node), 1))
                 else:
@@ -396,6 +400,50 @@ def _heading_text(node: Any) -> str:
         and s.parent.name not in _SKIPPED_TAGS
     ]
     return collapse("".join(words))
+
+
+def _layout(table: Any) -> bool:
+    """Whether a table only frames what it holds (as Firefox's reader view decides): marked
+    ``role="presentation"``, or a single column of text with no caption - DocBook's notes and
+    warnings (an icon, "Note", then the note's paragraphs), a page laid out in one cell. Its
+    paragraphs are then read as paragraphs, not as one row of a data table. Looks at the
+    table's own rows and a bounded part of each cell: tables nested in tables cost no more."""
+    if _attr(table, "role").lower() in ("presentation", "none"):
+        return True
+    if table.find("caption", recursive=False) is not None:
+        return False
+    rows = [
+        row
+        for part in table.find_all(("thead", "tbody", "tfoot", "tr"), recursive=False)
+        for row in ([part] if part.name == "tr" else part.find_all("tr", recursive=False))
+    ]
+    if not rows or len(rows) > _LAYOUT_ROWS:
+        return False
+    return all(
+        sum(_has_words(cell) for cell in row.find_all(_CELLS, recursive=False)) <= 1 for row in rows
+    )
+
+
+def _has_words(cell: Any, limit: int = 64) -> bool:
+    """Whether a cell shows text, looking at its first ``limit`` descendants at most (past
+    them: taken as text). Its own walk: bs4's ``descendants`` first finds the subtree's end."""
+    from bs4 import Tag
+    from bs4.element import NavigableString, PreformattedString
+
+    stack = list(reversed(cell.contents))
+    for _ in range(limit):
+        if not stack:
+            return False
+        node = stack.pop()
+        if isinstance(node, Tag):
+            stack.extend(reversed(node.contents))
+        elif (
+            isinstance(node, NavigableString)
+            and not isinstance(node, PreformattedString)  # a comment
+            and node.strip()
+        ):
+            return True
+    return True
 
 
 def _table_text(table: Any) -> str:
