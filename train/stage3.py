@@ -9,6 +9,11 @@ older pairs per documentation pair, so that it does not forget them; at a low le
     python -m train.stage3 [fit [run3b]]    # rebuild, mix, fit (checkpointed) -> train/out/run3
     python -m train.stage3 package [run3b]  # train/out/run3/{int8,fp32}: packaged reader folders
     python -m train.stage3 validate [folder]  # validation figures of a packaged reader folder
+
+The FAQ variants (run4, run4b) train on train/faq_data.py's pairs instead: questions that
+documentation authors wrote (FAQ entries, question headings) with the first paragraph below
+them, mixed with REPLAY times as many of the older pairs the shipped reader was trained on
+(Click and Flask's pseudo-question pairs left out: those pages are validation data).
 """
 
 from __future__ import annotations
@@ -34,8 +39,15 @@ STAGE3 = FitConfig(
     shuffle_seed=None,
     pairs="pairs-stage3.jsonl",
 )
+FAQ_STAGE = dataclasses.replace(STAGE3, pairs="pairs-stage3-faq.jsonl")
 # The variants tried (run folder in train/out/ -> config), chosen on validation figures only.
-VARIANTS = {"run3": STAGE3, "run3b": dataclasses.replace(STAGE3, learning_rate=5e-5)}
+VARIANTS = {
+    "run3": STAGE3,
+    "run3b": dataclasses.replace(STAGE3, learning_rate=5e-5),
+    "run4": FAQ_STAGE,
+    "run4b": dataclasses.replace(FAQ_STAGE, learning_rate=5e-5),
+}
+FAQ_VARIANTS = ("run4", "run4b")
 
 
 def mix(out: Path = OUT) -> dict[str, int]:
@@ -47,7 +59,24 @@ def mix(out: Path = OUT) -> dict[str, int]:
     rng = random.Random(SEED)
     chosen = docs + rng.sample(rest, min(len(rest), REPLAY * len(docs)))
     rng.shuffle(chosen)
-    with (out / STAGE3.pairs).open("w", encoding="utf-8") as handle:
+    return _write_mix(out / STAGE3.pairs, chosen)
+
+
+def mix_faq(out: Path = OUT) -> dict[str, int]:
+    """pairs-stage3-faq.jsonl: every FAQ training pair (train/faq_data.py, held-out pages not
+    in it) and REPLAY times as many older pairs of stage 2's file, never a documentation pair
+    (the shipped reader never saw those, and their pages are the manual validation set's)."""
+    rows = [json.loads(line) for line in (out / "faq-train.jsonl").open(encoding="utf-8")]
+    older = [json.loads(line) for line in (out / "pairs-stage2.jsonl").open(encoding="utf-8")]
+    rest = [r for r in older if not str(r["source"]).startswith("docs")]
+    rng = random.Random(SEED)
+    chosen = rows + rng.sample(rest, min(len(rest), REPLAY * len(rows)))
+    rng.shuffle(chosen)
+    return _write_mix(out / FAQ_STAGE.pairs, chosen)
+
+
+def _write_mix(path: Path, chosen: list[dict[str, object]]) -> dict[str, int]:
+    with path.open("w", encoding="utf-8") as handle:
         for row in chosen:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     counts: dict[str, int] = {}
@@ -93,7 +122,10 @@ def main(argv: list[str]) -> int:
         from train.export import metrics, score_groups, validation_groups
 
         folder = Path(argv[1]) if len(argv) > 1 else MODEL_DIR
-        scored = score_groups(Reader(folder), validation_groups(OUT / "groups-val.jsonl"))
+        groups = validation_groups(OUT / "groups-val.jsonl")
+        if (OUT / "faq-val.jsonl").exists():  # train/faq_data.py's held-out pages
+            groups += validation_groups(OUT / "faq-val.jsonl")
+        scored = score_groups(Reader(folder), groups)
         figures = metrics(scored)
         (OUT / f"validation-{folder.parent.name}-{folder.name}.json").write_text(
             json.dumps(figures, indent=2) + "\n"
@@ -109,7 +141,13 @@ def main(argv: list[str]) -> int:
         log.info("data: %s", data.build())
     if not (OUT / "shipped" / "final" / "config.json").exists():
         from_onnx.rebuild(target=OUT / "shipped" / "final")
-    log.info("stage 3 pairs: %s", mix())
+    if name in FAQ_VARIANTS:
+        from train import faq_data
+
+        log.info("faq data: %s", faq_data.build())
+        log.info("stage 3 pairs (faq): %s", mix_faq())
+    else:
+        log.info("stage 3 pairs: %s", mix())
     fit.fit(OUT, run, VARIANTS[name])
     return 0
 
