@@ -501,6 +501,7 @@ def test_a_page_with_many_links_and_its_own_words_is_read() -> None:
     assert document.text.startswith("Frobnicator\n\nThese pages tell how")
     with pytest.raises(UnreadableFile, match="a page of links"):
         load_html(page.replace(own + own, ""))
+    assert load_html("<html><body><main></main></body></html>").text == ""  # no words, no links
 
 
 DOCBOOK_NOTE = """<html><body><div class="chapter"><h2>2.3. The Commentary</h2>
@@ -526,6 +527,65 @@ def test_a_table_that_only_frames_paragraphs_is_read_as_paragraphs() -> None:
         ("paragraph", "Side by side."),
         ("table", "Option | Default\n--tool | memcheck"),  # two columns of data: a table
     ]
+
+
+EMPTY_SPANS = "<span></span>" * 70  # past the 64 nodes a cell is looked at through: text
+
+
+@pytest.mark.parametrize(
+    ("table", "blocks"),
+    [
+        (  # role="none" is role="presentation"
+            '<table role="none"><tr><td>Left side.</td><td>Right side.</td></tr></table>',
+            [("paragraph", "Left side.\nRight side.")],
+        ),
+        (  # one column, but captioned: data
+            "<table><caption>Steps</caption><tr><td>Build.</td></tr><tr><td>Test.</td></tr>"
+            "</table>",
+            [("table", "Steps\nBuild.\nTest.")],
+        ),
+        (  # rows inside tbody; a spacer, an icon and a comment are no text
+            "<table><tbody><tr><td>&nbsp;</td><td><img src=i.png></td><td><!-- x --></td>"
+            "<td><p>Only this.</p></td></tr></tbody></table>",
+            [("paragraph", "Only this.")],
+        ),
+        (  # a head of two columns over a body of one: data
+            "<table><thead><tr><th>Name</th><th>Value</th></tr></thead><tbody><tr>"
+            "<td>alpha</td></tr></tbody></table>",
+            [("table", "Name | Value\nalpha")],
+        ),
+        (  # a foot of two columns under a body of one: data
+            "<table><tbody><tr><td>alpha</td></tr></tbody><tfoot><tr><td>Sum</td><td>1</td>"
+            "</tr></tfoot></table>",
+            [("table", "alpha\nSum | 1")],
+        ),
+        (  # a frame around a data table: the frame's rows are its own, not the inner table's
+            "<table><tr><td><p>Framed text.</p><table><caption>Inner</caption><tr><td>a</td>"
+            "<td>b</td></tr></table></td></tr></table>",
+            [("paragraph", "Framed text."), ("table", "Inner\na | b")],
+        ),
+        (  # twenty rows of one column: a frame; twenty-one: data
+            "<table>" + "<tr><td>Row.</td></tr>" * 20 + "</table>",
+            [("paragraph", "\n".join(["Row."] * 20))],
+        ),
+        (
+            "<table>" + "<tr><td>Row.</td></tr>" * 21 + "</table>",
+            [("table", "\n".join(["Row."] * 21))],
+        ),
+        (  # a cell of more empty nodes than are looked at counts as text: two columns, data
+            f"<table><tr><td>{EMPTY_SPANS}</td><td>Text.</td></tr></table>",
+            [("table", "| Text.")],
+        ),
+    ],
+    ids=[
+        "role-none", "caption", "tbody-spacers", "thead", "tfoot", "nested", "20-rows",
+        "21-rows", "deep-empty-cell",
+    ],
+)  # fmt: skip
+def test_which_tables_are_frames(table: str, blocks: list[tuple[str, str]]) -> None:
+    document = load_html(f"<html><body><main><h1>T</h1>{table}</main></body></html>")
+    got = [(b.kind, document.text[b.start : b.end]) for b in document.blocks]
+    assert got == [("heading", "T"), *blocks]
 
 
 def test_a_sphinx_builds_copies_of_its_sources_are_not_read(settings: Settings) -> None:

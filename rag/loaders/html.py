@@ -215,10 +215,9 @@ def _refuse_link_page(root: Any) -> None:
     cited for none. Content pages of real documentation keep far fewer of their words in links
     (the Node.js reference pages longer than a stub: at most 14%)."""
     words = len(_WORDS.findall(root.get_text(" ")))
-    if words <= 3 * _STUB_WORDS:
-        return  # a short page: the redirect rule's
     linked = sum(len(_WORDS.findall(a.get_text(" "))) for a in root.find_all("a", href=True))
-    if linked >= LINK_PAGE_SHARE * words:
+    # A short page of links is refused before this, as a redirect stub.
+    if linked and linked >= LINK_PAGE_SHARE * words:
         raise UnreadableFile(
             f"a page of links ({linked} of its {words} words are links: an index or a table "
             "of contents), not a document"
@@ -337,23 +336,20 @@ class _Bar:
 
     def __init__(self) -> None:
         self.links = 0
-        self.open = 0  # links being read (an ``<a>`` inside another is still one link)
+        self.inside = False  # reading a link's words (HTML parsers never nest one in another)
         self.other = False  # a word outside the links that no navigation bar has
         self.named = False  # a word that says where a link goes: "Next", "Up", "Index"
 
     def link(self, closing: bool) -> None:
-        if closing:
-            self.open = max(0, self.open - 1)
-        else:
-            self.links += self.open == 0
-            self.open += 1
+        self.links += not closing
+        self.inside = not closing
 
     def text(self, text: str) -> None:
         if self.other:
             return
         words = [w.lower() for w in _WORDS.findall(text[:_BAR_CHARS])]
         self.named = self.named or any(w in _NAVIGATION for w in words)
-        if not self.open:
+        if not self.inside:
             self.other = len(text) > _BAR_CHARS or any(w not in _NAVIGATION_WORDS for w in words)
 
     def navigation(self) -> bool:
