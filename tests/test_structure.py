@@ -492,6 +492,26 @@ def test_redirect_stubs_are_skipped_with_the_reason(
     assert {s.path: s.reason for s in report.skipped} == {"stub.html": reason}
 
 
+@pytest.mark.parametrize(
+    ("meta", "skipped"),
+    [
+        ('<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+         '<meta name="robots" content="noindex">', True),  # after other meta elements
+        ('<meta name="robots" content="NONE">', True),  # "none": noindex, nofollow
+        ('<meta name="robots" content="index, follow">', False),
+        ('<meta name="robots">', False),  # no content: no rule
+        ('<meta name="description" content="noindex">', False),  # not the robots' element
+    ],
+)  # fmt: skip
+def test_only_a_robots_noindex_skips_a_page(meta: str, skipped: bool) -> None:
+    page = f"<html><head>{meta}</head><body><main><p>Words of the page.</p></main></body></html>"
+    if skipped:
+        with pytest.raises(UnreadableFile, match="asks not to be indexed"):
+            load_html(page)
+    else:
+        assert load_html(page).text == "Words of the page."
+
+
 def test_a_page_with_many_links_and_its_own_words_is_read() -> None:
     """Four words of five in links: an index. Fewer: a page (a "See also" list, a reference)."""
     links = "".join(f'<li><a href="p{i}.html">page number {i}</a></li>' for i in range(20))
@@ -502,6 +522,13 @@ def test_a_page_with_many_links_and_its_own_words_is_read() -> None:
     with pytest.raises(UnreadableFile, match="a page of links"):
         load_html(page.replace(own + own, ""))
     assert load_html("<html><body><main></main></body></html>").text == ""  # no words, no links
+    # Exactly 80% (40 of 50 words) is a page of links; anchors without href are no links.
+    forty = "".join(f'<li><a href="p{i}.html">entry {i}</a></li>' for i in range(20))
+    ten = "<p>" + " ".join(f"w{i}" for i in range(10)) + "</p>"
+    with pytest.raises(UnreadableFile, match=r"\(40 of its 50 words"):
+        load_html(f"<html><body><main>{ten}<ul>{forty}</ul></main></body></html>")
+    named = forty.replace('href="', 'name="')
+    assert load_html(f"<html><body><main>{ten}<ul>{named}</ul></main></body></html>").text
 
 
 DOCBOOK_NOTE = """<html><body><div class="chapter"><h2>2.3. The Commentary</h2>
@@ -564,6 +591,11 @@ EMPTY_SPANS = "<span></span>" * 70  # past the 64 nodes a cell is looked at thro
             "<td>b</td></tr></table></td></tr></table>",
             [("paragraph", "Framed text."), ("table", "Inner\na | b")],
         ),
+        (  # the same inside tbody: the frame's rows are still its own
+            "<table><tbody><tr><td><p>Framed text.</p><table><tbody><tr><td>a</td><td>b</td>"
+            "</tr></tbody></table></td></tr></tbody></table>",
+            [("paragraph", "Framed text."), ("table", "a | b")],
+        ),
         (  # twenty rows of one column: a frame; twenty-one: data
             "<table>" + "<tr><td>Row.</td></tr>" * 20 + "</table>",
             [("paragraph", "\n".join(["Row."] * 20))],
@@ -578,7 +610,8 @@ EMPTY_SPANS = "<span></span>" * 70  # past the 64 nodes a cell is looked at thro
         ),
     ],
     ids=[
-        "role-none", "caption", "tbody-spacers", "thead", "tfoot", "nested", "20-rows",
+        "role-none", "caption", "tbody-spacers", "thead", "tfoot", "nested", "nested-tbody",
+        "20-rows",
         "21-rows", "deep-empty-cell",
     ],
 )  # fmt: skip
