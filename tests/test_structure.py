@@ -309,6 +309,18 @@ Sample</a>, Up: <a href="index.html">Top</a> [<a href="index.html#SEC_Contents">
 <hr><div class="nav-panel"><p>Next: <a href="Running.html">Running</a></p></div>
 </body></html>"""
 
+SPHINX = """<html><body><div class="document"><div class="body" role="main"><section id="api">
+<h1>API<a class="headerlink" href="#api" title="Link to this heading">¶</a></h1>
+<dl class="py function"><dt class="sig sig-object py" id="click.echo"><span class="sig-prename
+descclassname"><span class="pre">click.</span></span><span class="sig-name descname"><span
+class="pre">echo</span></span><span class="sig-paren">(</span><em class="sig-param"><span
+class="n"><span class="pre">message</span></span></em><span class="sig-paren">)</span><a
+class="reference internal" href="_modules/click/utils.html#echo"><span class="viewcode-link"><span
+class="pre">[source]</span></span></a><a class="headerlink" href="#click.echo">¶</a></dt>
+<dd><p>Print a message and newline to stdout.</p></dd></dl>
+</section></div></div><div class="sphinxsidebar" role="navigation"><h3>Navigation</h3></div>
+</body></html>"""
+
 # Texinfo 6 and other generators: navigation bars without a class this loader knows.
 BARS = """<html><body><div class="header"><p>Next: <a href="b.html" rel="next">Set Watchpoints</a>,
 Up: <a href="a.html">Breakpoints</a> &nbsp; [<a href="i.html#SEC_Contents">Contents</a>][<a
@@ -353,8 +365,16 @@ href="n.html">Next <b>&rarr;</b></a></p>
                 ("list", "Watchpoints\nCatchpoints"),  # links alone, none saying where: kept
             ],
         ),
+        (
+            SPHINX,
+            [
+                ("heading", "API"),
+                ("heading", "click.echo(message)"),  # the signature, without "[source]"
+                ("paragraph", "Print a message and newline to stdout."),
+            ],
+        ),
     ],
-    ids=["mdbook", "texinfo", "navigation-bars"],
+    ids=["mdbook", "texinfo", "navigation-bars", "sphinx"],
 )
 def test_html_generators_chrome_is_left_out(
     tmp_path: Path, html: str, blocks: list[tuple[str, str]]

@@ -157,7 +157,8 @@ _CHROME_ROLES = frozenset({"navigation", "search"})
 _CHROME_IDS = frozenset({"toc", "table-of-contents", "sidebar"})
 _CHROME_CLASSES = frozenset(
     {"toc", "headerlink", "sidebar", "sphinxsidebar", "related", "breadcrumb", "breadcrumbs",
-     "nav-panel", "navheader", "navfooter", "nav-wrapper", "nav-chapters", "menu-bar"}
+     "nav-panel", "navheader", "navfooter", "nav-wrapper", "nav-chapters", "menu-bar",
+     "viewcode-link"}
 )  # fmt: skip
 
 
