@@ -321,6 +321,15 @@ class="pre">[source]</span></span></a><a class="headerlink" href="#click.echo">Â
 </section></div></div><div class="sphinxsidebar" role="navigation"><h3>Navigation</h3></div>
 </body></html>"""
 
+# Pygments' line numbers, inline and as a table column (Sphinx's :linenos:): no part of the code.
+LINENOS = """<html><body><main><p>Run this:</p><div class="highlight"><pre><span
+class="linenos">1</span><span class="kn">import</span> os
+<span class="linenos">2</span>print(os)
+</pre></div><table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre>1
+2</pre></div></td><td class="code"><div class="highlight"><pre>x = 1
+y = 2
+</pre></div></td></tr></table></main></body></html>"""
+
 # Texinfo 6 and other generators: navigation bars without a class this loader knows.
 BARS = """<html><body><div class="header"><p>Next: <a href="b.html" rel="next">Set Watchpoints</a>,
 Up: <a href="a.html">Breakpoints</a> &nbsp; [<a href="i.html#SEC_Contents">Contents</a>][<a
@@ -373,8 +382,16 @@ href="n.html">Next <b>&rarr;</b></a></p>
                 ("paragraph", "Print a message and newline to stdout."),
             ],
         ),
+        (
+            LINENOS,
+            [
+                ("paragraph", "Run this:"),
+                ("code", "import os\nprint(os)"),
+                ("code", "x = 1\ny = 2"),  # the table's other column gone: a frame
+            ],
+        ),
     ],
-    ids=["mdbook", "texinfo", "navigation-bars", "sphinx"],
+    ids=["mdbook", "texinfo", "navigation-bars", "sphinx", "line-numbers"],
 )
 def test_html_generators_chrome_is_left_out(
     tmp_path: Path, html: str, blocks: list[tuple[str, str]]

@@ -158,7 +158,7 @@ _CHROME_IDS = frozenset({"toc", "table-of-contents", "sidebar"})
 _CHROME_CLASSES = frozenset(
     {"toc", "headerlink", "sidebar", "sphinxsidebar", "related", "breadcrumb", "breadcrumbs",
      "nav-panel", "navheader", "navfooter", "nav-wrapper", "nav-chapters", "menu-bar",
-     "viewcode-link"}
+     "viewcode-link", "linenos", "lineno", "linenodiv"}
 )  # fmt: skip
 
 
