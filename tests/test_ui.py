@@ -1122,3 +1122,16 @@ def test_a_verdict_on_an_oversized_turn_writes_nothing(seeded: Settings, tmp_pat
     session.turns[-1] = turn
     liked = fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
     assert "Saved as right" in liked[2] and len(target.read_text().splitlines()) == 1
+
+
+def test_verdicts_stop_at_the_file_bound(tmp_path: Path) -> None:
+    """Verdicts are not rate-limited: clicks in a loop must not fill the disk."""
+    target = tmp_path / "feedback.jsonl"
+    record = {"id": "feedback-1", "question": "q", "feedback": "right"}
+    line = len(json.dumps(record, ensure_ascii=False)) + 1
+    target.write_text("x" * (feedback.MAX_FILE_BYTES - line), encoding="utf-8")
+    feedback.append(target, record)  # exactly at the bound: written
+    assert target.stat().st_size == feedback.MAX_FILE_BYTES
+    with pytest.raises(ValueError, match=r"has reached 64 MiB; measure it with rag eval"):
+        feedback.append(target, record)
+    assert target.stat().st_size == feedback.MAX_FILE_BYTES

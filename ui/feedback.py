@@ -26,6 +26,10 @@ NO_ANSWER = "none"  # the user says the documents do not answer the question
 # turn (a question, an answer of a few sentences, its passages, 40 earlier questions) is far
 # below it.
 MAX_LINE_BYTES = 256 * 1024
+# The largest feedback file written to. Verdicts are not rate-limited, so clicks in a loop could
+# fill the disk (each line up to MAX_LINE_BYTES), and the page reads the whole file to count
+# them; a person's verdicts stay far below it (about 4 KiB each: 16,000 of them).
+MAX_FILE_BYTES = 64 * 1024 * 1024
 _write_lock = threading.Lock()
 
 
@@ -65,12 +69,20 @@ def question_record(turn: Turn, verdict: str, passage: str | None = None) -> dic
 
 def append(path: Path, record: dict[str, Any]) -> None:
     """Append ``record`` as one JSON line (one writer at a time; flushed to disk); a line over
-    ``MAX_LINE_BYTES`` raises ``ValueError`` and writes nothing."""
+    ``MAX_LINE_BYTES``, or one that would take the file past ``MAX_FILE_BYTES``, raises
+    ``ValueError`` and writes nothing."""
     line = json.dumps(record, ensure_ascii=False) + "\n"
-    if len(line.encode("utf-8")) > MAX_LINE_BYTES:
+    size = len(line.encode("utf-8"))
+    if size > MAX_LINE_BYTES:
         raise ValueError(f"the verdict's record is over {MAX_LINE_BYTES // 1024} KiB")
     path.parent.mkdir(parents=True, exist_ok=True)
     with _write_lock, path.open("a", encoding="utf-8") as handle:
+        if handle.tell() + size > MAX_FILE_BYTES:
+            raise ValueError(
+                f"{path} has reached {MAX_FILE_BYTES // (1024 * 1024)} MiB; measure it with "
+                f"rag eval --questions {path}, then move it aside (a new one is started) or "
+                "set RAG_FEEDBACK_FILE to another file"
+            )
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
