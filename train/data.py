@@ -16,7 +16,7 @@ import hashlib
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -255,17 +255,18 @@ def build(out: Path = OUT) -> Summary:
     # about nothing in the passage at all (SQuAD's unanswerable questions are all on topic).
     stage2 = train + off_topic_pairs(kept, rng)
     rng.shuffle(stage2)
-    _write_jsonl(out / "pairs-stage2.jsonl", stage2)
+    write_jsonl(out / "pairs-stage2.jsonl", stage2)
     for row in train:
         summary.train_pairs[str(row["source"])] = summary.train_pairs.get(str(row["source"]), 0) + 1
         summary.train_positive += int(str(row["label"]))
-    _write_jsonl(out / "pairs-train.jsonl", train)
-    _write_jsonl(out / "groups-val.jsonl", val)
+    write_jsonl(out / "pairs-train.jsonl", train)
+    write_jsonl(out / "groups-val.jsonl", val)
     (out / "data-summary.json").write_text(json.dumps(asdict(summary), indent=2))
     return summary
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
+def write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> None:
+    """``rows`` as JSON lines at ``path``, written whole or not at all (a file renamed)."""
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         for row in rows:

@@ -28,7 +28,7 @@ from rag.chunking import section_path, split_sentences
 from rag.loaders.rst import load_rst
 from rag.reader_input import reader_pair
 from rag.text import terms
-from train.data import DATA, OUT, TITLE_DROPOUT, held_out
+from train.data import DATA, OUT, TITLE_DROPOUT, held_out, write_jsonl
 
 FAQ = DATA / "faq"
 SOURCE = "faq"
@@ -242,18 +242,10 @@ def build(out: Path = OUT, root: Path = FAQ) -> FaqSummary:
     for row in rows:
         summary.train_pairs[str(row["source"])] = summary.train_pairs.get(str(row["source"]), 0) + 1
         summary.train_positive += int(str(row["label"]))
-    _write_jsonl(out / "faq-train.jsonl", rows)
-    _write_jsonl(out / "faq-val.jsonl", [validation_group(g) for g in val])
+    write_jsonl(out / "faq-train.jsonl", rows)
+    write_jsonl(out / "faq-val.jsonl", [validation_group(g) for g in val])
     (out / "faq-summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
     return summary
-
-
-def _write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 if __name__ == "__main__":
