@@ -167,3 +167,24 @@ def test_a_paraphrase_finds_its_sentence(seeded: Settings) -> None:
     )
     assert not result.refused
     assert "Vladimir Putin" in result.citations[0].text
+
+
+def test_an_answer_finds_each_passages_spans_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """candidate_sentences, section_lead and complete all look at a passage's spans: they are
+    found once (bench/README.md, "The page's own work per answer")."""
+    import rag.answering as answering
+
+    calls: list[str] = []
+    real = answering.sentence_spans
+
+    def counted(passage: Passage) -> list[tuple[int, int]]:
+        calls.append(passage.chunk.id)
+        return real(passage)
+
+    monkeypatch.setattr(answering, "sentence_spans", counted)
+    found = passages(DOC.replace("Kazan summit\n", "Spans once\n"), "spans-once.txt")
+    result = answer_extractive(
+        "Who led the Serbian delegation?", found, shared_reader(), refusal_threshold=0.0
+    )
+    assert not result.refused
+    assert sorted(calls) == sorted(p.chunk.id for p in found)
