@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from rag.chunking import SECTION_SEPARATOR
 from rag.citations import make_citation, sentence_spans, span_text
@@ -156,11 +157,20 @@ class Span:
 
 
 def spans(passage: Passage) -> list[Span]:
-    """The passage's spans in order, with their kinds (document offsets)."""
+    """The passage's spans in order, with their kinds (document offsets): found once per
+    passage, though an answer looks at them three times (``candidate_sentences``,
+    ``section_lead``, ``complete``)."""
+    return list(_spans(passage))
+
+
+@lru_cache(maxsize=256)
+def _spans(passage: Passage) -> tuple[Span, ...]:
     chunk = passage.chunk
     bounds = sentence_spans(passage)
     if not chunk.sentences:
-        return [Span(start, end, span_text(passage, start, end), "text") for start, end in bounds]
+        return tuple(
+            Span(start, end, span_text(passage, start, end), "text") for start, end in bounds
+        )
     declared = list(chunk.kinds) if len(chunk.kinds) == len(bounds) else ["text"] * len(bounds)
     texts = [span_text(passage, start, end) for start, end in bounds]
     shapes = [shape(kind, text) for kind, text in zip(declared, texts, strict=True)]
@@ -169,7 +179,7 @@ def spans(passage: Passage) -> list[Span]:
         following = shapes[i + 1] if i + 1 < len(bounds) else "text"
         kind = span_kind(declared[i], texts[i], chunk.title, following)
         out.append(Span(start, end, texts[i], kind))
-    return out
+    return tuple(out)
 
 
 def completed(passage: Passage, units: list[Span], i: int) -> Span:

@@ -18,6 +18,8 @@ STOPWORDS = frozenset(STOPWORDS_EN) | {
 
 def fold(text: str) -> str:
     """Lower case without accents: 'Vučić' -> 'vucic'."""
+    if text.isascii():  # no accents to take off (NFKD leaves ASCII as it is): the same result
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 

@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.errors import ConfigError
 from rag.models import Passage
 from rag.reader import MODEL_DIR, Reader, shared_reader
-from rag.text import matched_terms, one_edit_apart
+from rag.text import fold, matched_terms, one_edit_apart
 
 DOC = (
     "Kazan summit\n\n"
@@ -42,6 +42,19 @@ def test_typos_match_within_one_edit() -> None:
     assert one_edit_apart("form", "from")  # a swap
     assert not one_edit_apart("lead", "leader")
     assert matched_terms({"kosvo", "putn", "cat"}, {"kosovo", "putin", "cot"}) == {"kosvo", "putn"}
+
+
+def test_fold_takes_the_short_way_for_ascii_with_the_same_result() -> None:
+    import unicodedata
+
+    def slow(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+    every_ascii = "".join(map(chr, range(128)))
+    for text in ("Kazan SUMMIT of BRICS, 2024!", every_ascii, "", "Vučić", "Straße"):
+        assert fold(text) == slow(text)
+    assert fold("Vučić") == "vucic" and fold("Straße") == "strasse"
 
 
 def test_headings_are_context_not_candidates() -> None:
@@ -154,3 +167,24 @@ def test_a_paraphrase_finds_its_sentence(seeded: Settings) -> None:
     )
     assert not result.refused
     assert "Vladimir Putin" in result.citations[0].text
+
+
+def test_an_answer_finds_each_passages_spans_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """candidate_sentences, section_lead and complete all look at a passage's spans: they are
+    found once (bench/README.md, "The page's own work per answer")."""
+    import rag.answering as answering
+
+    calls: list[str] = []
+    real = answering.sentence_spans
+
+    def counted(passage: Passage) -> list[tuple[int, int]]:
+        calls.append(passage.chunk.id)
+        return real(passage)
+
+    monkeypatch.setattr(answering, "sentence_spans", counted)
+    found = passages(DOC.replace("Kazan summit\n", "Spans once\n"), "spans-once.txt")
+    result = answer_extractive(
+        "Who led the Serbian delegation?", found, shared_reader(), refusal_threshold=0.0
+    )
+    assert not result.refused
+    assert sorted(calls) == sorted(p.chunk.id for p in found)
