@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.chunking import section_path, split_sentences
+from rag.loaders import LoadedDocument
 from rag.loaders.rst import load_rst
 from rag.reader_input import reader_pair
 from rag.text import terms
@@ -87,11 +88,10 @@ def question_text(heading: str, parent: str = "") -> str:
     return text
 
 
-def page_sentences(text: str, title: str = "") -> list[Sentence]:
-    """The prose sentences of an rst page, each with the title and previous sentence the
+def page_sentences(document: LoadedDocument) -> list[Sentence]:
+    """The prose sentences of a loaded rst page, each with the title and previous sentence the
     reader would see, questions taken out of both."""
-    document = load_rst(text)
-    title = title or document.title
+    title = document.title
     # A page whose title is a question ("What's a Task Queue?") shows no title at all.
     title = "" if is_question(title) else title
     out: list[Sentence] = []
@@ -117,7 +117,7 @@ def page_groups(text: str, page: str) -> list[FaqGroup]:
     """Every question heading of one page with its answer's first paragraph as positives and
     the sentences outside that question's section as negatives (all of them, in page order)."""
     document = load_rst(text)
-    sentences = page_sentences(text, document.title)
+    sentences = page_sentences(document)
     groups: list[FaqGroup] = []
     for block in document.blocks:
         heading = document.text[block.start : block.end]
