@@ -21,7 +21,13 @@ from rag.config import Settings
 from rag.embeddings import Embedder, embedding_id
 from rag.errors import ConfigError, DocumentsError, StoreDamagedError
 from rag.lexical import LexicalIndex
-from rag.loaders import SUPPORTED_SUFFIXES, UnreadableFile, is_supported, load_document
+from rag.loaders import (
+    MARKUP,
+    SUPPORTED_SUFFIXES,
+    UnreadableFile,
+    is_supported,
+    load_document,
+)
 from rag.manifest import FileEntry, Manifest
 from rag.models import Chunk, IngestReport, SkippedFile
 from rag.progress import TerminalProgress
@@ -32,13 +38,6 @@ from rag.walk import list_files
 
 log = logging.getLogger(__name__)
 
-MARKUP = {
-    ".html": "an HTML file",
-    ".htm": "an HTML file",
-    ".md": "a Markdown file",
-    ".markdown": "a Markdown file",
-    ".rst": "a reStructuredText file",
-}
 Progress = Callable[[int, int, str], None]
 _WINDOW = 256
 _SAVE_EVERY_S = 5.0
@@ -492,9 +491,7 @@ class Syncer:
 
     def _too_big(self, path: Path, size: int) -> str:
         """Why a file is over the size caps (checked before it is read), or ""."""
-        # Markup read into a tree (HTML, the HTML Markdown renders to, docutils' tree of
-        # reStructuredText) costs about 100 times its size in memory: the smaller cap.
-        markup = MARKUP.get(path.suffix.lower())
+        markup = MARKUP.get(path.suffix.lower())  # read into a tree: the smaller cap
         kind = markup or "a file"
         cap, setting = (
             (self.settings.max_html_mb, "RAG_MAX_HTML_MB")

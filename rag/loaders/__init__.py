@@ -26,6 +26,7 @@ from rag.loaders.markdown import markdown_to_text
 from rag.loaders.pdf import unwrap_lines
 
 __all__ = [
+    "MARKUP",
     "MAX_HTML_ELEMENTS",
     "MAX_SECONDS",
     "MAX_UNPACKED_BYTES",
@@ -44,6 +45,16 @@ __all__ = [
 ]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".rst", ".pdf", ".docx")
+# Markup read into a tree (HTML, the HTML Markdown renders to, docutils' tree of
+# reStructuredText), by what a message calls it: about 100 times its size in memory, so it has
+# the smaller size cap (rag/sync.py, RAG_MAX_HTML_MB).
+MARKUP = {
+    ".html": "an HTML file",
+    ".htm": "an HTML file",
+    ".md": "a Markdown file",
+    ".markdown": "a Markdown file",
+    ".rst": "a reStructuredText file",
+}
 
 
 def is_supported(path: Path) -> bool:

@@ -286,9 +286,8 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 flush()
                 builder.add(_preformatted(node), "code")
                 continue
-            if name == "table" and _layout(node):
-                pass  # a frame around blocks: read what it holds as the page's own blocks
-            elif name == "table":
+            # A table that only frames blocks falls through: what it holds is read as blocks.
+            if name == "table" and not _layout(node):
                 if container:
                     pieces.extend((1, _table_text(node), 1))
                 else:
