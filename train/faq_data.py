@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rag.answering import is_question
 from rag.chunking import section_path, split_sentences
 from rag.loaders import LoadedDocument
 from rag.loaders.rst import load_rst
@@ -72,10 +73,6 @@ class FaqGroup:
     question: str
     positives: list[Sentence]
     negatives: list[Sentence] = field(default_factory=list)
-
-
-def is_question(heading: str) -> bool:
-    return heading.strip().endswith("?")
 
 
 def question_text(heading: str, parent: str = "") -> str:
