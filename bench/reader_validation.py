@@ -41,7 +41,7 @@ def run(label: str, names: Sequence[str]) -> Path:
 
     out = WORK / f"{label}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    seen: list[list[tuple[float, int, str, str]]] = []
+    seen: list[list[tuple[float, int, str, str, str]]] = []
     real_judge = answering.judge
 
     def judge(question: str, passages: list[Any], *args: Any, **kwargs: Any) -> Any:
@@ -50,7 +50,13 @@ def run(label: str, names: Sequence[str]) -> Path:
         order = sorted(judged, key=lambda j: (rank[j.passage.chunk.id], j.start))
         seen.append(
             [
-                (round(j.logit, 4), rank[j.passage.chunk.id], j.passage.chunk.source, j.text)
+                (
+                    round(j.logit, 4),
+                    rank[j.passage.chunk.id],
+                    j.passage.chunk.source,
+                    j.text,
+                    answering.context_title(j.passage.chunk),
+                )
                 for j in order
             ]
         )
@@ -87,10 +93,17 @@ def run(label: str, names: Sequence[str]) -> Path:
                     "correct": bool(
                         first and correct(question, Path(first.source).name, first.text)
                     ),
-                    # Every candidate in retrieval order: logit, passage rank, right answer.
+                    # Every candidate in retrieval order: logit, passage rank, right answer, the
+                    # text and what the reader sees as its title (the section path).
                     "candidates": [
-                        [logit, rank, int(correct(question, Path(source).name, text)), text[:400]]
-                        for logit, rank, source, text in (seen[-1] if seen else [])
+                        [
+                            logit,
+                            rank,
+                            int(correct(question, Path(source).name, text)),
+                            text[:400],
+                            title,
+                        ]
+                        for logit, rank, source, text, title in (seen[-1] if seen else [])
                     ],
                     "seconds": round(seconds, 4),
                 }
@@ -156,6 +169,7 @@ def simulate(row: dict[str, Any], keep: list[int]) -> tuple[bool, bool]:
     """(refused, answered right) had the reader read only the candidates ``keep``: exact for a
     reader whose logits do not depend on the company a pair is read in (rag/reader.py), since
     the confidence is sigmoid(scale * best logit + terms of the question alone)."""
+    from rag.answering import RANK_PRIOR
     from rag.reader import load_card
 
     card = load_card()
@@ -163,9 +177,11 @@ def simulate(row: dict[str, Any], keep: list[int]) -> tuple[bool, bool]:
     if not candidates or not keep:
         return True, False
     full = max(c[0] for c in candidates)
-    best = max(keep, key=lambda i: (candidates[i][0], -i))
+    # The answer leads with the best under the retrieval prior; the refusal is the best logit's.
+    best = max(keep, key=lambda i: (candidates[i][0] + RANK_PRIOR / (1 + candidates[i][1]), -i))
+    kept = max(candidates[i][0] for i in keep)
     confidence = min(max(row["confidence"], 1e-6), 1 - 1e-6)
-    z = math.log(confidence / (1 - confidence)) + card.scale * (candidates[best][0] - full)
+    z = math.log(confidence / (1 - confidence)) + card.scale * (kept - full)
     refused = 1 / (1 + math.exp(-z)) < card.threshold
     # A refusal the reader's score did not make (rag/entities.py's names check) stays.
     refused = refused or (row["refused"] and row["confidence"] >= card.threshold)

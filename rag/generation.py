@@ -121,7 +121,7 @@ def stream_generated_answer(
 
 def _confidence(judged: list[Judged]) -> float:
     """The reader's probability that the passages hold an answer (its best sentence's)."""
-    return judged[0].probability if judged else 0.0
+    return max((j.probability for j in judged), default=0.0)
 
 
 def condense_question(question: str, history: Sequence[Any], settings: Settings) -> str:

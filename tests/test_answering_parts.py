@@ -7,9 +7,11 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.answering import (
+    RANK_PRIOR,
     Cited,
     Judged,
     Span,
@@ -460,3 +462,47 @@ def test_each_section_of_an_answer_gets_its_own_label(tmp_path: Path) -> None:
         "--stop \u2014 The other flag stops it.",
         "--watch \u2014 The flag starts watch mode.",
     ]
+
+
+class ScriptedReader:
+    """The shipped reader's calibration with logits set per sentence (a sentence's last words)."""
+
+    def __init__(self, logits: dict[str, float]) -> None:
+        self.reader = shared_reader()
+        self.scripted = logits
+
+    def logits(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        return np.array(
+            [next(v for k, v in self.scripted.items() if second.endswith(k)) for _, second in pairs]
+        )
+
+    def probability(self, logit: float, dense: float, baseline: float | None = None) -> float:
+        return self.reader.probability(logit, dense, baseline)
+
+
+def ranked(sources_and_sentences: list[tuple[str, str]]) -> list[Passage]:
+    """One passage per sentence, in this retrieval order."""
+    return [passage(source, sentence) for source, sentence in sources_and_sentences]
+
+
+def test_the_best_passages_sentence_wins_a_near_tie_but_not_a_clear_loss() -> None:
+    retrieved = ranked([("a.txt", "Alpha holds it."), ("b.txt", "Beta holds it.")])
+    # Rank 0's prior is RANK_PRIOR, rank 1's half that: a lead of less than half the prior in
+    # logit does not beat the first passage's sentence, a lead of more does.
+    near = ScriptedReader({"Alpha holds it.": 0.0, "Beta holds it.": RANK_PRIOR / 2 - 0.1})
+    assert judge("Who holds it?", retrieved, near)[0].text == "Alpha holds it."  # type: ignore[arg-type]
+    clear = ScriptedReader({"Alpha holds it.": 0.0, "Beta holds it.": RANK_PRIOR / 2 + 0.1})
+    assert judge("Who holds it?", retrieved, clear)[0].text == "Beta holds it."  # type: ignore[arg-type]
+
+
+def test_the_refusal_is_the_readers_best_probability_whichever_sentence_leads() -> None:
+    retrieved = ranked([("a.txt", "Alpha holds it."), ("b.txt", "Beta holds it.")])
+    beta = -4.0 + RANK_PRIOR / 2 - 0.1
+    reader = ScriptedReader({"Alpha holds it.": -4.0, "Beta holds it.": beta})
+    threshold = (reader.probability(-4.0, 0.5) + reader.probability(beta, 0.5)) / 2
+    answer = answer_extractive("Who holds it?", retrieved, reader, refusal_threshold=threshold)  # type: ignore[arg-type]
+    # The first passage's sentence leads, but its own probability is under the threshold: the
+    # decision is the reader's best, Beta's, which clears it.
+    assert not answer.refused
+    assert answer.citations[0].text == "Alpha holds it."
+    assert answer.confidence == round(reader.probability(beta, 0.5), 4)

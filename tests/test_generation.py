@@ -74,7 +74,7 @@ def read_passages(settings: Settings, question: str) -> list[Passage]:
 def retrieval_confidence(settings: Settings, question: str = QUESTION) -> float:
     """The reader's probability for the best sentence of the passages read."""
     found = read_passages(settings, question)
-    return round(judge(question, found, shared_reader())[0].probability, 4)
+    return round(max(j.probability for j in judge(question, found, shared_reader())), 4)
 
 
 def reranked(settings: Settings, question: str = QUESTION) -> list[Passage]:

@@ -267,7 +267,8 @@ def run_corpus(name: str, docs: dict[str, str], questions: list[Question]) -> Pa
     with rows_path.open("a", encoding="utf-8") as handle:
         for i, question in enumerate(questions[done:], start=done):
             passages = rag.retrieve(question.text, settings=settings)
-            judged = judge(question.text, passages, reader)
+            # The reader's own order (no retrieval prior): the calibration is its best sentence's.
+            judged = sorted(judge(question.text, passages, reader), key=lambda j: -j.logit)
             best = judged[0] if judged else None
             row = {
                 "corpus": name,

@@ -72,7 +72,8 @@ def run(work: Path = OUT / "pipeline") -> dict[str, Any]:
     rows: list[Row] = []
     for group, source_file in tqdm(questions, desc="pipeline", unit="question", mininterval=5):
         passages = rag.retrieve(group.question, settings=settings)
-        judged = judge(group.question, passages, reader)
+        # The reader's own order (no retrieval prior): the calibration is its best sentence's.
+        judged = sorted(judge(group.question, passages, reader), key=lambda j: -j.logit)
         best = judged[0] if judged else None
         correct = bool(
             best

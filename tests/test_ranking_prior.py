@@ -1,0 +1,39 @@
+"""train/ranking.py: the retrieval prior is chosen on validation rows, by the mean over corpora."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from train.ranking import GRID, best_is_right, choose, share_right
+
+
+def row(corpus: str, candidates: list[list[Any]], kind: str = "answerable") -> dict[str, Any]:
+    return {"corpus": corpus, "kind": kind, "candidates": candidates}
+
+
+# [logit, passage rank, right, text, title]: the right sentence in the first passage, 1.0 behind.
+BEHIND = [[-1.0, 0, 1, "right", ""], [0.0, 1, 0, "wrong", ""]]
+# The right sentence in the second passage, ahead by 3.0: any prior under 6.0 keeps it first.
+AHEAD = [[-3.0, 0, 0, "wrong", ""], [0.0, 1, 1, "right", ""]]
+
+
+def test_a_prior_lifts_the_first_passages_sentence_only_past_a_smaller_lead() -> None:
+    assert not best_is_right(BEHIND, 0.0)
+    assert not best_is_right(BEHIND, 1.75)
+    assert best_is_right(BEHIND, 2.0)  # -1.0 + 2.0 == 0.0 + 2.0 / 2: a tie keeps retrieval order
+    assert not best_is_right(list(reversed(BEHIND)), 2.0)
+    assert best_is_right(AHEAD, 4.0)
+
+
+def test_unanswerable_rows_and_rows_without_candidates_are_not_counted() -> None:
+    rows = [row("a", BEHIND), row("a", AHEAD, kind="unanswerable"), row("a", [])]
+    assert share_right(rows, 0.0) == 0.0
+    assert share_right(rows, 4.0) == 1.0
+
+
+def test_the_chosen_prior_is_the_best_mean_over_corpora_and_the_smallest_of_a_tie() -> None:
+    # Corpus a needs a prior of 2.0; corpus b loses its question from 6.0 up (not on the grid).
+    by_corpus = {"a": [row("a", BEHIND)], "b": [row("b", AHEAD)]}
+    assert choose(by_corpus) == 2.0
+    # Without corpus a, nothing gains: the smallest value, no prior.
+    assert choose({"b": by_corpus["b"]}) == GRID[0] == 0.0
