@@ -418,13 +418,15 @@ def answer_spans(
     if found is not None:
         passage, lead = found
         start, end = lead[0].start, lead[-1].end
-        # The citation's score: the reader's best for a sentence of the lead, if it read one.
+        # The citation's score: the reader's best for a sentence of the lead, if it read one,
+        # else its best of all (the answer's confidence), whichever sentence leads ``judged``.
         own = [
             j.probability
             for j in judged
             if j.passage.chunk.source == passage.chunk.source and start <= j.start < end
         ]
-        return [complete(passage, start, end, max(own, default=judged[0].probability))]
+        best = max(j.probability for j in judged)
+        return [complete(passage, start, end, max(own, default=best))]
     cited: list[Cited] = []
     for j in choose(judged, threshold, max_sentences):
         span = Cited(j.passage, j.start, j.end, j.probability, j.kind)

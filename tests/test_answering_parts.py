@@ -165,8 +165,11 @@ def test_a_section_lead_holds_at_most_max_sentences_scored_by_its_own(most: int)
     assert (cited.start, cited.end) == (sentences[0][0], sentences[-1][1])
     assert text[cited.start : cited.end].count(". ") == most - 1
     assert cited.probability == 0.6
-    # No sentence of the lead was read: the reader's best sentence scores it.
+    # No sentence of the lead was read: the reader's best sentence scores it, even when another
+    # sentence leads the judged list (the retrieval prior).
     (unread,) = answer_spans("How do I install the tool?", [found], scores[:2], 0.5, most)
+    assert unread.probability == 0.9
+    (unread,) = answer_spans("How do I install the tool?", [found], scores[1::-1], 0.5, most)
     assert unread.probability == 0.9
 
 
