@@ -169,7 +169,7 @@ def simulate(row: dict[str, Any], keep: list[int]) -> tuple[bool, bool]:
     """(refused, answered right) had the reader read only the candidates ``keep``: exact for a
     reader whose logits do not depend on the company a pair is read in (rag/reader.py), since
     the confidence is sigmoid(scale * best logit + terms of the question alone)."""
-    from rag.answering import RANK_PRIOR
+    from rag.answering import ranked_score
     from rag.reader import load_card
 
     card = load_card()
@@ -178,7 +178,7 @@ def simulate(row: dict[str, Any], keep: list[int]) -> tuple[bool, bool]:
         return True, False
     full = max(c[0] for c in candidates)
     # The answer leads with the best under the retrieval prior; the refusal is the best logit's.
-    best = max(keep, key=lambda i: (candidates[i][0] + RANK_PRIOR / (1 + candidates[i][1]), -i))
+    best = max(keep, key=lambda i: (ranked_score(candidates[i][0], candidates[i][1]), -i))
     kept = max(candidates[i][0] for i in keep)
     confidence = min(max(row["confidence"], 1e-6), 1 - 1e-6)
     z = math.log(confidence / (1 - confidence)) + card.scale * (kept - full)

@@ -266,8 +266,20 @@ def judge(
     ]
     rank = {p.chunk.id: i for i, p in enumerate(passages)}
     # Ties keep retrieval order (the sort is stable).
-    judged.sort(key=lambda j: -(j.logit + RANK_PRIOR / (1 + rank[j.passage.chunk.id])))
+    judged.sort(key=lambda j: -ranked_score(j.logit, rank[j.passage.chunk.id]))
     return judged
+
+
+def ranked_score(logit: float, rank: int, prior: float = RANK_PRIOR) -> float:
+    """A candidate's place in the answer: the reader's logit plus the prior for its passage's
+    retrieval rank (0: the best passage)."""
+    return logit + prior / (1 + rank)
+
+
+def best_probability(judged: list[Judged]) -> float:
+    """The reader's probability that the passages hold an answer: its best sentence's, whichever
+    sentence leads ``judged`` (the refusal is the reader's, not the retrieval prior's)."""
+    return max((j.probability for j in judged), default=0.0)
 
 
 def worth_reading(question: str, sentences: list[_Sentence], limit: int = READ) -> list[_Sentence]:
@@ -425,8 +437,7 @@ def answer_spans(
             for j in judged
             if j.passage.chunk.source == passage.chunk.source and start <= j.start < end
         ]
-        best = max(j.probability for j in judged)
-        return [complete(passage, start, end, max(own, default=best))]
+        return [complete(passage, start, end, max(own, default=best_probability(judged)))]
     cited: list[Cited] = []
     for j in choose(judged, threshold, max_sentences):
         span = Cited(j.passage, j.start, j.end, j.probability, j.kind)
@@ -485,8 +496,7 @@ def answer_extractive(
     judged = judge(question, passages, reader, dense_baseline)
     if not judged:
         return refusal(question)
-    # The refusal is the reader's (its best sentence, as calibrated), whichever sentence leads.
-    score = max(j.probability for j in judged)
+    score = best_probability(judged)
     if score < refusal_threshold:
         return refusal(question, score, closest(judged))
     chosen = answer_spans(question, passages, judged, refusal_threshold, max_sentences)

@@ -19,6 +19,7 @@ from rag import bounds, citations
 from rag.answering import (
     REFUSAL_TEXT,
     Judged,
+    best_probability,
     closest,
     context_title,
     judge,
@@ -88,7 +89,7 @@ def generate_answer(
         )
     checker.feed(reply)
     checker.finish()
-    return checker.answer(_confidence(judged))
+    return checker.answer(best_probability(judged))
 
 
 def stream_generated_answer(
@@ -113,15 +114,10 @@ def stream_generated_answer(
     tail = checker.finish()
     if tail:
         yield tail
-    result = checker.answer(_confidence(judged))
+    result = checker.answer(best_probability(judged))
     if result.refused and not checker.text:
         yield result.text
     yield result
-
-
-def _confidence(judged: list[Judged]) -> float:
-    """The reader's probability that the passages hold an answer (its best sentence's)."""
-    return max((j.probability for j in judged), default=0.0)
 
 
 def condense_question(question: str, history: Sequence[Any], settings: Settings) -> str:

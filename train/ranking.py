@@ -27,6 +27,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from rag.answering import ranked_score
+
 GRID = tuple(round(0.25 * i, 2) for i in range(17))  # 0 .. 4
 Candidate = Sequence[Any]  # [logit, passage rank, right answer, text, title]
 
@@ -34,7 +36,7 @@ Candidate = Sequence[Any]  # [logit, passage rank, right answer, text, title]
 def best_is_right(candidates: Sequence[Candidate], prior: float) -> bool:
     """Whether the first candidate under ``logit + prior / (1 + rank)`` is an answer sentence;
     ties keep retrieval order, as rag/answering.py's stable sort does."""
-    best = max(candidates, key=lambda c: c[0] + prior / (1 + c[1]))
+    best = max(candidates, key=lambda c: ranked_score(c[0], c[1], prior))
     return bool(best[2])
 
 
