@@ -127,6 +127,9 @@ def _repair(text: str, spans: list[Span]) -> list[Span]:
         if out and out[-1][1] == start and (inside_word(text, start) or inside_token(text, start)):
             out[-1] = (out[-1][0], end)
             continue
+        if out and lone_stop(text, out[-1][1], start) and "\n" not in text[out[-1][1] : start]:
+            out[-1] = (out[-1][0], end)
+            continue
         out.append((start, end))
     return out
 
@@ -134,6 +137,19 @@ def _repair(text: str, spans: list[Span]) -> list[Span]:
 def inside_word(text: str, at: int) -> bool:
     """Whether offset ``at`` falls inside a word (a letter or digit on both sides)."""
     return 0 < at < len(text) and text[at - 1].isalnum() and text[at].isalnum()
+
+
+def lone_stop(text: str, end: int, start: int) -> bool:
+    """Whether a span ending at ``end`` ends with a full stop that closes no word (white space
+    before it) and the next, from ``start``, goes on in lower case: "the last occurrence of the
+    . (period) character", where inline code lost its markup. Tokenised text ends sentences
+    that way ("in 1960 . It is"), but the next one opens with a capital. Only ".": French sets
+    a space before "!" and "?", which do end its sentences."""
+    if not (end >= 2 and text[end - 1] == "." and text[end - 2].isspace()):
+        return False
+    while start < len(text) and text[start] in _OPENING:
+        start += 1
+    return start < len(text) and text[start].islower()
 
 
 def inside_token(text: str, at: int) -> bool:

@@ -98,8 +98,10 @@ def chunking_key(settings: Settings) -> str:
     v4: a full stop inside a token ("the fs.ReadStream API") ends no sentence (chunking.py);
     what a Sphinx directive describes is the term of its content (loaders/rst.py).
     v5: an HTML navigation bar ("Next: a, Up: b [Contents]") is chrome, a one-column table
-    (DocBook's notes) is read as the paragraphs it frames (loaders/html.py)."""
-    return f"structure-v5/{settings.chunk_size}/{settings.chunk_overlap}"
+    (DocBook's notes) is read as the paragraphs it frames (loaders/html.py).
+    v6: a full stop after white space, lower case after it ("the . (period) character"),
+    ends no sentence (chunking.py)."""
+    return f"structure-v6/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

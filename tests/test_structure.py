@@ -56,6 +56,14 @@ def check_spans(text: str, spans: list[tuple[int, int]]) -> None:
         assert not (end < len(text) and text[end - 1] in SENTENCE_END and _word_ascii(text[end])), (
             repr(text[max(0, end - 20) : end + 20])
         )
+        # Never at a full stop that closes no word when the line goes on in lower case
+        # ("the . (period) character"; tokenised text's "in 1960 . It is" is two sentences).
+        assert not (
+            text[end - 1] == "."
+            and end >= 2
+            and text[end - 2].isspace()
+            and _goes_on_lower(text, end)
+        ), repr(text[max(0, end - 20) : end + 20])
         # Never the previous sentence's closing punctuation on the same line (". However, ...");
         # a mark that opens a token of its own ("./configure") is this sentence's.
         if spans[0] != (start, end) and "\n" not in text[previous_end:start]:
@@ -72,12 +80,19 @@ def _word_ascii(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+def _goes_on_lower(text: str, end: int) -> bool:
+    """Whether the line after ``end`` goes on with a lower-case letter (after opening marks)."""
+    line_end = text.find("\n", end)
+    rest = text[end : len(text) if line_end < 0 else line_end].lstrip().lstrip("([{\"'`")
+    return rest[:1].islower()
+
+
 # Text that stresses the splitter: blank lines, quotes and brackets after a full stop, ellipses,
 # abbreviations, dotted names, runs of punctuation, accented words.
 WORDS = st.sampled_from(
     ["The", "toolbox", "machinery", "e.g.", "Node.js", "v1.2.3", "Dr.", "U.S.", "crate", "x",
      "Vučić", "naïve", "fs.readFile()", "'quoted'", '"said"', "(aside)", "[1]", "3.14", "—",
-     "fs.ReadStream", "v1.2.X", "./configure", "x!=y", "。", "第一句.第二句"]
+     "fs.ReadStream", "v1.2.X", "./configure", "x!=y", "。", "第一句.第二句", "."]
 )  # fmt: skip
 ENDINGS = st.sampled_from([".", "!", "?", "...", '."', ".)", "?!", ":", ";", "", ".”", "…"])
 SEPARATORS = st.sampled_from([" ", "  ", "\n", "\n\n", "\n\n\n", " \n \n", "\n\n\n\n", "\t"])
@@ -160,6 +175,45 @@ def test_the_drift_the_issue_found_is_gone() -> None:
 def test_a_full_stop_inside_a_token_ends_no_sentence(text: str, expected: list[str]) -> None:
     """sentencex splits "the fs." | "ReadStream API." (the Node.js docs): an answer stopped at
     "the fs."; an ASCII mark followed by a letter, digit or symbol without a space is a token's."""
+    spans = split_sentences(text)
+    check_spans(text, spans)
+    assert [text[s:e] for s, e in spans] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Inline code that lost its markup (Node.js path.html): a full stop after white space.
+        (
+            "It returns the extension, from the last occurrence of the . (period) character to"
+            " the end. If there is no . in it, an empty string is returned.",
+            [
+                "It returns the extension, from the last occurrence of the . (period) character"
+                " to the end.",
+                "If there is no . in it, an empty string is returned.",
+            ],
+        ),
+        ("Join them with a . and go. Next.", ["Join them with a . and go.", "Next."]),
+        ("Use the . [dot] key.", ["Use the . [dot] key."]),
+        # Still two sentences: tokenised text (ClapNQ's "in 1960 . It is"), a mark closing a
+        # word, an ellipsis, French "?" and "!", a new line.
+        (
+            "It is a ballad recorded in 1960 . It is one of two songs . ( However , not this . )",
+            [
+                "It is a ballad recorded in 1960 .",
+                "It is one of two songs .",
+                "( However , not this . )",
+            ],
+        ),
+        ("Run it. Then go.", ["Run it.", "Then go."]),
+        ("He paused ... Then he left.", ["He paused ...", "Then he left."]),
+        ("Vraiment ? Oui, vraiment !", ["Vraiment ?", "Oui, vraiment !"]),
+        ("The end .\nNext line.", ["The end .", "Next line."]),
+    ],
+)
+def test_a_full_stop_after_white_space_ends_no_sentence(text: str, expected: list[str]) -> None:
+    """sentencex ends a sentence at "the ." where inline code lost its markup: the answer read
+    "... from the last occurrence of the ." [2]. A full stop that closes no word ends nothing."""
     spans = split_sentences(text)
     check_spans(text, spans)
     assert [text[s:e] for s, e in spans] == expected

@@ -206,28 +206,51 @@ def test_chunking_change_rechunks_without_duplicates(settings: Settings) -> None
         assert len(chunk.text) <= 300
 
 
-def test_an_index_chunked_before_the_token_rule_is_rechunked(
-    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("old_rule", "old_key", "sentence", "cut"),
+    [
+        (
+            "inside_token",
+            "structure-v3",
+            "It works by leveraging the fs.ReadStream API.",
+            "It works by leveraging the fs.",
+        ),
+        (
+            "lone_stop",
+            "structure-v5",
+            "It reads from the last . (period) character.",
+            "It reads from the last .",
+        ),
+    ],
+)
+def test_an_index_chunked_before_a_sentence_rule_is_rechunked(
+    settings: Settings,
+    docs_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    old_rule: str,
+    old_key: str,
+    sentence: str,
+    cut: str,
 ) -> None:
-    """An index whose sentences were split at "the fs." | "ReadStream API." (chunking key
-    structure-v3) gets the whole sentence at its next sync, reusing the embeddings of the
-    chunks whose text did not change; the store, the manifest and BM25 stay in line."""
-    sentence = "It works by leveraging the fs.ReadStream API."
+    """An index whose sentences were split by an older rule ("the fs." | "ReadStream API.",
+    structure-v3; "the last ." | "(period) character.", structure-v5) gets the whole sentence
+    at its next sync, reusing the embeddings of the chunks whose text did not change; the
+    store, the manifest and BM25 stay in line."""
     (docs_dir / "streams.txt").write_text(f"Streams are fast. {sentence} Next.\n", "utf-8")
     with monkeypatch.context() as old:
-        old.setattr("rag.chunking.inside_token", lambda text, at: False)
+        old.setattr(f"rag.chunking.{old_rule}", lambda text, at: False)
         old.setattr(
-            "rag.sync.chunking_key", lambda s: f"structure-v3/{s.chunk_size}/{s.chunk_overlap}"
+            "rag.sync.chunking_key", lambda s: f"{old_key}/{s.chunk_size}/{s.chunk_overlap}"
         )
         first = rag.ingest(settings=settings)
     assert first.added_files == 2
-    assert "It works by leveraging the fs." in stored_sentences(settings)
+    assert cut in stored_sentences(settings)
 
     report = rag.ingest(settings=settings)
     assert report.updated_files == 2 and report.unchanged_files == 0
     assert report.embedded_chunks < report.total_chunks  # the seed's chunks kept theirs
     assert sentence in stored_sentences(settings)
-    assert "It works by leveraging the fs." not in stored_sentences(settings)
+    assert cut not in stored_sentences(settings)
     assert_consistent(settings)
     again = rag.ingest(settings=settings)
     assert (again.updated_files, again.embedded_chunks) == (0, 0)
