@@ -129,3 +129,64 @@ def test_rst_indented_past_any_real_nesting_is_read_as_text_at_once() -> None:
     took = time.monotonic() - started
     assert document.text.startswith("Title\n=====\n\nlevel 0\n\n level 1\n\n  level 2")
     assert took < 0.5, took
+
+
+def nested_lists(items: int) -> str:
+    """Bullet lists nested 50 levels deep, over and over: docutils reads 1 MB of it in 30-40 s."""
+    return "".join("  " * (i % 50) + "- item\n\n" for i in range(items))
+
+
+def test_rst_that_reads_too_long_is_stopped_at_its_deadline() -> None:
+    """docutils had no deadline: 4 MB of nested lists (under RAG_MAX_HTML_MB) took minutes.
+    Every block of text it reads checks the budget, so it stops as soon as the time is spent."""
+    from rag.loaders.rst import load_rst
+
+    class Counting(Budget):
+        checks = 0
+
+        def check(self) -> None:
+            Counting.checks += 1
+            super().check()
+
+    document = load_rst(nested_lists(200), Counting())
+    assert document.text.startswith("item")
+    assert Counting.checks >= 200  # once per list item's text at least
+
+    spent = Budget(seconds=0.0)
+    time.sleep(0.01)
+    with pytest.raises(UnreadableFile, match=r"^reading it took over 0 s"):
+        load_rst("Title\n=====\n\nA paragraph.\n", spent)
+
+
+def test_an_rst_file_past_the_deadline_is_skipped_with_the_reason(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = make_folder(tmp_path / "guides", ["a.txt"])
+    (folder / "slow.rst").write_text(nested_lists(20_000), encoding="utf-8")  # 1.1 MB
+    (folder / "fine.rst").write_text("Fine\n====\n\nThe fine page is read.\n", encoding="utf-8")
+    bounded = settings.with_(max_parse_seconds=0.5)
+    started = time.monotonic()
+    report = rag.ingest(folder, settings=bounded)
+    took = time.monotonic() - started
+    assert {s.path: s.reason for s in report.skipped} == {"slow.rst": SLOW}
+    assert sources(bounded) == ["a.txt", "fine.rst"]
+    assert took < 20, took  # unbounded, the file alone takes 30 s or more
+
+
+def test_a_grid_table_too_large_for_docutils_is_read_as_text_at_once() -> None:
+    """docutils scans a grid table's corners before reading any cell, where no deadline can
+    stop it: 66 KB of table took 2.2 s, growing faster than its size. A table past 128 KB is
+    machine-made; the file is read as text, as what docutils cannot parse is."""
+    from rag.loaders.rst import load_rst
+
+    n = 200  # 200 x 200 cells: 0.32 MB
+    table = ("+" + "---+" * n + "\n" + "|" + " x |" * n + "\n") * n + "+" + "---+" * n + "\n"
+    source = "Title\n=====\n\nAbove the table.\n\n" + table
+    started = time.monotonic()
+    document = load_rst(source)
+    took = time.monotonic() - started
+    assert document.text.startswith("Title\n=====\n\nAbove the table.\n\n+---+")
+    assert took < 2, took
+
+    small = "Title\n=====\n\n+-----+-----+\n| one | two |\n+-----+-----+\n"
+    assert "one" in load_rst(small).text and "+-----+" not in load_rst(small).text

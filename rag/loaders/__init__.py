@@ -102,7 +102,7 @@ def _load_source(suffix: str, text: str, max_seconds: float) -> LoadedDocument:
     if suffix == ".rst":
         from rag.loaders.rst import load_rst
 
-        return load_rst(text)
+        return load_rst(text, Budget(max_seconds))
     from rag.loaders.text import load_text
 
     return load_text(text)

@@ -1,7 +1,8 @@
 """reStructuredText with docutils, tolerant of Sphinx: directives and roles docutils does not
 know (``.. command::``, ``.. versionadded::``, ``:variable:``...) keep their prose and their
 text instead of becoming errors; file inclusion and raw output are off (a document must not pull
-other files into the index). Never an error: a source docutils cannot parse is read as text."""
+other files into the index). A source docutils cannot parse is read as text; one that takes
+longer than its ``Budget`` is an ``UnreadableFile`` (skipped with the reason)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import io
 import re
 from typing import Any
 
-from rag.loaders.base import DocumentBuilder, LoadedDocument, collapse, normalise
+from rag.loaders.base import (
+    Budget,
+    DocumentBuilder,
+    LoadedDocument,
+    UnreadableFile,
+    collapse,
+    normalise,
+)
 
 _DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w][\w:.+-]*)[ \t]*::", re.MULTILINE)
 _ROLE_NAME = re.compile(r"(?<![\w`]):([\w][\w:.+-]*):`")
@@ -41,17 +49,30 @@ _MAX_DEPTH = 60
 # levels (code in a list in a note: 20-40 columns).
 _MAX_INDENT = 200
 _INDENT = re.compile(r"^[ \t]*", re.MULTILINE)
+# Characters of one grid table past which a source is read as text. docutils scans a grid
+# table's corners before any cell is read (no deadline can stop it there), in time growing
+# faster than its size: 66 KB (90 x 90 cells) took 2.2 s, so 4 MB would take minutes. Real
+# tables are a few KB at most (none in CMake's reference; under 1 KB in the 165 rst pages of
+# train/data and the installed packages).
+_MAX_GRID_TABLE = 128 * 1024
+_GRID_LINE = re.compile(r"^[ \t]*[+|].*[+|][ \t]*$")
 
 
-def load_rst(source: str) -> LoadedDocument:
-    if _deepest_indent(source) > _MAX_INDENT:
+def load_rst(source: str, budget: Budget | None = None) -> LoadedDocument:
+    """The document of ``source``; past ``budget`` (default: 60 s), ``UnreadableFile`` as soon
+    as it is seen (docutils is checked at each block of text it reads)."""
+    budget = budget or Budget()
+    if _deepest_indent(source) > _MAX_INDENT or _largest_grid_table(source) > _MAX_GRID_TABLE:
         # docutils nests a state machine per level: 1 MB indented 1,500 levels deep took 1.8 s
         # and 410 MB before it failed, 4 MB 1.3 GB. Read as text, as what it cannot parse.
         return LoadedDocument(normalise(source))
     try:
-        doctree = _parse(source)
+        doctree = _parse(source, budget)
+    except UnreadableFile:
+        raise
     except Exception:  # docutils may fail on input it does not expect: keep the text
         return LoadedDocument(normalise(source))
+    budget.check()
     builder = DocumentBuilder()
     _walk(doctree, builder, 1, 0)
     document = builder.build()
@@ -64,8 +85,18 @@ def _deepest_indent(source: str) -> int:
     return max((len(m.group(0).expandtabs(8)) for m in _INDENT.finditer(source)), default=0)
 
 
-def _parse(source: str) -> Any:
+def _largest_grid_table(source: str) -> int:
+    """The characters of the longest run of lines that could be a grid table's."""
+    largest = run = 0
+    for line in source.splitlines():
+        run = run + len(line) + 1 if _GRID_LINE.match(line) else 0
+        largest = max(largest, run)
+    return largest
+
+
+def _parse(source: str, budget: Budget) -> Any:
     from docutils.core import publish_doctree
+    from docutils.parsers.rst import Parser
 
     _register_unknown(source)
     settings = {
@@ -80,7 +111,27 @@ def _parse(source: str) -> Any:
         "doctitle_xform": True,
         "sectsubtitle_xform": False,
     }
-    return publish_doctree(source, settings_overrides=settings)
+    parser = Parser(inliner=_budgeted_inliner(budget))
+    return publish_doctree(source, parser=parser, settings_overrides=settings)
+
+
+def _budgeted_inliner(budget: Budget) -> Any:
+    """docutils' inline parser, called for every paragraph, title, list item and table cell,
+    checking ``budget`` first: the deadline holds wherever docutils spends its time on text
+    (4 MB of nested lists took over two minutes)."""
+    from docutils.parsers.rst.states import Inliner
+
+    # An instance's own ``parse``, not a subclass: docutils builds its patterns from the
+    # Inliner class's own attributes (``vars(self.__class__)``), which a subclass has not.
+    inliner = Inliner()
+    read = inliner.parse
+
+    def parse(text: str, lineno: int, memo: Any, parent: Any) -> Any:
+        budget.check()
+        return read(text, lineno, memo, parent)
+
+    inliner.parse = parse
+    return inliner
 
 
 def _register_unknown(source: str) -> None:
