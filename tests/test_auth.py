@@ -342,6 +342,24 @@ def test_nobody_signed_in_gets_401(page: Page) -> None:
     ] + [(READER[0], "sign-in", "refused")]
 
 
+def test_a_session_heartbeat_needs_a_signed_in_user(page: Page) -> None:
+    """Gradio serves /gradio_api/heartbeat/{session} without its login check: anyone could hold
+    streams open, and closing one runs that session's unload handlers. Now 401 before sign-in;
+    a signed-in reader's page gets its stream."""
+    with signed_in(page, None) as client:
+        for path in ("/gradio_api/heartbeat/abc", "/gradio_api/heartbeat/abc/"):
+            # A stream: without the check its headers come (200) and its body never ends.
+            with client.stream("GET", path) as response:
+                assert response.status_code == 401, path
+                assert json.loads(response.read()) == {"detail": "Sign in first."}
+    with (
+        signed_in(page, READER) as client,
+        client.stream("GET", "/gradio_api/heartbeat/abc") as stream,
+    ):
+        assert stream.status_code == 200
+        assert next(stream.iter_lines()) == "data: ALIVE"
+
+
 def test_a_reader_asks_but_every_change_is_refused_403(page: Page) -> None:
     with signed_in(page, READER) as client:
         kind, answer = result(client, "ask", ["Who commands Moonbase Tranquility?", None, 5,

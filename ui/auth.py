@@ -51,6 +51,10 @@ QUEUE_JOIN = f"{API}/queue/join"
 SIGN_IN = "/login"  # Gradio's login form posts here
 NAMED_CALLS = (f"{API}/run/", f"{API}/api/", f"{API}/call/")
 QUEUED_CALLS = f"{API}/call/"  # like queue/join, these put an event in Gradio's queue
+# Gradio serves a session's heartbeat stream without its login check: anyone could hold streams
+# open, and closing one runs the session's unload handlers. Signed-in users only.
+HEARTBEAT = f"{API}/heartbeat/"
+SIGN_IN_FIRST = "Sign in first."
 # Gradio's login page says nothing when a sign-in is turned away (it reacts to 200 and 400
 # only), so the page says up front what the throttle does.
 SIGN_IN_MESSAGE = (
@@ -327,7 +331,8 @@ class ChangeGuard:
     """ASGI middleware: a change request from anyone but an editor gets 401 (not signed in) or
     403, and is logged as refused; a client that failed too many sign-ins gets 429 (ui/
     throttle.py) and every failed sign-in is logged; a user with ``MAX_PENDING`` events in the
-    queue gets 429 for one more (ui/fair_queue.py); everything else passes as it came."""
+    queue gets 429 for one more (ui/fair_queue.py); a session's heartbeat stream needs a
+    signed-in user (401); everything else passes as it came."""
 
     def __init__(
         self,
@@ -344,6 +349,9 @@ class ChangeGuard:
         self.throttle = throttle if throttle is not None else SignInThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.unsigned_heartbeat(scope):
+            await JSONResponse({"detail": SIGN_IN_FIRST}, status_code=401)(scope, receive, send)
+            return
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
@@ -383,6 +391,15 @@ class ChangeGuard:
                 await JSONResponse({"detail": busy}, status_code=429)(scope, receive, send)
                 return
         await self.app(scope, replay(messages, receive) if messages else receive, send)
+
+    def unsigned_heartbeat(self, scope: Scope) -> bool:
+        """A heartbeat stream asked for by nobody signed in, on a page that signs in."""
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(HEARTBEAT):
+            return False
+        return (
+            self.access.signs_in
+            and self.access.request_user(Request(scope), self.gradio_app) is None
+        )
 
     async def sign_in(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Gradio's login, unless this client failed too often: then 429 without a password
