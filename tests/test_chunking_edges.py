@@ -218,3 +218,17 @@ def test_trimming_and_blank_lines() -> None:
     assert chunking._trim("ab   ", 0, 5) == (0, 2)
     assert chunking._trim("   ", 0, 3) == (3, 3)
     assert split_sentences("A.\n   \nB.") == [(0, 2), (7, 9)]
+
+
+def test_a_heading_starts_a_new_chunk_even_when_it_repeats_the_one_before() -> None:
+    """Two sections with one name ("Notes" twice): the second heading's path is the first's, and
+    it still starts a chunk of its own."""
+    text = "Notes\n\nFirst note.\n\nNotes\n\nSecond note."
+    blocks = [
+        Block(0, 5, "heading", ("Notes",)),
+        Block(7, 18, "paragraph", ("Notes",)),
+        Block(20, 25, "heading", ("Notes",)),
+        Block(27, 39, "paragraph", ("Notes",)),
+    ]
+    chunks = chunk_document("a.md", text, size=700, overlap=0, blocks=blocks)
+    assert [c.text for c in chunks] == ["Notes\n\nFirst note.", "Notes\n\nSecond note."]
