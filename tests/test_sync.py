@@ -238,7 +238,7 @@ def test_an_index_chunked_before_a_sentence_rule_is_rechunked(
     store, the manifest and BM25 stay in line."""
     (docs_dir / "streams.txt").write_text(f"Streams are fast. {sentence} Next.\n", "utf-8")
     with monkeypatch.context() as old:
-        old.setattr(f"rag.chunking.{old_rule}", lambda text, at: False)
+        old.setattr(f"rag.chunking.{old_rule}", lambda *args: False)
         old.setattr(
             "rag.sync.chunking_key", lambda s: f"{old_key}/{s.chunk_size}/{s.chunk_overlap}"
         )
