@@ -107,7 +107,8 @@ def _align(text: str, offset: int, body: str) -> Span | None:
 
 def _repair(text: str, spans: list[Span]) -> list[Span]:
     """Give closing punctuation to the sentence it closes; join spans cut inside a word or a
-    token ("the fs." | "ReadStream API." is one sentence)."""
+    token ("the fs." | "ReadStream API." is one sentence) or at a lone full stop that the line
+    goes on from in lower case ("the ." | "(period) character", ``lone_stop``)."""
     out: list[Span] = []
     for span in spans:
         start, end = span

@@ -132,7 +132,8 @@ def test_rst_indented_past_any_real_nesting_is_read_as_text_at_once() -> None:
 
 
 def nested_lists(items: int) -> str:
-    """Bullet lists nested 50 levels deep, over and over: docutils reads 1 MB of it in 30-40 s."""
+    """Bullet lists nested 50 levels deep, over and over: docutils read 1.1 MB of it in 14 s on
+    the quiet 2-core machine, 39 s loaded."""
     return "".join("  " * (i % 50) + "- item\n\n" for i in range(items))
 
 
@@ -170,7 +171,9 @@ def test_an_rst_file_past_the_deadline_is_skipped_with_the_reason(
     took = time.monotonic() - started
     assert {s.path: s.reason for s in report.skipped} == {"slow.rst": SLOW}
     assert sources(bounded) == ["a.txt", "fine.rst"]
-    assert took < 20, took  # unbounded, the file alone takes 30 s or more
+    # Unbounded, the file alone took 14-39 s here; the skip above is what fails without the
+    # deadline, this bound only catches a deadline that fires late.
+    assert took < 20, took
 
 
 def test_a_grid_table_too_large_for_docutils_is_read_as_text_at_once() -> None:
