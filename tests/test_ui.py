@@ -1124,8 +1124,44 @@ def test_a_verdict_on_an_oversized_turn_writes_nothing(seeded: Settings, tmp_pat
     assert "Saved as right" in liked[2] and len(target.read_text().splitlines()) == 1
 
 
+def test_verdicts_are_limited_per_user(
+    seeded: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack review: verdicts had no rate limit, so a script could click in a loop until the
+    feedback file reached its bound (then nobody's verdict was saved), and every verdict re-read
+    the whole file. Now each user has MAX_VERDICTS per window; another user is not held up."""
+    monkeypatch.setattr(feedback, "MAX_VERDICTS", 2)
+    target = tmp_path / "feedback.jsonl"
+    app = create_app(seeded.with_(feedback_file=target))
+    fns = wired(app)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    like = gr.LikeData(None, {"index": 1, "value": "", "liked": True})
+    alice, bob = gr.Request(username="alice"), gr.Request(username="bob")
+    assert "Saved as right" in fns["on_like"](session, like, alice)[2]
+    assert "Saved as right" in fns["on_like"](session, like, alice)[2]
+    refused = fns["on_like"](session, like, alice)[2]
+    assert "The verdict was not saved: at most 2 verdicts in 60 s. Try again in" in refused
+    fns["on_like"](session, gr.LikeData(None, {"index": 1, "value": "", "liked": False}), alice)
+    assert "at most 2 verdicts" in fns["save_wrong"](session, 1, feedback.NO_ANSWER, alice)[1]
+    assert "Saved as wrong" in fns["save_wrong"](session, 1, feedback.NO_ANSWER, bob)[1]
+    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [row["feedback"] for row in rows] == ["right", "right", "wrong"]
+
+
+def test_a_verdict_limit_slides_with_time() -> None:
+    now = [0.0]
+    limit = feedback.VerdictLimit(per_window=3, window=60.0, clock=lambda: now[0])
+    assert [limit.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limit.take("a") == pytest.approx(60.0) and limit.take("b") == 0.0
+    now[0] = 30.0
+    assert limit.take("a") == pytest.approx(30.0)  # refused verdicts do not count
+    now[0] = 60.5  # the first three left the window
+    assert [limit.take("a") for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(60.0)]
+
+
 def test_verdicts_stop_at_the_file_bound(tmp_path: Path) -> None:
-    """Verdicts are not rate-limited: clicks in a loop must not fill the disk."""
+    """Clicks in a loop (by many users, each within the rate limit) must not fill the disk."""
     target = tmp_path / "feedback.jsonl"
     record = {"id": "feedback-1", "question": "q", "feedback": "right"}
     line = len(json.dumps(record, ensure_ascii=False)) + 1

@@ -14,6 +14,7 @@ import copy
 import hashlib
 import html
 import logging
+import math
 import os
 import re
 import sys
@@ -213,8 +214,18 @@ def create_app(
             text += f" Latest score: {found.score}." if found.score else " Not measured yet."
         return render.notice(text, "info")
 
-    def save_feedback(record: dict[str, Any], verdict: str) -> str:
+    verdicts = feedback.VerdictLimit(feedback.MAX_VERDICTS)
+
+    def save_feedback(record: dict[str, Any], verdict: str, request: gr.Request | None) -> str:
         """The notice for a verdict saved, or for one the feedback file could not take."""
+        user, client = requester(request)
+        wait = verdicts.take(user or client)
+        if wait:
+            return render.notice(
+                f"The verdict was not saved: at most {verdicts.per_window} verdicts in "
+                f"{verdicts.window:g} s. Try again in {math.ceil(wait)} s.",
+                "error",
+            )
         try:
             feedback.append(settings.feedback_file, record)
         except ValueError as exc:
@@ -229,14 +240,16 @@ def create_app(
             )
         return render.notice(f"Saved as {verdict} to {settings.feedback_file}.", "success")
 
-    def on_like(session: ChatSession, event: gr.LikeData) -> tuple[Any, Any, str, int, str]:
+    def on_like(
+        session: ChatSession, event: gr.LikeData, request: gr.Request | None = None
+    ) -> tuple[Any, Any, str, int, str]:
         index = event.index if isinstance(event.index, int) else event.index[0]
         turn = (session or ChatSession()).turn_at(index)
         hidden = gr.update(visible=False)
         if turn is None:
             return hidden, gr.update(), render.notice("That message is not an answer."), -1, ""
         if event.liked is True:
-            done = save_feedback(feedback.question_record(turn, "right"), "right")
+            done = save_feedback(feedback.question_record(turn, "right"), "right", request)
             return hidden, gr.update(), done, -1, feedback_line()
         options = [(f"[{p['index']}] {p['source']}: {p['text'][:120]}", p["key"])
                    for p in turn.passages()]  # fmt: skip
@@ -254,12 +267,14 @@ def create_app(
             gr.skip(),
         )
 
-    def save_wrong(session: ChatSession, index: int, passage: str | None) -> tuple[Any, str, str]:
+    def save_wrong(
+        session: ChatSession, index: int, passage: str | None, request: gr.Request | None = None
+    ) -> tuple[Any, str, str]:
         turn = (session or ChatSession()).turn_at(int(index))
         if turn is None:
             return gr.update(visible=False), render.notice("Mark an answer wrong first."), gr.skip()
         record = feedback.question_record(turn, "wrong", passage or None)
-        done = save_feedback(record, "wrong")
+        done = save_feedback(record, "wrong", request)
         return gr.update(visible=False), done, feedback_line()
 
     # Documents ----------------------------------------------------------------------------

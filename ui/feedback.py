@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ui.handlers import Turn
+from ui.throttle import SignInThrottle
 
 NO_ANSWER = "none"  # the user says the documents do not answer the question
 # The largest verdict line kept. A turn comes back from the browser's stored conversation, which
@@ -26,11 +29,38 @@ NO_ANSWER = "none"  # the user says the documents do not answer the question
 # turn (a question, an answer of a few sentences, its passages, 40 earlier questions) is far
 # below it.
 MAX_LINE_BYTES = 256 * 1024
-# The largest feedback file written to. Verdicts are not rate-limited, so clicks in a loop could
-# fill the disk (each line up to MAX_LINE_BYTES), and the page reads the whole file to count
-# them; a person's verdicts stay far below it (about 4 KiB each: 16,000 of them).
+# The largest feedback file written to: clicks in a loop must not fill the disk (each line up to
+# MAX_LINE_BYTES), and the page reads the whole file to count them; a person's verdicts stay far
+# below it (about 4 KiB each: 16,000 of them).
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# Verdicts saved per user (the signed-in name, else the client's address) in a sliding window:
+# a person marks a few answers a minute; a script is held to this, so it needs hours, not
+# seconds, to reach MAX_FILE_BYTES, and each verdict's re-count of the file stays rare. A
+# product choice.
+MAX_VERDICTS = 30
+VERDICT_WINDOW = 60.0
 _write_lock = threading.Lock()
+
+
+class VerdictLimit:
+    """At most ``per_window`` verdicts per user in any ``window`` seconds (thread-safe)."""
+
+    def __init__(
+        self,
+        per_window: int = MAX_VERDICTS,
+        window: float = VERDICT_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # The sign-in throttle's sliding window, every verdict counted (none is taken back).
+        self._window = SignInThrottle(max_failed=per_window, window=window, clock=clock)
+        self.per_window = per_window
+        self.window = window
+
+    def take(self, who: str) -> float:
+        """Count one verdict of ``who``: 0.0 if it may be saved, else the seconds to wait."""
+        if self._window.attempt(who) is not None:
+            return 0.0
+        return max(self._window.wait(who), 1.0)
 
 
 def source_id(source: str) -> str:
