@@ -107,6 +107,23 @@ def test_catch_up_equals_a_full_rebuild(tmp_path: Path) -> None:
     assert_same_index(reloaded, full, ("quux41 tower", "zorb1 masons", "metres tall record 3"))
 
 
+def test_catch_up_at_exactly_its_share_applies_the_change_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [f"c-{i}" for i in range(10)]
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([(c, text_of(c)) for c in ids], generation=1)
+    wanted = [*ids[3:], "c-10"]  # 1 added + 3 removed = half of the 8 rows wanted
+
+    def fetch(ids: list[str]) -> list[tuple[str, str]]:
+        return [(c, text_of(c)) for c in ids]
+
+    with caplog.at_level(logging.INFO, logger="rag.lexical"):
+        assert index.catch_up(wanted, fetch, 2, max_share=0.5)
+    assert sorted(index._current().ids) == sorted(wanted) and index.generation == 2
+    assert "BM25 cache caught up: 1 rows added, 3 removed." in caplog.messages
+
+
 def test_catch_up_declines_when_too_far_behind_damaged_or_incomplete(tmp_path: Path) -> None:
     ids = [f"c-{i}" for i in range(10)]
     index = LexicalIndex(tmp_path / "bm25")
@@ -117,6 +134,10 @@ def test_catch_up_declines_when_too_far_behind_damaged_or_incomplete(tmp_path: P
 
     # Six of ten rows new: over half of them changed, a rebuild is due.
     assert not index.catch_up(ids[:4] + [f"c-{i}" for i in range(10, 16)], fetch, 2)
+    # The share is of the rows wanted: one row replaced by another is two changes, over all of it.
+    single = LexicalIndex(tmp_path / "single")
+    single.build([("c-0", text_of("c-0"))], generation=1)
+    assert not single.catch_up(["c-1"], fetch, 2, max_share=1.0)
     # The store lacks a chunk the list names (a sync elsewhere is writing): nothing applied.
     assert not index.catch_up([*ids, "c-99"], lambda ids: [], 2)
     assert index.generation == 1 and len(index) == 10
