@@ -16,7 +16,7 @@ from sentencex import segment
 
 from rag.loaders.base import Block
 from rag.models import Chunk
-from rag.reader_input import document_title
+from rag.reader_input import SECTION_MARK, document_title
 
 Span = tuple[int, int]
 _WORD_BREAK = re.compile(r"\s+")
@@ -35,7 +35,7 @@ _CLOSING = frozenset(".!?…)]}\"'”’»:;,")
 _ASCII_MARKS = frozenset(".!?")
 _OPENING = frozenset("([{\"'`")
 _WHOLE_UNITS = frozenset({"code", "list", "table"})
-SECTION_SEPARATOR = " > "
+SECTION_SEPARATOR = f" {SECTION_MARK} "
 
 
 def content_hash(text: str) -> str:

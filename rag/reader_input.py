@@ -17,7 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-# Context words kept: the title's first words and the previous sentence's last words.
+# Context words kept: the title's last words (a section path ends with its most specific heading,
+# "cmake_host_system_information > ... > CMAKE_GET_OS_RELEASE_FALLBACK_SCRIPTS") and the previous
+# sentence's last words.
 TITLE_WORDS = 12
 BEFORE_WORDS = 12
 MAX_TOKENS = 128
@@ -29,6 +31,8 @@ SENTENCE_WORDS = MAX_TOKENS
 TOKENIZER = Path(__file__).parent / "reader_model" / "tokenizer.json"
 _lock = threading.Lock()
 # How to restore a missing or damaged part of the shipped reader (every ConfigError about it).
+# What joins the headings of a section path (rag.chunking.SECTION_SEPARATOR, with spaces).
+SECTION_MARK = ">"
 REBUILD = "reinstall rag-offline (pip install -e .) or rebuild the reader with: python -m train"
 
 
@@ -36,7 +40,9 @@ def reader_pair(
     question: str, sentence: str, *, title: str = "", before: str = ""
 ) -> tuple[str, str]:
     """``(question, "title | …previous words | sentence")``: the sentence always comes last."""
-    title_words = title.split()[:TITLE_WORDS]
+    title_words = title.split()[-TITLE_WORDS:]
+    if title_words and title_words[0] == SECTION_MARK:
+        title_words = title_words[1:]  # a cut path starts at a heading, not at its separator
     before_words = before.split()[-BEFORE_WORDS:]
     context = " ".join(title_words)
     if before_words:

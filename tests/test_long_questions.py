@@ -15,7 +15,13 @@ import rag
 from rag.cli import main
 from rag.config import Settings
 from rag.reader import shared_reader
-from rag.reader_input import QUESTION_TOKENS, SENTENCE_WORDS, fit_question, reader_pair
+from rag.reader_input import (
+    QUESTION_TOKENS,
+    SENTENCE_WORDS,
+    TITLE_WORDS,
+    fit_question,
+    reader_pair,
+)
 
 # About 700 characters of a real-sounding question (~150 tokens).
 LONG = (
@@ -44,6 +50,24 @@ def test_normal_pairs_are_unchanged() -> None:
         "Kazan summit | … He said so. | " + sentence,
     )
     assert fit_question(question) == question
+
+
+def test_a_long_section_path_keeps_its_most_specific_heading() -> None:
+    """A section path longer than the title's budget loses its first words, never its last
+    heading (the one that names what the sentence describes)."""
+    path = (
+        "cmake_host_system_information > Query host system specific information > "
+        "Fallback Interface Variables > CMAKE_GET_OS_RELEASE_FALLBACK_SCRIPTS"
+    )
+    _, second = reader_pair("Which variable?", "A list of scripts.", title=path)
+    assert second == (
+        "Query host system specific information > Fallback Interface Variables > "
+        "CMAKE_GET_OS_RELEASE_FALLBACK_SCRIPTS | A list of scripts."
+    )
+    assert len(second.split()) - 5 == TITLE_WORDS - 1  # the cut's leading ">" is dropped
+    # Twelve words or fewer: the whole title.
+    _, whole = reader_pair("q", "s", title="Node.js > Path > path.extname(path)")
+    assert whole == "Node.js > Path > path.extname(path) | s"
 
 
 @pytest.mark.parametrize("question", [LONG, HUGE[:20_000], "!" * 700, "a.b " * 5000])
