@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from rag.chunking import SECTION_SEPARATOR
+from rag.chunking import SECTION_SEPARATOR, introduces
 from rag.citations import make_citation, sentence_spans, span_text
 from rag.models import Answer, Chunk, Citation, Passage
 from rag.reader import Reader
@@ -63,15 +63,6 @@ _CAPTION = re.compile(r"^\W*(?:listing|figure|fig\.|table)\s+[\w.-]*\d[\w.-]*\s*
 _CODE_MARKS = re.compile(r"::|=>|->|[{}()=<>]|\b(?:fn|def|let|var|const|import|use)\b")
 _PROMPT = re.compile(r"^\s*[$%]\s+\S")
 _DIAGNOSTIC = re.compile(r"^\s*(?:error|warning)(?:\[\w+\])?:|^\s*-->\s")
-# What introduces the unit after it: a closing colon, "the following", a command to type.
-_INTRO_END = re.compile(
-    r"(?::|\b(?:as follows|like this|like so|below|run|enter|execute)\s*[.!]?)\s*$",
-    re.I,
-)
-_INTRO_ANY = re.compile(r"\b(?:the following|as follows)\b", re.I)
-_INTRO_START = re.compile(
-    r"^\W*(?:(?:then|now|next|first|finally),?\s+)?(?:run|type|enter|execute)\b", re.I
-)
 
 
 @dataclass(frozen=True)
@@ -113,14 +104,6 @@ def looks_like_code(text: str) -> bool:
     if _PROMPT.match(stripped) or _DIAGNOSTIC.match(stripped):
         return True
     return stripped.endswith((";", "{", "}")) and bool(_CODE_MARKS.search(stripped[:-1]))
-
-
-def introduces(text: str) -> bool:
-    """Whether a sentence announces what follows it (a colon, "the following", "run")."""
-    stripped = text.strip()
-    return bool(
-        _INTRO_END.search(stripped) or _INTRO_ANY.search(stripped) or _INTRO_START.match(stripped)
-    )
 
 
 def span_kind(declared: str, text: str, title: str = "", following: str = "text") -> str:

@@ -36,6 +36,23 @@ _ASCII_MARKS = frozenset(".!?")
 _OPENING = frozenset("([{\"'`")
 _WHOLE_UNITS = frozenset({"code", "list", "table"})
 SECTION_SEPARATOR = f" {SECTION_MARK} "
+# What introduces the unit after it: a closing colon, "the following", a command to type.
+_INTRO_END = re.compile(
+    r"(?::|\b(?:as follows|like this|like so|below|run|enter|execute)\s*[.!]?)\s*$",
+    re.I,
+)
+_INTRO_ANY = re.compile(r"\b(?:the following|as follows)\b", re.I)
+_INTRO_START = re.compile(
+    r"^\W*(?:(?:then|now|next|first|finally),?\s+)?(?:run|type|enter|execute)\b", re.I
+)
+
+
+def introduces(text: str) -> bool:
+    """Whether a sentence announces what follows it (a colon, "the following", "run")."""
+    stripped = text.strip()
+    return bool(
+        _INTRO_END.search(stripped) or _INTRO_ANY.search(stripped) or _INTRO_START.match(stripped)
+    )
 
 
 def content_hash(text: str) -> str:
@@ -216,6 +233,9 @@ class Unit:
     start: int
     end: int
     kind: str  # "text", "heading", "code", "list", "table" or "caption"
+    # A sentence that announces what follows it ("Run the following:"): it ends no chunk when a
+    # code block, list or table follows, which answers cite with it (rag/answering.py).
+    opens: bool = False
 
 
 @dataclass(frozen=True)
@@ -239,15 +259,18 @@ def block_units(text: str, region: Region, limit: int) -> list[Unit]:
     if region.kind == "heading":
         return [Unit(s, e, "heading") for s, e in _split_long(text, (start, end), limit)]
     kind = "caption" if region.kind == "caption" else "text"
+    body = text[start:end]
     return [
-        Unit(start + s, start + e, kind)
-        for a, b in split_sentences(text[start:end])
-        for s, e in _split_long(text[start:end], (a, b), limit)
+        Unit(start + s, start + e, kind, kind == "text" and introduces(body[s:e]))
+        for a, b in split_sentences(body)
+        for s, e in _split_long(body, (a, b), limit)
     ]
 
 
 def pack_units(units: Sequence[Unit], size: int, overlap: int) -> list[list[Unit]]:
-    """Pack whole units into chunks of at most ``size`` characters.
+    """Pack whole units into chunks of at most ``size`` characters, but a sentence that
+    introduces the code block, list or table after it keeps that unit in its chunk, past the
+    size if it must (at most twice it: no unit is longer than the size).
 
     Consecutive chunks share trailing units worth at most ``overlap`` characters.
     """
@@ -256,6 +279,8 @@ def pack_units(units: Sequence[Unit], size: int, overlap: int) -> list[list[Unit
     while i < len(units):
         j = i
         while j + 1 < len(units) and units[j + 1].end - units[i].start <= size:
+            j += 1
+        if units[j].opens and j + 1 < len(units) and units[j + 1].kind in _WHOLE_UNITS:
             j += 1
         chunks.append(list(units[i : j + 1]))
         if j + 1 >= len(units):

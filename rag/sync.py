@@ -100,8 +100,9 @@ def chunking_key(settings: Settings) -> str:
     v5: an HTML navigation bar ("Next: a, Up: b [Contents]") is chrome, a one-column table
     (DocBook's notes) is read as the paragraphs it frames (loaders/html.py).
     v6: a full stop after white space, lower case after it ("the . (period) character"),
-    ends no sentence (chunking.py)."""
-    return f"structure-v6/{settings.chunk_size}/{settings.chunk_overlap}"
+    ends no sentence (chunking.py).
+    v7: a sentence that introduces a code block, list or table ends no chunk (chunking.py)."""
+    return f"structure-v7/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

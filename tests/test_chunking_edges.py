@@ -86,6 +86,54 @@ def test_units_that_fill_a_chunk_exactly_share_it_and_its_overlap() -> None:
     assert pack_units([], 5, 0) == []
 
 
+def test_a_sentence_that_introduces_a_unit_keeps_it_in_its_chunk() -> None:
+    """A chunk never ends on "Run the following:" when code follows: the code joins the chunk
+    past the size (answers cite the sentence with the code; split, the command was lost)."""
+    intro, code = Unit(11, 20, "text", opens=True), Unit(21, 40, "code")
+    units = [Unit(0, 10, "text"), intro, code, Unit(41, 50, "text")]
+    assert pack_units(units, 20, 0) == [units[0:3], units[3:4]]  # 40 > 20: the code joins
+    assert pack_units(units, 20, 10) == [units[0:3], units[3:4]]  # the code is over the overlap
+    assert pack_units(units[1:], 5, 0) == [units[1:3], units[3:4]]  # the intro alone, too
+    # Not after a sentence that introduces nothing, nor before a sentence or a heading.
+    plain = [Unit(0, 10, "text"), Unit(11, 20, "text"), code]
+    assert pack_units(plain, 20, 0) == [plain[0:2], plain[2:3]]
+    for kind in ("text", "heading"):
+        after = [Unit(0, 10, "text"), intro, Unit(21, 40, kind)]
+        assert pack_units(after, 20, 0) == [after[0:2], after[2:3]]
+    for kind in ("list", "table"):
+        before = [Unit(0, 10, "text"), intro, Unit(21, 40, kind)]
+        assert pack_units(before, 20, 0) == [before]
+    assert pack_units([Unit(0, 10, "text"), intro], 5, 0) == [[Unit(0, 10, "text")], [intro]]
+
+
+def test_which_units_introduce_what_follows() -> None:
+    text = "Streams are fast. Then run this command. Or not.\nA heading:"
+    units = block_units(text, Region(0, text.index("\n"), "paragraph"), 100)
+    assert [(text[u.start : u.end], u.opens) for u in units] == [
+        ("Streams are fast.", False),
+        ("Then run this command.", True),
+        ("Or not.", False),
+    ]
+    assert not block_units(text, Region(text.index("A h"), len(text), "heading"), 100)[0].opens
+    assert not block_units(text, Region(text.index("A h"), len(text), "caption"), 100)[0].opens
+
+
+def test_a_document_keeps_a_command_with_the_sentence_before_it() -> None:
+    lead = " ".join(f"Sentence number {i} says a little." for i in range(18))  # 576 characters
+    text = f"{lead} Then run the following:\n\n{'cargo build --release ' * 9}\n\nAfter."
+    code = text.index("cargo")
+    blocks = [
+        Block(0, code - 2, "paragraph"),
+        Block(code, text.index("\n\nAfter"), "code"),
+        Block(text.index("After"), len(text), "paragraph"),
+    ]
+    chunks = chunk_document("a.md", text, size=700, overlap=150, blocks=blocks)
+    holding = [c for c in chunks if "run the following:" in c.text]
+    assert holding and all("cargo build" in c.text for c in holding)
+    assert max(len(c.text) for c in chunks) > 700  # the code joined a chunk past the size
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+
+
 def test_units_of_a_caption_and_of_blank_blocks() -> None:
     text = "Listing 1-2: A caption of the code.   \n\n   "
     assert block_units(text, Region(0, len(text), "caption"), 100) == [Unit(0, 35, "caption")]

@@ -3,8 +3,10 @@ catches up with the changed chunks instead of being rebuilt."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,6 +107,41 @@ def test_catch_up_equals_a_full_rebuild(tmp_path: Path) -> None:
     reloaded = LexicalIndex(tmp_path / "replica")  # what the next process reads from disk
     assert reloaded.generation == 2
     assert_same_index(reloaded, full, ("quux41 tower", "zorb1 masons", "metres tall record 3"))
+
+
+def test_a_bm25_cache_that_cannot_be_read_is_empty_and_says_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a replica or the next sync reads from a damaged cache: nothing (so it is rebuilt
+    from the store), and the log says which damage; a cache never written says nothing."""
+    folder = tmp_path / "bm25"
+    LexicalIndex(folder).build([(c, text_of(c)) for c in ("c-0", "c-1")], generation=3)
+    meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+    weights = (folder / "weights.npz").read_bytes()
+
+    def read(ids: dict[str, Any], npz: bytes | None) -> tuple[int, int, list[str]]:
+        (folder / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
+        if npz is None:
+            (folder / "weights.npz").unlink(missing_ok=True)
+        else:
+            (folder / "weights.npz").write_bytes(npz)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="rag.lexical"):
+            index = LexicalIndex(folder)
+            return len(index), index.generation, caplog.messages
+
+    assert read(meta, weights) == (2, 3, [])
+    assert read({k: v for k, v in meta.items() if k != "generation"}, weights) == (2, 0, [])
+    assert read({**meta, "format": 1}, weights) == (
+        0, 0, ["The lexical index has an old format: the next sync rebuilds it."]
+    )  # fmt: skip
+    assert read(meta, b"not a zip") == (0, 0, [
+        f"The lexical index in {folder} is unreadable (ValueError): rebuilding it from the store."
+    ])  # fmt: skip
+    assert read({**meta, "vocab": meta["vocab"][1:]}, weights) == (
+        0, 0, ["The lexical index on disk is inconsistent: rebuilding it from the store."]
+    )  # fmt: skip
+    assert read(meta, None) == (0, 0, [])  # half written (or never): quietly empty
 
 
 def test_catch_up_at_exactly_its_share_applies_the_change_and_says_so(

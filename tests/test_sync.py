@@ -256,6 +256,36 @@ def test_an_index_chunked_before_a_sentence_rule_is_rechunked(
     assert (again.updated_files, again.embedded_chunks) == (0, 0)
 
 
+def test_an_index_chunked_before_the_introduced_unit_rule_is_rechunked(
+    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks made before a sentence that introduces code kept it (structure-v6) get it at the
+    next sync: every chunk that holds "run the following:" holds the command too (before, the
+    first ended at the sentence; the next held both only through its overlap)."""
+    lead = " ".join(f"Sentence number {i} says a little." for i in range(18))
+    command = "cargo build --release " * 9
+    (docs_dir / "build.md").write_text(
+        f"# Build\n\n{lead} Then run the following:\n\n```\n{command}\n```\n\nAfter.\n", "utf-8"
+    )
+
+    def holding() -> list[str]:
+        chunks = engine(settings).store.iter_chunks()
+        return [c.text for c in chunks if "run the following:" in c.text]
+
+    with monkeypatch.context() as old:
+        old.setattr("rag.chunking.introduces", lambda *args: False)
+        old.setattr(
+            "rag.sync.chunking_key", lambda s: f"structure-v6/{s.chunk_size}/{s.chunk_overlap}"
+        )
+        rag.ingest(settings=settings)
+    assert holding() and not all("cargo build" in text for text in holding())
+
+    report = rag.ingest(settings=settings)
+    assert report.updated_files == 2
+    assert holding() and all("cargo build" in text for text in holding())
+    assert_consistent(settings)
+
+
 def stored_sentences(settings: Settings) -> set[str]:
     return {
         chunk.text[s:e]
