@@ -3,6 +3,7 @@ structure-aware loading and chunking (issue 17, items 1-3)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -883,6 +884,55 @@ def test_rst_with_sphinx_directives_and_roles(tmp_path: Path) -> None:
         ("heading", ("add_thing", "Details"), "Details"),
         ("list", ("add_thing", "Details"), "first item\nsecond PROP"),
     ]
+
+
+EXAMPLE_RST = """\
+Aliases
+=======
+
+A group that accepts a prefix of a command:
+
+.. click:example::
+
+    class AliasedGroup(click.Group):
+        def get_command(self, ctx, cmd_name):
+            rv = click.Group.get_command(self, ctx, cmd_name)
+            if rv is not None:
+                return rv
+            return self.resolve(*args)
+
+.. attribute:: retries
+
+   How many times a task is tried.
+
+       A quoted remark from the retry guide, which *explains* it.
+
+.. note-like::
+
+   Plain prose, two paragraphs, a *stray star.
+
+   The second one.
+"""
+
+
+def test_a_sphinx_directive_whose_content_is_code_is_code(tmp_path: Path) -> None:
+    """A Sphinx extension's example directive (Click's ``click:example``) holds indented Python:
+    read as reStructuredText, its lines became headings of the section path ("class
+    AliasedGroup(click.Group): > def get_command(...):") and paragraphs. Content with both
+    block quotes and markup errors is the code it is; prose content with either is prose."""
+    (tmp_path / "aliases.rst").write_text(EXAMPLE_RST, encoding="utf-8")
+    document = load_document(tmp_path / "aliases.rst")
+    text = document.text
+    blocks = [(b.kind, b.path, text[b.start : b.end]) for b in document.blocks]
+    code = EXAMPLE_RST.split(".. click:example::\n\n")[1].split("\n\n")[0]
+    assert ("code", ("Aliases",), textwrap.dedent(code)) in blocks
+    assert all(len(path) <= 2 for _, path, _ in blocks)  # no code line heads a section
+    assert blocks[-2:] == [
+        ("paragraph", ("Aliases",), "Plain prose, two paragraphs, a *stray star."),
+        ("paragraph", ("Aliases",), "The second one."),
+    ]
+    assert ("heading", ("Aliases", "retries"), "retries") in blocks
+    assert not any(kind == "code" and "retry guide" in body for kind, _, body in blocks)
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"no corpora in {CORPORA}")

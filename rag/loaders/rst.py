@@ -209,6 +209,9 @@ def _directive_classes() -> tuple[Any, Any]:
                 text = "\n".join(self.content) or argument
                 return [nodes.literal_block(text, text)] if text.strip() else []
             body = self.parse(self.content) if self.content else []
+            if _reads_as_code(body):
+                text = "\n".join(self.content)
+                body = [nodes.literal_block(text, text)]
             if not argument or name in _NO_ARGUMENT_TEXT:
                 return body
             if not body:
@@ -239,6 +242,17 @@ def _directive_classes() -> tuple[Any, Any]:
 
     _DIRECTIVE_CLASSES = (SphinxDirective, VersionDirective)
     return _DIRECTIVE_CLASSES
+
+
+def _reads_as_code(body: list[Any]) -> bool:
+    """Whether a directive's content, parsed as reStructuredText, is code docutils misread: its
+    indented lines became block quotes and its ``*args`` or backquotes markup errors (a Sphinx
+    extension's example directive such as Click's ``.. click:example::``). Prose in a directive
+    (a note, an option's description) has neither, or not both."""
+    from docutils import nodes
+
+    found = {type(node) for part in body for node in part.findall()}
+    return nodes.block_quote in found and nodes.system_message in found
 
 
 def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
