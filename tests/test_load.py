@@ -141,7 +141,20 @@ def test_a_bm25_cache_that_cannot_be_read_is_empty_and_says_why(
     assert read({**meta, "vocab": meta["vocab"][1:]}, weights) == (
         0, 0, ["The lexical index on disk is inconsistent: rebuilding it from the store."]
     )  # fmt: skip
+    assert read({**meta, "ids": meta["ids"][:-1]}, weights) == (
+        0, 0, ["The lexical index on disk is inconsistent: rebuilding it from the store."]
+    )  # fmt: skip
     assert read(meta, None) == (0, 0, [])  # half written (or never): quietly empty
+
+
+def test_an_update_to_an_index_never_built_starts_it(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    assert index.update([("c-1", text_of("c-1"))], [])
+    assert (len(index), index.generation) == (1, 0)
+    assert index.update([("c-2", text_of("c-2"))], [], generation=4)
+    reread = LexicalIndex(tmp_path / "bm25")
+    assert (len(reread), reread.generation) == (2, 4)
+    assert [chunk_id for chunk_id, _ in reread.search("quux2 tower", 1)] == ["c-2"]
 
 
 def test_catch_up_at_exactly_its_share_applies_the_change_and_says_so(
