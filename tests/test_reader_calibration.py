@@ -162,6 +162,39 @@ def test_the_baseline_is_kept_on_disk_for_the_next_process(tmp_path: Path) -> No
     assert len(calls) == before + 1
 
 
+def test_a_baseline_file_out_of_range_or_of_another_bank_is_measured_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def measure() -> CorpusBaseline:
+        calls.append(1)
+        return CorpusBaseline(0.25, 48)
+
+    path = tmp_path / "baseline.json"
+    key = ("bank-index", id(calls))
+
+    def fresh_process() -> CorpusBaseline | None:
+        calibration._cache.clear()
+        return corpus_baseline(key, 1, measure, path)
+
+    assert fresh_process() == CorpusBaseline(0.25, 48) and len(calls) == 1
+    record = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**record, "dense": 1.5}), encoding="utf-8")  # no cosine
+    assert fresh_process() == CorpusBaseline(0.25, 48) and len(calls) == 2
+    assert fresh_process() == CorpusBaseline(0.25, 48) and len(calls) == 2  # read back
+    # A shipped bank that changed (a new reader) makes every stored baseline stale.
+    monkeypatch.setattr(calibration, "offtopic_bank", lambda *args: ["Another question?"])
+    assert fresh_process() == CorpusBaseline(0.25, 48) and len(calls) == 3
+
+
+def test_an_empty_index_has_no_baseline_and_stores_none(tmp_path: Path) -> None:
+    calibration._cache.clear()
+    path = tmp_path / "baseline.json"
+    assert corpus_baseline(("empty-index",), 1, lambda: None, path) is None
+    assert not path.exists()
+
+
 def test_a_store_that_cannot_keep_the_baseline_still_answers(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
