@@ -282,11 +282,13 @@ def top_dense(passages: list[Passage]) -> float:
 
 
 def rerank(passages: list[Passage], judged: list[Judged]) -> list[Passage]:
-    """The passages ordered by their best sentence's reader score (unjudged ones last)."""
-    best: dict[str, float] = {}
+    """The passages in the order of their best sentences in ``judged`` (``judge``'s order: the
+    reader's logit with the retrieval prior, as the extractive answer ranks them); passages with
+    no judged sentence last, in retrieval order."""
+    order: dict[str, int] = {}
     for j in judged:
-        best.setdefault(j.passage.chunk.id, j.logit)
-    return sorted(passages, key=lambda p: -best.get(p.chunk.id, float("-inf")))
+        order.setdefault(j.passage.chunk.id, len(order))
+    return sorted(passages, key=lambda p: order.get(p.chunk.id, len(order)))
 
 
 def closest(judged: list[Judged], limit: int = CLOSEST) -> list[Citation]:

@@ -53,12 +53,17 @@ def judged(p: Passage, logit: float, probability: float = 0.5, start: int = 0) -
     return Judged(p, start, end, p.chunk.text[start:end], logit, probability)
 
 
-def test_passages_are_reranked_by_their_best_sentence_unjudged_last() -> None:
+def test_passages_are_reranked_as_their_best_sentences_are_judged_unjudged_last() -> None:
     a, b, c = passage("a.txt"), passage("b.txt"), passage("c.txt")
     # Best first, as judge() returns them: b's best sentence beats a's, its second does not.
     scores = [judged(b, 3.0), judged(a, 1.0), judged(b, 0.5, start=19)]
     assert [p.chunk.source for p in rerank([a, c, b], scores)] == ["b.txt", "a.txt", "c.txt"]
     assert [p.chunk.source for p in rerank([c, a], [judged(a, -2.0)])] == ["a.txt", "c.txt"]
+    assert [p.chunk.source for p in rerank([c, b, a], [])] == ["c.txt", "b.txt", "a.txt"]
+    # judge()'s order holds the retrieval prior: a sentence of the first passage with a lower
+    # logit may lead; the generative path asks about the passages in that order too.
+    prior_led = [judged(a, 1.0), judged(b, 2.0)]
+    assert [p.chunk.source for p in rerank([b, a], prior_led)] == ["a.txt", "b.txt"]
 
 
 def test_a_refusal_shows_the_best_sentence_of_each_of_the_best_passages() -> None:
