@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,26 @@ def test_a_bm25_cache_that_cannot_be_read_is_empty_and_says_why(
         0, 0, ["The lexical index on disk is inconsistent: rebuilding it from the store."]
     )  # fmt: skip
     assert read(meta, None) == (0, 0, [])  # half written (or never): quietly empty
+
+
+def test_terms_no_row_holds_any_more_stay_in_a_consistent_index(tmp_path: Path) -> None:
+    """Removing the only chunks that held the last terms of the vocabulary leaves those terms
+    with no rows: the weights still cover the whole vocabulary, so the index reads back."""
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([("a", "alpha beta"), ("b", "gamma zeta")], generation=1)
+    assert index.update([], ["b"], generation=2)
+    assert index.search("zeta", 5) == [] and [c for c, _ in index.search("alpha", 5)] == ["a"]
+    reread = LexicalIndex(tmp_path / "bm25")
+    assert len(reread) == 1 and [c for c, _ in reread.search("alpha beta", 5)] == ["a"]
+
+
+def test_term_counts_of_another_index_are_not_used_for_an_update(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([(f"c-{i}", text_of(f"c-{i}")) for i in range(3)], generation=1)
+    other = LexicalIndex(tmp_path / "other")
+    other.build([(f"c-{i}", text_of(f"c-{i}")) for i in range(5)], generation=1)
+    shutil.copy(tmp_path / "other" / "counts.npz", tmp_path / "bm25" / "counts.npz")
+    assert not LexicalIndex(tmp_path / "bm25").update([("c-9", text_of("c-9"))], [], 2)
 
 
 def test_an_update_to_an_index_never_built_starts_it(tmp_path: Path) -> None:
