@@ -268,11 +268,15 @@ def block_units(text: str, region: Region, limit: int) -> list[Unit]:
 
 
 def pack_units(units: Sequence[Unit], size: int, overlap: int) -> list[list[Unit]]:
-    """Pack whole units into chunks of at most ``size`` characters, but a sentence that
-    introduces the code block, list or table after it keeps that unit in its chunk, past the
-    size if it must (at most twice it: no unit is longer than the size).
+    """Pack whole units into chunks of at most ``size`` characters.
 
-    Consecutive chunks share trailing units worth at most ``overlap`` characters.
+    A sentence that introduces the code block, list or table after it never ends a chunk: when
+    the unit does not fit after it, the chunk ends before the sentence and the next starts with
+    it (so the embedder, which reads a chunk's first 256 tokens, sees both); a chunk that the
+    sentence opens takes the unit past the size (at most twice it: no unit is longer).
+
+    Consecutive chunks share trailing units worth at most ``overlap`` characters, except at
+    such a sentence.
     """
     chunks: list[list[Unit]] = []
     i = 0
@@ -281,6 +285,10 @@ def pack_units(units: Sequence[Unit], size: int, overlap: int) -> list[list[Unit
         while j + 1 < len(units) and units[j + 1].end - units[i].start <= size:
             j += 1
         if units[j].opens and j + 1 < len(units) and units[j + 1].kind in _WHOLE_UNITS:
+            if j > i:
+                chunks.append(list(units[i:j]))
+                i = j
+                continue
             j += 1
         chunks.append(list(units[i : j + 1]))
         if j + 1 >= len(units):

@@ -87,13 +87,15 @@ def test_units_that_fill_a_chunk_exactly_share_it_and_its_overlap() -> None:
 
 
 def test_a_sentence_that_introduces_a_unit_keeps_it_in_its_chunk() -> None:
-    """A chunk never ends on "Run the following:" when code follows: the code joins the chunk
-    past the size (answers cite the sentence with the code; split, the command was lost)."""
+    """A chunk never ends on "Run the following:" when code follows: when the code does not fit
+    after it, the chunk ends before the sentence and the next one starts with it (no overlap
+    there), taking the code past the size if it must (split, the command was lost)."""
     intro, code = Unit(11, 20, "text", opens=True), Unit(21, 40, "code")
     units = [Unit(0, 10, "text"), intro, code, Unit(41, 50, "text")]
-    assert pack_units(units, 20, 0) == [units[0:3], units[3:4]]  # 40 > 20: the code joins
-    assert pack_units(units, 20, 10) == [units[0:3], units[3:4]]  # the code is over the overlap
-    assert pack_units(units[1:], 5, 0) == [units[1:3], units[3:4]]  # the intro alone, too
+    assert pack_units(units, 20, 0) == [units[0:1], units[1:3], units[3:4]]
+    assert pack_units(units, 20, 10) == [units[0:1], units[1:3], units[3:4]]  # no overlap there
+    assert pack_units(units, 40, 0) == [units[0:3], units[3:4]]  # it fits: one chunk as before
+    assert pack_units(units[1:], 5, 0) == [units[1:3], units[3:4]]  # the intro opens a chunk
     # Not after a sentence that introduces nothing, nor before a sentence or a heading.
     plain = [Unit(0, 10, "text"), Unit(11, 20, "text"), code]
     assert pack_units(plain, 20, 0) == [plain[0:2], plain[2:3]]
@@ -102,7 +104,7 @@ def test_a_sentence_that_introduces_a_unit_keeps_it_in_its_chunk() -> None:
         assert pack_units(after, 20, 0) == [after[0:2], after[2:3]]
     for kind in ("list", "table"):
         before = [Unit(0, 10, "text"), intro, Unit(21, 40, kind)]
-        assert pack_units(before, 20, 0) == [before]
+        assert pack_units(before, 20, 0) == [before[0:1], before[1:3]]
     assert pack_units([Unit(0, 10, "text"), intro], 5, 0) == [[Unit(0, 10, "text")], [intro]]
 
 
@@ -130,7 +132,7 @@ def test_a_document_keeps_a_command_with_the_sentence_before_it() -> None:
     chunks = chunk_document("a.md", text, size=700, overlap=150, blocks=blocks)
     holding = [c for c in chunks if "run the following:" in c.text]
     assert holding and all("cargo build" in c.text for c in holding)
-    assert max(len(c.text) for c in chunks) > 700  # the code joined a chunk past the size
+    assert [c.text.startswith("Then run the following:") for c in holding] == [True]
     assert all(text[c.start : c.end] == c.text for c in chunks)
 
 

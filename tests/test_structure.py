@@ -907,6 +907,29 @@ A group that accepts a prefix of a command:
 
        A quoted remark from the retry guide, which *explains* it.
 
+.. method:: Group.invoke(ctx)
+
+   Invokes the command, passing *args through to the callback.
+   For example, the output is:
+
+       Hello World
+
+   The return value is the callback's.
+
+.. py:class:: Group
+
+   A group of commands.
+
+   .. method:: add(cmd)
+
+      Adds a command:
+
+          group.add(cmd)
+
+   .. method:: call(*args)
+
+      Calls it with *args.
+
 .. note-like::
 
    Plain prose, two paragraphs, a *stray star.
@@ -919,20 +942,28 @@ def test_a_sphinx_directive_whose_content_is_code_is_code(tmp_path: Path) -> Non
     """A Sphinx extension's example directive (Click's ``click:example``) holds indented Python:
     read as reStructuredText, its lines became headings of the section path ("class
     AliasedGroup(click.Group): > def get_command(...):") and paragraphs. Content with both
-    block quotes and markup errors is the code it is; prose content with either is prose."""
+    block quotes and markup errors, and that is a Python program, is the code it is; prose
+    content with either or both is prose."""
     (tmp_path / "aliases.rst").write_text(EXAMPLE_RST, encoding="utf-8")
     document = load_document(tmp_path / "aliases.rst")
     text = document.text
     blocks = [(b.kind, b.path, text[b.start : b.end]) for b in document.blocks]
     code = EXAMPLE_RST.split(".. click:example::\n\n")[1].split("\n\n")[0]
     assert ("code", ("Aliases",), textwrap.dedent(code)) in blocks
-    assert all(len(path) <= 2 for _, path, _ in blocks)  # no code line heads a section
+    headings = {part for _, path, _ in blocks for part in path}
+    assert not any("click.Group" in part or "def " in part for part in headings)  # no code line
     assert blocks[-2:] == [
         ("paragraph", ("Aliases",), "Plain prose, two paragraphs, a *stray star."),
         ("paragraph", ("Aliases",), "The second one."),
     ]
     assert ("heading", ("Aliases", "retries"), "retries") in blocks
     assert not any(kind == "code" and "retry guide" in body for kind, _, body in blocks)
+    # API prose with both an indented example after a colon and a stray *args (a review's
+    # counterexamples), alone or nested in a class: prose, its example quoted, its headings kept.
+    prose = [body for kind, _, body in blocks if kind == "paragraph"]
+    assert "Invokes the command, passing *args through to the callback." in " ".join(prose)
+    assert "The return value is the callback's." in prose and "Calls it with *args." in prose
+    assert ("heading", ("Aliases", "Group", "add(cmd)"), "add(cmd)") in blocks
 
 
 @pytest.mark.skipif(not CORPUS_FILES, reason=f"no corpora in {CORPORA}")

@@ -1149,6 +1149,33 @@ def test_verdicts_are_limited_per_user(
     assert [row["feedback"] for row in rows] == ["right", "right", "wrong"]
 
 
+def test_verdicts_behind_a_trusted_proxy_are_limited_per_forwarded_client(
+    seeded: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a proxy every connection comes from the proxy's address: keyed by it, one script
+    used up everyone's verdicts (a review found it). The key is the address the trusted proxy
+    forwards, as for the sign-in throttle."""
+    from starlette.requests import Request
+
+    monkeypatch.setattr(feedback, "MAX_VERDICTS", 2)
+    target = tmp_path / "feedback.jsonl"
+    app = create_app(seeded.with_(feedback_file=target, trusted_proxies=("10.9.9.9",)))
+    fns = wired(app)
+    session = ChatSession()
+    ask_all(app, SERBIA, session)
+    like = gr.LikeData(None, {"index": 1, "value": "", "liked": True})
+
+    def through_proxy(client: str) -> gr.Request:
+        headers = [(b"x-forwarded-for", client.encode())]
+        return gr.Request(Request({"type": "http", "headers": headers, "client": ("10.9.9.9", 1)}))
+
+    script, person = through_proxy("203.0.113.5"), through_proxy("198.51.100.7")
+    assert ["Saved as right" in fns["on_like"](session, like, script)[2] for _ in range(3)] == [
+        True, True, False
+    ]  # fmt: skip
+    assert "Saved as right" in fns["on_like"](session, like, person)[2]
+
+
 def test_a_verdict_limit_slides_with_time() -> None:
     now = [0.0]
     limit = feedback.VerdictLimit(per_window=3, window=60.0, clock=lambda: now[0])

@@ -219,6 +219,9 @@ def create_app(
     def save_feedback(record: dict[str, Any], verdict: str, request: gr.Request | None) -> str:
         """The notice for a verdict saved, or for one the feedback file could not take."""
         user, client = requester(request)
+        connection = getattr(request, "request", None)
+        if connection is not None:  # the address a trusted proxy forwards, as for sign-in
+            client = access.client(connection)
         wait = verdicts.take(user or client)
         if wait:
             return render.notice(

@@ -33,7 +33,8 @@ MAX_LINE_BYTES = 256 * 1024
 # MAX_LINE_BYTES), and the page reads the whole file to count them; a person's verdicts stay far
 # below it (about 4 KiB each: 16,000 of them).
 MAX_FILE_BYTES = 64 * 1024 * 1024
-# Verdicts saved per user (the signed-in name, else the client's address) in a sliding window:
+# Verdicts saved per user (the signed-in name, else the client's address: the one a trusted proxy
+# forwards, or everyone behind the proxy would share one allowance) in a sliding window:
 # a person marks a few answers a minute; a script is held to this, so it needs hours, not
 # seconds, to reach MAX_FILE_BYTES, and each verdict's re-count of the file stays rare. A
 # product choice.

@@ -6,8 +6,10 @@ longer than its ``Budget`` is an ``UnreadableFile`` (skipped with the reason).""
 
 from __future__ import annotations
 
+import ast
 import io
 import re
+import textwrap
 from typing import Any
 
 from rag.loaders.base import (
@@ -209,7 +211,7 @@ def _directive_classes() -> tuple[Any, Any]:
                 text = "\n".join(self.content) or argument
                 return [nodes.literal_block(text, text)] if text.strip() else []
             body = self.parse(self.content) if self.content else []
-            if _reads_as_code(body):
+            if _reads_as_code(body, "\n".join(self.content)):
                 text = "\n".join(self.content)
                 body = [nodes.literal_block(text, text)]
             if not argument or name in _NO_ARGUMENT_TEXT:
@@ -244,15 +246,22 @@ def _directive_classes() -> tuple[Any, Any]:
     return _DIRECTIVE_CLASSES
 
 
-def _reads_as_code(body: list[Any]) -> bool:
-    """Whether a directive's content, parsed as reStructuredText, is code docutils misread: its
-    indented lines became block quotes and its ``*args`` or backquotes markup errors (a Sphinx
-    extension's example directive such as Click's ``.. click:example::``). Prose in a directive
-    (a note, an option's description) has neither, or not both."""
+def _reads_as_code(body: list[Any], content: str) -> bool:
+    """Whether a directive's content is Python that docutils misread (a Sphinx extension's
+    example directive such as Click's ``.. click:example::``): its parse has both block quotes
+    (indented lines) and markup errors (``*args``, backquotes), and the content, not its parse,
+    is a Python program. Prose with both (an API description quoting an example after a colon
+    and naming ``*args``) is no program; a directive with directives inside is none either."""
     from docutils import nodes
 
     found = {type(node) for part in body for node in part.findall()}
-    return nodes.block_quote in found and nodes.system_message in found
+    if nodes.block_quote not in found or nodes.system_message not in found:
+        return False
+    try:
+        ast.parse(textwrap.dedent(content))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
