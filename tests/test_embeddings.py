@@ -97,13 +97,20 @@ def test_lexical_scores_equal_bm25s(tmp_path: Path) -> None:
 
     from rag.text import terms
 
+    rows = [
+        *ROWS,
+        # Terms repeated within a chunk: its length is its count of terms, not of distinct ones.
+        ("e", "Bridges, bridges and more bridges: the engineers of Novi Sad build bridges again."),
+        ("f", "It is."),  # a last chunk with no term still counts in the mean length
+    ]
+    assert terms(rows[-1][1]) == []
     index = LexicalIndex(tmp_path / "bm25")
-    index.build(ROWS)
+    index.build(rows)
     reference = bm25s.BM25()
-    reference.index([terms(text) for _, text in ROWS], show_progress=False)
-    for question in ("danube belgrade", "army engineer bridges", "capital"):
+    reference.index([terms(text) for _, text in rows], show_progress=False)
+    for question in ("danube belgrade", "army engineer bridges", "capital", "novi sad bridges"):
         scores = reference.get_scores(terms(question))
-        expected = {ROWS[i][0]: float(s) for i, s in enumerate(scores) if s > 0}
+        expected = {rows[i][0]: float(s) for i, s in enumerate(scores) if s > 0}
         got = dict(index.search(question, 10))
         assert got.keys() == expected.keys()
         assert all(abs(got[k] - expected[k]) < 1e-5 for k in got)
