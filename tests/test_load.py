@@ -14,7 +14,7 @@ import pytest
 import rag
 from rag.api import engine
 from rag.config import Settings
-from rag.errors import ConfigError
+from rag.errors import ConfigError, RagError
 from rag.lexical import LexicalIndex
 from rag.store import VectorStore
 from rag.sync import refresh_lexical
@@ -176,6 +176,31 @@ def test_an_update_to_an_index_never_built_starts_it(tmp_path: Path) -> None:
     reread = LexicalIndex(tmp_path / "bm25")
     assert (len(reread), reread.generation) == (2, 4)
     assert [chunk_id for chunk_id, _ in reread.search("quux2 tower", 1)] == ["c-2"]
+    # Each save swaps a folder written aside for the old one: neither is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bm25"]
+
+
+def test_a_save_clears_what_a_crash_left_aside(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([("c-1", text_of("c-1"))], generation=1)
+    for aside in ("bm25.old", "bm25.tmp"):  # a crash between the renames of an earlier save
+        (tmp_path / aside).mkdir()
+        (tmp_path / aside / "ids.json").write_text("{}", encoding="utf-8")
+    assert index.update([("c-2", text_of("c-2"))], [], generation=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bm25"]
+    assert LexicalIndex(tmp_path / "bm25").generation == 2
+
+
+def test_a_save_that_fails_leaves_the_index_and_no_folder_aside(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([("c-1", text_of("c-1"))], generation=1)
+    (tmp_path / "bm25.old").write_text("a file where the old folder goes", encoding="utf-8")
+    with pytest.raises(RagError):
+        index.update([("c-2", text_of("c-2"))], [], generation=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bm25", "bm25.old"]  # no bm25.tmp
+    assert (len(LexicalIndex(tmp_path / "bm25")), LexicalIndex(tmp_path / "bm25").generation) == (
+        1, 1
+    )  # fmt: skip
 
 
 def test_catch_up_at_exactly_its_share_applies_the_change_and_says_so(
