@@ -180,6 +180,15 @@ def test_an_update_to_an_index_never_built_starts_it(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bm25"]
 
 
+def test_a_save_blocked_before_it_writes_says_so(tmp_path: Path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([("c-1", text_of("c-1"))], generation=1)
+    (tmp_path / "bm25.tmp").write_text("a file where the new folder goes", encoding="utf-8")
+    with pytest.raises(RagError, match=r"^Cannot write .*ids\.json \(File exists\)"):
+        index.update([("c-2", text_of("c-2"))], [], generation=2)
+    assert LexicalIndex(tmp_path / "bm25").generation == 1
+
+
 def test_a_save_clears_what_a_crash_left_aside(tmp_path: Path) -> None:
     index = LexicalIndex(tmp_path / "bm25")
     index.build([("c-1", text_of("c-1"))], generation=1)
@@ -195,8 +204,12 @@ def test_a_save_that_fails_leaves_the_index_and_no_folder_aside(tmp_path: Path) 
     index = LexicalIndex(tmp_path / "bm25")
     index.build([("c-1", text_of("c-1"))], generation=1)
     (tmp_path / "bm25.old").write_text("a file where the old folder goes", encoding="utf-8")
-    with pytest.raises(RagError):
+    with pytest.raises(RagError) as failed:
         index.update([("c-2", text_of("c-2"))], [], generation=2)
+    assert str(failed.value).startswith(f"Cannot write {tmp_path / 'bm25' / 'ids.json'} (")
+    assert str(failed.value).endswith(
+        "): check that RAG_STORE_DIR is a writable folder, then run rag ingest again."
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bm25", "bm25.old"]  # no bm25.tmp
     assert (len(LexicalIndex(tmp_path / "bm25")), LexicalIndex(tmp_path / "bm25").generation) == (
         1, 1
