@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,23 @@ def test_term_counts_of_another_index_are_not_used_for_an_update(tmp_path: Path)
     other.build([(f"c-{i}", text_of(f"c-{i}")) for i in range(5)], generation=1)
     shutil.copy(tmp_path / "other" / "counts.npz", tmp_path / "bm25" / "counts.npz")
     assert not LexicalIndex(tmp_path / "bm25").update([("c-9", text_of("c-9"))], [], 2)
+
+
+def test_idf_is_bm25s_and_a_published_index_is_read_only(tmp_path: Path) -> None:
+    """``idf`` (the names check's measure of a rare word, rag/entities.py) is BM25's:
+    log(1 + (N - df + 0.5) / (df + 0.5)); an index never built counts as one chunk. Searches
+    read a published snapshot without locks, so its arrays cannot be written."""
+    empty = LexicalIndex(tmp_path / "none")
+    assert empty.generation == 0 and empty.idf("quux1") == pytest.approx(math.log(4.0))
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build([(f"c-{i}", text_of(f"c-{i}")) for i in range(4)], generation=1)
+    assert index.idf("quux1") == pytest.approx(math.log(1 + 3.5 / 1.5))  # in one chunk of 4
+    assert index.idf("tower") == pytest.approx(math.log(1 + 0.5 / 4.5))  # in all four
+    assert index.idf("never-seen") == pytest.approx(math.log(1 + 4.5 / 0.5))
+    snap = index._current()
+    for array in (snap.w_ptr, snap.w_rows, snap.w, snap.doc_freq):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
 
 
 def test_an_update_to_an_index_never_built_starts_it(tmp_path: Path) -> None:
