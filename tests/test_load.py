@@ -158,6 +158,11 @@ def test_terms_no_row_holds_any_more_stay_in_a_consistent_index(tmp_path: Path) 
     assert index.search("zeta", 5) == [] and [c for c, _ in index.search("alpha", 5)] == ["a"]
     reread = LexicalIndex(tmp_path / "bm25")
     assert len(reread) == 1 and [c for c, _ in reread.search("alpha beta", 5)] == ["a"]
+    assert index.update([], ["a"], generation=3)  # every row gone, the vocabulary kept
+    assert len(index) == 0 and index.search("alpha beta", 5) == []
+    assert (
+        index.search("alpha", 0) == [] and LexicalIndex(tmp_path / "bm25").search("beta", 1) == []
+    )
 
 
 def test_term_counts_of_another_index_are_not_used_for_an_update(tmp_path: Path) -> None:
