@@ -1,7 +1,11 @@
 """HTML parse time and memory are bounded like PDF and DOCX (issue 20, item 8): a page that
 takes longer than RAG_MAX_PARSE_SECONDS, or whose tree would hold more than MAX_HTML_ELEMENTS
 elements, is stopped as soon as that is seen, skipped with the reason, and the rest of the folder
-is indexed."""
+is indexed.
+
+Times here are this process's CPU time (``time.process_time``), not the wall clock: a deadline
+that holds stops the parse whatever else the machine runs, and a run beside other jobs took
+3.7 s of wall time for a 0.5 s deadline (a CI run of 2026-12-05), failing a 3 s bound."""
 
 from __future__ import annotations
 
@@ -35,10 +39,10 @@ def test_a_page_that_parses_too_long_is_skipped_with_the_reason_and_the_rest_ind
         "<html><body><h1>Fine</h1><p>The fine page is read.</p></body></html>", encoding="utf-8"
     )
     bounded = settings.with_(max_parse_seconds=0.5)
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s") as caught:
         load_document(folder / "nested.html", max_seconds=0.5)
-    took = time.monotonic() - started
+    took = time.process_time() - started
     assert str(caught.value) == SLOW
     assert took < 3.0, f"stopped after {took:.1f} s, not at the 0.5 s deadline"
 
@@ -50,14 +54,14 @@ def test_a_page_that_parses_too_long_is_skipped_with_the_reason_and_the_rest_ind
 def test_a_page_with_too_many_elements_is_refused_while_it_is_parsed() -> None:
     """The element cap stops lxml as it builds the tree: memory stays bounded too."""
     page = "<html><body>" + "<a>" * 5_000 + "</body></html>"
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(UnreadableFile) as caught:
         load_html(page, Budget(elements=1_000))
     assert str(caught.value) == (
         "over 1,000 HTML elements: markup this dense is damaged or machine-made; split the page "
         "or save it as text"
     )
-    assert time.monotonic() - started < 1.0
+    assert time.process_time() - started < 1.0
     # The same page under the default cap is read; the default stays well above real pages.
     assert load_html(page).text == ""
     assert MAX_HTML_ELEMENTS == 200_000
@@ -83,10 +87,10 @@ def test_markdown_holding_the_same_markup_is_bounded_like_html(
     folder = make_folder(tmp_path / "notes", ["a.txt"])
     (folder / "nested.md").write_text("# Nested\n\nSome text.\n\n" + NESTED, encoding="utf-8")
     (folder / "fine.md").write_text("# Fine\n\nThe fine note is read.\n", encoding="utf-8")
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s"):
         load_document(folder / "nested.md", max_seconds=0.5)
-    took = time.monotonic() - started
+    took = time.process_time() - started
     assert took < 3.0, f"stopped after {took:.1f} s, not at the 0.5 s deadline"
     bounded = settings.with_(max_parse_seconds=0.5)
     report = rag.ingest(folder, settings=bounded)
@@ -124,9 +128,9 @@ def test_rst_indented_past_any_real_nesting_is_read_as_text_at_once() -> None:
     from rag.loaders.rst import load_rst
 
     source = "Title\n=====\n\n" + "".join(" " * i + f"level {i}\n\n" for i in range(1500))
-    started = time.monotonic()
+    started = time.process_time()
     document = load_rst(source)
-    took = time.monotonic() - started
+    took = time.process_time() - started
     assert document.text.startswith("Title\n=====\n\nlevel 0\n\n level 1\n\n  level 2")
     assert took < 0.5, took
 
@@ -166,9 +170,9 @@ def test_an_rst_file_past_the_deadline_is_skipped_with_the_reason(
     (folder / "slow.rst").write_text(nested_lists(20_000), encoding="utf-8")  # 1.1 MB
     (folder / "fine.rst").write_text("Fine\n====\n\nThe fine page is read.\n", encoding="utf-8")
     bounded = settings.with_(max_parse_seconds=0.5)
-    started = time.monotonic()
+    started = time.process_time()
     report = rag.ingest(folder, settings=bounded)
-    took = time.monotonic() - started
+    took = time.process_time() - started
     assert {s.path: s.reason for s in report.skipped} == {"slow.rst": SLOW}
     assert sources(bounded) == ["a.txt", "fine.rst"]
     # Unbounded, the file alone took 14-39 s here; the skip above is what fails without the
@@ -185,9 +189,9 @@ def test_a_grid_table_too_large_for_docutils_is_read_as_text_at_once() -> None:
     n = 200  # 200 x 200 cells: 0.32 MB
     table = ("+" + "---+" * n + "\n" + "|" + " x |" * n + "\n") * n + "+" + "---+" * n + "\n"
     source = "Title\n=====\n\nAbove the table.\n\n" + table
-    started = time.monotonic()
+    started = time.process_time()
     document = load_rst(source)
-    took = time.monotonic() - started
+    took = time.process_time() - started
     assert document.text.startswith("Title\n=====\n\nAbove the table.\n\n+---+")
     assert took < 2, took
 
