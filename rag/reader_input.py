@@ -30,9 +30,9 @@ SENTENCE_WORDS = MAX_TOKENS
 # The shipped reader's tokenizer (the base model's vocabulary, which training uses as well).
 TOKENIZER = Path(__file__).parent / "reader_model" / "tokenizer.json"
 _lock = threading.Lock()
-# How to restore a missing or damaged part of the shipped reader (every ConfigError about it).
 # What joins the headings of a section path (rag.chunking.SECTION_SEPARATOR, with spaces).
 SECTION_MARK = ">"
+# How to restore a missing or damaged part of the shipped reader (every ConfigError about it).
 REBUILD = "reinstall rag-offline (pip install -e .) or rebuild the reader with: python -m train"
 
 

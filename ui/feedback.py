@@ -54,8 +54,14 @@ class VerdictLimit:
     ) -> None:
         # The sign-in throttle's sliding window, every verdict counted (none is taken back).
         self._window = SignInThrottle(max_failed=per_window, window=window, clock=clock)
-        self.per_window = per_window
-        self.window = window
+
+    @property
+    def per_window(self) -> int:
+        return self._window.max_failed
+
+    @property
+    def window(self) -> float:
+        return self._window.window
 
     def take(self, who: str) -> float:
         """Count one verdict of ``who``: 0.0 if it may be saved, else the seconds to wait."""

@@ -211,9 +211,9 @@ def _directive_classes() -> tuple[Any, Any]:
                 text = "\n".join(self.content) or argument
                 return [nodes.literal_block(text, text)] if text.strip() else []
             body = self.parse(self.content) if self.content else []
-            if _reads_as_code(body, "\n".join(self.content)):
-                text = "\n".join(self.content)
-                body = [nodes.literal_block(text, text)]
+            content = "\n".join(self.content)
+            if _reads_as_code(body, content):
+                body = [nodes.literal_block(content, content)]
             if not argument or name in _NO_ARGUMENT_TEXT:
                 return body
             if not body:
