@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 from pathlib import Path
 
 from rag.errors import DiskFullError, StoreError
@@ -49,23 +50,31 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` and flush it to the disk (no rename: see write_atomic)."""
-    with open(path, "wb") as file:
+def write_file(path: Path, data: bytes, mode: int = 0o666, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` and flush it to the disk (no rename: see write_atomic).
+
+    A new file gets ``mode`` (less the umask) from its creation on; ``exclusive``: fail if
+    ``path`` exists, a symbolic link included, rather than write through it.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    with open(os.open(path, flags, mode), "wb") as file:
         file.write(data)
         file.flush()
         os.fsync(file.fileno())
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, mode: int = 0o666) -> None:
     """Replace ``path`` so that a crash or power loss leaves the old or the new file, whole.
 
-    Write a temporary file, fsync it, rename it over ``path``, then fsync the folder.
+    Write a temporary file of its own (a new name each call: two writers, threads of one
+    process included, never share one), fsync it, rename it over ``path``, then fsync the
+    folder. The file is created with ``mode`` (less the umask): a private file is never
+    readable by others, not even before its rename.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_file(tmp, data)
+        write_file(tmp, data, mode, exclusive=True)
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except OSError as exc:

@@ -106,8 +106,8 @@ def save_users(path: Path, users: dict[str, User]) -> None:
                                                                            key=lambda u: u.name)},
     }  # fmt: skip
     try:
-        write_atomic(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-        path.chmod(0o600)
+        write_atomic(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), mode=0o600)
+        path.chmod(0o600)  # whatever the umask left
     except (StoreError, OSError) as exc:
         raise ConfigError(
             f"Cannot write the users file {path} ({exc}): set RAG_USERS_FILE to a file in a "

@@ -1,0 +1,114 @@
+"""Atomic, durable writes (rag/durable.py): what a crash, a full disk, a second writer or another
+user of the machine can see of a file the index writes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from rag.durable import write_atomic, write_file
+from rag.errors import DiskFullError, StoreError
+from rag.users import add_user
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_threads_of_one_process_replacing_one_file_never_tear_it(tmp_path: Path) -> None:
+    """Each write has its own temporary file: a name shared by a process's threads let one
+    truncate another's half-written file before its rename (a torn file, or a failed rename)."""
+    path = tmp_path / "state.json"
+    payloads = [json.dumps({"writer": w, "pad": "x" * (20_000 + w)}).encode() for w in range(4)]
+    write_atomic(path, payloads[0])
+    errors: list[BaseException] = []
+    seen: set[bytes] = set()
+    done = threading.Event()
+
+    def writer(data: bytes) -> None:
+        try:
+            for _ in range(60):
+                write_atomic(path, data)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        while not done.is_set():
+            seen.add(path.read_bytes())
+
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    writers = [threading.Thread(target=writer, args=(data,)) for data in payloads]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    watcher.join()
+    assert errors == []
+    assert seen <= set(payloads), "a reader saw a file no writer wrote whole"
+    assert path.read_bytes() in payloads
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_private_file_is_never_readable_by_others_not_even_before_its_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The users file holds password hashes: created 0600, not chmod-ed after the fact."""
+    modes: list[int] = []
+    replace = os.replace
+
+    def watched(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        modes.append(stat.S_IMODE(os.stat(src).st_mode))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", watched)
+    old = os.umask(0)
+    try:
+        add_user(tmp_path / "users.json", "rita", "reader", "reader-pass-1", rounds=4)
+        write_atomic(tmp_path / "other.json", b"{}")
+    finally:
+        os.umask(old)
+    assert modes == [0o600, 0o666]  # the users file private; another file as the umask says
+    assert stat.S_IMODE((tmp_path / "users.json").stat().st_mode) == 0o600
+
+
+def test_a_failed_write_keeps_the_old_file_whole_and_leaves_nothing_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "manifest.json"
+    write_atomic(path, b'{"old": true}')
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(DiskFullError, match="is full: free some space"):
+        write_atomic(path, b'{"new": true}')
+    monkeypatch.undo()
+    assert path.read_bytes() == b'{"old": true}'
+    assert _leftovers(tmp_path) == []
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    with pytest.raises(StoreError, match=r"Cannot write .*check that RAG_STORE_DIR"):
+        write_atomic(tmp_path / "blocker" / "x.json", b"{}")
+
+
+def test_an_exclusive_write_does_not_follow_a_planted_link(tmp_path: Path) -> None:
+    """A temporary name someone created first (a symbolic link to a file of the victim's) is
+    refused, not written through."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "link.tmp"
+    link.symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        write_file(link, b"overwritten", exclusive=True)
+    assert victim.read_text() == "precious"
+    write_file(tmp_path / "plain.bin", b"1234")
+    write_file(tmp_path / "plain.bin", b"ab")  # not exclusive: truncated and rewritten
+    assert (tmp_path / "plain.bin").read_bytes() == b"ab"
