@@ -112,3 +112,67 @@ def test_an_exclusive_write_does_not_follow_a_planted_link(tmp_path: Path) -> No
     write_file(tmp_path / "plain.bin", b"1234")
     write_file(tmp_path / "plain.bin", b"ab")  # not exclusive: truncated and rewritten
     assert (tmp_path / "plain.bin").read_bytes() == b"ab"
+
+
+def test_an_atomic_write_refuses_a_link_planted_at_its_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    monkeypatch.setattr("rag.durable.secrets.token_hex", lambda n: "f" * 2 * n)
+    (tmp_path / f".manifest.json.{os.getpid()}.ffffffffffff.tmp").symlink_to(victim)
+    with pytest.raises(StoreError, match="File exists"):
+        write_atomic(tmp_path / "manifest.json", b"{}")
+    assert victim.read_text() == "precious" and not (tmp_path / "manifest.json").exists()
+
+
+def test_a_write_makes_the_folders_it_needs_and_a_new_file_takes_the_default_mode(
+    tmp_path: Path,
+) -> None:
+    deep = tmp_path / "a" / "b" / "c" / "manifest.json"
+    write_atomic(deep, b"{}")
+    assert deep.read_bytes() == b"{}"
+    old = os.umask(0)
+    try:
+        write_file(tmp_path / "plain.bin", b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "plain.bin").stat().st_mode) == 0o666
+
+
+def test_a_full_disk_is_told_apart_whoever_raised_it_and_however_deep() -> None:
+    from rag.durable import disk_full, is_disk_full, write_error
+
+    assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert is_disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert is_disk_full(RuntimeError("Database or disk is full"))  # Chroma's SQLite, any case
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert not is_disk_full(RuntimeError("something else"))
+    try:  # the cause of a cause, and an error raised while handling one (its context)
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as inner:
+            raise ValueError("wrapped") from inner
+    except ValueError as middle:
+        outer = RuntimeError("outer")
+        outer.__context__ = middle
+    assert is_disk_full(outer)
+    only_context = RuntimeError("outer")
+    only_context.__cause__ = None
+    only_context.__context__ = OSError(errno.ENOSPC, "full")
+    assert is_disk_full(only_context)
+    where = Path("/data/store/manifest.json")
+    assert str(disk_full(where.parent)) == (
+        "The disk holding /data/store is full: free some space (or set RAG_STORE_DIR to a disk "
+        "with room) and run rag ingest again; what was indexed before is kept."
+    )
+    full = write_error(OSError(errno.ENOSPC, "No space left on device"), where)
+    assert isinstance(full, DiskFullError) and str(full) == str(disk_full(where.parent))
+    denied = write_error(OSError(errno.EACCES, "Permission denied"), where)
+    assert str(denied) == (
+        "Cannot write /data/store/manifest.json (Permission denied): check that RAG_STORE_DIR "
+        "is a writable folder, then run rag ingest again."
+    )
+    assert not isinstance(denied, DiskFullError)
+    bare = write_error(OSError("no errno"), where)
+    assert str(bare).startswith("Cannot write /data/store/manifest.json (no errno): ")
