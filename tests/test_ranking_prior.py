@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from train.ranking import GRID, best_is_right, choose, share_right
 
 
@@ -37,3 +39,38 @@ def test_the_chosen_prior_is_the_best_mean_over_corpora_and_the_smallest_of_a_ti
     assert choose(by_corpus) == 2.0
     # Without corpus a, nothing gains: the smallest value, no prior.
     assert choose({"b": by_corpus["b"]}) == GRID[0] == 0.0
+
+
+# train/ranking_features.py: a learned ranker over lexical features, judged left out per corpus.
+
+
+def test_features_of_a_candidate_are_its_shares_of_the_question() -> None:
+    from train.ranking_features import features
+
+    got = features(
+        "How do I pause the worker?",
+        [[1.5, 0, 0, "Workers pause on demand.", "Pause"], [-2.0, 0, 1, "Run it.", "Other"]],
+    )
+    # terms: how, pause, worker ("do", "I", "the" are stop words): 2 of 3 in the first sentence.
+    assert got[0].tolist() == [1.5, 1.0, 2 / 3, 1 / 3, 1.0, pytest.approx(1.609, abs=1e-3)]
+    assert got[1, :5].tolist() == [-2.0, 1.0, 0.0, 0.0, 0.0]  # same passage: not its first
+
+
+def test_a_learned_ranker_finds_the_feature_that_separates_and_is_judged_left_out() -> None:
+    from train.ranking_features import fit, questions, report, share_right, share_shipped
+
+    def asked(corpus: str, n: int) -> list[dict[str, Any]]:
+        # The right sentence holds the question's term and the reader scores it lower.
+        cands = [[0.0, 0, 0, "nothing shared", "t"], [-0.5, 0, 1, f"alpha{n} here", "t"]]
+        return [dict(corpus=corpus, kind="answerable", question=f"alpha{n}?", candidates=cands)]
+
+    rows = [r for c in ("a", "b", "c") for n in range(4) for r in asked(c, n)]
+    data = questions(
+        [*rows, {"corpus": "a", "kind": "unanswerable", "candidates": [[0, 0, 0, "x", ""]]}]
+    )
+    assert len(data) == 12
+    assert share_shipped(data) == 0.0
+    weights = fit(data, (0, 2))
+    assert weights[1] > 0 and share_right(data, (0, 2), weights) == 1.0
+    table = report(rows)
+    assert "| a | 4 | 0.000 | 1.000 |" in table and "| mean (held out) | 12 | 0.000 |" in table
