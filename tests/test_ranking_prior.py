@@ -74,3 +74,25 @@ def test_a_learned_ranker_finds_the_feature_that_separates_and_is_judged_left_ou
     assert weights[1] > 0 and share_right(data, (0, 2), weights) == 1.0
     table = report(rows)
     assert "| a | 4 | 0.000 | 1.000 |" in table and "| mean (held out) | 12 | 0.000 |" in table
+
+
+@pytest.mark.slow
+def test_the_cosine_features_are_the_embedders_question_against_each_sentence() -> None:
+    from train.ranking_features import questions, with_cosines
+
+    rows = [
+        dict(
+            corpus="a",
+            kind="answerable",
+            question="How do I set the port?",
+            candidates=[
+                [0.0, 0, 0, "How do I set the port?", ""],
+                [0.0, 0, 1, "Bananas are yellow.", "Fruit"],
+            ],
+        )
+    ]
+    (got,) = with_cosines(questions(rows), rows)
+    assert got.features.shape == (2, 8)
+    assert got.features[0, 6] == pytest.approx(1.0, abs=1e-5)  # the question itself
+    assert got.features[0, 7] == pytest.approx(1.0, abs=1e-5)  # no section path: the same text
+    assert got.features[1, 6] < 0.3 and got.features[1, 7] != got.features[1, 6]

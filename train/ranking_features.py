@@ -7,9 +7,11 @@ its section path, whether it is its passage's first candidate, its length) by pa
 regression (right against wrong candidates of one question, corpora weighted equally), on the
 rows of a bench/reader_validation.py run (validation corpora only, never an eval set). Each
 corpus is judged with the ranker fitted on the other four, against the shipped
-``logit + RANK_PRIOR / (1 + rank)``. Measured, not shipped: rag/reader_model/CARD.md.
+``logit + RANK_PRIOR / (1 + rank)``. ``--dense`` adds the embedder's cosine between the question
+and each sentence, alone and with its section path (a minute of embedding here). Measured, not
+shipped: rag/reader_model/CARD.md.
 
-    python -m train.ranking_features NAME
+    python -m train.ranking_features NAME [--dense]
 """
 
 from __future__ import annotations
@@ -26,12 +28,26 @@ import numpy as np
 from rag.answering import ranked_score
 from rag.text import terms
 
-FEATURES = ("logit", "prior", "sentence terms", "title terms", "first", "length")
+FEATURES = (
+    "logit",
+    "prior",
+    "sentence terms",
+    "title terms",
+    "first",
+    "length",
+    "sentence cosine",
+    "titled cosine",
+)
 VARIANTS: dict[str, tuple[int, ...]] = {
     "all six": (0, 1, 2, 3, 4, 5),
     "no title, no first": (0, 1, 2, 5),
     "logit, prior, sentence terms": (0, 1, 2),
     "logit, prior (refitted)": (0, 1),
+}
+DENSE_VARIANTS: dict[str, tuple[int, ...]] = {
+    "logit, prior, sentence cosine": (0, 1, 6),
+    "logit, prior, titled cosine": (0, 1, 7),
+    "prior, sentence cosine": (1, 6),
 }
 
 
@@ -81,6 +97,25 @@ def questions(rows: Sequence[dict[str, Any]]) -> list[Question]:
     return out
 
 
+def with_cosines(data: list[Question], rows: Sequence[dict[str, Any]]) -> list[Question]:
+    """``data`` with the two cosine columns: the embedder's question vector against each
+    sentence's, and against the sentence after its section path (as chunks are embedded)."""
+    from dataclasses import replace
+
+    from rag.embeddings import Embedder
+
+    rows = [r for r in rows if r["kind"] == "answerable" and r["candidates"]]
+    embedder = Embedder()
+    asked = embedder.embed_documents([r["question"] for r in rows])
+    out = []
+    for q, row, vector in zip(data, rows, asked, strict=True):
+        texts = [c[3] for c in row["candidates"]]
+        titled = [f"{c[4]} > {c[3]}" if c[4] else c[3] for c in row["candidates"]]
+        cosines = [embedder.embed_documents(t) @ vector for t in (texts, titled)]
+        out.append(replace(q, features=np.hstack([q.features, np.stack(cosines, axis=1)])))
+    return out
+
+
 def fit(train: Sequence[Question], columns: tuple[int, ...]) -> np.ndarray:
     """Weights of a pairwise logistic ranker (no intercept: only differences count)."""
     from sklearn.linear_model import LogisticRegression
@@ -122,17 +157,21 @@ def share_shipped(test: Sequence[Question]) -> float:
     return float(np.mean(hits)) if hits else 0.0
 
 
-def report(rows: Sequence[dict[str, Any]]) -> str:
+def report(rows: Sequence[dict[str, Any]], dense: bool = False) -> str:
     data = questions(rows)
+    variants = dict(VARIANTS)
+    if dense:
+        data = with_cosines(data, rows)
+        variants.update(DENSE_VARIANTS)
     names = sorted({q.corpus for q in data})
-    head = ["corpus", "questions", "shipped", *VARIANTS]
+    head = ["corpus", "questions", "shipped", *variants]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    means: dict[str, list[float]] = {name: [] for name in ("shipped", *VARIANTS)}
+    means: dict[str, list[float]] = {name: [] for name in ("shipped", *variants)}
     for held in names:
         test = [q for q in data if q.corpus == held]
         train = [q for q in data if q.corpus != held]
         cells = [share_shipped(test)]
-        for columns in VARIANTS.values():
+        for columns in variants.values():
             cells.append(share_right(test, columns, fit(train, columns)))
         for name, value in zip(means, cells, strict=True):
             means[name].append(value)
@@ -140,7 +179,7 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
     mean_cells = " | ".join(f"{statistics.mean(v):.3f}" for v in means.values())
     lines.append(f"| mean (held out) | {len(data)} | {mean_cells} |")
     lines.append("\nweights fitted on all corpora:")
-    for name, columns in VARIANTS.items():
+    for name, columns in variants.items():
         weights = fit(data, columns)
         shown = ", ".join(f"{FEATURES[c]} {w:.3f}" for c, w in zip(columns, weights, strict=True))
         lines.append(f"- {name}: {shown}")
@@ -150,10 +189,11 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
 def main(argv: Sequence[str]) -> int:
     from bench.reader_validation import load
 
-    if len(argv) != 1:
+    names = [a for a in argv if a != "--dense"]
+    if len(names) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    print(report(load(argv[0])))
+    print(report(load(names[0]), dense="--dense" in argv))
     return 0
 
 
