@@ -8,8 +8,9 @@ closest sentences, marked as not an answer.
 
 Spans have kinds (``Chunk.kinds``). Headings, captions, code and questions are context, never an
 answer on their own; a sentence that introduces the code block, list or table right after it
-("run the following:") is judged and cited together with it, as one span. When the question names a
-section's heading (one the loader marked), the section's lead paragraph answers.
+("run the following:") is judged and cited together with it, as one span, and so is a sentence
+with the short ones that continue it ("Defaults to 4093."). When the question names a section's
+heading (one the loader marked), the section's lead paragraph answers.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ CLOSEST = 3
 # A line of at most this many words with no closing punctuation is a heading, not a sentence.
 HEADING_WORDS = 12
 _CLOSING = tuple(".!?…:;\"'”’")
+# A sentence of at most this many words that continues a paragraph ("Defaults to 4093.", "Use
+# rm instead.", "Returns undefined.") says too little alone: it is read and cited with the
+# sentence before it (``continues``). A product choice (2-3% of the sentences of the manuals
+# here; its effect on the validation sets: evals/README.md, round 12).
+CONTINUATION_WORDS = 4
 # Span kinds that may answer; the units that complete a sentence introducing them.
 ANSWERING_KINDS = frozenset({"text", "list", "table"})
 COMPLETING_KINDS = frozenset({"code", "list", "table"})
@@ -173,14 +179,53 @@ def _spans(passage: Passage) -> tuple[Span, ...]:
 
 def completed(passage: Passage, units: list[Span], i: int) -> Span:
     """Span ``i`` and, when it introduces it, the code block, list or table right after it, as
-    one span; its kind is that unit's ("code", "list", "table"), else "text"."""
+    one span; its kind is that unit's ("code", "list", "table"), else "text". A sentence that a
+    short one continues (``continues``) takes it along, as text."""
     span = units[i]
-    if span.kind == "text" and i + 1 < len(units) and introduces(span.text):
+    if span.kind == "text" and i + 1 < len(units):
         following = units[i + 1]
-        if following.kind in COMPLETING_KINDS:
+        if introduces(span.text) and following.kind in COMPLETING_KINDS:
             end = following.end
             return Span(span.start, end, span_text(passage, span.start, end), following.kind)
+        last = i
+        while last + 1 < len(units) and continues(passage, units[last], units[last + 1]):
+            last += 1
+        if last > i:
+            end = units[last].end
+            return Span(span.start, end, span_text(passage, span.start, end), "text")
     return replace(span, kind=span.kind if span.kind in COMPLETING_KINDS else "text")
+
+
+def reading_groups(passage: Passage) -> list[tuple[Span, str]]:
+    """Every span of the passage with the words before it (none after a heading), a short
+    sentence that continues another (``continues``) read with it, as ``candidate_sentences``
+    reads them (which also leaves out headings and code, and adds the unit a sentence
+    introduces): the generative path's claims are checked against these."""
+    units = spans(passage)
+    groups: list[tuple[int, int]] = []
+    for i, unit in enumerate(units):
+        if groups and continues(passage, units[i - 1], unit):
+            groups[-1] = (groups[-1][0], i)
+        else:
+            groups.append((i, i))
+    out = []
+    for first, last in groups:
+        start, end = units[first].start, units[last].end
+        whole = Span(start, end, span_text(passage, start, end), units[first].kind)
+        before = units[first - 1] if first else None
+        out.append((whole, before.text if before and before.kind != "heading" else ""))
+    return out
+
+
+def continues(passage: Passage, span: Span, following: Span) -> bool:
+    """Whether ``following`` is a short sentence that continues ``span``'s paragraph (no blank
+    line between them) and introduces nothing of its own."""
+    return (
+        span.kind == following.kind == "text"
+        and len(following.text.split()) <= CONTINUATION_WORDS
+        and not introduces(following.text)
+        and "\n\n" not in span_text(passage, span.end, following.start).replace("\r", "")
+    )
 
 
 @dataclass(frozen=True)
@@ -209,7 +254,9 @@ def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
             if span.kind == "heading":
                 before = ""
                 continue
-            if span.kind in ANSWERING_KINDS:
+            if i and continues(passage, units[i - 1], span):
+                pass  # read with the sentence it continues
+            elif span.kind in ANSWERING_KINDS:
                 whole = completed(passage, units, i)
                 key = (passage.chunk.source, whole.start, whole.end)
                 if key not in seen:
@@ -389,8 +436,14 @@ def lead_paragraph(
     loader): what opens a section before it ("Added in: v0.1", a list of parameters, a code
     block) is passed over."""
     lead: list[Span] = []
+    sentences = 0  # a short continuation is not one of its own (``continues``)
     for unit, kind in zip(units, declared, strict=True):
-        if kind == "heading" or len(lead) == max_sentences:
+        if kind == "heading":
+            break
+        if lead and continues(passage, lead[-1], unit):
+            lead.append(unit)
+            continue
+        if sentences == max_sentences:
             break
         if unit.kind != "text":
             if lead:
@@ -399,6 +452,7 @@ def lead_paragraph(
         if lead and "\n\n" in span_text(passage, lead[-1].end, unit.start).replace("\r", ""):
             break  # a blank line ends the paragraph
         lead.append(unit)
+        sentences += 1
     return lead
 
 

@@ -23,11 +23,12 @@ from rag.answering import (
     closest,
     context_title,
     judge,
+    reading_groups,
     refusal,
     rerank,
     top_dense,
 )
-from rag.citations import Weight, sentence_spans, span_text
+from rag.citations import Weight
 from rag.config import Settings
 from rag.errors import LLMError
 from rag.followup import conversation_turns
@@ -337,20 +338,17 @@ class CitationChecker(citations.CitationChecker):
         self.judged = judged or []
 
     def _support(self, claim: str, passage: Passage) -> tuple[int, int, float, bool]:
-        spans = sentence_spans(passage)
-        texts = [span_text(passage, s, e) for s, e in spans]
+        groups = reading_groups(passage)
+        title = context_title(passage.chunk)
         pairs = [
-            reader_pair(
-                claim, text, title=context_title(passage.chunk), before=texts[i - 1] if i else ""
-            )
-            for i, text in enumerate(texts)
+            reader_pair(claim, span.text, title=title, before=before) for span, before in groups
         ]
         logits = self.checks.reader.logits(pairs)
         best = int(logits.argmax())
         dense = top_dense(list(self.passages))  # the question's retrieval signal, as for answers
         probability = self.checks.reader.probability(float(logits[best]), dense)
-        start, end = spans[best]
-        return start, end, probability, probability >= self.checks.threshold
+        span = groups[best][0]
+        return span.start, span.end, probability, probability >= self.checks.threshold
 
     def answer(self, retrieval_confidence: float) -> Answer:
         """Only the supported claims, with their citations; the rest in ``unsupported``."""

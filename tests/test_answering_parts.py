@@ -21,11 +21,13 @@ from rag.answering import (
     choose,
     closest,
     completed,
+    continues,
     heading_match,
     is_heading,
     judge,
     labelled,
     looks_like_code,
+    reading_groups,
     refusal,
     rerank,
     section_label,
@@ -310,16 +312,16 @@ def test_a_heading_holding_the_path_separator_is_still_its_own_label(tmp_path: P
 
 def test_an_answer_labels_the_first_span_of_each_section_once(tmp_path: Path) -> None:
     reader = tied_reader(tmp_path / "tied")
-    first = passages("The flag starts watch mode. It restarts on change.", "cli.md")
+    first = passages("The flag starts watch mode. It restarts the process on change.", "cli.md")
     first = [replace(p, chunk=replace(p.chunk, section="CLI > --watch")) for p in first]
     answer = answer_extractive("What does it do?", first, reader, refusal_threshold=0.5)
     assert answer.text == (
-        "--watch \u2014 The flag starts watch mode. [1] It restarts on change. [2]"
+        "--watch \u2014 The flag starts watch mode. [1] It restarts the process on change. [2]"
     )
     # The citations are the sentences alone: the label is context, never cited.
     assert [c.text for c in answer.citations] == [
         "The flag starts watch mode.",
-        "It restarts on change.",
+        "It restarts the process on change.",
     ]
 
 
@@ -409,7 +411,11 @@ def test_a_caption_is_read_from_its_words() -> None:
 def test_each_sentence_is_read_with_its_title_and_the_sentence_before_it() -> None:
     """As in training: the reader sees a sentence with the chunk's title and the words before
     it, so a sentence that says "it" is read knowing what "it" is."""
-    texts = ["The Harbour bridge opened in 1932.", "It carries rail.", "Painters keep it grey."]
+    texts = [
+        "The Harbour bridge opened in 1932.",
+        "It carries rail and road traffic.",
+        "Painters keep it a shade of grey.",
+    ]
     found = passage("bridge.txt", " ".join(texts))
     found = replace(found, chunk=replace(found.chunk, title="Sydney Harbour Bridge"))
     question = "What does the bridge carry?"
@@ -426,11 +432,12 @@ def test_each_sentence_is_read_with_its_title_and_the_sentence_before_it() -> No
 def test_a_sentence_in_two_overlapping_chunks_is_read_once() -> None:
     """Overlapping chunks of one document hold the same sentence at the same offsets: the
     reader judges it once (the better-ranked chunk's)."""
-    first = passage("a.txt")
+    text = "One sentence here. Another sentence stands right there."
+    first = passage("a.txt", text)
     overlap = replace(first, chunk=replace(first.chunk, id="another chunk"), score=0.5)
     found = candidate_sentences([first, overlap])
     assert [(s.passage, s.start) for s in found] == [(first, 0), (first, 19)]
-    other = passage("b.txt")  # the same offsets in another document are another sentence
+    other = passage("b.txt", text)  # the same offsets in another document: another sentence
     assert len(candidate_sentences([first, other])) == 4
 
 
@@ -514,3 +521,99 @@ def test_the_refusal_is_the_readers_best_probability_whichever_sentence_leads() 
     assert not answer.refused
     assert answer.citations[0].text == "Alpha holds it."
     assert answer.confidence == round(reader.probability(beta, 0.5), 4)
+
+
+# A short sentence that continues a paragraph is read and cited with the sentence before it.
+
+COOKIE = "Warn if cookie headers are larger than this many bytes. Defaults to 4093."
+
+
+def test_a_short_continuation_is_read_and_cited_with_the_sentence_before_it() -> None:
+    _, found = structured([("text", COOKIE)], "Config > MAX_COOKIE_SIZE")
+    assert [u.text for u in spans(found)] == [COOKIE[:55], "Defaults to 4093."]
+    assert [(s.start, s.end, s.text) for s in candidate_sentences([found])] == [
+        (0, len(COOKIE), COOKIE)
+    ]
+    (group,) = reading_groups(found)  # the generative path's claims read it the same way
+    assert group == (Span(0, len(COOKIE), COOKIE, "text"), "")
+
+
+def test_what_a_continuation_is_not() -> None:
+    # Five words stand alone; a blank line starts another paragraph; a sentence that
+    # introduces a unit belongs to the unit; a first sentence stays alone.
+    cases: list[tuple[Blocks, list[str]]] = [
+        (
+            [("text", "Warn if headers are too large. It defaults to 4093 bytes.")],
+            ["Warn if headers are too large.", "It defaults to 4093 bytes."],
+        ),
+        (
+            [("text", "Warn if headers are too large."), ("text", "Defaults to 4093.")],
+            ["Warn if headers are too large.", "Defaults to 4093."],
+        ),
+        (
+            [("text", "Warn if headers are too large. For example:"), ("code", "x = 1")],
+            ["Warn if headers are too large.", "For example:\n\nx = 1"],
+        ),
+        (
+            [("text", "Not used. Warn if headers are too large.")],
+            ["Not used.", "Warn if headers are too large."],
+        ),
+    ]
+    for blocks, expected in cases:
+        _, found = structured(blocks, "S")
+        assert [s.text for s in candidate_sentences([found])] == expected, blocks
+        assert len(reading_groups(found)) == len(spans(found)), blocks
+    # A short sentence after a line of code (no blank line between) continues no sentence.
+    code = passage("run.txt", "Install it with this command.\n$ npm install --save\nDone in 3s.")
+    units = spans(code)
+    assert [u.kind for u in units] == ["text", "code", "text"]
+    assert not continues(code, units[1], units[2])
+    assert [s.text for s in candidate_sentences([code])][-1] == "Done in 3s."
+
+
+def test_a_section_lead_counts_sentences_not_their_short_continuations() -> None:
+    _, found = structured(
+        [
+            ("heading", "MAX_COOKIE_SIZE"),
+            ("text", f"{COOKIE} The check runs on every response the app sends."),
+        ],
+        "Config",
+    )
+    passage_, lead = section_lead("What is MAX_COOKIE_SIZE?", [found], max_sentences=2) or (
+        None,
+        [],
+    )
+    assert passage_ is found
+    assert [u.text for u in lead] == [
+        COOKIE[:55],
+        "Defaults to 4093.",
+        "The check runs on every response the app sends.",
+    ]
+    # Read after a heading, a sentence has no words before it, in both paths.
+    assert [(g.text, before) for g, before in reading_groups(found)][1] == (COOKIE, "")
+    assert next((s.text, s.before) for s in candidate_sentences([found])) == (COOKIE, "")
+
+
+def test_a_run_of_short_continuations_is_read_as_one_and_the_next_sentence_knows_it() -> None:
+    body = "The old command is kept for projects. Not used. Do not use. It prints a warning now."
+    _, found = structured([("text", body)], "S")
+    found_ = candidate_sentences([found])
+    assert [s.text for s in found_] == [
+        "The old command is kept for projects. Not used. Do not use.",
+        "It prints a warning now.",
+    ]
+    assert found_[1].before == "Do not use."  # the words right before it, as in training
+    groups = reading_groups(found)
+    assert [(g.text, before) for g, before in groups] == [(s.text, s.before) for s in found_]
+    whole = completed(found, spans(found), 0)
+    assert (whole.text, whole.kind) == (found_[0].text, "text")
+
+
+def test_an_answer_cites_the_default_with_its_sentence(tmp_path: Path) -> None:
+    reader = tied_reader(tmp_path / "tied")
+    _, found = structured([("text", COOKIE)], "Config > MAX_COOKIE_SIZE")
+    answer = answer_extractive(
+        "Above what size is a warning given?", [found], reader, refusal_threshold=0.5
+    )
+    assert [c.text for c in answer.citations] == [COOKIE]
+    assert "Defaults to 4093. [1]" in answer.text

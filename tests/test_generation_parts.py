@@ -304,7 +304,8 @@ def titled(text: str) -> Passage:
 def test_a_claim_is_read_as_the_reader_reads_answers_with_title_and_context(claim: str) -> None:
     """The claim's pair for each sentence is the answer path's: the chunk's title and the
     sentence before it, so a claim scores as the same question would (judge)."""
-    found_ = [titled("It opened to traffic in 1932. It carries rail. Painters keep it grey.")]
+    text = "It opened to traffic in 1932. It carries rail and road traffic. Painters keep it grey."
+    found_ = [titled(text)]
     start, end, probability, _ = CitationChecker(claim, found_, checks())._support(claim, found_[0])
     best = judge(claim, found_, shared_reader())[0]
     assert (start, end) == (best.start, best.end)

@@ -462,7 +462,7 @@ OPTIONS_PAGE = """<html><head><title>Frobnicator manual</title></head><body><mai
 <p>These options work with all tools.</p>
 <dl>
 <dt><code>--log-file=</code><code>&lt;filename&gt;</code></dt>
-<dd><p>Sends all messages to the file. An empty name aborts.</p></dd>
+<dd><p>Sends all messages to the file. An empty file name aborts the run.</p></dd>
 <dt><code>--quiet</code></dt><dt><code>-q</code></dt>
 <dd>Run silently.
 <dl><dt>Note</dt><dd><p>Errors are still printed.</p></dd></dl>
@@ -503,7 +503,11 @@ def test_a_defined_term_heads_the_blocks_that_describe_it(tmp_path: Path) -> Non
         ("heading", top, "Core options"),
         ("paragraph", top, "These options work with all tools."),
         ("heading", (*top, log_file), log_file),
-        ("paragraph", (*top, log_file), "Sends all messages to the file. An empty name aborts."),
+        (
+            "paragraph",
+            (*top, log_file),
+            "Sends all messages to the file. An empty file name aborts the run.",
+        ),
         ("heading", (*top, quiet), quiet),
         ("paragraph", (*top, quiet), "Run silently."),
         ("heading", (*top, quiet, "Note"), "Note"),
