@@ -617,3 +617,32 @@ def test_an_answer_cites_the_default_with_its_sentence(tmp_path: Path) -> None:
     )
     assert [c.text for c in answer.citations] == [COOKIE]
     assert "Defaults to 4093. [1]" in answer.text
+
+
+def test_the_edges_of_a_continuation_four_words_a_crlf_blank_line_and_a_lead_before_a_heading() -> (
+    None
+):
+    _, found = structured([("text", "Warn if headers are too large. It is not used.")], "S")
+    assert [s.text for s in candidate_sentences([found])] == [
+        "Warn if headers are too large. It is not used."  # four words still continue
+    ]
+    crlf = passage("w.txt", "Warn if headers are too large.\r\n\r\nDefaults to 4093.")
+    units = spans(crlf)
+    assert len(units) == 2 and not continues(crlf, units[0], units[1])  # another paragraph
+    one_line = passage("w.txt", "Warn if headers are too large.\r\nDefaults to 4093.")
+    units = spans(one_line)
+    assert len(units) == 2 and continues(one_line, units[0], units[1])
+    _, sections = structured(
+        [
+            ("heading", "MAX_COOKIE_SIZE"),
+            ("text", "Warn if cookie headers are too large for the server."),
+            ("heading", "Other settings"),
+            ("text", "Another sentence that is long enough here."),
+        ],
+        "Config",
+    )
+    found_lead = section_lead("What is MAX_COOKIE_SIZE?", [sections], max_sentences=2)
+    assert found_lead is not None
+    assert [u.text for u in found_lead[1]] == [
+        "Warn if cookie headers are too large for the server."
+    ]
