@@ -187,9 +187,7 @@ def completed(passage: Passage, units: list[Span], i: int) -> Span:
         if introduces(span.text) and following.kind in COMPLETING_KINDS:
             end = following.end
             return Span(span.start, end, span_text(passage, span.start, end), following.kind)
-        last = i
-        while last + 1 < len(units) and continues(passage, units[last], units[last + 1]):
-            last += 1
+        last = continued_to(passage, units, i)
         if last > i:
             end = units[last].end
             return Span(span.start, end, span_text(passage, span.start, end), "text")
@@ -202,19 +200,23 @@ def reading_groups(passage: Passage) -> list[tuple[Span, str]]:
     reads them (which also leaves out headings and code, and adds the unit a sentence
     introduces): the generative path's claims are checked against these."""
     units = spans(passage)
-    groups: list[tuple[int, int]] = []
-    for i, unit in enumerate(units):
-        if groups and continues(passage, units[i - 1], unit):
-            groups[-1] = (groups[-1][0], i)
-        else:
-            groups.append((i, i))
     out = []
-    for first, last in groups:
-        start, end = units[first].start, units[last].end
-        whole = Span(start, end, span_text(passage, start, end), units[first].kind)
+    for first, unit in enumerate(units):
+        if first and continues(passage, units[first - 1], unit):
+            continue  # read with the sentence it continues
+        start, end = unit.start, units[continued_to(passage, units, first)].end
+        whole = Span(start, end, span_text(passage, start, end), unit.kind)
         before = units[first - 1] if first else None
         out.append((whole, before.text if before and before.kind != "heading" else ""))
     return out
+
+
+def continued_to(passage: Passage, units: list[Span], i: int) -> int:
+    """The index of the last of the short sentences that continue span ``i`` (``i`` if none)."""
+    last = i
+    while last + 1 < len(units) and continues(passage, units[last], units[last + 1]):
+        last += 1
+    return last
 
 
 def continues(passage: Passage, span: Span, following: Span) -> bool:
