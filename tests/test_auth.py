@@ -499,19 +499,25 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
 
 
 def test_a_trusted_proxy_header_names_the_user(proxied: Page) -> None:
+    """The proxy names the user and forwards the client's address: the audit log records that
+    address (not the proxy's) for changes refused at the door and for changes made."""
     with httpx.Client(base_url=proxied.url, timeout=60) as client:
         assert client.get("/config").status_code == 401  # no header: not signed in
         for name in ("rita", "someone-else"):  # a name the users file lacks is a reader
-            user = {"X-Forwarded-User": name}
+            user = {"X-Forwarded-User": name, "X-Forwarded-For": "203.0.113.7"}
             assert client.get("/config", headers=user).status_code == 200
             refused = client.post("/gradio_api/call/resync", json={"data": []}, headers=user)
             assert refused.status_code == 403 and f"{name} is a reader" in refused.text
-        editor = {"X-Forwarded-User": "ed"}
+        editor = {"X-Forwarded-User": "ed", "X-Forwarded-For": "198.51.100.4"}
         posted = client.post("/gradio_api/call/resync", json={"data": []}, headers=editor)
         assert posted.status_code == 200 and "event_id" in posted.json()
-    assert [(e["user"], e["role"], e["result"]) for e in proxied.audit()[:2]] == [
-        ("rita", "reader", "refused"),
-        ("someone-else", "reader", "refused"),
+        event = posted.json()["event_id"]
+        with client.stream("GET", f"/gradio_api/call/resync/{event}", headers=editor) as stream:
+            assert any(line.startswith("event: complete") for line in stream.iter_lines())
+    assert [(e["user"], e["role"], e["result"], e["client"]) for e in proxied.audit()[:3]] == [
+        ("rita", "reader", "refused", "203.0.113.7"),
+        ("someone-else", "reader", "refused", "203.0.113.7"),
+        ("ed", "editor", "ok", "198.51.100.4"),
     ]
 
 

@@ -61,6 +61,8 @@ QUEUE_ANALYTICS_ENV = {
     "GRADIO_ANALYTICS_MAX_EVENTS": "1",
     "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1000000",
 }
+# uvicorn's list of proxies whose X-Forwarded-For it believes: emptied by serve().
+UVICORN_FORWARDED_ENV = "FORWARDED_ALLOW_IPS"
 DONT_KNOW = "I don't know which passage"
 NOT_ANSWERED = "The documents do not answer this question"
 
@@ -122,13 +124,19 @@ def notice_parts(notice: str) -> tuple[str, str]:
     return (found.group(1) if found else ""), text
 
 
-def requester(request: gr.Request | None) -> tuple[str | None, str]:
-    """The signed-in user (None without sign-in) and the client's address of a page event."""
+def requester(request: gr.Request | None, access: Access) -> tuple[str | None, str]:
+    """The signed-in user (None without sign-in) and the client's address of a page event:
+    from a trusted proxy, the address it forwards (``Access.client``), as the sign-in throttle
+    and the audit log's other entries see it."""
     if request is None:
         return None, ""
     user = getattr(request, "username", None)
-    client = getattr(request, "client", None)
-    return (str(user) if user else None), str(getattr(client, "host", "") or "")
+    connection = getattr(request, "request", None)
+    if connection is not None:
+        client = access.client(connection)
+    else:  # a request Gradio rebuilt without its connection: the address it kept
+        client = str(getattr(getattr(request, "client", None), "host", "") or "")
+    return (str(user) if user else None), client
 
 
 def create_app(
@@ -167,7 +175,7 @@ def create_app(
         backend: str,
         request: gr.Request | None = None,
     ) -> Iterator[ChatOutputs]:
-        user, _ = requester(request)
+        user, _ = requester(request, access)
         for update in handlers.ask(question, session or ChatSession(), k, mode, backend):
             yield _outputs(update, user)
 
@@ -176,12 +184,12 @@ def create_app(
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
     def clear(request: gr.Request | None = None) -> ChatOutputs:
-        return _outputs(ChatUpdate(handlers.clear()), requester(request)[0])
+        return _outputs(ChatUpdate(handlers.clear()), requester(request, access)[0])
 
     def restore(
         stored: Any, request: gr.Request | None = None
     ) -> tuple[list[dict[str, str]], str, ChatSession, str]:
-        user, _ = requester(request)
+        user, _ = requester(request, access)
         if not isinstance(stored, dict) or stored.get("user") != user:
             stored = None  # another user's conversation (or none): never shown to this one
         # Not the question box: a question typed while the page was loading must survive.
@@ -218,10 +226,7 @@ def create_app(
 
     def save_feedback(record: dict[str, Any], verdict: str, request: gr.Request | None) -> str:
         """The notice for a verdict saved, or for one the feedback file could not take."""
-        user, client = requester(request)
-        connection = getattr(request, "request", None)
-        if connection is not None:  # the address a trusted proxy forwards, as for sign-in
-            client = access.client(connection)
+        user, client = requester(request, access)
         wait = verdicts.take(user or client)
         if wait:
             return render.notice(
@@ -324,7 +329,7 @@ def create_app(
 
     def change(action: audit.Action, files: list[str], request: gr.Request | None, run: Any) -> str:
         """Run one change if this user may make it here; log the attempt either way."""
-        user, client = requester(request)
+        user, client = requester(request, access)
         refused = access.refusal(user)
         if refused is not None:
             access.record(user, action, files, "refused", refused, client)
@@ -361,7 +366,7 @@ def create_app(
     def view(request: gr.Request | None = None) -> tuple[Any, Any, Any, Any]:
         """What this user sees: the change buttons only for an editor on a page that may
         change the index (not a replica), and who is signed in."""
-        user, _ = requester(request)
+        user, _ = requester(request, access)
         role = access.role(user)
         reason = read_only_reason(index_source(settings))
         if not reason and role != "editor":
@@ -698,6 +703,12 @@ def serve(
         def wrap(inner: Any, gradio_app: Any) -> Any:
             return ChangeGuard(inner, gradio_app, guarded, changes)
 
+    # Which proxy's X-Forwarded-For is believed is RAG_TRUSTED_PROXIES' alone (Access.client,
+    # Access.proxy_user). uvicorn would otherwise replace the connection's address with the
+    # forwarded one for its own list (FORWARDED_ALLOW_IPS, default loopback) before ui/auth.py
+    # sees it: a signing-in proxy on loopback that forwards the address was then not believed
+    # (its requests seemed to come from the user's address), and every one got 401.
+    os.environ[UVICORN_FORWARDED_ENV] = ""
     # Gradio's own upload cap is a backstop for huge files; up to it, our handler checks the
     # size against max_upload_mb and explains the limit on the page.
     backstop = int(settings.max_upload_mb * 2 * 1024 * 1024) + 1024 * 1024

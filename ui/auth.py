@@ -374,7 +374,7 @@ class ChangeGuard:
             user = self.access.request_user(request, self.gradio_app)
             reason = self.access.refusal(user)
             if reason is not None:
-                client = request.client.host if request.client else ""
+                client = self.access.client(request)
                 files = file_names(body) if body else []
                 self.access.record(user, action, files, "refused", reason, client)
                 status = 401 if user is None else 403
