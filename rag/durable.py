@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
+import re
 import secrets
 from pathlib import Path
 
 from rag.errors import DiskFullError, StoreError
 
+# A temporary file's name past ``.NAME``: ``.PID.HEX.tmp`` (write_atomic).
+TOKEN_BYTES = 6
+_STALE = re.compile(rf"\.([0-9]+)\.[0-9a-f]{{{2 * TOKEN_BYTES}}}\.tmp")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _FULL_TEXT = ("no space left", "disk is full", "database or disk is full", "quota exceeded")
 
@@ -63,15 +68,48 @@ def write_file(path: Path, data: bytes, mode: int = 0o666, exclusive: bool = Fal
         os.fsync(file.fileno())
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user's included)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # none, or a number no process can have
+        return False
+    except OSError:  # EPERM: it runs, as someone else
+        return True
+    return True
+
+
+def sweep_stale(path: Path) -> list[Path]:
+    """Remove the temporary files of ``path`` that writers killed before their rename left
+    (``.NAME.PID.HEX.tmp`` of a process that runs no more); the ones removed.
+
+    A crash or a kill between write and rename leaves one such file, as big as ``path``, and
+    nothing else reads or removes it. A running writer's file is left alone (its process is
+    alive, this one's threads included); a name of another form is never touched.
+    """
+    removed = []
+    with contextlib.suppress(OSError):  # a folder that cannot be listed: nothing to sweep
+        for entry in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            found = _STALE.fullmatch(entry.name[len(path.name) + 1 :])
+            if found is None or _alive(int(found.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
 def write_atomic(path: Path, data: bytes, mode: int = 0o666) -> None:
     """Replace ``path`` so that a crash or power loss leaves the old or the new file, whole.
 
     Write a temporary file of its own (a new name each call: two writers, threads of one
     process included, never share one), fsync it, rename it over ``path``, then fsync the
     folder. The file is created with ``mode`` (less the umask): a private file is never
-    readable by others, not even before its rename.
+    readable by others, not even before its rename. The temporary files of writers killed
+    before their rename are removed first (``sweep_stale``).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(TOKEN_BYTES)}.tmp")
+    sweep_stale(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_file(tmp, data, mode, exclusive=True)

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rag.durable import write_atomic
+from rag.errors import RagError
 
 MASK, SHAPES, LAST_LAYER = "mask", "shapes", "last layer"
 # Token counts the shape probe runs the graph at (any two distinct lengths will do).
@@ -56,23 +57,11 @@ def rewritten(
     try:
         for old in cache.glob("reader-graph-*"):  # an older graph or code: one copy is kept
             old.unlink(missing_ok=True)
-        _write_atomically(graph_path, graph)
-        _write_atomically(steps_path, json.dumps({"rewrites": list(done)}).encode())
-    except OSError:
+        write_atomic(graph_path, graph)
+        write_atomic(steps_path, json.dumps({"rewrites": list(done)}).encode())
+    except (OSError, RagError):  # not kept: the next load rewrites it again
         pass
     return graph, done
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
 
 
 def rewrite(data: bytes, fused_norms: bool = True) -> tuple[bytes, tuple[str, ...]]:

@@ -7,12 +7,14 @@ import errno
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from rag.durable import write_atomic, write_file
+from rag.durable import sweep_stale, write_atomic, write_file
 from rag.errors import DiskFullError, StoreError
 from rag.users import add_user
 
@@ -97,6 +99,60 @@ def test_a_failed_write_keeps_the_old_file_whole_and_leaves_nothing_aside(
     (tmp_path / "blocker").write_text("a file, not a folder")
     with pytest.raises(StoreError, match=r"Cannot write .*check that RAG_STORE_DIR"):
         write_atomic(tmp_path / "blocker" / "x.json", b"{}")
+
+
+KILLED_BEFORE_RENAME = """
+import os, sys
+from pathlib import Path
+import rag.durable as durable
+durable.os.replace = lambda *a: os._exit(9)  # the power cut: after the write, before the rename
+durable.write_atomic(Path(sys.argv[1]), b"x" * 100_000)
+"""
+
+
+def test_a_writer_killed_before_its_rename_leaves_a_file_the_next_write_removes(
+    tmp_path: Path,
+) -> None:
+    """A kill between write and rename left ``.NAME.PID.HEX.tmp`` (as big as the file) for
+    good: the next write of that file removes the ones of writers that run no more."""
+    path = tmp_path / "manifest.json"
+    write_atomic(path, b'{"old": true}')
+    left = []
+    for _ in range(2):  # the second killed writer removes the first one's file, leaves its own
+        killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_RENAME, str(path)])
+        assert killed.returncode == 9
+        left.append(_leftovers(tmp_path))
+    assert [len(names) for names in left] == [1, 1] and left[0] != left[1]
+    assert left[1][0].startswith(".manifest.json.") and left[1][0].endswith(".tmp")
+    assert (tmp_path / left[1][0]).stat().st_size == 100_000
+    assert path.read_bytes() == b'{"old": true}'  # the killed writers changed nothing
+    write_atomic(path, b'{"new": true}')
+    assert _leftovers(tmp_path) == [] and path.read_bytes() == b'{"new": true}'
+
+
+def test_only_temporary_files_of_dead_writers_of_that_file_are_swept(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    hexes = "0123456789ab"
+    names = {
+        "dead": f".manifest.json.{dead.pid}.{hexes}.tmp",
+        "huge pid": f".manifest.json.{10**30}.{hexes}.tmp",
+        "running (this process)": f".manifest.json.{os.getpid()}.{hexes}.tmp",
+        "running (pid 1)": f".manifest.json.1.{hexes}.tmp",
+        "another file's": f".users.json.{dead.pid}.{hexes}.tmp",
+        "a longer name": f".manifest.json.bak.{dead.pid}.{hexes}.tmp",
+        "not a token": f".manifest.json.{dead.pid}.{hexes[:-1]}z.tmp",
+        "a short token": f".manifest.json.{dead.pid}.{hexes[:-2]}.tmp",
+        "a name that goes on": f".manifest.json.{dead.pid}.{hexes}.tmp.old.tmp",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("left")
+    removed = sweep_stale(tmp_path / "manifest.json")
+    assert sorted(p.name for p in removed) == sorted([names["dead"], names["huge pid"]])
+    kept = set(names.values()) - {names["dead"], names["huge pid"]}
+    assert set(_leftovers(tmp_path)) == kept
+    assert sweep_stale(tmp_path / "manifest.json") == []
+    assert sweep_stale(tmp_path / "no-such-folder" / "x.json") == []
 
 
 def test_an_exclusive_write_does_not_follow_a_planted_link(tmp_path: Path) -> None:
