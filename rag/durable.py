@@ -5,16 +5,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import hashlib
 import os
 import re
 import secrets
+import socket
 from pathlib import Path
 
 from rag.errors import DiskFullError, StoreError
 
-# A temporary file's name past ``.NAME``: ``.PID.HEX.tmp`` (write_atomic).
+# A temporary file's name past ``.NAME``: ``.HOST-PID.HEX.tmp`` (write_atomic), HOST a digest
+# of this machine's name: a folder shared between machines holds other machines' writers, whose
+# process numbers mean nothing here.
 TOKEN_BYTES = 6
-_STALE = re.compile(rf"\.([0-9]+)\.[0-9a-f]{{{2 * TOKEN_BYTES}}}\.tmp")
+HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_STALE = re.compile(rf"\.([0-9a-f]{{8}})-([0-9]+)\.[0-9a-f]{{{2 * TOKEN_BYTES}}}\.tmp")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _FULL_TEXT = ("no space left", "disk is full", "database or disk is full", "quota exceeded")
 
@@ -81,17 +86,18 @@ def _alive(pid: int) -> bool:
 
 def sweep_stale(path: Path) -> list[Path]:
     """Remove the temporary files of ``path`` that writers killed before their rename left
-    (``.NAME.PID.HEX.tmp`` of a process that runs no more); the ones removed.
+    (``.NAME.HOST-PID.HEX.tmp`` of a process of this machine that runs no more); the ones
+    removed.
 
     A crash or a kill between write and rename leaves one such file, as big as ``path``, and
     nothing else reads or removes it. A running writer's file is left alone (its process is
-    alive, this one's threads included); a name of another form is never touched.
+    alive, this one's threads included), as are another machine's and names of other forms.
     """
     removed = []
     with contextlib.suppress(OSError):  # a folder that cannot be listed: nothing to sweep
         for entry in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
             found = _STALE.fullmatch(entry.name[len(path.name) + 1 :])
-            if found is None or _alive(int(found.group(1))):
+            if found is None or found.group(1) != HOST or _alive(int(found.group(2))):
                 continue
             with contextlib.suppress(OSError):
                 entry.unlink()
@@ -108,7 +114,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o666) -> None:
     readable by others, not even before its rename. The temporary files of writers killed
     before their rename are removed first (``sweep_stale``).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(TOKEN_BYTES)}.tmp")
+    token = secrets.token_hex(TOKEN_BYTES)
+    tmp = path.with_name(f".{path.name}.{HOST}-{os.getpid()}.{token}.tmp")
     sweep_stale(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.durable import sweep_stale, write_atomic, write_file
+from rag.durable import HOST, sweep_stale, write_atomic, write_file
 from rag.errors import DiskFullError, StoreError
 from rag.users import add_user
 
@@ -134,16 +134,19 @@ def test_only_temporary_files_of_dead_writers_of_that_file_are_swept(tmp_path: P
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     hexes = "0123456789ab"
+    other = "0" * 8 if HOST != "0" * 8 else "1" * 8
     names = {
-        "dead": f".manifest.json.{dead.pid}.{hexes}.tmp",
-        "huge pid": f".manifest.json.{10**30}.{hexes}.tmp",
-        "running (this process)": f".manifest.json.{os.getpid()}.{hexes}.tmp",
-        "running (pid 1)": f".manifest.json.1.{hexes}.tmp",
-        "another file's": f".users.json.{dead.pid}.{hexes}.tmp",
-        "a longer name": f".manifest.json.bak.{dead.pid}.{hexes}.tmp",
-        "not a token": f".manifest.json.{dead.pid}.{hexes[:-1]}z.tmp",
-        "a short token": f".manifest.json.{dead.pid}.{hexes[:-2]}.tmp",
-        "a name that goes on": f".manifest.json.{dead.pid}.{hexes}.tmp.old.tmp",
+        "dead": f".manifest.json.{HOST}-{dead.pid}.{hexes}.tmp",
+        "huge pid": f".manifest.json.{HOST}-{10**30}.{hexes}.tmp",
+        "running (this process)": f".manifest.json.{HOST}-{os.getpid()}.{hexes}.tmp",
+        "running (pid 1)": f".manifest.json.{HOST}-1.{hexes}.tmp",
+        "another machine's": f".manifest.json.{other}-{dead.pid}.{hexes}.tmp",
+        "another file's": f".users.json.{HOST}-{dead.pid}.{hexes}.tmp",
+        "a longer name": f".manifest.json.bak.{HOST}-{dead.pid}.{hexes}.tmp",
+        "not a token": f".manifest.json.{HOST}-{dead.pid}.{hexes[:-1]}z.tmp",
+        "a short token": f".manifest.json.{HOST}-{dead.pid}.{hexes[:-2]}.tmp",
+        "a name that goes on": f".manifest.json.{HOST}-{dead.pid}.{hexes}.tmp.old.tmp",
+        "no machine (before)": f".manifest.json.{dead.pid}.{hexes}.tmp",
     }
     for name in names.values():
         (tmp_path / name).write_text("left")
@@ -176,7 +179,7 @@ def test_an_atomic_write_refuses_a_link_planted_at_its_temporary_name(
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     monkeypatch.setattr("rag.durable.secrets.token_hex", lambda n: "f" * 2 * n)
-    (tmp_path / f".manifest.json.{os.getpid()}.ffffffffffff.tmp").symlink_to(victim)
+    (tmp_path / f".manifest.json.{HOST}-{os.getpid()}.ffffffffffff.tmp").symlink_to(victim)
     with pytest.raises(StoreError, match="File exists"):
         write_atomic(tmp_path / "manifest.json", b"{}")
     assert victim.read_text() == "precious" and not (tmp_path / "manifest.json").exists()
