@@ -30,7 +30,7 @@ from rag import audit
 from rag.cli import main as cli_main
 from rag.config import Settings
 from rag.errors import ConfigError
-from rag.users import add_user, load_users, remove_user, verify
+from rag.users import add_user, load_users, remove_user, save_users, verify
 from tests.conftest import SEED_FILE, SEEDS
 from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixture)
 from ui.app import create_app, serve
@@ -103,6 +103,51 @@ def test_a_damaged_users_file_is_one_line(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(ConfigError, match=f"The users file {path} is damaged .*rag users add"):
         load_users(path)
+
+
+def test_users_file_messages_and_limits_exactly(tmp_path: Path) -> None:
+    """The whole message of each refusal (what to do is part of it), and the limits' edges."""
+    path = tmp_path / "users.json"
+
+    def refused(name: str, role: str, password: str) -> str:
+        with pytest.raises(ConfigError) as caught:
+            add_user(path, name, role, password, rounds=FAST)
+        return str(caught.value)
+
+    assert refused("-rita", "reader", "long-enough") == (
+        "'-rita' cannot be a user name: use 1 to 64 letters, digits, '.', '_', '@' or '-', "
+        "starting with a letter or digit."
+    )
+    assert refused("rita", "reader", "x" * 73) == (
+        "The password is 73 bytes long; bcrypt reads at most 72: use a shorter one."
+    )
+    assert add_user(path, "rita", "reader", "x" * 8, rounds=FAST)[1]  # 8 characters: enough
+    assert refused("ed", "reader", "x" * 7).endswith("use at least 8 characters.")
+    assert add_user(path, "r" * 64, "reader", "long-enough", rounds=FAST)[1]
+    assert "cannot be a user name" in refused("r" * 65, "reader", "long-enough")
+    # A file of another version, or with none, is not taken for a users file.
+    hashed = load_users(path)["rita"].hash
+    for version in ('"version": 2, ', ""):
+        users = f'"users": {{"rita": {{"role": "editor", "hash": "{hashed}"}}}}'
+        path.write_text(f"{{{version}{users}}}")
+        with pytest.raises(ConfigError, match="is damaged \\(not a version 1 users file\\)"):
+            load_users(path)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(ConfigError) as unreadable:
+        load_users(folder)
+    assert str(unreadable.value).startswith(f"Cannot read the users file {folder} (")
+    assert str(unreadable.value).endswith(
+        "): fix its permissions, or set RAG_USERS_FILE to another file."
+    )
+    blocked = tmp_path / "a-file" / "users.json"
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(ConfigError) as unwritable:
+        save_users(blocked, {})
+    assert str(unwritable.value).startswith(f"Cannot write the users file {blocked} (")
+    assert str(unwritable.value).endswith(
+        "): set RAG_USERS_FILE to a file in a folder you can write."
+    )
 
 
 def test_cli_adds_lists_and_removes_users(
