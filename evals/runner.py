@@ -405,7 +405,8 @@ def write_outputs(
         path = target / f"summary-{mode}.json"
         if path.exists():
             summaries[mode] = json.loads(path.read_text())
-            lines = (target / f"results-{mode}.jsonl").read_text(encoding="utf-8").splitlines()
+            text = (target / f"results-{mode}.jsonl").read_text(encoding="utf-8")
+            lines = text.split("\n")  # not at U+2028 and its kin, which answers can hold
             all_records[mode] = [json.loads(line) for line in lines if line]
     (target / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n")
     (target / "table.md").write_text(markdown_table(summaries))

@@ -84,4 +84,6 @@ def read(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    # Lines end at "\n" only: str.splitlines() also splits at U+2028, U+2029 and U+0085,
+    # which a JSON line holds as they are (a user name tried at sign-in can carry them).
+    return [json.loads(line) for line in text.split("\n") if line.strip()]

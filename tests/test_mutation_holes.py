@@ -551,6 +551,11 @@ def test_save_upload_writes_through_a_hidden_temporary_file(
     assert again == uploads.SavedUpload(docs.resolve() / "moon.txt", True)
     assert (docs / "moon.txt").read_text(encoding="utf-8") == "A newer text.\n"
     assert sorted(p.name for p in docs.iterdir()) == ["moon.txt"]
+    # A document gets the mode of any new file of this user (mkstemp's 0600 hid it from other
+    # users' tools reading the folder).
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (docs / "moon.txt").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_save_upload_refuses_a_folder_and_an_unreadable_file(tmp_path: Path) -> None:

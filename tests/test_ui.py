@@ -901,6 +901,38 @@ def test_feedback_that_cannot_be_saved_says_so_and_how(seeded: Settings, tmp_pat
     assert box["visible"] is False and "The verdict was not saved" in notice
 
 
+# U+2028, U+2029 and U+0085 end a line for str.splitlines(); JSON keeps them raw in a string.
+LINE_BREAKING = "eve\u2028{\"x\": 1}\u2029 \u0085 end"
+
+
+def test_jsonl_files_are_read_whole_when_a_value_holds_unicode_line_separators(
+    tmp_path: Path,
+) -> None:
+    """A sign-in name, a question or a document's text can hold U+2028/U+2029/U+0085: the
+    audit log, the feedback file and an eval run's results are read line by line at "\\n"
+    only. Split at them, reading the audit log raised JSONDecodeError, and the others lost
+    or broke the line."""
+    from evals.runner import write_outputs
+    from rag import audit
+
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, audit.AuditEvent(LINE_BREAKING, None, "sign-in", (), "refused", "x", ""))
+    audit.append(log, audit.AuditEvent("ed", "editor", "resync", (LINE_BREAKING,), "ok", "", ""))
+    assert [(e["user"], e["files"]) for e in audit.read(log)] == [
+        (LINE_BREAKING, []),
+        ("ed", [LINE_BREAKING]),
+    ]
+    verdicts = tmp_path / "feedback.jsonl"
+    rows = [{"question": LINE_BREAKING, "feedback": verdict} for verdict in ("right", "wrong")]
+    verdicts.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    found = feedback.status(verdicts)
+    assert (found.questions, found.right, found.wrong) == (2, 1, 1)
+    row = {"id": "q1", "question": "q", "answerable": True, "refused": False, "confidence": 0.9,
+           "answer": LINE_BREAKING, "latency_ms": 1, "citations": [], "retrieved": []}  # fmt: skip
+    summaries = write_outputs(tmp_path / "run", {"hybrid": [row]}, {"name": "x"})
+    assert summaries["hybrid"]["questions"] == 1
+
+
 def test_feedback_is_saved_as_eval_questions(seeded: Settings, tmp_path: Path) -> None:
     target = tmp_path / "evals" / "feedback.jsonl"
     app = create_app(seeded.with_(feedback_file=target))

@@ -141,7 +141,7 @@ def summary_path(path: Path) -> Path:
 def status(path: Path) -> FeedbackStatus:
     right = wrong = 0
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not at U+2028 and its kin
     except OSError:
         lines = []
     for line in lines:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +97,10 @@ def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Saved
     if target.is_dir():
         raise UploadRejected(f"{base}: a folder of that name exists in the documents folder.")
     # The temporary name keeps the target's suffix: the loader picks the format by suffix.
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".part" + target.suffix, dir=root)
+    # Created as any new file of this user is (mode 0o666 less the umask; mkstemp's 0600 kept
+    # the document from other users' tools), exclusively: nothing planted there is followed.
+    tmp = root / f".upload-{secrets.token_hex(8)}.part{target.suffix}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
             shutil.copyfileobj(src, out)
