@@ -902,7 +902,7 @@ def test_feedback_that_cannot_be_saved_says_so_and_how(seeded: Settings, tmp_pat
 
 
 # U+2028, U+2029 and U+0085 end a line for str.splitlines(); JSON keeps them raw in a string.
-LINE_BREAKING = "eve\u2028{\"x\": 1}\u2029 \u0085 end"
+LINE_BREAKING = 'eve\u2028{"x": 1}\u2029 \u0085 end'
 
 
 def test_jsonl_files_are_read_whole_when_a_value_holds_unicode_line_separators(
