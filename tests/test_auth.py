@@ -95,14 +95,23 @@ def test_bad_users_are_refused(
 
 
 @pytest.mark.parametrize(
-    "text", ["{", '{"version": 1}', '{"version": 1, "users": {"a": {"role": "x", "hash": "$2b"}}}',
-             '{"version": 1, "users": {"a": {"role": "reader", "hash": "plain"}}}']
+    ("text", "reason"),
+    [("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+     ('{"version": 1}', "'users'"),
+     ('{"version": 1, "users": {"a": {"role": "x", "hash": "$2b"}}}',
+      "Unknown role 'x': use one of reader, editor."),
+     ('{"version": 1, "users": {"a": {"role": "reader", "hash": "plain"}}}',
+      "the hash of 'a' is not a bcrypt hash")],
 )  # fmt: skip
-def test_a_damaged_users_file_is_one_line(tmp_path: Path, text: str) -> None:
+def test_a_damaged_users_file_is_one_line(tmp_path: Path, text: str, reason: str) -> None:
     path = tmp_path / "users.json"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=f"The users file {path} is damaged .*rag users add"):
+    with pytest.raises(ConfigError) as damaged:
         load_users(path)
+    assert str(damaged.value) == (
+        f"The users file {path} is damaged ({reason}): restore it, or delete it and add the "
+        "users again with rag users add NAME --role reader|editor."
+    )
 
 
 def test_users_file_messages_and_limits_exactly(tmp_path: Path) -> None:
