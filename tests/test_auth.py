@@ -379,10 +379,16 @@ def refused_calls(page: Page) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_nobody_signed_in_gets_401(page: Page) -> None:
+    """Every change, and a question, from nobody signed in: 401, and no audit line (nobody is
+    named; a loop of them filled the disk). A failed sign-in names someone: it is logged."""
+    asking = next(int(fn._id) for fn in page.app.fns.values() if str(fn.api_name) == "ask")
+    ask = {"data": ["Who?", None, 5, "hybrid", "extractive"], "session_hash": "abc",
+           "fn_index": asking}  # fmt: skip
     with signed_in(page, None) as client:
         assert client.get("/config").status_code == 401  # Gradio's own login
         before = len(page.audit())
-        for path, _, body in refused_calls(page):
+        calls = [*refused_calls(page), ("/gradio_api/queue/join", "ask", ask)]
+        for path, _, body in calls:
             response = client.post(path, json=body)
             assert response.status_code == 401, (path, response.text)
             assert response.json() == {
@@ -392,8 +398,38 @@ def test_nobody_signed_in_gets_401(page: Page) -> None:
         assert bad.status_code == 400
     lines = page.audit()[before:]
     assert [(e["user"], e["action"], e["result"]) for e in lines] == [
-        (None, action, "refused") for _, action, _ in refused_calls(page)
-    ] + [(READER[0], "sign-in", "refused")]
+        (READER[0], "sign-in", "refused")
+    ]
+
+
+def test_nobody_signed_in_is_answered_before_the_body_is_read(page: Page) -> None:
+    """A body under the 16 MiB cap from nobody signed in is not read (nor parsed on the page's
+    event loop, where 16 MiB of JSON froze every other request): 401 while it is still being
+    sent. The old page waited for the whole body first."""
+    for path in ("/gradio_api/queue/join", "/gradio_api/call/delete", "/gradio_api/run/predict"):
+        # Nothing of the body is sent: the old page waited for it (20 s, then no answer).
+        answer = raw_post(page, path, f"Content-Length: {8 * 2**20}\r\n", iter(()))
+        assert answer.startswith(b"HTTP/1.1 401 "), (path, answer[:80])
+
+
+def test_a_readers_refused_changes_in_a_loop_are_logged_up_to_a_limit(page: Page) -> None:
+    """A reader's script refusing itself 35 times in a minute: 35 times 403, 30 audit lines
+    (MAX_REFUSALS_LOGGED); each line names the reader and the files. (A reader of its own: the
+    page is shared by this module's tests, and the limit counts per user.)"""
+    from ui.auth import MAX_REFUSALS_LOGGED
+
+    add_user(page.settings.users_path, "lars", "reader", "reader-pass-2", rounds=FAST)
+    before = len(page.audit())
+    with signed_in(page, ("lars", "reader-pass-2")) as client:
+        codes = [
+            client.post("/gradio_api/call/delete", json={"data": [[f"f{i}.txt"]]}).status_code
+            for i in range(MAX_REFUSALS_LOGGED + 5)
+        ]
+    assert codes == [403] * (MAX_REFUSALS_LOGGED + 5)
+    lines = page.audit()[before:]
+    assert [(e["user"], e["action"], e["files"]) for e in lines] == [
+        ("lars", "delete", [f"f{i}.txt"]) for i in range(MAX_REFUSALS_LOGGED)
+    ]
 
 
 def test_a_session_heartbeat_needs_a_signed_in_user(page: Page) -> None:
@@ -726,24 +762,32 @@ def raw_post(page: Page, path: str, head: str, parts: Iterator[bytes]) -> bytes:
 
 
 def test_a_body_over_the_cap_is_refused_before_anyone_reads_it(page: Page) -> None:
-    """Nobody signed in: a 1 GiB Content-Length, and a chunked body past 16 MiB, get 413 at
-    once. The old page read either whole into memory before its 401 (800 MB sent to queue/join
-    grew it by 2.4 GB); a body under the cap still reaches the sign-in check."""
-    declared = raw_post(page, "/gradio_api/queue/join", f"Content-Length: {2**30}\r\n", iter(()))
+    """A signed-in user: a 1 GiB Content-Length, and a chunked body past 16 MiB, get 413 at
+    once. The old page read either whole into memory (800 MB sent to queue/join grew it by
+    2.4 GB). Nobody signed in gets 401 at once, whatever the body; a body under the cap from a
+    reader still reaches the role check."""
+    with signed_in(page, READER) as client:
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    signed, huge = f"Cookie: {cookie}\r\n", f"Content-Length: {2**30}\r\n"
+    declared = raw_post(page, "/gradio_api/queue/join", signed + huge, iter(()))
     assert declared.startswith(b"HTTP/1.1 413 "), declared[:80]
     assert b"The request is over 16 MiB" in declared
+    anonymous = raw_post(page, "/gradio_api/queue/join", huge, iter(()))
+    assert anonymous.startswith(b"HTTP/1.1 401 "), anonymous[:80]
     mib = b" " * 2**20
     chunk = f"{len(mib):x}\r\n".encode() + mib + b"\r\n"
     chunked = raw_post(
         page,
         "/gradio_api/run/predict",
-        "Transfer-Encoding: chunked\r\n",
+        f"{signed}Transfer-Encoding: chunked\r\n",
         iter([chunk] * 17),  # no last chunk: the body never ends
     )
     assert chunked.startswith(b"HTTP/1.1 413 "), chunked[:80]
     under = {"data": ["x" * 2**20], "session_hash": "abc", "fn_index": page.index_of("delete")}
     with signed_in(page, None) as client:
         assert client.post("/gradio_api/queue/join", json=under).status_code == 401
+    with signed_in(page, READER) as client:
+        assert client.post("/gradio_api/queue/join", json=under).status_code == 403
 
 
 # One user and the queue ----------------------------------------------------------------------

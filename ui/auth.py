@@ -62,6 +62,9 @@ SIGN_IN_MESSAGE = (
     f"sign-in from your address pauses for up to {WINDOW:g} s."
 )
 MAX_LOGGED_NAMES = 50
+# A signed-in user's refused changes written to the audit log in any minute (a product choice:
+# far above what a person clicks; a script's loop of them would otherwise fill the disk).
+MAX_REFUSALS_LOGGED = 30
 
 
 def is_loopback(host: str) -> bool:
@@ -328,8 +331,10 @@ def file_names(body: bytes) -> list[str]:
 
 
 class ChangeGuard:
-    """ASGI middleware: a change request from anyone but an editor gets 401 (not signed in) or
-    403, and is logged as refused; a client that failed too many sign-ins gets 429 (ui/
+    """ASGI middleware: a request that could queue an event or make a change gets 401 from
+    nobody signed in (before its body is read; not logged); a change asked by a signed-in user
+    who is not an editor gets 403 and is logged as refused (``MAX_REFUSALS_LOGGED`` a minute per
+    user at most); a client that failed too many sign-ins gets 429 (ui/
     throttle.py) and every failed sign-in is logged; a user with ``MAX_PENDING`` events in the
     queue gets 429 for one more (ui/fair_queue.py); a session's heartbeat stream needs a
     signed-in user (401); everything else passes as it came."""
@@ -347,6 +352,8 @@ class ChangeGuard:
         self.access = access
         self.changes = changes
         self.throttle = throttle if throttle is not None else SignInThrottle()
+        # At most MAX_REFUSALS_LOGGED refused changes of one user a minute reach the audit log.
+        self.logged_refusals = SignInThrottle(max_failed=MAX_REFUSALS_LOGGED, window=WINDOW)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.unsigned_heartbeat(scope):
@@ -362,6 +369,11 @@ class ChangeGuard:
         if path != FILE_TRANSFER and path != QUEUE_JOIN and not path.startswith(NAMED_CALLS):
             await self.app(scope, receive, send)
             return
+        request = Request(scope)
+        user = self.access.request_user(request, self.gradio_app)
+        if user is None:  # the HostGuard asks before_body first: only when used alone
+            await self.unsigned(scope, receive, send)
+            return
         body, messages = b"", []
         if path != FILE_TRANSFER:  # a file transfer's body is the file: never buffered here
             messages = await _read_body(receive)
@@ -370,27 +382,43 @@ class ChangeGuard:
             "upload" if path == FILE_TRANSFER else self.changes.action(path, body)
         )
         if action is not None:
-            request = Request(scope)
-            user = self.access.request_user(request, self.gradio_app)
             reason = self.access.refusal(user)
             if reason is not None:
-                client = self.access.client(request)
-                files = file_names(body) if body else []
-                self.access.record(user, action, files, "refused", reason, client)
-                status = 401 if user is None else 403
-                await JSONResponse({"detail": reason}, status_code=status)(scope, receive, send)
+                if self.logged_refusals.attempt(user) is not None:  # a loop is not logged whole
+                    client = self.access.client(request)
+                    files = file_names(body) if body else []
+                    self.access.record(user, action, files, "refused", reason, client)
+                await JSONResponse({"detail": reason}, status_code=403)(scope, receive, send)
                 return
         if path == QUEUE_JOIN or path.startswith(QUEUED_CALLS):
-            request = Request(scope)
-            who = self.access.request_user(request, self.gradio_app) or (
-                request.client.host if request.client else ""
-            )
-            busy = fair_queue.refusal(self.gradio_app.get_blocks(), who)
+            busy = fair_queue.refusal(self.gradio_app.get_blocks(), user)
             if busy is not None:
                 log.warning("%s", busy)
                 await JSONResponse({"detail": busy}, status_code=429)(scope, receive, send)
                 return
         await self.app(scope, replay(messages, receive) if messages else receive, send)
+
+    def before_body(self, scope: Scope) -> ASGIApp | None:
+        """The answer to a request that could queue an event or make a change from nobody
+        signed in (``unsigned``), before its body is read (ui/guard.py ``HostGuard``); None
+        for any other request."""
+        if scope.get("method") != "POST":
+            return None
+        path = str(scope.get("path", "")).rstrip("/")
+        if path != FILE_TRANSFER and path != QUEUE_JOIN and not path.startswith(NAMED_CALLS):
+            return None
+        if self.access.request_user(Request(scope), self.gradio_app) is not None:
+            return None
+        return self.unsigned
+
+    async def unsigned(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """401 for nobody signed in, with no audit line. Nothing behind these paths answers
+        them (Gradio's login guards them too). Their bodies read and parsed on the event loop,
+        16 MiB of JSON at a time, froze the page for everyone (about 500 MB each); logged, a
+        loop of them naming 50 long file names each filled the disk (4 MB in 300 requests);
+        and they name nobody."""
+        reason = self.access.refusal(None)
+        await JSONResponse({"detail": reason}, status_code=401)(scope, receive, send)
 
     def unsigned_heartbeat(self, scope: Scope) -> bool:
         """A heartbeat stream asked for by nobody signed in, on a page that signs in."""

@@ -58,9 +58,14 @@ class HostGuard:
     """ASGI middleware: 403 for a foreign ``Host`` or a foreign ``Origin``, 413 for a body over
     ``MAX_BODY_BYTES``; every HTTP response gets the no-framing headers."""
 
-    def __init__(self, app: ASGIApp, hosts: frozenset[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, hosts: frozenset[str], before_body: BeforeBody | None = None
+    ) -> None:
         self.app = app
         self.hosts = hosts
+        # The inner guard's answer to a request that need not be read at all (ui/auth.py:
+        # nobody signed in), asked before its body is.
+        self.before_body = before_body
         self.origins = frozenset(f"{scheme}://{h}" for h in hosts for scheme in ("http", "https"))
 
     def refusal(self, scope: Scope) -> str | None:
@@ -88,6 +93,10 @@ class HostGuard:
                     return
                 await PlainTextResponse(reason, status_code=403)(scope, receive, send)
                 return
+        early = self.before_body(scope) if self.before_body and scope["type"] == "http" else None
+        if early is not None:
+            await early(scope, receive, send)
+            return
         if scope["type"] == "http" and str(scope.get("path", "")).rstrip("/") not in STREAMED_PATHS:
             messages = await bounded_body(scope, receive)
             if messages is None:
@@ -143,6 +152,7 @@ def no_framing(send: Send) -> Send:
 
 
 Wrap = Callable[[ASGIApp, Any], ASGIApp]
+BeforeBody = Callable[[Scope], ASGIApp | None]
 
 
 def guard_lifespan(
@@ -153,7 +163,8 @@ def guard_lifespan(
     The lifespan runs when the server starts, before it accepts a connection, and after the app
     built its middleware (so Gradio's CORS middleware is inside the guard, not around it).
     ``inner(stack, app)``, if given, wraps the stack first (inside the Host check): the role
-    check of a shared page (ui/auth.py).
+    check of a shared page (ui/auth.py), whose ``before_body(scope)``, if it has one, may answer
+    a request before its body is read.
     """
 
     @asynccontextmanager
@@ -164,7 +175,7 @@ def guard_lifespan(
         if not isinstance(stack, HostGuard):
             if inner is not None:
                 stack = inner(stack, app)
-            app.middleware_stack = HostGuard(stack, hosts)
+            app.middleware_stack = HostGuard(stack, hosts, getattr(stack, "before_body", None))
         yield
 
     return lifespan
