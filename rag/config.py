@@ -189,7 +189,7 @@ class Settings:
     audit_log: Path | None = None
     proxy_user_header: str | None = None
     proxy_unknown_users: UnknownUsers = "reader"
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    trusted_proxies: tuple[str, ...] = ()  # none: with proxy_user_header, loopback (ui/auth.py)
 
     def __post_init__(self) -> None:
         if self.proxy_unknown_users not in UNKNOWN_USERS:

@@ -328,8 +328,9 @@ def start(base: Path, **options: Any) -> Page:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """The page with Gradio's login, a reader and an editor in its users file."""
-    served = start(tmp_path_factory.mktemp("signed-in"))
+    """The page with Gradio's login, a reader and an editor in its users file, behind a proxy
+    on loopback (RAG_TRUSTED_PROXIES): the address a test forwards is the client's."""
+    served = start(tmp_path_factory.mktemp("signed-in"), trusted_proxies=("127.0.0.1", "::1"))
     rag.ingest(settings=served.settings)
     try:
         yield served
@@ -658,6 +659,25 @@ def test_a_client_that_keeps_failing_to_sign_in_is_turned_away(page: Page) -> No
     assert "refused for" in lines[-1]["reason"] and "refused for" not in lines[0]["reason"]
 
 
+def test_a_forged_forwarded_address_does_not_escape_the_sign_in_limit(tmp_path: Path) -> None:
+    """No proxy configured (the default): an attacker sending a new X-Forwarded-For with each
+    guess is still one client. The old page believed loopback's header by default: 12 guesses,
+    12 password checks, and the right password from a thirteenth made-up address got in."""
+    served = start(tmp_path)
+    try:
+        wrong = {"username": READER[0], "password": "guess"}
+        with httpx.Client(base_url=served.url, timeout=60) as client:
+            codes = [
+                client.post("/login", data=wrong,
+                            headers={"X-Forwarded-For": f"10.9.0.{i}"}).status_code
+                for i in range(MAX_FAILED + 2)
+            ]  # fmt: skip
+        assert codes == [400] * MAX_FAILED + [429] * 2
+        assert {e["client"] for e in served.audit()} == {"127.0.0.1"}
+    finally:
+        served.app.close()
+
+
 def test_guesses_sent_at_once_are_held_to_the_limit_too(page: Page) -> None:
     """Each attempt counts from the moment it is let through, not when its password is
     checked: twenty guesses at once get at most MAX_FAILED password checks."""
@@ -724,7 +744,18 @@ def test_sign_in_failures_count_per_client_over_a_sliding_window() -> None:
 def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Path) -> None:
     from starlette.requests import Request
 
-    access = Access.from_settings(Settings(docs_dir=tmp_path, store_dir=tmp_path / "store"))
+    settings = Settings(docs_dir=tmp_path, store_dir=tmp_path / "store")
+    add_user(settings.users_path, "ed", "editor", "editor-pass-1", rounds=FAST)
+    # No proxy configured: a forwarded address is nobody's to believe, loopback's neither (a
+    # local user, or a TLS tunnel passing a client's headers through, would forge one per guess).
+    bare = Access.from_settings(settings)
+    forged = Request({"type": "http", "client": ("127.0.0.1", 1),
+                      "headers": [(b"x-forwarded-for", b"203.0.113.9")]})  # fmt: skip
+    assert bare.proxies == () and bare.client(forged) == "127.0.0.1"
+    assert Access.from_settings(settings.with_(proxy_user_header="X-User")).proxies == (
+        "127.0.0.1", "::1"
+    )  # fmt: skip
+    access = Access.from_settings(settings.with_(trusted_proxies=("127.0.0.1",)))
 
     def client(peer: str, *forwarded: str) -> str:
         headers = [(b"x-forwarded-for", f.encode()) for f in forwarded]

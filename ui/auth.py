@@ -62,6 +62,8 @@ SIGN_IN_MESSAGE = (
     f"sign-in from your address pauses for up to {WINDOW:g} s."
 )
 MAX_LOGGED_NAMES = 50
+# Where a signing-in proxy's header is believed from when RAG_TRUSTED_PROXIES is unset.
+HEADER_PROXIES = ("127.0.0.1", "::1")
 # A signed-in user's refused changes written to the audit log in any minute (a product choice:
 # far above what a person clicks; a script's loop of them would otherwise fill the disk).
 MAX_REFUSALS_LOGGED = 30
@@ -102,8 +104,8 @@ class Access:
     def from_settings(cls, settings: Settings) -> Access:
         """Proxy when ``RAG_PROXY_USER_HEADER`` is set, password when the users file holds a
         user, else open. Raises ``ConfigError`` on a damaged users file."""
+        _networks(settings.trusted_proxies)  # checked now, not at the first request
         if settings.proxy_user_header:
-            _networks(settings.trusted_proxies)  # checked now, not at the first request
             return cls(settings, "proxy")
         if load_users(settings.users_path):
             return cls(settings, "password")
@@ -208,12 +210,23 @@ class Access:
         except ValueError:
             return peer
 
+    @property
+    def proxies(self) -> tuple[str, ...]:
+        """The proxies whose headers are believed: ``RAG_TRUSTED_PROXIES``; unset, loopback for
+        a signing-in proxy's header (it must come from one), and none otherwise. Believed
+        from loopback by default, a forged X-Forwarded-For gave every guess at the login form
+        a new address of its own (no limit), from any local user or a TLS tunnel that passes
+        headers through."""
+        if self.settings.trusted_proxies:
+            return self.settings.trusted_proxies
+        return HEADER_PROXIES if self.mode == "proxy" else ()
+
     def trusted(self, client: str) -> bool:
         try:
             address = ipaddress.ip_address(client)
         except ValueError:
             return False
-        return any(address in network for network in _networks(self.settings.trusted_proxies))
+        return any(address in network for network in _networks(self.proxies))
 
     def request_user(self, request: Request, gradio_app: Any) -> str | None:
         """The signed-in user of a raw request, as Gradio itself finds them."""
