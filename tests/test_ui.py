@@ -6,6 +6,7 @@ tests call the wired functions.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from ui.export import KEEP_SECONDS, conversation_markdown, write_export
 from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
 from ui.indexing import IndexProgress, IndexTracker
 from ui.library import DEFAULT_SORT, Outline, outline
+from ui.sealed import Sealer
 from ui.uploads import UploadRejected, safe_name, save_upload
 
 pytestmark = pytest.mark.slow
@@ -188,7 +190,8 @@ def test_clear_starts_a_new_session(seeded: Settings) -> None:
     messages, sources, state, question, notice, stored = wired(app)["clear"]()
     assert (messages, sources, question, notice) == ([], render.EMPTY_SOURCES, "", "")
     assert state == ChatSession() and state is not session
-    assert stored == {**ChatSession().to_json(), "user": None}  # the browser forgets it too
+    # The browser forgets it too: what it keeps now opens as an empty conversation.
+    assert Sealer.for_store(seeded.store_dir).open(stored, None) == ChatSession().to_json()
 
 
 @pytest.mark.parametrize(
@@ -214,7 +217,7 @@ def test_bad_questions_get_a_message_and_change_nothing(
     assert notice == render.notice(message)
     assert messages == [] and state == ChatSession()
     assert kept == question  # the text stays in the box to be edited
-    assert stored == {**ChatSession().to_json(), "user": None}
+    assert Sealer.for_store(seeded.store_dir).open(stored, None) == ChatSession().to_json()
 
 
 def test_unconfigured_backend_and_bad_mode_are_explained(seeded: Settings) -> None:
@@ -844,8 +847,43 @@ def test_conversation_survives_a_reload_as_json(seeded: Settings) -> None:
     assert messages == session.messages and sources == render.sources_panel(session.sources)
     assert wired(app)["restore"](None)[2] == ChatSession()
     assert wired(app)["restore"]({"version": 1, "messages": [{"role": "x"}]})[2] == ChatSession()
-    damaged = {**stored, "turns": stored["turns"][:1]}  # turns no longer match the answers
-    assert wired(app)["restore"](damaged)[2] == ChatSession()
+    sealer = Sealer.for_store(seeded.store_dir)  # the page's key, from the store folder
+    opened = sealer.open(stored, None)
+    assert opened is not None
+    damaged = {**opened, "turns": opened["turns"][:1]}  # turns no longer match the answers
+    assert wired(app)["restore"](sealer.seal(damaged, None))[2] == ChatSession()
+
+
+def test_the_conversation_a_browser_keeps_opens_only_on_this_server_for_its_user(
+    seeded: Settings, tmp_path: Path
+) -> None:
+    """Gradio encrypts the browser's storage with a secret every page is sent: another user
+    of the same browser decrypted the last one's questions (an attacker's review). What the
+    page stores is sealed with the server's key for the user who saved it: it holds none of
+    the conversation's text, opens after a restart (the key is kept in the store folder,
+    0600), and not for another user, once changed, or under another server's key."""
+    app = create_app(seeded)
+    session = ChatSession()
+    stored = ask_all(app, SERBIA, session)[-1][5]
+    assert isinstance(stored, str)
+    raw = base64.urlsafe_b64decode(stored)
+    assert b"Serbia" not in raw and "Vučić".encode() not in raw and b"president" not in raw
+    key = seeded.store_dir / "conversations.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
+    restart = wired(create_app(seeded))["restore"]
+    assert restart(stored)[2] == session
+    bob = gr.Request(username="bob")
+    assert restart(stored, bob)[2] == ChatSession()  # saved by nobody signed in: not bob's
+    sealer = Sealer.for_store(seeded.store_dir)
+    assert restart(sealer.seal(session.to_json(), "bob"), bob)[2] == session
+    assert restart(sealer.seal(session.to_json(), "bob"), gr.Request(username="rita"))[2] == (
+        ChatSession()
+    )
+    changed = stored[:-8] + ("A" if stored[-8] != "A" else "B") + stored[-7:]
+    assert restart(changed)[2] == ChatSession()
+    elsewhere = Sealer.for_store(tmp_path / "another-store")
+    assert restart(elsewhere.seal(session.to_json(), None))[2] == ChatSession()
+    assert restart({**session.to_json(), "user": None})[2] == ChatSession()  # the old plain form
 
 
 def test_export_is_markdown_with_quoted_citations(seeded: Settings) -> None:

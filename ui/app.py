@@ -44,6 +44,7 @@ from ui.handlers import (
 )
 from ui.indexing import IndexTracker
 from ui.library import COLUMNS, DEFAULT_SORT, SORTS, Library
+from ui.sealed import Sealer
 from ui.uploads import UPLOAD_SUFFIXES
 
 log = logging.getLogger("ui")
@@ -71,14 +72,15 @@ NOT_ANSWERED = "The documents do not answer this question"
 ChatOutputs = tuple[list[dict[str, str]], Any, ChatSession, str, str, Any]
 
 
-def _outputs(update: ChatUpdate, user: str | None) -> ChatOutputs:
+def _outputs(update: ChatUpdate, user: str | None, sealer: Sealer) -> ChatOutputs:
     """What the chat's components show for ``update``; the conversation the browser keeps is
-    stored with its ``user`` (the browser's storage is shared by whoever signs in on it)."""
+    sealed for its ``user`` (the browser's storage is shared by whoever uses it next, and
+    Gradio's own encryption of it uses a secret every page is sent: ui/sealed.py)."""
     # A fresh copy each time: Gradio diffs streamed values against the previous one it was given.
     messages = copy.deepcopy(update.session.messages)
     if update.pending:  # an answer still coming: its sources and the stored turn come at its end
         return messages, gr.skip(), update.session, update.question, update.notice, gr.skip()
-    stored = {**update.session.to_json(), "user": user}
+    stored = sealer.seal(update.session.to_json(), user)
     return messages, update.sources, update.session, update.question, update.notice, stored
 
 
@@ -164,6 +166,7 @@ def create_app(
         f"Upload {', '.join(UPLOAD_SUFFIXES)} files (up to {settings.max_upload_mb:g} MB)"
     )
     storage_key, secret = storage_names(settings)
+    sealer = Sealer.for_store(settings.store_dir)
 
     # Chat ---------------------------------------------------------------------------------
 
@@ -177,24 +180,24 @@ def create_app(
     ) -> Iterator[ChatOutputs]:
         user, _ = requester(request, access)
         for update in handlers.ask(question, session or ChatSession(), k, mode, backend):
-            yield _outputs(update, user)
+            yield _outputs(update, user, sealer)
 
     def pick_example(event: gr.SelectData) -> str:
         value = event.value
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
     def clear(request: gr.Request | None = None) -> ChatOutputs:
-        return _outputs(ChatUpdate(handlers.clear()), requester(request, access)[0])
+        return _outputs(ChatUpdate(handlers.clear()), requester(request, access)[0], sealer)
 
     def restore(
         stored: Any, request: gr.Request | None = None
     ) -> tuple[list[dict[str, str]], str, ChatSession, str]:
         user, _ = requester(request, access)
-        if not isinstance(stored, dict) or stored.get("user") != user:
-            stored = None  # another user's conversation (or none): never shown to this one
+        # Another user's conversation (or none, or one of before) opens as None: not shown.
+        opened = sealer.open(stored, user)
         # Not the question box: a question typed while the page was loading must survive.
         messages, sources, session, _, notice, _ = _outputs(
-            ChatUpdate(ChatSession.from_json(stored)), user
+            ChatUpdate(ChatSession.from_json(opened)), user, sealer
         )
         return messages, sources, session, notice
 
