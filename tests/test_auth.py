@@ -739,6 +739,14 @@ def test_sign_in_failures_count_per_client_over_a_sliding_window() -> None:
         for _ in range(3):
             throttle.attempt(client)
     assert throttle.wait("x") == 0.0 and throttle.wait("y") > 0 and throttle.wait("z") > 0
+    throttle.succeeded("x", now[0])  # forgotten (or never seen): nothing to take back
+    throttle.succeeded("nobody", now[0])
+    assert throttle.wait("x") == 0.0
+    # The last half second of a wait still turns a guess away, and says so to the decimal.
+    now[0] += 59.5
+    assert throttle.wait("y") == 0.5 and throttle.attempt("y") is None
+    now[0] += 0.5
+    assert throttle.wait("y") == 0.0 and throttle.attempt("y") is not None
 
 
 def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Path) -> None:
