@@ -37,6 +37,7 @@ from rag.sync import (
     Syncer,
     disagreement,
     refresh_lexical,
+    size_problem,
     unchanged_report,
     writer_busy,
     writer_lock,
@@ -575,12 +576,21 @@ def document_text(source: str, settings: Settings | None = None) -> str:
     return eng.catalog.document_text(source, _root(eng, settings))
 
 
-def check_document(path: str | Path) -> None:
-    """Raise ``DocumentsError`` with the reason when ``path`` could not be indexed."""
+def check_document(path: str | Path, *, settings: Settings | None = None) -> None:
+    """Raise ``DocumentsError`` with the reason when ``path`` could not be indexed: the size
+    caps and the parse time limit of ``settings`` are the sync's, so a file that passes is
+    one the next sync indexes (unless it changes meanwhile)."""
+    settings = _settings(settings)
+    path = Path(path)
     try:
-        load_document(Path(path))
+        too_big = size_problem(path, path.stat().st_size, settings)
+        if too_big:
+            raise DocumentsError(too_big)
+        load_document(path, settings.max_parse_seconds)
     except UnreadableFile as exc:
         raise DocumentsError(str(exc)) from exc
+    except OSError as exc:
+        raise DocumentsError(f"cannot read: {exc.strerror or exc}") from exc
 
 
 def remove_document(

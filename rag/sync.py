@@ -118,6 +118,23 @@ def check_folder(root: Path) -> Path:
     return root.resolve()
 
 
+def size_problem(path: Path, size: int, settings: Settings) -> str:
+    """Why a file of ``size`` bytes is over the size caps (checked before it is read), or ""."""
+    markup = MARKUP.get(path.suffix.lower())  # read into a tree: the smaller cap
+    kind = markup or "a file"
+    cap, setting = (
+        (settings.max_html_mb, "RAG_MAX_HTML_MB")
+        if markup
+        else (settings.max_file_mb, "RAG_MAX_FILE_MB")
+    )
+    if size <= cap * 1024 * 1024:
+        return ""
+    return (
+        f"{size / 1024 / 1024:.1f} MB is over the {cap:g} MB limit for {kind} "
+        f"(raise {setting} to index it)"
+    )
+
+
 class Syncer:
     """Brings the store, the lexical index and the manifest in line with one folder."""
 
@@ -436,7 +453,7 @@ class Syncer:
                 seen.add(source)
                 unchanged += 1
                 continue
-            too_big = self._too_big(path, stat.st_size)
+            too_big = size_problem(path, stat.st_size, self.settings)
             if too_big:
                 log.warning("Skipping %s: %s", source, too_big)
                 skipped.append(SkippedFile(source, too_big))
@@ -492,22 +509,6 @@ class Syncer:
             return ""
         seen.add(source)
         return "; its earlier index entry is kept"
-
-    def _too_big(self, path: Path, size: int) -> str:
-        """Why a file is over the size caps (checked before it is read), or ""."""
-        markup = MARKUP.get(path.suffix.lower())  # read into a tree: the smaller cap
-        kind = markup or "a file"
-        cap, setting = (
-            (self.settings.max_html_mb, "RAG_MAX_HTML_MB")
-            if markup
-            else (self.settings.max_file_mb, "RAG_MAX_FILE_MB")
-        )
-        if size <= cap * 1024 * 1024:
-            return ""
-        return (
-            f"{size / 1024 / 1024:.1f} MB is over the {cap:g} MB limit for {kind} "
-            f"(raise {setting} to index it)"
-        )
 
     @staticmethod
     def _match_renames(pending: list[_Pending], removed: list[str], manifest: Manifest) -> int:

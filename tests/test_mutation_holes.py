@@ -533,9 +533,9 @@ def test_save_upload_writes_through_a_hidden_temporary_file(
     checked: list[tuple[Path, bool]] = []
     real_check = uploads.check_document
 
-    def check_and_record(path: str | Path) -> None:
+    def check_and_record(path: str | Path, settings: rag.Settings | None = None) -> None:
         checked.append((Path(path), (docs / "moon.txt").exists()))
-        real_check(path)
+        real_check(path, settings=settings)
 
     monkeypatch.setattr(uploads, "check_document", check_and_record)
 

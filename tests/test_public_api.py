@@ -171,6 +171,22 @@ def test_check_document_says_why_a_file_cannot_be_indexed(tmp_path) -> None:  # 
     binary.write_bytes(b"\x00\x01binary")
     with pytest.raises(DocumentsError, match=r"^binary file \(not text\)$"):
         rag.check_document(binary)
+    # The sync's own caps: a file it would skip for its size (HTML has the smaller one) fails.
+    small = rag.Settings(max_file_mb=0.001, max_html_mb=0.0005)
+    page = tmp_path / "page.html"
+    page.write_text("<p>" + "word " * 200 + "</p>", encoding="utf-8")
+    with pytest.raises(DocumentsError) as html_cap:
+        rag.check_document(page, settings=small)
+    assert str(html_cap.value) == (
+        "0.0 MB is over the 0.0005 MB limit for an HTML file (raise RAG_MAX_HTML_MB to index it)"
+    )
+    rag.check_document(good, settings=small)  # under both caps
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Some text. " * 100, encoding="utf-8")
+    with pytest.raises(DocumentsError, match=r"limit for a file \(raise RAG_MAX_FILE_MB"):
+        rag.check_document(plain, settings=small)
+    with pytest.raises(DocumentsError, match=r"^cannot read: No such file or directory$"):
+        rag.check_document(tmp_path / "gone.txt")
 
 
 def test_importing_rag_sets_the_offline_defaults_and_a_users_value_wins() -> None:

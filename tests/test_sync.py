@@ -26,6 +26,7 @@ from rag.sync import (
     check_folder,
     disagreement,
     refresh_lexical,
+    size_problem,
     unchanged_report,
 )
 from tests.conftest import SEED_FILE
@@ -372,16 +373,15 @@ def test_files_over_the_size_caps_are_skipped_before_they_are_read(
         ),
     ]
     assert report.added_files == 1
-    syncer = engine(capped).syncer(capped)
-    assert syncer._too_big(docs / "x.HTM", 3 * 1024 * 1024) == (
+    assert size_problem(docs / "x.HTM", 3 * 1024 * 1024, capped) == (
         "3.0 MB is over the 0.00195312 MB limit for an HTML file "
         "(raise RAG_MAX_HTML_MB to index it)"
     )
-    assert syncer._too_big(docs / "x.pdf", 100 * 1024 * 1024) == (  # MiB, as the caps are
+    assert size_problem(docs / "x.pdf", 100 * 1024 * 1024, capped) == (  # MiB, as the caps are
         "100.0 MB is over the 0.000976562 MB limit for a file (raise RAG_MAX_FILE_MB to index it)"
     )
-    assert syncer._too_big(docs / "x.htm", 2048) == ""
-    assert syncer._too_big(docs / "x.txt", 1024) == ""
+    assert size_problem(docs / "x.htm", 2048, capped) == ""
+    assert size_problem(docs / "x.txt", 1024, capped) == ""
 
 
 def test_the_progress_of_a_sync(settings: Settings, docs_dir: Path) -> None:

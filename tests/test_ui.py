@@ -444,6 +444,32 @@ def test_upload_saves_indexes_and_answers(settings: Settings, tmp_path: Path) ->
     assert '<span class="source-file">moonbase.txt</span>' in sources
 
 
+def test_an_upload_the_sync_would_skip_never_replaces_the_document(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A replacement over RAG_MAX_FILE_MB (under the upload limit) is refused before it
+    replaces anything: the old document stays on disk and in the index. The old page checked
+    only that it could be read, replaced the file, and then the sync skipped it: the old text
+    was gone from the folder and the index, while the page said it was not added (a planted
+    bug's review found it)."""
+    small = settings.with_(max_file_mb=0.002)
+    (settings.docs_dir / "notes.txt").write_text(MOON, encoding="utf-8")
+    rag.ingest(settings=small)
+    app = create_app(small)
+    big = _upload_file(tmp_path / "gradio-cache", "notes.txt", b"Moonbase news. " * 400)
+    message = wired(app)["upload"]([big])
+    assert message == render.notice(
+        "Nothing was uploaded. notes.txt: 0.0 MB is over the 0.002 MB limit for a file (raise "
+        "RAG_MAX_FILE_MB to index it); it was not added.",
+        "error",
+    )
+    assert (settings.docs_dir / "notes.txt").read_text(encoding="utf-8") == MOON
+    assert "notes.txt" in listed(app)
+    answer = rag.answer("Who is the station commander of Moonbase Tranquility?", settings=small)
+    assert "Ingrid Halvorsen" in answer.text
+    assert sorted(p.name for p in settings.docs_dir.iterdir() if p.name.startswith(".")) == []
+
+
 def test_bad_uploads_are_refused_with_reasons(settings: Settings, tmp_path: Path) -> None:
     app = create_app(settings.with_(max_upload_mb=0.01))
     fns = wired(app)

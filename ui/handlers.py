@@ -359,7 +359,7 @@ class Handlers:
         for item in files:
             path = Path(item)
             try:  # an unreadable upload is refused here, before it can replace anything
-                saved.append(save_upload(path, path.name, folder, limit))
+                saved.append(save_upload(path, path.name, folder, limit, self.settings))
             except UploadRejected as exc:
                 problems.append(str(exc))
             except OSError:

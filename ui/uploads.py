@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag import RagError, check_document
+from rag import RagError, Settings, check_document
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_NAME_CHARS = 180
@@ -77,13 +77,16 @@ class SavedUpload:
     replaced: bool
 
 
-def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> SavedUpload:
+def save_upload(
+    source: Path, name: str, docs_dir: Path, max_mb: float, settings: Settings | None = None
+) -> SavedUpload:
     """Copy the uploaded file ``source`` into ``docs_dir`` as ``name`` (made safe).
 
     The copy goes to a hidden temporary file inside ``docs_dir`` first (the sync ignores hidden
-    files), is checked to be readable and only then renamed, so a reader never sees half a file,
-    an unreadable upload never replaces (or leaves behind) anything, and a symlink at the target
-    is replaced, never followed. A readable upload over an existing document replaces it.
+    files), is checked as the sync checks it (``rag.check_document`` with ``settings``: the size
+    caps, the parse time limit) and only then renamed, so a reader never sees half a file, an
+    upload the sync would skip never replaces (or leaves behind) anything, and a symlink at the
+    target is replaced, never followed. An upload that passes over a document replaces it.
     The file and its name are flushed to the disk before this returns (a power cut after the
     page said "Added" keeps the upload, as it keeps the index entry made from it).
     """
@@ -107,7 +110,7 @@ def save_upload(source: Path, name: str, docs_dir: Path, max_mb: float) -> Saved
             out.flush()
             os.fsync(out.fileno())  # on the disk before the name: a power cut loses neither
         try:
-            check_document(tmp)
+            check_document(tmp, settings=settings)
         except RagError as exc:
             raise UploadRejected(f"{base}: {exc}; it was not added.") from exc
         replaced = os.path.lexists(target)
