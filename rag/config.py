@@ -281,23 +281,9 @@ class Settings:
         for name, var in texts.items():
             if env.get(var):
                 values[name] = env[var].strip()
-        numbers = {
-            "chunk_size": ("RAG_CHUNK_SIZE", int),
-            "chunk_overlap": ("RAG_CHUNK_OVERLAP", int),
-            "k": ("RAG_K", int),
-            "refusal_threshold": ("RAG_REFUSAL_THRESHOLD", float),
-            "llm_timeout": ("RAG_LLM_TIMEOUT", float),
-            "llm_max_retries": ("RAG_LLM_MAX_RETRIES", int),
-            "llm_max_tokens": ("RAG_LLM_MAX_TOKENS", int),
-            "max_upload_mb": ("RAG_MAX_UPLOAD_MB", float),
-            "max_file_mb": ("RAG_MAX_FILE_MB", float),
-            "max_html_mb": ("RAG_MAX_HTML_MB", float),
-            "max_parse_seconds": ("RAG_MAX_PARSE_SECONDS", float),
-            "queue_size": ("RAG_QUEUE_SIZE", int),
-            "chat_concurrency": ("RAG_CHAT_CONCURRENCY", int),
-        }
-        for name, (var, kind) in numbers.items():
+        for name, var in ENV_NAMES.items():  # one table: names, variables and kinds agree
             if env.get(var):
+                kind = int if LIMITS[name].whole else float
                 try:
                     values[name] = kind(env[var])
                 except ValueError as exc:

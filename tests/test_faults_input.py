@@ -177,6 +177,33 @@ def test_bad_settings_are_refused_when_read(
     assert message in str(error.value)
 
 
+def test_every_numeric_variable_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each RAG_ variable of a number setting reaches the settings (a variable left out of
+    from_env would be ignored without a word: the defaults are in range too)."""
+    from rag.config import ENV_NAMES, LIMITS
+
+    assert sorted(ENV_NAMES.values()) == sorted(  # the README's number variables, every one
+        f"RAG_{n}" for n in ("CHUNK_SIZE", "CHUNK_OVERLAP", "K", "REFUSAL_THRESHOLD",
+                             "LLM_TIMEOUT", "LLM_MAX_RETRIES", "LLM_MAX_TOKENS", "MAX_UPLOAD_MB",
+                             "MAX_FILE_MB", "MAX_HTML_MB", "MAX_PARSE_SECONDS", "QUEUE_SIZE",
+                             "CHAT_CONCURRENCY")
+    )  # fmt: skip
+    for var in ENV_NAMES.values():
+        monkeypatch.delenv(var, raising=False)
+    default = Settings.from_env()
+    for name, var in ENV_NAMES.items():
+        value = getattr(default, name)
+        if value is None:  # no default: a value in its range
+            chosen: float = LIMITS[name].high / 4
+        elif isinstance(value, int):
+            chosen = value - 1 if name == "chunk_overlap" else value + 1
+        else:
+            chosen = round(value / 2, 6)
+        monkeypatch.setenv(var, str(chosen))
+        assert getattr(Settings.from_env(), name) == chosen, var
+        monkeypatch.delenv(var)
+
+
 def test_chunk_size_zero_ends_with_one_line_not_a_loop(
     monkeypatch: pytest.MonkeyPatch, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -52,6 +52,14 @@ def test_normal_pairs_are_unchanged() -> None:
     assert fit_question(question) == question
 
 
+def test_the_context_keeps_the_previous_sentences_last_words() -> None:
+    """Of a long previous sentence, the words right before the sentence are context (its
+    first words may be about something else entirely)."""
+    before = " ".join(f"w{i}" for i in range(30))
+    _, second = reader_pair("q?", "The sentence.", before=before)
+    assert second == "… " + " ".join(f"w{i}" for i in range(18, 30)) + " | The sentence."
+
+
 def test_a_long_section_path_keeps_its_most_specific_heading() -> None:
     """A section path longer than the title's budget loses its first words, never its last
     heading (the one that names what the sentence describes)."""

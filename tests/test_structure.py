@@ -1086,3 +1086,27 @@ def test_bm25_and_embeddings_see_the_section_path(settings: Settings) -> None:
     vector = next(iter(stored.values()))
     assert float(vector @ embedder.embed_documents([indexed_text(last)])[0]) > 0.99
     assert float(vector @ embedder.embed_documents([last.text])[0]) < 0.99
+
+
+PROSE = "The building has many rooms, and each of them is open to visitors during the week. " * 3
+
+
+def test_a_page_of_two_articles_keeps_both() -> None:
+    """Two <article> elements are no single main element: the page's body is read, both
+    articles with it (taking the first would drop the rest of the page without a word)."""
+    text = load_html(
+        f"<html><body><article><p>{PROSE}Alpha closes at nine.</p></article>"
+        f"<article><p>{PROSE}Beta opens at ten.</p></article></body></html>"
+    ).text
+    assert "Alpha closes at nine." in text and "Beta opens at ten." in text
+
+
+def test_a_paragraph_of_one_link_is_not_a_navigation_bar() -> None:
+    """A bar is two links or more: a paragraph that is one link, even of navigation words
+    ("back", "up"), is the page's own text."""
+    text = load_html(
+        f"<html><body><main><p>{PROSE}</p>"
+        '<p><a href="backup.html">Back up your data before upgrading</a></p>'
+        "</main></body></html>"
+    ).text
+    assert "Back up your data before upgrading" in text

@@ -444,6 +444,16 @@ def test_upload_saves_indexes_and_answers(settings: Settings, tmp_path: Path) ->
     assert '<span class="source-file">moonbase.txt</span>' in sources
 
 
+def test_a_question_of_exactly_the_limit_is_asked(settings: Settings) -> None:
+    handlers = Handlers(settings.with_(max_question_chars=40))
+    limited = handlers.settings
+    assert handlers.check_question("x" * 40, limited) is None
+    assert handlers.check_question("  " + "x" * 40 + "\n", limited) is None  # counted stripped
+    assert handlers.check_question("x" * 41, limited) == (
+        "The question is 41 characters long; the limit is 40. Shorten it and ask again."
+    )
+
+
 def test_an_upload_the_sync_would_skip_never_replaces_the_document(
     settings: Settings, tmp_path: Path
 ) -> None:
