@@ -35,6 +35,11 @@ class ReplyTimeout(TimeoutError):
     """The whole reply did not arrive before the deadline (raised as an ``LLMError``)."""
 
 
+class ReplyCut(ConnectionError):
+    """The server failed after part of its reply was out (raised as an ``LLMError``, never
+    retried: a retry would show that part again); its cause is the client's error."""
+
+
 @dataclass(frozen=True)
 class Bounds:
     """The limits of one call: tokens, stop sequences, seconds for the reply, retries."""
@@ -106,7 +111,9 @@ def stream(
             return
         except openai.OpenAIError as exc:
             if started:  # part of the reply is out: a retry would repeat it
-                raise LLMError(describe(exc, attempt)) from exc
+                cut = ReplyCut(str(exc))
+                cut.__cause__ = exc
+                raise LLMError(describe(cut, attempt)) from exc
             attempt = _retry_or_raise(exc, attempt, deadline, bounds, describe)
         finally:
             pieces.close()  # type: ignore[attr-defined]

@@ -269,6 +269,12 @@ def _error_message(exc: Exception, settings: Settings, retries_taken: int | None
             "(a reply that timed out is not retried): raise RAG_LLM_TIMEOUT or lower "
             "RAG_LLM_MAX_TOKENS, or check the server at OPENAI_BASE_URL."
         )
+    elif isinstance(exc, bounds.ReplyCut):
+        message = (
+            f"The LLM server at {where} stopped in the middle of its reply ({detail}); it was "
+            "not retried (a retry would show its first part again): ask again, or check the "
+            "server at OPENAI_BASE_URL (its log says why it stopped)."
+        )
     elif isinstance(exc, openai.APIConnectionError):
         message = (
             f"Cannot connect to the LLM server at {where} (after {retries}): check "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,9 @@ class Reply:
     delay: float = 0.0  # seconds before the first byte
     headers: dict[str, str] = field(default_factory=dict)
     error: str = ""  # the error message of a non-200 reply
+    # Streamed: the connection drops after this many pieces of text (a server that crashed
+    # mid-reply: its chunked body never ends; the client sees a connection error).
+    cut_after: int | None = None
 
     def text(self, body: Body) -> str:
         return self.content(body) if callable(self.content) else self.content
@@ -128,6 +132,8 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self._json(404, _error(404, f"Unknown path {self.path}"), reply.headers)
             elif reply.status != 200:
                 self._json(reply.status, _error(reply.status, reply.error), reply.headers)
+            elif body.get("stream") and reply.cut_after is not None:
+                self._cut_stream(body, reply.text(body), reply.cut_after)
             elif body.get("stream"):
                 self._stream(body, reply.text(body))
             else:
@@ -155,6 +161,21 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             self._event(_chunk(body, {}, "stop"))
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
+
+        def _cut_stream(self, body: Body, text: str, pieces: int) -> None:
+            """HTTP/1.1 chunked, ``pieces`` pieces of seven characters, then the socket closed
+            before the body's last chunk."""
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"transfer-encoding: chunked\r\n\r\n"
+            )
+            for i in range(pieces):
+                delta = {"content": text[i * 7 : (i + 1) * 7]}
+                event = f"data: {json.dumps(_chunk(body, delta, None))}\n\n".encode()
+                self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
         def _event(self, payload: Body) -> None:
             self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())

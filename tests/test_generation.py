@@ -657,6 +657,26 @@ def test_stream_retried_before_its_first_token(llm: Settings, server: OpenAIServ
     assert [r.headers.get("x-stainless-retry-count") for r in server.requests] == ["0", "1"]
 
 
+def test_a_stream_that_fails_after_its_first_text_is_not_retried(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    """A server whose connection drops after part of a reply (a connection error, which is
+    retried before any text): the user has seen the part, so a retry would show it again
+    with another reply after it. One request; an LLMError."""
+    server.script(Reply(cited, cut_after=2), Reply(cited))
+    shown: list[str] = []
+    with pytest.raises(LLMError) as raised:
+        for piece in rag.stream_answer(QUESTION, settings=llm.with_(llm_max_retries=2)):
+            shown.append(str(piece))
+    assert str(raised.value) == (
+        f"The LLM server at {server.url} stopped in the middle of its reply (Connection error.); "
+        "it was not retried (a retry would show its first part again): ask again, or check the "
+        "server at OPENAI_BASE_URL (its log says why it stopped)."
+    )
+    assert len(server.requests) == 1
+    assert shown == [PHONE[:7], PHONE[7:14]]  # the two pieces sent, each shown once
+
+
 # ---------------------------------------------------------------- issue 13: only cited claims
 
 
