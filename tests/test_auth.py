@@ -207,6 +207,28 @@ def test_audit_lines_are_appended_whole_with_who_what_when_result(tmp_path: Path
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_audit_lines_are_whole_through_short_writes_and_read_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """os.write may write less than asked (a full disk, a signal): the rest follows. Folders
+    are made, several deep; names are written as themselves, for a person reading the log."""
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[:7]))
+    path = tmp_path / "var" / "log" / "rag" / "audit.jsonl"
+    event = audit.AuditEvent("jürgen", "reader", "delete", ("Übersicht.md",), "refused", "x")
+    audit.append(path, event)
+    monkeypatch.undo()
+    assert path.read_text(encoding="utf-8") == event.to_json() + "\n"
+    assert '"user": "jürgen"' in event.to_json() and '"files": ["Übersicht.md"]' in event.to_json()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError) as unwritable:
+        audit.check_writable(tmp_path / "file" / "audit.jsonl")
+    assert str(unwritable.value) == (
+        f"Cannot write the audit log {tmp_path / 'file' / 'audit.jsonl'} (File exists): set "
+        "RAG_AUDIT_LOG to a file in a folder you can write."
+    )
+
+
 def test_an_unwritable_audit_log_stops_the_page_from_starting(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     settings = Settings(store_dir=tmp_path / "store", audit_log=tmp_path / "file" / "audit.jsonl")
