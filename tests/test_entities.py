@@ -4,6 +4,7 @@ reports, a question about one town is answered from that town's report or refuse
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,18 @@ def test_a_citation_is_read_with_the_section_it_is_in() -> None:
     about_018 = Citation(1, "towns.txt", towns[29:], 29, len(towns), 0.6)
     wrong_town = Answer("Who is the mayor of Veloria017?", f"{about_018.text} [1]", [about_018])
     assert check(wrong_town, [code], [Passage(both, 1.0)]).refused
+    # The first citation is the answer: one about another town is refused, even when a later
+    # citation names the town asked about.
+    about_017 = Citation(2, "towns.txt", towns[:28], 0, 28, 0.5)
+    second_only = Answer(
+        "Who is the mayor of Veloria017?",
+        f"{about_018.text} [1] {about_017.text} [2]",
+        [about_018, about_017],
+    )
+    assert check(second_only, [code], [Passage(both, 1.0)]).refused
+    first_right = replace(second_only, citations=[replace(about_017, index=1),
+                                                  replace(about_018, index=2)])  # fmt: skip
+    assert not check(first_right, [code], [Passage(both, 1.0)]).refused
     first_sentence = answered_from(chunk, text.index("\n"))
     # Its section names "GiB" two paragraphs on: the answer stands.
     assert not check(first_sentence, [gib], read).refused
