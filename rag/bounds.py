@@ -110,6 +110,8 @@ def stream(
                     raise LLMError(describe(overtime, attempt)) from overtime
             return
         except openai.OpenAIError as exc:
+            if started and isinstance(exc, openai.APITimeoutError):  # stalled: said as such
+                raise LLMError(describe(exc, attempt)) from exc
             if started:  # part of the reply is out: a retry would repeat it
                 cut = ReplyCut(str(exc))
                 cut.__cause__ = exc

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from pathlib import Path
 
 from rag.errors import DiskFullError, StoreError
@@ -18,6 +19,10 @@ from rag.errors import DiskFullError, StoreError
 # of this machine's name: a folder shared between machines holds other machines' writers, whose
 # process numbers mean nothing here.
 TOKEN_BYTES = 6
+# A temporary file this old is no live writer's (one lives for seconds at most), even where the
+# machine's name cannot tell two process spaces apart (two containers of one host name sharing
+# a folder). A product choice: leftovers wait this long for the next write to remove them.
+STALE_SECONDS = 600
 HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 _STALE = re.compile(rf"\.([0-9a-f]{{8}})-([0-9]+)\.[0-9a-f]{{{2 * TOKEN_BYTES}}}\.tmp")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -84,6 +89,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def temporary_name(path: Path) -> Path:
+    """A new name beside ``path`` for a file written before it is renamed to ``path``
+    (``.NAME.HOST-PID.HEX.tmp``: ``sweep_stale`` knows whose it is)."""
+    token = secrets.token_hex(TOKEN_BYTES)
+    return path.with_name(f".{path.name}.{HOST}-{os.getpid()}.{token}.tmp")
+
+
 def sweep_stale(path: Path) -> list[Path]:
     """Remove the temporary files of ``path`` that writers killed before their rename left
     (``.NAME.HOST-PID.HEX.tmp`` of a process of this machine that runs no more); the ones
@@ -91,7 +103,8 @@ def sweep_stale(path: Path) -> list[Path]:
 
     A crash or a kill between write and rename leaves one such file, as big as ``path``, and
     nothing else reads or removes it. A running writer's file is left alone (its process is
-    alive, this one's threads included), as are another machine's and names of other forms.
+    alive, this one's threads included), as are another machine's, names of other forms, and
+    files younger than ``STALE_SECONDS``.
     """
     removed = []
     with contextlib.suppress(OSError):  # a folder that cannot be listed: nothing to sweep
@@ -99,6 +112,9 @@ def sweep_stale(path: Path) -> list[Path]:
             found = _STALE.fullmatch(entry.name[len(path.name) + 1 :])
             if found is None or found.group(1) != HOST or _alive(int(found.group(2))):
                 continue
+            with contextlib.suppress(OSError):
+                if time.time() - entry.lstat().st_mtime < STALE_SECONDS:
+                    continue  # perhaps a live writer whose process numbers are not ours
             with contextlib.suppress(OSError):
                 entry.unlink()
                 removed.append(entry)
@@ -114,8 +130,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o666) -> None:
     readable by others, not even before its rename. The temporary files of writers killed
     before their rename are removed first (``sweep_stale``).
     """
-    token = secrets.token_hex(TOKEN_BYTES)
-    tmp = path.with_name(f".{path.name}.{HOST}-{os.getpid()}.{token}.tmp")
+    tmp = temporary_name(path)
     sweep_stale(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,8 @@ class Reply:
     # Streamed: the connection drops after this many pieces of text (a server that crashed
     # mid-reply: its chunked body never ends; the client sees a connection error).
     cut_after: int | None = None
+    # With cut_after: the server goes silent after those pieces instead (stalls), for this long.
+    stall: float = 0.0
 
     def text(self, body: Body) -> str:
         return self.content(body) if callable(self.content) else self.content
@@ -133,7 +135,7 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             elif reply.status != 200:
                 self._json(reply.status, _error(reply.status, reply.error), reply.headers)
             elif body.get("stream") and reply.cut_after is not None:
-                self._cut_stream(body, reply.text(body), reply.cut_after)
+                self._cut_stream(body, reply.text(body), reply.cut_after, reply.stall)
             elif body.get("stream"):
                 self._stream(body, reply.text(body))
             else:
@@ -162,9 +164,9 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
-        def _cut_stream(self, body: Body, text: str, pieces: int) -> None:
-            """HTTP/1.1 chunked, ``pieces`` pieces of seven characters, then the socket closed
-            before the body's last chunk."""
+        def _cut_stream(self, body: Body, text: str, pieces: int, stall: float = 0.0) -> None:
+            """HTTP/1.1 chunked, ``pieces`` pieces of seven characters, then (after ``stall``
+            seconds of silence) the socket closed before the body's last chunk."""
             self.wfile.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                 b"transfer-encoding: chunked\r\n\r\n"
@@ -174,6 +176,7 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 event = f"data: {json.dumps(_chunk(body, delta, None))}\n\n".encode()
                 self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
                 self.wfile.flush()
+            server.wait(stall)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
 

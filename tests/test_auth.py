@@ -9,6 +9,7 @@ go through, and every attempt is a line of the audit log.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -34,7 +35,7 @@ from rag.users import add_user, load_users, remove_user, save_users, verify
 from tests.conftest import SEED_FILE, SEEDS
 from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixture)
 from ui.app import create_app, serve
-from ui.auth import Access, Changes, file_names, fn_index, is_loopback
+from ui.auth import Access, Changes, file_names, fn_index, is_loopback, untrusted_loopback_proxy
 from ui.library import DEFAULT_SORT
 from ui.throttle import MAX_FAILED, WINDOW, SignInThrottle
 
@@ -429,7 +430,11 @@ def test_nobody_signed_in_is_answered_before_the_body_is_read(page: Page) -> Non
     """A body under the 16 MiB cap from nobody signed in is not read (nor parsed on the page's
     event loop, where 16 MiB of JSON froze every other request): 401 while it is still being
     sent. The old page waited for the whole body first."""
-    for path in ("/gradio_api/queue/join", "/gradio_api/call/delete", "/gradio_api/run/predict"):
+    paths = ("/gradio_api/queue/join", "/gradio_api/call/delete", "/gradio_api/run/predict",
+             # Gradio parses these bodies before any login check of its own:
+             "/gradio_api/reset", "/gradio_api/cancel", "/gradio_api/stream/abc",
+             "/gradio_api/component_server", "/gradio_api/upload/")  # fmt: skip
+    for path in paths:
         # Nothing of the body is sent: the old page waited for it (20 s, then no answer).
         answer = raw_post(page, path, f"Content-Length: {8 * 2**20}\r\n", iter(()))
         assert answer.startswith(b"HTTP/1.1 401 "), (path, answer[:80])
@@ -771,7 +776,9 @@ def test_sign_in_failures_count_per_client_over_a_sliding_window() -> None:
     assert throttle.wait("y") == 0.0 and throttle.attempt("y") is not None
 
 
-def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from starlette.requests import Request
 
     settings = Settings(docs_dir=tmp_path, store_dir=tmp_path / "store")
@@ -782,6 +789,17 @@ def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(tmp_path: Pat
     forged = Request({"type": "http", "client": ("127.0.0.1", 1),
                       "headers": [(b"x-forwarded-for", b"203.0.113.9")]})  # fmt: skip
     assert bare.proxies == () and bare.client(forged) == "127.0.0.1"
+    # A page upgraded from when loopback was believed by default is told, once, what to set.
+    untrusted_loopback_proxy.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="ui"):
+        bare.client(forged), bare.client(forged)
+        bare.client(Request({"type": "http", "client": ("127.0.0.1", 1), "headers": []}))
+    assert [r.getMessage() for r in caplog.records if r.name == "ui"] == [
+        "A request from this machine carries X-Forwarded-For, but no proxy is trusted: every "
+        "client behind that proxy counts as one address (they share the sign-in limit, and the "
+        "audit log records the proxy's address). If the page is behind a proxy on this "
+        "machine, set RAG_TRUSTED_PROXIES=127.0.0.1,::1."
+    ]
     assert Access.from_settings(settings.with_(proxy_user_header="X-User")).proxies == (
         "127.0.0.1", "::1"
     )  # fmt: skip

@@ -642,6 +642,18 @@ def test_a_reply_that_timed_out_is_not_retried(
     assert len(server.requests) == 1  # the old client sent it 3 times: 3 x the wait
 
 
+def test_a_stream_that_stalls_after_its_first_text_is_said_to_have_timed_out(
+    llm: Settings, server: OpenAIServer
+) -> None:
+    """A server silent after part of a reply: the read timeout ends it, and the message is the
+    timeout's (raise RAG_LLM_TIMEOUT ...), not a connection cut's."""
+    server.script(Reply(cited, cut_after=2, stall=10))
+    with pytest.raises(LLMError) as raised:
+        list(rag.stream_answer(QUESTION, settings=llm.with_(llm_timeout=0.5, llm_max_retries=2)))
+    assert str(raised.value) == TIMED_OUT.format(url=server.url)
+    assert len(server.requests) == 1
+
+
 def test_retries_stay_inside_the_deadline(llm: Settings, server: OpenAIServer) -> None:
     server.script(Reply(status=429, error="Slow down", headers={"retry-after": "5"}))
     with pytest.raises(LLMError, match="429, still after 0 retries"):

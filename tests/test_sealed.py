@@ -26,14 +26,37 @@ def test_the_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == [KEY_FILE]  # nothing left aside
 
 
+@pytest.mark.parametrize("damaged", [b"short", b"", b"x" * (KEY_BYTES + 1)])
 def test_a_damaged_key_is_replaced_and_said(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damaged: bytes
 ) -> None:
-    (tmp_path / KEY_FILE).write_bytes(b"short")
+    """An empty key file (a truncation, a copy onto a full disk) went round in circles until
+    the stack overflowed, and the page did not start."""
+    (tmp_path / KEY_FILE).write_bytes(damaged)
     with caplog.at_level(logging.WARNING, logger="ui.sealed"):
         key = load_key(tmp_path)
     assert len(key) == KEY_BYTES and (tmp_path / KEY_FILE).read_bytes() == key
-    assert f"{tmp_path / KEY_FILE} is damaged: a new key is made" in caplog.text
+    assert f"{tmp_path / KEY_FILE} is damaged ({len(damaged)} bytes): a new key is made" in (
+        caplog.text
+    )
+    assert load_key(tmp_path) == key
+    assert sorted(p.name for p in tmp_path.iterdir()) == [KEY_FILE]
+
+
+def test_a_key_replaced_by_another_server_meanwhile_is_the_one_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers replacing one damaged key: the one that loses reads the winner's back."""
+    (tmp_path / KEY_FILE).write_bytes(b"short")
+    theirs = os.urandom(KEY_BYTES)
+    real_replace = os.replace
+
+    def then_another_server(source: Any, target: Any) -> None:
+        real_replace(source, target)
+        Path(target).write_bytes(theirs)
+
+    monkeypatch.setattr(os, "replace", then_another_server)
+    assert load_key(tmp_path) == theirs
 
 
 def test_a_server_that_starts_second_takes_the_first_ones_key(

@@ -128,7 +128,8 @@ def test_extractive_answer_arrives_finished_with_markers_linked_to_highlighted_s
     # leaves the sources panel and the stored conversation as they were (not sent again).
     assert sources == gr.skip() and stored == gr.skip()
     assert len(updates) == 2
-    assert updates[-1][5] == {**session.to_json(), "user": None}  # stored with its user
+    stored_for = Sealer.for_store(seeded.store_dir).open  # sealed for its user (nobody here)
+    assert stored_for(updates[-1][5], None) == json.loads(json.dumps(session.to_json()))
 
     expected = rag.answer(SERBIA, settings=seeded)
     messages, sources, *_ = updates[-1]

@@ -10,12 +10,15 @@ Three ways to serve the page (``Access.mode``):
   users file, and a name it lacks is a reader (``RAG_PROXY_UNKNOWN_USERS=refuse``: refused).
 
 Changes (upload, delete, re-sync) need the editor role. ``ChangeGuard`` refuses them at the HTTP
-level, before Gradio (a reader calling the API directly gets 403, nobody signed in 401); the
-page's handlers check again, and every attempt goes to the audit log (rag/audit.py).
+level, before Gradio (a reader calling the API directly gets 403; nobody signed in gets 401 for
+any POST but the login form's, before its body is read); the page's handlers check again. Every
+signed-in user's attempt goes to the audit log (rag/audit.py), refusals up to
+``MAX_REFUSALS_LOGGED`` a minute; nobody's attempts, which name no one, do not.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -78,6 +81,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+@functools.cache
+def untrusted_loopback_proxy() -> None:
+    """Say once that a proxy on this machine forwards addresses nobody trusts (pages upgraded
+    from a version that believed loopback's X-Forwarded-For by default)."""
+    log.warning(
+        "A request from this machine carries X-Forwarded-For, but no proxy is trusted: every "
+        "client behind that proxy counts as one address (they share the sign-in limit, and the "
+        "audit log records the proxy's address). If the page is behind a proxy on this "
+        "machine, set RAG_TRUSTED_PROXIES=127.0.0.1,::1."
+    )
 
 
 def _networks(values: Iterable[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -202,6 +217,8 @@ class Access:
         address."""
         peer = request.client.host if request.client else ""
         if not self.trusted(peer):
+            if not self.proxies and is_loopback(peer) and "x-forwarded-for" in request.headers:
+                untrusted_loopback_proxy()
             return peer
         entries = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
         last = entries[-1].strip()
@@ -412,13 +429,12 @@ class ChangeGuard:
         await self.app(scope, replay(messages, receive) if messages else receive, send)
 
     def before_body(self, scope: Scope) -> ASGIApp | None:
-        """The answer to a request that could queue an event or make a change from nobody
-        signed in (``unsigned``), before its body is read (ui/guard.py ``HostGuard``); None
-        for any other request."""
-        if scope.get("method") != "POST":
-            return None
-        path = str(scope.get("path", "")).rstrip("/")
-        if path != FILE_TRANSFER and path != QUEUE_JOIN and not path.startswith(NAMED_CALLS):
+        """The answer to a POST from nobody signed in (``unsigned``), before its body is read
+        (ui/guard.py ``HostGuard``); None for the login form's and anyone else's requests.
+        Every POST: Gradio reads and parses the bodies of some routes before their login
+        check (``reset``, ``cancel``, ``stream/...``: 15 MB of JSON to ``cancel`` held up the
+        page for 28 s), and nothing but the login form answers anyone not signed in."""
+        if scope.get("method") != "POST" or str(scope.get("path", "")).rstrip("/") == SIGN_IN:
             return None
         if self.access.request_user(Request(scope), self.gradio_app) is not None:
             return None

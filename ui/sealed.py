@@ -25,7 +25,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from rag.durable import write_file
+from rag.durable import fsync_dir, sweep_stale, temporary_name, write_file
 
 log = logging.getLogger(__name__)
 
@@ -44,43 +44,48 @@ def _bound(user: str | None) -> bytes:
 
 def load_key(folder: Path) -> bytes:
     """This server's key, kept in ``folder``; made there the first time. Two servers starting
-    on one folder get the same key (the file is published whole, once, by a link). A folder
-    that cannot be used gives a key for this run only (conversations kept by browsers are not
-    restored after a restart), and a warning."""
+    on one folder get the same key (the file is published whole, once, by a link). A damaged
+    key (any length but 32 bytes, an empty file included) is replaced. A folder that cannot be
+    used gives a key for this run only (conversations kept by browsers are not restored after
+    a restart), and a warning."""
     path = folder / KEY_FILE
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        key = b""
-    except OSError as exc:
-        log.warning("cannot read %s (%s): %s", path, exc, FOR_THIS_RUN)
-        return secrets.token_bytes(KEY_BYTES)
-    if len(key) == KEY_BYTES:
-        return key
-    if key:
-        log.warning("%s is damaged: a new key is made (conversations kept by browsers before "
-                    "are not restored)", path)  # fmt: skip
-    made = secrets.token_bytes(KEY_BYTES)
-    try:
-        _publish(path, made, replace=bool(key))
-    except FileExistsError:  # another server published one first: theirs is the key
-        return load_key(folder)
-    except OSError as exc:
-        log.warning("cannot write %s (%s): %s", path, exc, FOR_THIS_RUN)
-    return made
+    for _ in range(3):  # a file another server publishes or replaces meanwhile is read again
+        try:
+            key: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            key = None
+        except OSError as exc:
+            log.warning("cannot read %s (%s): %s", path, exc, FOR_THIS_RUN)
+            return secrets.token_bytes(KEY_BYTES)
+        if key is not None and len(key) == KEY_BYTES:
+            return key
+        if key is not None:
+            log.warning("%s is damaged (%d bytes): a new key is made (conversations kept by "
+                        "browsers before are not restored)", path, len(key))  # fmt: skip
+        try:
+            _publish(path, secrets.token_bytes(KEY_BYTES), replace=key is not None)
+        except FileExistsError:  # another server published one first: theirs is the key
+            continue
+        except OSError as exc:
+            log.warning("cannot write %s (%s): %s", path, exc, FOR_THIS_RUN)
+            return secrets.token_bytes(KEY_BYTES)
+    log.warning("%s keeps changing: %s", path, FOR_THIS_RUN)
+    return secrets.token_bytes(KEY_BYTES)
 
 
 def _publish(path: Path, key: bytes, replace: bool) -> None:
     """Write ``key`` aside (0600), then give it ``path``: by a link, which fails if another
     server published one first, or over a damaged file when ``replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+    sweep_stale(path)
+    tmp = temporary_name(path)
     write_file(tmp, key, mode=0o600, exclusive=True)
     try:
         if replace:
             os.replace(tmp, path)
         else:
             os.link(tmp, path)
+        fsync_dir(path.parent)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
