@@ -283,3 +283,55 @@ def test_a_body_over_the_cap_gets_413_and_never_reaches_the_app() -> None:
         {"type": "http.request", "more_body": False},
     ]
     assert run("/gradio_api/run/predict", [], [], ended) == (None, [full])
+
+
+def test_a_request_answered_before_its_body_is_never_read() -> None:
+    """The inner guard's ``before_body`` (ui/auth.py: nobody signed in) is asked, with the
+    request's scope, after the Host check and before the body is read: when it answers, that
+    answer gets the request (its framing headers added) and neither the body nor the app is
+    touched; when it does not, the request goes on as it came. A websocket is never asked."""
+    hosts = allowed_hosts("127.0.0.1", 7860)
+    asked: list[Any] = []
+
+    async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        assert scope["path"] == "/gradio_api/reset" and callable(receive)
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": b"no"})
+
+    def before_body(scope: Any) -> Any:
+        asked.append(scope)
+        return refuse if scope["path"] == "/gradio_api/reset" else None
+
+    def run(kind: str, path: str, host: str = "127.0.0.1:7860") -> tuple[list[Any], int, bool]:
+        sent: list[Any] = []
+        reads: list[bool] = []
+        reached: list[bool] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            reached.append(True)
+
+        async def receive() -> dict[str, Any]:
+            reads.append(True)
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {"type": kind, "path": path, "method": "POST",
+                 "headers": [(b"host", host.encode())]}  # fmt: skip
+        guard = HostGuard(app, hosts, before_body)
+        assert guard.before_body is before_body
+        before = len(asked)
+        asyncio.run(guard(scope, receive, send))
+        assert all(a is scope for a in asked[before:])  # asked with the request's own scope
+        return sent, len(reads), bool(reached)
+
+    sent, reads, reached = run("http", "/gradio_api/reset")
+    assert [m.get("status") for m in sent] == [401, None] and sent[1]["body"] == b"no"
+    assert list(NO_FRAMING) == [h for h in sent[0]["headers"] if h[0] in dict(NO_FRAMING)]
+    assert (reads, reached, len(asked)) == (0, False, 1)
+    assert run("http", "/gradio_api/queue/join")[1:] == (1, True)  # asked, not answered
+    assert len(asked) == 2
+    assert run("websocket", "/gradio_api/reset")[2] is True and len(asked) == 2
+    refused, _, reached = run("http", "/gradio_api/reset", host="evil.example")
+    assert refused[0]["status"] == 403 and not reached and len(asked) == 2  # Host first
