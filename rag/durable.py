@@ -11,6 +11,7 @@ import re
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import DiskFullError, StoreError
@@ -130,14 +131,29 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o666) -> None:
     readable by others, not even before its rename. The temporary files of writers killed
     before their rename are removed first (``sweep_stale``).
     """
+    try:
+        _place(path, data, mode, os.replace)
+    except OSError as exc:
+        raise write_error(exc, path) from exc
+
+
+def write_new(path: Path, data: bytes, mode: int = 0o666) -> None:
+    """Create ``path`` whole with ``data``, as ``write_atomic`` writes, unless it exists:
+    then ``FileExistsError`` and nothing changes (the file is given its name by a link, so of
+    two writers racing, exactly one makes it). Other failures are raised as ``OSError``."""
+    _place(path, data, mode, os.link)
+
+
+def _place(path: Path, data: bytes, mode: int, place: Callable[[Path, Path], None]) -> None:
+    """Write ``data`` to a temporary file of its own beside ``path``, flush it, ``place`` it
+    at ``path`` (rename or link), flush the folder; the temporary name never stays."""
     tmp = temporary_name(path)
     sweep_stale(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_file(tmp, data, mode, exclusive=True)
-        os.replace(tmp, path)
+        place(tmp, path)
         fsync_dir(path.parent)
-    except OSError as exc:
+    finally:
         with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise write_error(exc, path) from exc
+            tmp.unlink(missing_ok=True)  # gone after a rename; a link's second name

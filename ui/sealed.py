@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from rag.durable import fsync_dir, sweep_stale, temporary_name, write_file
+from rag.durable import write_atomic, write_new
+from rag.errors import RagError
 
 log = logging.getLogger(__name__)
 
@@ -62,33 +61,16 @@ def load_key(folder: Path) -> bytes:
         if key is not None:
             log.warning("%s is damaged (%d bytes): a new key is made (conversations kept by "
                         "browsers before are not restored)", path, len(key))  # fmt: skip
-        try:
-            _publish(path, secrets.token_bytes(KEY_BYTES), replace=key is not None)
+        made = secrets.token_bytes(KEY_BYTES)
+        try:  # over a damaged key, or by a link that fails if another server made one first
+            (write_new if key is None else write_atomic)(path, made, 0o600)
         except FileExistsError:  # another server published one first: theirs is the key
             continue
-        except OSError as exc:
+        except (OSError, RagError) as exc:
             log.warning("cannot write %s (%s): %s", path, exc, FOR_THIS_RUN)
             return secrets.token_bytes(KEY_BYTES)
     log.warning("%s keeps changing: %s", path, FOR_THIS_RUN)
     return secrets.token_bytes(KEY_BYTES)
-
-
-def _publish(path: Path, key: bytes, replace: bool) -> None:
-    """Write ``key`` aside (0600), then give it ``path``: by a link, which fails if another
-    server published one first, or over a damaged file when ``replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale(path)
-    tmp = temporary_name(path)
-    write_file(tmp, key, mode=0o600, exclusive=True)
-    try:
-        if replace:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)
-        fsync_dir(path.parent)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
 
 
 class Sealer:
