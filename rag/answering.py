@@ -226,8 +226,14 @@ def continues(passage: Passage, span: Span, following: Span) -> bool:
         span.kind == following.kind == "text"
         and len(following.text.split()) <= CONTINUATION_WORDS
         and not introduces(following.text)
-        and "\n\n" not in span_text(passage, span.end, following.start).replace("\r", "")
+        and not blank_line_between(passage, span, following)
     )
+
+
+def blank_line_between(passage: Passage, span: Span, following: Span) -> bool:
+    """Whether a blank line (CRLF or LF) separates ``span`` from ``following``: a new
+    paragraph starts."""
+    return "\n\n" in span_text(passage, span.end, following.start).replace("\r", "")
 
 
 @dataclass(frozen=True)
@@ -451,7 +457,7 @@ def lead_paragraph(
             if lead:
                 break  # another kind of unit ends the paragraph
             continue
-        if lead and "\n\n" in span_text(passage, lead[-1].end, unit.start).replace("\r", ""):
+        if lead and blank_line_between(passage, lead[-1], unit):
             break  # a blank line ends the paragraph
         lead.append(unit)
         sentences += 1
