@@ -56,6 +56,11 @@ _CLOSING = tuple(".!?…:;\"'”’")
 # sentence before it (``continues``). A product choice (2-3% of the sentences of the manuals
 # here; its effect on the validation sets: evals/README.md, round 12).
 CONTINUATION_WORDS = 4
+# A sentence that opens with a word pointing back ("This function will print ...", "It also
+# becomes a no-op ...") leaves its subject in the sentence before it: a cited sentence takes
+# that one along, back over at most this many sentences of its paragraph (``antecedent``).
+_REFERS_BACK = re.compile(r"^\W*(?:this|these|that|those|such|it|its|they|their|them)\b", re.I)
+MAX_BACK = 2
 # Span kinds that may answer; the units that complete a sentence introducing them.
 ANSWERING_KINDS = frozenset({"text", "list", "table"})
 COMPLETING_KINDS = frozenset({"code", "list", "table"})
@@ -487,11 +492,40 @@ def answer_spans(
         return [complete(passage, start, end, max(own, default=best_probability(judged)))]
     cited: list[Cited] = []
     for j in choose(judged, threshold, max_sentences):
-        span = Cited(j.passage, j.start, j.end, j.probability, j.kind)
-        if any(_overlaps(span, other) for other in cited):
-            continue  # already in the answer (the list a chosen sentence introduced, say)
-        cited.append(span)
+        alone = Cited(j.passage, j.start, j.end, j.probability, j.kind)
+        # With the sentence it points back to, unless that one is cited already.
+        for span in (replace(alone, start=antecedent(j.passage, j.start)), alone):
+            if not any(_overlaps(span, other) for other in cited):
+                cited.append(span)
+                break  # else already in the answer (the list a chosen sentence introduced, say)
     return cited
+
+
+def refers_back(text: str) -> bool:
+    """Whether a sentence opens with a word that points back to the one before it."""
+    return bool(_REFERS_BACK.match(text))
+
+
+def antecedent(passage: Passage, start: int) -> int:
+    """Where the citation of the sentence at ``start`` begins: at the sentence its opening word
+    points back to ("In click, this is done with the pause function. This function will print
+    ..."), up to ``MAX_BACK`` sentences back within its paragraph (a blank line, a heading, code
+    or the chunk's start stops it; the heading is shown as the answer's label anyway), with the
+    sentence a short one continues (``continues``); else at ``start``."""
+    units = spans(passage)
+    i = next((k for k, u in enumerate(units) if u.start == start), None)
+    if i is None:
+        return start
+    for _ in range(MAX_BACK):
+        if not i or not refers_back(units[i].text):
+            break
+        before = units[i - 1]
+        if before.kind != "text" or blank_line_between(passage, before, units[i]):
+            break
+        i -= 1
+        while i and continues(passage, units[i - 1], units[i]):
+            i -= 1
+    return units[i].start
 
 
 def section_label(chunk: Chunk) -> str:

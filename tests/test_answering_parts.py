@@ -17,6 +17,7 @@ from rag.answering import (
     Span,
     answer_extractive,
     answer_spans,
+    antecedent,
     candidate_sentences,
     choose,
     closest,
@@ -28,6 +29,7 @@ from rag.answering import (
     labelled,
     looks_like_code,
     reading_groups,
+    refers_back,
     refusal,
     rerank,
     section_label,
@@ -646,3 +648,88 @@ def test_the_edges_of_a_continuation_four_words_a_crlf_blank_line_and_a_lead_bef
     assert [u.text for u in found_lead[1]] == [
         "Warn if cookie headers are too large for the server."
     ]
+
+
+# A cited sentence that points back ("This function ...") is cited with the sentence it points to.
+
+PAUSE = (
+    "In click, this is done with the pause function. This function prints a message and waits "
+    "for a key. It also does nothing when the script is not run interactively."
+)
+
+
+def test_a_sentence_that_points_back_is_cited_with_the_sentence_it_points_to() -> None:
+    found = passage("utils.txt", PAUSE)
+    second = PAUSE.index("This function")
+    third = PAUSE.index("It also")
+    assert antecedent(found, 0) == 0  # the first sentence points nowhere
+    assert antecedent(found, second) == 0
+    assert antecedent(found, third) == 0  # two sentences back, each pointing back
+    ends = [PAUSE.index(" This"), PAUSE.index(" It also")]
+    cited = answer_spans("What waits?", [found], [judged(found, 2.0, 0.9, second)], 0.5, 2)
+    assert [(c.start, c.end) for c in cited] == [(0, ends[1])]
+    # Chosen after it, the sentence pointed to is not cited twice; chosen before it, it is
+    # cited alone and the sentence that points back follows, alone too.
+    both = [judged(found, 2.0, 0.9, second), judged(found, 1.9, 0.9, 0)]
+    assert [(c.start, c.end) for c in answer_spans("Q?", [found], both, 0.5, 2)] == [(0, ends[1])]
+    both.reverse()
+    assert [(c.start, c.end) for c in answer_spans("Q?", [found], both, 0.5, 2)] == [
+        (0, ends[0]),
+        (second, ends[1]),
+    ]
+
+
+def test_pointing_back_goes_at_most_two_sentences_within_the_paragraph() -> None:
+    chain = (
+        "Use the tool on your files. It reads each file in turn. It writes a log as it goes. "
+        "It stops at the end of the last file."
+    )
+    found = passage("chain.txt", chain)
+    last = chain.index("It stops")
+    assert antecedent(found, last) == chain.index("It reads")  # MAX_BACK sentences, no more
+    assert antecedent(found, chain.index("It writes")) == 0
+    # A blank line (LF or CRLF) starts another paragraph: nothing before it is taken.
+    for gap in ("\n\n", "\r\n\r\n"):
+        text = f"Use the tool for files.{gap}It reads a file and writes a log."
+        apart = passage("apart.txt", text)
+        assert antecedent(apart, text.index("It reads")) == text.index("It reads")
+    # A heading or code before it stops it (the heading labels the answer anyway).
+    _, headed = structured([("heading", "The pause function"), ("text", PAUSE[48:])], "Utils")
+    units = spans(headed)
+    assert antecedent(headed, units[1].start) == units[1].start
+    _, coded = structured(
+        [("text", "Run this:"), ("code", "click.pause()"), ("text", "It waits for a key.")], "U"
+    )
+    units = spans(coded)
+    assert antecedent(coded, units[-1].start) == units[-1].start
+    # The sentence pointed to is taken with the short sentences that continue it.
+    run = "The old command is kept. Not used. It prints a warning now."
+    kept = passage("old.txt", run)
+    assert antecedent(kept, run.index("It prints")) == 0
+    # An offset that starts no sentence is left as it is.
+    assert antecedent(kept, 3) == 3
+
+
+@pytest.mark.parametrize(
+    ("sentence", "points"),
+    [
+        ("This function prints.", True),
+        ("These options are read.", True),
+        ("That is the default.", True),
+        ("Those are kept.", True),
+        ("Such a file is read.", True),
+        ("It waits.", True),
+        ("Its value is 3.", True),
+        ("They are kept.", True),
+        ("Their names are kept.", True),
+        ("Them aside, all are kept.", True),
+        ("*It* waits.", True),
+        ("Items are kept.", False),
+        ("Thistle is a plant.", False),
+        ("The function prints.", False),
+        ("Theirs is kept.", False),
+        ("Use it.", False),
+    ],
+)
+def test_which_opening_words_point_back(sentence: str, points: bool) -> None:
+    assert refers_back(sentence) is points
