@@ -4,10 +4,12 @@ to this index, measured once per index generation and centring the reader card's
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag
@@ -21,8 +23,11 @@ from rag.calibration import (
     offtopic_bank,
 )
 from rag.config import Settings
-from rag.errors import ConfigError
+from rag.durable import write_atomic
+from rag.errors import ConfigError, RagError, StoreError
+from rag.models import Chunk
 from rag.reader import MODEL_DIR, ReaderCard, load_card, shared_reader
+from rag.store import VectorStore
 from train.loco import coverage
 
 MANUAL = """Build tool reference
@@ -97,6 +102,8 @@ def test_the_bank_is_questions_and_the_baseline_is_their_median() -> None:
     bank = offtopic_bank()
     assert len(bank) == len(set(bank)) >= 40 and all(q.endswith("?") for q in bank)
     assert baseline_from_scores([0.1, 0.5, 0.2]) == CorpusBaseline(0.2, 3)
+    assert baseline_from_scores([0.1, 0.4, 0.3, 0.2]) == CorpusBaseline(0.25, 4)
+    assert baseline_from_scores([0.123456, 0.9]) == CorpusBaseline(0.5117, 2)  # four decimals
     assert baseline_from_scores([]) is None
 
 
@@ -195,12 +202,79 @@ def test_an_empty_index_has_no_baseline_and_stores_none(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_a_store_that_cannot_keep_the_baseline_still_answers(tmp_path: Path) -> None:
+def test_a_store_that_cannot_keep_the_baseline_still_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(RagError) as unwritable:
+        write_atomic(blocker / "b.json", b"{}")
     calibration._cache.clear()
-    found = corpus_baseline(("ro",), 1, lambda: CorpusBaseline(0.2, 48), blocker / "b.json")
+    with caplog.at_level(logging.WARNING, logger="rag.calibration"):
+        found = corpus_baseline(("ro",), 1, lambda: CorpusBaseline(0.2, 48), blocker / "b.json")
     assert found == CorpusBaseline(0.2, 48)
+    assert caplog.messages == [
+        f"The corpus baseline was not saved ({unwritable.value}): measured again next time."
+    ]
+
+
+@pytest.mark.parametrize(("dense", "read"), [(-1.0, True), (1.0, True), (-1.5, False)])
+def test_a_baseline_file_is_read_back_for_any_cosine_and_only_a_cosine(
+    tmp_path: Path, dense: float, read: bool
+) -> None:
+    calls: list[int] = []
+
+    def measure() -> CorpusBaseline:
+        calls.append(1)
+        return CorpusBaseline(0.25, 48)
+
+    path = tmp_path / "baseline.json"
+    key = ("cosine-index", id(calls))
+    calibration._cache.clear()
+    corpus_baseline(key, 1, measure, path)
+    record = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**record, "dense": dense}), encoding="utf-8")
+    calibration._cache.clear()
+    found = corpus_baseline(key, 1, measure, path)
+    if read:
+        assert (found, len(calls)) == (CorpusBaseline(dense, 48), 1)
+    else:  # no cosine: measured again
+        assert (found, len(calls)) == (CorpusBaseline(0.25, 48), 2)
+
+
+class BankEmbedder:
+    """Each bank question a unit vector at its own angle in the first plane (no model)."""
+
+    id = "bank-table"
+
+    def __init__(self, bank: list[str]) -> None:
+        angles = np.linspace(0.0, np.pi / 2, len(bank))
+        self.table = {q: np.array([np.cos(a), np.sin(a), 0.0]) for q, a in zip(bank, angles)}
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.array([self.table[text] for text in texts], dtype=np.float32)
+
+
+def test_the_baseline_is_the_median_of_each_bank_questions_closest_passage(tmp_path: Path) -> None:
+    """On a real store (Chroma in tmp_path) whose vectors and query vectors the test chooses."""
+    store = VectorStore(Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "store"))
+    store.set_embedding(BankEmbedder.id)
+    embedder = BankEmbedder(offtopic_bank())
+    assert measure_baseline(embedder, store) is None  # an empty index
+    passages = {"east": (1.0, 0.0, 0.0), "tilted": (0.6, 0.0, 0.8), "north": (0.0, 0.6, 0.8)}
+    chunks = [Chunk(id=cid, source=f"{cid}.txt", start=0, end=3, text=cid) for cid in passages]
+    vectors = np.array(list(passages.values()), dtype=np.float32)
+    store.add(chunks, vectors, list(passages))
+    tops = [max(float(v @ p) for p in vectors) for v in embedder.table.values()]
+    found = measure_baseline(embedder, store)
+    assert found is not None and found.questions == len(offtopic_bank())
+    assert found.dense == pytest.approx(statistics.median(tops), abs=1e-4)
+    second = [sorted(float(v @ p) for p in vectors)[-2] for v in embedder.table.values()]
+    assert abs(statistics.median(second) - found.dense) > 0.1  # the closest passage counts
+    other = VectorStore(Settings(docs_dir=tmp_path / "docs", store_dir=tmp_path / "other"))
+    other.set_embedding("another-model")
+    with pytest.raises(StoreError, match="holds another-model embeddings"):
+        measure_baseline(embedder, other)  # never measured with another model's vectors
 
 
 @pytest.mark.slow

@@ -65,6 +65,11 @@ def load_key(folder: Path) -> bytes:
         try:  # over a damaged key, or by a link that fails if another server made one first
             (write_new if key is None else write_atomic)(path, made, 0o600)
         except FileExistsError:  # another server published one first: theirs is the key
+            if path.is_symlink() and not path.exists():
+                log.warning(
+                    "%s is a link to a missing file: remove the link; %s", path, FOR_THIS_RUN
+                )
+                return secrets.token_bytes(KEY_BYTES)
             continue
         except (OSError, RagError) as exc:
             log.warning("cannot write %s (%s): %s", path, exc, FOR_THIS_RUN)
