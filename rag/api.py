@@ -89,7 +89,7 @@ class Engine:
             check_store_folder(settings.store_dir)  # raises: the store folder is a file
         usable_folder(settings.store_dir, "RAG_STORE_DIR")
         self.settings = settings
-        self.lexical = LexicalIndex(settings.store_dir / "bm25")
+        self.lexical = LexicalIndex(settings.own("bm25"))
         self.sync_lock = sync_lock if sync_lock is not None else threading.Lock()
         # The manifest as this process last saw it: a change by another process means reopen.
         self.stamp = self.catalog.stamp()
@@ -107,7 +107,12 @@ class Engine:
     @cached_property
     def catalog(self) -> Catalog:
         """The document list, texts and writer lease: local files, or the Chroma server."""
-        return open_catalog(self.settings.store_dir, self.settings.chroma_url, lambda: self.store)
+        return open_catalog(
+            self.settings.store_dir,
+            self.settings.chroma_url,
+            lambda: self.store,
+            self.settings.own("manifest.json"),
+        )
 
     def syncer(self, settings: Settings) -> Syncer:
         """A syncer for these settings (chunking or backend may differ from the first call's)."""

@@ -67,21 +67,26 @@ class Catalog(Protocol):
 
 
 def open_catalog(
-    store_dir: Path, chroma_url: str | None, store: Callable[[], VectorStore]
+    store_dir: Path,
+    chroma_url: str | None,
+    store: Callable[[], VectorStore],
+    manifest: Path | None = None,
 ) -> Catalog:
-    """The seam between local and server mode."""
+    """The seam between local and server mode. ``manifest``: the collection's manifest file
+    (``Settings.own``), by default the store folder's ``manifest.json``."""
     if chroma_url:
         return ServerCatalog(store())
-    return LocalCatalog(store_dir)
+    return LocalCatalog(store_dir, manifest)
 
 
 class LocalCatalog:
-    """``manifest.json`` in the store folder; texts from the documents folder."""
+    """``manifest.json`` in the store folder (``manifest-<collection>.json`` for a collection
+    other than the default); texts from the documents folder."""
 
     shared = False
 
-    def __init__(self, store_dir: Path) -> None:
-        self.path = store_dir / "manifest.json"
+    def __init__(self, store_dir: Path, manifest: Path | None = None) -> None:
+        self.path = manifest if manifest is not None else store_dir / "manifest.json"
 
     def load(self) -> Manifest:
         return Manifest.load(self.path)

@@ -40,6 +40,9 @@ OFFLINE_ENV = {
 }
 
 
+# The collection of an index made without RAG_COLLECTION: its files in the store folder keep the
+# plain names (``Settings.own``).
+DEFAULT_COLLECTION = "documents"
 # Chroma's rule for collection names (3-512 characters), with room for our companion
 # collections' suffixes ("__documents", "__lease").
 _COLLECTION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._-]{1,480})[a-zA-Z0-9]")
@@ -132,7 +135,7 @@ class Settings:
     # Sent as "Authorization: Bearer <token>" to the Chroma server (a token-checking proxy in
     # front of `chroma run`, whose 1.x server has no authentication of its own).
     chroma_token: str | None = field(default=None, repr=False)
-    collection: str = "documents"
+    collection: str = DEFAULT_COLLECTION
     # Chunking: characters per chunk (whole sentences) and overlap in characters.
     chunk_size: int = 700
     chunk_overlap: int = 150
@@ -229,6 +232,17 @@ class Settings:
                 f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than RAG_CHUNK_SIZE "
                 f"({self.chunk_size}): lower the overlap or raise the size."
             )
+
+    def own(self, name: str) -> Path:
+        """A file or folder of this collection's in the store folder (its manifest, its BM25
+        index): the default collection's keeps the plain name, as every index made before
+        collections had their own files; another's carries the collection's name
+        (``manifest-team.json``, ``bm25-team``), so that two collections in one folder never
+        share one."""
+        if self.collection == DEFAULT_COLLECTION:
+            return self.store_dir / name
+        stem, dot, suffix = name.partition(".")
+        return self.store_dir / f"{stem}-{self.collection}{dot}{suffix}"
 
     @property
     def users_path(self) -> Path:

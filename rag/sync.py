@@ -159,7 +159,7 @@ class Syncer:
         self.lexical = lexical
         self.embedder = embedder
         self.catalog = catalog or open_catalog(
-            settings.store_dir, settings.chroma_url, lambda: store
+            settings.store_dir, settings.chroma_url, lambda: store, settings.own("manifest.json")
         )
         # Lexical changes of the running sync: rows to add and chunk ids to drop.
         self._added_rows: list[tuple[str, str]] = []

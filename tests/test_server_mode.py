@@ -104,8 +104,12 @@ def server_state(settings: Settings) -> tuple[list[str], list[str], bool]:
     return stored, listed, manifest.in_progress
 
 
-def bm25_rows(store_dir: Path) -> list[str]:
-    return sorted(LexicalIndex(store_dir / "bm25")._current().ids)
+def bm25_rows(store_dir: Path, url: str) -> list[str]:
+    """The BM25 cache of the replica whose store folder is ``store_dir``, for ``url``'s
+    collection (``bm25-<collection>``: each collection has its own)."""
+    own = remote(store_dir, url, store_dir).own("bm25")
+    assert own == store_dir / f"bm25-{url.split('#')[1]}"
+    return sorted(LexicalIndex(own)._current().ids)
 
 
 def assert_consistent(settings: Settings, replicas: list[Path], docs: Path) -> None:
@@ -117,7 +121,7 @@ def assert_consistent(settings: Settings, replicas: list[Path], docs: Path) -> N
         # A question makes each replica bring its cache in line with the server.
         url = f"{settings.chroma_url}#{settings.collection}"
         run_rag(store_dir, url, docs, "ask", "How tall is the quux3 tower?")
-        assert bm25_rows(store_dir) == stored, store_dir
+        assert bm25_rows(store_dir, url) == stored, store_dir
     docs_listed = ServerCatalog(VectorStore(settings)).load().files
     assert sorted(docs_listed) == sorted(p.name for p in docs.glob("*.txt"))
 
@@ -131,7 +135,7 @@ def test_a_replica_follows_another_process_ingest(url: str, tmp_path: Path) -> N
     first = run_rag(store_b, url, nowhere, "docs")
     assert first.splitlines()[-1].startswith("3 files, ")
     run_rag(store_b, url, nowhere, "ask", "How tall is the quux1 tower?")
-    before = len(bm25_rows(store_b))
+    before = len(bm25_rows(store_b, url))
 
     (docs / "bridge.txt").write_text(RARE, encoding="utf-8")
     started = time.monotonic()
@@ -142,7 +146,7 @@ def test_a_replica_follows_another_process_ingest(url: str, tmp_path: Path) -> N
     bm25 = json.loads(run_rag(store_b, url, nowhere, "ask", question, "--mode", "bm25", "--json"))
     hybrid = json.loads(run_rag(store_b, url, nowhere, "ask", question, "--json"))
     print(f"replica saw the ingest {time.monotonic() - started:.1f} s after it started")
-    assert len(bm25_rows(store_b)) > before  # its BM25 cache followed the server
+    assert len(bm25_rows(store_b, url)) > before  # its BM25 cache followed the server
     cited = (hybrid["citations"] or hybrid["closest"])[0]
     assert (bm25["citations"] or bm25["closest"])[0]["source"] == "bridge.txt"
     assert cited["source"] == "bridge.txt"

@@ -195,3 +195,42 @@ def test_rag_ui_with_another_folder_needs_replace(
     assert main(["ui", str(other), "--replace", "--no-sync"]) == 0
     assert started[-1] == (["--no-sync"], str(other))
     assert sources(default_settings) == ["z.txt"]
+
+
+def test_a_second_collection_keeps_both_indexes_in_one_store_folder(
+    default_settings: Settings, tmp_path: Path
+) -> None:
+    """The refusal's advice, followed: RAG_COLLECTION set to a new name keeps both indexes, each
+    with its own manifest and BM25 index (a reviewer's reproduction: the second collection's
+    manifest replaced the first's, and the next question "repaired" the first index into the
+    second folder's documents)."""
+    first = make_folder(tmp_path / "first", ["a.txt", "b.txt", "c.txt"])
+    other = make_folder(tmp_path / "other", ["z.txt"], first=7)
+    second = default_settings.with_(collection="second")
+    rag.ingest(first, settings=default_settings)
+    report = rag.ingest(other, settings=second)
+    assert (report.added_files, report.removed_files) == (1, 0)
+    assert sources(default_settings) == ["a.txt", "b.txt", "c.txt"]
+    assert sources(second) == ["z.txt"]
+    store = default_settings.store_dir
+    assert second.own("manifest.json") == store / "manifest-second.json"
+    assert second.own("bm25") == store / "bm25-second"
+    assert default_settings.own("manifest.json") == store / "manifest.json"  # as before
+    assert {p.name for p in store.iterdir()} >= {
+        "manifest.json",
+        "manifest-second.json",
+        "bm25",
+        "bm25-second",
+    }
+    # Each answers from its own documents, in every mode; neither is synced into the other.
+    for settings, town_ in ((default_settings, 1), (second, 7)):
+        for mode in ("bm25", "hybrid"):
+            answer = rag.answer(
+                f"Who is the mayor of Veloria{town_:03d}?", settings=settings.with_(mode=mode)
+            )
+            assert not answer.refused, (settings.collection, mode)
+            assert f"Mayor{town_:03d}" in answer.text
+    assert sources(default_settings) == ["a.txt", "b.txt", "c.txt"]
+    assert sources(second) == ["z.txt"]
+    assert rag.index_source(default_settings).recorded == str(first.resolve())
+    assert rag.index_source(second).recorded == str(other.resolve())
