@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -103,6 +104,13 @@ LOW_DISK_BYTES = 32 * 1024 * 1024
 _REFUSAL = re.compile(r"\b(401|403)\b[^\n]{0,40}(?:unauthori[sz]ed|authori[sz]ation|forbidden)")
 _LOOPBACK = re.compile(r"http://(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]):")
 _UNREACHABLE = ("connecterror", "connectionrefused", "connection refused", "could not connect")
+# How long a call to the Chroma server may wait for it: to connect, and for each read of a reply
+# (chromadb's client waits for ever, so a server that accepts and never answers held `rag ask`
+# for good); the first request, a light identity check, is given less. Product choices: a
+# large batch written to a busy server takes seconds, not minutes.
+CONNECT_SECONDS = 10.0
+REPLY_SECONDS = 120.0
+CHECK_SECONDS = 30.0
 
 
 def failure_cause(where: str, exc: BaseException) -> StoreError | None:
@@ -121,6 +129,8 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
                 f"The Chroma server at {where} refused the request (HTTP {status.group(1)}): "
                 "set RAG_CHROMA_TOKEN to the token its proxy expects."
             )
+        if any("timeout" in type(e).__name__.lower() for e in chain):
+            return not_answering(where, REPLY_SECONDS)
         if any(isinstance(e, ConnectionError) for e in chain) or any(
             marker in text for marker in _UNREACHABLE
         ):
@@ -191,12 +201,55 @@ def check_access(where: str, base: str, headers: dict[str, str] | None) -> None:
             "TLS on the proxy (https://).",
             where,
         )
+    timeout = httpx.Timeout(CHECK_SECONDS, connect=CONNECT_SECONDS)
     try:
-        reply = httpx.get(f"{base}/api/v2/auth/identity", headers=headers, timeout=30.0)
+        reply = httpx.get(f"{base}/api/v2/auth/identity", headers=headers, timeout=timeout)
+    except httpx.ReadTimeout as exc:  # it accepted the connection and never answered
+        raise not_answering(where, CHECK_SECONDS) from exc
     except (httpx.HTTPError, httpx.InvalidURL):
         return
     if reply.status_code in (401, 403):
         raise refused(where, reply.status_code, headers is not None)
+
+
+def not_answering(where: str, seconds: float) -> StoreError:
+    return StoreError(
+        f"The Chroma server at {where} did not answer within {seconds:g} s: check that it runs "
+        "and is not overloaded or stopped (restart chroma run --path DIR), then try again."
+    )
+
+
+def bounded_client(make: Callable[[], Any], where: str) -> Any:
+    """chromadb's HTTP client, made (it asks the server for its tenant) and checked (a
+    heartbeat) within ``REPLY_SECONDS``, then given the timeouts it lacks for every later call.
+
+    chromadb's client waits for ever. The first requests run in a thread of their own: if the
+    server has not answered them in time, that thread is left waiting (it holds one connection
+    until the server answers or the process ends) and ``not_answering`` is raised."""
+    import httpx
+
+    made: list[Any] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            client = make()
+            session = getattr(getattr(client, "_server", None), "_session", None)
+            if isinstance(session, httpx.Client):  # else another chromadb: its waits stand
+                session.timeout = httpx.Timeout(REPLY_SECONDS, connect=CONNECT_SECONDS)
+            client.heartbeat()
+            made.append(client)
+        except BaseException as exc:  # raised in the caller's thread below
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="chroma-connect", daemon=True)
+    thread.start()
+    thread.join(REPLY_SECONDS)
+    if failed:
+        raise failed[0]
+    if not made:
+        raise not_answering(where, REPLY_SECONDS)
+    return made[0]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -227,14 +280,16 @@ class VectorStore:
                 headers = token_headers(settings.chroma_token)
                 host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
                 check_access(settings.chroma_url, f"{parts.scheme}://{host}:{port}", headers)
-                self.client = chromadb.HttpClient(
-                    host=parts.hostname,
-                    port=port,
-                    ssl=parts.scheme == "https",
-                    headers=headers,
-                    settings=chroma_settings,
+                self.client = bounded_client(
+                    lambda: chromadb.HttpClient(
+                        host=parts.hostname,
+                        port=port,
+                        ssl=parts.scheme == "https",
+                        headers=headers,
+                        settings=chroma_settings,
+                    ),
+                    settings.chroma_url,
                 )
-                self.client.heartbeat()
             else:
                 check_store_folder(settings.store_dir)
                 self.client = chromadb.PersistentClient(
