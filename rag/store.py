@@ -272,17 +272,18 @@ class VectorStore:
         try:
             if settings.chroma_url:
                 parts = urlsplit(settings.chroma_url)
-                if not parts.hostname:
+                hostname = parts.hostname
+                if not hostname:
                     raise StoreError(
                         f"RAG_CHROMA_URL={settings.chroma_url!r} is not a URL: use http://host:port."
                     )
                 port = parts.port or (443 if parts.scheme == "https" else 8000)
                 headers = token_headers(settings.chroma_token)
-                host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+                host = f"[{hostname}]" if ":" in hostname else hostname
                 check_access(settings.chroma_url, f"{parts.scheme}://{host}:{port}", headers)
                 self.client = bounded_client(
                     lambda: chromadb.HttpClient(
-                        host=parts.hostname,
+                        host=hostname,
                         port=port,
                         ssl=parts.scheme == "https",
                         headers=headers,
