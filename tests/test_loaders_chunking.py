@@ -178,3 +178,38 @@ def test_invisible_characters_are_dropped_so_they_never_answer_or_split_words(
     assert not answer.refused and "1872" in answer.text
     assert answer.citations[0].text.startswith("The lighthouse")
     assert rag.retrieve("keepers log ships", k=1, settings=settings)[0].chunk.source == "shy.html"
+
+
+def nested_list(depth: int) -> str:
+    return "".join("  " * i + f"- step {i}\n" for i in range(depth))
+
+
+@pytest.mark.parametrize("depth", [10, 49])
+def test_deeply_nested_markdown_keeps_the_text_after_it(tmp_path: Path, depth: int) -> None:
+    """markdown-it's default depth (20 levels: a list nested 10 deep) dropped the rest of the
+    file without a word; a reviewer's setup guide lost its FAQ that way."""
+    path = tmp_path / "setup.md"
+    quote = "> " * (depth // 2) + "Quoted deep down.\n"
+    path.write_text(
+        f"# Setup guide\n\n{nested_list(depth)}\n{quote}\n## FAQ\n\nThe default port is 8765.\n",
+        encoding="utf-8",
+    )
+    text = load_document(path).text
+    assert f"step {depth - 1}" in text and "Quoted deep down." in text
+    assert text.rstrip().endswith("The default port is 8765.")
+
+
+def test_markdown_nested_past_what_is_read_is_skipped_with_the_reason(
+    settings: Settings, docs_dir: Path
+) -> None:
+    path = docs_dir / "deep.md"
+    path.write_text(f"# Deep\n\n{nested_list(50)}\nThe end.\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="nested too deeply"):
+        load_document(path)
+    quoted = docs_dir / "quoted.md"
+    quoted.write_text("> " * 99 + "Deep.\n\nThe end.\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="nested too deeply"):
+        load_document(quoted)
+    report = rag.ingest(settings=settings)
+    skipped = {s.path: s.reason for s in report.skipped}
+    assert "nested too deeply" in skipped["deep.md"] and "nested too deeply" in skipped["quoted.md"]
