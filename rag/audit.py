@@ -9,6 +9,7 @@ threads or processes never interleave, and a line that was reported written surv
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -65,15 +66,24 @@ def check_writable(path: Path) -> None:
 
 
 def append(path: Path, event: AuditEvent) -> None:
-    """Append ``event`` as one line to ``path`` and flush it to the disk (raises ``OSError``)."""
+    """Append ``event`` as one line to ``path`` and flush it to the disk (raises ``OSError``).
+
+    A write that fails part way (a full disk) is taken back: the file is cut to its size before,
+    so that no torn line is left for the next event to be glued to."""
     line = (event.to_json() + "\n").encode("utf-8")
     with _LOCK:
         fd = _open(path)
         try:
-            written = 0
-            while written < len(line):
-                written += os.write(fd, line[written:])
-            os.fsync(fd)
+            before = os.fstat(fd).st_size
+            try:
+                written = 0
+                while written < len(line):
+                    written += os.write(fd, line[written:])
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, before)
+                raise
         finally:
             os.close(fd)
 

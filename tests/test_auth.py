@@ -8,6 +8,7 @@ go through, and every attempt is a line of the audit log.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -904,3 +905,32 @@ def test_one_user_cannot_fill_the_queue_for_everyone(tmp_path: Path) -> None:
                 assert join(ed, "ed-1").status_code == 200
         finally:
             served.app.close()
+
+
+def test_an_audit_line_the_disk_had_no_room_for_is_taken_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk part way through a line: the file is cut back to its last whole line, so
+    the next event, once there is room, is a line of its own (a reviewer's full disk glued the
+    next event onto a torn line, and audit.read() failed on the whole log)."""
+    path = tmp_path / "audit.jsonl"
+    first = audit.AuditEvent("rita", "editor", "upload", ("a.md",), "done", "")
+    audit.append(path, first)
+    real_write = os.write
+    calls = []
+
+    def full(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data)[:20])  # room for 20 bytes
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    torn = audit.AuditEvent("rita", "editor", "delete", ("b.md",), "done", "")
+    with pytest.raises(OSError, match="No space left"):
+        audit.append(path, torn)
+    monkeypatch.undo()
+    assert path.read_text(encoding="utf-8") == first.to_json() + "\n"
+    third = audit.AuditEvent("rita", "editor", "delete", ("c.md",), "done", "")
+    audit.append(path, third)
+    assert [e["files"] for e in audit.read(path)] == [["a.md"], ["c.md"]]
