@@ -413,7 +413,13 @@ class Syncer:
         skipped: list[SkippedFile] = []
         seen: set[str] = set()
         unchanged = 0
-        listing = list_files(root)
+        try:
+            listing = list_files(root)
+        except OSError as exc:  # the folder itself (a sub-folder's failure is listed, below)
+            raise DocumentsError(
+                f"Cannot list the documents folder {root} ({exc.strerror or exc}): give this "
+                "user read access to it, or name another folder (rag ingest PATH, RAG_DOCS_DIR)."
+            ) from exc
         paths = listing.files
         for name, reason in listing.passed_over:
             log.warning("Skipping %s: %s", name, reason)

@@ -176,3 +176,31 @@ def test_an_emptied_folder_never_empties_the_index_unasked(small: Settings) -> N
     assert [c.source for c in answer.citations] == ["a.txt"]
     report = rag.ingest(settings=small, replace=True)
     assert (report.removed_files, report.total_files) == (2, 0)
+
+
+@pytest.mark.skipif(not _can_drop_root(), reason="needs a user namespace to drop root's rights")
+def test_a_documents_folder_that_cannot_be_listed_is_one_line_with_the_fix(
+    small: Settings,
+) -> None:
+    """Was: "error: unexpected PermissionError: ... (rag --debug ... shows the traceback)", and
+    a plain PermissionError from rag.ingest, for the folder itself (a sub-folder was handled)."""
+    rag.ingest(settings=small)
+    before = [d.source for d in rag.documents(small).documents]
+    os.chmod(small.docs_dir, 0)
+    try:
+        done = subprocess.run(
+            _unprivileged(rag_cmd("ingest")),
+            env=env_for(small),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    finally:
+        os.chmod(small.docs_dir, 0o755)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"error: Cannot list the documents folder {small.docs_dir.resolve()} (Permission "
+        "denied): give this user read access to it, or name another folder (rag ingest PATH, "
+        "RAG_DOCS_DIR)."
+    )
+    assert [d.source for d in rag.documents(small).documents] == before  # nothing removed
