@@ -25,9 +25,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
+from rag.chunking import content_hash
 from rag.errors import DocumentsError, StoreBusyError, StoreDamagedError, StoreError
 from rag.lease import ServerLease
-from rag.loaders import load_document
+from rag.loaders import UnreadableFile, load_document
 from rag.manifest import VERSION, FileEntry, Manifest
 from rag.store import VectorStore, check_store_folder, guarded
 
@@ -111,15 +112,43 @@ class LocalCatalog:
         pass  # the lock file is held until the process ends: it cannot be lost
 
     def document_text(self, source: str, root: Path) -> str:
-        path = (root / source).resolve()
-        if root.resolve() not in path.parents or not path.is_file():
+        try:
+            path = (root / source).resolve()
+            inside = root.resolve() in path.parents and path.is_file()
+        except (OSError, ValueError):  # a NUL byte, a name too long
+            inside = False
+        if not inside:
             raise DocumentsError(
                 f"{source!r} is not a document of {root}: run rag docs to list them."
             )
-        stat = path.stat()
-        return _loaded_text(
-            str(path), stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino
-        )
+        try:
+            stat = path.stat()
+            text = _loaded_text(
+                str(path), stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino
+            )
+        except (OSError, UnreadableFile) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DocumentsError(
+                f"Cannot read {source!r} in {root} ({reason}): give this user read access to "
+                "it, or run rag ingest to bring the index in line with the folder."
+            ) from exc
+        indexed = _indexed_hashes(self.path, self.stamp()).get(source)
+        if indexed is not None and indexed != content_hash(text):
+            # The citations' offsets are into the text as indexed: into this one, they would
+            # point at the wrong words without a sign (a file edited, not synced yet).
+            raise DocumentsError(
+                f"{source!r} has changed since it was indexed, so the offsets of its citations "
+                "no longer point into it: run rag ingest (or wait for the running sync), then "
+                "ask again."
+            )
+        return text
+
+
+@functools.lru_cache(maxsize=4)
+def _indexed_hashes(path: Path, stamp: Hashable) -> dict[str, str]:
+    """Each document's content hash as the manifest at ``path`` lists it, read once while the
+    manifest stays the same (``stamp``)."""
+    return {source: entry.hash for source, entry in Manifest.load(path).files.items()}
 
 
 @functools.lru_cache(maxsize=16)

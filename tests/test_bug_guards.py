@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,36 @@ def test_document_text_stays_inside_the_documents_folder(settings: Settings) -> 
     for source in ("../secret.txt", str(settings.docs_dir.parent / "secret.txt")):
         with pytest.raises(DocumentsError, match="is not a document of"):
             rag.document_text(source, settings)
+
+
+def test_document_text_of_a_file_changed_since_its_sync_says_so(settings: Settings) -> None:
+    """Was: the current file's text, so a citation's offsets (into the text as indexed) cut
+    the wrong words without a sign; an unreadable or empty file raised a loader error that is
+    no RagError and names no file; a NUL byte, ValueError."""
+    rag.ingest(settings=settings)
+    path = settings.docs_dir / SEED_FILE
+    original = path.read_text(encoding="utf-8")
+    assert rag.document_text(SEED_FILE, settings) == original
+    os.utime(path)  # touched, not changed: the same text
+    assert rag.document_text(SEED_FILE, settings) == original
+    path.write_text("Intro line added later.\n\n" + original, encoding="utf-8")
+    with pytest.raises(DocumentsError) as changed:
+        rag.document_text(SEED_FILE, settings)
+    assert str(changed.value) == (
+        f"{SEED_FILE!r} has changed since it was indexed, so the offsets of its citations no "
+        "longer point into it: run rag ingest (or wait for the running sync), then ask again."
+    )
+    rag.ingest(settings=settings)
+    assert rag.document_text(SEED_FILE, settings).startswith("Intro line added later.")
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(DocumentsError) as empty:
+        rag.document_text(SEED_FILE, settings)
+    assert str(empty.value) == (
+        f"Cannot read {SEED_FILE!r} in {settings.docs_dir} (empty file): give this user read "
+        "access to it, or run rag ingest to bring the index in line with the folder."
+    )
+    with pytest.raises(DocumentsError, match="is not a document of"):
+        rag.document_text(SEED_FILE + "\x00", settings)
 
 
 def test_the_writer_lock_excludes_a_second_writer(tmp_path: Path) -> None:
