@@ -42,6 +42,12 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def disk_full(where: Path | str) -> DiskFullError:
+    if str(where).startswith(("http://", "https://")):  # the server's disk, not this machine's
+        return DiskFullError(
+            f"The disk of the Chroma server at {where} is full: free some space where its store "
+            "is kept (chroma run --path DIR) and run rag ingest again; the index is not "
+            "damaged, do not delete it."
+        )
     return DiskFullError(
         f"The disk holding {where} is full: free some space (or set RAG_STORE_DIR to a disk "
         "with room) and run rag ingest again; what was indexed before is kept."

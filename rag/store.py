@@ -83,12 +83,7 @@ def guarded(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 known = failure_cause(store.where, exc)
                 if known is not None:
                     raise known from exc
-                raise ChromaFailedError(
-                    f"The Chroma store at {store.where} failed while {what} "
-                    f"({type(exc).__name__}: {_first_line(exc)}): run rag ingest to repair the "
-                    f"index; if that fails too, delete {store.where} and run rag ingest to "
-                    "rebuild it from the documents."
-                ) from exc
+                raise ChromaFailedError(failed_while(store.where, what, exc)) from exc
 
         return call
 
@@ -210,6 +205,22 @@ def check_access(where: str, base: str, headers: dict[str, str] | None) -> None:
         return
     if reply.status_code in (401, 403):
         raise refused(where, reply.status_code, headers is not None)
+
+
+def failed_while(where: str, what: str, exc: BaseException) -> str:
+    """What to do after a Chroma failure no cause was found for. A server's index is the
+    team's: never advise deleting it (a reviewer's full server disk got that advice)."""
+    failure = f"The Chroma store at {where} failed while {what} ({type(exc).__name__}: "
+    failure += f"{_first_line(exc)}): "
+    if where.startswith(("http://", "https://")):
+        return failure + (
+            "check the server's log and the free space of its disk (chroma run --path DIR), "
+            "then run rag ingest to repair the index."
+        )
+    return failure + (
+        f"run rag ingest to repair the index; if that fails too, delete {where} and run rag "
+        "ingest to rebuild it from the documents."
+    )
 
 
 def not_answering(where: str, seconds: float) -> StoreError:

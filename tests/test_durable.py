@@ -235,6 +235,13 @@ def test_a_full_disk_is_told_apart_whoever_raised_it_and_however_deep() -> None:
         "The disk holding /data/store is full: free some space (or set RAG_STORE_DIR to a disk "
         "with room) and run rag ingest again; what was indexed before is kept."
     )
+    # A server's full disk: not this machine's RAG_STORE_DIR, and its index is the team's.
+    assert str(disk_full("http://127.0.0.1:8000")) == (
+        "The disk of the Chroma server at http://127.0.0.1:8000 is full: free some space where "
+        "its store is kept (chroma run --path DIR) and run rag ingest again; the index is not "
+        "damaged, do not delete it."
+    )
+    assert "RAG_STORE_DIR" not in str(disk_full("https://index-host:8443"))
     full = write_error(OSError(errno.ENOSPC, "No space left on device"), where)
     assert isinstance(full, DiskFullError) and str(full) == str(disk_full(where.parent))
     denied = write_error(OSError(errno.EACCES, "Permission denied"), where)

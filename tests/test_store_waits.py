@@ -1,5 +1,6 @@
 """A Chroma server that stops answering: the client gives up after a bounded wait and says so
-(chromadb's own client waits for ever; a reviewer's `rag ask` hung until it was killed)."""
+(chromadb's own client waits for ever; a reviewer's `rag ask` hung until it was killed). And what
+a server's failure advises."""
 
 from __future__ import annotations
 
@@ -116,3 +117,18 @@ def test_a_server_that_stops_answering_after_the_check_is_said_not_to_answer(
 def test_the_real_waits_are_bounded() -> None:
     assert rag.store.CONNECT_SECONDS <= rag.store.CHECK_SECONDS <= rag.store.REPLY_SECONDS
     assert rag.store.REPLY_SECONDS <= 300
+
+
+def test_a_server_failure_never_advises_deleting_the_teams_index() -> None:
+    failure = RuntimeError("Error in compaction: Failed to apply logs")
+    served = rag.store.failed_while("http://127.0.0.1:8000", "adding chunks", failure)
+    assert served == (
+        "The Chroma store at http://127.0.0.1:8000 failed while adding chunks (RuntimeError: "
+        "Error in compaction: Failed to apply logs): check the server's log and the free space "
+        "of its disk (chroma run --path DIR), then run rag ingest to repair the index."
+    )
+    local = rag.store.failed_while("/data/store/chroma", "adding chunks", failure)
+    assert local.endswith(
+        "run rag ingest to repair the index; if that fails too, delete /data/store/chroma and "
+        "run rag ingest to rebuild it from the documents."
+    )
