@@ -59,8 +59,15 @@ def list_files(root: Path) -> FolderListing:
             try:
                 is_folder = entry.is_dir(follow_symlinks=False)
                 is_file = not is_folder and entry.is_file()  # a link to a file counts
-            except OSError:
-                continue  # gone meanwhile, or a link that cannot be followed
+            except OSError as exc:
+                if _is_link(entry):  # a loop of links (a.md -> b.md -> a.md), say: said, not read
+                    listing.passed_over.append(
+                        (
+                            shown_name(path.relative_to(root).as_posix()),
+                            f"a link that cannot be followed ({exc.strerror or exc})",
+                        )
+                    )
+                continue  # else gone meanwhile
             if is_folder:
                 pending.append(path)
             elif not is_file:
@@ -108,4 +115,16 @@ def _why(entry: os.DirEntry[str]) -> str:
         entry.stat()
     except OSError:
         return "a link to nothing (its target is gone or cannot be reached)"
+    if _is_link(entry):  # and its target is no file: a folder
+        return (
+            "a link to a folder: links to folders are not followed (they can loop or lead out "
+            "of the documents folder); move or copy the folder in instead"
+        )
     return "not a regular file (a named pipe, socket or device): only files are read"
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False

@@ -56,10 +56,21 @@ def test_pipes_and_links_to_nothing_are_named_in_the_report(small: Settings) -> 
     silence, so a user could not tell why a "document" was never indexed."""
     os.mkfifo(small.docs_dir / "feed.txt")
     (small.docs_dir / "gone.txt").symlink_to(small.docs_dir / "deleted.txt")
+    # A loop of links was passed over in silence, a link to a folder called a named pipe.
+    (small.docs_dir / "loop-a.md").symlink_to(small.docs_dir / "loop-b.md")
+    (small.docs_dir / "loop-b.md").symlink_to(small.docs_dir / "loop-a.md")
+    (small.docs_dir / "elsewhere").symlink_to(small.docs_dir.parent)
     report = rag.ingest(settings=small)
     assert [(s.path, s.reason) for s in report.skipped] == [
+        (
+            "elsewhere",
+            "a link to a folder: links to folders are not followed (they can loop or lead out "
+            "of the documents folder); move or copy the folder in instead",
+        ),
         ("feed.txt", "not a regular file (a named pipe, socket or device): only files are read"),
         ("gone.txt", "a link to nothing (its target is gone or cannot be reached)"),
+        ("loop-a.md", "a link that cannot be followed (Too many levels of symbolic links)"),
+        ("loop-b.md", "a link that cannot be followed (Too many levels of symbolic links)"),
     ]
     assert [d.source for d in rag.documents(small).documents] == ["a.txt", "b.txt"]
 
