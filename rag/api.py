@@ -613,6 +613,12 @@ def remove_document(
             "that machine (a removal made here would come back with its next sync)."
         )
     relative = os.path.normpath(source)
+    if os.path.isabs(relative) and Path(relative).resolve().is_relative_to(root.resolve()):
+        named = Path(relative).resolve().relative_to(root.resolve()).as_posix()
+        raise DocumentsError(
+            f"{source!r} is a path: name the document as rag docs lists it, relative to the "
+            f"documents folder {root} ({named!r})."
+        )
     if os.path.isabs(relative) or relative == ".." or relative.startswith("../"):
         raise DocumentsError(f"{source!r} is outside the documents folder {root}.")
     if source not in engine(settings).manifest.files:

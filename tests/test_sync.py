@@ -193,6 +193,16 @@ def test_remove_document(settings: Settings, docs_dir: Path) -> None:
     assert_consistent(settings)
     with pytest.raises(rag.RagError, match="outside the documents folder"):
         rag.remove_document("../../etc/passwd", settings=settings)
+    with pytest.raises(rag.RagError, match="outside the documents folder"):
+        rag.remove_document(str(docs_dir.parent / "elsewhere.txt"), settings=settings)
+    # A path inside the folder names the document the way to name it (was: "outside").
+    with pytest.raises(rag.RagError) as a_path:
+        rag.remove_document(str(docs_dir / SEED_FILE), settings=settings)
+    assert str(a_path.value) == (
+        f"{str(docs_dir / SEED_FILE)!r} is a path: name the document as rag docs lists it, "
+        f"relative to the documents folder {rag.api.documents_root(settings)} ({SEED_FILE!r})."
+    )
+    assert (docs_dir / SEED_FILE).exists()
 
 
 def test_chunking_change_rechunks_without_duplicates(settings: Settings) -> None:
