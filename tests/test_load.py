@@ -317,7 +317,7 @@ def test_a_replica_catches_up_with_a_sync_elsewhere(
     assert len(caught_up) == 1 and "removed" in caught_up[0]
     assert not any("Rebuilding" in r.getMessage() for r in caplog.records)
 
-    got = LexicalIndex(replica.store_dir / "bm25")  # as saved on disk
+    got = LexicalIndex(replica.own("bm25"))  # as saved on disk (bm25-<collection>)
     assert sorted(got._current().ids) != first
     store = VectorStore(writer)
     try:
