@@ -127,6 +127,17 @@ def _can_drop_root() -> bool:
     return probe.returncode == 0
 
 
+def unprivileged_ingest(settings: Settings) -> subprocess.CompletedProcess[str]:
+    """``rag ingest`` of ``settings`` without root's rights to read anything."""
+    return subprocess.run(
+        _unprivileged(rag_cmd("ingest")),
+        env=env_for(settings),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
 @pytest.mark.skipif(not _can_drop_root(), reason="needs a user namespace to drop root's rights")
 def test_an_unreadable_folder_or_file_keeps_its_documents_indexed(small: Settings) -> None:
     """Was: a sub-folder that could not be listed (permission denied) dropped every document
@@ -140,13 +151,7 @@ def test_an_unreadable_folder_or_file_keeps_its_documents_indexed(small: Setting
     os.chmod(small.docs_dir / "b.txt", 0)
     os.utime(small.docs_dir / "b.txt")  # changed since the sync: it must be read again
     try:
-        done = subprocess.run(
-            _unprivileged(rag_cmd("ingest")),
-            env=env_for(small),
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
+        done = unprivileged_ingest(small)
     finally:
         os.chmod(sub, 0o755)
         os.chmod(small.docs_dir / "b.txt", 0o644)
@@ -199,13 +204,7 @@ def test_a_documents_folder_that_cannot_be_listed_is_one_line_with_the_fix(
     before = [d.source for d in rag.documents(small).documents]
     os.chmod(small.docs_dir, 0)
     try:
-        done = subprocess.run(
-            _unprivileged(rag_cmd("ingest")),
-            env=env_for(small),
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
+        done = unprivileged_ingest(small)
     finally:
         os.chmod(small.docs_dir, 0o755)
     assert done.returncode == 1, done.stderr
