@@ -41,8 +41,13 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
+def on_server(where: Path | str) -> bool:
+    """Whether ``where`` (a store's location as messages name it) is a Chroma server's URL."""
+    return str(where).startswith(("http://", "https://"))
+
+
 def disk_full(where: Path | str) -> DiskFullError:
-    if str(where).startswith(("http://", "https://")):  # the server's disk, not this machine's
+    if on_server(where):  # the server's disk, not this machine's
         return DiskFullError(
             f"The disk of the Chroma server at {where} is full: free some space where its store "
             "is kept (chroma run --path DIR) and run rag ingest again; the index is not "

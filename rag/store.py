@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.config import Settings
-from rag.durable import disk_full, is_disk_full
+from rag.durable import disk_full, is_disk_full, on_server
 from rag.embeddings import embedding_id
 from rag.errors import DiskFullError, RagError, StoreError
 from rag.models import Chunk
@@ -111,7 +111,7 @@ CHECK_SECONDS = 30.0
 def failure_cause(where: str, exc: BaseException) -> StoreError | None:
     """The real cause of a Chroma failure, when it is one we can name: the server is not
     reachable, or the disk of a local store is (nearly) full."""
-    if where.startswith(("http://", "https://")):
+    if on_server(where):
         chain: list[BaseException] = []
         link: BaseException | None = exc
         while link is not None and len(chain) < 10:
@@ -212,7 +212,7 @@ def failed_while(where: str, what: str, exc: BaseException) -> str:
     team's: never advise deleting it (a reviewer's full server disk got that advice)."""
     failure = f"The Chroma store at {where} failed while {what} ({type(exc).__name__}: "
     failure += f"{_first_line(exc)}): "
-    if where.startswith(("http://", "https://")):
+    if on_server(where):
         return failure + (
             "check the server's log and the free space of its disk (chroma run --path DIR), "
             "then run rag ingest to repair the index."
