@@ -55,6 +55,9 @@ class IndexSource:
     writable: bool
     # Where the index lives: the store folder or the server's URL.
     where: str
+    # Why the index could not be opened ("" when it was): then nothing above is known but
+    # the settings, and a page offers no change to it.
+    problem: str = ""
 
 
 def explicit_folder(settings: Settings) -> Path | None:

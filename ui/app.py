@@ -98,7 +98,7 @@ def index_source(settings: Settings) -> rag.IndexSource:
         log.warning("%s", exc)
         shared = bool(settings.chroma_url)
         where = settings.chroma_url or str(settings.store_dir)
-        return rag.IndexSource(settings.docs_dir, "", "", 0, shared, not shared, where)
+        return rag.IndexSource(settings.docs_dir, "", "", 0, shared, not shared, where, str(exc))
 
 
 def folder_label(source: rag.IndexSource) -> str:

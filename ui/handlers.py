@@ -165,6 +165,12 @@ def read_only_reason(source: rag.IndexSource) -> str:
     """Why this page may not upload, delete or re-sync ("" when it may)."""
     if source.writable and source.folder is not None:
         return ""
+    if source.problem:  # a server down: whose index it is, and fed from where, is not known
+        return (
+            f"The index on {source.where} cannot be opened now, so nothing can be added, "
+            f"removed or re-synced from this page: {source.problem} Reload the page once it "
+            "answers."
+        )
     if source.shared:
         writer = f" on {source.writer}" if source.writer else ""
         return (
