@@ -27,6 +27,8 @@ STALE_SECONDS = 600
 HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 _STALE = re.compile(rf"\.([0-9a-f]{{8}})-([0-9]+)\.[0-9a-f]{{{2 * TOKEN_BYTES}}}\.tmp")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
+# Free inodes under which a store's disk counts as out of them (see out_of_inodes).
+LOW_INODES = 16
 _FULL_TEXT = ("no space left", "disk is full", "database or disk is full", "quota exceeded")
 
 
@@ -53,10 +55,34 @@ def disk_full(where: Path | str) -> DiskFullError:
             "is kept (chroma run --path DIR) and run rag ingest again; the index is not "
             "damaged, do not delete it."
         )
+    if out_of_inodes(Path(where)):
+        return no_inodes(where)
     return DiskFullError(
         f"The disk holding {where} is full: free some space (or set RAG_STORE_DIR to a disk "
         "with room) and run rag ingest again; what was indexed before is kept."
     )
+
+
+def no_inodes(where: Path | str) -> DiskFullError:
+    return DiskFullError(
+        f"The disk holding {where} can hold no more files (no free inodes, though bytes may "
+        "be free): remove files you do not need from that disk (or set RAG_STORE_DIR to "
+        "another one) and run rag ingest again; what was indexed before is kept."
+    )
+
+
+def out_of_inodes(where: Path) -> bool:
+    """Whether the file system holding ``where`` (or its nearest existing parent) is out of
+    inodes: then "no space" means too many files, not too many bytes. Fewer than
+    ``LOW_INODES`` count: a Chroma write opens a journal and segment files at once, and its
+    temporary files are gone by the time the error is read."""
+    for folder in (where, *where.parents):
+        try:
+            stats = os.statvfs(folder)
+        except OSError:
+            continue
+        return stats.f_files > 0 and stats.f_favail < LOW_INODES
+    return False
 
 
 def write_error(exc: OSError, path: Path) -> StoreError:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from rag.config import Settings
-from rag.durable import disk_full, is_disk_full, on_server
+from rag.durable import disk_full, is_disk_full, no_inodes, on_server, out_of_inodes
 from rag.embeddings import embedding_id
 from rag.errors import DiskFullError, RagError, StoreError
 from rag.models import Chunk
@@ -145,6 +145,8 @@ def failure_cause(where: str, exc: BaseException) -> StoreError | None:
             f"delete it; give this user write access to {where} and its files, or set "
             "RAG_STORE_DIR to a folder it can write."
         )
+    if out_of_inodes(folder):  # SQLite says "unable to open database file"
+        return no_inodes(where)
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:

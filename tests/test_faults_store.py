@@ -594,6 +594,38 @@ def test_full_disk_is_one_line_and_loses_nothing(small: Settings, tmp_path: Path
     assert lines[-1] == "consistent", done.stdout
 
 
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs a user namespace to mount a tmpfs")
+def test_a_disk_out_of_inodes_is_named_and_loses_nothing(small: Settings, tmp_path: Path) -> None:
+    """Review: a disk with bytes free but no inode left made SQLite say "unable to open
+    database file", and the user was told to delete the store and rebuild it; at the edge it
+    was told to free space. Now it says the disk can hold no more files, and the same ingest
+    ends consistent once it can."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    store = mount / "store"
+    script = (
+        f'mount -t tmpfs -o size=64m,nr_inodes=12 tmpfs "{mount}" && '
+        f'{sys.executable} -m rag ingest; echo "rc=$?"; '
+        f'mount -o remount,nr_inodes=4096 "{mount}" && {sys.executable} -m rag ingest && '
+        f'{sys.executable} -c "{CHECK}" "{store}"'
+    )
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+        env=env_for(small.with_(store_dir=store)),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith(f"error: The disk holding {store}"), errors
+    assert "can hold no more files (no free inodes" in errors[0]
+    assert "delete" not in errors[0] and "Traceback" not in done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "rc=1" and lines[-1] == "consistent", done.stdout + done.stderr
+    assert done.returncode == 0, done.stderr
+
+
 def _can_mount_read_only() -> bool:
     if not shutil.which("unshare"):
         return False
