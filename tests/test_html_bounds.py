@@ -10,6 +10,7 @@ that holds stops the parse whatever else the machine runs, and a run beside othe
 from __future__ import annotations
 
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,47 @@ def test_a_grid_table_too_large_for_docutils_is_read_as_text_at_once() -> None:
 
     small = "Title\n=====\n\n+-----+-----+\n| one | two |\n+-----+-----+\n"
     assert "one" in load_rst(small).text and "+-----+" not in load_rst(small).text
+
+
+def form_bomb(path: Path, operators: int, calls: int) -> None:
+    """A one-page PDF of a few KB whose page draws one form (XObject) of ``operators`` text
+    operators ``calls`` times: pypdf's limits allow 5,000 calls, about an hour of reading."""
+    form = zlib.compress(b"BT /F1 12 Tf " + b"1 0 Td (word) Tj " * operators + b"ET")
+    page = zlib.compress(b"/X1 Do " * calls)
+    font = b"<< /Font << /F1 5 0 R >> >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources "
+        b"<< /Font << /F1 5 0 R >> /XObject << /X1 6 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%b\nendstream" % (len(page), page),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources %b /Length %d "
+        b"/Filter /FlateDecode >>\nstream\n%b\nendstream" % (font, len(form), form),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%b\nendobj\n" % (number, body)
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        table,
+    )
+    path.write_bytes(bytes(out))
+
+
+def test_one_pdf_page_that_reads_for_ever_is_stopped_at_the_deadline(tmp_path: Path) -> None:
+    """Review: the deadline was checked between pages only, so one page of a 2 KB file (a form
+    of 20,000 text operators drawn 20 times here; pypdf allows 5,000) read for 16 s here, and
+    would for an hour. Now reading stops within the page, with the reason."""
+    path = tmp_path / "bomb.pdf"
+    form_bomb(path, operators=20_000, calls=20)
+    assert path.stat().st_size < 3000
+    with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s"):
+        load_document(path, max_seconds=0.5)
+    form_bomb(path, operators=20, calls=2)  # the same form, small: read whole
+    assert load_document(path, max_seconds=0.5).text.replace(" ", "") == "word" * 40
