@@ -444,7 +444,7 @@ def test_a_follow_up_fuses_the_merged_query_with_its_own_words(
 # The UI's upload tests need the index and run only as slow tests; these are the fast ones
 # mutation testing runs for every mutant of ui/uploads.py.
 
-UPLOAD_SUFFIX_LIST = ".txt, .md, .markdown, .html, .htm, .pdf"
+UPLOAD_SUFFIX_LIST = ".txt, .md, .markdown, .html, .htm, .rst, .pdf, .docx"
 
 
 @pytest.mark.parametrize(
@@ -522,6 +522,27 @@ def test_check_upload_limits_type_and_size() -> None:
         with pytest.raises(uploads.UploadRejected) as refused:
             uploads.check_upload(*args)
         assert str(refused.value) == message
+
+
+def test_every_format_the_index_reads_can_be_uploaded(tmp_path: Path) -> None:
+    """Review: a Word document or a reStructuredText page was refused as an upload ("cannot be
+    indexed") though the folder's sync reads both and the README offered DOCX uploads."""
+    from rag.loaders import load_document
+    from tests.test_loaders_chunking import make_docx
+
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    make_docx(incoming / "report.docx", ["Herons wade in shallow water and eat fish."])
+    (incoming / "guide.rst").write_text("Herons\n======\n\nHerons eat fish.\n", "utf-8")
+    docs = tmp_path / "docs"
+    for name in ("report.docx", "guide.rst"):
+        saved = uploads.save_upload(incoming / name, name, docs, 1)
+        assert saved.path == docs.resolve() / name and not saved.replaced
+    texts = {path.name: load_document(path).text for path in sorted(docs.iterdir())}
+    assert texts == {
+        "guide.rst": "Herons\n\nHerons eat fish.",
+        "report.docx": "Herons wade in shallow water and eat fish.",
+    }
 
 
 def test_save_upload_writes_through_a_hidden_temporary_file(

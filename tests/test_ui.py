@@ -495,7 +495,8 @@ def test_bad_uploads_are_refused_with_reasons(settings: Settings, tmp_path: Path
     message = fns["upload"](files)
     assert message == render.notice(
         "Nothing was uploaded. "
-        "tool.exe: .exe cannot be indexed; upload .txt, .md, .markdown, .html, .htm, .pdf files. "
+        "tool.exe: .exe cannot be indexed; upload .txt, .md, .markdown, .html, .htm, .rst, .pdf, "
+        ".docx files. "
         "big.txt: 0.0 MB is over the 0.01 MB upload limit; split the file or raise "
         "RAG_MAX_UPLOAD_MB. "
         "'.hidden.md': hidden file names (starting with a dot) are not accepted; rename the file "

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag import RagError, Settings, check_document
+from rag.loaders import SUPPORTED_SUFFIXES
 
-UPLOAD_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+# Every format the index reads (DOCX and reStructuredText were readable from the folder, yet
+# refused as uploads, while the README offered DOCX uploads).
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_NAME_CHARS = 180
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
 
