@@ -200,6 +200,20 @@ def test_a_grid_table_too_large_for_docutils_is_read_as_text_at_once() -> None:
     assert "one" in load_rst(small).text and "+-----+" not in load_rst(small).text
 
 
+def test_markdown_that_parses_slowly_is_stopped_while_it_is_parsed() -> None:
+    """Review: the deadline was checked once markdown-it had parsed the whole file, and some
+    text costs it 64 us a character: 150,000 "[" took 9-10 s here (a 4 MB file, minutes). Now
+    the parse itself stops at the deadline."""
+    from rag.loaders.markdown import load_markdown
+
+    started = time.process_time()
+    with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s"):
+        load_markdown("[" * 150_000, Budget(0.5))
+    took = time.process_time() - started
+    assert took < 3.0, f"stopped after {took:.1f} s, not at the 0.5 s deadline"
+    assert load_markdown("[" * 1_000, Budget(0.5)).text == "[" * 1_000  # small: read whole
+
+
 def form_bomb(path: Path, operators: int, calls: int) -> None:
     """A one-page PDF of a few KB whose page draws one form (XObject) of ``operators`` text
     operators ``calls`` times: pypdf's limits allow 5,000 calls, about an hour of reading."""
