@@ -19,6 +19,7 @@ import rag
 from rag.config import Settings
 from rag.errors import ConfigError
 from rag.loaders import MAX_HTML_ELEMENTS, Budget, UnreadableFile, load_document
+from rag.loaders.base import normalise
 from rag.loaders.html import load_html
 from tests.test_source import make_folder, sources
 
@@ -134,6 +135,33 @@ def test_rst_indented_past_any_real_nesting_is_read_as_text_at_once() -> None:
     took = time.process_time() - started
     assert document.text.startswith("Title\n=====\n\nlevel 0\n\n level 1\n\n  level 2")
     assert took < 0.5, took
+
+
+def test_rst_with_thousands_of_unknown_directive_names_registers_none() -> None:
+    """Review: docutils' tables of directives and roles are process-wide, and each unknown name
+    a file used was registered there for good: one uploaded file of distinct names grew a
+    long-running page by about 100 bytes a name. Past MAX_NEW_NAMES it is read as text."""
+    from docutils.parsers.rst import directives, roles
+
+    from rag.loaders.rst import MAX_NEW_NAMES, load_rst
+
+    def registered() -> int:
+        return len(directives._directives) + len(roles._roles)
+
+    def names(count: int, tag: str) -> str:
+        return "".join(f".. {tag}{i}:: arg\n\n   body {i}\n\n" for i in range(count))
+
+    before = registered()
+    hostile = names(MAX_NEW_NAMES // 2, "dx") + "".join(
+        f":rx{i}:`word{i}` " for i in range(MAX_NEW_NAMES // 2 + 1)
+    )
+    document = load_rst(hostile)
+    assert registered() == before
+    assert document.text == normalise(hostile)  # every word kept, as text
+    # A page of Sphinx's own kind registers its few unknown names and is parsed.
+    document = load_rst(names(3, "dsmall"))
+    assert registered() == before + 3
+    assert document.text == "arg\n\nbody 0\n\narg\n\nbody 1\n\narg\n\nbody 2"
 
 
 def nested_lists(items: int) -> str:

@@ -23,6 +23,11 @@ from rag.loaders.base import (
 
 _DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w][\w:.+-]*)[ \t]*::", re.MULTILINE)
 _ROLE_NAME = re.compile(r"(?<![\w`]):([\w][\w:.+-]*):`")
+# docutils keeps directives and roles in process-wide tables, so each unknown name a file uses
+# is registered there for good. A real page uses a few (at most 22 here in CMake's, Click's and
+# Flask's docs, 72 across them); past this many new ones in one file it is not documentation,
+# and is read as text (1 MB of distinct names would add about 100 MB to a long-running page).
+MAX_NEW_NAMES = 1_000
 _TITLED_TARGET = re.compile(r"^(.*?)\s*<([^<>]*)>$", re.DOTALL)
 # Sphinx directives whose content is not prose (file names, index entries, output switches).
 _SKIPPED = frozenset(
@@ -68,6 +73,8 @@ def load_rst(source: str, budget: Budget | None = None) -> LoadedDocument:
         # docutils nests a state machine per level: 1 MB indented 1,500 levels deep took 1.8 s
         # and 410 MB before it failed, 4 MB 1.3 GB. Read as text, as what it cannot parse.
         return LoadedDocument(normalise(source))
+    if not _register_unknown(source):
+        return LoadedDocument(normalise(source))
     try:
         doctree = _parse(source, budget)
     except UnreadableFile:
@@ -100,7 +107,6 @@ def _parse(source: str, budget: Budget) -> Any:
     from docutils.core import publish_doctree
     from docutils.parsers.rst import Parser
 
-    _register_unknown(source)
     settings = {
         "report_level": 5,
         "halt_level": 5,
@@ -136,22 +142,25 @@ def _budgeted_inliner(budget: Budget) -> Any:
     return inliner
 
 
-def _register_unknown(source: str) -> None:
-    """Register the directives and roles ``source`` uses that docutils does not know."""
+def _register_unknown(source: str) -> bool:
+    """Register the directives and roles ``source`` uses that docutils does not know; False
+    (nothing registered) when they are over ``MAX_NEW_NAMES``."""
     from docutils.parsers.rst import directives, roles
     from docutils.parsers.rst.languages import en
 
     known_directives = set(directives._directives) | set(directives._directive_registry)
     known_directives |= set(en.directives)
-    for name in set(_DIRECTIVE_NAME.findall(source)):
-        if name.lower() not in known_directives:
-            classes = _directive_classes()
-            directive = classes[1] if name.lower() in _VERSION else classes[0]
-            directives.register_directive(name.lower(), directive)
+    new_directives = {n.lower() for n in _DIRECTIVE_NAME.findall(source)} - known_directives
     known_roles = set(roles._roles) | set(roles._role_registry) | set(en.roles)
-    for name in set(_ROLE_NAME.findall(source)):
-        if name.lower() not in known_roles:
-            roles.register_local_role(name.lower(), _text_role)
+    new_roles = {n.lower() for n in _ROLE_NAME.findall(source)} - known_roles
+    if len(new_directives) + len(new_roles) > MAX_NEW_NAMES:
+        return False
+    for name in new_directives:
+        classes = _directive_classes()
+        directives.register_directive(name, classes[1] if name in _VERSION else classes[0])
+    for name in new_roles:
+        roles.register_local_role(name, _text_role)
+    return True
 
 
 def _text_role(
