@@ -6,6 +6,11 @@ sets to what is left of the call's deadline) and ends the reply there, however i
 with ``httpx.ReadTimeout`` (the openai client's timeout error). It also keeps the first bytes
 of each reply, so that an error about a malformed reply can say what the server sent.
 
+The deadline also holds while the reply's status line and headers arrive: httpx reads them
+with its per-read timeout too, so a server that trickled its headers one byte a second held the
+call for hours (h11 takes up to 64 KiB of them). The connection's reads and writes wait at
+most what is left of the deadline until the headers are in (``_HeaderDeadline``).
+
 A reply is also cut at a size no honest reply to its request reaches (``reply_cap``: 2 KiB per
 token asked, streamed events included, plus 64 KiB), with ``ReplyTooLarge``: a server that
 ignores the token cap cannot fill the memory before the deadline (on 127.0.0.1 it sends a
@@ -20,6 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpcore
 import httpx
 
 KEPT_BYTES = 200
@@ -68,6 +74,76 @@ class ReplyRecord(threading.local):
     body: bytes = b""
 
 
+class _HeaderDeadline(threading.local):
+    """The deadline of the request whose status line and headers this thread is reading (a
+    connection is used by one request, in one thread, until its headers are in)."""
+
+    at: float = float("inf")
+
+    def left(self, timeout: float | None, late: type[Exception]) -> float | None:
+        """``timeout``, shortened to what is left of the deadline; ``late`` once it passed."""
+        if self.at == float("inf"):
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise late("the reply's headers did not arrive before its deadline")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineNetworkStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _HeaderDeadline) -> None:
+        self.inner = inner
+        self.deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, self.deadline.left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, self.deadline.left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        left = self.deadline.left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineNetworkStream(
+            self.inner.start_tls(ssl_context, server_hostname, left), self.deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend, deadline: _HeaderDeadline) -> None:
+        self.inner = inner
+        self.deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        left = self.deadline.left(timeout, httpcore.ConnectTimeout)
+        stream = self.inner.connect_tcp(host, port, left, local_address, socket_options)
+        return _DeadlineNetworkStream(stream, self.deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        left = self.deadline.left(timeout, httpcore.ConnectTimeout)
+        stream = self.inner.connect_unix_socket(path, left, socket_options)
+        return _DeadlineNetworkStream(stream, self.deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
 class _DeadlineStream(httpx.SyncByteStream):
     def __init__(self, inner: Any, deadline: float, record: ReplyRecord, tokens: int) -> None:
         self.inner = inner
@@ -100,14 +176,22 @@ class DeadlineTransport(httpx.HTTPTransport):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.record = ReplyRecord()
+        self.headers_deadline = _HeaderDeadline()
+        pool = self._pool  # httpcore's pool: its connections read through the backend
+        backend = getattr(pool, "_network_backend", None) or httpcore.SyncBackend()
+        pool._network_backend = _DeadlineBackend(backend, self.headers_deadline)  # type: ignore[union-attr]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         timeout = request.extensions.get("timeout") or {}
         seconds = timeout.get("read")
         started = time.monotonic()
         self.record.body = b""
-        response = super().handle_request(request)
         deadline = started + (float(seconds) if seconds is not None else float("inf"))
+        self.headers_deadline.at = deadline
+        try:
+            response = super().handle_request(request)
+        finally:
+            self.headers_deadline.at = float("inf")  # the body: _DeadlineStream's check
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,

@@ -71,6 +71,9 @@ class Misbehaving:
         if self.mode == "endless":
             self.endless(handler, streamed)
             return
+        if self.mode == "headers":
+            self.trickled_headers(handler)
+            return
         if self.mode == "trickle":
             data = (
                 b'data: {"choices": [{"index": 0, "delta": {"content": "Vu"}}]}\n\n' * 200
@@ -133,6 +136,17 @@ class Misbehaving:
         except OSError:
             return  # the client hung up
 
+    def trickled_headers(self, handler: BaseHTTPRequestHandler) -> None:
+        """The status line, then one byte of a header every 0.2 s: the headers never end."""
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nx-pad: ")
+            handler.wfile.flush()
+            while not self.stop.wait(0.2):
+                handler.wfile.write(b"a")
+                handler.wfile.flush()
+        except OSError:
+            return  # the client hung up at its deadline
+
     def close(self) -> None:
         self.stop.set()
         self.httpd.shutdown()
@@ -177,6 +191,38 @@ def test_a_trickled_reply_ends_at_the_deadline(
     )
     assert took < 2.0 + 0.5, took
     print(f"{call}: ended {took:.2f} s after the request, {ended - started:.2f} s in all")
+
+
+@pytest.mark.parametrize("call", ["answer", "stream"])
+def test_headers_trickled_one_byte_at_a_time_end_at_the_deadline(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
+    """A server that sends its status line, then one header byte every 0.2 s: httpx reads the
+    headers with its per-read timeout (the body alone had the deadline), so the call ran on
+    for hours (h11 waits for up to 64 KiB of headers); now it ends at RAG_LLM_TIMEOUT."""
+    bad_server.mode = "headers"
+    rag.answer(QUESTION, settings=llm.with_(llm="extractive"))  # models loaded: time the call
+    outcome: list[BaseException | object] = []
+
+    def call_model() -> None:
+        try:
+            if call == "answer":
+                outcome.append(rag.answer(QUESTION, settings=llm))
+            else:
+                outcome.append(list(rag.stream_answer(QUESTION, settings=llm)))
+        except BaseException as exc:  # the test looks at it
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call_model, daemon=True)  # the old code never returns
+    caller.start()
+    caller.join(timeout=15)
+    assert not caller.is_alive(), "the call was still waiting for the headers after 15 s"
+    took = time.monotonic() - bad_server.arrived[0]
+    [error] = outcome
+    assert isinstance(error, LLMError)
+    assert f"at {llm.openai_base_url} did not finish its reply within 2 s" in str(error)
+    assert len(bad_server.arrived) == 1  # not retried
+    assert took < 2.0 + 0.5, took
 
 
 @pytest.mark.parametrize(
