@@ -113,6 +113,25 @@ def distinctive_terms(question: str, idf: Callable[[str], float], chunks: int) -
     return found
 
 
+def name_terms(text: str) -> list[Term]:
+    """Every name-like word of ``text`` (capitalised inside its sentence, an acronym, a code or
+    number of MIN_CODE_CHARS or more), however common in the index; stop words left out."""
+    found: list[Term] = []
+    seen: set[str] = set()
+    for match in _WORD.finditer(text):
+        word = match.group()
+        folded = fold(word)
+        if folded in STOPWORDS or folded in seen:
+            continue
+        if not _name_like(word, _opens_sentence(text, match.start())):
+            continue
+        stems = terms(word)
+        if stems:
+            seen.add(folded)
+            found.append(Term(word, folded, stems[0]))
+    return found
+
+
 class Vocabulary(Protocol):
     """What ``unknown_names`` asks of the index's vocabulary (rag.lexical.LexicalIndex)."""
 

@@ -30,6 +30,7 @@ from rag.answering import (
 )
 from rag.citations import Weight
 from rag.config import Settings
+from rag.entities import mentions, name_terms
 from rag.errors import LLMError
 from rag.followup import conversation_turns
 from rag.llm_http import DeadlineTransport, ReplyTooLarge, http_client, too_large
@@ -47,6 +48,7 @@ from rag.prompts import (
 from rag.reader import Reader
 from rag.reader_input import reader_pair
 from rag.supported import keep_supported
+from rag.text import terms
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -354,7 +356,17 @@ class CitationChecker(citations.CitationChecker):
         dense = top_dense(list(self.passages))  # the question's retrieval signal, as for answers
         probability = self.checks.reader.probability(float(logits[best]), dense)
         span = groups[best][0]
-        return span.start, span.end, probability, probability >= self.checks.threshold
+        # The reader judges whether a sentence is about the claim, not whether it says it:
+        # "Vučić is the president of France [1]" read as well as the sentence it cites. A name
+        # or number the cited passage never mentions is not from it, and neither is a claim
+        # that shares no word with it ("Use `arr[1]`", a marker inside code).
+        context = f"{passage.chunk.text}\n{title}\n{passage.chunk.source.replace('_', ' ')}"
+        foreign = [t.text for t in name_terms(claim) if not mentions(context, t)]
+        shared = bool(set(terms(claim)) & set(terms(context)))
+        if foreign or not shared:
+            log.debug("Claim %r is not from its passage (names: %s)", claim[:80], foreign)
+        supported = probability >= self.checks.threshold and shared and not foreign
+        return span.start, span.end, probability, supported
 
     def answer(self, retrieval_confidence: float) -> Answer:
         """Only the supported claims, with their citations; the rest in ``unsupported``."""

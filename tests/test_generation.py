@@ -200,6 +200,35 @@ def test_claim_its_passage_does_not_support(llm: Settings, server: OpenAIServer)
     assert_exact_spans(result, llm)
 
 
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # Names and numbers the cited passage never mentions: the reader, which judges whether
+        # a sentence is about a claim, read each as well as the sentence it cites.
+        "Aleksandar Vučić is the president of France",
+        "Aleksandar Vučić will speak by phone with Emmanuel Macron",
+        "Aleksandar Vučić is set to speak by phone with Putin on 14 March 2031",
+        # A marker inside code: "Use `arr" shares no word with the passage.
+        "Use `arr",
+    ],
+)
+def test_a_claim_that_names_what_its_passage_does_not_is_unsupported(
+    llm: Settings, server: OpenAIServer, claim: str
+) -> None:
+    """Fabricated claims citing a real passage: each was shown as a verified citation."""
+    server.script(Reply(lambda body: f"{claim} [{passage_with(body, 'speak by phone')}]."))
+    result = rag.answer(QUESTION, settings=llm)
+    assert result.refused, result
+    assert result.citations == []
+    assert claim not in result.text
+
+    # The same passage cited for what it says is still verified (names in another form too:
+    # "Serbian" names Serbia).
+    server.script(Reply(lambda body: f"{PHONE} [{passage_with(body, 'speak by phone')}]."))
+    kept = rag.answer(QUESTION, settings=llm)
+    assert kept.text == f"{PHONE} [1]." and kept.citations[0].verified
+
+
 def test_markers_renumbered_in_order_of_appearance(llm: Settings, server: OpenAIServer) -> None:
     def reply(body: Body) -> str:
         phone = passage_with(body, "speak by phone")
