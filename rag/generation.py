@@ -147,10 +147,33 @@ def chat_model(settings: Settings) -> ChatOpenAI:
     """A ``ChatOpenAI`` for these settings (cached: it holds a connection pool)."""
     return _chat_model(
         settings.model,
-        settings.openai_base_url or OPENAI_URL,
+        server_url(settings),
         api_key(settings),
         settings.llm_timeout,
     )
+
+
+def server_url(settings: Settings) -> str:
+    """OPENAI_BASE_URL (or OpenAI's), refused at once unless it is an http(s) URL with a host:
+    ``file:///...``, ``unix://...`` or ``127.0.0.1:8000/v1`` (no scheme) were retried as
+    connection errors and said "is the server running?"."""
+    url = settings.openai_base_url or OPENAI_URL
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # "http://[::1" or "http://host:port"
+        usable = False
+    if not usable:
+        raise LLMError(
+            _redact(
+                f"OPENAI_BASE_URL={_display_url(url)!r} is not an http:// or https:// URL of a "
+                "server: set it to the address of an OpenAI-compatible server, such as "
+                "http://127.0.0.1:11434/v1 (Ollama), or unset it for OpenAI.",
+                settings,
+            )
+        )
+    return url
 
 
 @lru_cache(maxsize=8)
@@ -311,7 +334,10 @@ def _error_message(exc: Exception, settings: Settings, retries_taken: int | None
 
 def _display_url(url: str) -> str:
     """The URL without user:password (its host and port kept), for messages."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.rpartition("@")[2]
     if parts.username or parts.password:
         return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
     return url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -430,6 +431,48 @@ def test_key_echoed_by_the_server_is_redacted_in_every_error_branch(
             assert SECRET not in repr(raised.value)
         assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("file://{file}", "file://{file}"),  # a file of the machine
+        ("unix://{file}", "unix://{file}"),
+        ("ftp://127.0.0.1/v1", "ftp://127.0.0.1/v1"),
+        ("127.0.0.1:8000/v1", "127.0.0.1:8000/v1"),  # the scheme left out
+        ("http:///v1", "http:///v1"),  # no host
+        ("http://user:pw@127.0.0.1:port/v1", "http://127.0.0.1:port/v1"),
+    ],
+)
+def test_a_base_url_that_is_no_http_server_is_refused_at_once(
+    seeded: Settings, tmp_path: Path, url: str, shown: str
+) -> None:
+    """Such URLs were tried three times over 1.5 s of back-off, then said "Cannot connect ...
+    is the server running?"; now the one message says what OPENAI_BASE_URL must be."""
+    import time
+
+    target = tmp_path / "passwd"
+    target.write_text("root:x:0:0\n")
+    llm = seeded.with_(
+        llm="openai",
+        openai_base_url=url.format(file=target),
+        openai_api_key=SECRET,
+        model="test-model",
+    )
+    for call in (
+        lambda: rag.answer(QUESTION, settings=llm),
+        lambda: list(rag.stream_answer(QUESTION, settings=llm)),
+    ):
+        started = time.monotonic()
+        with pytest.raises(LLMError) as raised:
+            call()
+        assert str(raised.value) == (
+            f"OPENAI_BASE_URL={shown.format(file=target)!r} is not an http:// or https:// URL "
+            "of a server: set it to the address of an OpenAI-compatible server, such as "
+            "http://127.0.0.1:11434/v1 (Ollama), or unset it for OpenAI."
+        )
+        assert time.monotonic() - started < 1.0  # not retried
+        assert SECRET not in repr(raised.value) and "pw@" not in str(raised.value)
 
 
 def test_rate_limit_then_success_is_retried(llm: Settings, server: OpenAIServer) -> None:
