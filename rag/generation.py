@@ -251,8 +251,16 @@ def _why(settings: Settings) -> bounds.Describe:
 
 def api_key(settings: Settings) -> str:
     """The key to send: the configured one, or a placeholder for servers that need none."""
-    if settings.openai_api_key:
-        return settings.openai_api_key
+    key = settings.openai_api_key
+    if key:
+        odd = next((i for i, ch in enumerate(key) if not " " < ch <= "~"), None)
+        if odd is not None:  # httpx fails to encode it, said as "not an OpenAI chat completion"
+            raise LLMError(
+                f"OPENAI_API_KEY holds a character an HTTP header cannot carry (character "
+                f"{odd + 1} of {len(key)}: a space, a line break or a non-ASCII character such "
+                "as a typographic quote copied with it): set it to the key alone."
+            )
+        return key
     if settings.openai_base_url and urlsplit(settings.openai_base_url).hostname != "api.openai.com":
         return PLACEHOLDER_KEY
     raise LLMError(

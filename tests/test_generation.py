@@ -475,6 +475,28 @@ def test_a_base_url_that_is_no_http_server_is_refused_at_once(
         assert SECRET not in repr(raised.value) and "pw@" not in str(raised.value)
 
 
+@pytest.mark.parametrize("key", [f"{SECRET}\u2019", f"\u201c{SECRET}", f"sk-t\u00e9st-{SECRET}"])
+def test_a_key_an_http_header_cannot_carry_is_said_to_be_one(
+    llm: Settings, server: OpenAIServer, key: str
+) -> None:
+    """A key pasted with a typographic quote: httpx's UnicodeEncodeError came out as "the LLM
+    server ... sent a reply that is not an OpenAI chat completion (... it sent: '')", though
+    nothing was sent."""
+    server.script(Reply(cited))
+    odd = llm.with_(openai_api_key=key)
+    for call in (
+        lambda: rag.answer(QUESTION, settings=odd),
+        lambda: list(rag.stream_answer(QUESTION, settings=odd)),
+    ):
+        with pytest.raises(LLMError) as raised:
+            call()
+        message = str(raised.value)
+        assert message.startswith("OPENAI_API_KEY holds a character an HTTP header cannot carry")
+        assert message.endswith("set it to the key alone.")
+        assert SECRET not in repr(raised.value)
+    assert server.requests == []
+
+
 def test_rate_limit_then_success_is_retried(llm: Settings, server: OpenAIServer) -> None:
     server.script(Reply(status=429, headers={"retry-after-ms": "1"}), Reply(cited))
     result = rag.answer(QUESTION, settings=llm)
