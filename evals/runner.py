@@ -82,6 +82,7 @@ class Question:
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:
     """Read a JSONL question file; ``id``, ``question`` and ``answerable`` are required."""
     questions: list[Question] = []
+    first_line: dict[str, int] = {}
     with path.open(encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
@@ -98,19 +99,42 @@ def load_questions(path: Path, limit: int | None = None) -> list[Question]:
             missing = [key for key in ("id", "question", "answerable") if key not in row]
             if missing:
                 raise ValueError(f"{path}:{line_no}: missing {', '.join(missing)}")
-            questions.append(
-                Question(
-                    id=str(row["id"]),
-                    question=str(row["question"]),
-                    answerable=bool(row["answerable"]),
-                    answers=tuple(row.get("answers") or ()),
-                    evidence=tuple(row.get("evidence") or ()),
-                    sources=tuple(row.get("sources") or ()),
-                    related_sources=tuple(row.get("related_sources") or ()),
-                    history=tuple(row.get("history") or ()),
+            question = _question(row, f"{path}:{line_no}")
+            if question.id in first_line:
+                raise ValueError(
+                    f"{path}:{line_no}: id {question.id!r} is used on line "
+                    f"{first_line[question.id]} too: give each question its own id"
                 )
-            )
+            first_line[question.id] = line_no
+            questions.append(question)
     return questions[:limit] if limit else questions
+
+
+LISTS = ("answers", "evidence", "sources", "related_sources", "history")
+
+
+def _question(row: dict[str, Any], where: str) -> Question:
+    """A question from a row whose fields have the schema's types: ``"answerable": "false"``
+    was true, ``"answers": "Paris"`` five one-letter answers, ``"question": null`` asked as
+    "None"."""
+    ident, text, answerable = row["id"], row["question"], row["answerable"]
+    if isinstance(ident, bool) or not isinstance(ident, (str, int)) or str(ident) == "":
+        raise ValueError(f"{where}: id must be a string (or a number), not {ident!r}")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{where}: question must be a non-empty string, not {text!r}")
+    if not isinstance(answerable, bool):
+        raise ValueError(f"{where}: answerable must be true or false, not {answerable!r}")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in LISTS:
+        value = row.get(key)
+        if value is None:
+            value = []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(
+                f"{where}: {key} must be a list of strings, not {json.dumps(value)[:80]}"
+            )
+        lists[key] = tuple(value)
+    return Question(id=str(ident), question=text, answerable=answerable, **lists)
 
 
 def source_id(source: str) -> str:

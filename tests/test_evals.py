@@ -231,6 +231,53 @@ def test_a_torn_or_missing_questions_file_is_one_line_naming_the_line(
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("answerable", "false", "answerable must be true or false, not 'false'"),
+        ("answerable", 0, "answerable must be true or false, not 0"),
+        ("question", None, "question must be a non-empty string, not None"),
+        ("question", "  ", "question must be a non-empty string, not '  '"),
+        ("id", None, "id must be a string (or a number), not None"),
+        ("answers", "Vladimir Putin", 'answers must be a list of strings, not "Vladimir Putin"'),
+        ("evidence", [["nested"]], 'evidence must be a list of strings, not [["nested"]]'),
+        ("history", "Who is he?", 'history must be a list of strings, not "Who is he?"'),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_one_line_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, value: Any, said: str
+) -> None:
+    """Attack review: wrong types were read silently: `"answerable": "false"` counted as an
+    answerable question, `"answers": "Vladimir Putin"` as 14 one-letter answers (a key fact hit
+    by any answer with an "a" in it), `"question": null` asked as "None"."""
+    from rag.cli import main as cli_main
+
+    path = tmp_path / "q.jsonl"
+    good = {"id": "q1", "question": "Who?", "answerable": True, "answers": ["Putin"]}
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "q2", field: value}))
+    assert cli_main(["eval", "--questions", str(path)]) == 1
+    assert capsys.readouterr().err == f"error: {path}:2: {said}\n"
+
+
+def test_a_duplicate_id_names_both_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two questions of one id made per-question results ambiguous; ids 1 and "1" are one."""
+    from rag.cli import main as cli_main
+
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": 1, "question": "Who?", "answerable": False},
+        {"id": "2", "question": "Why?", "answerable": False},
+        {"id": "1", "question": "When?", "answerable": False},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert cli_main(["eval", "--questions", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {path}:3: id '1' is used on line 1 too: give each question its own id\n"
+    )
+
+
 def test_the_question_files_follow_the_schema() -> None:
     for path in (runner.DEFAULT_QUESTIONS, CLAPNQ / "questions.jsonl"):
         questions = runner.load_questions(path)
