@@ -8,8 +8,11 @@ Usage: rag eval [--suite NAME | --questions FILE --docs DIR] [--out DIR]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
 from evals import metrics
+from rag import durable
 from rag.config import BACKENDS, MODES, Mode, Settings, apply_offline_env
 
 if TYPE_CHECKING:
@@ -378,7 +382,9 @@ def markdown_table(summaries: dict[str, dict[str, Any]]) -> str:
 
 
 def plot(
-    summaries: dict[str, dict[str, Any]], records: dict[str, list[dict[str, Any]]], path: Path
+    summaries: dict[str, dict[str, Any]],
+    records: dict[str, list[dict[str, Any]]],
+    path: Path | io.BytesIO,
 ) -> None:
     """Headline metrics by mode, and the confidence histogram answerable vs unanswerable."""
     import matplotlib
@@ -408,33 +414,74 @@ def plot(
     hist.set_xlabel("confidence")
     hist.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Replace ``path`` so that a kill, a crash or a full disk leaves the old file or the new
+    one, whole (``OSError`` if it cannot be written): a results file cut mid-line made every
+    later run into that folder fail reading it."""
+    tmp = durable.temporary_name(path)
+    durable.sweep_stale(path)  # what a run killed before its rename left
+    try:
+        durable.write_file(tmp, data, exclusive=True)
+        os.replace(tmp, path)
+        durable.fsync_dir(path.parent)
+    except OSError as exc:  # named by the file it was for, not by the temporary one
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _earlier_run(target: Path, mode: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The summary and records an earlier run of ``mode`` left in ``target``, if readable."""
+    path = target / f"summary-{mode}.json"
+    if not path.exists():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        text = (target / f"results-{mode}.jsonl").read_text(encoding="utf-8")
+        lines = text.split("\n")  # not at U+2028 and its kin, which answers can hold
+        rows = [json.loads(line) for line in lines if line]
+    except (OSError, ValueError) as exc:
+        print(
+            f"warning: left out the earlier {mode} results in {target}/ (unreadable: "
+            f"{' '.join(str(exc).split())[:120]}); run --mode {mode} again to redo them",
+            file=sys.stderr,
+        )
+        return None
+    return summary, rows
 
 
 def write_outputs(
     target: Path, records: dict[str, list[dict[str, Any]]], meta: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """Per-question JSONL and summary JSON per mode; the table and plot cover every mode run."""
+    """Per-question JSONL and summary JSON per mode; the table and plot cover every mode run.
+    Each file is replaced whole (``write_whole``); earlier runs' files that cannot be read
+    are left out of the table and plot, with a warning."""
     target.mkdir(parents=True, exist_ok=True)
-    for mode, rows in records.items():
-        with (target / f"results-{mode}.jsonl").open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        summary = {**meta, "mode": mode, **summarise(rows)}
-        (target / f"summary-{mode}.json").write_text(json.dumps(summary, indent=2) + "\n")
     summaries: dict[str, dict[str, Any]] = {}
     all_records: dict[str, list[dict[str, Any]]] = {}
+    for mode, rows in records.items():
+        lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        write_whole(target / f"results-{mode}.jsonl", lines.encode("utf-8"))
+        summary = {**meta, "mode": mode, **summarise(rows)}
+        write_whole(
+            target / f"summary-{mode}.json", (json.dumps(summary, indent=2) + "\n").encode()
+        )
+        summaries[mode], all_records[mode] = summary, list(rows)
     for mode in MODES:  # include earlier runs of the other modes on the same set
-        path = target / f"summary-{mode}.json"
-        if path.exists():
-            summaries[mode] = json.loads(path.read_text())
-            text = (target / f"results-{mode}.jsonl").read_text(encoding="utf-8")
-            lines = text.split("\n")  # not at U+2028 and its kin, which answers can hold
-            all_records[mode] = [json.loads(line) for line in lines if line]
-    (target / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n")
-    (target / "table.md").write_text(markdown_table(summaries))
-    plot(summaries, all_records, target / "plot.png")
+        earlier = None if mode in records else _earlier_run(target, mode)
+        if earlier is not None:
+            summaries[mode], all_records[mode] = earlier
+    summaries = {mode: summaries[mode] for mode in MODES if mode in summaries}
+    write_whole(target / "summary.json", (json.dumps(summaries, indent=2) + "\n").encode())
+    write_whole(target / "table.md", markdown_table(summaries).encode("utf-8"))
+    image = io.BytesIO()
+    plot(summaries, all_records, image)
+    write_whole(target / "plot.png", image.getvalue())
     return summaries
 
 
@@ -537,7 +584,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": {name: getattr(settings, name) for name in TUNABLE},
     }
     target = args.out / (args.name or set_name(args.questions))
-    summaries = write_outputs(target, records, meta)
+    try:
+        summaries = write_outputs(target, records, meta)
+    except OSError as exc:
+        where = exc.filename or target
+        print(
+            f"error: cannot write the results to {where} ({exc.strerror or exc}): free some "
+            "space or pass --out a writable folder, and run again (the results already there "
+            "are whole: each file is replaced only once written).",
+            file=sys.stderr,
+        )
+        return 1
     print(markdown_table({mode: summaries[mode] for mode in records}), end="")
     print(f"Results in {target}/ (results-*.jsonl, summary.json, table.md, plot.png)")
     return 0

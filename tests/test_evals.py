@@ -303,6 +303,91 @@ def test_store_is_isolated_and_keyed_by_docs_and_chunking(tmp_path: Path) -> Non
     assert rechunked.store_dir != settings.store_dir
 
 
+# ---------------------------------------------------------------- the report, torn or full
+
+# A child that may write at most 48 KiB to any file (RLIMIT_FSIZE: the kernel refuses the rest
+# with EFBIG, as a full disk refuses with ENOSPC), then writes a report of 100 copies of the
+# earlier run's records over it.
+FULL_WRITER = """
+import json, resource, signal, sys
+from pathlib import Path
+from evals import runner
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (48 * 1024, 48 * 1024))
+target = Path(sys.argv[1])
+rows = [json.loads(line) for line in (target / "results-bm25.jsonl").read_text().splitlines()]
+try:
+    runner.write_outputs(target, {"bm25": rows * 100}, {"questions_file": "big"})
+except OSError as exc:
+    print(exc.filename)
+"""
+
+
+def test_a_torn_or_unwritable_report_leaves_earlier_results_whole_and_readable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Power-cut review: write_outputs wrote each file in place. A run killed or out of space
+    mid-write left a results file cut mid-line (the earlier results gone), and every later run
+    into that folder, of any mode, answered all its questions and then failed reading it:
+    `unexpected JSONDecodeError`. A folder it could not write was `unexpected OSError`."""
+    import subprocess
+    import sys
+
+    from rag.cli import main as cli_main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "000_f1c14fb623d5a113.txt").write_text(
+        (ROOT / "seeds" / "000_f1c14fb623d5a113.txt").read_text(encoding="utf-8")
+    )
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "q1", "question": "Who is the president of Serbia?", "answerable": True})
+    )
+    out = tmp_path / "out"
+    target = out / "report"
+    ask = ["eval", "--questions", str(questions), "--docs", str(docs), "--name", "report"]
+    ask += ["--out", str(out)]
+    assert cli_main([*ask, "--mode", "bm25"]) == 0
+    earlier = (target / "results-bm25.jsonl").read_bytes()
+    summary = (target / "summary-bm25.json").read_bytes()
+
+    # Out of room while writing the next report: the earlier files stay as they were.
+    child = subprocess.run(
+        [sys.executable, "-c", FULL_WRITER, str(target)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    assert child.stdout.strip() == str(target / "results-bm25.jsonl"), child.stderr
+    assert (target / "results-bm25.jsonl").read_bytes() == earlier
+    assert (target / "summary-bm25.json").read_bytes() == summary
+    assert not [p.name for p in target.iterdir() if p.name.endswith(".tmp")]
+
+    # A results file cut mid-line (by the old code, or a copy cut short) is left out with a
+    # warning; the run of another mode still writes its report.
+    (target / "results-bm25.jsonl").write_bytes(earlier[: len(earlier) // 2])
+    capsys.readouterr()
+    assert cli_main([*ask, "--mode", "dense"]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: left out the earlier bm25 results in {target}/ (unreadable: " in captured.err
+    assert list(json.loads((target / "summary.json").read_text())) == ["dense"]
+    assert "| dense |" in (target / "table.md").read_text()
+
+    # A results folder that cannot be made: one line that says what to do.
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "report").write_text("a file where the results folder goes")
+    assert cli_main([*ask[:-1], str(blocked), "--mode", "bm25"]) == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith(f"error: cannot write the results to {blocked / 'report'} (")
+    assert err.endswith("free some space or pass --out a writable folder, and run again (the "
+                        "results already there are whole: each file is replaced only once "
+                        "written).")  # fmt: skip
+
+
 # ---------------------------------------------------------------- the gate
 
 
