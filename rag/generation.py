@@ -351,9 +351,18 @@ def _display_url(url: str) -> str:
     return url
 
 
+# A key this short is masked only where it stands alone: "x" or "k", placeholder keys of local
+# servers, were masked inside every word of the message ("chec*** OPENAI_BASE_URL").
+WHOLE_KEY_CHARS = 8
+
+
 def _redact(text: str, settings: Settings) -> str:
     key = settings.openai_api_key
-    return text.replace(key, "***") if key else text
+    if not key:
+        return text
+    if len(key) >= WHOLE_KEY_CHARS:
+        return text.replace(key, "***")
+    return re.sub(rf"(?<![\w-]){re.escape(key)}(?![\w-])", "***", text)
 
 
 # ---------------------------------------------------------------- the refusal sentinel

@@ -515,6 +515,28 @@ def test_connection_refused_names_the_url_setting(llm: Settings) -> None:
     )
 
 
+@pytest.mark.parametrize("key", ["k", "x", "e", "sk-1"])
+def test_a_short_placeholder_key_is_masked_only_where_it_stands_alone(
+    llm: Settings, server: OpenAIServer, key: str
+) -> None:
+    """A local server's placeholder key ("x", "k") was masked inside every word of every
+    message: "chec*** OPENAI_BASE_URL", "Cannot conn***ct"."""
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(LLMError) as raised:
+        rag.answer(
+            QUESTION, settings=llm.with_(openai_base_url=url, llm_max_retries=0, openai_api_key=key)
+        )
+    assert str(raised.value) == (
+        f"Cannot connect to the LLM server at {url} (after 0 retries): check OPENAI_BASE_URL "
+        "(is the server running? the URL usually ends in /v1)."
+    )
+    # Where it stands alone (a server echoing it back), it is still masked.
+    server.script(Reply(status=400, error=f"bad key {key}: the key {key}, not key{key}"))
+    with pytest.raises(LLMError) as raised:
+        rag.answer(QUESTION, settings=llm.with_(openai_api_key=key))
+    assert f" - bad key ***: the key ***, not key{key})" in str(raised.value)
+
+
 def test_missing_key_for_openai_fails_before_any_request(llm: Settings) -> None:
     with pytest.raises(LLMError, match="set OPENAI_API_KEY") as raised:
         rag.answer(QUESTION, settings=llm.with_(openai_base_url=None, openai_api_key=None))
