@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,19 +145,34 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self.inner.sleep(seconds)
 
 
+# Compressed replies are unpacked here, so that the cap counts what they unpack to (a gzip
+# reply of 200 KB, well under the cap, unpacked to 200 MB: 1.4 GB of memory for one answer).
+# We ask for none (Accept-Encoding: identity); these are what a server may send anyway.
+_ZLIB_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 32 + 15}
+
+
 class _DeadlineStream(httpx.SyncByteStream):
-    def __init__(self, inner: Any, deadline: float, record: ReplyRecord, tokens: int) -> None:
+    def __init__(
+        self, inner: Any, deadline: float, record: ReplyRecord, tokens: int, encoding: str = ""
+    ) -> None:
         self.inner = inner
         self.deadline = deadline
         self.record = record
         self.tokens = tokens
+        self.encoding = encoding
 
     def __iter__(self) -> Iterator[bytes]:
         self.record.body = b""
         cap, size = reply_cap(self.tokens), 0
+        unpack = zlib.decompressobj(_ZLIB_WBITS[self.encoding]) if self.encoding else None
         for part in self.inner:
             if time.monotonic() > self.deadline:
                 raise httpx.ReadTimeout("the reply did not end before its deadline")
+            if unpack is not None:
+                try:  # never more than the cap allows, however small the packed part
+                    part = unpack.decompress(part, cap - size + 1)
+                except zlib.error as exc:
+                    raise httpx.DecodingError(f"a {self.encoding} reply that is not") from exc
             size += len(part)
             if size > cap:
                 raise ReplyTooLarge(cap, self.tokens)
@@ -188,14 +204,27 @@ class DeadlineTransport(httpx.HTTPTransport):
         self.record.body = b""
         deadline = started + (float(seconds) if seconds is not None else float("inf"))
         self.headers_deadline.at = deadline
+        request.headers["accept-encoding"] = "identity"
         try:
             response = super().handle_request(request)
         finally:
             self.headers_deadline.at = float("inf")  # the body: _DeadlineStream's check
+        headers = response.headers
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            encoding = ""
+        elif encoding in _ZLIB_WBITS:  # unpacked by _DeadlineStream, within the cap
+            headers = headers.copy()
+            del headers["content-encoding"]
+            headers.pop("content-length", None)
+        else:  # br, zstd, or several: httpx would unpack them past any cap
+            response.close()
+            raise httpx.DecodingError(f"a reply in {encoding!r}, which was not asked for")
+        tokens = asked_tokens(request)
         return httpx.Response(
             status_code=response.status_code,
-            headers=response.headers,
-            stream=_DeadlineStream(response.stream, deadline, self.record, asked_tokens(request)),
+            headers=headers,
+            stream=_DeadlineStream(response.stream, deadline, self.record, tokens, encoding),
             extensions=response.extensions,
             request=request,
         )

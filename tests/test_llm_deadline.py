@@ -5,7 +5,10 @@ server (and, for a malformed reply, what it sent)."""
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +40,22 @@ CONTENT = {
 }
 
 
+@functools.cache
+def packed(mode: str, streamed: bool) -> bytes:
+    """The gzip body of a "gzip" or "gzip-bomb" reply (made once: the bomb takes a second)."""
+    content = "Aleksandar Vučić is the president of Serbia [1]."
+    if mode == "gzip-bomb":
+        content = "a" * (200 * 2**20)
+    if streamed:
+        event = {"choices": [{"index": 0, "delta": {"content": content}}]}
+        raw = f"data: {json.dumps(event)}\n\ndata: [DONE]\n\n".encode()
+    else:
+        reply = {**COMPLETION, "choices": [{"index": 0, "message": {
+            "role": "assistant", "content": content}}]}  # fmt: skip
+        raw = json.dumps(reply).encode()
+    return gzip.compress(raw, 6)
+
+
 class Misbehaving:
     """Serves one behaviour (``mode``) on every request until closed."""
 
@@ -45,6 +64,7 @@ class Misbehaving:
         self.stop = threading.Event()
         self.arrived: list[float] = []  # when each request arrived (time.monotonic)
         self.sent = 0  # bytes of the last "endless" reply the client took
+        self.accept_encoding: str | None = None  # what the last gzip request accepted
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +93,9 @@ class Misbehaving:
             return
         if self.mode == "headers":
             self.trickled_headers(handler)
+            return
+        if self.mode.startswith("gzip"):
+            self.gzipped(handler, streamed)
             return
         if self.mode == "trickle":
             data = (
@@ -135,6 +158,20 @@ class Misbehaving:
                 self.sent += len(part)
         except OSError:
             return  # the client hung up
+
+    def gzipped(self, handler: BaseHTTPRequestHandler, streamed: bool) -> None:
+        """A gzip reply: a cited answer ("gzip"), or 200 MB packed into 200 KB ("gzip-bomb")."""
+        data = packed(self.mode, streamed)
+        self.accept_encoding = handler.headers.get("accept-encoding")
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream" if streamed else "application/json")
+        handler.send_header("content-encoding", "gzip")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        try:
+            handler.wfile.write(data)
+        except OSError:
+            return  # the client hung up at the cap
 
     def trickled_headers(self, handler: BaseHTTPRequestHandler) -> None:
         """The status line, then one byte of a header every 0.2 s: the headers never end."""
@@ -307,3 +344,38 @@ def test_a_reply_past_any_honest_size_is_cut_at_once(
     assert bad_server.sent < 64 * 2**20, bad_server.sent  # socket buffers: a few MB at most
     assert took < 10, took
     print(f"{call}: cut {took:.2f} s after the request; the server wrote {bad_server.sent:,} B")
+
+
+@pytest.mark.parametrize("call", ["answer", "stream"])
+def test_a_gzip_reply_is_capped_at_what_it_unpacks_to(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
+    """The cap counted the bytes on the wire: a gzip reply of 200 KB, a quarter of the cap,
+    unpacked to 200 MB, and the answer took 1.4 GB of memory and 40 s. Now the unpacked bytes
+    count (and none is asked for); an honest gzip reply still answers."""
+    rag.answer(QUESTION, settings=llm.with_(llm="extractive"))  # models loaded
+
+    def ask() -> rag.Answer:
+        if call == "answer":
+            return rag.answer(QUESTION, settings=llm.with_(llm_timeout=30.0))
+        *_, answer = rag.stream_answer(QUESTION, settings=llm.with_(llm_timeout=30.0))
+        assert isinstance(answer, rag.Answer)
+        return answer
+
+    bad_server.mode = "gzip"
+    honest = ask()
+    assert honest.text == "Aleksandar Vučić is the president of Serbia [1]."
+
+    bad_server.mode = "gzip-bomb"
+    packed("gzip-bomb", call == "stream")  # the server's own memory, before measuring
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    with pytest.raises(LLMError) as caught:
+        ask()
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert str(caught.value).startswith(
+        f"The LLM server at {bad_server.url} sent more than 884,736 bytes for a reply of at most "
+        "400 tokens, so it was cut (not retried)"
+    )
+    assert len(bad_server.arrived) == 2  # the bomb was not retried
+    assert grown < 100 * 1024, f"{grown} KiB"  # the old client: over 1 GB
+    assert bad_server.accept_encoding == "identity"
