@@ -357,7 +357,28 @@ def run_mode(
         iterator: Any = tqdm(questions, desc=settings.mode, unit="q", file=sys.stderr)
     else:
         iterator = questions
-    return [evaluate_question(q, settings, evidence) for q in iterator]
+    from rag.errors import RagError
+
+    records: list[dict[str, Any]] = []
+    for question in iterator:
+        try:
+            records.append(evaluate_question(question, settings, evidence))
+        except RagError as exc:  # said with where the run stopped (main prints the note)
+            exc.add_note(
+                f"at question {question.id!r}, {len(records)} of {len(questions)} answered in "
+                f"{settings.mode} mode; no results were written"
+            )
+            raise
+    unfound = [q.id for q in questions if q.evidence and not evidence.spans(q)]
+    if unfound:
+        shown = ", ".join(unfound[:5]) + (", ..." if len(unfound) > 5 else "")
+        print(
+            f"warning: the evidence of {len(unfound)} question(s) was not found in the documents "
+            f"({shown}): their citations are not scored; check their evidence sentences and "
+            "sources",
+            file=sys.stderr,
+        )
+    return records
 
 
 def markdown_table(summaries: dict[str, dict[str, Any]]) -> str:
@@ -575,7 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             records[mode] = run_mode(questions, settings)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
+        print(f"error: {exc}{notes}", file=sys.stderr)
         return 1
     meta = {
         "questions_file": str(args.questions),

@@ -388,6 +388,71 @@ def test_a_torn_or_unwritable_report_leaves_earlier_results_whole_and_readable(
                         "written).")  # fmt: skip
 
 
+def one_document(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    seed = ROOT / "seeds" / "000_f1c14fb623d5a113.txt"
+    (docs / seed.name).write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
+    return docs
+
+
+def test_a_failed_model_call_says_where_the_run_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rag eval --llm openai` over a server that fails at the third question printed only the
+    server's error: not which question, nor that the answers so far were not written."""
+    from rag.cli import main as cli_main
+    from tests.openai_server import OpenAIServer, Reply
+
+    questions = tmp_path / "q.jsonl"
+    rows = [{"id": f"q{i}", "question": "Who?", "answerable": False} for i in range(1, 5)]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with OpenAIServer() as server:
+        # The warm-up and two questions are answered (refused); the third question fails.
+        server.script(*[Reply("NOT_IN_DOCUMENTS")] * 3, Reply(status=500, error="boom"))
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("RAG_LLM_MAX_RETRIES", "0")
+        monkeypatch.setenv("RAG_MODEL", "m")
+        out = tmp_path / "out"
+        code = cli_main(["eval", "--questions", str(questions), "--docs", str(one_document(
+            tmp_path)), "--out", str(out), "--llm", "openai", "--name", "r"])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"error: The LLM server at {server.url} failed (500, still after 0 retries): try again "
+        "later, or point OPENAI_BASE_URL at a working server. (at question 'q3', 2 of 4 "
+        "answered in hybrid mode; no results were written)"
+    )
+    assert not (out / "r").exists()
+
+
+def test_evidence_found_in_no_document_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Such a question's citations are left out of cite P and cite R (evals/README.md), which
+    was said nowhere: a typo in an evidence sentence quietly shrank what was measured."""
+    from rag.cli import main as cli_main
+
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "found", "question": "Who is the president of Serbia?", "answerable": True,
+         "evidence": ["On this day, the Serbian president, Aleksandar Vučić, is set to speak"]},
+        {"id": "typo", "question": "Who is the president of Serbia?", "answerable": True,
+         "evidence": ["On this day, the Serbian presidnet, Aleksandar Vučić, is set to speak"]},
+    ]  # fmt: skip
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    docs = one_document(tmp_path)
+    out = tmp_path / "out"
+    assert (
+        cli_main(["eval", "--questions", str(questions), "--docs", str(docs), "--out", str(out)])
+        == 0
+    )
+    assert (
+        "warning: the evidence of 1 question(s) was not found in the documents (typo): their "
+        "citations are not scored; check their evidence sentences and sources"
+    ) in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- the gate
 
 
