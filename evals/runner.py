@@ -526,6 +526,17 @@ def _parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return overrides
 
 
+def _count(text: str) -> int:
+    """A --limit: 1 or more (0 asked every question, -3 all but the last three)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of questions (1 or more)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag eval", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -539,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--mode", choices=(*MODES, "all"), default="hybrid")
     parser.add_argument("--llm", choices=BACKENDS, default="extractive")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    parser.add_argument("--limit", type=_count, default=None, help="only the first N questions")
     parser.add_argument("--name", default=None, help="results folder under OUT")
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting"

@@ -293,6 +293,17 @@ def test_eval_overrides_are_typed_by_the_setting() -> None:
         runner.main(["--set", "model=gpt"])
 
 
+@pytest.mark.parametrize("limit", ["0", "-3", "many"])
+def test_a_limit_below_one_is_refused(limit: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--limit 0 asked every question and --limit -3 all but the last three."""
+    with pytest.raises(SystemExit) as stopped:
+        runner.main(["--limit", limit])
+    assert stopped.value.code == 2
+    assert f"--limit: {limit!r} is not a number of questions (1 or more)" in (
+        capsys.readouterr().err
+    )
+
+
 def test_store_is_isolated_and_keyed_by_docs_and_chunking(tmp_path: Path) -> None:
     settings = runner.eval_settings(ROOT / "seeds", tmp_path)
     assert settings.store_dir.parent == tmp_path
