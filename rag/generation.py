@@ -322,6 +322,15 @@ def _error_message(exc: Exception, settings: Settings, retries_taken: int | None
             f"The LLM server at {where} has no model {settings.model!r} or no such URL (404): "
             "check RAG_MODEL and OPENAI_BASE_URL."
         )
+    elif isinstance(status, int) and 300 <= status < 400:
+        response = getattr(exc, "response", None)
+        target = response.headers.get("location", "") if response is not None else ""
+        message = (
+            f"The LLM server at {where} redirected the request ({status}) to "
+            f"{_display_url(target)!r}, which is not followed (the question and passages "
+            "would go to another address): set OPENAI_BASE_URL to the address it names if "
+            "you trust it."
+        )
     elif isinstance(exc, openai.RateLimitError):
         message = (
             f"The LLM server at {where} is rate limiting requests (429, still after {retries}): "

@@ -236,5 +236,8 @@ class DeadlineTransport(httpx.HTTPTransport):
 
 
 def http_client(timeout: float) -> tuple[httpx.Client, DeadlineTransport]:
+    """The model's HTTP client. Redirects are not followed: one to another address sent the
+    question and every passage there (the key stays behind, the documents do not); a
+    redirect is an error that names where it pointed (generation.py)."""
     transport = DeadlineTransport()
-    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=True), transport
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False), transport

@@ -65,6 +65,7 @@ class Misbehaving:
         self.arrived: list[float] = []  # when each request arrived (time.monotonic)
         self.sent = 0  # bytes of the last "endless" reply the client took
         self.accept_encoding: str | None = None  # what the last gzip request accepted
+        self.redirect_to = ""  # "redirect" mode: where each request is sent on
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,6 +94,12 @@ class Misbehaving:
             return
         if self.mode == "headers":
             self.trickled_headers(handler)
+            return
+        if self.mode == "redirect":
+            handler.send_response(307)
+            handler.send_header("location", self.redirect_to)
+            handler.send_header("content-length", "0")
+            handler.end_headers()
             return
         if self.mode.startswith("gzip"):
             self.gzipped(handler, streamed)
@@ -260,6 +267,35 @@ def test_headers_trickled_one_byte_at_a_time_end_at_the_deadline(
     assert f"at {llm.openai_base_url} did not finish its reply within 2 s" in str(error)
     assert len(bad_server.arrived) == 1  # not retried
     assert took < 2.0 + 0.5, took
+
+
+@pytest.mark.parametrize("call", ["answer", "stream"])
+def test_a_redirect_is_not_followed_and_names_where_it_pointed(
+    llm: Settings, bad_server: Misbehaving, call: str
+) -> None:
+    """Review: a 307 from the configured server to another address made the client send the
+    question and every passage there. Now nothing goes on, and the error says where it
+    pointed."""
+    elsewhere = Misbehaving()
+    elsewhere.mode = "flood"  # would answer, were it asked
+    try:
+        bad_server.mode = "redirect"
+        bad_server.redirect_to = f"{elsewhere.url}/chat/completions"
+        with pytest.raises(LLMError) as caught:
+            if call == "answer":
+                rag.answer(QUESTION, settings=llm)
+            else:
+                list(rag.stream_answer(QUESTION, settings=llm))
+    finally:
+        elsewhere.close()
+    assert elsewhere.arrived == []  # nothing was sent on
+    assert len(bad_server.arrived) == 1  # and a redirect is not retried
+    assert str(caught.value) == (
+        f"The LLM server at {llm.openai_base_url} redirected the request (307) to "
+        f"'{elsewhere.url}/chat/completions', which is not followed (the question and "
+        "passages would go to another address): set OPENAI_BASE_URL to the address it names "
+        "if you trust it."
+    )
 
 
 @pytest.mark.parametrize(
