@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -343,32 +344,54 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_mode(
-    questions: Sequence[Question], settings: Settings, *, progress: bool = True
+    questions: Sequence[Question],
+    settings: Settings,
+    *,
+    progress: bool = True,
+    checkpoint: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Index (incrementally), warm the model up, then ask every question."""
+    """Index (incrementally), warm the model up, then ask every question.
+
+    With a ``checkpoint`` file, each answer is appended to it as it is scored, and a run that
+    stopped (killed, a model error, a power cut) is resumed from it: the questions it answered
+    are not asked again, provided the questions, the settings and the index are the same."""
     import rag
 
     index(settings)
     evidence = Evidence(settings)
     rag.answer("warm up", settings=settings)  # load the model outside the timings
+    key = run_key(questions, settings)
+    done = read_checkpoint(checkpoint, key) if checkpoint is not None else {}
+    if done:
+        print(
+            f"Resuming {settings.mode}: {len(done)} of {len(questions)} questions were answered "
+            f"by a run that stopped ({checkpoint})",
+            file=sys.stderr,
+        )
+    todo = [q for q in questions if q.id not in done]
+    saving = _Checkpoint(checkpoint, key, list(done.values())) if checkpoint else None
     if progress:
         from tqdm import tqdm
 
-        iterator: Any = tqdm(questions, desc=settings.mode, unit="q", file=sys.stderr)
+        iterator: Any = tqdm(todo, desc=settings.mode, unit="q", file=sys.stderr)
     else:
-        iterator = questions
+        iterator = todo
     from rag.errors import RagError
 
-    records: list[dict[str, Any]] = []
+    answered: dict[str, dict[str, Any]] = dict(done)
     for question in iterator:
         try:
-            records.append(evaluate_question(question, settings, evidence))
+            record = evaluate_question(question, settings, evidence)
         except RagError as exc:  # said with where the run stopped (main prints the note)
+            kept = f"; the {len(answered)} answered are kept in {checkpoint}" if saving else ""
             exc.add_note(
-                f"at question {question.id!r}, {len(records)} of {len(questions)} answered in "
-                f"{settings.mode} mode; no results were written"
+                f"at question {question.id!r}, {len(answered)} of {len(questions)} answered in "
+                f"{settings.mode} mode; no results were written{kept}"
             )
             raise
+        answered[question.id] = record
+        if saving is not None:
+            saving.add(record)
     unfound = [q.id for q in questions if q.evidence and not evidence.spans(q)]
     if unfound:
         shown = ", ".join(unfound[:5]) + (", ..." if len(unfound) > 5 else "")
@@ -378,7 +401,67 @@ def run_mode(
             "sources",
             file=sys.stderr,
         )
-    return records
+    return [answered[q.id] for q in questions]
+
+
+def checkpoint_path(target: Path, mode: str) -> Path:
+    """Where a run of ``mode`` into ``target`` keeps its answers until its results are written."""
+    return target / f"progress-{mode}.jsonl"
+
+
+def run_key(questions: Sequence[Question], settings: Settings) -> str:
+    """What a run's answers depend on: the questions, the settings that shape answers, the
+    backend and the index (each document's chunks, size and last sync)."""
+    import rag
+
+    status = rag.documents(settings)
+    index_state = [(d.source, d.chunks, d.size, d.synced_at) for d in status.documents]
+    described = {
+        "questions": [dataclasses.asdict(q) for q in questions],
+        "settings": {name: getattr(settings, name) for name in (*TUNABLE, "mode", "llm")},
+        "model": settings.model if settings.llm != "extractive" else "",
+        "index": index_state,
+    }
+    text = json.dumps(described, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_checkpoint(path: Path, key: str) -> dict[str, dict[str, Any]]:
+    """The answers a stopped run of the same ``key`` saved in ``path`` (a torn last line, from a
+    kill mid-write, is left out); {} when there are none, or they are another run's."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        print(f"warning: cannot read {path} ({exc}): every question is asked", file=sys.stderr)
+        return {}
+    rows: list[dict[str, Any]] = []
+    for line in lines:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue  # a torn line, or the empty one after the last newline
+    if not rows or rows[0] != {"key": key}:
+        return {}  # another run's (other questions, settings or documents): started afresh
+    return {str(row["id"]): row for row in rows[1:] if isinstance(row, dict) and "id" in row}
+
+
+class _Checkpoint:
+    """The answers of a run as they are scored, one JSON line each after a line with the run's
+    key; rewritten whole when a run starts (it holds the answers resumed from)."""
+
+    def __init__(self, path: Path, key: str, resumed: list[dict[str, Any]]) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [{"key": key}, *resumed]
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in lines)
+        write_whole(path, text.encode("utf-8"))
+
+    def add(self, record: dict[str, Any]) -> None:
+        # A line per answer, flushed: a killed run loses at most the answer being written.
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def markdown_table(summaries: dict[str, dict[str, Any]]) -> str:
@@ -577,6 +660,17 @@ def set_name(questions: Path) -> str:
     return f"{questions.parent.name}-{questions.stem}"
 
 
+def cannot_write(exc: OSError, target: Path) -> int:
+    where = exc.filename or target
+    print(
+        f"error: cannot write the results to {where} ({exc.strerror or exc}): free some "
+        "space or pass --out a writable folder, and run again (the results already there "
+        "are whole: each file is replaced only once written).",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from rag.errors import RagError
 
@@ -600,34 +694,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     modes: list[Mode] = list(MODES) if args.mode == "all" else [args.mode]
     records: dict[str, list[dict[str, Any]]] = {}
+    target = args.out / (args.name or set_name(args.questions))
     try:
         for mode in modes:
             settings = eval_settings(
                 args.docs, args.out, mode=mode, llm=args.llm, overrides=overrides
             )
-            records[mode] = run_mode(questions, settings)
+            records[mode] = run_mode(questions, settings, checkpoint=checkpoint_path(target, mode))
     except RagError as exc:
         notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
         print(f"error: {exc}{notes}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the answers kept as they come (checkpoint_path)
+        return cannot_write(exc, target)
     meta = {
         "questions_file": str(args.questions),
         "docs": str(args.docs),
         "llm": args.llm,
         "settings": {name: getattr(settings, name) for name in TUNABLE},
     }
-    target = args.out / (args.name or set_name(args.questions))
     try:
         summaries = write_outputs(target, records, meta)
     except OSError as exc:
-        where = exc.filename or target
-        print(
-            f"error: cannot write the results to {where} ({exc.strerror or exc}): free some "
-            "space or pass --out a writable folder, and run again (the results already there "
-            "are whole: each file is replaced only once written).",
-            file=sys.stderr,
-        )
-        return 1
+        return cannot_write(exc, target)
+    for done in records:  # written whole: nothing left to resume
+        checkpoint_path(target, done).unlink(missing_ok=True)
     print(markdown_table({mode: summaries[mode] for mode in records}), end="")
     print(f"Results in {target}/ (results-*.jsonl, summary.json, table.md, plot.png)")
     return 0

@@ -407,34 +407,74 @@ def one_document(tmp_path: Path) -> Path:
     return docs
 
 
-def test_a_failed_model_call_says_where_the_run_stopped(
+def test_a_failed_model_call_says_where_the_run_stopped_and_the_next_run_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`rag eval --llm openai` over a server that fails at the third question printed only the
-    server's error: not which question, nor that the answers so far were not written."""
+    server's error: not which question, nor that the answers so far were not written. And the
+    answers so far were lost: the next run asked every question again (review: nothing kept
+    of a long run stopped near its end). Now they are kept, and the next run asks the rest."""
     from rag.cli import main as cli_main
     from tests.openai_server import OpenAIServer, Reply
 
     questions = tmp_path / "q.jsonl"
-    rows = [{"id": f"q{i}", "question": "Who?", "answerable": False} for i in range(1, 5)]
+    rows = [{"id": f"q{i}", "question": f"Who is number {i}?", "answerable": False}
+            for i in range(1, 5)]  # fmt: skip
     questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    docs = one_document(tmp_path)
+    command = ["eval", "--questions", str(questions), "--docs", str(docs), "--out", str(out),
+               "--llm", "openai", "--name", "r"]  # fmt: skip
+    kept = out / "r" / "progress-hybrid.jsonl"
+    monkeypatch.setenv("RAG_LLM_MAX_RETRIES", "0")
+    monkeypatch.setenv("RAG_MODEL", "m")
     with OpenAIServer() as server:
         # The warm-up and two questions are answered (refused); the third question fails.
         server.script(*[Reply("NOT_IN_DOCUMENTS")] * 3, Reply(status=500, error="boom"))
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        monkeypatch.setenv("RAG_LLM_MAX_RETRIES", "0")
-        monkeypatch.setenv("RAG_MODEL", "m")
-        out = tmp_path / "out"
-        code = cli_main(["eval", "--questions", str(questions), "--docs", str(one_document(
-            tmp_path)), "--out", str(out), "--llm", "openai", "--name", "r"])  # fmt: skip
+        code = cli_main(command)
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == (
         f"error: The LLM server at {server.url} failed (500, still after 0 retries): try again "
         "later, or point OPENAI_BASE_URL at a working server. (at question 'q3', 2 of 4 "
-        "answered in hybrid mode; no results were written)"
+        f"answered in hybrid mode; no results were written; the 2 answered are kept in {kept})"
     )
-    assert not (out / "r").exists()
+    assert sorted(p.name for p in (out / "r").iterdir()) == ["progress-hybrid.jsonl"]
+
+    with OpenAIServer() as server:  # the server works again: only q3 and q4 are asked
+        server.script(*[Reply("NOT_IN_DOCUMENTS")] * 3)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        assert cli_main(command) == 0
+        asked = [r.user for r in server.requests]
+    err = capsys.readouterr().err
+    assert f"Resuming hybrid: 2 of 4 questions were answered by a run that stopped ({kept})" in err
+    assert len(asked) == 3  # the warm-up, q3 and q4
+    assert "number 3" in asked[1] and "number 4" in asked[2]
+    results = (out / "r" / "results-hybrid.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in results] == ["q1", "q2", "q3", "q4"]
+    assert not kept.exists()  # the results are whole: nothing left to resume
+
+    # Another run (here: another setting) never takes them up: all four are asked.
+    with OpenAIServer() as server:
+        server.script(*[Reply("NOT_IN_DOCUMENTS")] * 5)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        kept.write_text('{"key": "another run"}\n' + results[0] + "\n", encoding="utf-8")
+        assert cli_main([*command, "--set", "k=3"]) == 0
+        assert len(server.requests) == 5
+    assert "Resuming" not in capsys.readouterr().err
+
+
+def test_a_checkpoint_torn_by_a_kill_keeps_its_whole_lines(tmp_path: Path) -> None:
+    """A run killed while appending an answer leaves half a line: the answers before it are
+    resumed, the half one is asked again, and another run's file is not used."""
+    path = tmp_path / "progress-hybrid.jsonl"
+    whole = [{"id": "q1", "refused": True}, {"id": "q2", "refused": False}]
+    text = "".join(json.dumps(r) + "\n" for r in [{"key": "k1"}, *whole])
+    path.write_text(text + '{"id": "q3", "refu', encoding="utf-8")
+    assert runner.read_checkpoint(path, "k1") == {"q1": whole[0], "q2": whole[1]}
+    assert runner.read_checkpoint(path, "k2") == {}
+    assert runner.read_checkpoint(tmp_path / "none.jsonl", "k1") == {}
 
 
 def test_evidence_found_in_no_document_is_warned_about(
