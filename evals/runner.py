@@ -411,7 +411,7 @@ def checkpoint_path(target: Path, mode: str) -> Path:
 
 def run_key(questions: Sequence[Question], settings: Settings) -> str:
     """What a run's answers depend on: the questions, the settings that shape answers, the
-    backend and the index (each document's chunks, size and last sync)."""
+    backend, the index (each document's chunks, size and last sync) and the code."""
     import rag
 
     status = rag.documents(settings)
@@ -421,9 +421,23 @@ def run_key(questions: Sequence[Question], settings: Settings) -> str:
         "settings": {name: getattr(settings, name) for name in (*TUNABLE, "mode", "llm")},
         "model": settings.model if settings.llm != "extractive" else "",
         "index": index_state,
+        "code": code_version(),
     }
     text = json.dumps(described, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def code_version() -> str:
+    """A digest of the answering code and the reader's files: answers kept by a run of other
+    code (a change being measured) are never mixed into this one's."""
+    import rag
+
+    package = Path(rag.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.rglob("*.py"), *(package / "reader_model").glob("*.json")]):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def read_checkpoint(path: Path, key: str) -> dict[str, dict[str, Any]]:

@@ -477,6 +477,26 @@ def test_a_checkpoint_torn_by_a_kill_keeps_its_whole_lines(tmp_path: Path) -> No
     assert runner.read_checkpoint(tmp_path / "none.jsonl", "k1") == {}
 
 
+def test_answers_kept_by_other_code_are_not_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engineer stops a run, changes the answer path and runs again to measure the change:
+    the answers of the old code must not be mixed in. The run's key covers rag/'s code."""
+    import rag
+
+    package = tmp_path / "rag"
+    (package / "reader_model").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "answering.py").write_text("READ = 10\n")
+    (package / "reader_model" / "reader.json").write_text("{}")
+    monkeypatch.setattr(rag, "__file__", str(package / "__init__.py"))
+    before = runner.code_version()
+    (package / "answering.py").write_text("READ = 8\n")
+    changed = runner.code_version()
+    (package / "reader_model" / "reader.json").write_text('{"threshold": 0.5}')
+    assert len({before, changed, runner.code_version()}) == 3
+
+
 def test_evidence_found_in_no_document_is_warned_about(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
