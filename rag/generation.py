@@ -33,7 +33,13 @@ from rag.config import Settings
 from rag.entities import mentions, name_terms
 from rag.errors import LLMError
 from rag.followup import conversation_turns
-from rag.llm_http import DeadlineTransport, ReplyTooLarge, http_client, too_large
+from rag.llm_http import (
+    DeadlineTransport,
+    ReplyTooLarge,
+    environment_proxy,
+    http_client,
+    too_large,
+)
 from rag.models import Answer, Passage
 from rag.prompts import (
     ANSWER_STOP,
@@ -145,11 +151,13 @@ def condense_question(question: str, history: Sequence[Any], settings: Settings)
 
 def chat_model(settings: Settings) -> ChatOpenAI:
     """A ``ChatOpenAI`` for these settings (cached: it holds a connection pool)."""
+    url = server_url(settings)
     return _chat_model(
         settings.model,
-        server_url(settings),
+        url,
         api_key(settings),
         settings.llm_timeout,
+        environment_proxy(url or OPENAI_URL),
     )
 
 
@@ -177,13 +185,15 @@ def server_url(settings: Settings) -> str:
 
 
 @lru_cache(maxsize=8)
-def _chat_model(model: str, base_url: str, key: str, timeout: float) -> ChatOpenAI:
+def _chat_model(
+    model: str, base_url: str, key: str, timeout: float, proxy: str | None
+) -> ChatOpenAI:
     from langchain_openai import ChatOpenAI
 
     # No retries in the client: it would retry a generation that timed out too. rag.bounds
     # retries what is safe to retry, and passes the limits of each call. The HTTP client
     # ends each reply at its deadline however slowly it arrives (rag/llm_http.py).
-    client, transport = http_client(timeout)
+    client, transport = http_client(timeout, proxy)
     _transports[base_url] = transport
     return ChatOpenAI(
         model=model,

@@ -235,9 +235,38 @@ class DeadlineTransport(httpx.HTTPTransport):
         return " ".join(text.split())
 
 
-def http_client(timeout: float) -> tuple[httpx.Client, DeadlineTransport]:
-    """The model's HTTP client. Redirects are not followed: one to another address sent the
-    question and every passage there (the key stays behind, the documents do not); a
-    redirect is an error that names where it pointed (generation.py)."""
-    transport = DeadlineTransport()
+def http_client(timeout: float, proxy: str | None = None) -> tuple[httpx.Client, DeadlineTransport]:
+    """The model's HTTP client, through ``proxy`` if one is given (``environment_proxy``).
+    Redirects are not followed: one to another address sent the question and every passage
+    there (the key stays behind, the documents do not); a redirect is an error that names
+    where it pointed (generation.py)."""
+    transport = DeadlineTransport(proxy=proxy) if proxy else DeadlineTransport()
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False), transport
+
+
+def environment_proxy(base_url: str) -> str | None:
+    """The proxy HTTPS_PROXY, HTTP_PROXY or ALL_PROXY (any case) names for ``base_url``, unless
+    NO_PROXY exempts its host, and never for a server on this machine: a local model server
+    stays direct when the proxy settings of a network are in the environment. httpx reads
+    these itself only without a transport of ours, so the client ignored them: behind a
+    proxy, OpenAI could not be reached."""
+    import ipaddress
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    try:
+        local = host == "localhost" or host.endswith(".localhost")
+        local = local or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass  # a host name
+    if not host or local:
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme.lower()) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):  # NO_PROXY
+        return None
+    if urlsplit(proxy).scheme.lower() not in ("http", "https"):
+        return None  # socks and the like: httpx needs an extra package; reached directly
+    return proxy

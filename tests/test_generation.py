@@ -901,3 +901,76 @@ def test_a_question_naming_what_the_documents_never_mention_costs_no_model_call(
     *_, final = rag.stream_answer(question, settings=llm)
     assert isinstance(final, Answer) and final.refused
     assert server.requests == []
+
+
+class ForwardingProxy:
+    """A real HTTP proxy on 127.0.0.1: it takes absolute-URI requests for any host, records
+    them, and sends them on to ``upstream`` (host:port), as a network's proxy reaches a server
+    this machine could not reach itself."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                outer.seen.append(self.path)
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                path = "/" + self.path.split("/", 3)[3]  # http://host/v1/... -> /v1/...
+                connection = http.client.HTTPConnection(upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                connection.request("POST", path, body, headers)
+                reply = connection.getresponse()
+                data = reply.read()
+                self.send_response(reply.status)
+                self.send_header("content-type", reply.getheader("content-type") or "")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_the_environments_proxy_is_used_except_for_this_machine_and_no_proxy(
+    llm: Settings, server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the client has a transport of its own, so httpx ignored HTTPS_PROXY and
+    HTTP_PROXY: behind a network's proxy, OpenAI could not be reached. Now the proxy the
+    environment names is used, unless NO_PROXY exempts the host; a server on this machine is
+    always reached directly (a local model must not go through the network's proxy)."""
+    upstream = server.url.split("/")[2]
+    proxy = ForwardingProxy(upstream)
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        # A host only the proxy can reach (no DNS here knows it).
+        remote = llm.with_(openai_base_url="http://llm.example.test/v1")
+        server.script(Reply(cited))
+        assert rag.answer(QUESTION, settings=remote).text == f"{PHONE} [1]."
+        assert proxy.seen == ["http://llm.example.test/v1/chat/completions"]
+
+        server.script(Reply(cited))  # the server on 127.0.0.1: direct, never the proxy
+        assert rag.answer(QUESTION, settings=llm).text == f"{PHONE} [1]."
+        assert len(proxy.seen) == 1 and len(server.requests) == 2
+
+        monkeypatch.setenv("NO_PROXY", "exempt.example.test")  # direct: no such host here
+        exempt = llm.with_(openai_base_url="http://exempt.example.test/v1", llm_max_retries=0)
+        with pytest.raises(LLMError, match="Cannot connect to the LLM server at http://exempt"):
+            rag.answer(QUESTION, settings=exempt)
+        assert len(proxy.seen) == 1
+    finally:
+        proxy.close()
