@@ -409,6 +409,12 @@ def checkpoint_path(target: Path, mode: str) -> Path:
     return target / f"progress-{mode}.jsonl"
 
 
+# Settings outside TUNABLE that change what an answer says (read from the environment): a
+# run stopped by a reply cut at its size, resumed with RAG_LLM_MAX_TOKENS raised, mixed answers
+# cut at 400 tokens with answers of 800.
+ANSWER_SETTINGS = ("llm_max_tokens", "max_question_chars")
+
+
 def run_key(questions: Sequence[Question], settings: Settings) -> str:
     """What a run's answers depend on: the questions, the settings that shape answers, the
     backend, the index (each document's chunks, size and last sync) and the code."""
@@ -416,9 +422,10 @@ def run_key(questions: Sequence[Question], settings: Settings) -> str:
 
     status = rag.documents(settings)
     index_state = [(d.source, d.chunks, d.size, d.synced_at) for d in status.documents]
+    shaping = (*TUNABLE, *ANSWER_SETTINGS, "mode", "llm")
     described = {
         "questions": [dataclasses.asdict(q) for q in questions],
-        "settings": {name: getattr(settings, name) for name in (*TUNABLE, "mode", "llm")},
+        "settings": {name: getattr(settings, name) for name in shaping},
         "model": settings.model if settings.llm != "extractive" else "",
         "index": index_state,
         "code": code_version(),
@@ -428,15 +435,18 @@ def run_key(questions: Sequence[Question], settings: Settings) -> str:
 
 
 def code_version() -> str:
-    """A digest of the answering code and the reader's files: answers kept by a run of other
-    code (a change being measured) are never mixed into this one's."""
+    """A digest of the answering code, the reader's files (its card and off-topic bank) and
+    the scoring code (evals/: a record holds its scores): answers kept by a run of other code
+    (a change being measured) are never mixed into this one's."""
     import rag
 
-    package = Path(rag.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*package.rglob("*.py"), *(package / "reader_model").glob("*.json")]):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
+    for package in (Path(rag.__file__).parent, Path(__file__).parent):
+        model = package / "reader_model"
+        files = [*package.rglob("*.py"), *model.glob("*.json"), *model.glob("*.txt")]
+        for path in sorted(files):
+            digest.update(f"{package.name}/{path.relative_to(package).as_posix()}".encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -644,3 +644,29 @@ def test_a_span_that_starts_or_ends_inside_a_word_is_a_cut() -> None:
     assert metrics.cuts_a_word(text, 1, 3)  # both edges inside "The"
     assert not metrics.cuts_a_word(text, 0, 0)
     assert not metrics.cuts_a_word("x", 0, 1)
+
+
+def test_answers_kept_under_other_answer_settings_or_scoring_code_are_not_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the resume key left out the settings read from the environment that shape an
+    answer (RAG_LLM_MAX_TOKENS, RAG_MAX_QUESTION_CHARS) and the scoring code in evals/: a run
+    stopped by a cut reply, resumed with RAG_LLM_MAX_TOKENS raised (or after a metric was
+    fixed), mixed the old answers and scores into the new measurement."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(rag, "documents", lambda settings: SimpleNamespace(documents=[]))
+    questions = [runner.Question(id="q1", question="Who?", answerable=False)]
+    base = rag.Settings(llm="openai", model="m")
+    key = runner.run_key(questions, base)
+    assert runner.run_key(questions, base) == key
+    assert runner.run_key(questions, base.with_(llm_max_tokens=800)) != key
+    assert runner.run_key(questions, base.with_(max_question_chars=50)) != key
+
+    evals_dir = tmp_path / "evals"
+    evals_dir.mkdir()
+    (evals_dir / "metrics.py").write_text("F1 = 1\n")
+    monkeypatch.setattr(runner, "__file__", str(evals_dir / "runner.py"))
+    before = runner.code_version()
+    (evals_dir / "metrics.py").write_text("F1 = 2\n")
+    assert runner.code_version() != before
