@@ -29,6 +29,8 @@ from typing import Any
 import httpcore
 import httpx
 
+from rag.errors import LLMError
+
 KEPT_BYTES = 200
 BYTES_PER_TOKEN = 2048
 BASE_BYTES = 64 * 1024
@@ -256,9 +258,11 @@ def environment_proxy(base_url: str) -> str | None:
 
     parts = urlsplit(base_url)
     host = (parts.hostname or "").lower()
+    local = host == "localhost" or host.endswith(".localhost")
     try:
-        local = host == "localhost" or host.endswith(".localhost")
-        local = local or ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
+        mapped = getattr(address, "ipv4_mapped", None) or address
+        local = local or mapped.is_loopback or mapped.is_unspecified  # 0.0.0.0: this machine
     except ValueError:
         pass  # a host name
     if not host or local:
@@ -267,6 +271,14 @@ def environment_proxy(base_url: str) -> str | None:
     proxy = proxies.get(parts.scheme.lower()) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass(host):  # NO_PROXY
         return None
+    if "://" not in proxy:  # "proxy.corp:3128", as curl, requests and httpx read it
+        proxy = f"http://{proxy}"
     if urlsplit(proxy).scheme.lower() not in ("http", "https"):
-        return None  # socks and the like: httpx needs an extra package; reached directly
+        # socks and the like (httpx needs an extra package): going around the proxy the
+        # environment names would send the documents by a way the network did not choose.
+        raise LLMError(
+            f"The proxy for {parts.scheme}:// requests is a {urlsplit(proxy).scheme}:// proxy, "
+            "which the model's client cannot use: name an http:// proxy in HTTPS_PROXY or "
+            f"HTTP_PROXY, or add {host} to NO_PROXY to reach it directly."
+        )
     return proxy

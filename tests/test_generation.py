@@ -974,3 +974,31 @@ def test_the_environments_proxy_is_used_except_for_this_machine_and_no_proxy(
         assert len(proxy.seen) == 1
     finally:
         proxy.close()
+
+
+def test_the_environments_proxy_is_read_as_other_clients_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review: a proxy named without its scheme (HTTPS_PROXY=proxy.corp:3128, which curl,
+    requests and httpx read as http://) was ignored and OpenAI reached directly, the failure
+    the proxy support was for; a socks proxy was passed over silently, so the question and
+    passages went around the proxy the environment names; 0.0.0.0 and ::ffff:127.0.0.1 (this
+    machine) went through the network's proxy."""
+    from rag.llm_http import environment_proxy
+
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy", "https_proxy",
+                 "HTTP_PROXY", "HTTPS_PROXY"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.corp:3128")
+    assert environment_proxy("https://api.openai.com/v1") == "http://proxy.corp:3128"
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://user:secret@127.0.0.1:9050")
+    with pytest.raises(LLMError, match="socks5:// proxy") as caught:
+        environment_proxy("https://api.openai.com/v1")
+    assert "secret" not in str(caught.value)
+    monkeypatch.setenv("NO_PROXY", "api.openai.com")
+    assert environment_proxy("https://api.openai.com/v1") is None
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    for local in ("http://0.0.0.0:11434/v1", "http://[::ffff:127.0.0.1]:8000/v1",
+                  "http://[::1]:8000/v1", "http://localhost:8000/v1"):  # fmt: skip
+        assert environment_proxy(local) is None, local
+    assert environment_proxy("http://gpu.example.test/v1") == "http://proxy.corp:3128"
