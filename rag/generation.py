@@ -335,11 +335,16 @@ def _error_message(exc: Exception, settings: Settings, retries_taken: int | None
     elif isinstance(status, int) and 300 <= status < 400:
         response = getattr(exc, "response", None)
         target = response.headers.get("location", "") if response is not None else ""
+        base = _redirected_base(response, target, settings.openai_base_url or OPENAI_URL)
+        advice = (
+            f"set OPENAI_BASE_URL={_display_url(base)} if you trust it"
+            if base
+            else "set OPENAI_BASE_URL to the server it names (ending in /v1) if you trust it"
+        )
         message = (
             f"The LLM server at {where} redirected the request ({status}) to "
             f"{_display_url(target)!r}, which is not followed (the question and passages "
-            "would go to another address): set OPENAI_BASE_URL to the address it names if "
-            "you trust it."
+            f"would go to another address): {advice}."
         )
     elif isinstance(exc, openai.RateLimitError):
         message = (
@@ -357,6 +362,28 @@ def _error_message(exc: Exception, settings: Settings, retries_taken: int | None
             "and OPENAI_BASE_URL."
         )
     return _redact(message, settings)
+
+
+def _redirected_base(response: Any, location: str, base_url: str) -> str:
+    """The OPENAI_BASE_URL a redirect's ``location`` amounts to: it names the endpoint
+    (".../v1/chat/completions"), often as a path only ("/v2/chat/completions"), and the client
+    adds the endpoint to the base. "" when it cannot be told."""
+    from urllib.parse import urljoin
+
+    request = getattr(response, "request", None)
+    if request is None or not location:
+        return ""
+    asked = str(request.url)
+    try:
+        target = urljoin(asked, location)
+        base_path = urlsplit(base_url).path.rstrip("/")
+        endpoint = urlsplit(asked).path[len(base_path) :]  # "/chat/completions"
+        parts = urlsplit(target)
+    except ValueError:
+        return ""
+    if not endpoint or not parts.path.endswith(endpoint) or not parts.hostname:
+        return ""
+    return parts._replace(path=parts.path[: -len(endpoint)], query="", fragment="").geturl()
 
 
 def _display_url(url: str) -> str:

@@ -293,9 +293,39 @@ def test_a_redirect_is_not_followed_and_names_where_it_pointed(
     assert str(caught.value) == (
         f"The LLM server at {llm.openai_base_url} redirected the request (307) to "
         f"'{elsewhere.url}/chat/completions', which is not followed (the question and "
-        "passages would go to another address): set OPENAI_BASE_URL to the address it names "
-        "if you trust it."
+        f"passages would go to another address): set OPENAI_BASE_URL={elsewhere.url} if you "
+        "trust it."
     )
+
+
+@pytest.mark.parametrize(
+    ("location", "base"),
+    [
+        ("https://llm.example.test/v1/chat/completions", "https://llm.example.test/v1"),
+        ("/v2/chat/completions", "http://llm.example.test/v2"),
+        ("https://llm.example.test/other", ""),
+    ],
+)
+def test_a_redirect_says_which_base_url_it_amounts_to(location: str, base: str) -> None:
+    """Review: the redirect error said to set OPENAI_BASE_URL to the address the redirect
+    names, which is the endpoint (.../v1/chat/completions: the client then asked for
+    .../chat/completions/chat/completions) or only a path ('/v2/chat/completions': not a
+    URL, refused). Now it names the base URL that address amounts to."""
+    import httpx
+    import openai
+
+    from rag.generation import _error_message
+
+    settings = Settings(llm="openai", model="m", openai_base_url="http://llm.example.test/v1")
+    request = httpx.Request("POST", "http://llm.example.test/v1/chat/completions")
+    response = httpx.Response(308, headers={"location": location}, request=request)
+    message = _error_message(openai.APIStatusError("moved", response=response, body=None), settings)
+    assert f"redirected the request (308) to {location!r}" in message
+    if base:
+        assert message.endswith(f"set OPENAI_BASE_URL={base} if you trust it.")
+    else:
+        assert message.endswith("set OPENAI_BASE_URL to the server it names (ending in /v1) if "
+                                "you trust it.")  # fmt: skip
 
 
 @pytest.mark.parametrize(
