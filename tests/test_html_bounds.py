@@ -239,6 +239,13 @@ def test_preformatted_text_nested_deeply_is_read_in_one_walk() -> None:
     assert took < 5.0, f"took {took:.1f} s"  # about 0.6 s now; over a minute before
     with pytest.raises(UnreadableFile, match=r"^reading it took over 0 s"):
         load_html(page, Budget(0.0))
+    # The walk itself keeps the deadline (the parse above stops at a spent budget on its own,
+    # so it could not tell): a tree parsed in time, then a budget spent while it is read.
+    from rag.loaders.html import _preformatted, parse
+
+    pre = parse(page, Budget(20)).find("pre")
+    with pytest.raises(UnreadableFile, match=r"^reading it took over 0 s"):
+        _preformatted(pre, Budget(0.0))
     # What the block leaves out is unchanged: scripts and comments inside it.
     inside = "<pre>a<script>bad</script><!-- c --><b>b</b>\n e</pre>"
     assert load_html(f"<html><body>{inside}</body></html>").text == "ab\n e"
