@@ -164,6 +164,25 @@ def test_rst_with_thousands_of_unknown_directive_names_registers_none() -> None:
     assert document.text == "arg\n\nbody 0\n\narg\n\nbody 1\n\narg\n\nbody 2"
 
 
+def test_rst_files_each_under_the_cap_do_not_grow_the_tables_for_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review: MAX_NEW_NAMES is a cap per file, and the tables are the process's: files of 999
+    new names each, uploaded one after another, grew them without end (20 files: 19,980
+    names). Past MAX_REGISTERED_NAMES in all, a file with new names is read as text."""
+    from docutils.parsers.rst import directives
+
+    from rag.loaders import rst
+
+    room = getattr(rst, "_registered", 0) + 2 * rst.MAX_NEW_NAMES
+    monkeypatch.setattr(rst, "MAX_REGISTERED_NAMES", room, raising=False)
+    before = len(directives._directives)
+    for f in range(5):
+        page = "".join(f".. g{f}x{i}:: arg\n\n" for i in range(rst.MAX_NEW_NAMES - 1))
+        rst.load_rst(page)
+    assert len(directives._directives) - before <= 2 * rst.MAX_NEW_NAMES
+
+
 def nested_lists(items: int) -> str:
     """Bullet lists nested 50 levels deep, over and over: docutils read 1.1 MB of it in 14 s on
     the quiet 2-core machine, 39 s loaded."""

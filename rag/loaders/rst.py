@@ -10,6 +10,7 @@ import ast
 import io
 import re
 import textwrap
+import threading
 from typing import Any
 
 from rag.loaders.base import (
@@ -28,6 +29,12 @@ _ROLE_NAME = re.compile(r"(?<![\w`]):([\w][\w:.+-]*):`")
 # Flask's docs, 72 across them); past this many new ones in one file it is not documentation,
 # and is read as text (1 MB of distinct names would add about 100 MB to a long-running page).
 MAX_NEW_NAMES = 1_000
+# And past this many registered by this process in all, a file with new ones is read as text:
+# the cap above is per file, so a thousand uploads of 999 new names each still grew the tables
+# by a million names (about 100 MB) for good.
+MAX_REGISTERED_NAMES = 20_000
+_registered = 0
+_registering = threading.Lock()
 _TITLED_TARGET = re.compile(r"^(.*?)\s*<([^<>]*)>$", re.DOTALL)
 # Sphinx directives whose content is not prose (file names, index entries, output switches).
 _SKIPPED = frozenset(
@@ -153,8 +160,14 @@ def _register_unknown(source: str) -> bool:
     new_directives = {n.lower() for n in _DIRECTIVE_NAME.findall(source)} - known_directives
     known_roles = set(roles._roles) | set(roles._role_registry) | set(en.roles)
     new_roles = {n.lower() for n in _ROLE_NAME.findall(source)} - known_roles
-    if len(new_directives) + len(new_roles) > MAX_NEW_NAMES:
+    global _registered
+    new = len(new_directives) + len(new_roles)
+    if new > MAX_NEW_NAMES:
         return False
+    with _registering:
+        if _registered + new > MAX_REGISTERED_NAMES:
+            return False
+        _registered += new
     for name in new_directives:
         classes = _directive_classes()
         directives.register_directive(name, classes[1] if name in _VERSION else classes[0])
