@@ -446,8 +446,8 @@ def _table_text(table: Any) -> str:
     """A table as one line per row (its caption first), cells separated by `` | ``."""
     lines: list[str] = []
     for part in table.find_all(_ROW_PARTS):
-        if part.find_parent("table") is not table:
-            continue  # a nested table's row: it is in its cell's text
+        if _owner(part) is not table:
+            continue  # a nested table's row (it is in its cell's text), or a hidden one
         if part.name == "caption":
             lines.append(_inline_text(part))
             continue
@@ -455,6 +455,17 @@ def _table_text(table: Any) -> str:
         if any(cells):
             lines.append(" | ".join(cells).strip())
     return "\n".join(line for line in lines if line)
+
+
+def _owner(part: Any) -> Any:
+    """The table a row part belongs to, or None when what holds it there is left out (a
+    ``<template>`` or ``<noscript>`` of rows): ``_strings`` looks below a cell only."""
+    for parent in part.parents:
+        if parent.name in _SKIPPED_TAGS:
+            return None
+        if parent.name == "table":
+            return parent
+    return None
 
 
 def _inline_text(node: Any) -> str:
