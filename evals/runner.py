@@ -426,7 +426,8 @@ def run_key(questions: Sequence[Question], settings: Settings) -> str:
     described = {
         "questions": [dataclasses.asdict(q) for q in questions],
         "settings": {name: getattr(settings, name) for name in shaping},
-        "model": settings.model if settings.llm != "extractive" else "",
+        # Which server answered: another one's answers are not this run's.
+        "model": (settings.model, settings.openai_base_url) if settings.llm != "extractive" else "",
         "index": index_state,
         "code": code_version(),
     }

@@ -433,20 +433,20 @@ def test_a_failed_model_call_says_where_the_run_stopped_and_the_next_run_resumes
         server.script(*[Reply("NOT_IN_DOCUMENTS")] * 3, Reply(status=500, error="boom"))
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         code = cli_main(command)
-    assert code == 1
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err == (
-        f"error: The LLM server at {server.url} failed (500, still after 0 retries): try again "
-        "later, or point OPENAI_BASE_URL at a working server. (at question 'q3', 2 of 4 "
-        f"answered in hybrid mode; no results were written; the 2 answered are kept in {kept})"
-    )
-    assert sorted(p.name for p in (out / "r").iterdir()) == ["progress-hybrid.jsonl"]
+        assert code == 1
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err == (
+            f"error: The LLM server at {server.url} failed (500, still after 0 retries): try "
+            "again later, or point OPENAI_BASE_URL at a working server. (at question 'q3', 2 "
+            f"of 4 answered in hybrid mode; no results were written; the 2 answered are kept "
+            f"in {kept})"
+        )
+        assert sorted(p.name for p in (out / "r").iterdir()) == ["progress-hybrid.jsonl"]
 
-    with OpenAIServer() as server:  # the server works again: only q3 and q4 are asked
-        server.script(*[Reply("NOT_IN_DOCUMENTS")] * 3)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        server.script(Reply("NOT_IN_DOCUMENTS"))  # it works again: only q3 and q4 are asked
+        before = len(server.requests)
         assert cli_main(command) == 0
-        asked = [r.user for r in server.requests]
+        asked = [r.user for r in server.requests[before:]]
     err = capsys.readouterr().err
     assert f"Resuming hybrid: 2 of 4 questions were answered by a run that stopped ({kept})" in err
     assert len(asked) == 3  # the warm-up, q3 and q4
@@ -455,14 +455,20 @@ def test_a_failed_model_call_says_where_the_run_stopped_and_the_next_run_resumes
     assert [json.loads(line)["id"] for line in results] == ["q1", "q2", "q3", "q4"]
     assert not kept.exists()  # the results are whole: nothing left to resume
 
-    # Another run (here: another setting) never takes them up: all four are asked.
-    with OpenAIServer() as server:
-        server.script(*[Reply("NOT_IN_DOCUMENTS")] * 5)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-        kept.write_text('{"key": "another run"}\n' + results[0] + "\n", encoding="utf-8")
-        assert cli_main([*command, "--set", "k=3"]) == 0
-        assert len(server.requests) == 5
-    assert "Resuming" not in capsys.readouterr().err
+    # Another run never takes them up: all four are asked, whether the server (its answers
+    # are not this run's) or a setting is another.
+    for extra in ([], ["--set", "k=3"]):
+        with OpenAIServer() as server:
+            server.script(*[Reply("NOT_IN_DOCUMENTS")] * 2, Reply(status=500, error="at q2"))
+            monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+            assert cli_main([*command, *extra]) == 1  # q1 kept under this run's key
+        assert len(kept.read_text(encoding="utf-8").splitlines()) == 2
+        with OpenAIServer() as server:
+            server.script(Reply("NOT_IN_DOCUMENTS"))
+            monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+            assert cli_main([*command, *extra]) == 0
+            assert len(server.requests) == 5  # the warm-up and q1-q4
+        assert "Resuming" not in capsys.readouterr().err
 
 
 def test_a_checkpoint_torn_by_a_kill_keeps_its_whole_lines(tmp_path: Path) -> None:
