@@ -295,6 +295,24 @@ def test_markdown_that_parses_slowly_is_stopped_while_it_is_parsed() -> None:
     assert load_markdown("[" * 1_000, Budget(0.5)).text == "[" * 1_000  # small: read whole
 
 
+def test_markdown_checks_its_deadline_at_each_block_too() -> None:
+    """The deadline rule runs before markdown-it's block rules as well as its inline ones: a
+    file of blocks with no inline text (code, rules) is checked at each of them (review: a test
+    of the inline rule alone let the block rule go)."""
+    from rag.loaders.markdown import load_markdown
+
+    class Counting(Budget):
+        checks = 0
+
+        def check(self) -> None:
+            Counting.checks += 1
+            super().check()
+
+    blocks = "".join(f"```\ncode {i}\n```\n\n---\n\n" for i in range(200))
+    assert load_markdown(blocks, Counting()).text.count("code ") == 200
+    assert Counting.checks >= 400  # a fence and a rule each, at least
+
+
 def form_bomb(path: Path, operators: int, calls: int) -> None:
     """A one-page PDF of a few KB whose page draws one form (XObject) of ``operators`` text
     operators ``calls`` times: pypdf's limits allow 5,000 calls, about an hour of reading."""
