@@ -30,7 +30,7 @@ from rag.answering import (
 )
 from rag.citations import Weight
 from rag.config import Settings
-from rag.entities import mentions, name_terms
+from rag.entities import MIN_DERIVED_STEM, mentions, name_terms
 from rag.errors import LLMError
 from rag.followup import conversation_turns
 from rag.llm_http import (
@@ -54,7 +54,7 @@ from rag.prompts import (
 from rag.reader import Reader
 from rag.reader_input import reader_pair
 from rag.supported import keep_supported
-from rag.text import terms
+from rag.text import terms, words
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -386,6 +386,39 @@ def _redirected_base(response: Any, location: str, base_url: str) -> str:
     return parts._replace(path=parts.path[: -len(endpoint)], query="", fragment="").geturl()
 
 
+# How documents and answers write the same number or acronym differently: "12,500" / "12500",
+# "U.S." / "US". Both sides are read without these before names are compared.
+_DIGIT_GROUP = re.compile(r"(?<=\d)[,\u00a0\u202f ](?=\d{3}(?!\d))")
+_DOTTED_ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")
+# Endings that make a name's word from a name ("Serbia" -> "Serbian", "Japan" -> "Japanese"):
+# only these, so that "Emma" does not name "Emmanuel", nor "India" "Indiana".
+_DERIVED_ENDINGS = frozenset({"n", "an", "ian", "ns", "ans", "ians", "ese", "ish", "i", "is", "s"})
+
+
+def _plain(text: str) -> str:
+    text = _DIGIT_GROUP.sub("", text)
+    return _DOTTED_ACRONYM.sub(lambda m: m.group().replace(".", ""), text)
+
+
+def claim_names_missing(claim: str, context: str) -> list[str]:
+    """The names and numbers of ``claim`` its passage (with title and file name) never writes,
+    in any form: digit groups and dotted acronyms read alike, and a word derived from one of
+    the passage's ("Serbian" from "Serbia") as well as the other way round."""
+    plain = _plain(context)
+    found = words(plain)
+    missing = []
+    for term in name_terms(_plain(claim)):
+        derived = not term.is_code and any(
+            len(word) >= MIN_DERIVED_STEM
+            and term.folded.startswith(word)
+            and term.folded[len(word) :] in _DERIVED_ENDINGS
+            for word in found
+        )
+        if not (derived or mentions(plain, term)):
+            missing.append(term.text)
+    return missing
+
+
 def _display_url(url: str) -> str:
     """The URL without user:password (its host and port kept), for messages."""
     try:
@@ -450,7 +483,7 @@ class CitationChecker(citations.CitationChecker):
         # or number the cited passage never mentions is not from it, and neither is a claim
         # that shares no word with it ("Use `arr[1]`", a marker inside code).
         context = f"{passage.chunk.text}\n{title}\n{passage.chunk.source.replace('_', ' ')}"
-        foreign = [t.text for t in name_terms(claim) if not mentions(context, t)]
+        foreign = claim_names_missing(claim, context)
         shared = bool(set(terms(claim)) & set(terms(context)))
         if foreign or not shared:
             log.debug("Claim %r is not from its passage (names: %s)", claim[:80], foreign)

@@ -1002,3 +1002,22 @@ def test_the_environments_proxy_is_read_as_other_clients_read_it(
                   "http://[::1]:8000/v1", "http://localhost:8000/v1"):  # fmt: skip
         assert environment_proxy(local) is None, local
     assert environment_proxy("http://gpu.example.test/v1") == "http://proxy.corp:3128"
+
+
+def test_a_claim_that_writes_a_passages_name_or_number_another_way_keeps_it() -> None:
+    """Review: the names check took rewordings for fabrications: "12500" for "12,500", "US"
+    for "U.S.", "Serbians" for "Serbia". Those are the passage's; another name is not, and
+    neither is a name that only starts like one of the passage's ("Indiana", "India")."""
+    from rag.generation import claim_names_missing
+
+    passage = "Vučić met 12,500 workers in the U.S. in 1998. Serbia and Japan agreed in India."
+    assert claim_names_missing("Then Vučić met 12500 workers in the US [1].", passage) == []
+    assert claim_names_missing("Then the Serbians and the Japanese agreed [1].", passage) == []
+    assert claim_names_missing("It was 12,501 workers in the UK [1].", passage) == [
+        "12501",
+        "UK",
+    ]
+    assert claim_names_missing("It happened in Indiana and France [1].", passage) == [
+        "Indiana",
+        "France",
+    ]
