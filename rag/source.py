@@ -56,7 +56,8 @@ class IndexSource:
     # Where the index lives: the store folder or the server's URL.
     where: str
     # Why the index could not be opened ("" when it was): then nothing above is known but
-    # the settings, and a page offers no change to it.
+    # the settings. A team page offers no change to it (whose index it is is not known); a
+    # local one does, and its actions say what is wrong.
     problem: str = ""
 
 
