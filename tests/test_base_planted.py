@@ -1,0 +1,69 @@
+"""What every loader shares (rag/loaders/base.py), through real files and load_document where
+a file shows it: a UTF-8 Markdown file with a byte-order mark keeps its heading, runs of blank
+lines become one paragraph break, and the HTML element cap allows exactly its number.
+
+Tests written for deliberate bugs a review planted in rag/loaders/base.py that the suite let
+through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.loaders import Budget, UnreadableFile, load_document
+
+
+def test_a_utf8_markdown_file_with_a_byte_order_mark_keeps_its_heading(tmp_path: Path) -> None:
+    """Notepad saves UTF-8 with a byte-order mark: left in, it stands before the "#" and the
+    heading becomes a paragraph."""
+    path = tmp_path / "pumps.md"
+    path.write_bytes("# Pumps\n\nThe relief valve opens at 4 bar.\n".encode("utf-8-sig"))
+    document = load_document(path)
+    assert document.title == "Pumps"
+    assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", "Pumps"),
+        ("paragraph", "The relief valve opens at 4 bar."),
+    ]
+
+
+def test_runs_of_blank_lines_become_one_paragraph_break(tmp_path: Path) -> None:
+    path = tmp_path / "pumps.txt"
+    path.write_text("Pumps.\n\n\nValves.\n\n\n\n\nTanks.\r\n\r\n\r\nSeals.\n", encoding="utf-8")
+    assert load_document(path).text == "Pumps.\n\nValves.\n\nTanks.\n\nSeals."
+
+
+def test_the_element_cap_allows_exactly_its_number() -> None:
+    budget = Budget(seconds=60, elements=3)
+    for _ in range(3):
+        budget.element()
+    with pytest.raises(UnreadableFile, match="over 3 HTML elements"):
+        budget.element()
+
+
+def test_a_code_blocks_indented_first_line_starts_at_its_first_character(tmp_path: Path) -> None:
+    path = tmp_path / "setup.md"
+    path.write_text("# Setup\n\n```\n    indented = 1\nplain = 2\n```\n", encoding="utf-8")
+    document = load_document(path)
+    assert document.text == "Setup\n\n    indented = 1\nplain = 2"
+    assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", "Setup"),
+        ("code", "indented = 1\nplain = 2"),
+    ]
+
+
+def test_a_heading_inside_a_description_stays_open_after_its_term(tmp_path: Path) -> None:
+    """The heading met inside a ``<dd>`` closed the term already: closing the term must not
+    close that heading too."""
+    path = tmp_path / "tools.html"
+    path.write_text(
+        "<html><body><h1>Tools</h1><h2>Options</h2><dl><dt>--fast</dt><dd><h2>Speed</h2>"
+        "<p>Runs fast.</p></dd></dl><p>After.</p></body></html>",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert [(b.path, document.text[b.start : b.end]) for b in document.blocks][-3:] == [
+        (("Tools", "Speed"), "Speed"),
+        (("Tools", "Speed"), "Runs fast."),
+        (("Tools", "Speed"), "After."),
+    ]
