@@ -67,3 +67,13 @@ def test_a_heading_inside_a_description_stays_open_after_its_term(tmp_path: Path
         (("Tools", "Speed"), "Runs fast."),
         (("Tools", "Speed"), "After."),
     ]
+
+
+def test_trailing_spaces_go_from_the_last_line_too() -> None:
+    """normalise said it drops trailing spaces, but kept those of a last line without a newline
+    (a helper's probe): a text that ends in spaces and tabs ends at its last word."""
+    from rag.loaders.base import normalise
+
+    assert normalise("The valve opens.  \r\n\r\n  \t") == "The valve opens."
+    assert normalise("First line \t\nlast line  \t") == "First line\nlast line"
+    assert normalise(" " * 100_000) == ""  # linear: no regex over the run of spaces

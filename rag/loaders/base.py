@@ -93,8 +93,7 @@ def normalise(text: str) -> str:
     text = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n")
     # Line by line, not re.sub(r"[ \t]+\n"): the regex scans a run of spaces again from each
     # of its positions when no newline ends it (100 KB of spaces took 5 s, 1 MB minutes).
-    lines = text.split("\n")
-    text = "\n".join([line.rstrip(" \t") for line in lines[:-1]] + lines[-1:])
+    text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
