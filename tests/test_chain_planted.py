@@ -14,17 +14,8 @@ import pytest
 
 import rag
 from rag.config import Settings
+from tests.test_followup import GROMMET, QUUX
 
-QUUX = (
-    "The quux tower stands in the old harbour of Pellham. "
-    "The quux tower is 312 metres tall and was finished in 1931. "
-    "Its lantern room is open to visitors in summer."
-)
-GROMMET = (
-    "The grommet bridge is a cable-stayed crossing of the river Lune near Pellham. "
-    "It carries two railway tracks and a footpath. "
-    "The grommet bridge opened to trains in 1988."
-)
 REPORT = [
     "The annual report covers the year 2024. Revenue grew by twelve percent.",
     "The Zagreb office opened in March. It employs forty engineers.",
