@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,17 @@ from tests.openai_server import OpenAIServer
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SEED_FILE = "000_f1c14fb623d5a113.txt"
+
+
+def system_calls(code: str, args: list[str], calls: str, trace: Path) -> list[str]:
+    """The system calls (``calls``, strace's ``trace=`` list) a fresh Python running ``code``
+    with ``args`` makes, one line each as strace writes them to ``trace``."""
+    subprocess.run(
+        ["strace", "-f", "-e", f"trace={calls}", "-o", str(trace), sys.executable, "-c", code,
+         *args],
+        check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )  # fmt: skip
+    return trace.read_text(encoding="utf-8").splitlines()
 
 
 # The user's shell must not change what the tests measure (RAG_REFUSAL_THRESHOLD=0.9 would move

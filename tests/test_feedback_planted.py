@@ -7,20 +7,17 @@ Tests written for deliberate bugs a review planted in ui/feedback.py that the su
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from evals.runner import load_questions
+from tests.conftest import system_calls
 from ui import feedback
 from ui.handlers import Turn
 
-ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "When does the relief valve open?"
 
 
@@ -70,12 +67,7 @@ def test_a_verdict_is_on_the_disk_before_it_is_reported_saved(tmp_path: Path) ->
         "import sys; from pathlib import Path; from ui.feedback import append; "
         "append(Path(sys.argv[1]), {'id': 'feedback-1', 'question': 'q', 'feedback': 'right'})"
     )
-    subprocess.run(
-        ["strace", "-f", "-e", "trace=openat,write,fsync", "-o", str(trace),
-         sys.executable, "-c", code, str(target)],
-        check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )  # fmt: skip
-    calls = trace.read_text(encoding="utf-8").splitlines()
+    calls = system_calls(code, [str(target)], "openat,write,fsync", trace)
     handle = ""  # the descriptor open on the feedback file, as it goes
     written = synced = -1
     for i, call in enumerate(calls):

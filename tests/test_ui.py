@@ -30,6 +30,7 @@ import rag
 from evals.runner import load_questions
 from rag import Answer, Citation, Settings
 from rag.api import writing
+from tests.conftest import system_calls
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with
 from ui import feedback, render
 from ui.app import NOISY_LOGGERS, create_app, main, parse_args, prepare_index, serve
@@ -398,12 +399,9 @@ def test_an_upload_is_on_the_disk_before_it_is_reported_added(tmp_path: Path) ->
         "import sys; from pathlib import Path; from ui.uploads import save_upload; "
         "save_upload(Path(sys.argv[1]), 'moon.txt', Path(sys.argv[2]), 1)"
     )
-    subprocess.run(
-        ["strace", "-f", "-e", "trace=openat,fsync,rename,renameat,renameat2", "-o", str(trace),
-         sys.executable, "-c", code, str(source), str(docs)],
-        check=True, env=dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent)),
-    )  # fmt: skip
-    calls = trace.read_text(encoding="utf-8").splitlines()
+    calls = system_calls(
+        code, [str(source), str(docs)], "openat,fsync,rename,renameat,renameat2", trace
+    )
     renamed = next(i for i, line in enumerate(calls) if "rename" in line and "moon.txt" in line)
     synced, opened = [], {}  # (line, path) of each fsync; file descriptor -> path, as it goes
     for i, call in enumerate(calls):
@@ -1173,8 +1171,6 @@ def test_a_page_whose_folder_is_gone_offers_no_changes_and_says_why(
 @pytest.mark.usefixtures("restore_log_levels")
 def test_python_m_ui_checks_the_folder_as_rag_ui_does(tmp_path: Path, settings: Settings) -> None:
     import os
-    import subprocess
-    import sys
 
     rag.ingest(settings=settings)
     other = tmp_path / "other"
