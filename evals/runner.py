@@ -8,12 +8,10 @@ Usage: rag eval [--suite NAME | --questions FILE --docs DIR] [--out DIR]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import hashlib
 import io
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -551,17 +549,10 @@ def write_whole(path: Path, data: bytes) -> None:
     """Replace ``path`` so that a kill, a crash or a full disk leaves the old file or the new
     one, whole (``OSError`` if it cannot be written): a results file cut mid-line made every
     later run into that folder fail reading it."""
-    tmp = durable.temporary_name(path)
-    durable.sweep_stale(path)  # what a run killed before its rename left
     try:
-        durable.write_file(tmp, data, exclusive=True)
-        os.replace(tmp, path)
-        durable.fsync_dir(path.parent)
+        durable.replace_file(path, data)  # a run killed before its rename: its file is swept
     except OSError as exc:  # named by the file it was for, not by the temporary one
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def _earlier_run(target: Path, mode: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:

@@ -169,9 +169,15 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o666) -> None:
     before their rename are removed first (``sweep_stale``).
     """
     try:
-        _place(path, data, mode, os.replace)
+        replace_file(path, data, mode)
     except OSError as exc:
         raise write_error(exc, path) from exc
+
+
+def replace_file(path: Path, data: bytes, mode: int = 0o666) -> None:
+    """``write_atomic`` for files outside the store: the same writing, and an ``OSError``
+    (naming the temporary file, if that is what failed) rather than a store error."""
+    _place(path, data, mode, os.replace)
 
 
 def write_new(path: Path, data: bytes, mode: int = 0o666) -> None:
