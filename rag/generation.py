@@ -157,7 +157,7 @@ def chat_model(settings: Settings) -> ChatOpenAI:
         url,
         api_key(settings),
         settings.llm_timeout,
-        environment_proxy(url or OPENAI_URL),
+        environment_proxy(url),
     )
 
 
