@@ -33,6 +33,7 @@ from rag.config import Settings
 from rag.entities import MIN_DERIVED_STEM, mentions, name_terms
 from rag.errors import LLMError
 from rag.followup import conversation_turns
+from rag.injection import addressed_to_model
 from rag.llm_http import (
     DeadlineTransport,
     ReplyTooLarge,
@@ -466,6 +467,7 @@ class CitationChecker(citations.CitationChecker):
         )
         self.checks = checks
         self.judged = judged or []
+        self._planted: dict[str, str | None] = {}
 
     def _support(self, claim: str, passage: Passage) -> tuple[int, int, float, bool]:
         groups = reading_groups(passage)
@@ -487,8 +489,25 @@ class CitationChecker(citations.CitationChecker):
         shared = bool(set(terms(claim)) & set(terms(context)))
         if foreign or not shared:
             log.debug("Claim %r is not from its passage (names: %s)", claim[:80], foreign)
-        supported = probability >= self.checks.threshold and shared and not foreign
+        planted = self._addressed_to_model(passage)
+        supported = probability >= self.checks.threshold and shared and not foreign and not planted
         return span.start, span.end, probability, supported
+
+    def _addressed_to_model(self, passage: Passage) -> str | None:
+        """Text of ``passage`` that addresses an AI model (rag/injection.py): a model that obeyed
+        it would cite the passage that told it what to say, so no claim citing it is verified."""
+        chunk = passage.chunk
+        if chunk.id not in self._planted:
+            planted = addressed_to_model(chunk.text)
+            self._planted[chunk.id] = planted
+            if planted:
+                log.warning(
+                    "%s holds text addressed to an AI model (%r): claims citing it are not "
+                    "verified.",
+                    chunk.source,
+                    planted[:80],
+                )
+        return self._planted[chunk.id]
 
     def answer(self, retrieval_confidence: float) -> Answer:
         """Only the supported claims, with their citations; the rest in ``unsupported``."""
