@@ -14,7 +14,8 @@ import io
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, get_args, get_type_hints
@@ -688,7 +689,6 @@ def cannot_write(exc: OSError, target: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rag.errors import RagError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:  # rag eval -- --limit 5 (the rag CLI passes the separator through)
@@ -708,9 +708,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    target = args.out / (args.name or set_name(args.questions))
+    try:
+        with one_run(target):
+            return _run(args, questions, overrides, target)
+    except OSError as exc:
+        return cannot_write(exc, target)
+    except RunBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+class RunBusy(Exception):
+    """Another ``rag eval`` writes into the same results folder."""
+
+
+RUN_LOCK = ".run.lock"
+
+
+@contextmanager
+def one_run(target: Path) -> Iterator[None]:
+    """One run at a time per results folder: two runs of one --name shared its answers file
+    (one run's answers resumed into the other's, under the other's settings) and its summary
+    (one run's modes lost). The OS releases the lock of a killed run."""
+    from filelock import FileLock, Timeout
+
+    target.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(target / RUN_LOCK, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout as exc:
+        raise RunBusy(
+            f"another rag eval is writing into {target}: wait for it to end, or pass --name "
+            "(or --out) for a folder of its own."
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _run(
+    args: argparse.Namespace,
+    questions: list[Question],
+    overrides: dict[str, Any],
+    target: Path,
+) -> int:
+    from rag.errors import RagError
+
     modes: list[Mode] = list(MODES) if args.mode == "all" else [args.mode]
     records: dict[str, list[dict[str, Any]]] = {}
-    target = args.out / (args.name or set_name(args.questions))
     try:
         for mode in modes:
             settings = eval_settings(

@@ -441,7 +441,10 @@ def test_a_failed_model_call_says_where_the_run_stopped_and_the_next_run_resumes
             f"of 4 answered in hybrid mode; no results were written; the 2 answered are kept "
             f"in {kept})"
         )
-        assert sorted(p.name for p in (out / "r").iterdir()) == ["progress-hybrid.jsonl"]
+        assert sorted(p.name for p in (out / "r").iterdir()) == [
+            ".run.lock",
+            "progress-hybrid.jsonl",
+        ]
 
         server.script(Reply("NOT_IN_DOCUMENTS"))  # it works again: only q3 and q4 are asked
         before = len(server.requests)
@@ -481,6 +484,45 @@ def test_a_checkpoint_torn_by_a_kill_keeps_its_whole_lines(tmp_path: Path) -> No
     assert runner.read_checkpoint(path, "k1") == {"q1": whole[0], "q2": whole[1]}
     assert runner.read_checkpoint(path, "k2") == {}
     assert runner.read_checkpoint(tmp_path / "none.jsonl", "k1") == {}
+
+
+def test_a_second_run_into_the_same_folder_is_refused_until_the_first_ends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs of one --name shared its answers file, so one run's answers were resumed into
+    the other's under the other's settings, and its summary, so one run's modes were lost. The
+    first run is another process here (it holds the lock as a running `rag eval` does); the OS
+    releases the lock when it is killed."""
+    import subprocess
+    import sys
+
+    from rag.cli import main as cli_main
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": "Who?", "answerable": False}) + "\n")
+    out = tmp_path / "out"
+    command = ["eval", "--questions", str(questions), "--docs", str(one_document(tmp_path)),
+               "--out", str(out), "--name", "r", "--mode", "bm25"]  # fmt: skip
+    (out / "r").mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+         "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(120)",
+         str(out / "r" / runner.RUN_LOCK)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert cli_main(command) == 1
+        assert capsys.readouterr().err.strip() == (
+            f"error: another rag eval is writing into {out / 'r'}: wait for it to end, or pass "
+            "--name (or --out) for a folder of its own."
+        )
+        assert sorted(p.name for p in (out / "r").iterdir()) == [runner.RUN_LOCK]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cli_main(command) == 0
+    assert (out / "r" / "results-bm25.jsonl").exists()
 
 
 def test_answers_kept_by_other_code_are_not_resumed(
