@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text import fold
+
 # Who an injection talks to. A bare "model" is left out: documentation is full of data models.
 _MODEL = r"(?:ai|a\.i\.|artificial intelligence|assistant|chat ?bot|language model|llm|gpt)"
 _ANY = r"(?:\W+\w+){0,3}?"  # at most three words in between
@@ -54,6 +56,8 @@ _ADDRESSES_MODEL = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORE
 
 
 def addressed_to_model(text: str) -> str | None:
-    """The first piece of ``text`` that addresses an AI model, or None."""
-    match = _ADDRESSES_MODEL.search(text)
+    """The first piece of ``text`` that addresses an AI model, or None. Read folded (rag.text
+    ``fold``: compatibility forms and accents taken off), so that "ｉｇｎｏｒｅ" or "ignóre"
+    reads as "ignore"; the loaders already drop invisible characters."""
+    match = _ADDRESSES_MODEL.search(fold(text))
     return match.group(0) if match else None
