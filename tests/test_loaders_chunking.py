@@ -14,6 +14,8 @@ from rag.loaders import UnreadableFile, load_document
 from rag.text import fold, matched_terms, one_edit_apart, terms, words
 from tests.conftest import SEED_FILE, SEEDS
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def make_pdf(path: Path, pages: list[str]) -> None:
     from fpdf import FPDF
@@ -213,3 +215,34 @@ def test_markdown_nested_past_what_is_read_is_skipped_with_the_reason(
     report = rag.ingest(settings=settings)
     skipped = {s.path: s.reason for s in report.skipped}
     assert "nested too deeply" in skipped["deep.md"] and "nested too deeply" in skipped["quoted.md"]
+
+
+XHTML_PAGE = """<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
+ "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Finding packages by name</title></head>
+<body><div class="navheader"><table><tr><td><a href="prev.html">Prev</a></td>
+<td><a href="next.html">Next</a></td></tr></table></div>
+<div class="section"><h3 class="title">Finding packages by name</h3>
+<p>To quickly find a package whose name you know, press / to open a search dialog.</p></div>
+</body></html>
+"""
+
+
+def test_an_xhtml_page_is_read_without_a_warning_on_the_terminal(tmp_path: Path) -> None:
+    """DocBook's pages (and many generated manuals') are XHTML that opens with <?xml ...?>:
+    each `rag ingest` that read one printed bs4's twelve-line advice to use an XML parser."""
+    import subprocess
+    import sys
+
+    page = tmp_path / "ch01s01s03.html"
+    page.write_text(XHTML_PAGE, encoding="utf-8")
+    code = (
+        "import pathlib, sys; from rag.loaders import load_document; "
+        "print(load_document(pathlib.Path(sys.argv[1])).text)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(page)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert run.returncode == 0 and run.stderr == ""
+    assert run.stdout.startswith("Finding packages by name\n\nTo quickly find a package")

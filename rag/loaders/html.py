@@ -81,11 +81,24 @@ def parse(html: str, budget: Budget | None = None) -> Any:
     with a ``budget``, parsing stops as soon as it is spent."""
     from bs4 import BeautifulSoup
 
+    _quiet_about_xhtml()
     if budget is None:
         return BeautifulSoup(html, "lxml")
     builder = _bounded_builder()()
     builder.budget = budget
     return BeautifulSoup(html, builder=builder)
+
+
+@cache
+def _quiet_about_xhtml() -> None:
+    """XHTML pages (DocBook's, many generated manuals') open with ``<?xml ...?>``, and bs4 then
+    printed a twelve-line warning into every ``rag ingest`` that read one, advising an XML
+    parser. They are HTML, read as HTML on purpose: the warning says nothing to a user."""
+    import warnings
+
+    from bs4 import XMLParsedAsHTMLWarning
+
+    warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
 
 
 @cache
