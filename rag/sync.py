@@ -102,8 +102,10 @@ def chunking_key(settings: Settings) -> str:
     v6: a full stop after white space, lower case after it ("the . (period) character"),
     ends no sentence (chunking.py).
     v7: a sentence that introduces a code block, list or table ends no chunk (chunking.py); a
-    Sphinx directive whose content is Python that docutils misread is code (loaders/rst.py)."""
-    return f"structure-v7/{settings.chunk_size}/{settings.chunk_overlap}"
+    Sphinx directive whose content is Python that docutils misread is code (loaders/rst.py).
+    v8: an HTML table cell has no space at an inline element's edge, "(M)" not "( M )"
+    (loaders/html.py)."""
+    return f"structure-v8/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

@@ -297,6 +297,34 @@ def test_an_index_chunked_before_the_introduced_unit_rule_is_rechunked(
     assert_consistent(settings)
 
 
+def test_an_index_of_tables_read_with_spaces_at_inline_edges_is_rechunked(
+    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cells read before structure-v8 held "( M )" for "(<b>M</b>)": the next sync re-reads
+    such a page, though the file did not change, and answers quote the cell as shown."""
+    from rag.loaders import html
+
+    row = "<tr><td>Mark Auto (<b>M</b>)</td><td>Marks the package as automatic.</td></tr>"
+    page = f"<html><body><main><h1>Keys</h1><table>{row * 12}</table></main></body></html>"
+    (docs_dir / "keys.html").write_text(page, encoding="utf-8")
+
+    def texts() -> str:
+        return "\n".join(c.text for c in engine(settings).store.iter_chunks())
+
+    with monkeypatch.context() as old:
+        old.setattr(html, "_inline_text", lambda node: html.collapse(" ".join(html._strings(node))))
+        old.setattr(
+            "rag.sync.chunking_key", lambda s: f"structure-v7/{s.chunk_size}/{s.chunk_overlap}"
+        )
+        rag.ingest(settings=settings)
+    assert "Mark Auto ( M )" in texts()
+
+    report = rag.ingest(settings=settings)
+    assert report.updated_files >= 1
+    assert "Mark Auto (M) | Marks" in texts() and "( M )" not in texts()
+    assert_consistent(settings)
+
+
 def stored_sentences(settings: Settings) -> set[str]:
     return {
         chunk.text[s:e]

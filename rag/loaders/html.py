@@ -482,18 +482,27 @@ def _owner(part: Any) -> Any:
 
 
 def _inline_text(node: Any) -> str:
-    """An element's words on one line, without comments or skipped elements."""
-    return collapse(" ".join(_strings(node)))
+    """An element's words on one line, without comments or skipped elements: a space where a
+    block or line element starts or ends, none at an inline element's edge ("(<b>M</b>)" is
+    "(M)", "<b>M</b>ark" is "Mark", as the page shows them; they read "( M )", "M ark")."""
+    pieces = _strings(node, edges=_PARAGRAPH_TAGS | _LINE_TAGS)
+    return collapse("".join(" " if piece is _EDGE else piece for piece in pieces))
 
 
-def _strings(node: Any, budget: Budget | None = None) -> list[str]:
+_EDGE = object()  # where an element of ``_strings``'s ``edges`` starts or ends
+
+
+def _strings(
+    node: Any, budget: Budget | None = None, edges: frozenset[str] = frozenset()
+) -> list[Any]:
     """The text strings under ``node`` in document order, without comments or what skipped
     elements hold. One walk of the subtree (each string's ancestors were looked up before:
-    50,000 nested <b> in a <pre> took 3 minutes past a 20 s deadline), within ``budget``."""
+    50,000 nested <b> in a <pre> took 3 minutes past a 20 s deadline), within ``budget``. Where
+    an element named in ``edges`` starts and where it ends, the list holds ``_EDGE``."""
     from bs4 import Tag
     from bs4.element import CData, NavigableString, PreformattedString
 
-    out: list[str] = []
+    out: list[Any] = []
     stack = list(reversed(node.contents))
     steps = 0
     while stack:
@@ -501,9 +510,15 @@ def _strings(node: Any, budget: Budget | None = None) -> list[str]:
         if budget is not None and steps % 1024 == 0:
             budget.check()
         current = stack.pop()
-        if isinstance(current, Tag):
-            if current.name not in _SKIPPED_TAGS:
-                stack.extend(reversed(current.contents))
+        if current is _EDGE:
+            out.append(current)
+        elif isinstance(current, Tag):
+            if current.name in _SKIPPED_TAGS:
+                continue
+            if current.name in edges:
+                out.append(_EDGE)
+                stack.append(_EDGE)  # popped once its children are: its end
+            stack.extend(reversed(current.contents))
         elif isinstance(current, NavigableString) and (
             isinstance(current, CData) or not isinstance(current, PreformattedString)
         ):
