@@ -351,11 +351,12 @@ def test_one_pdf_page_that_reads_for_ever_is_stopped_at_the_deadline(tmp_path: P
     path = tmp_path / "bomb.pdf"
     form_bomb(path, operators=20_000, calls=20)
     assert path.stat().st_size < 3000
-    started = time.monotonic()
+    started = time.process_time()  # this process's CPU: other work on the machine is not in it
     with pytest.raises(UnreadableFile, match=r"^reading it took over 0\.5 s"):
         load_document(path, max_seconds=0.5)
-    took = time.monotonic() - started
-    # Stopped within the page: the check after the last page alone raised this too, 16 s late.
-    assert took < 0.5 + 3.0, f"took {took:.1f} s"
+    took = time.process_time() - started
+    # Stopped within the page: the check after the last page alone raised this too, after 16 s
+    # of reading. (Wall time failed once beside a loaded machine's other tests.)
+    assert took < 0.5 + 3.0, f"read for {took:.1f} s of CPU"
     form_bomb(path, operators=20, calls=2)  # the same form, small: read whole
     assert load_document(path, max_seconds=0.5).text.replace(" ", "") == "word" * 40
