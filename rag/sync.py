@@ -103,7 +103,8 @@ def chunking_key(settings: Settings) -> str:
     ends no sentence (chunking.py).
     v7: a sentence that introduces a code block, list or table ends no chunk (chunking.py); a
     Sphinx directive whose content is Python that docutils misread is code (loaders/rst.py).
-    v8: an HTML table cell has no space at an inline element's edge, "(M)" not "( M )"
+    v8: an HTML table cell has no space at an inline element's edge, "(M)" not "( M )"; a
+    menu, a trail or a row of languages is chrome without a word saying where its links go
     (loaders/html.py)."""
     return f"structure-v8/{settings.chunk_size}/{settings.chunk_overlap}"
 

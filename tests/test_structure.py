@@ -398,6 +398,23 @@ href="n.html">Next <b>&rarr;</b></a></p>
 <p><a href="a.html">Prev</a> <a href="b.html">Up</a></p>
 </body></html>"""
 
+# Apache httpd's manual: a site menu, a trail and a row of languages, links with only
+# separators between them (no word saying where they go); a property's types are content.
+MENUS = """<html><body><div id="page-header"><p class="menu"><a href="m.html">Modules</a> |
+<a href="d.html">Directives</a> | <a href="f.html">FAQ</a> | <a href="b.html">Report a bug</a></p>
+<p class="apache">HTTP Server Version 2.4</p></div>
+<div id="path"><a href="/">Apache</a> &gt; <a href="s.html">HTTP Server</a> &gt;
+<a href="d.html">Documentation</a></div><div id="page-content"><h1>Module mod_mime</h1>
+<div class="toplang"><p><span>Available Languages: </span><a href="en">en</a> |
+<a href="fr">fr</a> | <a href="ja">ja</a></p></div>
+<p>This module maps extensions to types.</p>
+<p><a href="r.html">&lt;stream.Readable&gt;</a> | <a href="n.html">&lt;null&gt;</a> |
+<a href="u.html">&lt;undefined&gt;</a></p>
+<p>Type: <a href="s">string</a> | <a href="n">number</a> | <a href="b">boolean</a></p>
+<p><a href="en">en</a> | <a href="fr">fr</a></p>
+<p><a href="a">Apache</a> <a href="b">Tomcat</a> <a href="c">Kafka</a></p>
+</div></body></html>"""
+
 
 @pytest.mark.parametrize(
     ("html", "blocks"),
@@ -430,6 +447,18 @@ href="n.html">Next <b>&rarr;</b></a></p>
             ],
         ),
         (
+            MENUS,
+            [
+                ("paragraph", "HTTP Server Version 2.4"),
+                ("heading", "Module mod_mime"),
+                ("paragraph", "This module maps extensions to types."),
+                ("paragraph", "<stream.Readable> | <null> | <undefined>"),  # named like code
+                ("paragraph", "Type: string | number | boolean"),  # a word besides the links
+                ("paragraph", "en | fr"),  # no word saying they are languages
+                ("paragraph", "Apache Tomcat Kafka"),  # nothing that separates them as a menu
+            ],
+        ),
+        (
             SPHINX,
             [
                 ("heading", "API"),
@@ -446,7 +475,7 @@ href="n.html">Next <b>&rarr;</b></a></p>
             ],
         ),
     ],
-    ids=["mdbook", "texinfo", "navigation-bars", "sphinx", "line-numbers"],
+    ids=["mdbook", "texinfo", "navigation-bars", "menus", "sphinx", "line-numbers"],
 )
 def test_html_generators_chrome_is_left_out(
     tmp_path: Path, html: str, blocks: list[tuple[str, str]]

@@ -42,6 +42,16 @@ _NAVIGATION = frozenset(
     {"next", "previous", "prev", "up", "top", "home", "contents", "index", "back", "forward"}
 )
 _NAVIGATION_WORDS = _NAVIGATION | {"table", "of", "go", "to"}
+# A block of at least this many links with nothing between them but these characters, each
+# link named in plain words, is a menu or a trail ("Modules | Directives | FAQ", "Apache > HTTP
+# Server > Documentation"), also without a word that says where one goes. Links named like
+# code ("<stream.Readable> | <null>", a property's types in Node.js's reference) are content.
+_MENU_LINKS = 3
+_MENU_SEPARATORS = frozenset("|>»›/·•–—")
+_CODE_MARKS = re.compile(r"[<>{}\[\]()`=\"*$@#]")
+# A row of links to the page in other languages ("Available Languages: en | fr | ja").
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][a-z]{2,4})?", re.IGNORECASE)
+_LANGUAGE_WORDS = frozenset({"language", "languages", "translation", "translations"})
 _WORDS = re.compile(r"\w+")
 # A page with at least this share of its words in links is an index or a table of contents.
 LINK_PAGE_SHARE = 0.8
@@ -352,6 +362,12 @@ class _Bar:
         self.inside = False  # reading a link's words (HTML parsers never nest one in another)
         self.other = False  # a word outside the links that no navigation bar has
         self.named = False  # a word that says where a link goes: "Next", "Up", "Index"
+        self.worded = False  # any word outside the links
+        self.separated = False  # a menu's separator ("|", ">") outside the links
+        self.unseparated = False  # any other character outside the links but white space
+        self.plain = True  # every link named in words, none like code
+        self.tags = True  # every link named by a language tag ("en", "pt-br")
+        self.languages = False  # a word outside the links that says they are languages
 
     def link(self, closing: bool) -> None:
         self.links += not closing
@@ -362,17 +378,40 @@ class _Bar:
             return
         words = [w.lower() for w in _WORDS.findall(text[:_BAR_CHARS])]
         self.named = self.named or any(w in _NAVIGATION for w in words)
-        if not self.inside:
-            self.other = len(text) > _BAR_CHARS or any(w not in _NAVIGATION_WORDS for w in words)
+        if self.inside:
+            self.plain = self.plain and not _CODE_MARKS.search(text)
+            self.tags = self.tags and _LANGUAGE_TAG.fullmatch(text.strip()) is not None
+            return
+        self.languages = self.languages or any(w in _LANGUAGE_WORDS for w in words)
+        self.other = len(text) > _BAR_CHARS or any(
+            w not in _NAVIGATION_WORDS and w not in _LANGUAGE_WORDS and w != "available"
+            for w in words
+        )
+        self.worded = self.worded or bool(words)
+        marks = set("".join(text[:_BAR_CHARS].split()))
+        self.separated = self.separated or bool(marks & _MENU_SEPARATORS)
+        self.unseparated = self.unseparated or bool(marks - _MENU_SEPARATORS)
 
     def navigation(self) -> bool:
         """Two links or more, a word that says where one goes, and besides the links only
-        navigation words and punctuation (a list of links alone is not taken for a bar)."""
-        return self.links >= 2 and self.named and not self.other
+        navigation words and punctuation; a menu: ``_MENU_LINKS`` links or more named in
+        plain words, only separators between them; or a row of language links (a list of
+        links alone is not taken for a bar)."""
+        if self.other or self.links < 2:
+            return False
+        menu = (
+            self.links >= _MENU_LINKS
+            and self.plain
+            and self.separated
+            and not (self.unseparated or self.worded)
+        )
+        return self.named or menu or (self.tags and self.languages)
 
     def clear(self) -> None:
         self.links = 0
-        self.other = self.named = False
+        self.other = self.named = self.worded = self.separated = self.unseparated = False
+        self.plain = self.tags = True
+        self.languages = False
 
 
 class _Definitions:
