@@ -498,7 +498,9 @@ class CitationChecker(citations.CitationChecker):
         it would cite the passage that told it what to say, so no claim citing it is verified."""
         chunk = passage.chunk
         if chunk.id not in self._planted:
-            planted = addressed_to_model(chunk.text)
+            # The model reads the passage with its file name; the reader, with its section path.
+            where = f"{chunk.source}\n{context_title(chunk)}"
+            planted = addressed_to_model(f"{where}\n{chunk.text}")
             self._planted[chunk.id] = planted
             if planted:
                 log.warning(
