@@ -279,8 +279,9 @@ class Syncer:
             log.warning("Repairing the index first: %s.", problem)
             self._reconcile(manifest)
         if manifest.root and manifest.root != str(root) and manifest.files:
-            # rag.api.ingest lets a sync replace another folder's index only when asked to.
-            log.info("Replacing the index of %s with %s.", manifest.root, root)
+            # rag.api.ingest lets a sync replace another folder's index only when asked to, and
+            # says so (rag/source.py): a second line here repeated it.
+            log.debug("Replacing the index of %s with %s.", manifest.root, root)
         needs_lexical = (
             repaired
             or len(self.lexical) != manifest.total_chunks

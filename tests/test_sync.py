@@ -802,10 +802,15 @@ def test_a_sync_says_what_it_repairs_replaces_and_re_embeds(
     other.mkdir()
     (other / "danube.txt").write_text(EXTRA, encoding="utf-8")
     caplog.clear()
+    caplog.set_level("DEBUG", logger="rag.sync")
     engine(settings).syncer(settings).sync(other)
     assert f"Replacing the index of {docs_dir.resolve()} with {other.resolve()}." in (
         caplog.messages
     )
+    caplog.set_level("INFO", logger="rag.sync")
+    caplog.clear()  # through rag.ingest, one line says it (a reviewer saw two, said twice)
+    rag.ingest(docs_dir, settings=settings, replace=True)
+    assert len([m for m in caplog.messages if m.startswith("Replacing the index")]) == 1
 
     eng = engine(settings)
     eng.store.set_embedding("another/model")
