@@ -72,11 +72,12 @@ def say(text: str = "", *, file: IO[str] | None = None, end: str = "\n") -> None
 
 
 def one_line(exc: BaseException) -> str:
-    """An unexpected error as one line, the key masked."""
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    """An unexpected error as one line, the key masked (before the cut: a key cut in two would
+    no longer be found, and its first characters would show)."""
+    text = mask_secrets(" ".join(f"{type(exc).__name__}: {exc}".split()))
     if len(text) > MAX_ERROR_CHARS:
         text = text[: MAX_ERROR_CHARS - 1] + "…"
-    return mask_secrets(text)
+    return text
 
 
 def _settings(args: argparse.Namespace) -> Settings:

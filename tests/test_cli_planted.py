@@ -154,3 +154,16 @@ def test_a_refused_question_is_not_what_the_next_one_refers_back_to(
     answers = out.split("The documents do not contain an answer to this question.")
     assert len(answers) == 2  # the second question alone is refused
     assert "Vučić" in answers[0] and "Putin" in answers[1]
+
+
+def test_a_key_at_the_cut_of_an_unexpected_error_is_not_shown_in_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by the probe: the line was cut first and masked after, so a key that straddled
+    the 500-character cut was no longer whole, not recognised, and its first characters were
+    printed."""
+    key = "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    line = one_line(RuntimeError("x" * 480 + key + " more"))
+    assert key[:5] not in line
+    assert line == ("RuntimeError: " + "x" * 480 + MASK + " more")[: MAX_ERROR_CHARS - 1] + "…"
