@@ -13,10 +13,12 @@ Tests written for deliberate bugs a review planted in rag/cli.py that the suite 
 - ``-k`` not passed to the settings (so never checked, never used);
 - the password read with ``strip()``: its own leading and trailing spaces dropped;
 - Ctrl-C exiting 1, not 130;
-- ``rag users remove`` of an unknown name without "rag users list shows who is";
 - ``rag ui PATH`` syncing PATH before the page even without ``--replace``;
 - a short option of `rag ui` (``-h``) taken for the folder (``startswith("--")``);
 - a refused question added to `rag chat`'s history (the next "he" then refers to it).
+
+(``rag users remove`` of an unknown name without "rag users list shows who is" was caught
+already, by tests/test_auth.py; the test here says it alone.)
 """
 
 from __future__ import annotations

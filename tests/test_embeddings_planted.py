@@ -9,11 +9,12 @@ through:
 - the tokenizer's truncation at 256 tokens dropped: the packaged tokenizer.json then cuts at
   128, so a passage's words after its 128th token are not read (sentence-transformers reads
   256);
-- the ConfigError of an unusable RAG_CACHE_DIR without its fix ("set RAG_CACHE_DIR to a
-  folder you can write, with room");
 - ``_atomic`` no longer removing its temporary file when the writing fails;
 - ``runtime_name`` naming the bfloat16 runtime for work that is not bulk;
 - ``bulk_available`` without the fp32 check (int8 vectors computed in bf16 under the int8 id).
+
+(The ConfigError of an unusable RAG_CACHE_DIR without its fix was caught already, by
+tests/test_faults_store.py under ``unshare``; the test here needs no mount namespace.)
 """
 
 from __future__ import annotations
