@@ -669,12 +669,18 @@ def choose_set(args: argparse.Namespace) -> tuple[Path, Path, str | None]:
             "leave out --questions and --docs, or leave out --suite"
         )
     questions, docs = SUITES[args.suite]
-    return questions, docs, args.name or args.suite
+    return questions, docs, args.name or limited(args.suite, args.limit)
 
 
 def set_name(questions: Path) -> str:
     """evals/questions.jsonl -> 'evals-questions'; clapnq/questions.jsonl -> 'clapnq-questions'."""
     return f"{questions.parent.name}-{questions.stem}"
+
+
+def limited(name: str, limit: int | None) -> str:
+    """The results folder when --name is not given: a run of the first N questions has its own
+    ('evals-questions-first10'), so that its figures never replace the whole set's."""
+    return name + (f"-first{limit}" if limit is not None else "")
 
 
 def cannot_write(exc: OSError, target: Path) -> int:
@@ -708,7 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    target = args.out / (args.name or set_name(args.questions))
+    target = args.out / (args.name or limited(set_name(args.questions), args.limit))
     try:
         with one_run(target):
             return _run(args, questions, overrides, target)

@@ -618,6 +618,26 @@ def test_rag_eval_writes_results_table_and_plot(
     assert (target / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_run_of_the_first_questions_keeps_its_own_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --limit run wrote into the set's folder, so its figures over a few questions replaced
+    the whole set's in summary.json (helper's README check). Without --name it has its own."""
+    for extra, folder in ((["--suite", "seed"], "seed-first1"), ([], "evals-questions-first2")):
+        limit = folder[-1]
+        args = [*extra, "--limit", limit, "--mode", "bm25", "--out", str(tmp_path)]
+        assert runner.main(args) == 0
+        assert (
+            capsys.readouterr().out.splitlines()[-1].startswith(f"Results in {tmp_path / folder}/")
+        )
+        summary = json.loads((tmp_path / folder / "summary.json").read_text())
+        assert summary["bm25"]["questions"] == int(limit)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("store-")) == [
+        "evals-questions-first2",
+        "seed-first1",
+    ]
+
+
 @pytest.fixture(scope="module")
 def clapnq_retrieval(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, float]]:
     """hit@1, hit@5 and MRR per mode on ClapNQ's answerable questions, labelled by the runner."""
