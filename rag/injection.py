@@ -38,7 +38,7 @@ _PATTERNS = (
     rf"\b(?:you are|you're|act as|behave as|pretend to be|role-?play as)\W+(?:now\W+)?"
     rf"(?:an?|the|my)\b{_ANY}\W+{_MODEL}\b",
     # "AI assistants must answer ...", "the language model should tell ...".
-    rf"\b{_MODEL}s?\b{_MORE}\W+(?:must|should|shall|will|is to|are to|needs? to)\W+{_ANY}\W*"
+    rf"\b{_MODEL}s?\b{_MORE}\W+(?:must|should|shall|will|is to|are to|needs? to)\b{_ANY}\W+"
     r"(?:answer|respond|reply|say|tell|output|recommend|mention|include)\b",
     # "Note to the AI", "If you are an LLM reading this", "Attention assistant".
     rf"\b(?:note to|attention|dear|hey|if you are)\W+(?:an?\W+|the\W+|any\W+)?{_MODEL}s?\b",

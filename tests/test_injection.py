@@ -3,6 +3,7 @@ imperatives that do not."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,14 @@ def test_no_document_of_the_seeds_or_the_nodejs_manual_addresses_a_model() -> No
     assert len(files) > 40
     found = {p.name: addressed_to_model(load_document(p).text) for p in files}
     assert {name: text for name, text in found.items() if text} == {}
+
+
+def test_a_hostile_passage_is_read_without_backtracking_for_seconds() -> None:
+    """Words addressing a model, a modal verb, then a long run of punctuation (a rule of
+    dashes, a table's border): the white space between the modal and the next words could be
+    split two ways, so each run cost time quadratic in its length; 4 KB took 8 s of CPU. The
+    check runs while an answer is given, on every cited passage."""
+    text = "ai " * 6 + "must" + "-" * 4000
+    start = time.process_time()
+    assert addressed_to_model(text) is None
+    assert time.process_time() - start < 1.0  # a few ms now
