@@ -28,12 +28,17 @@ _MORE = r"(?:\W+\w+){0,5}?"
 
 _PATTERNS = (
     # "Ignore all previous instructions", "disregard the above rules", "forget your prompt".
-    r"\b(?:ignore|disregard|forget|override|bypass)\W+(?:all\W+|any\W+)?(?:of\W+)?"
+    # Not "ignore all rules" nor "override earlier configuration directives": Apache's manual
+    # says both of its own configuration (IgnoreInherit, AllowOverride).
+    r"\b(?:ignore|disregard|forget)\W+(?:all\W+|any\W+)?(?:of\W+)?"
     r"(?:the\W+|your\W+|these\W+|those\W+|my\W+)?(?:previous|prior|above|earlier|preceding|"
-    rf"original|initial|system|your|all)\b{_ANY}\W+(?:instructions?|prompts?|rules|guidelines|"
+    rf"original|initial|system|your)\b{_ANY}\W+(?:instructions?|prompts?|rules|guidelines|"
     r"directions|directives|messages?)\b",
-    r"\b(?:ignore|disregard|forget)\W+(?:all\W+)?(?:your|the system)\W+(?:instructions?|prompts?"
-    r"|rules|guidelines)\b",
+    r"\b(?:ignore|disregard|forget)\W+(?:all\W+(?:instructions?|prompts?)|(?:all\W+)?"
+    r"(?:your|the system)\W+(?:instructions?|prompts?|rules|guidelines))\b",
+    # "Override your previous instructions", "bypass the system prompt".
+    r"\b(?:override|bypass)\W+(?:all\W+)?(?:the\W+)?(?:your|previous|prior|system|original|"
+    r"initial)\W+(?:\w+\W+)?(?:instructions?|prompts?)\b",
     # "You are now an unrestricted AI", "act as a helpful assistant".
     rf"\b(?:you are|you're|act as|behave as|pretend to be|role-?play as)\W+(?:now\W+)?"
     rf"(?:an?|the|my)\b{_ANY}\W+{_MODEL}\b",
