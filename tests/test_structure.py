@@ -768,6 +768,21 @@ def test_a_table_cell_reads_as_the_page_shows_it() -> None:
     ]
 
 
+def test_a_preformatted_block_or_a_heading_in_a_cell_is_apart_from_its_words() -> None:
+    """A cell's <pre> (DocBook's screen or programlisting in a table) and a heading are shown on
+    lines of their own: without a space at their edges, "Run:<pre>make all</pre>then" read
+    "Run:make allthen" and "<h4>Note</h4>Needs root." read "NoteNeeds root."."""
+    row = (
+        '<tr><td>Run:<pre class="screen">make all</pre>then install.</td>'
+        "<td><h4>Note</h4>Needs root.</td></tr>"
+    )
+    document = load_html(
+        f"<html><body><main><h1>T</h1><table>{row * 11}</table></main></body></html>"
+    )
+    [table] = [document.text[b.start : b.end] for b in document.blocks if b.kind == "table"]
+    assert table.split("\n")[0] == "Run: make all then install. | Note Needs root."
+
+
 def test_a_sphinx_builds_copies_of_its_sources_are_not_read(settings: Settings) -> None:
     """A Sphinx HTML build writes each page's source again as _sources/*.txt: read too, every
     answer could cite the copy, and half the passages read would be repeats."""

@@ -524,11 +524,14 @@ def _inline_text(node: Any) -> str:
     """An element's words on one line, without comments or skipped elements: a space where a
     block or line element starts or ends, none at an inline element's edge ("(<b>M</b>)" is
     "(M)", "<b>M</b>ark" is "Mark", as the page shows them; they read "( M )", "M ark")."""
-    pieces = _strings(node, edges=_PARAGRAPH_TAGS | _LINE_TAGS)
+    pieces = _strings(node, edges=_CELL_BREAKS)
     return collapse("".join(" " if piece is _EDGE else piece for piece in pieces))
 
 
 _EDGE = object()  # where an element of ``_strings``'s ``edges`` starts or ends
+# Elements a browser shows on lines of their own inside a cell: a <pre> or a heading too
+# ("Run:<pre>make</pre>then" is not "Run:makethen").
+_CELL_BREAKS = _PARAGRAPH_TAGS | _LINE_TAGS | _PRESERVE_TAGS | frozenset(_HEADINGS)
 
 
 def _strings(
