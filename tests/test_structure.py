@@ -746,6 +746,27 @@ def test_which_tables_are_frames(table: str, blocks: list[tuple[str, str]]) -> N
     assert got == [("heading", "T"), *blocks]
 
 
+def test_links_with_only_separators_in_a_definition_are_content() -> None:
+    """A term's description is never a menu: Sphinx writes a union return type as linked type
+    names with " | " between them, in a <dd> of its own, and an HTTP reference may list its
+    methods the same way; both were left out as chrome, as Apache's "Modules | Directives"."""
+    page = (
+        "<html><body><main><h1>API</h1><p>Read a file from the disk and return what it holds, "
+        "or nothing when no file of that name exists.</p><dl class='field-list'>"
+        "<dt>Return type<span>:</span></dt><dd><p><a href='s.html#str'><em>str</em></a> | "
+        "<a href='s.html#bytes'><em>bytes</em></a> | <a href='c.html#None'><em>None</em></a>"
+        "</p></dd><dt>Methods</dt><dd><a href='#get'>GET</a> / <a href='#post'>POST</a> / "
+        "<a href='#put'>PUT</a></dd></dl></main></body></html>"
+    )
+    document = load_html(page)
+    assert [document.text[b.start : b.end] for b in document.blocks][-4:] == [
+        "Return type:",
+        "str | bytes | None",
+        "Methods",
+        "GET / POST / PUT",
+    ]
+
+
 def test_a_table_cell_reads_as_the_page_shows_it() -> None:
     """Cells were read with a space at every element's edge: DocBook's "Mark Auto
     (<strong>M</strong>)" read "( M )", Node.js's "<code>Uint8Array</code>s" read "Uint8Array s"

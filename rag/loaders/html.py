@@ -267,7 +267,9 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     def flush(kind: str = "paragraph") -> None:
         text = _join_pieces(pieces)
         pieces.clear()
-        if not bar.navigation():
+        # A term's description is content: Sphinx's "Return type: str | bytes | None" is links
+        # with only separators between them, in a <dd> of its own.
+        if not bar.navigation(menus=not definitions):
             builder.add(text, kind)
         bar.clear()
 
@@ -392,7 +394,7 @@ class _Bar:
         self.separated = self.separated or bool(marks & _MENU_SEPARATORS)
         self.unseparated = self.unseparated or bool(marks - _MENU_SEPARATORS)
 
-    def navigation(self) -> bool:
+    def navigation(self, menus: bool = True) -> bool:
         """Two links or more, a word that says where one goes, and besides the links only
         navigation words and punctuation; a menu: ``_MENU_LINKS`` links or more named in
         plain words, only separators between them; or a row of language links (a list of
@@ -400,7 +402,8 @@ class _Bar:
         if self.other or self.links < 2:
             return False
         menu = (
-            self.links >= _MENU_LINKS
+            menus
+            and self.links >= _MENU_LINKS
             and self.plain
             and self.separated
             and not (self.unseparated or self.worded)
