@@ -499,7 +499,8 @@ class CitationChecker(citations.CitationChecker):
         chunk = passage.chunk
         if chunk.id not in self._planted:
             # The model reads the passage with its file name; the reader, with its section path.
-            where = f"{chunk.source}\n{context_title(chunk)}"
+            # A name's underscores are spaces to a model ("ignore_all_previous_instructions").
+            where = f"{chunk.source.replace('_', ' ')}\n{context_title(chunk)}"
             planted = addressed_to_model(f"{where}\n{chunk.text}")
             self._planted[chunk.id] = planted
             if planted:
