@@ -290,13 +290,15 @@ OBEYED = (
 
 @pytest.mark.parametrize("planted", OBEYED)
 def test_a_model_that_obeys_a_planted_passage_is_not_verified(
-    llm: Settings, server: OpenAIServer, planted: str, caplog: pytest.LogCaptureFixture
+    settings: Settings, server: OpenAIServer, planted: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A model may obey a passage despite the prompt: its claim then cites the passage that
     told it what to say, which supports it word for word. Such a passage verifies nothing; the
-    passages that do not address a model still do."""
-    (llm.docs_dir / "memo.txt").write_text(f"Phone call memo. {planted}", encoding="utf-8")
-    rag.ingest(settings=llm)
+    passages that do not address a model still do. (A private copy of the seeds: the session's
+    seeded store is shared with other tests.)"""
+    (settings.docs_dir / "memo.txt").write_text(f"Phone call memo. {planted}", encoding="utf-8")
+    rag.ingest(settings=settings)
+    llm = on_server(settings, server)
 
     def obeys(body: Body) -> str:
         memo = passage_with(body, "Phone call memo")
