@@ -669,7 +669,7 @@ def choose_set(args: argparse.Namespace) -> tuple[Path, Path, str | None]:
             "leave out --questions and --docs, or leave out --suite"
         )
     questions, docs = SUITES[args.suite]
-    return questions, docs, args.name or limited(args.suite, args.limit)
+    return questions, docs, args.name or args.suite
 
 
 def set_name(questions: Path) -> str:
@@ -695,12 +695,11 @@ def cannot_write(exc: OSError, target: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:  # rag eval -- --limit 5 (the rag CLI passes the separator through)
         argv = argv[1:]
     args = build_parser().parse_args(argv)
-    args.questions, args.docs, args.name = choose_set(args)
+    args.questions, args.docs, chosen = choose_set(args)
     overrides = _parse_overrides(args.set)
     try:
         questions = load_questions(args.questions, args.limit)
@@ -714,7 +713,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    target = args.out / (args.name or limited(set_name(args.questions), args.limit))
+    # Named after the suite or the question file, and the --limit, unless --name names it.
+    name = args.name or limited(chosen or set_name(args.questions), args.limit)
+    target = args.out / name
     try:
         with one_run(target):
             return _run(args, questions, overrides, target)
