@@ -41,7 +41,7 @@ from rag.llm_http import (
     http_client,
     too_large,
 )
-from rag.models import Answer, Passage
+from rag.models import Answer, Chunk, Passage
 from rag.prompts import (
     ANSWER_STOP,
     ANSWER_SYSTEM,
@@ -484,7 +484,7 @@ class CitationChecker(citations.CitationChecker):
         # "Vučić is the president of France [1]" read as well as the sentence it cites. A name
         # or number the cited passage never mentions is not from it, and neither is a claim
         # that shares no word with it ("Use `arr[1]`", a marker inside code).
-        context = f"{passage.chunk.text}\n{title}\n{passage.chunk.source.replace('_', ' ')}"
+        context = _read_with(passage.chunk)
         foreign = claim_names_missing(claim, context)
         shared = bool(set(terms(claim)) & set(terms(context)))
         if foreign or not shared:
@@ -498,10 +498,7 @@ class CitationChecker(citations.CitationChecker):
         it would cite the passage that told it what to say, so no claim citing it is verified."""
         chunk = passage.chunk
         if chunk.id not in self._planted:
-            # The model reads the passage with its file name; the reader, with its section path.
-            # A name's underscores are spaces to a model ("ignore_all_previous_instructions").
-            where = f"{chunk.source.replace('_', ' ')}\n{context_title(chunk)}"
-            planted = addressed_to_model(f"{where}\n{chunk.text}")
+            planted = addressed_to_model(_read_with(chunk))
             self._planted[chunk.id] = planted
             if planted:
                 log.warning(
@@ -523,6 +520,13 @@ class CitationChecker(citations.CitationChecker):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _read_with(chunk: Chunk) -> str:
+    """A passage as the model and the reader see it: its text, its section path (the reader's
+    title) and its file name (the model's), the name's underscores as spaces, as a model reads
+    them ("ignore_all_previous_instructions")."""
+    return f"{chunk.text}\n{context_title(chunk)}\n{chunk.source.replace('_', ' ')}"
 
 
 def _answer_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
