@@ -52,6 +52,8 @@ _CODE_MARKS = re.compile(r"[<>{}\[\]()`=\"*$@#]")
 # A row of links to the page in other languages ("Available Languages: en | fr | ja").
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][a-z]{2,4})?", re.IGNORECASE)
 _LANGUAGE_WORDS = frozenset({"language", "languages", "translation", "translations"})
+# The only words a bar has outside its links.
+_BAR_WORDS = _NAVIGATION_WORDS | _LANGUAGE_WORDS | {"available"}
 _WORDS = re.compile(r"\w+")
 # A page with at least this share of its words in links is an index or a table of contents.
 LINK_PAGE_SHARE = 0.8
@@ -364,9 +366,8 @@ class _Bar:
         self.inside = False  # reading a link's words (HTML parsers never nest one in another)
         self.other = False  # a word outside the links that no navigation bar has
         self.named = False  # a word that says where a link goes: "Next", "Up", "Index"
-        self.worded = False  # any word outside the links
         self.separated = False  # a menu's separator ("|", ">") outside the links
-        self.unseparated = False  # any other character outside the links but white space
+        self.unseparated = False  # any other character outside the links (a word's too)
         self.plain = True  # every link named in words, none like code
         self.tags = True  # every link named by a language tag ("en", "pt-br")
         self.languages = False  # a word outside the links that says they are languages
@@ -385,11 +386,7 @@ class _Bar:
             self.tags = self.tags and _LANGUAGE_TAG.fullmatch(text.strip()) is not None
             return
         self.languages = self.languages or any(w in _LANGUAGE_WORDS for w in words)
-        self.other = len(text) > _BAR_CHARS or any(
-            w not in _NAVIGATION_WORDS and w not in _LANGUAGE_WORDS and w != "available"
-            for w in words
-        )
-        self.worded = self.worded or bool(words)
+        self.other = len(text) > _BAR_CHARS or any(w not in _BAR_WORDS for w in words)
         marks = set("".join(text[:_BAR_CHARS].split()))
         self.separated = self.separated or bool(marks & _MENU_SEPARATORS)
         self.unseparated = self.unseparated or bool(marks - _MENU_SEPARATORS)
@@ -406,13 +403,13 @@ class _Bar:
             and self.links >= _MENU_LINKS
             and self.plain
             and self.separated
-            and not (self.unseparated or self.worded)
+            and not self.unseparated
         )
         return self.named or menu or (self.tags and self.languages)
 
     def clear(self) -> None:
         self.links = 0
-        self.other = self.named = self.worded = self.separated = self.unseparated = False
+        self.other = self.named = self.separated = self.unseparated = False
         self.plain = self.tags = True
         self.languages = False
 
