@@ -106,7 +106,7 @@ def chunking_key(settings: Settings) -> str:
     v8: an HTML table cell has no space at an inline element's edge, "(M)" not "( M )"; a
     menu, a trail or a row of languages is chrome without a word saying where its links go
     (loaders/html.py)."""
-    return f"structure-v8/{settings.chunk_size}/{settings.chunk_overlap}"
+    return f"structure-v9/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

@@ -681,6 +681,51 @@ def test_a_table_that_only_frames_paragraphs_is_read_as_paragraphs() -> None:
     ]
 
 
+# DocBook's <qandaset> as its XSL writes it (aptitude's manual, chapter 3, shortened): the
+# questions listed as links, then a table of question and answer rows.
+DOCBOOK_FAQ = """<html><body><div class="chapter"><h2>Chapter 3. FAQ</h2>
+<div class="qandaset"><a id="q0"></a><dl><dt>3.1. <a href="ch03.html#q1">How can I find broken
+packages?</a></dt><dt>3.2. <a href="ch03.html#q2">Why is the mouse on?</a></dt>
+<dt>3.3. <a href="ch03.html#q3">Is there a log?</a></dt></dl>
+<table border="0" style="width: 100%;"><colgroup><col align="left" width="1%"><col></colgroup>
+<tbody><tr class="question"><td><a id="q1"></a><p><strong>3.1.</strong></p></td><td><p>How can I
+find broken packages?</p></td></tr><tr class="answer"><td></td><td><p>Use <b>Search</b> then
+<b>Find Broken</b>.</p><pre class="screen">aptitude search ~b</pre></td></tr>
+<tr class="question"><td><a id="q2"></a><p><strong>3.2.</strong></p></td><td><p>Why is the mouse
+on?</p></td></tr>
+<tr class="question"><td><a id="q3"></a><p><strong>3.3.</strong></p></td><td><p>Is there a
+log?</p></td></tr><tr class="answer"><td></td><td><p>Yes, in /var/log.</p></td></tr></tbody>
+</table></div><p>After the questions.</p>
+<ul><li><a href="#q1">Broken packages</a></li><li><a href="#q3">The log</a></li></ul>
+</div></body></html>"""
+
+
+def test_a_docbook_faq_reads_each_question_as_the_heading_of_its_answer() -> None:
+    """A <qandaset> was one "table": "3.2. | How can I find broken packages?" and "| Use ..."
+    rows, the answer under no heading that asks the question, and the list of questions
+    above it was a paragraph that holds every question and answers none. Now each question
+    heads its answer's blocks (a question without an answer row heads nothing), the list of
+    questions is left out, and a list of links to the page outside a FAQ stays content."""
+    document = load_html(DOCBOOK_FAQ)
+    got = [(b.kind, document.text[b.start : b.end], b.path[1:]) for b in document.blocks]
+    broken, mouse, log = (
+        ("How can I find broken packages?",),
+        ("Why is the mouse on?",),
+        ("Is there a log?",),
+    )
+    assert got == [
+        ("heading", "Chapter 3. FAQ", ()),
+        ("heading", broken[0], broken),
+        ("paragraph", "Use Search then Find Broken.", broken),
+        ("code", "aptitude search ~b", broken),
+        ("heading", mouse[0], mouse),
+        ("heading", log[0], log),
+        ("paragraph", "Yes, in /var/log.", log),
+        ("paragraph", "After the questions.", ()),
+        ("list", "Broken packages\nThe log", ()),
+    ]
+
+
 EMPTY_SPANS = "<span></span>" * 70  # past the 64 nodes a cell is looked at through: text
 
 

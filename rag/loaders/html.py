@@ -55,10 +55,16 @@ _LANGUAGE_WORDS = frozenset({"language", "languages", "translation", "translatio
 # The only words a bar has outside its links.
 _BAR_WORDS = _NAVIGATION_WORDS | _LANGUAGE_WORDS | {"available"}
 _WORDS = re.compile(r"\w+")
+_NUMBERING = re.compile(r"[\W\d_]*")  # what a contents entry has besides its link: "3.1."
 # A page with at least this share of its words in links is an index or a table of contents.
 LINK_PAGE_SHARE = 0.8
 # A table of more rows than this is data, whatever its columns (a layout frame has a few).
 _LAYOUT_ROWS = 20
+# DocBook's questions and answers (a <qandaset>: a FAQ) are a table whose every row says what
+# it is; a question is read as a term, the heading of the answer below it.
+_QUESTION, _ANSWER = "question", "answer"
+_QANDA_ROWS = frozenset({_QUESTION, _ANSWER, "qandadiv"})
+_QANDA_SETS = frozenset({"qandaset", "qandadiv"})
 _BAR_CHARS = 200  # text outside links longer than this is no navigation bar
 
 
@@ -142,6 +148,7 @@ def main_content(soup: Any, budget: Budget | None = None) -> Any:
     """The element holding the page's own text, without navigation and other chrome."""
     root = soup.body or soup
     tags = soup.find_all(True)
+    anchors = {_attr(tag, key) for tag in tags for key in ("id", "name") if tag.has_attr(key)}
     for test in _MAIN:
         if budget is not None:
             budget.check()
@@ -157,7 +164,33 @@ def main_content(soup: Any, budget: Budget | None = None) -> Any:
     for tag in root.find_all(_is_chrome):
         if not tag.decomposed:
             tag.decompose()
+    if budget is not None:
+        budget.check()
+    for tag in root.find_all(_LISTS):
+        if not tag.decomposed and _questions_listed(tag, anchors):
+            tag.decompose()
     return root
+
+
+def _questions_listed(tag: Any, anchors: set[str]) -> bool:
+    """Whether a list is the contents of a FAQ (a DocBook ``qandaset`` or ``qandadiv``): two
+    items or more, each only links to places on the page (``anchors``: its ids and names) and
+    maybe a number ("3.1."). DocBook lists the questions so above their answers; indexed, the
+    list would be found for every question it holds and answer none. (Lists of links elsewhere
+    are content as often as not: Node.js's "one of: assert.equal(), assert.deepEqual()".)"""
+    if tag.parent is None or not _QANDA_SETS.intersection(_classes(tag.parent)):
+        return False
+    items = tag.find_all(("li", "dt", "dd"), recursive=False)
+    if len(items) < 2:
+        return False
+    for item in items:
+        links = item.find_all("a", href=True)
+        if not links or any(str(a["href"]).partition("#")[2] not in anchors for a in links):
+            return False
+        outside = "".join(s for s in item.find_all(string=True) if s.find_parent("a") is None)
+        if not _NUMBERING.fullmatch(outside):
+            return False
+    return True
 
 
 def _attr(tag: Any, name: str) -> str:
@@ -264,6 +297,8 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     # Definition lists being read item by item, innermost last: each ``<dt>``'s words wait for
     # the ``<dd>`` they name, whose blocks are read under them (``DocumentBuilder.term``).
     definitions: list[_Definitions] = []
+    asked = False  # a question row's term is open in the builder ...
+    answering: Any = None  # ... until this answer row ends
     stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
 
     def flush(kind: str = "paragraph") -> None:
@@ -288,6 +323,12 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
             if closing and definitions and definitions[-1].node is node:
                 flush()
                 definitions.pop().close(builder)
+                continue
+            if closing and node is answering:
+                flush()
+                if asked:
+                    builder.end_term()
+                asked, answering = False, None
                 continue
             if closing:
                 if container and container[-1][0] is node:
@@ -321,6 +362,14 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                     flush()
                     builder.add(_table_text(node), "table")
                 continue
+            if name == "tr" and not container and _QUESTION in _classes(node):
+                flush()
+                if asked:  # the last question had no answer row
+                    builder.end_term()
+                asked = builder.term(_question(node))
+                continue
+            if name == "tr" and not container and asked and _ANSWER in _classes(node):
+                answering = node
             if name == "dl" and not container:
                 flush()
                 definitions.append(_Definitions(node))
@@ -450,26 +499,41 @@ def _heading_text(node: Any) -> str:
     return collapse("".join(words))
 
 
+def _rows(table: Any) -> list[Any]:
+    """A table's own rows (in its head, bodies and foot), not those of tables in its cells."""
+    return [
+        row
+        for part in table.find_all(("thead", "tbody", "tfoot", "tr"), recursive=False)
+        for row in ([part] if part.name == "tr" else part.find_all("tr", recursive=False))
+    ]
+
+
 def _layout(table: Any) -> bool:
     """Whether a table only frames what it holds (as Firefox's reader view decides): marked
     ``role="presentation"``, or a single column of text with no caption - DocBook's notes and
     warnings (an icon, "Note", then the note's paragraphs), a page laid out in one cell. Its
     paragraphs are then read as paragraphs, not as one row of a data table. Looks at the
-    table's own rows and a bounded part of each cell: tables nested in tables cost no more."""
+    table's own rows and a bounded part of each cell: tables nested in tables cost no more.
+    A table of questions and answers (``_questions``) frames them too."""
     if _attr(table, "role").lower() in ("presentation", "none"):
         return True
     if table.find("caption", recursive=False) is not None:
         return False
-    rows = [
-        row
-        for part in table.find_all(("thead", "tbody", "tfoot", "tr"), recursive=False)
-        for row in ([part] if part.name == "tr" else part.find_all("tr", recursive=False))
-    ]
+    rows = _rows(table)
+    if rows and all(_QANDA_ROWS.intersection(_classes(row)) for row in rows):
+        return any(_QUESTION in _classes(row) for row in rows)
     if not rows or len(rows) > _LAYOUT_ROWS:
         return False
     return all(
         sum(_has_words(cell) for cell in row.find_all(_CELLS, recursive=False)) <= 1 for row in rows
     )
+
+
+def _question(row: Any) -> str:
+    """A question row's words: its last cell that has any (the first holds its label, "3.1."
+    or "Q:")."""
+    cells = [_inline_text(cell) for cell in row.find_all(_CELLS, recursive=False)]
+    return next((cell for cell in reversed(cells) if cell), "")
 
 
 def _has_words(cell: Any, limit: int = 64) -> bool:
