@@ -114,6 +114,36 @@ def test_pdf_line_wrapping_and_hyphenation_are_undone(tmp_path: Path) -> None:
     assert document.pages == ((0, len(document.text), 1),)
 
 
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        # a stream filter pypdf does not implement: NotImplementedError, which stopped the
+        # whole ingest ("error: unexpected NotImplementedError: Unsupported filter ...")
+        (
+            (b"/FlateDecode", b"/FlateDecodQ"),
+            "NotImplementedError: Unsupported filter /FlateDecodQ",
+        ),
+        ((b"/Page", b"/PagQ"), "Invalid object in /Pages"),  # PdfReadError: said as it is
+    ],
+)
+def test_a_pdf_pypdf_cannot_read_is_skipped_with_the_reason_and_the_rest_is_indexed(
+    settings: Settings, damage: tuple[bytes, bytes], reason: str
+) -> None:
+    settings.docs_dir.mkdir(parents=True, exist_ok=True)
+    make_pdf(settings.docs_dir / "odd.pdf", ["Hello world."])
+    data = (settings.docs_dir / "odd.pdf").read_bytes()
+    assert damage[0] in data
+    (settings.docs_dir / "odd.pdf").write_bytes(data.replace(*damage))
+    (settings.docs_dir / "freedonia.txt").write_text(FREEDONIA, encoding="utf-8")
+    with pytest.raises(UnreadableFile, match=f"^not a readable PDF \\({reason}"):
+        load_document(settings.docs_dir / "odd.pdf")
+    report = rag.ingest(settings=settings)
+    assert report.added_files == len(list(settings.docs_dir.iterdir())) - 1  # all but the PDF
+    [skipped] = report.skipped
+    assert skipped.path == "odd.pdf" and skipped.reason.startswith(f"not a readable PDF ({reason}")
+    assert "Barville" in rag.answer("What is the capital of Freedonia?", settings=settings).text
+
+
 # Item 9: bounded work ---------------------------------------------------------------------------
 
 

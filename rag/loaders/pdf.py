@@ -33,8 +33,15 @@ def load_pdf(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
             page_texts.append(normalise(unwrap_lines(text or "")))
         budget.check()  # pypdf logs and passes over a form the check stopped inside
         paths = _outline_paths(reader, len(page_texts))
-    except (PyPdfError, ValueError, KeyError, OSError) as exc:
-        raise UnreadableFile(f"not a readable PDF ({exc})") from exc
+    except UnreadableFile:  # the deadline
+        raise
+    except Exception as exc:  # pypdf raises several unrelated types on a damaged or odd file
+        # (PdfReadError, KeyError, NotImplementedError for a filter it lacks, ...): one file's
+        # problem, never the whole sync's.
+        reason = (
+            str(exc) if isinstance(exc, (PyPdfError, OSError)) else f"{type(exc).__name__}: {exc}"
+        )
+        raise UnreadableFile(f"not a readable PDF ({reason})") from exc
     parts: list[str] = []
     pages: list[tuple[int, int, int]] = []
     blocks: list[Block] = []
