@@ -143,6 +143,38 @@ def test_bad_files_are_skipped_with_reasons(settings: Settings, docs_dir: Path) 
     assert report.added_files == 1 and report.total_files == 1
 
 
+def test_a_readers_bug_on_one_file_skips_that_file_only(
+    settings: Settings, docs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error a format's reader was not written for (pypdf's NotImplementedError was one)
+    stopped the whole sync at that file: every other new or changed file waited for a fix.
+    An upload is checked the same way (``rag.check_document``, the page's upload)."""
+    from rag.loaders import markdown
+
+    real = markdown.load_markdown
+
+    def buggy(text: str, *args: object, **kwargs: object) -> object:
+        if "trips the reader" in text:
+            raise TypeError("a case the reader was not written for")
+        return real(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(markdown, "load_markdown", buggy)
+    (docs_dir / "odd.md").write_text("# Odd\n\nThis page trips the reader.", encoding="utf-8")
+    (docs_dir / "fine.md").write_text("# Fine\n\nThe Danube flows east.", encoding="utf-8")
+    report = rag.ingest(settings=settings)
+    assert report.skipped == [
+        SkippedFile(
+            "odd.md",
+            "reading it failed (TypeError: a case the reader was not written for): please "
+            "report this",
+        )
+    ]
+    assert report.added_files == report.total_files == 2  # the seed and fine.md
+    assert "odd.md" not in {d.source for d in rag.documents(settings=settings).documents}
+    with pytest.raises(DocumentsError, match=r"^reading it failed \(TypeError: a case"):
+        rag.check_document(docs_dir / "odd.md", settings=settings)
+
+
 def crashed_after_adding_danube(settings: Settings, docs_dir: Path) -> IngestReport:
     """A sync that wrote danube.txt's chunks and was killed before its manifest listed them:
     the manifest rolled back to the sync before and marked unfinished. The first sync's report."""

@@ -7,6 +7,7 @@ path, paragraphs, code, lists, tables, captions) as offsets into the text.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from rag.loaders.base import (
@@ -24,6 +25,8 @@ from rag.loaders.base import (
 from rag.loaders.html import html_to_text
 from rag.loaders.markdown import markdown_to_text
 from rag.loaders.pdf import unwrap_lines
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MARKUP",
@@ -75,19 +78,30 @@ def load_document(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocumen
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise UnreadableFile("empty file")
-    if suffix == ".pdf":
-        from rag.loaders.pdf import load_pdf
-
-        document = load_pdf(path, max_seconds)
-    elif suffix == ".docx":
-        from rag.loaders.docx import load_docx
-
-        document = load_docx(path, max_seconds)
-    else:
-        document = _load_source(suffix, decode(data), max_seconds)
+    try:
+        document = _load(path, suffix, data, max_seconds)
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # a reader's bug on one file must not stop a whole sync
+        log.debug("Reading %s failed", path, exc_info=True)
+        raise UnreadableFile(
+            f"reading it failed ({type(exc).__name__}: {exc}): please report this"
+        ) from exc
     if not document.text.strip():
         raise UnreadableFile("no text found")
     return document
+
+
+def _load(path: Path, suffix: str, data: bytes, max_seconds: float) -> LoadedDocument:
+    if suffix == ".pdf":
+        from rag.loaders.pdf import load_pdf
+
+        return load_pdf(path, max_seconds)
+    if suffix == ".docx":
+        from rag.loaders.docx import load_docx
+
+        return load_docx(path, max_seconds)
+    return _load_source(suffix, decode(data), max_seconds)
 
 
 def _load_source(suffix: str, text: str, max_seconds: float) -> LoadedDocument:
