@@ -61,6 +61,13 @@ CONTINUATION_WORDS = 4
 # that one along, back over at most this many sentences of its paragraph (``antecedent``).
 _REFERS_BACK = re.compile(r"^\W*(?:this|these|that|those|such|it|its|they|their|them)\b", re.I)
 MAX_BACK = 2
+# A cited sentence whose paragraph has at most this many sentences is cited with its whole
+# paragraph: in documentation a paragraph is a few sentences that lean on each other (the
+# option's description, then its default: "The -w option specifies the number of processes.
+# By default, only 1 worker is started."), and the reader's best is often not the one with
+# the fact. 1 turns it off. A product choice; its effect on the validation sets is in
+# evals/README.md (round 15).
+PARAGRAPH_SENTENCES = 4
 # Span kinds that may answer; the units that complete a sentence introducing them.
 ANSWERING_KINDS = frozenset({"text", "list", "table"})
 COMPLETING_KINDS = frozenset({"code", "list", "table"})
@@ -493,8 +500,11 @@ def answer_spans(
     cited: list[Cited] = []
     for j in choose(judged, threshold, max_sentences):
         alone = Cited(j.passage, j.start, j.end, j.probability, j.kind)
-        # With the sentence it points back to, unless that one is cited already.
-        for span in (replace(alone, start=antecedent(j.passage, j.start)), alone):
+        start, end = short_paragraph(j.passage, j.start, j.end)
+        whole = [replace(alone, start=start, end=end)] if (start, end) != (j.start, j.end) else []
+        # With its short paragraph, or the sentence it points back to, unless those are cited
+        # already.
+        for span in (*whole, replace(alone, start=antecedent(j.passage, j.start)), alone):
             if not any(_overlaps(span, other) for other in cited):
                 cited.append(span)
                 break  # else already in the answer (the list a chosen sentence introduced, say)
@@ -526,6 +536,37 @@ def antecedent(passage: Passage, start: int) -> int:
         while i and continues(passage, units[i - 1], units[i]):
             i -= 1
     return units[i].start
+
+
+def short_paragraph(passage: Passage, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the paragraph of the sentences ``start:end`` (as the passage holds it:
+    text units with no blank line, heading or other unit between them) when it has at most
+    ``PARAGRAPH_SENTENCES`` sentences (a short one that continues another counts with it);
+    else ``start:end``. The end never comes before ``end`` (a list the sentence introduces)."""
+    units = spans(passage)
+    first = next((i for i, u in enumerate(units) if u.start == start), None)
+    last = next((i for i, u in enumerate(units) if u.end == end), None)
+    if first is None or last is None or last < first or units[first].kind != "text":
+        return start, end  # not whole spans of the passage
+    last = first if units[last].kind != "text" else last  # the sentence introduced a unit
+
+    def joined(a: int, b: int) -> bool:
+        return units[a].kind == units[b].kind == "text" and not blank_line_between(
+            passage, units[a], units[b]
+        )
+
+    while first and joined(first - 1, first):
+        first -= 1
+    while last + 1 < len(units) and joined(last, last + 1):
+        last += 1
+    sentences = sum(
+        1
+        for i in range(first, last + 1)
+        if not (i > first and continues(passage, units[i - 1], units[i]))
+    )
+    if sentences > PARAGRAPH_SENTENCES:
+        return start, end
+    return units[first].start, max(end, units[last].end)
 
 
 def section_label(chunk: Chunk) -> str:

@@ -68,6 +68,13 @@ def _restore_log_levels() -> Iterator[None]:
 
 
 @pytest.fixture
+def sentence_citations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sentences cited without their short paragraphs (``PARAGRAPH_SENTENCES`` 1): for tests of
+    how other rules pick, count and join sentences."""
+    monkeypatch.setattr("rag.answering.PARAGRAPH_SENTENCES", 1)
+
+
+@pytest.fixture
 def docs_dir(tmp_path: Path) -> Path:
     """A private copy of the seed documents."""
     target = tmp_path / "docs"

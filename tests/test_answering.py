@@ -80,6 +80,7 @@ def test_headings_are_context_not_candidates() -> None:
     assert first.before == "" and second.before == first.text
 
 
+@pytest.mark.usefixtures("sentence_citations")
 def test_the_reader_picks_the_answer_sentence_and_cites_it_exactly() -> None:
     reader = shared_reader()
     found = passages()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag import answering
 from rag.answering import (
     RANK_PRIOR,
     Cited,
@@ -35,6 +36,7 @@ from rag.answering import (
     section_label,
     section_lead,
     shape,
+    short_paragraph,
     spans,
     top_dense,
 )
@@ -125,6 +127,7 @@ def test_sentences_of_different_documents_at_the_same_offsets_are_both_cited() -
     assert [(c.passage.chunk.source, c.start) for c in cited] == [("a.txt", 0), ("b.txt", 0)]
 
 
+@pytest.mark.usefixtures("sentence_citations")
 def test_adjacent_sentences_do_not_overlap_but_a_repeated_one_does() -> None:
     a = passage("a.txt", "First one.Second one.")
     first = Judged(a, 0, 10, "First one.", 3.0, 0.9)
@@ -230,6 +233,7 @@ def test_a_section_after_one_that_does_not_match_is_found() -> None:
     assert lead[1][0].text == "Download the archive for your system."
 
 
+@pytest.mark.usefixtures("sentence_citations")
 def test_an_extractive_answer_has_two_sentences_by_default(tmp_path: Path) -> None:
     reader = tied_reader(tmp_path / "tied")  # every sentence at probability 0.5
     answer = answer_extractive("What happened?", passages(BODY), reader, refusal_threshold=0.5)
@@ -312,6 +316,7 @@ def test_a_heading_holding_the_path_separator_is_still_its_own_label(tmp_path: P
     assert section_label(chunk_in("Manual > a › b")) == "a › b"
 
 
+@pytest.mark.usefixtures("sentence_citations")
 def test_an_answer_labels_the_first_span_of_each_section_once(tmp_path: Path) -> None:
     reader = tied_reader(tmp_path / "tied")
     first = passages("The flag starts watch mode. It restarts the process on change.", "cli.md")
@@ -658,6 +663,7 @@ PAUSE = (
 )
 
 
+@pytest.mark.usefixtures("sentence_citations")
 def test_a_sentence_that_points_back_is_cited_with_the_sentence_it_points_to() -> None:
     found = passage("utils.txt", PAUSE)
     second = PAUSE.index("This function")
@@ -708,6 +714,69 @@ def test_pointing_back_goes_at_most_two_sentences_within_the_paragraph() -> None
     assert antecedent(kept, run.index("It prints")) == 0
     # An offset that starts no sentence is left as it is.
     assert antecedent(kept, 3) == 3
+
+
+# A cited sentence is cited with its paragraph when that has at most PARAGRAPH_SENTENCES.
+
+GUNICORN = (
+    "The -w option specifies the number of processes to run. A starting value could be CPU * 2. "
+    "The default is only 1 worker. Workers are restarted when they die."
+)
+
+
+def test_a_sentence_is_cited_with_its_paragraph_of_at_most_four_sentences() -> None:
+    assert answering.PARAGRAPH_SENTENCES == 4
+    found = passage("gunicorn.txt", GUNICORN)
+    second = GUNICORN.index("A starting")
+    # Each of the four sentences gives the whole paragraph; the best one is the second.
+    for start, end in [(u.start, u.end) for u in spans(found)]:
+        assert short_paragraph(found, start, end) == (0, len(GUNICORN))
+    cited = answer_spans("How many workers?", [found], [judged(found, 2.0, 0.9, second)], 0.5, 2)
+    assert [(c.start, c.end) for c in cited] == [(0, len(GUNICORN))]
+    # A second chosen sentence of the same paragraph is in the answer already: not cited twice.
+    both = [judged(found, 2.0, 0.9, second), judged(found, 1.9, 0.9, 0)]
+    assert [(c.start, c.end) for c in answer_spans("Q?", [found], both, 0.5, 2)] == [
+        (0, len(GUNICORN))
+    ]
+    # Five sentences are no short paragraph: the sentence is cited alone.
+    five = GUNICORN + " Each worker is a process."
+    longer = passage("five.txt", five)
+    end = five.index(" The default")
+    assert short_paragraph(longer, second, end) == (second, end)
+    # A short sentence that continues another counts with it ("Not used." below).
+    run = GUNICORN + " Not used."
+    continued = passage("run.txt", run)
+    assert short_paragraph(continued, second, end) == (0, len(run))
+
+
+def test_a_paragraph_ends_at_a_blank_line_a_heading_or_another_unit() -> None:
+    for gap in ("\n\n", "\r\n\r\n"):
+        text = f"Use the tool for files.{gap}It reads a file. It writes a log."
+        apart = passage("apart.txt", text)
+        start = text.index("It reads")
+        assert short_paragraph(apart, start, text.index(" It writes")) == (start, len(text))
+        assert short_paragraph(apart, 0, text.index(gap)) == (0, text.index(gap))
+    _, doc = structured(
+        [
+            ("heading", "Pausing"),
+            ("text", "Click can pause. It waits for a key."),
+            ("code", "click.pause()"),
+            ("text", "The pause is skipped when not interactive."),
+        ],
+        "Utils",
+    )
+    units = spans(doc)
+    assert [u.kind for u in units] == ["heading", "text", "text", "code", "text"]
+    # Not the heading before it, not the code after it.
+    assert short_paragraph(doc, units[2].start, units[2].end) == (units[1].start, units[2].end)
+    assert short_paragraph(doc, units[4].start, units[4].end) == (units[4].start, units[4].end)
+    # A sentence that introduces the code is cited through it: the end never moves back.
+    assert short_paragraph(doc, units[2].start, units[3].end) == (units[1].start, units[3].end)
+    # Bounds that are not the passage's spans are left as they are.
+    assert short_paragraph(doc, units[1].start + 1, units[1].end) == (
+        units[1].start + 1,
+        units[1].end,
+    )
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,7 @@ def test_a_score_equal_to_the_threshold_answers(tied: Reader) -> None:
     assert over.refused and over.citations == []
 
 
+@pytest.mark.usefixtures("sentence_citations")
 @pytest.mark.parametrize("most", [1, 2, 3])
 def test_an_answer_has_at_most_max_sentences(tied: Reader, most: int) -> None:
     """Bug: ``further[:max_sentences - 1]`` made ``[:max_sentences]`` (one sentence too many).
@@ -104,6 +105,7 @@ def test_an_answer_has_at_most_max_sentences(tied: Reader, most: int) -> None:
 LONG_TITLE = "The Long And Winding History Of The Grand Old Duke Of York And His Ten Thousand Men"
 
 
+@pytest.mark.usefixtures("sentence_citations")
 def test_a_long_title_line_never_answers(tied: Reader) -> None:
     """Bug: the title rule called without the title (a title of more than 12 words answers)."""
     text = f"{LONG_TITLE}\n\nThe duke marched his men up the hill. He marched them down again."
@@ -120,6 +122,7 @@ def _words(n: int) -> str:
     return " ".join(f"word{i}" for i in range(n))
 
 
+@pytest.mark.usefixtures("sentence_citations")
 def test_heading_length_boundary(tied: Reader) -> None:
     """Bug: the heading rule's ``<= HEADING_WORDS`` (12) made ``<``: a line of exactly 12 words
     without closing punctuation is a heading, never an answer; 13 words is text."""
@@ -422,6 +425,7 @@ def test_hit_at_k_reads_exactly_k_results() -> None:
     assert metrics.hit_at([False, True], 2) == 1.0
 
 
+@pytest.mark.usefixtures("sentence_citations")
 @pytest.mark.slow
 def test_a_cited_title_line_is_counted(tmp_path: Path) -> None:
     """Bug: the eval runner's title-line detector always False. A first line that reads as a
