@@ -38,18 +38,24 @@ _CONTINUING = ("and", "also", "but", "what about", "how about", "what of")
 ELLIPSIS_WORDS = 3
 
 
+def _text(text: str) -> str:
+    """A turn's text with lone surrogates replaced, as the question's are
+    (``rag.api.prepare_question``): the tokenizer refuses them with a bare ``TypeError``."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def user_turns(history: Iterable[Any]) -> list[str]:
     """The user's earlier questions, from ``[(user, bot), ...]``, ``[{"role", "content"}]`` or
     ``["earlier question", ...]`` (one question alone too)."""
     questions: list[str] = []
     for turn in _turns(history):
         if isinstance(turn, str):
-            questions.append(turn)
+            questions.append(_text(turn))
         elif isinstance(turn, dict):
             if turn.get("role") == "user" and isinstance(turn.get("content"), str):
-                questions.append(turn["content"])
+                questions.append(_text(turn["content"]))
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            questions.append(turn[0])
+            questions.append(_text(turn[0]))
     return questions
 
 
@@ -60,15 +66,15 @@ def conversation_turns(history: History) -> list[tuple[str, str]]:
     for turn in _turns(history):
         if isinstance(turn, str):
             if turn:
-                turns.append(("user", turn))
+                turns.append(("user", _text(turn)))
         elif isinstance(turn, dict):
             role, content = turn.get("role"), turn.get("content")
             if role in ("user", "assistant") and isinstance(content, str) and content:
-                turns.append((role, content))
+                turns.append((role, _text(content)))
         elif isinstance(turn, (list, tuple)):
             for role, content in zip(("user", "assistant"), turn, strict=False):
                 if isinstance(content, str) and content:
-                    turns.append((role, content))
+                    turns.append((role, _text(content)))
     return turns
 
 

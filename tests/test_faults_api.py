@@ -107,3 +107,25 @@ def test_the_chain_refuses_inputs_of_another_shape_in_one_line(
     )
     answer = chain.invoke({"question": "What is the capital of Freedonia?", "history": []})
     assert answer.citations[0].text == CAPITAL
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        ["What is the capital of Freedonia? \udcc3"],
+        [("What is the capital of Freedonia? \ud800", "Barville \udcff [1]")],
+        [{"role": "user", "content": "What is the capital of Freedonia? \udcc3"}],
+    ],
+)
+def test_a_history_turn_with_lone_surrogates_is_read_like_a_question(
+    small: Settings, history: Any
+) -> None:
+    """Found by the third attack review: a lone surrogate in the question is replaced
+    (prepare_question), but one in an earlier turn (a line read with surrogateescape, a JSON
+    "\\ud800") went on into the tokenizer: TypeError: TextEncodeInput must be Union[...] out of
+    rag.answer, not a RagError."""
+    answer = rag.answer("and its capital?", history=history, settings=small)
+    assert not answer.refused
+    assert answer.citations[0].text == CAPITAL
+    query = retrieve_for_answer("and its capital?", history, None, small).query
+    assert query.encode("utf-8").decode("utf-8") == query  # no lone surrogate left
