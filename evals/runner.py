@@ -637,6 +637,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _folder_name(text: str) -> str:
+    """A --name: one folder under --out, never a path that leads elsewhere (``../x``, ``/x``)."""
+    if not text or text in (".", "..") or "/" in text or "\\" in text or "\0" in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a folder name: --name names one folder under --out (no / or ..); "
+            "to write the results elsewhere, pass --out"
+        )
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag eval", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -651,7 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=(*MODES, "all"), default="hybrid")
     parser.add_argument("--llm", choices=BACKENDS, default="extractive")
     parser.add_argument("--limit", type=_count, default=None, help="only the first N questions")
-    parser.add_argument("--name", default=None, help="results folder under OUT")
+    parser.add_argument("--name", type=_folder_name, default=None, help="results folder under OUT")
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting"
     )

@@ -78,3 +78,31 @@ def test_hit_at_5_counts_a_gold_source_without_evidence(tmp_path: Path) -> None:
     record = runner.evaluate_question(question, settings, runner.Evidence(settings))
     assert record["retrieved"][0]["source"] == "pumps.txt"
     assert (record["hit_at_1"], record["hit_at_5"], record["evidence_hit_at_5"]) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "name", ["../escaped", "../../escaped", "a/../../escaped", "/abs", "..", "."]
+)
+def test_a_results_name_that_is_a_path_is_refused_and_nothing_is_written(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the third attack review: ``--name ../../escaped`` (help: "results folder under
+    OUT") wrote results-*.jsonl, summary.json, table.md, plot.png and .run.lock two folders
+    above --out, and ``--name /abs`` into /abs; ``.`` and ``..`` into OUT and its parent."""
+    out = tmp_path / "deep" / "out"
+    name = name.replace("/abs", str(tmp_path / "abs"))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"id": "q1", "question": "Who?", "answerable": false}\n', encoding="utf-8"
+    )
+    args = ["--questions", str(questions), "--docs", str(tmp_path / "docs"), "--out", str(out)]
+    with pytest.raises(SystemExit) as stopped:
+        runner.main([*args, "--name", name])
+    assert stopped.value.code == 2
+    assert "--name" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.jsonl"]  # nothing written
+
+
+def test_a_plain_results_name_is_kept() -> None:
+    parsed = runner.build_parser().parse_args(["--name", "smollm2-subset.v2"])
+    assert parsed.name == "smollm2-subset.v2"
