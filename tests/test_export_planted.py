@@ -55,3 +55,29 @@ def test_a_conversation_whose_only_answer_failed_exports_as_none_answered() -> N
         turns=[None],
     )
     assert conversation_markdown(session) == "# Conversation\n\nNo questions answered yet.\n"
+
+
+def test_document_text_in_an_export_stays_text_when_the_markdown_is_rendered() -> None:
+    """Found by the third attack review: the page shows document text inert (ui/render.py), but
+    the export wrote it raw, so conversation.md opened in a Markdown viewer that passes HTML
+    through (Python-Markdown, pandoc, markdown-it with html) ran a document's
+    ``<script>``/``<svg onload>`` and fetched its ``![](http://...)`` image (a beacon from an
+    offline tool). Rendered here by a real CommonMark renderer with raw HTML allowed."""
+    from markdown_it import MarkdownIt
+
+    hostile = (
+        "The token is QUOKKA77. <svg onload=alert(1)></svg> \\<script>alert(2)</script> "
+        "![x](http://evil.example/beacon.png) [y](http://evil.example/) <http://evil.example/>"
+    )
+    cited = {"key": "c1", "index": 1, "source": "<img src=x onerror=alert(3)>.txt",
+             "page": None, "text": hostile}  # fmt: skip
+    answer = f"{hostile} [1]\n[1]: http://evil.example/ref\n<iframe src=javascript:alert(4)>"
+    session = ChatSession(
+        messages=[{"role": "user", "content": "<b>q</b>"}, {"role": "assistant", "content": "."}],
+        turns=[Turn("<b onclick=alert(5)>q</b>", answer, False, citations=(cited,))],
+    )
+    html = MarkdownIt("commonmark", {"html": True}).render(conversation_markdown(session))
+    for live in ("<svg", "<script", "<img", "<iframe", "<a ", "<b", "<http"):
+        assert live not in html, html
+    assert "QUOKKA77. &lt;svg onload=alert(1)&gt;&lt;/svg&gt;" in html  # shown, as text
+    assert "[1]" in html

@@ -3,6 +3,7 @@ passages behind them (file, page, the cited words)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 import uuid
@@ -16,25 +17,36 @@ from ui.handlers import ChatSession, Turn
 KEEP_SECONDS = 600.0
 
 
+# Document text (and names, and questions) as Markdown that a viewer shows as text: no raw HTML
+# or autolink (``<``), no inline link or image (``](``) and no link definition (``]:``). The
+# [n] markers stay as they are; a backslash of the text is doubled so it escapes nothing of ours.
+_INERT = {"\\": "\\\\", "<": "\\<", "](": "]\\(", "]:": "]\\:"}
+_ACTIVE = re.compile("|".join(re.escape(active) for active in _INERT))
+
+
+def _inert(text: str) -> str:
+    return _ACTIVE.sub(lambda match: _INERT[match.group()], text)
+
+
 def _quote(text: str) -> str:
-    return " ".join(text.split())
+    return _inert(" ".join(text.split()))
 
 
 def _passage(entry: dict[str, object]) -> str:
     page = f", page {entry['page']}" if entry.get("page") is not None else ""
-    return f"{entry['source']}{page}: \u201c{_quote(str(entry['text']))}\u201d"
+    return f"{_inert(str(entry['source']))}{page}: \u201c{_quote(str(entry['text']))}\u201d"
 
 
 def turn_markdown(number: int, turn: Turn) -> str:
     lines = [f"## {number}. {_quote(turn.question)}", ""]
     if turn.refused:
-        lines += [f"*No answer in the documents.* {turn.answer}", ""]
+        lines += [f"*No answer in the documents.* {_inert(turn.answer)}", ""]
         if turn.closest:
             lines += ["Closest passages (not an answer):", ""]
             lines += [f"- {_passage(entry)}" for entry in turn.closest]
             lines.append("")
         return "\n".join(lines)
-    lines += [turn.answer, ""]
+    lines += [_inert(turn.answer), ""]
     if turn.citations:
         lines += [f"[{entry['index']}] {_passage(entry)}  " for entry in turn.citations]
         lines.append("")
