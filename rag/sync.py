@@ -23,6 +23,7 @@ from rag.errors import ConfigError, DocumentsError, StoreDamagedError
 from rag.lexical import LexicalIndex
 from rag.loaders import (
     MARKUP,
+    OUTSIDE,
     SUPPORTED_SUFFIXES,
     UnreadableFile,
     is_supported,
@@ -447,7 +448,7 @@ class Syncer:
                 skipped.append(SkippedFile(source, f"unsupported type {path.suffix or '(none)'}"))
                 continue
             if root not in path.resolve().parents:
-                skipped.append(SkippedFile(source, "a link to a file outside the folder"))
+                skipped.append(SkippedFile(source, OUTSIDE))
                 continue
             entry = manifest.files.get(source)
             try:
@@ -469,7 +470,7 @@ class Syncer:
                 skipped.append(SkippedFile(source, too_big))
                 continue
             try:
-                document = load_document(path, self.settings.max_parse_seconds)
+                document = load_document(path, self.settings.max_parse_seconds, within=root)
             except UnreadableFile as exc:
                 if not path.exists():
                     continue  # deleted while it was read: gone from the index too

@@ -214,3 +214,47 @@ def test_a_documents_folder_that_cannot_be_listed_is_one_line_with_the_fix(
         "RAG_DOCS_DIR)."
     )
     assert [d.source for d in rag.documents(small).documents] == before  # nothing removed
+
+
+SECRET = "The vault code of the outside file is 4417-SHADOW.\n"
+
+
+@pytest.mark.parametrize("swap", ["file", "folder"])
+def test_a_file_swapped_for_a_link_out_after_its_check_is_not_read(
+    small: Settings, monkeypatch: pytest.MonkeyPatch, swap: str
+) -> None:
+    """Found by the third attack review: the sync checks that a file's real path is inside the
+    folder, then reads it by name. Someone who may write in the folder (not read the target)
+    swapped c.txt for a link to a file outside between the two (a loop of renames won the race
+    in 4 syncs here), and the outside file's text was indexed and quoted to whoever asked. The
+    swap is made here, deterministically, by the size check that runs between them; 'folder'
+    swaps a sub-folder for a link to an outside folder holding a file of the same name."""
+    import rag.sync
+
+    outside = small.docs_dir.parent / "outside"
+    outside.mkdir()
+    (outside / "c.txt").write_text(SECRET, encoding="utf-8")
+    inner = small.docs_dir / "sub" if swap == "folder" else small.docs_dir
+    inner.mkdir(exist_ok=True)
+    (inner / "c.txt").write_text(FENWICK, encoding="utf-8")
+    checked = rag.sync.size_problem
+
+    def swap_then_check(path: Path, size: int, settings: Settings) -> str:
+        if path.name == "c.txt":
+            if swap == "folder":
+                inner.rename(small.docs_dir / "sub-away")
+                inner.symlink_to(outside, target_is_directory=True)
+            else:
+                path.unlink()
+                path.symlink_to(outside / "c.txt")
+        return checked(path, size, settings)
+
+    monkeypatch.setattr(rag.sync, "size_problem", swap_then_check)
+    report = rag.ingest(settings=small)
+    source = "sub/c.txt" if swap == "folder" else "c.txt"
+    assert (source, "a link to a file outside the folder") in [
+        (s.path, s.reason) for s in report.skipped
+    ]
+    passages = rag.retrieve("What is the vault code of the outside file?", settings=small)
+    assert all("SHADOW" not in p.chunk.text for p in passages)
+    assert report.added_files == 2  # a.txt and b.txt

@@ -7,7 +7,9 @@ path, paragraphs, code, lists, tables, captions) as offsets into the text.
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 from pathlib import Path
 
 from rag.loaders.base import (
@@ -35,6 +37,7 @@ __all__ = [
     "MAX_UNPACKED_BYTES",
     "MAX_XML_BYTES",
     "MAX_ZIP_ENTRIES",
+    "OUTSIDE",
     "SUPPORTED_SUFFIXES",
     "Block",
     "Budget",
@@ -64,22 +67,31 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load_document(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
+OUTSIDE = "a link to a file outside the folder"
+
+
+def load_document(
+    path: Path, max_seconds: float = MAX_SECONDS, *, within: Path | None = None
+) -> LoadedDocument:
     """Extract the text and structure of one file, or raise ``UnreadableFile`` with the reason.
 
     Reading a PDF, DOCX, HTML or Markdown file stops after ``max_seconds``
-    (``RAG_MAX_PARSE_SECONDS``)."""
+    (``RAG_MAX_PARSE_SECONDS``). ``within``: the documents folder; the file as opened (not its
+    name, which may be swapped for a link after any check of it) must be inside it."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            if within is not None and not _opened_inside(handle.fileno(), path, within):
+                raise UnreadableFile(OUTSIDE)
+            data = handle.read()
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise UnreadableFile("empty file")
     try:
-        document = _load(path, suffix, data, max_seconds)
+        document = _load(suffix, data, max_seconds)
     except UnreadableFile:
         raise
     except Exception as exc:  # a reader's bug on one file must not stop a whole sync
@@ -92,16 +104,31 @@ def load_document(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocumen
     return document
 
 
-def _load(path: Path, suffix: str, data: bytes, max_seconds: float) -> LoadedDocument:
+def _load(suffix: str, data: bytes, max_seconds: float) -> LoadedDocument:
+    # PDF and DOCX are parsed from the bytes read once, never from a second open of the name.
     if suffix == ".pdf":
         from rag.loaders.pdf import load_pdf
 
-        return load_pdf(path, max_seconds)
+        return load_pdf(io.BytesIO(data), max_seconds)
     if suffix == ".docx":
         from rag.loaders.docx import load_docx
 
-        return load_docx(path, max_seconds)
+        return load_docx(io.BytesIO(data), max_seconds)
     return _load_source(suffix, decode(data), max_seconds)
+
+
+def _opened_inside(fd: int, path: Path, root: Path) -> bool:
+    """Whether the open file ``fd`` is inside ``root``: its path as the kernel opened it
+    (``/proc/self/fd``), else (no ``/proc``) the file now at ``path``'s real path, if the same."""
+    folder = root.resolve()
+    try:
+        opened = Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        opened = path.resolve()
+        here, read = os.stat(opened), os.fstat(fd)
+        if (here.st_dev, here.st_ino) != (read.st_dev, read.st_ino):
+            return False
+    return folder in opened.parents
 
 
 def _load_source(suffix: str, text: str, max_seconds: float) -> LoadedDocument:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rag.loaders.base import (
     MAX_SECONDS,
@@ -22,13 +22,13 @@ from rag.loaders.base import (
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
 
 
-def load_docx(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
+def load_docx(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
     import docx
     from docx.table import Table
 
     check_archive(path)
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(path if not isinstance(path, Path) else str(path))
     except Exception as exc:  # python-docx raises several unrelated types
         raise UnreadableFile(f"not a readable .docx file ({type(exc).__name__})") from exc
     budget = Budget(max_seconds)
@@ -80,7 +80,7 @@ def table_rows(table: Any) -> list[str]:
     return rows
 
 
-def check_archive(path: Path) -> None:
+def check_archive(path: Path | BinaryIO) -> None:
     """Refuse a zip whose entries would unpack to more than we are willing to read."""
     try:
         with zipfile.ZipFile(path) as archive:

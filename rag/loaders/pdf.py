@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rag.loaders.base import MAX_SECONDS, Block, Budget, LoadedDocument, UnreadableFile, normalise
 
@@ -16,7 +16,7 @@ _MAX_OUTLINE_DEPTH = 12
 _PARAGRAPH = re.compile(r"[^\n](?:.|\n(?!\n))*", re.DOTALL)
 
 
-def load_pdf(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
+def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -26,7 +26,7 @@ def load_pdf(path: Path, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
     budget = Budget(max_seconds)
     page_texts: list[str] = []
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(path if not isinstance(path, Path) else str(path))
         for page in reader.pages:
             budget.check()
             text = page.extract_text(visitor_operand_before=lambda *_: budget.check())
