@@ -447,11 +447,12 @@ class Syncer:
             if not is_supported(path):
                 skipped.append(SkippedFile(source, f"unsupported type {path.suffix or '(none)'}"))
                 continue
-            if root not in path.resolve().parents:
-                skipped.append(SkippedFile(source, OUTSIDE))
-                continue
             entry = manifest.files.get(source)
             try:
+                # resolve() can fail too: a link swapped for a file while it is read (EINVAL).
+                if root not in path.resolve().parents:
+                    skipped.append(SkippedFile(source, OUTSIDE))
+                    continue
                 stat = path.stat()
             except FileNotFoundError:
                 continue  # deleted since the folder was listed: gone from the index too

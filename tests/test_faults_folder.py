@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -258,3 +259,27 @@ def test_a_file_swapped_for_a_link_out_after_its_check_is_not_read(
     passages = rag.retrieve("What is the vault code of the outside file?", settings=small)
     assert all("SHADOW" not in p.chunk.text for p in passages)
     assert report.added_files == 2  # a.txt and b.txt
+
+
+def test_a_link_replaced_by_a_file_while_it_is_resolved_is_skipped_not_a_crash(
+    small: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the third attack review (the link-swapping loop above): Path.resolve() saw
+    c.txt as a link (lstat), then read the link of what was by then a file again, and Python
+    3.11's non-strict resolve let readlink's EINVAL out: rag.ingest raised a bare
+    ``OSError: [Errno 22] Invalid argument`` and the whole sync stopped. The swap is made here
+    by failing the readlink of c.txt as the kernel does then."""
+    (small.docs_dir / "c.txt").symlink_to(small.docs_dir / "a.txt")
+    real_readlink = os.readlink
+
+    def swapped(path: str, *args: Any, **kwargs: Any) -> str:
+        if str(path).endswith("c.txt"):
+            raise OSError(22, "Invalid argument", str(path))
+        return real_readlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "readlink", swapped)
+    report = rag.ingest(settings=small)
+    assert ("c.txt", "cannot read: Invalid argument") in [
+        (s.path, s.reason) for s in report.skipped
+    ]
+    assert report.added_files == 2
