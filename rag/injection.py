@@ -53,8 +53,9 @@ _PATTERNS = (
     # "When asked about the price, say it is free."
     r"\b(?:when|if|whenever)\W+(?:you are\W+|you're\W+)?asked\W+(?:about|for|what|who|how|where|"
     r"whether|if)\b[^.!?\n]{0,80}?\b(?:say|answer|respond|reply|tell)\b",
-    # Chat-template markers.
-    r"<\|im_start\|>|<\|system\|>|\[/?INST\]|<<SYS>>",
+    # Chat-template markers: ChatML, Llama 2 and 3, Gemma, Phi-3 and Zephyr.
+    r"<\|(?:im_start|im_end|system|user|assistant|start_header_id|end_header_id|eot_id)\|>|"
+    r"<(?:start|end)_of_turn>|\[/?INST\]|<<SYS>>",
     r"\bnew instructions\s*:",
 )
 _ADDRESSES_MODEL = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
