@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -626,10 +627,39 @@ def remove_document(
             f"{source!r} is not an indexed document of {root}: run rag docs to list them."
         )
     with writing(settings) as eng:
-        path = root / source  # not resolved: deleting a link removes the link, not its target
-        if delete_file and (path.is_file() or path.is_symlink()):
-            path.unlink()
+        if delete_file:
+            _delete_inside(root, source)
         return eng.syncer(settings).remove(source)
+
+
+def _delete_inside(root: Path, source: str) -> None:
+    """Delete the file (or link: not followed) ``root/source``, through its folder as opened,
+    which must be inside ``root``: a sub-folder swapped for a link out since it was indexed
+    would make the name another folder's file."""
+    path = root / source
+    try:
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing of that name to delete
+    try:
+        try:
+            opened = Path(os.readlink(f"/proc/self/fd/{folder}"))
+        except OSError:  # no /proc: the folder's real path now
+            opened = path.parent.resolve()
+        inside = root.resolve()
+        if opened != inside and inside not in opened.parents:
+            raise DocumentsError(
+                f"{source!r} is outside the documents folder {root} now (its folder leads to "
+                f"{opened}): nothing was deleted; run rag ingest to bring the index in line."
+            )
+        try:
+            found = os.stat(path.name, dir_fd=folder, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISREG(found.st_mode) or stat.S_ISLNK(found.st_mode):
+            os.unlink(path.name, dir_fd=folder)
+    finally:
+        os.close(folder)
 
 
 def as_retriever(*, k: int | None = None, settings: Settings | None = None) -> RagRetriever:

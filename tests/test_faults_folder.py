@@ -15,6 +15,7 @@ import pytest
 
 import rag
 from rag.config import Settings
+from rag.errors import DocumentsError
 from tests.test_faults_store import env_for, rag_cmd
 from ui.indexing import count_files
 
@@ -283,3 +284,31 @@ def test_a_link_replaced_by_a_file_while_it_is_resolved_is_skipped_not_a_crash(
         (s.path, s.reason) for s in report.skipped
     ]
     assert report.added_files == 2
+
+
+def test_deleting_a_document_whose_folder_now_links_out_deletes_nothing_outside(
+    small: Settings,
+) -> None:
+    """Found by the third attack review: remove_document (the page's Delete) unlinks
+    root/source without resolving it, so that a link is removed, not its target; but when an
+    indexed document's sub-folder had since been swapped for a link to a folder outside, the
+    file of that name outside was deleted (by the page's user, in a folder the one who made
+    the link may not write)."""
+    sub = small.docs_dir / "sub"
+    sub.mkdir()
+    (sub / "c.txt").write_text(FENWICK, encoding="utf-8")
+    rag.ingest(settings=small)
+    outside = small.docs_dir.parent / "outside"
+    outside.mkdir()
+    (outside / "c.txt").write_text(SECRET, encoding="utf-8")
+    sub.rename(small.docs_dir / "sub-away")
+    sub.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DocumentsError, match="outside the documents folder"):
+        rag.remove_document("sub/c.txt", settings=small)
+    assert (outside / "c.txt").read_text(encoding="utf-8") == SECRET
+    assert (small.docs_dir / "sub-away" / "c.txt").exists()
+    link = small.docs_dir / "b-link.txt"  # a link of its own is still removed, not followed
+    link.symlink_to(small.docs_dir / "b.txt")
+    rag.ingest(settings=small)
+    rag.remove_document("b-link.txt", settings=small)
+    assert not link.is_symlink() and (small.docs_dir / "b.txt").exists()
