@@ -174,6 +174,7 @@ def test_an_unrelated_question_is_answered_on_its_own(towns: Settings) -> None:
     assert {c.source for c in result.citations} == {"grommet.txt"}
 
 
+@pytest.mark.usefixtures("sentence_citations")
 @pytest.mark.slow
 def test_a_pronoun_follow_up_answers_about_the_last_topic(towns: Settings) -> None:
     history = [{"role": "user", "content": "What is the quux tower?"}]
@@ -208,6 +209,7 @@ def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return indexed(tmp_path_factory, "manual", MANUAL)
 
 
+@pytest.mark.usefixtures("sentence_citations")
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("previous", "question", "source", "sentence"),
@@ -372,6 +374,7 @@ def tool_manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return indexed(tmp_path_factory, "tool_manual", TOOL_PAGES)
 
 
+@pytest.mark.usefixtures("sentence_citations")
 @pytest.mark.slow
 def test_a_how_do_i_follow_up_is_answered(tool_manual: Settings) -> None:
     """ "How do I open a file inside it?": the follow-up's only capitalised word, "I", was taken
