@@ -122,15 +122,18 @@ def check_folder(root: Path) -> Path:
     return root.resolve()
 
 
-def size_problem(path: Path, size: int, settings: Settings) -> str:
-    """Why a file of ``size`` bytes is over the size caps (checked before it is read), or ""."""
+def size_cap(path: Path, settings: Settings) -> tuple[float, str, str]:
+    """The size cap of a file like ``path``: megabytes, the setting that sets it, its kind."""
     markup = MARKUP.get(path.suffix.lower())  # read into a tree: the smaller cap
-    kind = markup or "a file"
-    cap, setting = (
-        (settings.max_html_mb, "RAG_MAX_HTML_MB")
-        if markup
-        else (settings.max_file_mb, "RAG_MAX_FILE_MB")
-    )
+    if markup:
+        return settings.max_html_mb, "RAG_MAX_HTML_MB", markup
+    return settings.max_file_mb, "RAG_MAX_FILE_MB", "a file"
+
+
+def size_problem(path: Path, size: int, settings: Settings) -> str:
+    """Why a file of ``size`` bytes is over the size caps (checked before it is read, and
+    again as it is read: a file may grow or be swapped between), or ""."""
+    cap, setting, kind = size_cap(path, settings)
     if size <= cap * 1024 * 1024:
         return ""
     return (
@@ -471,7 +474,12 @@ class Syncer:
                 skipped.append(SkippedFile(source, too_big))
                 continue
             try:
-                document = load_document(path, self.settings.max_parse_seconds, within=root)
+                document = load_document(
+                    path,
+                    self.settings.max_parse_seconds,
+                    within=root,
+                    max_bytes=int(size_cap(path, self.settings)[0] * 1024 * 1024),
+                )
             except UnreadableFile as exc:
                 if not path.exists():
                     continue  # deleted while it was read: gone from the index too

@@ -5,6 +5,7 @@ permission cases run a real `rag ingest` process without the right to read them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -260,6 +261,38 @@ def test_a_file_swapped_for_a_link_out_after_its_check_is_not_read(
     passages = rag.retrieve("What is the vault code of the outside file?", settings=small)
     assert all("SHADOW" not in p.chunk.text for p in passages)
     assert report.added_files == 2  # a.txt and b.txt
+
+
+def test_a_file_that_grows_past_the_cap_after_its_check_is_not_read_whole(
+    small: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Noticed by the third attack review: the size cap was checked on the file's size, then
+    the file was read whole by name: one that grew (or was swapped for a larger one) in
+    between was read, however large. The read now stops one byte past the cap. The growth is
+    made here, deterministically, by the size check that runs between them."""
+    import rag.sync
+
+    settings = dataclasses.replace(small, max_file_mb=0.01)  # 10,485 bytes
+    (small.docs_dir / "c.txt").write_text(FENWICK, encoding="utf-8")
+    checked = rag.sync.size_problem
+
+    def grow_then_check(path: Path, size: int, settings: Settings) -> str:
+        if path.name == "c.txt":
+            with path.open("a", encoding="utf-8") as grown:
+                grown.write(" More text." * 2000)  # 22,000 bytes more
+        return checked(path, size, settings)
+
+    monkeypatch.setattr(rag.sync, "size_problem", grow_then_check)
+    report = rag.ingest(settings=settings)
+    assert ("c.txt", "it grew past the size limit (10,485 bytes) while it was read: sync again "
+            "once it stops changing") in [(s.path, s.reason) for s in report.skipped]  # fmt: skip
+    assert report.added_files == 2  # a.txt and b.txt
+    # Once it stops changing, the next sync's size check skips it before it is read.
+    monkeypatch.setattr(rag.sync, "size_problem", checked)
+    (reason,) = [s.reason for s in rag.ingest(settings=settings).skipped if s.path == "c.txt"]
+    assert reason.endswith(
+        "is over the 0.01 MB limit for a file (raise RAG_MAX_FILE_MB to index it)"
+    )
 
 
 def test_a_link_replaced_by_a_file_while_it_is_resolved_is_skipped_not_a_crash(

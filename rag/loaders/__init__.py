@@ -71,13 +71,19 @@ OUTSIDE = "a link to a file outside the folder"
 
 
 def load_document(
-    path: Path, max_seconds: float = MAX_SECONDS, *, within: Path | None = None
+    path: Path,
+    max_seconds: float = MAX_SECONDS,
+    *,
+    within: Path | None = None,
+    max_bytes: int | None = None,
 ) -> LoadedDocument:
     """Extract the text and structure of one file, or raise ``UnreadableFile`` with the reason.
 
     Reading a PDF, DOCX, HTML or Markdown file stops after ``max_seconds``
     (``RAG_MAX_PARSE_SECONDS``). ``within``: the documents folder; the file as opened (not its
-    name, which may be swapped for a link after any check of it) must be inside it."""
+    name, which may be swapped for a link after any check of it) must be inside it.
+    ``max_bytes``: the size cap, held as the file is read (it may grow, or be swapped for a
+    larger one, after its size was checked): no more than one byte past it is read."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
@@ -85,9 +91,14 @@ def load_document(
         with path.open("rb") as handle:
             if within is not None and not _opened_inside(handle.fileno(), path, within):
                 raise UnreadableFile(OUTSIDE)
-            data = handle.read()
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
+    if max_bytes is not None and len(data) > max_bytes:
+        raise UnreadableFile(
+            f"it grew past the size limit ({max_bytes:,} bytes) while it was read: sync again "
+            "once it stops changing"
+        )
     if not data.strip():
         raise UnreadableFile("empty file")
     try:
