@@ -454,6 +454,9 @@ UPLOAD_SUFFIX_LIST = ".txt, .md, .markdown, .html, .htm, .rst, .pdf, .docx"
         ("C:/Users/me/notes.txt", "notes.txt"),
         ("Cafe\u0301 menu.md", "Caf\u00e9 menu.md"),  # composed (NFC), as the folder lists it
         ('a<b>:c"d|e?f*g\x01.txt', "abcdefg.txt"),
+        # bidirectional controls (shown "reportfdp.txt") and a C1 control go
+        ("report\u202etxt.pdf", "reporttxt.pdf"),
+        ("a\u2066b\u2069c\u200fd\u0085.md", "abcd.md"),
         ("  TAX. ", "TAX"),  # trailing dots and spaces go, the last letter stays
         ("a" * 300 + ".txt", "a" * 176 + ".txt"),  # cut to 180 characters, suffix kept
         ("b" * 176 + ".txt", "b" * 176 + ".txt"),
