@@ -338,7 +338,7 @@ def prepare_question(question: str, settings: Settings) -> str:
         raise QuestionError(f"The question must be text (a str), not {type(question).__name__}.")
     if not question or not question.strip():
         raise QuestionError("Ask a question: the question is empty.")
-    # Lone surrogates (undecodable bytes from a terminal or a file) become U+FFFD.
+    # Lone surrogates (undecodable bytes from a terminal or a file) become "?".
     question = question.encode("utf-8", "replace").decode("utf-8")
     question = " ".join(question.split())
     if len(question) > settings.max_question_chars:
