@@ -8,6 +8,7 @@ through:
 - "there" dropped from the referring words (tests/test_followup.py's test of each referring
   word takes its words from the set itself, so it lost that case with the word; its other
   "there" question has "he" too): the words are written out here;
+- "also" dropped from the continuing openings (the same: the openings are written out here);
 - ``carries_subject`` without ``not continues(question)``: a continuing question with a pronoun
   was searched by the standalone query alone, its own new subject unsearched.
 """
@@ -20,12 +21,20 @@ from rag.followup import carries_subject, condense_offline, refers_back, search_
 
 # Written out, not taken from rag.followup._REFERRING: a word dropped from the set must fail.
 POINTING_BACK = "it its that this these those they them their he him his she her there such"
+OPENINGS = ["and", "also", "but", "what about", "how about", "what of"]
 
 
 @pytest.mark.parametrize("word", POINTING_BACK.split())
 def test_each_word_that_points_back_is_read_so(word: str) -> None:
     question = f"Was {word} built in stone in the old town?"
     assert refers_back(question) and carries_subject(question)
+
+
+@pytest.mark.parametrize("opening", OPENINGS)
+def test_each_opening_that_continues_is_read_so(opening: str) -> None:
+    question = f"{opening.capitalize()} the grommet bridge near Pellham?"
+    assert refers_back(question) and not carries_subject(question)
+    assert condense_offline(question, ["Who built the quux tower?"]).endswith("quux tower?")
 
 
 def test_there_alone_refers_back() -> None:
