@@ -77,9 +77,14 @@ def test_ask_quotes_each_cited_passage(
     out = capsys.readouterr().out.splitlines()
     answer = rag.answer("Who is the president of Serbia?", settings=cli_env)
     assert out[0] == answer.text
-    assert out[1:] == [
-        f'  [{c.index}] {c.source}: "{" ".join(c.text.split())}"' for c in answer.citations
-    ]
+    quotes = [" ".join(c.text.split()) for c in answer.citations]
+    assert (
+        out[1:]
+        == [  # a quote past 400 characters is cut (the answer above holds it whole)
+            f'  [{c.index}] {c.source}: "{q if len(q) <= 400 else q[:399] + "…"}"'
+            for c, q in zip(answer.citations, quotes, strict=True)
+        ]
+    )
     assert "Vučić" in out[1]
 
 

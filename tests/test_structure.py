@@ -1190,7 +1190,10 @@ def test_an_answer_from_a_description_names_its_term(settings: Settings) -> None
     answer = rag.answer("How do I send all messages to a file?", settings=settings)
     assert not answer.refused
     assert answer.text.startswith("--log-file=<filename> — Sends all messages to the file.")
-    assert answer.citations[0].text == "Sends all messages to the file."
+    # The description's two sentences: a short paragraph is cited whole.
+    assert answer.citations[0].text == (
+        "Sends all messages to the file. An empty file name aborts the run."
+    )
     assert answer.citations[0].source == "options.html"
 
 
