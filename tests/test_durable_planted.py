@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from rag.durable import HOST, out_of_inodes, sweep_stale, write_atomic
+from tests.tmpfs import run_on_tmpfs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,23 +144,8 @@ print(disk_full(store))
 def test_a_store_not_made_yet_is_judged_by_the_disk_it_would_be_on(tmp_path: Path) -> None:
     """A tmpfs of 12 inodes (one used by its root), mounted in a user namespace: the store's
     folder is not there, so its nearest parent's file system is the one asked."""
-    if not shutil.which("unshare"):
-        pytest.skip("needs unshare to mount a tmpfs")
     mount = tmp_path / "disk"
-    mount.mkdir()
-    script = (
-        f'mount -t tmpfs -o size=64k,nr_inodes=12 tmpfs "{mount}" && '
-        f'{sys.executable} -c "$INODES" "{mount}"'
-    )
-    done = subprocess.run(
-        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "INODES": INODES},
-        timeout=60,
-    )
-    if done.returncode != 0 and "mount" in done.stderr and "Traceback" not in done.stderr:
-        pytest.skip(f"needs a user namespace to mount a tmpfs: {done.stderr.strip()}")
+    done = run_on_tmpfs(mount, "size=64k,nr_inodes=12", INODES)
     assert done.returncode == 0, done.stderr
     first, message = done.stdout.splitlines()
     assert first == "True True"

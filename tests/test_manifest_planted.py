@@ -16,15 +16,9 @@ tests/test_faults_store.py's ``test_store_folder_that_is_a_file_is_one_line``).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.tmpfs import run_on_tmpfs
 
 FILL = """
 import sys
@@ -48,20 +42,8 @@ print(loaded.generation, len(loaded.files))
 
 
 def test_a_save_on_a_full_disk_keeps_the_old_manifest_whole(tmp_path: Path) -> None:
-    if not shutil.which("unshare"):
-        pytest.skip("needs unshare to mount a tmpfs")
     mount = tmp_path / "disk"
-    mount.mkdir()
-    script = f'mount -t tmpfs -o size=64k tmpfs "{mount}" && {sys.executable} -c "$FILL" "{mount}"'
-    done = subprocess.run(
-        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "FILL": FILL},
-        timeout=60,
-    )
-    if done.returncode != 0 and "mount" in done.stderr and "Traceback" not in done.stderr:
-        pytest.skip(f"needs a user namespace to mount a tmpfs: {done.stderr.strip()}")
+    done = run_on_tmpfs(mount, "size=64k", FILL)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         f"DiskFullError The disk holding {mount}/store is full",
