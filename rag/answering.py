@@ -542,7 +542,8 @@ def short_paragraph(passage: Passage, start: int, end: int) -> tuple[int, int]:
     """The bounds of the paragraph of the sentences ``start:end`` (as the passage holds it:
     text units with no blank line, heading or other unit between them) when it has at most
     ``PARAGRAPH_SENTENCES`` sentences (a short one that continues another counts with it);
-    else ``start:end``. The end never comes before ``end`` (a list the sentence introduces)."""
+    else ``start:end``. The end never comes before ``end`` (a list the sentence introduces); a
+    sentence that introduces the unit after it goes with that unit (``completed``), not here."""
     units = spans(passage)
     first = next((i for i, u in enumerate(units) if u.start == start), None)
     last = next((i for i, u in enumerate(units) if u.end == end), None)
@@ -557,7 +558,11 @@ def short_paragraph(passage: Passage, start: int, end: int) -> tuple[int, int]:
 
     while first and joined(first - 1, first):
         first -= 1
-    while last + 1 < len(units) and joined(last, last + 1):
+    while (
+        last + 1 < len(units)
+        and joined(last, last + 1)
+        and completed(passage, units, last + 1).kind not in COMPLETING_KINDS
+    ):
         last += 1
     sentences = sum(
         1

@@ -779,6 +779,32 @@ def test_a_paragraph_ends_at_a_blank_line_a_heading_or_another_unit() -> None:
     )
 
 
+def test_a_paragraph_does_not_take_a_sentence_that_introduces_the_unit_after_it() -> None:
+    # "To pause, run the following:" is read with its code (``completed``); the paragraph of a
+    # sentence before it stopped after it, and the answer quoted the introduction without the
+    # code it introduces.
+    for kind, body in [("code", "click.pause()"), ("list", "- a key\n- a click")]:
+        text, doc = structured(
+            [
+                (
+                    "text",
+                    "Click can pause the program. It waits for a key. To pause, run the following:",
+                ),
+                (kind, body),
+            ],
+            "Utils",
+        )
+        units = spans(doc)
+        assert [u.kind for u in units] == ["text", "text", "text", kind]
+        intro = units[2]
+        assert short_paragraph(doc, units[1].start, units[1].end) == (0, units[1].end)
+        best = Judged(doc, units[1].start, units[1].end, units[1].text, 2.0, 0.9)
+        cited = answer_spans("What does it wait for?", [doc], [best], 0.5, 2)
+        assert [text[c.start : c.end] for c in cited] == [text[: units[1].end]]
+        # The introducing sentence itself is still cited through its unit, with its paragraph.
+        assert short_paragraph(doc, intro.start, units[3].end) == (0, units[3].end)
+
+
 @pytest.mark.parametrize(
     ("sentence", "points"),
     [
