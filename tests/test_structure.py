@@ -726,6 +726,55 @@ def test_a_docbook_faq_reads_each_question_as_the_heading_of_its_answer() -> Non
     ]
 
 
+def _faq_rows(*rows: tuple[str, str]) -> str:
+    html = ""
+    for n, (question, answer) in enumerate(rows, start=1):
+        html += (
+            f'<tr class="question"><td><a id="q{n}"></a><p><strong>{n}.</strong></p></td>'
+            f"<td><p>{question}</p></td></tr>"
+        )
+        if answer:
+            html += f'<tr class="answer"><td></td><td>{answer}</td></tr>'
+    return f'<div class="qandaset"><table><tbody>{html}</tbody></table></div>'
+
+
+def test_a_faq_question_heads_only_its_own_answer() -> None:
+    """A question with no answer row (the FAQ's last, say) left its term open past its table:
+    the page's text after the FAQ was read under that question, and in a <dl> description the
+    next term nested under the one before, to the page's end. A question in an answer heads
+    only its own answer: the rest of the outer answer stays under the outer question."""
+
+    def paths(html: str) -> list[tuple[str, tuple[str, ...]]]:
+        document = load_html(f"<html><body><h2>FAQ</h2>{html}</body></html>")
+        return [(document.text[b.start : b.end], b.path[1:]) for b in document.blocks][1:]
+
+    last = _faq_rows(("Why A?", "<p>Because A.</p>"), ("Why B?", ""))
+    assert paths(f"{last}<p>After the questions.</p>") == [
+        ("Why A?", ("Why A?",)),
+        ("Because A.", ("Why A?",)),
+        ("Why B?", ("Why B?",)),
+        ("After the questions.", ()),
+    ]
+    described = f"<dl><dt>One</dt><dd><p>Desc one.</p>{_faq_rows(('Why A?', ''))}</dd>"
+    assert paths(f"{described}<dt>Two</dt><dd><p>Desc two.</p></dd></dl><p>After.</p>") == [
+        ("One", ("One",)),
+        ("Desc one.", ("One",)),
+        ("Why A?", ("One", "Why A?")),
+        ("Two", ("Two",)),
+        ("Desc two.", ("Two",)),
+        ("After.", ()),
+    ]
+    inner = _faq_rows(("Why B?", "<p>Because B.</p>"))
+    nested = _faq_rows(("Why A?", f"<p>Because A.</p>{inner}<p>More on A.</p>"))
+    assert paths(nested) == [
+        ("Why A?", ("Why A?",)),
+        ("Because A.", ("Why A?",)),
+        ("Why B?", ("Why A?", "Why B?")),
+        ("Because B.", ("Why A?", "Why B?")),
+        ("More on A.", ("Why A?",)),
+    ]
+
+
 EMPTY_SPANS = "<span></span>" * 70  # past the 64 nodes a cell is looked at through: text
 
 

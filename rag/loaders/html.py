@@ -297,8 +297,9 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     # Definition lists being read item by item, innermost last: each ``<dt>``'s words wait for
     # the ``<dd>`` they name, whose blocks are read under them (``DocumentBuilder.term``).
     definitions: list[_Definitions] = []
-    asked = False  # a question row's term is open in the builder ...
-    answering: Any = None  # ... until this answer row ends
+    # The answer rows being read, innermost last: each one's question is a term open in the
+    # builder until that row ends. A question with no answer row right after it heads nothing.
+    answering: list[Any] = []
     stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
 
     def flush(kind: str = "paragraph") -> None:
@@ -324,11 +325,10 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 flush()
                 definitions.pop().close(builder)
                 continue
-            if closing and node is answering:
+            if closing and answering and node is answering[-1]:
                 flush()
-                if asked:
-                    builder.end_term()
-                asked, answering = False, None
+                builder.end_term()
+                answering.pop()
                 continue
             if closing:
                 if container and container[-1][0] is node:
@@ -364,12 +364,13 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 continue
             if name == "tr" and not container and _QUESTION in _classes(node):
                 flush()
-                if asked:  # the last question had no answer row
-                    builder.end_term()
-                asked = builder.term(_question(node))
+                answer = node.find_next_sibling("tr")
+                if builder.term(_question(node)):
+                    if answer is not None and _ANSWER in _classes(answer):
+                        answering.append(answer)
+                    else:
+                        builder.end_term()
                 continue
-            if name == "tr" and not container and asked and _ANSWER in _classes(node):
-                answering = node
             if name == "dl" and not container:
                 flush()
                 definitions.append(_Definitions(node))
