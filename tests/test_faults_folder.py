@@ -295,6 +295,45 @@ def test_a_file_that_grows_past_the_cap_after_its_check_is_not_read_whole(
     )
 
 
+def test_a_file_swapped_for_a_named_pipe_after_its_check_does_not_hang_the_sync(
+    small: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the fourth review: the listing leaves named pipes out, but a file swapped for
+    one between the size check and the read was opened for reading, which waits for a writer:
+    the sync hung there, for good, with its lease held. The file is now opened without waiting
+    and read only if it is a regular file. The swap is made here, deterministically, by the
+    size check that runs between them; a hung read is released by opening the pipe to write."""
+    import threading
+
+    import rag.sync
+
+    (small.docs_dir / "c.txt").write_text(FENWICK, encoding="utf-8")
+    checked = rag.sync.size_problem
+
+    def swap_then_check(path: Path, size: int, settings: Settings) -> str:
+        if path.name == "c.txt":
+            path.unlink()
+            os.mkfifo(path)
+        return checked(path, size, settings)
+
+    monkeypatch.setattr(rag.sync, "size_problem", swap_then_check)
+    reports: list[Any] = []
+    sync = threading.Thread(target=lambda: reports.append(rag.ingest(settings=small)))
+    sync.start()
+    sync.join(60)
+    hung = sync.is_alive()
+    if hung:  # release the read (EOF) so the thread ends
+        os.close(os.open(small.docs_dir / "c.txt", os.O_WRONLY | os.O_NONBLOCK))
+        sync.join(60)
+    assert not hung, "the sync waited on the named pipe"
+    (report,) = reports
+    assert (
+        "c.txt",
+        "not a regular file (a named pipe, socket or device): only files are read",
+    ) in [(s.path, s.reason) for s in report.skipped]
+    assert report.added_files == 2  # a.txt and b.txt
+
+
 def test_a_link_replaced_by_a_file_while_it_is_resolved_is_skipped_not_a_crash(
     small: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import stat
 from pathlib import Path
 
 from rag.loaders.base import (
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_UNPACKED_BYTES",
     "MAX_XML_BYTES",
     "MAX_ZIP_ENTRIES",
+    "NOT_A_FILE",
     "OUTSIDE",
     "SUPPORTED_SUFFIXES",
     "Block",
@@ -68,6 +70,7 @@ def is_supported(path: Path) -> bool:
 
 
 OUTSIDE = "a link to a file outside the folder"
+NOT_A_FILE = "not a regular file (a named pipe, socket or device): only files are read"
 
 
 def load_document(
@@ -88,7 +91,9 @@ def load_document(
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb", opener=_without_waiting) as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise UnreadableFile(NOT_A_FILE)  # swapped for one after the folder's listing
             if within is not None and not _opened_inside(handle.fileno(), path, within):
                 raise UnreadableFile(OUTSIDE)
             data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
@@ -126,6 +131,11 @@ def _load(suffix: str, data: bytes, max_seconds: float) -> LoadedDocument:
 
         return load_docx(io.BytesIO(data), max_seconds)
     return _load_source(suffix, decode(data), max_seconds)
+
+
+def _without_waiting(name: str, flags: int) -> int:
+    """Open without waiting: a named pipe's open for reading waits for a writer (for good)."""
+    return os.open(name, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def _opened_inside(fd: int, path: Path, root: Path) -> bool:
