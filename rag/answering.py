@@ -505,6 +505,8 @@ def answer_spans(
         # With its short paragraph, or the sentence it points back to, unless those are cited
         # already.
         for span in (*whole, replace(alone, start=antecedent(j.passage, j.start)), alone):
+            if span.kind == "code" and "\n" in span_text(j.passage, span.start, j.start):
+                continue  # the page shows what comes before code as one line (ui/render.py)
             if not any(_overlaps(span, other) for other in cited):
                 cited.append(span)
                 break  # else already in the answer (the list a chosen sentence introduced, say)

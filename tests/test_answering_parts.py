@@ -805,6 +805,30 @@ def test_a_paragraph_does_not_take_a_sentence_that_introduces_the_unit_after_it(
         assert short_paragraph(doc, intro.start, units[3].end) == (0, units[3].end)
 
 
+def test_a_code_citation_keeps_the_words_before_its_code_on_one_line(tmp_path: Path) -> None:
+    """The page shows a code citation as its first line, then the code (ui/render.py
+    ``code_html``). In a text file each line is a sentence: the paragraph of "To build it,
+    run:" took the line before it, and the page showed "To build it, run:" inside the code
+    block. The sentence and its code are then cited without the lines before them."""
+    from ui.render import code_html
+
+    path = tmp_path / "build.txt"
+    path.write_text("Building\n\nYou need a C compiler first.\nTo build it, run:\n$ make install\n")
+    document = load_document(path)
+    (chunk,) = chunk_document(
+        "build.txt", document.text, size=2000, overlap=0, blocks=document.blocks
+    )
+    doc = Passage(chunk=chunk, score=1.0, dense_score=0.5, lexical_score=1.0)
+    units = spans(doc)
+    assert [u.kind for u in units] == ["heading", "text", "text", "code"]
+    intro, code = units[2], units[3]
+    best = Judged(doc, intro.start, code.end, "", 2.0, 0.9, "code")
+    (cited,) = answer_spans("How do I install it?", [doc], [best], 0.5, 2)
+    shown = code_html(document.text[cited.start : cited.end])
+    assert "<code>$ make install</code>" in shown
+    assert (cited.start, cited.end, cited.kind) == (intro.start, code.end, "code")
+
+
 @pytest.mark.parametrize(
     ("sentence", "points"),
     [
