@@ -32,3 +32,18 @@ def test_a_text_citation_is_not_code() -> None:
     plain = Citation(1, "book.html", "Run cargo build.", 0, 16, 0.9)
     html = render.link_markers("Run cargo build. [1]", [plain], 1)
     assert "<pre" not in html and html.startswith("Run cargo build. <a class=")
+
+
+def test_a_code_citation_whose_words_take_two_lines_shows_them_before_its_code() -> None:
+    """Found by review: the page split a code citation at its first line break. A section's
+    lead (or a paragraph) of two lines (an HTML <br>) before its code was shown with its
+    second line, "To build it, run:", inside the code block. The blank line before the code
+    block splits it when there is one."""
+    span = "You need a compiler.\nTo build it, run:\n\nmake install"
+    html = render.code_html(span)
+    assert html.endswith('<pre class="answer-code"><code>make install</code></pre>')
+    assert "To build it, run:" in html.split("<pre")[0]
+    # Without a blank line (a text file: a line a sentence), the first line break splits it.
+    assert render.code_html("Run:\n$ make") == (
+        '<span class="code-intro">Run:</span><pre class="answer-code"><code>$ make</code></pre>'
+    )

@@ -42,13 +42,17 @@ def _multiline(text: str) -> str:
     return _esc(text).replace("\r\n", "\n").replace("\n", "<br>")
 
 
-_BLOCK_BREAK = re.compile(r"\n[ \t]*\n|\n")
+# Where a code citation's words end and its code starts: the blank line before the code block
+# if there is one (the words may take two lines: an HTML <br>), else the first line break (a
+# text file, a line a sentence).
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_LINE_BREAK = re.compile(r"\n")
 
 
 def code_html(text: str) -> str:
     """A cited span that ends with code: the words that introduce it, then the code in
     <pre><code> (escaped; line breaks as references, so a Markdown renderer keeps one block)."""
-    split = _BLOCK_BREAK.search(text)
+    split = _BLANK_LINE.search(text) or _LINE_BREAK.search(text)
     intro, code = (text[: split.start()], text[split.end() :]) if split else ("", text)
     block = _esc(code, quote=False).replace("\r\n", "\n").replace("\n", "&#10;")
     lead = f'<span class="code-intro">{_multiline(intro)}</span>' if intro else ""
