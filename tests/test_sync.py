@@ -156,6 +156,8 @@ def test_a_readers_bug_on_one_file_skips_that_file_only(
     def buggy(text: str, *args: object, **kwargs: object) -> object:
         if "trips the reader" in text:
             raise TypeError("a case the reader was not written for")
+        if "floods the reason" in text:  # an error that carries a whole stream in its text
+            raise ValueError("bad byte\n" + "x" * 5000)
         return real(text, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(markdown, "load_markdown", buggy)
@@ -173,6 +175,12 @@ def test_a_readers_bug_on_one_file_skips_that_file_only(
     assert "odd.md" not in {d.source for d in rag.documents(settings=settings).documents}
     with pytest.raises(DocumentsError, match=r"^reading it failed \(TypeError: a case"):
         rag.check_document(docs_dir / "odd.md", settings=settings)
+    # The reason stays one line of at most 200 characters of the error (then "…").
+    (docs_dir / "flood.md").write_text("# Flood\n\nThis page floods the reason.", encoding="utf-8")
+    [flood] = [s for s in rag.ingest(settings=settings).skipped if s.path == "flood.md"]
+    assert flood.reason == (
+        f"reading it failed (ValueError: bad byte {'x' * 178}…): please report this"
+    )
 
 
 def crashed_after_adding_danube(settings: Settings, docs_dir: Path) -> IngestReport:

@@ -23,6 +23,7 @@ from rag.loaders.base import (
     Budget,
     LoadedDocument,
     UnreadableFile,
+    brief,
     decode,
 )
 from rag.loaders.html import html_to_text
@@ -113,7 +114,7 @@ def load_document(
     except Exception as exc:  # a reader's bug on one file must not stop a whole sync
         log.debug("Reading %s failed", path, exc_info=True)
         raise UnreadableFile(
-            f"reading it failed ({type(exc).__name__}: {exc}): please report this"
+            f"reading it failed ({brief(f'{type(exc).__name__}: {exc}')}): please report this"
         ) from exc
     if not document.text.strip():
         raise UnreadableFile("no text found")

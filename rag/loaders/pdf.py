@@ -7,7 +7,15 @@ import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rag.loaders.base import MAX_SECONDS, Block, Budget, LoadedDocument, UnreadableFile, normalise
+from rag.loaders.base import (
+    MAX_SECONDS,
+    Block,
+    Budget,
+    LoadedDocument,
+    UnreadableFile,
+    brief,
+    normalise,
+)
 
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-$")
 # Lines at least this share of a page's longest line were wrapped by the layout, not the author.
@@ -41,7 +49,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         reason = (
             str(exc) if isinstance(exc, (PyPdfError, OSError)) else f"{type(exc).__name__}: {exc}"
         )
-        raise UnreadableFile(f"not a readable PDF ({reason})") from exc
+        raise UnreadableFile(f"not a readable PDF ({brief(reason)})") from exc
     parts: list[str] = []
     pages: list[tuple[int, int, int]] = []
     blocks: list[Block] = []
