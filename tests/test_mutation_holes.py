@@ -457,6 +457,7 @@ UPLOAD_SUFFIX_LIST = ".txt, .md, .markdown, .html, .htm, .rst, .pdf, .docx"
         # bidirectional controls (shown "reportfdp.txt") and a C1 control go
         ("report\u202etxt.pdf", "reporttxt.pdf"),
         ("a\u2066b\u2069c\u200fd\u0085.md", "abcd.md"),
+        ("in\u200bvo\u2060i\ufeffce\u2028.txt", "invoice.txt"),  # zero-width, line separator
         ("  TAX. ", "TAX"),  # trailing dots and spaces go, the last letter stays
         ("a" * 300 + ".txt", "a" * 176 + ".txt"),  # cut to 180 characters, suffix kept
         ("b" * 176 + ".txt", "b" * 176 + ".txt"),

@@ -18,9 +18,12 @@ from rag.loaders import SUPPORTED_SUFFIXES
 # refused as uploads, while the README offered DOCX uploads).
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_NAME_CHARS = 180
-# Control characters (C0, C1), characters Windows refuses in names, and the bidirectional
-# controls that make a name show other than it is ("report\u202etxt.pdf" shows "reportfdp.txt").
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f<>:\"|?*\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0, C1), characters Windows refuses in names, line separators, and the
+# invisible and bidirectional characters that make a name show other than it is
+# ("report\u202etxt.pdf" shows "reportfdp.txt"; a zero-width space hides in "in\u200bvoice").
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f<>:\"|?*\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 class UploadRejected(ValueError):
