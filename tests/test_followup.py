@@ -209,9 +209,7 @@ def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return indexed(tmp_path_factory, "manual", MANUAL)
 
 
-@pytest.mark.usefixtures("sentence_citations")
-@pytest.mark.slow
-@pytest.mark.parametrize(
+DOCUMENTATION_FOLLOW_UPS = pytest.mark.parametrize(
     ("previous", "question", "source", "sentence"),
     [
         (
@@ -237,6 +235,11 @@ def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         ),
     ],
 )
+
+
+@pytest.mark.usefixtures("sentence_citations")
+@pytest.mark.slow
+@DOCUMENTATION_FOLLOW_UPS
 def test_a_follow_up_over_documentation_answers_about_the_thing_just_asked_about(
     manual: Settings, previous: str, question: str, source: str, sentence: str
 ) -> None:
@@ -249,6 +252,20 @@ def test_a_follow_up_over_documentation_answers_about_the_thing_just_asked_about
     assert sentence in [c.text for c in result.citations]
     text = rag.document_text(source, settings=manual)
     assert all(text[c.start : c.end] == c.text for c in result.citations)
+
+
+@pytest.mark.slow
+@DOCUMENTATION_FOLLOW_UPS
+def test_a_follow_up_over_documentation_cites_its_sentence_by_default(
+    manual: Settings, previous: str, question: str, source: str, sentence: str
+) -> None:
+    """As shipped (a sentence cited with its short paragraph): the answer's first citation is
+    from the page about the thing just asked about and holds the follow-up's sentence."""
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "..."}]
+    result = rag.answer(question, history=history, settings=manual)
+    assert not result.refused, result.closest
+    assert result.citations[0].source == source
+    assert sentence in result.citations[0].text
 
 
 # Fast checks of the rules' parts (mutation testing, tests/README.md): every referring word, every
