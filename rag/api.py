@@ -43,6 +43,7 @@ from rag.sync import (
     writer_busy,
     writer_lock,
 )
+from rag.text import without_surrogates
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -338,8 +339,7 @@ def prepare_question(question: str, settings: Settings) -> str:
         raise QuestionError(f"The question must be text (a str), not {type(question).__name__}.")
     if not question or not question.strip():
         raise QuestionError("Ask a question: the question is empty.")
-    # Lone surrogates (undecodable bytes from a terminal or a file) become "?".
-    question = question.encode("utf-8", "replace").decode("utf-8")
+    question = without_surrogates(question)  # as history's turns are (rag/followup.py)
     question = " ".join(question.split())
     if len(question) > settings.max_question_chars:
         log.warning(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.text import words
+from rag.text import without_surrogates, words
 
 History = Sequence[Any]
 # Words that point back to something said before ("it", "he", "there", "those").
@@ -38,24 +38,18 @@ _CONTINUING = ("and", "also", "but", "what about", "how about", "what of")
 ELLIPSIS_WORDS = 3
 
 
-def _text(text: str) -> str:
-    """A turn's text with lone surrogates replaced, as the question's are
-    (``rag.api.prepare_question``): the tokenizer refuses them with a bare ``TypeError``."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def user_turns(history: Iterable[Any]) -> list[str]:
     """The user's earlier questions, from ``[(user, bot), ...]``, ``[{"role", "content"}]`` or
     ``["earlier question", ...]`` (one question alone too)."""
     questions: list[str] = []
     for turn in _turns(history):
         if isinstance(turn, str):
-            questions.append(_text(turn))
+            questions.append(without_surrogates(turn))
         elif isinstance(turn, dict):
             if turn.get("role") == "user" and isinstance(turn.get("content"), str):
-                questions.append(_text(turn["content"]))
+                questions.append(without_surrogates(turn["content"]))
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            questions.append(_text(turn[0]))
+            questions.append(without_surrogates(turn[0]))
     return questions
 
 
@@ -66,15 +60,15 @@ def conversation_turns(history: History) -> list[tuple[str, str]]:
     for turn in _turns(history):
         if isinstance(turn, str):
             if turn:
-                turns.append(("user", _text(turn)))
+                turns.append(("user", without_surrogates(turn)))
         elif isinstance(turn, dict):
             role, content = turn.get("role"), turn.get("content")
             if role in ("user", "assistant") and isinstance(content, str) and content:
-                turns.append((role, _text(content)))
+                turns.append((role, without_surrogates(content)))
         elif isinstance(turn, (list, tuple)):
             for role, content in zip(("user", "assistant"), turn, strict=False):
                 if isinstance(content, str) and content:
-                    turns.append((role, _text(content)))
+                    turns.append((role, without_surrogates(content)))
     return turns
 
 

@@ -16,6 +16,12 @@ STOPWORDS = frozenset(STOPWORDS_EN) | {
 }  # fmt: skip
 
 
+def without_surrogates(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes from a terminal or a file) as "?": the
+    tokenizers refuse them with a bare ``TypeError``."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def fold(text: str) -> str:
     """Lower case without accents: 'Vučić' -> 'vucic'."""
     if text.isascii():  # no accents to take off (NFKD leaves ASCII as it is): the same result
