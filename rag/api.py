@@ -26,7 +26,7 @@ from rag.entities import refuse as refuse_answer
 from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
 from rag.followup import condense_offline, search_words
 from rag.lexical import LexicalIndex
-from rag.loaders import UnreadableFile, load_document
+from rag.loaders import UnreadableFile, load_document, opened_path
 from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
 from rag.reader import Reader
@@ -642,15 +642,13 @@ def _delete_inside(root: Path, source: str) -> None:
     except (FileNotFoundError, NotADirectoryError):
         return  # nothing of that name to delete
     try:
-        try:
-            opened = Path(os.readlink(f"/proc/self/fd/{folder}"))
-        except OSError:  # no /proc: the folder's real path now
-            opened = path.parent.resolve()
+        opened = opened_path(folder, path.parent)
         inside = root.resolve()
-        if opened != inside and inside not in opened.parents:
+        if opened is None or (opened != inside and inside not in opened.parents):
             raise DocumentsError(
                 f"{source!r} is outside the documents folder {root} now (its folder leads to "
-                f"{opened}): nothing was deleted; run rag ingest to bring the index in line."
+                f"{opened or 'elsewhere'}): nothing was deleted; run rag ingest to bring the "
+                "index in line."
             )
         try:
             found = os.stat(path.name, dir_fd=folder, follow_symlinks=False)

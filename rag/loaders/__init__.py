@@ -50,6 +50,7 @@ __all__ = [
     "is_supported",
     "load_document",
     "markdown_to_text",
+    "opened_path",
     "unwrap_lines",
 ]
 
@@ -139,18 +140,22 @@ def _without_waiting(name: str, flags: int) -> int:
     return os.open(name, flags | getattr(os, "O_NONBLOCK", 0))
 
 
-def _opened_inside(fd: int, path: Path, root: Path) -> bool:
-    """Whether the open file ``fd`` is inside ``root``: its path as the kernel opened it
-    (``/proc/self/fd``), else (no ``/proc``) the file now at ``path``'s real path, if the same."""
-    folder = root.resolve()
+def opened_path(fd: int, path: Path) -> Path | None:
+    """Where the open ``fd`` (opened as ``path``) is: its path as the kernel opened it
+    (``/proc/self/fd``); without ``/proc``, ``path``'s real path if the same file is there now,
+    else None. A name checked before it is opened may be swapped for a link meanwhile."""
     try:
-        opened = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
     except OSError:
-        opened = path.resolve()
-        here, read = os.stat(opened), os.fstat(fd)
-        if (here.st_dev, here.st_ino) != (read.st_dev, read.st_ino):
-            return False
-    return folder in opened.parents
+        real = path.resolve()
+        here, read = os.stat(real), os.fstat(fd)
+        return real if (here.st_dev, here.st_ino) == (read.st_dev, read.st_ino) else None
+
+
+def _opened_inside(fd: int, path: Path, root: Path) -> bool:
+    """Whether the open file ``fd`` is inside ``root`` (``opened_path``)."""
+    opened = opened_path(fd, path)
+    return opened is not None and root.resolve() in opened.parents
 
 
 def _load_source(suffix: str, text: str, max_seconds: float) -> LoadedDocument:
