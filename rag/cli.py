@@ -15,6 +15,7 @@ from typing import IO
 
 from rag.config import BACKENDS, MODES, Settings, apply_offline_env, env_flag
 from rag.errors import RagError
+from rag.text import brief
 
 apply_offline_env()
 
@@ -74,10 +75,7 @@ def say(text: str = "", *, file: IO[str] | None = None, end: str = "\n") -> None
 def one_line(exc: BaseException) -> str:
     """An unexpected error as one line, the key masked (before the cut: a key cut in two would
     no longer be found, and its first characters would show)."""
-    text = mask_secrets(" ".join(f"{type(exc).__name__}: {exc}".split()))
-    if len(text) > MAX_ERROR_CHARS:
-        text = text[: MAX_ERROR_CHARS - 1] + "…"
-    return text
+    return brief(mask_secrets(" ".join(f"{type(exc).__name__}: {exc}".split())), MAX_ERROR_CHARS)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -133,8 +131,7 @@ def print_answer(result: object, as_json: bool) -> None:
 
 
 def _one_line(text: str, limit: int = 160) -> str:
-    flat = " ".join(safe(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return brief(safe(text), limit)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

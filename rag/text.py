@@ -16,6 +16,13 @@ STOPWORDS = frozenset(STOPWORDS_EN) | {
 }  # fmt: skip
 
 
+def brief(text: str, limit: int = 200) -> str:
+    """``text`` on one line of at most ``limit`` characters, cut with "…": an error message in
+    a skip reason (an exception may carry a whole damaged stream) or a quote in the terminal."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def without_surrogates(text: str) -> str:
     """``text`` with lone surrogates (undecodable bytes from a terminal or a file) as "?": the
     tokenizers refuse them with a bare ``TypeError``."""

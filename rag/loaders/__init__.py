@@ -23,12 +23,12 @@ from rag.loaders.base import (
     Budget,
     LoadedDocument,
     UnreadableFile,
-    brief,
     decode,
 )
 from rag.loaders.html import html_to_text
 from rag.loaders.markdown import markdown_to_text
 from rag.loaders.pdf import unwrap_lines
+from rag.text import brief
 
 log = logging.getLogger(__name__)
 

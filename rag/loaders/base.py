@@ -103,13 +103,6 @@ def collapse(text: str) -> str:
     return " ".join(text.translate(_INVISIBLE).split())
 
 
-def brief(text: str, limit: int = 200) -> str:
-    """A reader's error message for a skip reason: one line, at most ``limit`` characters (an
-    exception may carry a whole damaged stream in its text)."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def too_slow(seconds: float = MAX_SECONDS) -> str:
     return (
         f"reading it took over {seconds:g} s (RAG_MAX_PARSE_SECONDS): a damaged or hostile file; "

@@ -13,9 +13,9 @@ from rag.loaders.base import (
     Budget,
     LoadedDocument,
     UnreadableFile,
-    brief,
     normalise,
 )
+from rag.text import brief
 
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-$")
 # Lines at least this share of a page's longest line were wrapped by the layout, not the author.
