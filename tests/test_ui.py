@@ -34,7 +34,7 @@ from tests.conftest import system_calls
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with
 from ui import feedback, render
 from ui.app import NOISY_LOGGERS, create_app, main, parse_args, prepare_index, serve
-from ui.export import KEEP_SECONDS, conversation_markdown, write_export
+from ui.export import KEEP_SECONDS, Exports, conversation_markdown, write_export
 from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
 from ui.indexing import IndexProgress, IndexTracker
 from ui.library import DEFAULT_SORT, Outline, outline
@@ -949,6 +949,37 @@ def test_exports_do_not_pile_up(tmp_path: Path) -> None:
     assert not first.parent.exists()  # older than KEEP_SECONDS: gone
     assert second.exists() and third.read_text(encoding="utf-8") == "# Three"
     assert len(list(folder.iterdir())) == 2
+
+
+def test_a_page_leaves_no_export_folder_behind(
+    seeded: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page made its exports' temporary folder when it was built and nothing removed it
+    (537 in /tmp after a day of test runs). Now none is made until an export, and the one made
+    is deleted when the process exits."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    app = create_app(seeded)
+    assert list(scratch.iterdir()) == []  # built, nothing exported: no folder
+    path = Path(wired(app)["export"](ChatSession())["value"])
+    assert path.is_relative_to(scratch) and path.read_text(encoding="utf-8").startswith("# ")
+
+    script = (
+        "import sys; from ui.export import Exports\n"
+        "exports = Exports(); path = exports.write('# One')\n"
+        "assert exports.write('# Two').parent.parent == exports.folder == path.parent.parent\n"
+        "print(exports.folder)"
+    )
+    env = {**os.environ, "TMPDIR": str(scratch / "child")}
+    (scratch / "child").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    made = Path(done.stdout.strip())
+    assert made.parent == scratch / "child" and made.name.startswith("rag-exports-")
+    assert not made.exists()  # removed at exit, with both exports in it
+    assert Exports().folder is None
 
 
 # Feedback becomes evaluation -------------------------------------------------------------------

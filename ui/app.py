@@ -18,7 +18,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple
 from pathlib import Path
@@ -31,7 +30,7 @@ from rag import RagError, Settings, audit
 from ui import feedback, render
 from ui.assets import HEAD
 from ui.auth import Access, ChangeGuard, Changes
-from ui.export import conversation_markdown, write_export
+from ui.export import Exports, conversation_markdown
 from ui.guard import allowed_hosts, guard_lifespan
 from ui.handlers import (
     MAX_K,
@@ -201,10 +200,10 @@ def create_app(
         )
         return messages, sources, session, notice
 
-    exports = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+    exports = Exports()
 
     def export(session: ChatSession) -> Any:
-        path = write_export(exports, conversation_markdown(session or ChatSession()))
+        path = exports.write(conversation_markdown(session or ChatSession()))
         return gr.update(value=str(path), visible=True)
 
     # Feedback -----------------------------------------------------------------------------

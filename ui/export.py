@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
+import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 from ui.handlers import ChatSession, Turn
@@ -79,3 +82,31 @@ def write_export(folder: Path, markdown: str, now: float | None = None) -> Path:
     path = target / "conversation.md"
     path.write_text(markdown, encoding="utf-8")
     return path
+
+
+class Exports:
+    """Where one page writes its exports: a temporary folder made at the first export (none for
+    a page nobody exports from) and deleted with everything in it when the process exits.
+
+    Each page used to make its folder when it was built and nothing removed it: a server left
+    one behind at every start, and the test suite hundreds in the temporary directory."""
+
+    def __init__(self) -> None:
+        self._folder: Path | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder, once an export made it."""
+        return self._folder
+
+    def write(self, markdown: str) -> Path:
+        """``markdown`` saved by ``write_export`` in this page's folder."""
+        with self._lock:
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="rag-exports-"))
+                # At exit, or when the page is gone; never a reference to self (that would
+                # keep it alive).
+                weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+            folder = self._folder
+        return write_export(folder, markdown)
