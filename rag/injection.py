@@ -18,6 +18,9 @@ documents and obey nothing, do not use it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from confusable_homoglyphs import confusables
 
 from rag.text import fold
 
@@ -57,13 +60,50 @@ _PATTERNS = (
     r"<\|(?:im_start|im_end|system|user|assistant|start_header_id|end_header_id|eot_id)\|>|"
     r"<(?:start|end)_of_turn>|\[/?INST\]|<<SYS>>",
     r"\bnew instructions\s*:",
+    # "Disregard everything above", "forget everything you were told". Not "ignore": a manual
+    # may say "On Windows, ignore everything above and run the installer."
+    r"\b(?:disregard|forget)\W+(?:everything|all(?:\W+of\W+this)?)\W+(?:above|before|so far|"
+    r"(?:you\W+(?:were|have\W+been)\W+(?:told|given)))\b",
+    # Alpaca-style instruction templates, at the start of a line.
+    r"(?m:^[ \t]*#{2,}[ \t]*(?:instruction|system|response)s?[ \t]*:)",
 )
 _ADDRESSES_MODEL = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 
 
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=4096)
+def _latin(char: str) -> str:
+    """The ASCII letter ``char`` looks like (Unicode's confusables), else ``char``."""
+    found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin"]) or []
+    for entry in found:
+        for glyph in entry["homoglyphs"]:
+            if glyph["c"].isascii() and glyph["c"].isalpha():
+                return str(glyph["c"]).lower()
+    return char
+
+
+def _spelled_latin(word: str) -> str:
+    # Only a word that mixes scripts ("іgnore" with a Cyrillic і): a Russian word stays Russian.
+    if word.isascii() or not confusables.is_mixed_script(word):
+        return word
+    return "".join(char if char.isascii() else _latin(char) for char in word)
+
+
+def readable(text: str) -> str:
+    """``text`` as a model reads it: folded (rag.text ``fold``: compatibility forms and accents
+    taken off, "ｉｇｎｏｒｅ" and "ignóre" read "ignore"), and each word that mixes Latin letters
+    with look-alikes of another script ("іgnоre" with a Cyrillic і and о) spelled in Latin. Same
+    length as the folded text only where nothing was decomposed; used for matching, not offsets."""
+    folded = fold(text)
+    if folded.isascii():
+        return folded
+    return _WORD.sub(lambda match: _spelled_latin(match.group()), folded)
+
+
 def addressed_to_model(text: str) -> str | None:
-    """The first piece of ``text`` that addresses an AI model, or None. Read folded (rag.text
-    ``fold``: compatibility forms and accents taken off), so that "ｉｇｎｏｒｅ" or "ignóre"
-    reads as "ignore"; the loaders already drop invisible characters."""
-    match = _ADDRESSES_MODEL.search(fold(text))
+    """The first piece of ``text`` that addresses an AI model, or None, read as ``readable``
+    gives it; the loaders already drop invisible characters."""
+    match = _ADDRESSES_MODEL.search(readable(text))
     return match.group(0) if match else None
