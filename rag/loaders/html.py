@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
+
+import tinycss2
 
 from rag.loaders.base import Budget, DocumentBuilder, LoadedDocument, UnreadableFile, collapse
 
@@ -221,16 +223,42 @@ _CHROME_CLASSES = frozenset(
 
 
 def _is_chrome(tag: Any) -> bool:
-    """Page chrome inside the main content: navigation, search, tables of contents, hidden parts."""
+    """Page chrome inside the main content: navigation, search, tables of contents, hidden parts
+    (the ``hidden`` attribute, ``aria-hidden``, an inline style that hides)."""
     return bool(
         tag.name == "nav"
         or _attr(tag, "role").lower() in _CHROME_ROLES
         or _attr(tag, "aria-hidden").lower() == "true"
         or tag.has_attr("hidden")
+        or _styled_hidden(_attr(tag, "style"))
         or _attr(tag, "id").lower() in _CHROME_IDS
         or _CHROME_CLASSES.intersection(_classes(tag))
         or (tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)  # "#", "¶" self-links
     )
+
+
+# Inline styles that keep an element from being seen: what a reader of the page never sees is
+# not indexed (nor cited), and text hidden this way is a common carrier of planted instructions.
+_HIDING = {"display": frozenset({"none"}), "visibility": frozenset({"hidden", "collapse"})}
+
+
+@lru_cache(maxsize=1024)  # a page's styles repeat; bounded: a server reads pages for ever
+def _styled_hidden(style: str) -> bool:
+    """Whether an inline ``style`` hides its element (``display: none``, ``visibility:
+    hidden``), read as CSS (tinycss2: comments, case, ``!important``, later declarations)."""
+    lowered = style.lower()
+    if "\\" not in style and "display" not in lowered and "visibility" not in lowered:
+        return False  # most styles (a CSS escape could spell either name: parsed then)
+    final: dict[str, tuple[str, bool]] = {}
+    for declaration in tinycss2.parse_blocks_contents(style, skip_comments=True):
+        if declaration.type != "declaration" or declaration.lower_name not in _HIDING:
+            continue
+        words = [t.lower_value for t in declaration.value if t.type == "ident"]
+        value = words[0] if len(words) == 1 else ""
+        earlier = final.get(declaration.lower_name)
+        if earlier is None or declaration.important or not earlier[1]:
+            final[declaration.lower_name] = (value, declaration.important)
+    return any(final.get(name, ("", False))[0] in hiding for name, hiding in _HIDING.items())
 
 
 def _refuse_unindexed(soup: Any) -> None:
