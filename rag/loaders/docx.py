@@ -44,18 +44,56 @@ def load_docx(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> Loaded
             builder.add("\n\n".join(table_rows(item)), "table")
             continue
         heading = _HEADING_STYLE.match(style)
+        text = visible_text(item)
         if style.lower() == "title":
-            builder.heading(1, item.text)
+            builder.heading(1, text)
         elif heading:
-            builder.heading(int(heading.group(1)) + 1, item.text)
+            builder.heading(int(heading.group(1)) + 1, text)
         elif style.lower().startswith("list"):
-            if item.text.strip():
-                items.append(item.text)
+            if text.strip():
+                items.append(text)
         else:
-            builder.add(item.text, "caption" if style.lower() == "caption" else "paragraph")
+            builder.add(text, "caption" if style.lower() == "caption" else "paragraph")
     if items:
         builder.add("\n".join(items), "list")
     return builder.build()
+
+
+def visible_text(paragraph: Any) -> str:
+    """The paragraph's text without its hidden runs (Word's "Hidden" font effect, set on the
+    run, its character style or the paragraph's style): text a reader of the document never
+    sees is not indexed, and hidden text is a common carrier of planted instructions."""
+    from docx.text.hyperlink import Hyperlink
+
+    by_paragraph = _style_hides(_style(paragraph))
+    parts: list[str] = []
+    for inner in paragraph.iter_inner_content():
+        for run in inner.runs if isinstance(inner, Hyperlink) else [inner]:
+            hidden = run.font.hidden
+            if hidden is None:
+                hidden = _style_hides(_style(run))
+            if not (by_paragraph if hidden is None else hidden):
+                parts.append(run.text)
+    return "".join(parts)
+
+
+def _style(item: Any) -> Any:
+    try:
+        return item.style
+    except (KeyError, ValueError):  # a style the document names but does not define
+        return None
+
+
+def _style_hides(style: Any) -> bool | None:
+    """The style's own or inherited ``hidden`` (None when no style in the chain sets it)."""
+    seen = 0
+    while style is not None and seen < 32:  # a chain of based-on styles, never a loop
+        font = getattr(style, "font", None)
+        hidden = getattr(font, "hidden", None) if font is not None else None
+        if hidden is not None:
+            return bool(hidden)
+        style, seen = getattr(style, "base_style", None), seen + 1
+    return None
 
 
 def _style_name(paragraph: Any) -> str:
@@ -72,7 +110,9 @@ def table_rows(table: Any) -> list[str]:
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            text = " ".join(cell.text.split())
+            text = " ".join(
+                "\n".join(visible_text(paragraph) for paragraph in cell.paragraphs).split()
+            )
             if text and (not cells or cells[-1] != text):  # merged cells repeat their text
                 cells.append(text)
         if cells:
