@@ -108,8 +108,8 @@ def chunking_key(settings: Settings) -> str:
     menu, a trail or a row of languages is chrome without a word saying where its links go
     (loaders/html.py).
     v9: a DocBook FAQ's question heads its answer (loaders/html.py).
-    v10: text an inline style hides (display: none) or Word's Hidden effect hides is not
-    indexed (loaders/html.py, loaders/docx.py)."""
+    v10: text an inline style hides (display: none, in HTML and Markdown's raw HTML) or
+    Word's Hidden effect hides is not indexed (loaders/html.py, markdown.py, docx.py)."""
     return f"structure-v10/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

@@ -228,12 +228,20 @@ def _is_chrome(tag: Any) -> bool:
     return bool(
         tag.name == "nav"
         or _attr(tag, "role").lower() in _CHROME_ROLES
-        or _attr(tag, "aria-hidden").lower() == "true"
-        or tag.has_attr("hidden")
-        or _styled_hidden(_attr(tag, "style"))
+        or hidden(tag)
         or _attr(tag, "id").lower() in _CHROME_IDS
         or _CHROME_CLASSES.intersection(_classes(tag))
         or (tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)  # "#", "¶" self-links
+    )
+
+
+def hidden(tag: Any) -> bool:
+    """Whether the element is hidden from a reader of the page: the ``hidden`` attribute,
+    ``aria-hidden``, or an inline style that hides it."""
+    return bool(
+        _attr(tag, "aria-hidden").lower() == "true"
+        or tag.has_attr("hidden")
+        or _styled_hidden(_attr(tag, "style"))
     )
 
 
