@@ -119,7 +119,9 @@ def print_answer(result: object, as_json: bool) -> None:
     say(result.text)
     for c in result.citations:
         flag = "" if c.verified else " (unverified)"
-        say(f'  [{c.index}] {where(c.source, c.page)}{flag}: "{_one_line(c.text, 400)}"')
+        say(
+            f'  [{c.index}] {where(c.source, c.page)}{flag}: "{_one_line(c.text, 400, words=True)}"'
+        )
     if result.unsupported:
         say("Removed (not supported by the documents):")
         for claim in result.unsupported:
@@ -127,11 +129,11 @@ def print_answer(result: object, as_json: bool) -> None:
     if result.closest:
         say("Closest passages (not an answer):")
         for c in result.closest:
-            say(f"  - {where(c.source, c.page)}: {_one_line(c.text)}")
+            say(f"  - {where(c.source, c.page)}: {_one_line(c.text, words=True)}")
 
 
-def _one_line(text: str, limit: int = 160) -> str:
-    return brief(safe(text), limit)
+def _one_line(text: str, limit: int = 160, words: bool = False) -> str:
+    return brief(safe(text), limit, words)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

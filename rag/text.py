@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 from functools import lru_cache
 
@@ -16,11 +17,19 @@ STOPWORDS = frozenset(STOPWORDS_EN) | {
 }  # fmt: skip
 
 
-def brief(text: str, limit: int = 200) -> str:
+def brief(text: str, limit: int = 200, words: bool = False) -> str:
     """``text`` on one line of at most ``limit`` characters, cut with "…": an error message in
-    a skip reason (an exception may carry a whole damaged stream) or a quote in the terminal."""
+    a skip reason (an exception may carry a whole damaged stream) or a quote in the terminal.
+    ``words``: cut after a whole word (a quote of a document), unless that would keep less than
+    half the limit (a long URL or code token: cut inside it)."""
     line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    if len(line) <= limit:
+        return line
+    if words:
+        shortened = textwrap.shorten(line, limit, placeholder="…")
+        if len(shortened) > limit // 2:
+            return shortened
+    return line[: limit - 1] + "…"
 
 
 def without_surrogates(text: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.cli import main
+from rag import Answer, Citation
+from rag.cli import main, print_answer
 from rag.config import Settings
 from tests.conftest import SEED_FILE
 
@@ -78,14 +79,40 @@ def test_ask_quotes_each_cited_passage(
     answer = rag.answer("Who is the president of Serbia?", settings=cli_env)
     assert out[0] == answer.text
     quotes = [" ".join(c.text.split()) for c in answer.citations]
-    assert (
-        out[1:]
-        == [  # a quote past 400 characters is cut (the answer above holds it whole)
-            f'  [{c.index}] {c.source}: "{q if len(q) <= 400 else q[:399] + "…"}"'
-            for c, q in zip(answer.citations, quotes, strict=True)
-        ]
+    assert len(out) == 1 + len(quotes) and "Vučić" in out[1]
+    for line, c, q in zip(out[1:], answer.citations, quotes, strict=False):
+        match = re.fullmatch(rf'  \[{c.index}\] {re.escape(c.source)}: "(.+)"', line)
+        assert match, line
+        quoted = match.group(1)
+        if len(q) <= 400:
+            assert quoted == q
+        else:  # cut after a whole word (the answer above holds it whole)
+            kept = quoted.removesuffix("…")
+            assert quoted.endswith("…") and len(quoted) <= 400 and q.startswith(kept)
+            assert q[len(kept)] == " " and len(kept) > 200
+
+
+def test_a_long_quote_is_cut_after_a_whole_word(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A paragraph cited whole is often past 400 characters: the terminal's quote was cut
+    inside a word ("... the defa…"); it now ends after a whole word, and a closest passage's
+    too. A quote of one long token (a URL, code) is still cut inside it."""
+    answer = Answer(
+        question="q",
+        text="An answer. [1]",
+        citations=[
+            Citation(1, "a.txt", "Harbours " * 50, 0, 450, 0.9),
+            Citation(2, "b.txt", "h" * 450, 0, 450, 0.9),
+        ],
     )
-    assert "Vučić" in out[1]
+    print_answer(answer, False)
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == '  [1] a.txt: "' + "Harbours " * 43 + 'Harbours…"'
+    assert out[2] == '  [2] b.txt: "' + "h" * 399 + '…"'
+    print_answer(Answer(question="q", text="", refused=True, closest=answer.citations), False)
+    closest = capsys.readouterr().out.splitlines()[-2]
+    assert closest == "  - a.txt: " + "Harbours " * 16 + "Harbours…"
 
 
 def test_control_characters_never_reach_the_terminal(
