@@ -992,6 +992,65 @@ def test_docx_heading_styles_lists_and_tables(tmp_path: Path) -> None:
     ]
 
 
+# Javadoc (JDK 17, Apache Ant's API): a summary grid of <div> cells, member details as a list
+# whose every item is a section with its heading.
+JAVADOC = """<html><body><main role="main"><h1 class="title">Class Copy</h1>
+<div class="block">Copies a file or directory to a new file or directory.</div>
+<h2>Method Summary</h2><div class="summary-table three-column-summary">
+<div class="table-header col-first">Modifier and Type</div>
+<div class="table-header col-second">Method</div>
+<div class="table-header col-last">Description</div>
+<div class="col-first even-row-color"><code>void</code></div>
+<div class="col-second even-row-color"><code><a href="#setFile">setFile</a>(File file)</code></div>
+<div class="col-last even-row-color"><div class="block">Set a single source file to copy.</div>
+</div>
+</div>
+<h2>Method Details</h2><ul class="member-list">
+<li><section class="detail" id="setFile"><h3>setFile</h3>
+<div class="member-signature">public void setFile(File file)</div>
+<div class="block">Set a single source file to copy.</div>
+<dl class="notes"><dt>Parameters:</dt><dd><code>file</code> - the file to copy.</dd></dl>
+</section></li>
+<li><section class="detail" id="setTodir"><h3>setTodir</h3>
+<div class="block">Set the destination directory.</div></section></li>
+</ul>
+<p>Rules:</p><ul><li>Copy first.</li><li><div class="warning"><h3>Caution</h3>
+<p>Never twice.</p></div></li></ul><p>The end.</p>
+</main></body></html>"""
+
+
+def test_javadoc_member_details_are_sections_and_its_grid_a_table(tmp_path: Path) -> None:
+    """A list whose every item holds a heading is the page's structure: Javadoc's member
+    details were one list block of the whole class (every method's heading lost in it), and
+    its summary grid of <div> cells a paragraph per cell. A list of which one item holds a
+    warning box with a heading (Apache httpd's manual) stays a list."""
+    (tmp_path / "Copy.html").write_text(JAVADOC, encoding="utf-8")
+    loaded = load_document(tmp_path / "Copy.html")
+    text = loaded.text
+    assert [(b.kind, b.path[1:], text[b.start : b.end]) for b in loaded.blocks] == [
+        ("heading", (), "Class Copy"),
+        ("paragraph", (), "Copies a file or directory to a new file or directory."),
+        ("heading", ("Method Summary",), "Method Summary"),
+        (
+            "table",
+            ("Method Summary",),
+            "Modifier and Type | Method | Description\n"
+            "void | setFile(File file) | Set a single source file to copy.",
+        ),
+        ("heading", ("Method Details",), "Method Details"),
+        ("heading", ("Method Details", "setFile"), "setFile"),
+        ("paragraph", ("Method Details", "setFile"), "public void setFile(File file)"),
+        ("paragraph", ("Method Details", "setFile"), "Set a single source file to copy."),
+        ("heading", ("Method Details", "setFile", "Parameters:"), "Parameters:"),
+        ("paragraph", ("Method Details", "setFile", "Parameters:"), "file - the file to copy."),
+        ("heading", ("Method Details", "setTodir"), "setTodir"),
+        ("paragraph", ("Method Details", "setTodir"), "Set the destination directory."),
+        ("paragraph", ("Method Details", "setTodir"), "Rules:"),
+        ("list", ("Method Details", "setTodir"), "Copy first.\nCaution\nNever twice."),
+        ("paragraph", ("Method Details", "setTodir"), "The end."),
+    ]
+
+
 def test_markdown_raw_html_that_hides_its_text_is_not_indexed(tmp_path: Path) -> None:
     """Markdown's raw HTML hides text as a page does (a viewer that renders it shows nothing):
     the same elements are left out, the comment already was."""

@@ -337,6 +337,7 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     # builder until that row ends. A question with no answer row right after it heads nothing.
     answering: list[Any] = []
     stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
+    sections: set[int] = set()  # lists read as the page's structure (they hold headings)
 
     def flush(kind: str = "paragraph") -> None:
         text = _join_pieces(pieces)
@@ -375,7 +376,7 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 if container:
                     if name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
                         pieces.append(1)
-                elif name in _PARAGRAPH_TAGS or name in _CAPTIONS:
+                elif name in _PARAGRAPH_TAGS or name in _CAPTIONS or id(node) in sections:
                     flush("caption" if name in _CAPTIONS else "paragraph")
                 elif name in _LINE_TAGS:
                     pieces.append(1)
@@ -397,6 +398,14 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 else:
                     flush()
                     builder.add(_table_text(node), "table")
+                continue
+            if name == "div" and _GRID in _classes(node) and _grid_columns(node):
+                text = _grid_text(node)
+                if container:
+                    pieces.extend((1, text, 1))
+                else:
+                    flush()
+                    builder.add(text, "table")
                 continue
             if name == "tr" and not container and _QUESTION in _classes(node):
                 flush()
@@ -420,7 +429,14 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
             if name == "dd" and not container and definitions:
                 flush()
                 definitions[-1].describe(builder)
-            if name in _LISTS:
+            if name in _LISTS and not container and _sectioned(node):
+                # A list whose every item holds a heading is the page's structure, not a list
+                # (Javadoc's member details: a section per item): its items are read as blocks.
+                flush()
+                sections.add(id(node))
+            elif name == "li" and not container and id(node.parent) in sections:
+                flush()
+            elif name in _LISTS:
                 if not container:
                     flush()
                 container.append((node, "list"))
@@ -441,6 +457,13 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
             pieces.append(text if preserve else re.sub(r"\s+", " ", text))
             bar.text(text)
     flush()
+
+
+def _sectioned(node: Any) -> bool:
+    """Whether every item of the list ``node`` holds a heading (a warning box with its own
+    heading in one item of a list leaves it a list)."""
+    items = node.find_all("li", recursive=False)
+    return bool(items) and all(item.find(_HEADINGS) for item in items)
 
 
 class _Bar:
@@ -608,6 +631,24 @@ def _table_text(table: Any) -> str:
         if any(cells):
             lines.append(" | ".join(cells).strip())
     return "\n".join(line for line in lines if line)
+
+
+# Javadoc's summary tables (JDK 16 on): a grid of <div> cells, its header cells first.
+_GRID = "summary-table"
+_GRID_HEADER = "table-header"
+
+
+def _grid_columns(grid: Any) -> int:
+    cells = grid.find_all("div", recursive=False)
+    return sum(1 for cell in cells if _GRID_HEADER in _classes(cell))
+
+
+def _grid_text(grid: Any) -> str:
+    """A grid of <div> cells as a table: as many columns as header cells, a line per row."""
+    columns = _grid_columns(grid)
+    cells = [_inline_text(cell) for cell in grid.find_all("div", recursive=False)]
+    rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
+    return "\n".join(" | ".join(row).strip() for row in rows if any(row))
 
 
 def _owner(part: Any) -> Any:
