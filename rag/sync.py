@@ -110,7 +110,8 @@ def chunking_key(settings: Settings) -> str:
     v9: a DocBook FAQ's question heads its answer (loaders/html.py).
     v10: text an inline style hides (display: none, in HTML and Markdown's raw HTML) or
     Word's Hidden effect hides is not indexed (loaders/html.py, markdown.py, docx.py); a list
-    whose every item holds a heading is read as sections, Javadoc's summary grid as a table."""
+    whose every item holds a heading is read as sections, Javadoc's summary grid as a table;
+    AsciiDoc's title beside #content is kept, Doxygen's and RDoc's chrome left out."""
     return f"structure-v10/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

@@ -33,7 +33,7 @@ _LISTS = frozenset(("ul", "ol", "dl", "menu", "dir"))
 _CAPTIONS = frozenset(("figcaption", "caption"))
 _CELLS = ("td", "th")
 _ROW_PARTS = ("caption", "tr")
-_ANCHOR_MARKS = frozenset("#¶§🔗")
+_ANCHOR_MARKS = frozenset("#¶§🔗◆")  # ◆: Doxygen's
 _REFRESH = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
 # A page with no more words than this besides its links' is a redirect stub if it has a link.
 _STUB_WORDS = 12
@@ -77,6 +77,8 @@ def load_html(html: str, budget: Budget | None = None) -> LoadedDocument:
     past either is refused (``UnreadableFile``) as soon as it is seen, not after it is read."""
     budget = budget or Budget()
     soup = parse(html, budget)
+    for title in soup.select(_TITLES):
+        title.name = "h1"
     _refuse_unindexed(soup)
     _refuse_redirect(soup, soup.body or soup)
     budget.check()
@@ -85,6 +87,9 @@ def load_html(html: str, budget: Budget | None = None) -> LoadedDocument:
     _refuse_link_page(root)
     budget.check()
     builder = DocumentBuilder()
+    lead = _title_before(root)
+    if lead is not None:
+        walk(lead, builder, budget)
     walk(root, builder, budget)
     document = builder.build()
     if not document.title:
@@ -174,6 +179,31 @@ def main_content(soup: Any, budget: Budget | None = None) -> Any:
     return root
 
 
+# At most this many words beside the main element hold its title (AsciiDoc's header: the title,
+# a manual page's NAME line, an author and a version); more is a sidebar or a banner.
+_TITLE_WORDS = 60
+
+
+def _title_before(root: Any) -> Any:
+    """The element right before the main one that holds the page's title, when the main one
+    has none: AsciiDoc (asciidoc and Asciidoctor) writes the <h1> and a manual page's NAME line
+    in ``#header``, the rest in ``#content``. Not a navigation bar, nor a site's name (a title
+    that is only a link), nor more than ``_TITLE_WORDS`` words once its chrome is left out."""
+    if root.name in ("body", "html", "[document]") or root.find("h1") is not None:
+        return None
+    lead = root.find_previous_sibling(True)
+    title = lead.find("h1") if lead is not None else None
+    if title is None or lead.name == "nav" or _is_chrome(lead) or lead.find("nav"):
+        return None
+    links = title.find_all("a", href=True)
+    if links and "".join(a.get_text() for a in links).strip() == title.get_text().strip():
+        return None
+    for tag in lead.find_all(_is_chrome):
+        if not tag.decomposed:
+            tag.decompose()
+    return lead if len(lead.get_text().split()) <= _TITLE_WORDS else None
+
+
 def _questions_listed(tag: Any, anchors: set[str]) -> bool:
     """Whether a list is the contents of a FAQ (a DocBook ``qandaset`` or ``qandadiv``): two
     items or more, each only links to places on the page (``anchors``: its ids and names) and
@@ -214,12 +244,18 @@ _MAIN: tuple[Callable[[Any], bool], ...] = (
     lambda tag: "content" in _classes(tag),
 )
 _CHROME_ROLES = frozenset({"navigation", "search"})
-_CHROME_IDS = frozenset({"toc", "table-of-contents", "sidebar"})
+# Doxygen's: its project banner ("titlearea"), tabs ("main-nav") and trail ("nav-path").
+_CHROME_IDS = frozenset(
+    {"toc", "table-of-contents", "sidebar", "titlearea", "main-nav", "nav-path"}
+)
 _CHROME_CLASSES = frozenset(
     {"toc", "headerlink", "sidebar", "sphinxsidebar", "related", "breadcrumb", "breadcrumbs",
      "nav-panel", "navheader", "navfooter", "nav-wrapper", "nav-chapters", "menu-bar",
-     "viewcode-link", "linenos", "lineno", "linenodiv"}
+     "viewcode-link", "linenos", "lineno", "linenodiv", "navpath", "footer",
+     "method-click-advice"}
 )  # fmt: skip
+# Doxygen writes a page's title as <div class="title"> in <div class="headertitle">.
+_TITLES = "div.headertitle > div.title"
 
 
 def _is_chrome(tag: Any) -> bool:
