@@ -387,11 +387,24 @@ def refusal(
 
 
 def choose(judged: list[Judged], threshold: float, max_sentences: int) -> list[Judged]:
-    """The best sentence, and others the reader also judges answers (up to ``max_sentences``)."""
+    """The best sentence, and others the reader also judges answers (up to ``max_sentences``);
+    never a sentence the answer already says word for word (the same page under two names, a
+    paragraph repeated in another document): it would only repeat itself."""
     best = judged[0]
     floor = max(threshold, FURTHER_SENTENCE_SHARE * best.probability)
-    further = [j for j in judged[1:] if j.probability >= floor]
-    return [best, *further[: max_sentences - 1]]
+    said = {_said(best.text)}
+    chosen = [best]
+    for j in judged[1:]:
+        if len(chosen) >= max_sentences:
+            break
+        if j.probability >= floor and _said(j.text) not in said:
+            said.add(_said(j.text))
+            chosen.append(j)
+    return chosen
+
+
+def _said(text: str) -> str:
+    return " ".join(fold(text).split())
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,8 @@ def test_a_blank_line_ends_a_sections_lead(newline: str) -> None:
 
 
 def test_sentences_of_different_documents_at_the_same_offsets_are_both_cited() -> None:
-    a, b = passage("a.txt"), passage("b.txt")
+    # Other words at the same offsets (the same words would be said once: the next test).
+    a, b = passage("a.txt"), passage("b.txt", "Two sentences now. Another one there.")
     scores = [judged(a, 3.0, 0.9), judged(b, 2.9, 0.9)]
     cited = answer_spans("Which one?", [a, b], scores, 0.5, 2)
     assert [(c.passage.chunk.source, c.start) for c in cited] == [("a.txt", 0), ("b.txt", 0)]
@@ -142,6 +143,19 @@ def test_adjacent_sentences_do_not_overlap_but_a_repeated_one_does() -> None:
     skipped = answer_spans("Which one?", [a], repeated, 0.5, 3)
     assert [(c.start, c.end) for c in skipped] == [(0, 10), (10, 21)]
     assert all(isinstance(c, Cited) for c in cited)
+
+
+def test_an_answer_never_says_a_sentence_twice() -> None:
+    """Tried on Apache Ant's manual: two deprecated tasks' pages hold the same parameter row,
+    and the answer said it twice, one citation each. A further sentence the answer already
+    says word for word (white space and case aside) is passed over for the next one."""
+    a = passage("copyfile.txt", "Overwrite existing files. Keep the dates.")
+    b = passage("copydir.txt", "Overwrite  existing FILES. Ignore empty folders.")
+    best, repeat = judged(a, 3.0, 0.9), judged(b, 2.9, 0.9)
+    other = judged(b, 2.8, 0.9, start=27)
+    assert choose([best, repeat, other], 0.3, 2) == [best, other]
+    assert choose([best, repeat], 0.3, 2) == [best]
+    assert choose([best, judged(a, 2.9, 0.9, start=26), other], 0.3, 2)[1].text == "Keep the dates."
 
 
 def test_choose_keeps_a_further_sentence_exactly_at_the_floor() -> None:
