@@ -1,0 +1,51 @@
+"""rag/generation.py at its edges: a key of exactly ``WHOLE_KEY_CHARS`` characters is masked
+wherever it appears, a four-letter name's derived word ("Iraq" -> "Iraqi") is the passage's own,
+and a four-digit number after a year is not read as a digit group of it.
+
+Tests written for deliberate bugs a review planted in rag/generation.py that the suite let
+through:
+
+- ``_redact`` with ``len(key) > WHOLE_KEY_CHARS`` for ``>=``: an eight-character key was masked
+  only where it stood alone, and showed inside a word of an error message;
+- ``claim_names_missing`` with ``len(word) > MIN_DERIVED_STEM`` for ``>=``: "Iraqi" was taken
+  for a name its passage ("Iraq") never writes, and the claim was unsupported;
+- ``_DIGIT_GROUP`` without its ``(?!\\d)``: "1998 2000" was read as one number "19982000", and
+  a claim of "2000 workers" was taken for a number its passage never writes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.config import Settings
+from rag.entities import MIN_DERIVED_STEM
+from rag.errors import LLMError
+from rag.generation import WHOLE_KEY_CHARS, claim_names_missing, server_url
+
+
+def url_error(key: str, url: str) -> str:
+    with pytest.raises(LLMError) as raised:
+        server_url(Settings(openai_base_url=url, openai_api_key=key))
+    return str(raised.value)
+
+
+def test_a_key_of_whole_key_chars_is_masked_inside_a_word() -> None:
+    assert WHOLE_KEY_CHARS == 8
+    message = url_error("k1234567", "no-scheme/k1234567z/v1")
+    assert "k1234567" not in message
+    assert "'no-scheme/***z/v1'" in message
+    # One character shorter, it is masked only where it stands alone.
+    assert "'no-scheme/k123456z/v1'" in url_error("k123456", "no-scheme/k123456z/v1")
+
+
+def test_a_four_letter_name_derives_a_word() -> None:
+    assert MIN_DERIVED_STEM == 4
+    assert claim_names_missing("The Iraqi team won the cup [1].", "Iraq won the cup.") == []
+    # A three-letter word derives none: "Ira" does not name "Iran".
+    assert claim_names_missing("The team of Iran won [1].", "Ira won the cup.") == ["Iran"]
+
+
+def test_a_four_digit_number_after_a_year_is_its_own() -> None:
+    passage = "In 1998 2000 workers struck at the mill."
+    assert claim_names_missing("Then 2000 workers struck [1].", passage) == []
+    assert claim_names_missing("Then 12,500 workers struck [1].", "It had 12500 workers.") == []
