@@ -10,7 +10,11 @@ through:
 - ``claim_names_missing`` with ``len(word) > MIN_DERIVED_STEM`` for ``>=``: "Iraqi" was taken
   for a name its passage ("Iraq") never writes, and the claim was unsupported;
 - ``_DIGIT_GROUP`` without its ``(?!\\d)``: "1998 2000" was read as one number "19982000", and
-  a claim of "2000 workers" was taken for a number its passage never writes.
+  a claim of "2000 workers" was taken for a number its passage never writes;
+- ``api_key`` with ``" " <= ch`` for ``" " < ch``: a key pasted with a space in it was sent
+  (the server then refused it) instead of being said to hold a space;
+- ``_error_message`` with ``300 < status`` for ``300 <= status``: a 300 reply was said to be
+  a failed request, not a redirect that is not followed.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ import pytest
 from rag.config import Settings
 from rag.entities import MIN_DERIVED_STEM
 from rag.errors import LLMError
-from rag.generation import WHOLE_KEY_CHARS, claim_names_missing, server_url
+from rag.generation import (
+    WHOLE_KEY_CHARS,
+    _error_message,
+    api_key,
+    claim_names_missing,
+    server_url,
+)
 
 
 def url_error(key: str, url: str) -> str:
@@ -49,3 +59,27 @@ def test_a_four_digit_number_after_a_year_is_its_own() -> None:
     passage = "In 1998 2000 workers struck at the mill."
     assert claim_names_missing("Then 2000 workers struck [1].", passage) == []
     assert claim_names_missing("Then 12,500 workers struck [1].", "It had 12500 workers.") == []
+
+
+def test_a_key_with_a_space_is_said_to_hold_one() -> None:
+    with pytest.raises(LLMError) as raised:
+        api_key(Settings(openai_api_key="sk-abc def"))
+    assert str(raised.value).startswith(
+        "OPENAI_API_KEY holds a character an HTTP header cannot carry (character 7 of 10: a space"
+    )
+    assert api_key(Settings(openai_api_key="sk-abc~def!")) == "sk-abc~def!"
+
+
+def test_a_300_reply_is_a_redirect_that_is_not_followed() -> None:
+    import httpx
+    import openai
+
+    settings = Settings(llm="openai", model="m", openai_base_url="http://llm.example.test/v1")
+    request = httpx.Request("POST", "http://llm.example.test/v1/chat/completions")
+    for status in (300, 399):
+        location = "https://other.example.test/v1/chat/completions"
+        response = httpx.Response(status, headers={"location": location}, request=request)
+        error = openai.APIStatusError("moved", response=response, body=None)
+        message = _error_message(error, settings)
+        assert f"redirected the request ({status}) to {location!r}" in message
+        assert message.endswith("set OPENAI_BASE_URL=https://other.example.test/v1 if you trust it.")
