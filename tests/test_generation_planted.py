@@ -82,4 +82,6 @@ def test_a_300_reply_is_a_redirect_that_is_not_followed() -> None:
         error = openai.APIStatusError("moved", response=response, body=None)
         message = _error_message(error, settings)
         assert f"redirected the request ({status}) to {location!r}" in message
-        assert message.endswith("set OPENAI_BASE_URL=https://other.example.test/v1 if you trust it.")
+        assert message.endswith(
+            "set OPENAI_BASE_URL=https://other.example.test/v1 if you trust it."
+        )
