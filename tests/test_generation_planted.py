@@ -14,10 +14,20 @@ through:
 - ``api_key`` with ``" " <= ch`` for ``" " < ch``: a key pasted with a space in it was sent
   (the server then refused it) instead of being said to hold a space;
 - ``_error_message`` with ``300 < status`` for ``300 <= status``: a 300 reply was said to be
-  a failed request, not a redirect that is not followed.
+  a failed request, not a redirect that is not followed;
+- ``claim_names_missing`` without ``term.folded.startswith(word)``: any passage word with a
+  derived ending's length to spare "derived" a claim's name ("Paris" from "cups"), so a name
+  the passage never writes counted as its own;
+- ``model_reply`` showing 120 characters of a reply that is not a completion for 160 (every
+  such reply in the suite was shorter than both).
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -29,6 +39,7 @@ from rag.generation import (
     _error_message,
     api_key,
     claim_names_missing,
+    condense_question,
     server_url,
 )
 
@@ -85,3 +96,47 @@ def test_a_300_reply_is_a_redirect_that_is_not_followed() -> None:
         assert message.endswith(
             "set OPENAI_BASE_URL=https://other.example.test/v1 if you trust it."
         )
+
+
+def test_a_name_is_derived_only_from_a_word_it_starts_with() -> None:
+    passage = "The cups were full of tea."
+    assert claim_names_missing("It happened in Paris [1].", passage) == ["Paris"]
+    assert claim_names_missing("The Serbian team won [1].", "Serbia won.") == []
+
+
+REPLY = "<html>" + "x" * 300 + "</html>"
+
+
+@pytest.fixture
+def garbage_server() -> Iterator[str]:
+    """A server that answers every request with 313 characters that are no completion."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            data = REPLY.encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_reply_that_is_no_completion_is_shown_up_to_160_characters(garbage_server: str) -> None:
+    settings = Settings(llm="openai", model="m", openai_base_url=garbage_server)
+    with pytest.raises(LLMError) as raised:
+        condense_question("and when?", [("When did it open?", "In 1932 [1].")], settings)
+    assert f"it sent: {REPLY[:160] + '…'!r})" in str(raised.value)
