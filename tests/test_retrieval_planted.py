@@ -7,16 +7,27 @@ through:
 - ``fuse`` sorting by the score alone (no ``cid`` tie-break): of two first hits with the same
   fused score, the dense side's led;
 - ``search_follow_up`` sorting by the score alone: of two passages at the same fused score, the
-  one the merged query found led (the shelf's follow-up test had its tie in id order already).
+  one the merged query found led (the shelf's follow-up test had its tie in id order already);
+- ``search`` without ``if cid in chunks``: a BM25 hit the store no longer holds (the lexical
+  index a sync behind it) raised KeyError instead of being left out.
 """
 
 from __future__ import annotations
 
-from rag.config import Settings
+from pathlib import Path
+
+from rag.config import Mode, Settings
 from rag.lexical import LexicalIndex
-from rag.retrieval import fuse
+from rag.retrieval import Retriever, fuse
 from rag.store import VectorStore
-from tests.test_mutation_holes import PALLET, QUOKKA, retriever, shelf  # noqa: F401 - a fixture
+from tests.test_mutation_holes import (  # noqa: F401 - shelf: a fixture
+    PALLET,
+    QUOKKA,
+    SHELF,
+    TableEmbedder,
+    retriever,
+    shelf,
+)
 
 Shelf = tuple[Settings, VectorStore, LexicalIndex]  # tests/test_mutation_holes.py's shelf
 
@@ -40,3 +51,19 @@ def test_a_follow_ups_ties_go_by_id(shelf: Shelf) -> None:  # noqa: F811
         ("c", round(2 / 63, 6)),
         ("a", round(1 / 62, 6)),
     ]
+
+
+def test_a_lexical_hit_the_store_no_longer_holds_is_left_out(
+    shelf: Shelf,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    settings, store, _ = shelf
+    stale = LexicalIndex(tmp_path / "bm25")
+    # "z" was deleted from the store; the lexical index still holds it, as its best hit.
+    stale.build([*((cid, text) for cid, (text, _) in SHELF.items()), ("z", "pallet pallet")])
+    assert stale.search(PALLET, 3)[0][0] == "z"
+    r = Retriever(settings, store, stale, TableEmbedder())
+    modes: tuple[Mode, ...] = ("bm25", "hybrid")
+    for mode in modes:
+        found = [p.chunk.id for p in r.search(PALLET, 3, mode=mode)]
+        assert "z" not in found and found, mode
