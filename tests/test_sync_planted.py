@@ -1,0 +1,63 @@
+"""Folder syncs (rag/sync.py) into a real Chroma in tmp_path with the real embedding model:
+what an unreadable document leaves in the index, and which documents a folder that cannot be
+listed keeps.
+
+Tests written for deliberate bugs a review planted in rag/sync.py that the suite let through:
+
+- ``_keep`` keeping the earlier index entry whatever the cause (``not isinstance(cause,
+  OSError)`` dropped): a document whose new content cannot be read (binary now) stayed indexed
+  with its old text, the report saying "its earlier index entry is kept";
+- the documents kept for a folder that cannot be listed matched by name prefix
+  (``startswith(folder)`` without the "/"): the documents of a sibling folder whose name begins
+  with it ("sub2/" beside "sub/") were kept too, after they were deleted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.config import Settings
+from tests.test_faults_folder import FENWICK, _can_drop_root, unprivileged_ingest
+
+FREEDONIA = "The capital of Freedonia is Barville, a port city on the northern coast.\n"
+SYLVANIA = "Sylvania exports cheese and timber to its neighbours every spring.\n"
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Settings:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(FREEDONIA, encoding="utf-8")
+    (docs / "b.txt").write_text(SYLVANIA, encoding="utf-8")
+    return Settings(docs_dir=docs, store_dir=tmp_path / "store")
+
+
+def test_a_document_whose_content_cannot_be_read_now_leaves_the_index(small: Settings) -> None:
+    rag.ingest(settings=small)
+    (small.docs_dir / "b.txt").write_bytes(b"\x00\x01\x02 not text any more \x00" * 8)
+    report = rag.ingest(settings=small)
+    assert [(s.path, s.reason) for s in report.skipped] == [("b.txt", "binary file (not text)")]
+    assert (report.removed_files, report.total_files) == (1, 1)
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt"]
+
+
+@pytest.mark.skipif(not _can_drop_root(), reason="needs a user namespace to drop root's rights")
+def test_a_folder_that_cannot_be_listed_keeps_its_own_documents_only(small: Settings) -> None:
+    for folder in ("sub", "sub2"):
+        (small.docs_dir / folder).mkdir()
+    (small.docs_dir / "sub" / "c.txt").write_text(FENWICK, encoding="utf-8")
+    (small.docs_dir / "sub2" / "d.txt").write_text(SYLVANIA.replace("Sylvania", "Osterlich"))
+    rag.ingest(settings=small)
+    (small.docs_dir / "sub2" / "d.txt").unlink()  # gone: its entry goes
+    os.chmod(small.docs_dir / "sub", 0)  # unknown: its entries stay
+    try:
+        done = unprivileged_ingest(small)
+    finally:
+        os.chmod(small.docs_dir / "sub", 0o755)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("0 added, 0 updated, 1 removed, "), done.stdout
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt", "b.txt", "sub/c.txt"]
