@@ -20,4 +20,6 @@ def test_each_seal_takes_a_fresh_nonce() -> None:
     sealed = [base64.urlsafe_b64decode(sealer.seal(data, "rita")) for _ in range(8)]
     assert len({raw[:NONCE_BYTES] for raw in sealed}) == 8  # never the same nonce twice
     assert len({raw[NONCE_BYTES:] for raw in sealed}) == 8  # so never the same ciphertext
-    assert all(sealer.open(base64.urlsafe_b64encode(raw).decode(), "rita") == data for raw in sealed)
+    assert all(
+        sealer.open(base64.urlsafe_b64encode(raw).decode(), "rita") == data for raw in sealed
+    )

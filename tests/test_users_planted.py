@@ -56,5 +56,5 @@ def test_a_users_file_with_a_name_add_refuses_is_damaged(tmp_path: Path, name: s
     path.write_text(
         f'{{"version": 1, "users": {{"{name}": {{"role": "editor", "hash": "{hashed}"}}}}}}'
     )
-    with pytest.raises(ConfigError, match="is damaged .*cannot be a user name"):
+    with pytest.raises(ConfigError, match=r"is damaged .*cannot be a user name"):
         load_users(path)
