@@ -9,7 +9,10 @@ Tests written for deliberate bugs a review planted in rag/sync.py that the suite
   with its old text, the report saying "its earlier index entry is kept";
 - the documents kept for a folder that cannot be listed matched by name prefix
   (``startswith(folder)`` without the "/"): the documents of a sibling folder whose name begins
-  with it ("sub2/" beside "sub/") were kept too, after they were deleted.
+  with it ("sub2/" beside "sub/") were kept too, after they were deleted;
+- the "deleted while it was read" check dropped (``if not path.exists(): continue``): a
+  changed document deleted between its size check and its read kept its old index entry, and
+  the report named it as a file that could not be read.
 """
 
 from __future__ import annotations
@@ -61,3 +64,23 @@ def test_a_folder_that_cannot_be_listed_keeps_its_own_documents_only(small: Sett
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("0 added, 0 updated, 1 removed, "), done.stdout
     assert [d.source for d in rag.documents(small).documents] == ["a.txt", "b.txt", "sub/c.txt"]
+
+
+def test_a_document_deleted_between_its_check_and_its_read_leaves_the_index(
+    small: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.sync
+
+    rag.ingest(settings=small)
+    (small.docs_dir / "b.txt").write_text(SYLVANIA + "It also exports wool.\n", encoding="utf-8")
+    checked = rag.sync.size_problem
+
+    def delete_then_check(path: Path, size: int, settings: Settings) -> str:
+        if path.name == "b.txt":  # the race made deterministic: gone after its stat
+            path.unlink()
+        return checked(path, size, settings)
+
+    monkeypatch.setattr(rag.sync, "size_problem", delete_then_check)
+    report = rag.ingest(settings=small)
+    assert (report.removed_files, report.skipped) == (1, [])
+    assert [d.source for d in rag.documents(small).documents] == ["a.txt"]
