@@ -12,18 +12,26 @@ Tests written for deliberate bugs a review planted in rag/sync.py that the suite
   with it ("sub2/" beside "sub/") were kept too, after they were deleted;
 - the "deleted while it was read" check dropped (``if not path.exists(): continue``): a
   changed document deleted between its size check and its read kept its old index entry, and
-  the report named it as a file that could not be read.
+  the report named it as a file that could not be read;
+- the fence before each batch of chunks dropped (``self.fence()`` before ``store.add``): a
+  server-mode writer that lost its lease while it embedded added its chunks all the same, over
+  the new holder's index.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import rag
+from rag.api import engine, shared_embedder
+from rag.catalog import ServerCatalog
 from rag.config import Settings
+from rag.errors import StoreBusyError
+from rag.sync import Syncer
 from tests.test_faults_folder import FENWICK, _can_drop_root, unprivileged_ingest
 
 FREEDONIA = "The capital of Freedonia is Barville, a port city on the northern coast.\n"
@@ -84,3 +92,25 @@ def test_a_document_deleted_between_its_check_and_its_read_leaves_the_index(
     report = rag.ingest(settings=small)
     assert (report.removed_files, report.skipped) == (1, [])
     assert [d.source for d in rag.documents(small).documents] == ["a.txt"]
+
+
+def test_a_writer_that_loses_its_lease_while_it_embeds_adds_nothing(
+    small: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eng = engine(small)
+    catalog = ServerCatalog(eng.store)
+    embedder = shared_embedder(small)
+    embed = embedder.embed_documents
+    lease_name = f"{eng.store.name}__lease"
+
+    def taken_over_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        marker = eng.store.marker(lease_name)
+        assert marker is not None
+        eng.store.drop_marker(lease_name, marker[0])  # a waiter retired it: another writes now
+        return embed(*args, **kwargs)
+
+    monkeypatch.setattr(embedder, "embed_documents", taken_over_meanwhile)
+    syncer = Syncer(small, eng.store, eng.lexical, embedder, catalog=catalog)
+    with pytest.raises(StoreBusyError, match="lost the writer lease"), catalog.lease(5):
+        syncer.sync(small.docs_dir)
+    assert eng.store.count() == 0
