@@ -15,11 +15,15 @@ Tests written for deliberate bugs a review planted in rag/sync.py that the suite
   the report named it as a file that could not be read;
 - the fence before each batch of chunks dropped (``self.fence()`` before ``store.add``): a
   server-mode writer that lost its lease while it embedded added its chunks all the same, over
-  the new holder's index.
+  the new holder's index;
+- the store's generation compared with ``>`` instead of ``!=``: a store older than its
+  document list (a chroma folder restored from a backup of one sync before) was taken as
+  current, and its chunks answered for texts the list no longer had.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -114,3 +118,19 @@ def test_a_writer_that_loses_its_lease_while_it_embeds_adds_nothing(
     with pytest.raises(StoreBusyError, match="lost the writer lease"), catalog.lease(5):
         syncer.sync(small.docs_dir)
     assert eng.store.count() == 0
+
+
+def test_a_store_older_than_its_document_list_is_repaired(
+    small: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    rag.ingest(settings=small)
+    eng = engine(small)
+    generation = eng.store.state().generation
+    eng.store.set_generation(generation - 1, str(small.docs_dir.resolve()))
+    with caplog.at_level(logging.WARNING, logger="rag.sync"):
+        rag.ingest(settings=small)
+    assert (
+        f"Repairing the index first: the store was written by sync {generation - 1} and the "
+        f"manifest by sync {generation}." in caplog.messages
+    )
+    assert eng.store.state().generation == generation + 1
