@@ -17,6 +17,7 @@ Tests written for deliberate bugs a review planted in ui/uploads.py that the sui
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_a_link_planted_at_the_temporary_name_is_never_followed(
     docs.mkdir()
     outside = tmp_path / "outside.txt"
     outside.write_text("keep me\n", encoding="utf-8")
-    monkeypatch.setattr(uploads.secrets, "token_hex", lambda n: "ab" * n)
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "ab" * n)
     (docs / f".upload-{'ab' * 8}.part.txt").symlink_to(outside)
     source = tmp_path / "incoming.txt"
     source.write_text("Herons wade in shallow water.\n", encoding="utf-8")
