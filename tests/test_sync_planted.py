@@ -19,6 +19,9 @@ Tests written for deliberate bugs a review planted in rag/sync.py that the suite
 - the store's generation compared with ``>`` instead of ``!=``: a store older than its
   document list (a chroma folder restored from a backup of one sync before) was taken as
   current, and its chunks answered for texts the list no longer had.
+
+Judged equivalent: ``repaired`` dropped from ``changed = bool(pending or removed) or repaired
+or needs_lexical``: ``needs_lexical`` is true whenever ``repaired`` is (it starts with it).
 """
 
 from __future__ import annotations
