@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from ui import uploads
+from ui.uploads import MAX_NAME_CHARS, safe_name
 
 
 def test_a_name_one_over_the_cap_is_cut_to_the_cap() -> None:
@@ -76,3 +77,12 @@ def test_an_interrupted_upload_leaves_no_temporary_file(
     with pytest.raises(KeyboardInterrupt):
         uploads.save_upload(source, "notes.txt", docs, 1)
     assert list(docs.iterdir()) == []
+
+
+def test_a_long_name_whose_only_dot_is_near_its_start_is_cut_and_not_hidden() -> None:
+    """Found by the probe: "x." and 200 letters kept its "extension" and cut the stem to
+    nothing: a 201-character hidden name (".yyy..."), past both the cap and the no-hidden-names
+    rule (uploads then refused it for its type, but the name itself was wrong)."""
+    name = safe_name("x." + "y" * 200)
+    assert len(name) == MAX_NAME_CHARS and name.startswith("x.yyy")
+    assert safe_name("a" * 300 + ".pdf") == "a" * (MAX_NAME_CHARS - 4) + ".pdf"

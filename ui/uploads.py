@@ -18,6 +18,8 @@ from rag.loaders import SUPPORTED_SUFFIXES
 # refused as uploads, while the README offered DOCX uploads).
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_NAME_CHARS = 180
+# A name cut to MAX_NAME_CHARS keeps its extension when it has one this long at most.
+MAX_SUFFIX_CHARS = 16
 # Control characters (C0, C1), characters Windows refuses in names, line separators, and the
 # invisible and bidirectional characters that make a name show other than it is
 # ("report\u202etxt.pdf" shows "reportfdp.txt"; a zero-width space hides in "in\u200bvoice").
@@ -48,7 +50,10 @@ def safe_name(name: str) -> str:
         )
     if len(base) > MAX_NAME_CHARS:
         stem, suffix = os.path.splitext(base)
-        base = stem[: MAX_NAME_CHARS - len(suffix)] + suffix
+        if len(suffix) > MAX_SUFFIX_CHARS:  # no extension: cutting the stem alone left a
+            base = base[:MAX_NAME_CHARS].rstrip(".")  # hidden name past the cap (".yyy...")
+        else:
+            base = stem[: MAX_NAME_CHARS - len(suffix)] + suffix
     return base
 
 
