@@ -39,19 +39,15 @@ from rag.catalog import ServerCatalog
 from rag.config import Settings
 from rag.errors import StoreBusyError
 from rag.sync import Syncer
-from tests.test_faults_folder import FENWICK, _can_drop_root, unprivileged_ingest
+from tests import test_faults_folder
+from tests.test_faults_folder import (
+    FENWICK,
+    SYLVANIA,
+    _can_drop_root,
+    unprivileged_ingest,
+)
 
-FREEDONIA = "The capital of Freedonia is Barville, a port city on the northern coast.\n"
-SYLVANIA = "Sylvania exports cheese and timber to its neighbours every spring.\n"
-
-
-@pytest.fixture
-def small(tmp_path: Path) -> Settings:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.txt").write_text(FREEDONIA, encoding="utf-8")
-    (docs / "b.txt").write_text(SYLVANIA, encoding="utf-8")
-    return Settings(docs_dir=docs, store_dir=tmp_path / "store")
+small = test_faults_folder.small  # that file's fixture: a folder of two small documents
 
 
 def test_a_document_whose_content_cannot_be_read_now_leaves_the_index(small: Settings) -> None:
