@@ -182,7 +182,7 @@ def test_names_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
     lexical.build(
         [
             ("a", "The Serbian delegation met the emitter team in Kosovo."),
-            ("b", "Tests time out, just as the EU said."),
+            ("b", "Tests time out, just as the EU said, and print their stack."),
         ]
     )
 
@@ -198,10 +198,12 @@ def test_names_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
     assert unknown("What did the Serbain delegation do?") == []
     assert unknown("What does the EU say about Serbians?") == []
     assert unknown("Jest is what?") == []
-    # A name of five letters or more one edit from an indexed word, past its first letter, is a
-    # typo of it; a shorter one is not ("Jest" is not "just").
-    assert unknown("Why is Kosvo a focus?") == []
+    # A name whose stem has six letters or more, one edit from an indexed word past its first
+    # letter, is a typo of it; a shorter one is not ("Jest" is not "just", "Slack" not
+    # "stack", and "Kosvo" is no longer forgiven).
     assert unknown("Why is Kossovo a focus?") == []  # a letter too many
+    assert unknown("Why is Kosvo a focus?") == ["Kosvo"]
+    assert unknown("How do I post the emiter report to Slack?") == ["Slack"]
     assert unknown("Why is Kisovo a focus? And Jist?") == ["Jist"]
     # A name whose initials the documents use: "European Union" where they write "EU".
     assert unknown("Has it given up its European Union hopes?") == []
