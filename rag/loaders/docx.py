@@ -97,10 +97,7 @@ def _style_hides(style: Any) -> bool | None:
 
 
 def _style_name(paragraph: Any) -> str:
-    try:
-        style = paragraph.style
-    except (KeyError, ValueError):  # a style the document names but does not define
-        return ""
+    style = _style(paragraph)
     return str(style.name or "") if style is not None else ""
 
 

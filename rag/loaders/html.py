@@ -168,15 +168,19 @@ def main_content(soup: Any, budget: Budget | None = None) -> Any:
             tag.decompose()
     if budget is not None:
         budget.check()
-    for tag in root.find_all(_is_chrome):
-        if not tag.decomposed:
-            tag.decompose()
+    drop(root, _is_chrome)
     if budget is not None:
         budget.check()
-    for tag in root.find_all(_LISTS):
-        if not tag.decomposed and _questions_listed(tag, anchors):
-            tag.decompose()
+    drop(root, lambda tag: tag.name in _LISTS and _questions_listed(tag, anchors))
     return root
+
+
+def drop(root: Any, test: Callable[[Any], bool]) -> None:
+    """Remove every element below ``root`` that ``test`` accepts (with what it holds: an
+    element inside one removed already is passed over)."""
+    for tag in root.find_all(test):
+        if not tag.decomposed:
+            tag.decompose()
 
 
 # At most this many words beside the main element hold its title (AsciiDoc's header: the title,
@@ -198,9 +202,7 @@ def _title_before(root: Any) -> Any:
     links = title.find_all("a", href=True)
     if links and "".join(a.get_text() for a in links).strip() == title.get_text().strip():
         return None
-    for tag in lead.find_all(_is_chrome):
-        if not tag.decomposed:
-            tag.decompose()
+    drop(lead, _is_chrome)
     return lead if len(lead.get_text().split()) <= _TITLE_WORDS else None
 
 
@@ -435,8 +437,9 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                     flush()
                     builder.add(_table_text(node), "table")
                 continue
-            if name == "div" and _GRID in _classes(node) and _grid_columns(node):
-                text = _grid_text(node)
+            columns = _grid_columns(node) if name == "div" and _GRID in _classes(node) else 0
+            if columns:
+                text = _grid_text(node, columns)
                 if container:
                     pieces.extend((1, text, 1))
                 else:
@@ -679,9 +682,8 @@ def _grid_columns(grid: Any) -> int:
     return sum(1 for cell in cells if _GRID_HEADER in _classes(cell))
 
 
-def _grid_text(grid: Any) -> str:
-    """A grid of <div> cells as a table: as many columns as header cells, a line per row."""
-    columns = _grid_columns(grid)
+def _grid_text(grid: Any, columns: int) -> str:
+    """A grid of <div> cells as a table of ``columns`` (its header cells), a line per row."""
     cells = [_inline_text(cell) for cell in grid.find_all("div", recursive=False)]
     rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
     return "\n".join(" | ".join(row).strip() for row in rows if any(row))

@@ -38,15 +38,13 @@ def render(markdown: str, budget: Budget | None = None) -> str:
 def load_markdown(markdown: str, budget: Budget | None = None) -> LoadedDocument:
     """The document of ``markdown``; past ``budget`` (default: 60 s, 200,000 elements),
     ``UnreadableFile`` as soon as it is seen."""
-    from rag.loaders.html import hidden, parse, walk
+    from rag.loaders.html import drop, hidden, parse, walk
 
     budget = budget or Budget()
     html = render(markdown, budget)
     builder = DocumentBuilder()
     root = parse(html, budget)
-    for tag in root.find_all(hidden):  # raw HTML that hides its text, as in an HTML page
-        if not tag.decomposed:
-            tag.decompose()
+    drop(root, hidden)  # raw HTML that hides its text, as in an HTML page
     walk(root, builder, budget)
     return builder.build()
 
