@@ -38,6 +38,7 @@ from rag.sync import (
     Syncer,
     disagreement,
     refresh_lexical,
+    size_cap,
     size_problem,
     unchanged_report,
     writer_busy,
@@ -592,7 +593,8 @@ def check_document(path: str | Path, *, settings: Settings | None = None) -> Non
         too_big = size_problem(path, path.stat().st_size, settings)
         if too_big:
             raise DocumentsError(too_big)
-        load_document(path, settings.max_parse_seconds)
+        cap = int(size_cap(path, settings)[0] * 1024 * 1024)  # held as it reads: it may grow
+        load_document(path, settings.max_parse_seconds, max_bytes=cap)
     except UnreadableFile as exc:
         raise DocumentsError(str(exc)) from exc
     except OSError as exc:

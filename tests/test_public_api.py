@@ -189,6 +189,21 @@ def test_check_document_says_why_a_file_cannot_be_indexed(tmp_path) -> None:  # 
         rag.check_document(tmp_path / "gone.txt")
 
 
+def test_check_document_holds_the_size_cap_while_it_reads(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A file that grows past the cap after its size was looked at (here: the size check sees
+    it small) is read no further than the cap, as the sync reads it, and refused."""
+    import rag.api
+
+    small = rag.Settings(max_file_mb=0.001)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Some text. " * 1000, encoding="utf-8")
+    monkeypatch.setattr(rag.api, "size_problem", lambda *_: "")  # the stat saw it small
+    with pytest.raises(DocumentsError, match=r"^it grew past the size limit \(1,048 bytes\)"):
+        rag.check_document(plain, settings=small)
+    plain.write_text("Some text.", encoding="utf-8")
+    rag.check_document(plain, settings=small)
+
+
 def test_importing_rag_sets_the_offline_defaults_and_a_users_value_wins() -> None:
     env = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV}
     env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's choice
