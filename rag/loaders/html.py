@@ -324,7 +324,8 @@ def _refuse_unindexed(soup: Any) -> None:
 
 def _refuse_redirect(soup: Any, body: Any) -> None:
     """Refuse a page that only sends the reader elsewhere: a meta refresh, or a link and at most
-    a dozen other words ("This page has moved to ...")."""
+    a dozen other words ("This page has moved to ...", or an empty page whose only link is its
+    footer's: the reason says which of them it may be, as it cannot tell)."""
     for meta in soup.find_all("meta"):
         if str(meta.get("http-equiv", "")).lower() == "refresh":
             found = _REFRESH.search(str(meta.get("content", "")))
@@ -338,7 +339,13 @@ def _refuse_redirect(soup: Any, body: Any) -> None:
     if words - link_words <= _STUB_WORDS and words <= 3 * _STUB_WORDS:
         hrefs = [str(a["href"]) for a in links]
         target = next((h for h in reversed(hrefs) if not h.startswith("#")), hrefs[-1])
-        raise UnreadableFile(f"a redirect page (only a link to {target}), not a document")
+        own = len(_WORDS.findall(body.get_text(" "))) - sum(
+            len(_WORDS.findall(a.get_text(" "))) for a in links
+        )
+        raise UnreadableFile(
+            f"almost no text of its own ({own} word{'' if own == 1 else 's'} besides a link "
+            f"to {target}): a redirect or an empty page, not a document"
+        )
 
 
 def _refuse_link_page(root: Any) -> None:
