@@ -19,6 +19,7 @@ from rag.batching import shared_reader
 from rag.calibration import corpus_baseline, measure_baseline
 from rag.catalog import Catalog, open_catalog
 from rag.config import Settings, usable_folder
+from rag.counts import check as check_count
 from rag.embeddings import Embedder
 from rag.entities import Term, distinctive_terms, focus, unknown_names
 from rag.entities import check as check_names
@@ -397,7 +398,7 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
 
         return generate_answer(question, passages, settings, answer_checks(settings))
     reader = shared_reader()
-    return answer_extractive(
+    answer = answer_extractive(
         question,
         passages,
         reader,
@@ -405,6 +406,7 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
         max_sentences=settings.max_answer_sentences,
         dense_baseline=dense_baseline(settings),
     )
+    return check_count(answer, question)  # the reader cannot tell whether a count was given
 
 
 def dense_baseline(settings: Settings) -> float | None:

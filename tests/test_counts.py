@@ -1,0 +1,101 @@
+"""A question that asks for a count is answered only by citations that hold one (rag/counts.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rag
+from rag.config import Settings
+from rag.counts import asks_count, check, holds_count
+from rag.models import Answer, Citation
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("How many worker processes does gunicorn start if I don't pass -w?", True),
+        ("how  many characters does a ? match", True),
+        ("What is the maximum number of blueprints an application can register?", True),
+        ("What's the max number of presets?", True),
+        ("Which is the largest allowed number of targets?", True),
+        ("What is the minimum count of replicas?", True),
+        # A count is not what these ask for.
+        ("Which country received the largest number of refugees?", False),
+        ("Which environment variable sets the maximum heap size of the JVM?", False),
+        ("How much faster is Ninja than Make?", False),
+        ("How do I stop the build when many tests fail?", False),
+        ("Are the minimum and maximum values of an IntRange included?", False),
+    ],
+)
+def test_a_count_is_asked_by_how_many_and_the_maximum_number(question: str, asks: bool) -> None:
+    assert asks_count(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("By default, only 1 worker is started.", True),
+        ("? matches one character.", True),
+        ("The target is executed once.", True),
+        ("It may be registered several times.", True),
+        ("There is no limit on how many you register.", True),
+        ("Any number of commands can be nested.", True),
+        ("Both arguments are required.", True),
+        ("Twelve presets ship with it.", True),
+        ("Blueprints in Flask are intended for these cases:", False),
+        ("Someone may phone them.", False),  # "one" inside a word is no number
+        ("Registering them is often a good idea.", False),
+    ],
+)
+def test_a_count_is_a_digit_a_number_word_or_a_word_for_one(text: str, holds: bool) -> None:
+    assert holds_count(text) is holds
+
+
+def _answer(*texts: str) -> Answer:
+    citations = [
+        Citation(index=i + 1, source="a.md", text=t, start=0, end=len(t), score=0.9)
+        for i, t in enumerate(texts)
+    ]
+    return Answer(question="q", text=" ".join(texts), citations=citations, confidence=0.9)
+
+
+def test_an_answer_without_the_count_asked_for_is_a_refusal_showing_what_it_cited() -> None:
+    question = "How many blueprints can an application register?"
+    without = _answer("Blueprints in Flask are intended for these cases:", "They are modules.")
+    refused = check(without, question)
+    assert refused.refused and refused.citations == []
+    assert [c.text for c in refused.closest] == [c.text for c in without.citations]
+    # A count in any citation answers; another kind of question is never checked.
+    second = _answer("Blueprints group views.", "An application may register 12 of them.")
+    assert check(second, question) == second
+    assert check(without, "What are blueprints for?") == without
+    already = Answer(question="q", text="No.", refused=True)
+    assert check(already, question) == already
+
+
+def test_over_real_documents_a_count_is_answered_only_where_the_documents_give_one(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "workers.md").write_text(
+        "# Workers\n\nThe server starts 4 worker processes by default. Each worker handles "
+        "one request at a time.\n",
+        encoding="utf-8",
+    )
+    (docs / "plugins.md").write_text(
+        "# Plugins\n\nPlugins extend the server with new commands. A plugin is registered "
+        "in the configuration file and loaded when the server starts.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    counted = rag.answer("How many worker processes does the server start?", settings=settings)
+    assert not counted.refused and "4 worker processes" in counted.text
+    uncounted = rag.answer("How many plugins can the server register?", settings=settings)
+    assert uncounted.refused and uncounted.citations == []
+    assert any("plugin" in c.text.lower() for c in uncounted.closest)
+    # The same documents answer a question that asks for no count.
+    assert not rag.answer("How is a plugin registered?", settings=settings).refused
