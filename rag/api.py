@@ -19,7 +19,6 @@ from rag.batching import shared_reader
 from rag.calibration import corpus_baseline, measure_baseline
 from rag.catalog import Catalog, open_catalog
 from rag.config import Settings, usable_folder
-from rag.counts import check as check_count
 from rag.embeddings import Embedder
 from rag.entities import Term, distinctive_terms, focus, unknown_names
 from rag.entities import check as check_names
@@ -30,6 +29,7 @@ from rag.lexical import LexicalIndex
 from rag.loaders import UnreadableFile, load_document, opened_path
 from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
+from rag.numbers import check as check_number
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.source import IndexSource, describe, sync_folder
@@ -406,7 +406,7 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
         max_sentences=settings.max_answer_sentences,
         dense_baseline=dense_baseline(settings),
     )
-    return check_count(answer, question)  # the reader cannot tell whether a count was given
+    return check_number(answer, question)  # the reader cannot tell whether a number was given
 
 
 def dense_baseline(settings: Settings) -> float | None:

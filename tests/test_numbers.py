@@ -1,4 +1,5 @@
-"""A question that asks for a count is answered only by citations that hold one (rag/counts.py)."""
+"""A question that asks for a number (a count, a year, a version) is answered only by citations
+that hold one (rag/numbers.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 
 import rag
 from rag.config import Settings
-from rag.counts import asks_count, check, holds_count
 from rag.models import Answer, Citation
+from rag.numbers import asks_count, asks_year_or_version, check, holds_count, holds_number_asked
 
 
 @pytest.mark.parametrize(
@@ -53,6 +54,32 @@ def test_a_count_is_a_digit_a_number_word_or_a_word_for_one(text: str, holds: bo
     assert holds_count(text) is holds
 
 
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Which version added the --fresh option?", True),
+        ("In what year was the library first released?", True),
+        ("What release introduced blueprints?", True),
+        ("Which versions of Python are supported?", True),
+        ("When was the library first released?", False),  # "after the war" answers a when
+        ("In what century was it built?", False),  # "the first century"
+        ("What is a version control system?", False),
+    ],
+)
+def test_a_year_or_a_version_is_asked_by_what_year_and_which_version(
+    question: str, asks: bool
+) -> None:
+    assert asks_year_or_version(question) is asks
+
+
+def test_a_year_or_a_version_is_answered_by_a_digit_a_count_by_a_word_too() -> None:
+    assert holds_number_asked("Which version added it?", "Added in version 3.5.")
+    assert not holds_number_asked("Which version added it?", "It was added in version two.")
+    assert not holds_number_asked("Which version added it?", "The flag is new.")
+    assert holds_number_asked("How many are there?", "There are two.")
+    assert holds_number_asked("What does it do?", "It prints the help.")  # no number asked
+
+
 def _answer(*texts: str) -> Answer:
     citations = [
         Citation(index=i + 1, source="a.md", text=t, start=0, end=len(t), score=0.9)
@@ -71,6 +98,9 @@ def test_an_answer_without_the_count_asked_for_is_a_refusal_showing_what_it_cite
     second = _answer("Blueprints group views.", "An application may register 12 of them.")
     assert check(second, question) == second
     assert check(without, "What are blueprints for?") == without
+    versioned = check(second, "Which version added blueprints?")  # "12" is a digit
+    assert versioned == second
+    assert check(without, "Which version added blueprints?").refused
     already = Answer(question="q", text="No.", refused=True)
     assert check(already, question) == already
 
