@@ -260,12 +260,16 @@ class _Sentence:
 
 def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
     """The passages' sentences that may answer, best passage first, each once, each with the
-    unit it introduces: the reader judges what would be cited.
+    unit it introduces: the reader judges what would be cited. A sentence another passage
+    already holds word for word (a page included in two others, a paragraph repeated) is read
+    once, in the better-ranked passage: an answer never says it twice (``choose``), and each
+    copy took one of the ``READ`` places (CMake's reference includes its option lists twice).
 
     Headings, captions and code are left out; ``before`` is the span before a sentence (not a
     heading): the reader's context.
     """
     seen: set[tuple[str, int, int]] = set()
+    said: set[str] = set()
     out: list[_Sentence] = []
     for passage in passages:
         before = ""
@@ -279,8 +283,9 @@ def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
             elif span.kind in ANSWERING_KINDS:
                 whole = completed(passage, units, i)
                 key = (passage.chunk.source, whole.start, whole.end)
-                if key not in seen:
+                if key not in seen and _said(whole.text) not in said:
                     seen.add(key)
+                    said.add(_said(whole.text))
                     out.append(
                         _Sentence(passage, whole.start, whole.end, whole.text, before, whole.kind)
                     )

@@ -450,7 +450,7 @@ def test_each_sentence_is_read_with_its_title_and_the_sentence_before_it() -> No
     assert [logits[t] for t in texts] == pytest.approx([float(x) for x in expected], abs=1e-4)
 
 
-def test_a_sentence_in_two_overlapping_chunks_is_read_once() -> None:
+def test_a_sentence_in_two_chunks_or_two_documents_is_read_once() -> None:
     """Overlapping chunks of one document hold the same sentence at the same offsets: the
     reader judges it once (the better-ranked chunk's)."""
     text = "One sentence here. Another sentence stands right there."
@@ -458,8 +458,18 @@ def test_a_sentence_in_two_overlapping_chunks_is_read_once() -> None:
     overlap = replace(first, chunk=replace(first.chunk, id="another chunk"), score=0.5)
     found = candidate_sentences([first, overlap])
     assert [(s.passage, s.start) for s in found] == [(first, 0), (first, 19)]
-    other = passage("b.txt", text)  # the same offsets in another document: another sentence
-    assert len(candidate_sentences([first, other])) == 4
+    other = passage("b.txt", "One sentence here. A sentence only b.txt holds.")
+    # The same sentence in another document (an included page) is read once too, in the
+    # better-ranked passage; the other document's own sentence is read.
+    assert [(s.passage.chunk.source, s.text) for s in candidate_sentences([first, other])] == [
+        ("a.txt", "One sentence here."),
+        ("a.txt", "Another sentence stands right there."),
+        ("b.txt", "A sentence only b.txt holds."),
+    ]
+    assert [s.passage.chunk.source for s in candidate_sentences([other, first])][:2] == [
+        "b.txt",
+        "b.txt",
+    ]
 
 
 def test_a_sentence_is_completed_by_the_unit_it_introduces_even_the_last_one() -> None:
