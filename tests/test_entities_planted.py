@@ -1,7 +1,10 @@
 """Distinctive names (rag/entities.py) against a real BM25 index: a word that opens a sentence
 after a colon or semicolon may be capitalised as any word is, so it is no name; an answer about
 two codes stands when its citations together name both; and when no passage mentions the
-question's names, all of them are still read.
+question's names, all of them are still read. Also: a three-character code and a two-letter acronym opening
+the question are names, a name in exactly the rare share of chunks is distinctive, a
+four-letter stem names its derived words, a citation is read with the chunk that holds all of
+it, and a refusal shows three closest sentences.
 
 Tests written for deliberate bugs a review planted in rag/entities.py that the suite let
 through."""
@@ -10,7 +13,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.entities import Term, check, focus, unknown_names
+from rag.entities import (
+    RARE_SHARE,
+    Term,
+    check,
+    distinctive_terms,
+    focus,
+    mentions,
+    refuse,
+    unknown_names,
+)
 from rag.lexical import LexicalIndex
 from rag.models import Answer, Chunk, Citation, Passage
 
@@ -49,3 +61,81 @@ def test_when_no_passage_mentions_the_names_every_passage_is_read() -> None:
     assert focus(passages, [code]) == passages[:1]
     unseen = Term("Veloria999", "veloria999", "veloria999")
     assert focus(passages, [unseen]) == passages
+
+
+def _index(tmp_path: Path, special: dict[int, str]) -> LexicalIndex:
+    """A BM25 index of 100 chunks about pumps; chunk ``i`` also says ``special[i]``."""
+    lexical = LexicalIndex(tmp_path / "bm25")
+    rows = [
+        (f"c{i}", f"Pump {i} moves water through the pipe. {special.get(i, '')}")
+        for i in range(100)
+    ]
+    lexical.build(rows)
+    return lexical
+
+
+def _names(question: str, lexical: LexicalIndex) -> list[str]:
+    return [t.text for t in distinctive_terms(question, lexical.idf, len(lexical))]
+
+
+def test_a_three_character_code_the_index_lacks_is_distinctive(tmp_path: Path) -> None:
+    """A question about a short code ("B52") is checked against the code, not answered about
+    another one."""
+    lexical = _index(tmp_path, {})
+    assert _names("Which hangar holds the B52?", lexical) == ["B52"]
+    assert _names("Which hangar holds the B5?", lexical) == []  # too short to be a code
+
+
+def test_a_two_letter_acronym_opening_the_question_is_a_name(tmp_path: Path) -> None:
+    """An acronym counts as a name even as the question's first word ("EU rules ...")."""
+    lexical = _index(tmp_path, {7: "The EU funds it."})
+    assert _names("EU funding covers which pump?", lexical) == ["EU"]
+
+
+def test_a_name_held_by_exactly_the_rare_share_of_chunks_is_distinctive(tmp_path: Path) -> None:
+    """A name in 2 of 100 chunks (RARE_SHARE, "at most") is still distinctive."""
+    assert RARE_SHARE * 100 == 2
+    lexical = _index(tmp_path, {3: "Zorbex built it.", 4: "Zorbex built it."})
+    assert _names("Which pump did Zorbex build?", lexical) == ["Zorbex"]
+    lexical = _index(tmp_path, {3: "Zorbex built it.", 4: "Zorbex built it.", 5: "Zorbex."})
+    assert _names("Which pump did Zorbex build?", lexical) == []
+
+
+def test_a_four_letter_name_is_mentioned_by_a_word_derived_from_it() -> None:
+    """A four-letter name's stem ("Bali") is long enough to name its derived words
+    ("Balinese")."""
+    bali = Term("Bali", "bali", "bali")
+    assert mentions("Balinese dancers perform nightly.", bali)
+    assert not mentions("Dancers perform nightly.", bali)
+
+
+def test_a_citation_is_read_with_the_section_that_holds_all_of_it() -> None:
+    """A citation is read with the chunk it lies in, not an earlier chunk of the same document
+    that merely starts before it."""
+    first = "General care. Clean the filter monthly. Check the seals."
+    second = "Kosovo office. The filter costs twelve euros there."
+    doc = first + " " + second
+    at = len(first) + 1
+    chunks = [
+        Chunk(id="a", source="care.txt", start=0, end=len(first), text=first),
+        Chunk(id="b", source="care.txt", start=at, end=len(doc), text=second),
+    ]
+    cited = "The filter costs twelve euros there."
+    start = doc.index(cited)
+    citation = Citation(1, "care.txt", cited, start, start + len(cited), 0.7)
+    answer = Answer("What does the filter cost in Kosovo?", f"{cited} [1]", [citation])
+    kosovo = Term("Kosovo", "kosovo", "kosovo")
+    assert check(answer, [kosovo], [Passage(c, 1.0) for c in chunks]) == answer
+
+
+def test_a_refusal_shows_the_three_closest_sentences() -> None:
+    """A refused answer still shows up to three of the sentences it cited as closest."""
+    text = "One pump. Two pumps. Three pumps. Four pumps."
+    cites = [
+        Citation(i + 1, "p.txt", part, text.index(part), text.index(part) + len(part), 0.5)
+        for i, part in enumerate(["One pump.", "Two pumps.", "Three pumps.", "Four pumps."])
+    ]
+    answer = Answer("How many pumps does Zorbex own?", text, cites)
+    refused = refuse(answer)
+    assert refused.refused and refused.citations == []
+    assert refused.closest == cites[:3]
