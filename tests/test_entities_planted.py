@@ -1,10 +1,10 @@
 """Distinctive names (rag/entities.py) against a real BM25 index: a word that opens a sentence
 after a colon or semicolon may be capitalised as any word is, so it is no name; an answer about
 two codes stands when its citations together name both; and when no passage mentions the
-question's names, all of them are still read. Also: a three-character code and a two-letter acronym opening
-the question are names, a name in exactly the rare share of chunks is distinctive, a
-four-letter stem names its derived words, a citation is read with the chunk that holds all of
-it, and a refusal shows three closest sentences.
+question's names, all of them are still read. Also: a three-character code and a two-letter
+acronym opening the question are names, a name in exactly the rare share of chunks is
+distinctive, a four-letter stem names its derived words, a citation is read with the chunk that
+holds all of it, and a refusal shows three closest sentences.
 
 Tests written for deliberate bugs a review planted in rag/entities.py that the suite let
 through."""

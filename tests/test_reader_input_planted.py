@@ -1,9 +1,8 @@
-"""What the reader reads (rag/reader_input.py) with the shipped tokenizer: a long question is
-cut at a word's end, never inside a word, and a document's first line is its title only when it
-reads as a heading (not a line ending in a colon, not the document's only line), which a
-section path then starts with. A question of few characters but many tokens is cut too, one
-written over several lines is cut at a word end, and a Markdown heading's hashes are no part of
-the title.
+"""What the reader reads (rag/reader_input.py) with the shipped tokenizer: a long question is cut
+at a word's end, never inside a word, and a document's first line is its title only when it
+reads as a heading (not a line ending in a colon, not the document's only line), which a section
+path then starts with. A question of few characters but many tokens is cut too, one written over
+several lines is cut at a word end, and a Markdown heading's hashes are no part of the title.
 
 Tests written for deliberate bugs a review planted in rag/reader_input.py that the suite let
 through."""
