@@ -1,10 +1,12 @@
-"""Settings (rag/config.py) from a real environment: each variable reaches its setting (text
-ones without the spaces around them), keyword overrides win over the environment, the user's
-own offline switches are kept, a bound that must be exceeded refuses the bound itself, the
-default collection keeps the plain file names, and a file in the way of a folder is named.
+"""Settings (rag/config.py) from a real environment: each variable reaches its setting (text ones
+without the spaces around them), keyword overrides win over the environment, the user's own
+offline switches are kept, a bound that must be exceeded refuses the bound itself, the default
+collection keeps the plain file names, and a file in the way of a folder is named. Each range
+includes its upper bound, and a whole-number setting refuses fractions and booleans, k=0 and a
+collection name with '..' are refused, empty entries of RAG_TRUSTED_PROXIES are dropped, and a
+folder checked without create is not made.
 
-Tests written for deliberate bugs a review planted in rag/config.py that the suite let
-through."""
+Tests written for deliberate bugs a review planted in rag/config.py that the suite let through."""
 
 from __future__ import annotations
 
@@ -73,3 +75,54 @@ def test_a_file_in_the_way_of_a_folder_is_named(tmp_path: Path) -> None:
         f"RAG_STORE_DIR={tmp_path / 'store' / 'sub'} cannot be a folder: {tmp_path / 'store'} "
         "is a file. Set RAG_STORE_DIR to a folder you can write."
     )
+
+
+def test_each_numeric_setting_accepts_its_upper_bound() -> None:
+    """A setting at the top of its documented range (RAG_K=50) is accepted, not refused."""
+    assert Settings(k=50).k == 50
+    assert Settings().resolve_k(50) == 50
+    assert Settings(chat_concurrency=64).chat_concurrency == 64
+    with pytest.raises(ConfigError, match="k must be a whole number from 1 to 50"):
+        Settings(k=51)
+
+
+def test_a_whole_number_setting_refuses_fractions_and_booleans() -> None:
+    """RAG_K and its kind take whole numbers only: 2.5 or True (the Python API) is refused."""
+    with pytest.raises(ConfigError, match="k must be a whole number"):
+        Settings(k=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="k must be a whole number"):
+        Settings(k=True)
+    with pytest.raises(ConfigError, match="llm_timeout must be a number above 0"):
+        Settings(llm_timeout=True)
+
+
+def test_k_of_zero_is_refused() -> None:
+    """RAG_K=0 (no passages to answer from) is refused with the range, not accepted."""
+    with pytest.raises(ConfigError, match="k must be a whole number from 1 to 50"):
+        Settings(k=0)
+    with pytest.raises(ConfigError, match="k must be a whole number from 1 to 50"):
+        Settings().resolve_k(0)
+
+
+def test_a_collection_name_with_two_dots_in_a_row_is_refused() -> None:
+    """RAG_COLLECTION="team..docs" (which Chroma refuses) is refused up front, naming the rule."""
+    assert Settings(collection="team.docs").collection == "team.docs"
+    with pytest.raises(ConfigError, match=r"RAG_COLLECTION='team\.\.docs'"):
+        Settings(collection="team..docs")
+
+
+def test_empty_entries_of_the_trusted_proxies_are_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RAG_TRUSTED_PROXIES="10.0.0.1, ,10.0.0.2," trusts those two addresses and nothing else."""
+    monkeypatch.setenv("RAG_TRUSTED_PROXIES", "10.0.0.1, ,10.0.0.2,")
+    assert Settings.from_env().trusted_proxies == ("10.0.0.1", "10.0.0.2")
+
+
+def test_a_folder_checked_without_create_is_not_made(tmp_path: Path) -> None:
+    """Checking a setting's folder with create=False leaves the disk as it was."""
+    wanted = tmp_path / "store" / "inner"
+    usable_folder(wanted, "RAG_STORE_DIR", create=False)
+    assert not (tmp_path / "store").exists()
+    usable_folder(wanted, "RAG_STORE_DIR")
+    assert wanted.is_dir()
