@@ -1,12 +1,17 @@
 """The Chroma store (rag/store.py) on a real local store in tmp_path: chunks fetched by id come
 back in the order asked, each with its own vector, a store of more chunks than one page of
 Chroma reads lists every id and every chunk, and a store written before the embedding was
-recorded is taken as the fp32 model's.
+recorded is taken as the fp32 model's. A proxy's 403 asks for a token, a refused connection
+wrapped in the client's error is an unreachable server, a failure is quoted by its first line,
+and a nearly full disk (a real tmpfs) is named.
 
 Tests written for deliberate bugs a review planted in rag/store.py that the suite let through."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +21,8 @@ from rag.config import Settings
 from rag.embeddings import embedding_id
 from rag.errors import StoreError
 from rag.models import Chunk
-from rag.store import _PAGE, VectorStore
+from rag.store import _PAGE, LOW_DISK_BYTES, VectorStore, failed_while, failure_cause
+from tests.tmpfs import run_on_tmpfs
 
 
 def chunk(i: int) -> Chunk:
@@ -57,3 +63,71 @@ def test_a_store_that_records_no_embedding_holds_the_fp32_models_vectors(tmp_pat
     store.check_embedding(embedding_id("onnx"))
     with pytest.raises(StoreError, match="run rag ingest to re-embed"):
         store.check_embedding(embedding_id("onnx-int8"))
+
+
+@pytest.fixture
+def forbids_everything() -> Iterator[str]:
+    """A server (a token-checking proxy) that answers every request with 403 Forbidden."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body><h1>403 Forbidden</h1></body></html>"
+            self.send_response(403)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_that_forbids_us_asks_for_a_token(forbids_everything: str, tmp_path: Path) -> None:
+    """A proxy answering 403 to a client without a token is reported as asking for one."""
+    with pytest.raises(StoreError) as failed:
+        VectorStore(Settings(store_dir=tmp_path / "store", chroma_url=forbids_everything))
+    assert "asks for a token (HTTP 403): set RAG_CHROMA_TOKEN" in str(failed.value)
+
+
+def test_an_unreachable_server_is_named_behind_a_wrapping_error() -> None:
+    """A refused connection that the client wraps in its own error is still reported as an
+    unreachable server, with what to check."""
+    try:
+        try:
+            raise ConnectionRefusedError(111, "Connection refused")
+        except ConnectionRefusedError as exc:
+            raise RuntimeError("the request failed") from exc
+    except RuntimeError as wrapped:
+        cause = failure_cause("http://127.0.0.1:9", wrapped)
+    assert cause is not None and "is not reachable (the request failed)" in str(cause)
+
+
+def test_a_failure_is_reported_by_the_first_line_of_its_message() -> None:
+    """A Chroma failure's one-line report quotes the first line of its error."""
+    exc = RuntimeError("disk I/O error\n  at segment 7\n  at compaction")
+    message = failed_while("/srv/store/chroma", "searching", exc)
+    assert "(RuntimeError: disk I/O error): run rag ingest" in message
+    assert "compaction" not in message
+
+
+def test_a_store_on_a_nearly_full_disk_names_the_full_disk(tmp_path: Path) -> None:
+    """A Chroma failure on a disk with less than LOW_DISK_BYTES left says the disk is full."""
+    assert LOW_DISK_BYTES > 8 * 1024 * 1024
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom rag.store import failure_cause\n"
+        "store = Path(sys.argv[1]) / 'store'\nstore.mkdir()\n"
+        "print(type(failure_cause(str(store), RuntimeError('Error in compaction'))).__name__)\n"
+    )
+    done = run_on_tmpfs(tmp_path / "disk", "size=8m", code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "DiskFullError"
