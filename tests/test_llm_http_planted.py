@@ -1,28 +1,47 @@
-"""The model server's HTTP client (rag/llm_http.py) against a real HTTP server on 127.0.0.1:
-the deadline counts from the request (a server slow to send its headers has less time for its
-body), the size cap counts the whole reply however small its pieces, only the first bytes of a
-reply are kept, either token-cap field sets the cap, and a cut reply is found behind an error
-raised while handling it.
+"""The model server's HTTP client (rag/llm_http.py) against a real HTTP server on 127.0.0.1: the
+deadline counts from the request (a server slow to send its headers has less time for its body),
+the size cap counts the whole reply however small its pieces, only the first bytes of a reply
+are kept, either token-cap field sets the cap, and a cut reply is found behind an error raised
+while handling it. Also: a boolean token cap is no cap, header reads wait at most what is left
+of the deadline and none once it passed, the cap is exact to the byte, a gzip bomb is cut
+without unpacking it whole, a reply labelled identity is read, and a server on *.localhost
+bypasses the proxy.
 
 Tests written for deliberate bugs a review planted in rag/llm_http.py that the suite let
 through."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
-from rag.llm_http import KEPT_BYTES, ReplyTooLarge, asked_tokens, http_client, reply_cap, too_large
+from rag.llm_http import (
+    DEFAULT_TOKENS,
+    KEPT_BYTES,
+    ReplyTooLarge,
+    _HeaderDeadline,
+    asked_tokens,
+    environment_proxy,
+    http_client,
+    reply_cap,
+    too_large,
+)
+
+BOMB = gzip.compress(bytes(64 * 2**20), compresslevel=9)
 
 
 class Server:
-    """Serves the reply named by the request's path (``/late``, ``/pieces``, ``/text``)."""
+    """Serves the reply named by the request's path (``/late``, ``/bytes/N``, ``/bomb``,
+    ``/identity``, ``/pieces``, ``/text``)."""
 
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +54,13 @@ class Server:
                     if self.path == "/late":  # headers after 0.8 s, the body over 0.5 s more
                         time.sleep(0.8)
                         self.pieces([b"x" * 10] * 10, 0.05)
+                    elif self.path.startswith("/bytes/"):  # exactly N bytes, in 4 KiB pieces
+                        size = int(self.path.rsplit("/", 1)[1])
+                        self.pieces([b"z" * min(4096, size - i) for i in range(0, size, 4096)], 0)
+                    elif self.path == "/bomb":  # 64 MiB of zeros packed into 64 KiB of gzip
+                        self.pieces([BOMB], 0.0, encoding="gzip")
+                    elif self.path == "/identity":  # plain text, labelled as such
+                        self.pieces([b"plain"], 0.0, encoding="identity")
                     elif self.path == "/pieces":  # 100 KiB in pieces of 1 KiB
                         self.pieces([b"y" * 1024] * 100, 0.0)
                     else:  # 1,500 bytes of text in ten pieces
@@ -42,9 +68,11 @@ class Server:
                 except OSError:
                     return  # the client hung up
 
-            def pieces(self, parts: list[bytes], pause: float) -> None:
+            def pieces(self, parts: list[bytes], pause: float, encoding: str = "") -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/plain")
+                if encoding:
+                    self.send_header("content-encoding", encoding)
                 self.send_header("content-length", str(sum(len(p) for p in parts)))
                 self.end_headers()
                 for part in parts:
@@ -118,3 +146,75 @@ def test_a_cut_reply_is_found_behind_an_error_raised_while_handling_it() -> None
     except RuntimeError as exc:
         wrapped = exc
     assert isinstance(too_large(wrapped), ReplyTooLarge)
+
+
+def test_a_boolean_token_cap_is_no_cap() -> None:
+    """ "max_tokens": true names no token cap: the reply gets the default cap, not one token's."""
+    request = httpx.Request("POST", "http://127.0.0.1/v1", json={"max_tokens": True})
+    assert asked_tokens(request) == DEFAULT_TOKENS
+
+
+def test_headers_still_awaited_after_their_deadline_time_out() -> None:
+    """Once the request's deadline has passed, a read of its headers is refused as a timeout
+    at once (the openai client's timeout error), with no grace."""
+    deadline = _HeaderDeadline()
+    deadline.at = time.monotonic() - 0.01
+    with pytest.raises(httpcore.ReadTimeout, match="did not arrive before its deadline"):
+        deadline.left(5.0, httpcore.ReadTimeout)
+
+
+def test_a_read_of_the_headers_waits_at_most_what_is_left_of_the_deadline() -> None:
+    """A server that goes silent mid-headers is waited for until the request's deadline, not
+    for a whole per-read timeout more."""
+    deadline = _HeaderDeadline()
+    assert deadline.left(30.0, httpcore.ReadTimeout) == 30.0  # no request: the read's own
+    deadline.at = time.monotonic() + 1.0
+    left = deadline.left(30.0, httpcore.ReadTimeout)
+    assert left is not None and 0 < left <= 1.0
+    left = deadline.left(None, httpcore.ReadTimeout)
+    assert left is not None and 0 < left <= 1.0
+
+
+def test_a_reply_of_exactly_the_cap_passes_and_one_byte_more_is_cut(server: Server) -> None:
+    """The size cap is exact: a reply of reply_cap bytes is read whole, one byte more is cut."""
+    cap = reply_cap(1)
+    client, _ = http_client(10.0)
+    with client:
+        reply = client.post(f"{server.url}/bytes/{cap}", json={"max_tokens": 1})
+        assert len(reply.content) == cap
+        with pytest.raises(ReplyTooLarge):
+            client.post(f"{server.url}/bytes/{cap + 1}", json={"max_tokens": 1})
+
+
+def test_a_gzip_bomb_is_cut_without_unpacking_it_whole(server: Server) -> None:
+    """A gzip reply whose pieces unpack to 64 MiB is cut at the cap having unpacked little more
+    than the cap: one answer cannot take the memory."""
+    client, _ = http_client(30.0)
+    tracemalloc.start()
+    try:
+        with client, pytest.raises(ReplyTooLarge):
+            client.post(f"{server.url}/bomb", json={"max_tokens": 1})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, peak
+
+
+def test_a_reply_labelled_identity_is_read_as_it_is(server: Server) -> None:
+    """A server that labels its plain reply "Content-Encoding: identity" is answered, not
+    refused as an encoding that was not asked for."""
+    client, _ = http_client(10.0)
+    with client:
+        assert client.post(f"{server.url}/identity", json={"max_tokens": 10}).content == b"plain"
+
+
+def test_a_model_server_on_a_localhost_subdomain_is_reached_directly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a network's proxy in the environment, a model server on *.localhost (this machine)
+    is still reached directly; a server elsewhere goes through the proxy."""
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert environment_proxy("http://llm.localhost:8000/v1") is None
+    assert environment_proxy("http://llm.example:8000/v1") == "http://proxy.corp:3128"
