@@ -3,7 +3,8 @@ back in the order asked, each with its own vector, a store of more chunks than o
 Chroma reads lists every id and every chunk, and a store written before the embedding was
 recorded is taken as the fp32 model's. A proxy's 403 asks for a token, a refused connection
 wrapped in the client's error is an unreachable server, a failure is quoted by its first line,
-and a nearly full disk (a real tmpfs) is named.
+and a nearly full disk (a real tmpfs) is named, and a lease marker is renewed only by its own
+holder.
 
 Tests written for deliberate bugs a review planted in rag/store.py that the suite let through."""
 
@@ -131,3 +132,15 @@ def test_a_store_on_a_nearly_full_disk_names_the_full_disk(tmp_path: Path) -> No
     done = run_on_tmpfs(tmp_path / "disk", "size=8m", code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "DiskFullError"
+
+
+def test_a_lease_marker_is_renewed_only_by_its_own_holder(tmp_path: Path) -> None:
+    """A writer whose lease marker was replaced by another's cannot renew (overwrite) the
+    other's: the renewal goes to its own marker's id or nowhere."""
+    store = VectorStore(Settings(store_dir=tmp_path / "store"))
+    mine = store.create_marker("docs__lease", {"holder": "me"})
+    assert mine is not None and store.create_marker("docs__lease", {"holder": "you"}) is None
+    assert not store.set_marker("docs__lease", "an-old-marker-id", {"holder": "intruder"})
+    assert store.marker("docs__lease") == (mine, {"holder": "me"})
+    assert store.set_marker("docs__lease", mine, {"holder": "me", "renewed": 1})
+    assert store.marker("docs__lease") == (mine, {"holder": "me", "renewed": 1})
