@@ -41,7 +41,7 @@ BOMB = gzip.compress(bytes(64 * 2**20), compresslevel=9)
 
 class Server:
     """Serves the reply named by the request's path (``/late``, ``/bytes/N``, ``/bomb``,
-    ``/identity``, ``/pieces``, ``/text``)."""
+    ``/identity``, ``/upper-gzip``, ``/pieces``, ``/text``)."""
 
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
@@ -61,6 +61,8 @@ class Server:
                         self.pieces([BOMB], 0.0, encoding="gzip")
                     elif self.path == "/identity":  # plain text, labelled as such
                         self.pieces([b"plain"], 0.0, encoding="identity")
+                    elif self.path == "/upper-gzip":  # gzip, its name in capitals
+                        self.pieces([gzip.compress(b"packed")], 0.0, encoding="GZIP")
                     elif self.path == "/pieces":  # 100 KiB in pieces of 1 KiB
                         self.pieces([b"y" * 1024] * 100, 0.0)
                     else:  # 1,500 bytes of text in ten pieces
@@ -218,3 +220,29 @@ def test_a_model_server_on_a_localhost_subdomain_is_reached_directly(
     monkeypatch.delenv("no_proxy", raising=False)
     assert environment_proxy("http://llm.localhost:8000/v1") is None
     assert environment_proxy("http://llm.example:8000/v1") == "http://proxy.corp:3128"
+
+
+def test_an_encoding_named_in_capitals_is_unpacked(server: Server) -> None:
+    """ "Content-Encoding: GZIP" is gzip (names of encodings ignore case): the reply is read."""
+    client, _ = http_client(10.0)
+    with client:
+        assert client.post(f"{server.url}/upper-gzip", json={"max_tokens": 10}).content == b"packed"
+
+
+@pytest.fixture
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_the_proxy_settings_of_the_environment_are_followed(no_proxies: pytest.MonkeyPatch) -> None:
+    """ALL_PROXY serves any scheme, a proxy named without a scheme is an http:// one, NO_PROXY
+    exempts its hosts, and a loopback address written as IPv4-mapped IPv6 stays direct."""
+    no_proxies.setenv("ALL_PROXY", "proxy.corp:3128")
+    assert environment_proxy("https://llm.example/v1") == "http://proxy.corp:3128"
+    assert environment_proxy("http://[::ffff:127.0.0.1]:8000/v1") is None
+    no_proxies.setenv("NO_PROXY", "llm.example")
+    assert environment_proxy("https://llm.example/v1") is None
+    assert environment_proxy("https://other.example/v1") == "http://proxy.corp:3128"

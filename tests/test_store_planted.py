@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -144,3 +145,30 @@ def test_a_lease_marker_is_renewed_only_by_its_own_holder(tmp_path: Path) -> Non
     assert store.marker("docs__lease") == (mine, {"holder": "me"})
     assert store.set_marker("docs__lease", mine, {"holder": "me", "renewed": 1})
     assert store.marker("docs__lease") == (mine, {"holder": "me", "renewed": 1})
+
+
+def test_a_chunk_comes_back_with_everything_it_was_stored_with(tmp_path: Path) -> None:
+    """A chunk read back from the store keeps its page, title, section path and kinds (the
+    reader and the citations show them)."""
+    text = "The relief valve opens at 4 bar."
+    stored = Chunk(
+        "c1",
+        "manual.pdf",
+        10,
+        10 + len(text),
+        text,
+        page=3,
+        sentences=((0, len(text)),),
+        title="Pump manual",
+        section="Pump manual > Valves",
+        kinds=("text",),
+    )
+    store = VectorStore(Settings(store_dir=tmp_path / "store"))
+    store.add([stored], np.eye(1, 8, dtype=np.float32), ["h1"])
+    assert store.get(["c1"])[0] == [stored]
+
+
+def test_a_server_that_times_out_is_said_not_to_answer() -> None:
+    """A read timeout from the Chroma server is reported as a server that did not answer."""
+    cause = failure_cause("http://127.0.0.1:9", httpx.ReadTimeout("timed out"))
+    assert cause is not None and "did not answer within" in str(cause)
