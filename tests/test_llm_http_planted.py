@@ -4,8 +4,9 @@ the size cap counts the whole reply however small its pieces, only the first byt
 are kept, either token-cap field sets the cap, and a cut reply is found behind an error raised
 while handling it. Also: a boolean token cap is no cap, header reads wait at most what is left
 of the deadline and none once it passed, the cap is exact to the byte, a gzip bomb is cut
-without unpacking it whole, a reply labelled identity is read, and a server on *.localhost
-bypasses the proxy.
+without unpacking it whole, a reply labelled identity is read, a reply whose encoding is named
+in capitals is unpacked, a server on *.localhost bypasses the proxy, and the environment's proxy
+settings (ALL_PROXY, a proxy without a scheme, NO_PROXY, IPv4-mapped loopback) are followed.
 
 Tests written for deliberate bugs a review planted in rag/llm_http.py that the suite let
 through."""

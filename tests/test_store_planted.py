@@ -4,7 +4,8 @@ Chroma reads lists every id and every chunk, and a store written before the embe
 recorded is taken as the fp32 model's. A proxy's 403 asks for a token, a refused connection
 wrapped in the client's error is an unreachable server, a failure is quoted by its first line,
 and a nearly full disk (a real tmpfs) is named, and a lease marker is renewed only by its own
-holder.
+holder, a chunk comes back with everything it was stored with, and a server's read timeout is
+said not to answer.
 
 Tests written for deliberate bugs a review planted in rag/store.py that the suite let through."""
 
