@@ -4,8 +4,8 @@ Chroma reads lists every id and every chunk, and a store written before the embe
 recorded is taken as the fp32 model's. A proxy's 403 asks for a token, a refused connection
 wrapped in the client's error is an unreachable server, a failure is quoted by its first line,
 and a nearly full disk (a real tmpfs) is named, and a lease marker is renewed only by its own
-holder, a chunk comes back with everything it was stored with, and a server's read timeout is
-said not to answer.
+holder, a chunk comes back with everything it was stored with, a server's read timeout is said
+not to answer, and every stored text is known however many are asked.
 
 Tests written for deliberate bugs a review planted in rag/store.py that the suite let through."""
 
@@ -173,3 +173,16 @@ def test_a_server_that_times_out_is_said_not_to_answer() -> None:
     """A read timeout from the Chroma server is reported as a server that did not answer."""
     cause = failure_cause("http://127.0.0.1:9", httpx.ReadTimeout("timed out"))
     assert cause is not None and "did not answer within" in str(cause)
+
+
+def test_every_stored_text_is_known_however_many_are_asked(tmp_path: Path) -> None:
+    """A sync asking about more than 500 chunk texts at once learns of every stored one (none
+    is embedded again for falling between two look-ups)."""
+    store = VectorStore(Settings(store_dir=tmp_path / "store"))
+    count = 1001
+    chunks = [chunk(i) for i in range(count)]
+    vectors = np.random.default_rng(0).random((count, 8), dtype=np.float32)
+    hashes = [f"h{i:05d}" for i in range(count)]
+    store.add(chunks, vectors, hashes)
+    assert store.known_text_hashes([*hashes, "unknown"]) == set(hashes)
+    assert set(store.embeddings_by_text_hash(hashes)) == set(hashes)
