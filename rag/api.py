@@ -398,7 +398,7 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
 
         return generate_answer(question, passages, settings, answer_checks(settings))
     reader = shared_reader()
-    answer = answer_extractive(
+    return answer_extractive(
         question,
         passages,
         reader,
@@ -406,7 +406,6 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
         max_sentences=settings.max_answer_sentences,
         dense_baseline=dense_baseline(settings),
     )
-    return check_number(answer, question)  # the reader cannot tell whether a number was given
 
 
 def dense_baseline(settings: Settings) -> float | None:
@@ -496,10 +495,15 @@ def checked(answer: Answer, retrieved: Retrieved) -> Answer:
 
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
     """The answering step: the configured backend's answer, under the question as asked,
-    refused if it is not about the question's distinctive names (rag/entities.py)."""
+    refused if it is not about the question's distinctive names (rag/entities.py) or, from
+    the reader, if it lacks the number the question asks for (rag/numbers.py: the question as
+    asked, not a follow-up's standalone form, which holds the previous question's words)."""
     if retrieved.unknown:  # refused whatever the answer: no model call for it
         settings = settings.with_(llm="extractive")
-    return checked(answer_from_passages(retrieved.query, retrieved.read, settings), retrieved)
+    answer = checked(answer_from_passages(retrieved.query, retrieved.read, settings), retrieved)
+    if settings.llm == "extractive":  # a generative model reads the number (or its absence)
+        answer = check_number(answer, retrieved.question)
+    return answer
 
 
 def again_if_reopened(step: Callable[[], T]) -> T:

@@ -129,3 +129,24 @@ def test_over_real_documents_a_count_is_answered_only_where_the_documents_give_o
     assert any("plugin" in c.text.lower() for c in uncounted.closest)
     # The same documents answer a question that asks for no count.
     assert not rag.answer("How is a plugin registered?", settings=settings).refused
+
+
+def test_a_follow_up_is_checked_for_the_number_it_asks_not_the_one_asked_before(
+    tmp_path: Path,
+) -> None:
+    """A follow-up borrows the previous question's words to retrieve ("How do I change it?"
+    after "How many ...?"); the number check reads only the question as asked."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "workers.md").write_text(
+        "# Workers\n\nThe server starts worker processes to handle requests.\n\n"
+        "## Choosing their number\n\nSet the --workers option on the command line to choose "
+        "another value.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    first = "How many worker processes does the server start?"
+    assert rag.answer(first, settings=settings).refused  # the documents give no number
+    follow_up = rag.answer("How do I change it?", history=[(first, "")], settings=settings)
+    assert not follow_up.refused  # checked as "How do I change it?": no number asked
