@@ -77,3 +77,70 @@ def test_trailing_spaces_go_from_the_last_line_too() -> None:
     assert normalise("The valve opens.  \r\n\r\n  \t") == "The valve opens."
     assert normalise("First line \t\nlast line  \t") == "First line\nlast line"
     assert normalise(" " * 100_000) == ""  # linear: no regex over the run of spaces
+
+
+def test_a_subheading_inside_a_description_stays_under_its_term(tmp_path: Path) -> None:
+    """A term sits half a level below the open heading: a smaller heading in its description
+    is part of the description, so its blocks keep the term in their path."""
+    path = tmp_path / "tools.html"
+    path.write_text(
+        "<html><body><h1>Tools</h1><h2>Options</h2><dl><dt>--fast</dt><dd><h3>Speed</h3>"
+        "<p>Runs fast.</p></dd></dl></body></html>",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert [(b.path, document.text[b.start : b.end]) for b in document.blocks][-2:] == [
+        (("Tools", "Options", "--fast", "Speed"), "Speed"),
+        (("Tools", "Options", "--fast", "Speed"), "Runs fast."),
+    ]
+
+
+def test_a_soft_hyphen_in_a_heading_leaves_its_title_and_path(tmp_path: Path) -> None:
+    """Invisible characters go from headings too: the title and the section path a search and
+    a citation show read "Pumproom", not "Pump\\u00adroom"."""
+    path = tmp_path / "pumps.html"
+    path.write_text(
+        "<html><body><h1>Pump&shy;room</h1><p>The relief valve opens at 4 bar.</p></body></html>",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert document.title == "Pumproom"
+    assert [b.path for b in document.blocks] == [("Pumproom",), ("Pumproom",)]
+
+
+def test_a_nul_byte_past_the_first_few_bytes_still_marks_a_binary_file(tmp_path: Path) -> None:
+    """Any NUL in the first 8 KB makes a file binary, not only one at its start: a text header
+    followed by binary data is skipped, not indexed with its NUL bytes."""
+    path = tmp_path / "dump.txt"
+    path.write_bytes(b"Pump log exported on 2026-12-01 by the controller.\n" + b"\x00\x01" * 50)
+    with pytest.raises(UnreadableFile, match=r"^binary file \(not text\)$"):
+        load_document(path)
+
+
+def test_text_that_is_not_utf8_names_the_first_bad_byte(tmp_path: Path) -> None:
+    """The reason points at the first byte that is not UTF-8, so the user can find it."""
+    path = tmp_path / "menu.txt"
+    path.write_bytes("Caf\u00e9 au lait".encode("latin-1"))
+    with pytest.raises(UnreadableFile, match=r"^not UTF-8 text \(byte 3\): save it as UTF-8$"):
+        load_document(path)
+
+
+def test_a_paragraph_naming_an_example_is_its_caption(tmp_path: Path) -> None:
+    path = tmp_path / "valves.md"
+    path.write_text("# Valves\n\nExample 3: Opening the relief valve.\n", encoding="utf-8")
+    document = load_document(path)
+    assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", "Valves"),
+        ("caption", "Example 3: Opening the relief valve."),
+    ]
+
+
+def test_code_indented_as_a_whole_loses_the_common_indent(tmp_path: Path) -> None:
+    """An HTML page's <pre> indented with its markup keeps its lines' own indentation only."""
+    path = tmp_path / "setup.html"
+    path.write_text(
+        "<html><body><h1>Setup</h1><pre>    if ready:\n        start()\n</pre></body></html>",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert document.text == "Setup\n\nif ready:\n    start()"

@@ -81,3 +81,27 @@ def test_every_markup_suffix_has_the_markup_size_cap(settings: Settings, tmp_pat
         "page.htm": "0.2 MB is over the 0.1 MB limit for an HTML file "
         "(raise RAG_MAX_HTML_MB to index it)",
     }
+
+
+def test_a_file_of_no_break_spaces_has_no_text(tmp_path: Path) -> None:
+    """No-break spaces are white space to a reader: a file of them holds no text to index."""
+    (tmp_path / "nbsp.txt").write_text("\u00a0\u00a0\n\u00a0\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match=r"^no text found$"):
+        load_document(tmp_path / "nbsp.txt")
+
+
+def test_a_folder_named_through_a_link_holds_its_own_files(tmp_path: Path) -> None:
+    """``within`` may be a link to the documents folder: its files are inside it."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The relief valve opens at 4 bar.", encoding="utf-8")
+    (tmp_path / "link").symlink_to(folder, target_is_directory=True)
+    document = load_document(tmp_path / "link" / "a.txt", within=tmp_path / "link")
+    assert document.text == "The relief valve opens at 4 bar."
+
+
+def test_a_file_without_a_suffix_is_refused_as_of_no_type(tmp_path: Path) -> None:
+    """The reason names a missing suffix as "(none)", not as an empty word."""
+    (tmp_path / "README").write_text("The relief valve opens at 4 bar.", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match=r"^unsupported type \(none\)$"):
+        load_document(tmp_path / "README")
