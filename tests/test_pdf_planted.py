@@ -156,3 +156,23 @@ def test_a_short_line_followed_by_lower_case_continues_its_sentence() -> None:
     text = "Tanks.\nThe valve\nopens at 4 bar when the pump starts up."
     assert unwrap_lines(text) == "Tanks.\nThe valve opens at 4 bar when the pump starts up."
 
+
+def test_each_paragraph_of_a_page_is_a_block_of_its_own(tmp_path: Path) -> None:
+    """Blocks are paragraphs, as in every other format: a blank line on a page ends one (the
+    paragraph pattern ran to the page's end, its dot matching the blank line too)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    pdf.add_page()
+    pdf.start_section("Pumps")
+    pdf.multi_cell(0, 10, "Pumps move the water.")
+    pdf.cell(0, 10, " ", new_x="LMARGIN", new_y="NEXT")  # a line of white space: a blank line
+    pdf.multi_cell(0, 10, "They run on power.")
+    pdf.output(str(tmp_path / "p.pdf"))
+    document = load_document(tmp_path / "p.pdf")
+    assert document.text == "Pumps move the water.\n\nThey run on power."
+    assert [(b.path, document.text[b.start : b.end]) for b in document.blocks] == [
+        (("Pumps",), "Pumps move the water."),
+        (("Pumps",), "They run on power."),
+    ]

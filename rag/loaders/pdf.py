@@ -21,7 +21,7 @@ _HYPHENATED = re.compile(r"(?<=[^\W\d_])-$")
 # Lines at least this share of a page's longest line were wrapped by the layout, not the author.
 _FULL_LINE = 0.6
 _MAX_OUTLINE_DEPTH = 12
-_PARAGRAPH = re.compile(r"[^\n](?:.|\n(?!\n))*", re.DOTALL)
+_PARAGRAPH = re.compile(r"[^\n](?:.|\n(?!\n))*")
 
 
 def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
