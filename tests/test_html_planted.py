@@ -211,3 +211,13 @@ def test_a_block_with_long_text_outside_its_links_is_no_navigation_bar(tmp_path:
         "</p></main>",
     )
     assert document.text.endswith("the relief valve opens at 4 bar.")
+
+
+def test_a_heading_inside_a_list_item_is_a_line_of_its_own(tmp_path: Path) -> None:
+    """A list read as one block keeps a heading in an item apart from the words around it
+    (its end broke no line: "Opens</h4>at 4 bar" read "Opensat 4 bar")."""
+    document = read(
+        tmp_path,
+        "<main><h1>Valves</h1><ul><li>Relief<h4>Opens</h4>at 4 bar</li><li>Check</li></ul></main>",
+    )
+    assert document.text == "Valves\n\nRelief\nOpens\nat 4 bar\nCheck"

@@ -419,7 +419,7 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                         flush(kind)
                         continue
                 if container:
-                    if name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
+                    if name in _PARAGRAPH_TAGS or name in _LINE_TAGS or name in _HEADINGS:
                         pieces.append(1)
                 elif name in _PARAGRAPH_TAGS or name in _CAPTIONS or id(node) in sections:
                     flush("caption" if name in _CAPTIONS else "paragraph")
