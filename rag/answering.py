@@ -283,9 +283,10 @@ def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
             elif span.kind in ANSWERING_KINDS:
                 whole = completed(passage, units, i)
                 key = (passage.chunk.source, whole.start, whole.end)
-                if key not in seen and _said(whole.text) not in said:
+                text = _said(whole.text)
+                if key not in seen and text not in said:
                     seen.add(key)
-                    said.add(_said(whole.text))
+                    said.add(text)
                     out.append(
                         _Sentence(passage, whole.start, whole.end, whole.text, before, whole.kind)
                     )

@@ -37,9 +37,9 @@ from rag.store import StoreReopenedError, VectorStore, check_store_folder
 from rag.sync import (
     Progress,
     Syncer,
+    byte_cap,
     disagreement,
     refresh_lexical,
-    size_cap,
     size_problem,
     unchanged_report,
     writer_busy,
@@ -599,8 +599,7 @@ def check_document(path: str | Path, *, settings: Settings | None = None) -> Non
         too_big = size_problem(path, path.stat().st_size, settings)
         if too_big:
             raise DocumentsError(too_big)
-        cap = int(size_cap(path, settings)[0] * 1024 * 1024)  # held as it reads: it may grow
-        load_document(path, settings.max_parse_seconds, max_bytes=cap)
+        load_document(path, settings.max_parse_seconds, max_bytes=byte_cap(path, settings))
     except UnreadableFile as exc:
         raise DocumentsError(str(exc)) from exc
     except OSError as exc:

@@ -67,20 +67,27 @@ def holds_count(text: str) -> bool:
     return bool(_COUNT.search(text))
 
 
+def _number_asked(question: str) -> re.Pattern[str] | None:
+    """What a text must match to hold the number ``question`` asks for; None if it asks none."""
+    if asks_count(question):
+        return _COUNT
+    if asks_year_or_version(question):
+        return _DIGIT
+    return None
+
+
 def holds_number_asked(question: str, text: str) -> bool:
     """Whether ``text`` holds the kind of number ``question`` asks for (True if it asks none)."""
-    if asks_count(question):
-        return holds_count(text)
-    if asks_year_or_version(question):
-        return bool(_DIGIT.search(text))
-    return True
+    wanted = _number_asked(question)
+    return wanted is None or bool(wanted.search(text))
 
 
 def check(answer: Answer, question: str) -> Answer:
     """``answer``, or its refusal when ``question`` asks for a number that none of its
     citations holds."""
-    if answer.refused or not answer.citations:
+    wanted = _number_asked(question)
+    if wanted is None or answer.refused or not answer.citations:
         return answer
-    if any(holds_number_asked(question, citation.text) for citation in answer.citations):
+    if any(wanted.search(citation.text) for citation in answer.citations):
         return answer
     return refuse(answer)

@@ -135,6 +135,11 @@ def size_cap(path: Path, settings: Settings) -> tuple[float, str, str]:
     return settings.max_file_mb, "RAG_MAX_FILE_MB", "a file"
 
 
+def byte_cap(path: Path, settings: Settings) -> int:
+    """The size cap of a file like ``path`` in bytes: held as it is read (it may grow)."""
+    return int(size_cap(path, settings)[0] * 1024 * 1024)
+
+
 def size_problem(path: Path, size: int, settings: Settings) -> str:
     """Why a file of ``size`` bytes is over the size caps (checked before it is read, and
     again as it is read: a file may grow or be swapped between), or ""."""
@@ -483,7 +488,7 @@ class Syncer:
                     path,
                     self.settings.max_parse_seconds,
                     within=root,
-                    max_bytes=int(size_cap(path, self.settings)[0] * 1024 * 1024),
+                    max_bytes=byte_cap(path, self.settings),
                 )
             except UnreadableFile as exc:
                 if not path.exists():
