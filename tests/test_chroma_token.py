@@ -12,10 +12,9 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +24,7 @@ import pytest
 import rag
 from rag.config import Settings
 from rag.errors import ConfigError, StoreError
+from tests.local_http import serving
 from tests.test_chroma_server import chroma_url, free_port  # noqa: F401  (the server fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,17 +214,9 @@ def test_the_token_is_sent_as_a_bearer_header_and_a_later_refusal_is_named(
 ) -> None:
     """Without nginx: a real HTTP server on 127.0.0.1 sees the header on our check and on
     Chroma's client's own requests; a refusal after the check is still one line."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with pytest.raises(StoreError) as caught:
-            rag.ingest(settings=settings.with_(chroma_url=url, chroma_token=TOKEN))
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Recorder) as url, pytest.raises(StoreError) as caught:
+        rag.ingest(settings=settings.with_(chroma_url=url, chroma_token=TOKEN))
     assert str(caught.value) == (
         f"The Chroma server at {url} refused the request (HTTP 401): set RAG_CHROMA_TOKEN to "
         "the token its proxy expects."

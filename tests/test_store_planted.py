@@ -11,9 +11,8 @@ Tests written for deliberate bugs a review planted in rag/store.py that the suit
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,7 @@ from rag.embeddings import embedding_id
 from rag.errors import StoreError
 from rag.models import Chunk
 from rag.store import _PAGE, LOW_DISK_BYTES, VectorStore, failed_while, failure_cause
+from tests.local_http import serving
 from tests.tmpfs import run_on_tmpfs
 
 
@@ -86,13 +86,8 @@ def forbids_everything() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_a_server_that_forbids_us_asks_for_a_token(forbids_everything: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ import rag.store
 from rag.config import Settings
 from rag.errors import StoreError
 from rag.store import VectorStore
+from tests.local_http import serving
 
 WAIT = 0.5
 
@@ -77,14 +78,9 @@ def stalls_after_identity() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    release.set()
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url
+        release.set()  # before the server stops: its handlers wait on it
 
 
 def expect_bounded_refusal(url: str, tmp_path: Path) -> str:
