@@ -24,9 +24,8 @@ through:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -42,6 +41,7 @@ from rag.generation import (
     condense_question,
     server_url,
 )
+from tests.local_http import serving
 
 
 def url_error(key: str, url: str) -> str:
@@ -124,15 +124,8 @@ def garbage_server() -> Iterator[str]:
             self.end_headers()
             self.wfile.write(data)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Handler) as url:
+        yield f"{url}/v1"
 
 
 def test_a_reply_that_is_no_completion_is_shown_up_to_160_characters(garbage_server: str) -> None:

@@ -9,14 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag.loaders import load_document
+from rag.loaders.base import LoadedDocument
+
+
+def loaded(tmp_path: Path, source: str, name: str = "pumps.rst") -> LoadedDocument:
+    """``source`` written to ``name`` in ``tmp_path`` and loaded as the sync loads it."""
+    (tmp_path / name).write_text(source, encoding="utf-8")
+    return load_document(tmp_path / name)
 
 
 def test_a_source_docutils_fails_on_is_read_as_text(tmp_path: Path) -> None:
     """Two hundred bullets on one line nest a list per bullet: docutils' parser recurses past
     Python's limit (RecursionError) on it. The file still holds words worth finding."""
     source = "Pumps\n=====\n\nThe relief valve opens at 4 bar.\n\n" + "- " * 200 + "deep\n"
-    (tmp_path / "deep.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "deep.rst")
+    document = loaded(tmp_path, source, "deep.rst")
     assert document.text == source.strip()
     assert document.blocks == () and document.title == ""
 
@@ -32,8 +38,7 @@ def test_many_small_grid_tables_are_read_as_tables(tmp_path: Path) -> None:
     parts = [f"Pump {i} is in room {i}.\n\n{table(i)}" for i in range(240)]
     source = "Pumps\n=====\n\n" + "\n".join(parts)
     assert len(source) > 128 * 1024
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "pumps.rst")
+    document = loaded(tmp_path, source)
     tables = [document.text[b.start : b.end] for b in document.blocks if b.kind == "table"]
     assert len(tables) == 240
     assert tables[7] == "Pump P-7 opens at 7 bar"
@@ -43,8 +48,7 @@ def test_many_small_grid_tables_are_read_as_tables(tmp_path: Path) -> None:
 def test_a_line_block_keeps_its_lines(tmp_path: Path) -> None:
     """A line block (an address, a verse, a command's output) keeps one line per line."""
     source = "Contact\n=======\n\n| Pump Works Ltd\n| 4 Valve Street\n| Barville\n"
-    (tmp_path / "contact.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "contact.rst")
+    document = loaded(tmp_path, source, "contact.rst")
     assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
         ("heading", "Contact"),
         ("paragraph", "Pump Works Ltd\n4 Valve Street\nBarville"),
@@ -58,8 +62,7 @@ def test_sphinx_roles_and_version_notes_read_as_the_page_shows_them(tmp_path: Pa
         "Pumps\n=====\n\nCall :func:`~pumps.valve.open` or :meth:`!close` to move it.\n\n"
         ".. versionchanged:: 2.0\n   The valve opens at 4 bar.\n\n.. deprecated:: 3.1\n"
     )
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    assert load_document(tmp_path / "pumps.rst").text == (
+    assert loaded(tmp_path, source).text == (
         "Pumps\n\nCall pumps.valve.open or close to move it.\n\n"
         "Changed in version 2.0: The valve opens at 4 bar.\n\nDeprecated since version 3.1."
     )
@@ -72,8 +75,7 @@ def test_a_table_reads_a_row_per_line_with_its_cells_apart(tmp_path: Path) -> No
         "Pumps\n=====\n\n=====  ======\nModel  Opens\n=====  ======\n"
         "P-20   4 bar\nP-30   6 bar\n=====  ======\n"
     )
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "pumps.rst")
+    document = loaded(tmp_path, source)
     assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
         ("heading", "Pumps"),
         ("table", "Model | Opens\nP-20 | 4 bar\nP-30 | 6 bar"),
@@ -84,10 +86,7 @@ def test_a_generated_table_of_contents_is_not_read(tmp_path: Path) -> None:
     """``.. contents::`` lists the section titles again: indexed, it would be found for every
     question about them and answer none."""
     source = "Pumps\n=====\n\n.. contents::\n\nValves\n------\n\nThe valve opens at 4 bar.\n"
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    assert load_document(tmp_path / "pumps.rst").text == (
-        "Pumps\n\nValves\n\nThe valve opens at 4 bar."
-    )
+    assert loaded(tmp_path, source).text == ("Pumps\n\nValves\n\nThe valve opens at 4 bar.")
 
 
 def test_raw_output_stays_off(tmp_path: Path) -> None:
@@ -98,8 +97,7 @@ def test_raw_output_stays_off(tmp_path: Path) -> None:
         "The valve :raw-html:`<b>really</b>` opens at 4 bar.\n\n"
         ".. raw:: html\n\n   <p>Raw block text.</p>\n"
     )
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    assert load_document(tmp_path / "pumps.rst").text == (
+    assert loaded(tmp_path, source).text == (
         "Pumps\n\nThe valve :raw-html:`<b>really</b>` opens at 4 bar."
     )
 
@@ -110,8 +108,7 @@ def test_a_documents_subtitle_is_a_paragraph_under_its_title(tmp_path: Path) -> 
         "=====\nPumps\n=====\n\n--------------\nService manual\n--------------\n\n"
         "The valve opens at 4 bar.\n"
     )
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "pumps.rst")
+    document = loaded(tmp_path, source)
     assert [(b.kind, b.path, document.text[b.start : b.end]) for b in document.blocks] == [
         ("heading", ("Pumps",), "Pumps"),
         ("paragraph", ("Pumps",), "Service manual"),
@@ -123,8 +120,7 @@ def test_a_source_docutils_reads_as_nothing_is_kept_as_text(tmp_path: Path) -> N
     """A file docutils reads no words from (here all one comment) is kept as its text, not
     skipped as empty."""
     source = ".. The relief valve opens at 4 bar: see the pump manual.\n"
-    (tmp_path / "note.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "note.rst")
+    document = loaded(tmp_path, source, "note.rst")
     assert document.text == source.strip()
     assert document.blocks == ()
 
@@ -136,8 +132,7 @@ def test_a_one_line_code_directive_keeps_its_argument_as_code(tmp_path: Path) ->
         "Pumps\n=====\n\n"
         '.. productionlist:: valve: "open" | "close"\n\n.. prompt:: bash $ pumpctl open\n'
     )
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "pumps.rst")
+    document = loaded(tmp_path, source)
     assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
         ("heading", "Pumps"),
         ("code", 'valve: "open" | "close"'),
@@ -153,8 +148,7 @@ def test_a_list_nested_a_few_levels_deep_is_still_a_list(tmp_path: Path) -> None
         + "".join(f"{'  ' * i}Quoted {i} times.\n\n" for i in range(1, 7))
         + "            - Open the inlet valve.\n            - Check the gauge.\n"
     )
-    (tmp_path / "pumps.rst").write_text(source, encoding="utf-8")
-    document = load_document(tmp_path / "pumps.rst")
+    document = loaded(tmp_path, source)
     last = document.blocks[-1]
     assert (last.kind, document.text[last.start : last.end]) == (
         "list",
