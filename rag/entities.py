@@ -152,7 +152,10 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     "European Union" is known where the index holds "EU" (or when the initials are a common
     word, which the index does not keep: "World Health Organization", "WHO"). A question in
     Title Case names nothing by its capitals, and at most ``MAX_NAMES_CHECKED`` words are
-    looked up. Stops at ``limit`` names found (one is enough to refuse)."""
+    looked up. Stops at ``limit`` names found (one is enough to refuse).
+
+    An identifier written as code ("ctest_upload", "readFileSync") is a name too, looked up
+    whole or in the documents' placeholder form (``_known_identifier``)."""
     if _title_case(question):
         return []
     found: list[str] = []
@@ -177,7 +180,42 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
                 found.append(word)
                 if limit is not None and len(found) >= limit:
                     return found
+    for match in _WORD.finditer(question):
+        word = match.group()
+        stems = terms(word)
+        if not _identifier(word) or not stems or word in found:
+            continue
+        checked += 1
+        if checked > MAX_NAMES_CHECKED:
+            return found
+        if not _known_identifier(word, stems[0], vocabulary):
+            found.append(word)
+            if limit is not None and len(found) >= limit:
+                return found
     return found
+
+
+def _known_identifier(word: str, stem: str, vocabulary: Vocabulary) -> bool:
+    """Whether the index holds identifier ``word`` whole (``stem``, or a word that starts with it,
+    or one edit from it), or the documents' placeholder form of it: "CMAKE_CXX_FLAGS" where
+    they write "CMAKE_<LANG>_FLAGS" (indexed as "cmake_", "lang", "_flags"), "CMAKE_CXX" where
+    "CMAKE_<LANG>". Never by its first letters: "output_required_files" is no form of "output"."""
+    if vocabulary.holds_a_form_of(stem, len(stem), MIN_TYPO_CHARS):
+        return True
+    parts = [part for part in word.split("_") if part]
+    if len(parts) < 2:
+        return False  # lowerCamelCase: no placeholder form
+    pieces = ["_" + "_".join(parts[k:]) for k in range(1, len(parts))]
+    pieces.append("_".join(parts[:-1]) + "_")
+    return any(vocabulary.holds(t) for piece in pieces for t in terms(piece)[:1])
+
+
+def _identifier(word: str) -> bool:
+    """Whether ``word`` is written as code: snake_case (an underscore inside it) or lowerCamelCase
+    ("readFileSync"). A capitalised one is a name already."""
+    if "_" in word.strip("_"):
+        return True
+    return word[:1].islower() and any(ch.isupper() for ch in word[1:])
 
 
 def _title_case(question: str) -> bool:

@@ -218,6 +218,39 @@ def test_names_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
     assert unknown("How do tests time out?") == []
 
 
+def test_identifiers_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
+    """An identifier written as code is a name: a manual that never writes "ctest_upload"
+    does not document it (CMake's deprecated commands, asked of a reference without their
+    pages, were answered from "output" and "upload" sentences)."""
+    lexical = LexicalIndex(tmp_path / "bm25")
+    lexical.build(
+        [
+            ("a", "add_custom_command() adds a rule. Call readFileSync() to read it whole."),
+            ("b", "CMAKE_<LANG>_FLAGS holds the flags; CMAKE_<LANG> names the language."),
+            ("c", "Each OUTPUT_<NAME> is written to the output folder, then uploaded."),
+        ]
+    )
+
+    def unknown(question: str) -> list[str]:
+        return unknown_names(question, lexical)
+
+    assert unknown("What does the ctest_upload command do?") == ["ctest_upload"]
+    assert unknown("Does writeFileSync block?") == ["writeFileSync"]
+    # Known: the same identifier, a form of it, a typo of it, in a sentence's first word.
+    assert unknown("What does add_custom_command do?") == []
+    assert unknown("Can I call add_custom_commands twice?") == []
+    assert unknown("What does add_custom_comand do?") == []
+    assert unknown("readFileSync returns what?") == []
+    # Known in the documents' placeholder form: CMAKE_<LANG>_FLAGS, CMAKE_<LANG>.
+    assert unknown("Where do I set CMAKE_CXX_FLAGS?") == []
+    assert unknown("What is CMAKE_CXX for?") == []
+    # Never by its first letters, nor by a placeholder head that leaves two parts.
+    assert unknown("What does output_required_files do?") == ["output_required_files"]
+    # Not identifiers: a dunder name, a plain word, a capitalised name the other rule reads.
+    assert unknown("What does __init__ do with the output?") == []
+    assert unknown("What is CMake?") == []
+
+
 def test_a_question_naming_what_the_documents_never_mention_is_refused(towns: Settings) -> None:
     answer = rag.answer("Who is the mayor of Veloria017 according to Wikipedia?", settings=towns)
     assert answer.refused and answer.citations == []
