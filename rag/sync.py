@@ -313,6 +313,8 @@ class Syncer:
             manifest.files.clear()
             self.catalog.save(manifest)
             needs_lexical = True
+        self.fence()
+        self.store.ensure_search_ef()  # a store made before SEARCH_EF searched approximately
         rechunk = manifest.chunking != chunking_key(self.settings)
         manifest.root, manifest.chunking = str(root), chunking_key(self.settings)
         manifest.embedding = self.embedder.id
