@@ -490,7 +490,7 @@ def checked(answer: Answer, retrieved: Retrieved) -> Answer:
     answer = check_names(
         replace(answer, question=retrieved.question), retrieved.names, retrieved.read
     )
-    return refuse_answer(answer) if retrieved.unknown and not answer.refused else answer
+    return refuse_answer(answer, retrieved.unknown) if retrieved.unknown else answer
 
 
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from rag.answering import context_title
+from rag.answering import REFUSAL_TEXT, context_title
 from rag.models import Answer, Chunk, Citation, Passage
 from rag.text import STOPWORDS, fold, terms, words
 
@@ -52,7 +52,6 @@ MAX_NAMES_CHECKED = 20
 # the follow-ups, only unanswerable, off-topic and bank ones change (all refused now), no
 # answerable one. The cost: a typo in a short name ("Kosvo") is no longer forgiven.
 MIN_TYPO_CHARS = 6
-REFUSAL_TEXT = "The documents do not contain an answer to this question."
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
 # Capitalised words in a row: one name ("European Union"); "'s" ends a word.
@@ -298,12 +297,18 @@ def check(answer: Answer, names: Sequence[Term], passages: Sequence[Passage]) ->
     return answer
 
 
-def refuse(answer: Answer) -> Answer:
-    """The refusal of ``answer``: what it cited is shown as closest, never as an answer."""
+def refuse(answer: Answer, unknown: Sequence[str] = ()) -> Answer:
+    """The refusal of ``answer``: what it cited is shown as closest, never as an answer.
+    ``unknown``: names of the question the documents never mention (``unknown_names``), said
+    in the refusal, so that a typo can be mended and a question about another tool is seen
+    to be one."""
     closest = list(answer.citations) + list(answer.closest)
+    text = REFUSAL_TEXT
+    if unknown:
+        text = f"{REFUSAL_TEXT[:-1]}: they never mention {', '.join(f'“{n}”' for n in unknown)}."
     return replace(
         answer,
-        text=REFUSAL_TEXT,
+        text=text,
         citations=[],
         refused=True,
         closest=closest[:3],

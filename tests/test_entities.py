@@ -254,6 +254,10 @@ def test_identifiers_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> N
 def test_a_question_naming_what_the_documents_never_mention_is_refused(towns: Settings) -> None:
     answer = rag.answer("Who is the mayor of Veloria017 according to Wikipedia?", settings=towns)
     assert answer.refused and answer.citations == []
+    # The refusal says which name: a typo can be mended, another tool's name is seen to be one.
+    assert answer.text == (
+        "The documents do not contain an answer to this question: they never mention “Wikipedia”."
+    )
     assert answer.closest  # what came closest is still shown, as not an answer
     # The same question without the unknown name is answered.
     assert not rag.answer("Who is the mayor of Veloria017?", settings=towns).refused

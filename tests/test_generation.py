@@ -935,8 +935,9 @@ def test_a_question_naming_what_the_documents_never_mention_costs_no_model_call(
     server.script(Reply(content="Anything [1]."))
     result = rag.answer(question, settings=llm)
     assert result.refused and result.citations == [] and result.closest
+    assert result.text.endswith("they never mention “Zorblatt”.")
     *_, final = rag.stream_answer(question, settings=llm)
-    assert isinstance(final, Answer) and final.refused
+    assert isinstance(final, Answer) and final.refused and final.text == result.text
     assert server.requests == []
 
 
