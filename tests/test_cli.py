@@ -57,8 +57,7 @@ def test_ask_refusal_text(cli_env: Settings, capsys: pytest.CaptureFixture[str])
     assert main(["ask", "What is the capital of Australia?"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:2] == [
-        "The documents do not contain an answer to this question: they never mention "
-        "“Australia”.",
+        "The documents do not contain an answer to this question: they never mention “Australia”.",
         "Closest passages (not an answer):",
     ]
     # Each closest passage: its sentence of the document, on one line.
@@ -208,7 +207,6 @@ def test_real_process_offline(tmp_path: Path) -> None:
     )  # fmt: skip
     assert refused.returncode == 0
     assert refused.stdout.splitlines()[:2] == [
-        "The documents do not contain an answer to this question: they never mention "
-        "“Australia”.",
+        "The documents do not contain an answer to this question: they never mention “Australia”.",
         "Closest passages (not an answer):",
     ]
