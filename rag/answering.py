@@ -16,6 +16,7 @@ heading (one the loader marked), the section's lead paragraph answers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -435,6 +436,11 @@ def complete(passage: Passage, start: int, end: int, probability: float) -> Cite
     return Cited(passage, start, whole.end, probability, whole.kind)
 
 
+def _cited(j: Judged) -> str:
+    """What citing ``j`` would quote: its sentence and the unit it introduces."""
+    return span_text(j.passage, j.start, complete(j.passage, j.start, j.end, j.probability).end)
+
+
 def heading_match(question: str, heading: str) -> float:
     """How well a heading names the question's subject: the Jaccard overlap of their terms."""
     asked, named = set(terms(question)), set(terms(heading))
@@ -638,16 +644,20 @@ def answer_extractive(
     refusal_threshold: float,
     max_sentences: int = 2,
     dense_baseline: float | None = None,
+    admissible: Callable[[str], bool] | None = None,
 ) -> Answer:
     """Compose an answer from whole sentences (with the units they introduce), each followed by
-    its ``[n]`` marker, or refuse."""
+    its ``[n]`` marker, or refuse. ``admissible``: what a sentence (with its unit) must be to
+    answer, such as holding the number the question asks for (rag/numbers.py); the best of
+    those is the answer, and the closest passages shown with a refusal are any sentence's."""
     judged = judge(question, passages, reader, dense_baseline)
     if not judged:
         return refusal(question)
-    score = best_probability(judged)
-    if score < refusal_threshold:
+    fitting = judged if admissible is None else [j for j in judged if admissible(_cited(j))]
+    score = best_probability(fitting)
+    if not fitting or score < refusal_threshold:
         return refusal(question, score, closest(judged))
-    chosen = answer_spans(question, passages, judged, refusal_threshold, max_sentences)
+    chosen = answer_spans(question, passages, fitting, refusal_threshold, max_sentences)
     # Spans of one document keep their order, for a readable answer.
     lead = chosen[0].passage.chunk.source
     chosen.sort(key=lambda c: (c.passage.chunk.source != lead, c.passage.chunk.source, c.start))

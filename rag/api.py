@@ -29,6 +29,7 @@ from rag.lexical import LexicalIndex
 from rag.loaders import UnreadableFile, load_document, opened_path
 from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
+from rag.numbers import admits as admits_number
 from rag.numbers import check as check_number
 from rag.reader import Reader
 from rag.retrieval import Retriever
@@ -391,8 +392,14 @@ def retrieve(
     return again_if_reopened(lambda: retrieve_for_answer(question, history, k, resolved).passages)
 
 
-def answer_from_passages(question: str, passages: list[Passage], settings: Settings) -> Answer:
-    """The answering step alone: the configured backend turns passages into an ``Answer``."""
+def answer_from_passages(
+    question: str,
+    passages: list[Passage],
+    settings: Settings,
+    admissible: Callable[[str], bool] | None = None,
+) -> Answer:
+    """The answering step alone: the configured backend turns passages into an ``Answer``;
+    the reader's from sentences that are ``admissible`` (rag/answering.py)."""
     if settings.llm == "openai":
         from rag.generation import generate_answer
 
@@ -405,6 +412,7 @@ def answer_from_passages(question: str, passages: list[Passage], settings: Setti
         refusal_threshold=refusal_threshold(settings, reader),
         max_sentences=settings.max_answer_sentences,
         dense_baseline=dense_baseline(settings),
+        admissible=admissible,
     )
 
 
@@ -495,12 +503,18 @@ def checked(answer: Answer, retrieved: Retrieved) -> Answer:
 
 def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
     """The answering step: the configured backend's answer, under the question as asked,
-    refused if it is not about the question's distinctive names (rag/entities.py) or, from
-    the reader, if it lacks the number the question asks for (rag/numbers.py: the question as
-    asked, not a follow-up's standalone form, which holds the previous question's words)."""
+    refused if it is not about the question's distinctive names (rag/entities.py). The reader
+    answers a question that asks for a number from its best sentence that holds one, and
+    refuses if none does (rag/numbers.py: the question as asked, not a follow-up's standalone
+    form, which holds the previous question's words)."""
     if retrieved.unknown:  # refused whatever the answer: no model call for it
         settings = settings.with_(llm="extractive")
-    answer = checked(answer_from_passages(retrieved.query, retrieved.read, settings), retrieved)
+    answer = checked(
+        answer_from_passages(
+            retrieved.query, retrieved.read, settings, admits_number(retrieved.question)
+        ),
+        retrieved,
+    )
     if settings.llm == "extractive":  # a generative model reads the number (or its absence)
         answer = check_number(answer, retrieved.question)
     return answer

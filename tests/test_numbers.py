@@ -150,3 +150,66 @@ def test_a_follow_up_is_checked_for_the_number_it_asks_not_the_one_asked_before(
     assert rag.answer(first, settings=settings).refused  # the documents give no number
     follow_up = rag.answer("How do I change it?", history=[(first, "")], settings=settings)
     assert not follow_up.refused  # checked as "How do I change it?": no number asked
+
+
+def test_the_best_sentence_that_holds_the_number_answers(tmp_path: Path) -> None:
+    """The reader judges whether a sentence is about the question: over Ant's manual, "how many
+    characters does a ? match" was best met by "each line of the file is taken as a pattern"
+    and refused, though "? matches one character" was read too. The number asked for now
+    chooses among the sentences read (``admissible``), not after the best one was chosen."""
+    from rag.answering import answer_extractive, judge
+    from rag.reader import shared_reader
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "patterns.md").write_text(
+        "# Patterns\n\nPatterns are used for the inclusion and exclusion of files. Each line "
+        "of an includes file is taken as a pattern. A * matches zero or more characters, a ? "
+        "matches one character.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    question = "How many characters does a ? match in a pattern?"
+    found = rag.retrieve(question, settings=settings)
+    reader = shared_reader()
+    best = judge(question, found, reader)[0].text
+    # Whichever sentence the reader likes best, only an admissible one answers.
+    wanted = "Patterns are used for the inclusion and exclusion of files."
+    assert best != wanted
+    chosen = answer_extractive(
+        question, found, reader, refusal_threshold=0.0, admissible=lambda text: wanted in text
+    )
+    assert not chosen.refused and wanted in chosen.citations[0].text
+    nothing = answer_extractive(
+        question, found, reader, refusal_threshold=0.0, admissible=lambda text: False
+    )
+    assert nothing.refused and nothing.closest  # what was read is still shown
+
+
+def test_a_question_asking_a_number_is_answered_from_sentences_that_hold_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rag.answer passes the number check to the reader (rag/numbers.py ``admits``)."""
+    import rag.api
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "workers.md").write_text(
+        "# Workers\n\nThe server starts 4 worker processes by default.\n", encoding="utf-8"
+    )
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    seen: list[object] = []
+    real = rag.api.answer_from_passages
+
+    def spy(*args: object, **kwargs: object) -> Answer:
+        seen.append(args[3] if len(args) > 3 else kwargs.get("admissible"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rag.api, "answer_from_passages", spy)
+    rag.answer("How many worker processes does the server start?", settings=settings)
+    rag.answer("What does the server start?", settings=settings)
+    counted, plain = seen
+    assert callable(counted) and plain is None
+    assert counted("It starts 4 of them.") and not counted("It starts them.")
