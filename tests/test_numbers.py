@@ -13,6 +13,17 @@ from rag.models import Answer, Citation
 from rag.numbers import asks_count, asks_year_or_version, check, holds_count, holds_number_asked
 
 
+def indexed(tmp_path: Path, files: dict[str, str]) -> Settings:
+    """``files`` (name: text) in a documents folder of their own, indexed."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    return settings
+
+
 @pytest.mark.parametrize(
     ("question", "asks"),
     [
@@ -108,20 +119,15 @@ def test_an_answer_without_the_count_asked_for_is_a_refusal_showing_what_it_cite
 def test_over_real_documents_a_count_is_answered_only_where_the_documents_give_one(
     tmp_path: Path,
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "workers.md").write_text(
-        "# Workers\n\nThe server starts 4 worker processes by default. Each worker handles "
-        "one request at a time.\n",
-        encoding="utf-8",
+    settings = indexed(
+        tmp_path,
+        {
+            "workers.md": "# Workers\n\nThe server starts 4 worker processes by default. Each "
+            "worker handles one request at a time.\n",
+            "plugins.md": "# Plugins\n\nPlugins extend the server with new commands. A plugin "
+            "is registered in the configuration file and loaded when the server starts.\n",
+        },
     )
-    (docs / "plugins.md").write_text(
-        "# Plugins\n\nPlugins extend the server with new commands. A plugin is registered "
-        "in the configuration file and loaded when the server starts.\n",
-        encoding="utf-8",
-    )
-    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
-    rag.ingest(settings=settings)
     counted = rag.answer("How many worker processes does the server start?", settings=settings)
     assert not counted.refused and "4 worker processes" in counted.text
     uncounted = rag.answer("How many plugins can the server register?", settings=settings)
@@ -136,16 +142,14 @@ def test_a_follow_up_is_checked_for_the_number_it_asks_not_the_one_asked_before(
 ) -> None:
     """A follow-up borrows the previous question's words to retrieve ("How do I change it?"
     after "How many ...?"); the number check reads only the question as asked."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "workers.md").write_text(
-        "# Workers\n\nThe server starts worker processes to handle requests.\n\n"
-        "## Choosing their number\n\nSet the --workers option on the command line to choose "
-        "another value.\n",
-        encoding="utf-8",
+    settings = indexed(
+        tmp_path,
+        {
+            "workers.md": "# Workers\n\nThe server starts worker processes to handle requests."
+            "\n\n## Choosing their number\n\nSet the --workers option on the command line to "
+            "choose another value.\n"
+        },
     )
-    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
-    rag.ingest(settings=settings)
     first = "How many worker processes does the server start?"
     assert rag.answer(first, settings=settings).refused  # the documents give no number
     follow_up = rag.answer("How do I change it?", history=[(first, "")], settings=settings)
@@ -160,16 +164,14 @@ def test_the_best_sentence_that_holds_the_number_answers(tmp_path: Path) -> None
     from rag.answering import answer_extractive, judge
     from rag.reader import shared_reader
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "patterns.md").write_text(
-        "# Patterns\n\nPatterns are used for the inclusion and exclusion of files. Each line "
-        "of an includes file is taken as a pattern. A * matches zero or more characters, a ? "
-        "matches one character.\n",
-        encoding="utf-8",
+    settings = indexed(
+        tmp_path,
+        {
+            "patterns.md": "# Patterns\n\nPatterns are used for the inclusion and exclusion of "
+            "files. Each line of an includes file is taken as a pattern. A * matches zero or "
+            "more characters, a ? matches one character.\n"
+        },
     )
-    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
-    rag.ingest(settings=settings)
     question = "How many characters does a ? match in a pattern?"
     found = rag.retrieve(question, settings=settings)
     reader = shared_reader()
@@ -193,13 +195,9 @@ def test_a_question_asking_a_number_is_answered_from_sentences_that_hold_one(
     """rag.answer passes the number check to the reader (rag/numbers.py ``admits``)."""
     import rag.api
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "workers.md").write_text(
-        "# Workers\n\nThe server starts 4 worker processes by default.\n", encoding="utf-8"
+    settings = indexed(
+        tmp_path, {"workers.md": "# Workers\n\nThe server starts 4 worker processes by default.\n"}
     )
-    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
-    rag.ingest(settings=settings)
     seen: list[object] = []
     real = rag.api.answer_from_passages
 
