@@ -313,8 +313,9 @@ class Syncer:
             manifest.files.clear()
             self.catalog.save(manifest)
             needs_lexical = True
-        self.fence()
-        self.store.ensure_search_ef()  # a store made before SEARCH_EF searched approximately
+        # A store made before SEARCH_EF searched approximately. Unfenced: every writer sets the
+        # same value, so a writer that lost its lease changes nothing another relies on.
+        self.store.ensure_search_ef()
         rechunk = manifest.chunking != chunking_key(self.settings)
         manifest.root, manifest.chunking = str(root), chunking_key(self.settings)
         manifest.embedding = self.embedder.id
