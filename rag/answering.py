@@ -507,9 +507,11 @@ def answer_spans(
     judged: list[Judged],
     threshold: float,
     max_sentences: int,
+    admissible: Callable[[str], bool] | None = None,
 ) -> list[Cited]:
-    """What the answer cites: a section's lead when the question names its heading, else the
-    reader's sentences (each with the unit it introduces)."""
+    """What the answer cites: a section's lead when the question names its heading (and the
+    lead is ``admissible``, as ``answer_extractive`` asks of sentences), else the reader's
+    sentences (each with the unit it introduces)."""
     found = section_lead(question, passages, max_sentences)
     if found is not None:
         passage, lead = found
@@ -521,7 +523,9 @@ def answer_spans(
             for j in judged
             if j.passage.chunk.source == passage.chunk.source and start <= j.start < end
         ]
-        return [complete(passage, start, end, max(own, default=best_probability(judged)))]
+        led = complete(passage, start, end, max(own, default=best_probability(judged)))
+        if admissible is None or admissible(span_text(passage, led.start, led.end)):
+            return [led]
     cited: list[Cited] = []
     for j in choose(judged, threshold, max_sentences):
         alone = Cited(j.passage, j.start, j.end, j.probability, j.kind)
@@ -657,7 +661,7 @@ def answer_extractive(
     score = best_probability(fitting)
     if not fitting or score < refusal_threshold:
         return refusal(question, score, closest(judged))
-    chosen = answer_spans(question, passages, fitting, refusal_threshold, max_sentences)
+    chosen = answer_spans(question, passages, fitting, refusal_threshold, max_sentences, admissible)
     # Spans of one document keep their order, for a readable answer.
     lead = chosen[0].passage.chunk.source
     chosen.sort(key=lambda c: (c.passage.chunk.source != lead, c.passage.chunk.source, c.start))

@@ -211,3 +211,26 @@ def test_a_question_asking_a_number_is_answered_from_sentences_that_hold_one(
     counted, plain = seen
     assert callable(counted) and plain is None
     assert counted("It starts 4 of them.") and not counted("It starts them.")
+
+
+def test_a_section_lead_without_the_number_gives_way_to_a_sentence_with_it(
+    tmp_path: Path,
+) -> None:
+    """A question that names a section's heading is answered by the section's lead: where the
+    lead holds no number and a later sentence of the section does, the lead was cited and then
+    refused for lacking it, so "How many worker processes does the server start?" was refused
+    over a section that says "The server starts 4 worker processes"."""
+    settings = indexed(
+        tmp_path,
+        {
+            "workers.md": "# Server\n\nThe server handles requests.\n\n## Worker processes\n\n"
+            "Workers handle requests in parallel. They are started by the arbiter when the "
+            "server boots.\n\nThe server starts 4 worker processes by default.\n"
+        },
+    )
+    counted = rag.answer("How many worker processes does the server start?", settings=settings)
+    assert not counted.refused
+    assert "starts 4 worker processes" in counted.citations[0].text
+    # A question that asks no number is still answered by the lead.
+    plain = rag.answer("What do worker processes do?", settings=settings)
+    assert "Workers handle requests in parallel." in plain.citations[0].text
