@@ -313,9 +313,6 @@ class Syncer:
             manifest.files.clear()
             self.catalog.save(manifest)
             needs_lexical = True
-        # A store made before SEARCH_EF searched approximately. Unfenced: every writer sets the
-        # same value, so a writer that lost its lease changes nothing another relies on.
-        self.store.ensure_search_ef()
         rechunk = manifest.chunking != chunking_key(self.settings)
         manifest.root, manifest.chunking = str(root), chunking_key(self.settings)
         manifest.embedding = self.embedder.id
@@ -371,6 +368,10 @@ class Syncer:
             else:
                 self._update_lexical(manifest.total_chunks, generation=manifest.generation)
         self._added_rows, self._removed_ids = [], []
+        # A store made before SEARCH_EF searched approximately: raised by any sync, after its
+        # writes (a sync is marked unfinished before its first fenced write).
+        self.fence()
+        self.store.ensure_search_ef()
         manifest.in_progress = False
         manifest.last_sync = now()
         self.catalog.save(manifest)
