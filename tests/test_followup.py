@@ -20,6 +20,7 @@ from rag.followup import (
     search_words,
     user_turns,
 )
+from tests.documents import indexed
 
 QUUX = (
     "The quux tower stands in the old harbour of Pellham. "
@@ -148,22 +149,10 @@ def test_only_a_referring_question_borrows_the_last_one() -> None:
     assert condense_offline("When was it finished?", []) == "When was it finished?"
 
 
-def indexed(factory: pytest.TempPathFactory, name: str, pages: dict[str, str]) -> Settings:
-    """A folder of ``pages`` (file name -> text), indexed for real under a new temporary folder."""
-    base = factory.mktemp(name)
-    docs = base / "docs"
-    docs.mkdir()
-    for file_name, text in pages.items():
-        (docs / file_name).write_text(text, encoding="utf-8")
-    settings = Settings(docs_dir=docs, store_dir=base / "store")
-    rag.ingest(settings=settings)
-    return settings
-
-
 @pytest.fixture(scope="module")
 def towns(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     pages = {"quux.txt": QUUX, "grommet.txt": GROMMET, "kosovo.txt": KOSOVO}
-    return indexed(tmp_path_factory, "towns", pages)
+    return indexed(tmp_path_factory.mktemp("towns"), pages)
 
 
 @pytest.mark.slow
@@ -206,7 +195,7 @@ def test_and_what_about_x_retrieves_x(towns: Settings, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return indexed(tmp_path_factory, "manual", MANUAL)
+    return indexed(tmp_path_factory.mktemp("manual"), MANUAL)
 
 
 DOCUMENTATION_FOLLOW_UPS = pytest.mark.parametrize(
@@ -388,7 +377,7 @@ TOOL_PAGES = {
 
 @pytest.fixture(scope="module")
 def tool_manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return indexed(tmp_path_factory, "tool_manual", TOOL_PAGES)
+    return indexed(tmp_path_factory.mktemp("tool_manual"), TOOL_PAGES)
 
 
 @pytest.mark.usefixtures("sentence_citations")

@@ -8,20 +8,9 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.config import Settings
 from rag.models import Answer, Citation
 from rag.numbers import asks_count, asks_year_or_version, check, holds_count, holds_number_asked
-
-
-def indexed(tmp_path: Path, files: dict[str, str]) -> Settings:
-    """``files`` (name: text) in a documents folder of their own, indexed."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in files.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
-    rag.ingest(settings=settings)
-    return settings
+from tests.documents import indexed
 
 
 @pytest.mark.parametrize(
