@@ -1,5 +1,5 @@
-"""A folder of documents written by a test and indexed for real (a real Chroma, the real
-embedding model), for tests that ask questions of pages of their own."""
+"""Documents a test writes for itself: one file loaded as the sync loads it (``loaded``), or a
+folder indexed for real, with a real Chroma and the real embedding model (``indexed``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ from pathlib import Path
 
 import rag
 from rag.config import Settings
+from rag.loaders import LoadedDocument, load_document
+
+
+def loaded(tmp_path: Path, source: str, name: str) -> LoadedDocument:
+    """``source`` written to ``name`` in ``tmp_path`` and loaded as the sync loads it."""
+    (tmp_path / name).write_text(source, encoding="utf-8")
+    return load_document(tmp_path / name)
 
 
 def indexed(base: Path, pages: dict[str, str]) -> Settings:

@@ -12,6 +12,13 @@ from pathlib import Path
 import pytest
 
 from rag.loaders import Budget, UnreadableFile, load_document
+from tests.documents import loaded
+
+
+def paths_and_texts(tmp_path: Path, html: str) -> list[tuple[tuple[str, ...], str]]:
+    """Each block of ``html``, loaded from a real file: its section path and its text."""
+    document = loaded(tmp_path, html, "tools.html")
+    return [(b.path, document.text[b.start : b.end]) for b in document.blocks]
 
 
 def test_a_utf8_markdown_file_with_a_byte_order_mark_keeps_its_heading(tmp_path: Path) -> None:
@@ -28,9 +35,8 @@ def test_a_utf8_markdown_file_with_a_byte_order_mark_keeps_its_heading(tmp_path:
 
 
 def test_runs_of_blank_lines_become_one_paragraph_break(tmp_path: Path) -> None:
-    path = tmp_path / "pumps.txt"
-    path.write_text("Pumps.\n\n\nValves.\n\n\n\n\nTanks.\r\n\r\n\r\nSeals.\n", encoding="utf-8")
-    assert load_document(path).text == "Pumps.\n\nValves.\n\nTanks.\n\nSeals."
+    source = "Pumps.\n\n\nValves.\n\n\n\n\nTanks.\r\n\r\n\r\nSeals.\n"
+    assert loaded(tmp_path, source, "pumps.txt").text == "Pumps.\n\nValves.\n\nTanks.\n\nSeals."
 
 
 def test_the_element_cap_allows_exactly_its_number() -> None:
@@ -42,9 +48,7 @@ def test_the_element_cap_allows_exactly_its_number() -> None:
 
 
 def test_a_code_blocks_indented_first_line_starts_at_its_first_character(tmp_path: Path) -> None:
-    path = tmp_path / "setup.md"
-    path.write_text("# Setup\n\n```\n    indented = 1\nplain = 2\n```\n", encoding="utf-8")
-    document = load_document(path)
+    document = loaded(tmp_path, "# Setup\n\n```\n    indented = 1\nplain = 2\n```\n", "setup.md")
     assert document.text == "Setup\n\n    indented = 1\nplain = 2"
     assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
         ("heading", "Setup"),
@@ -55,14 +59,12 @@ def test_a_code_blocks_indented_first_line_starts_at_its_first_character(tmp_pat
 def test_a_heading_inside_a_description_stays_open_after_its_term(tmp_path: Path) -> None:
     """The heading met inside a ``<dd>`` closed the term already: closing the term must not
     close that heading too."""
-    path = tmp_path / "tools.html"
-    path.write_text(
+    blocks = paths_and_texts(
+        tmp_path,
         "<html><body><h1>Tools</h1><h2>Options</h2><dl><dt>--fast</dt><dd><h2>Speed</h2>"
         "<p>Runs fast.</p></dd></dl><p>After.</p></body></html>",
-        encoding="utf-8",
     )
-    document = load_document(path)
-    assert [(b.path, document.text[b.start : b.end]) for b in document.blocks][-3:] == [
+    assert blocks[-3:] == [
         (("Tools", "Speed"), "Speed"),
         (("Tools", "Speed"), "Runs fast."),
         (("Tools", "Speed"), "After."),
@@ -82,14 +84,12 @@ def test_trailing_spaces_go_from_the_last_line_too() -> None:
 def test_a_subheading_inside_a_description_stays_under_its_term(tmp_path: Path) -> None:
     """A term sits half a level below the open heading: a smaller heading in its description
     is part of the description, so its blocks keep the term in their path."""
-    path = tmp_path / "tools.html"
-    path.write_text(
+    blocks = paths_and_texts(
+        tmp_path,
         "<html><body><h1>Tools</h1><h2>Options</h2><dl><dt>--fast</dt><dd><h3>Speed</h3>"
         "<p>Runs fast.</p></dd></dl></body></html>",
-        encoding="utf-8",
     )
-    document = load_document(path)
-    assert [(b.path, document.text[b.start : b.end]) for b in document.blocks][-2:] == [
+    assert blocks[-2:] == [
         (("Tools", "Options", "--fast", "Speed"), "Speed"),
         (("Tools", "Options", "--fast", "Speed"), "Runs fast."),
     ]
@@ -98,12 +98,11 @@ def test_a_subheading_inside_a_description_stays_under_its_term(tmp_path: Path) 
 def test_a_soft_hyphen_in_a_heading_leaves_its_title_and_path(tmp_path: Path) -> None:
     """Invisible characters go from headings too: the title and the section path a search and
     a citation show read "Pumproom", not "Pump\\u00adroom"."""
-    path = tmp_path / "pumps.html"
-    path.write_text(
+    document = loaded(
+        tmp_path,
         "<html><body><h1>Pump&shy;room</h1><p>The relief valve opens at 4 bar.</p></body></html>",
-        encoding="utf-8",
+        "pumps.html",
     )
-    document = load_document(path)
     assert document.title == "Pumproom"
     assert [b.path for b in document.blocks] == [("Pumproom",), ("Pumproom",)]
 
@@ -126,9 +125,7 @@ def test_text_that_is_not_utf8_names_the_first_bad_byte(tmp_path: Path) -> None:
 
 
 def test_a_paragraph_naming_an_example_is_its_caption(tmp_path: Path) -> None:
-    path = tmp_path / "valves.md"
-    path.write_text("# Valves\n\nExample 3: Opening the relief valve.\n", encoding="utf-8")
-    document = load_document(path)
+    document = loaded(tmp_path, "# Valves\n\nExample 3: Opening the relief valve.\n", "valves.md")
     assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
         ("heading", "Valves"),
         ("caption", "Example 3: Opening the relief valve."),
@@ -137,10 +134,9 @@ def test_a_paragraph_naming_an_example_is_its_caption(tmp_path: Path) -> None:
 
 def test_code_indented_as_a_whole_loses_the_common_indent(tmp_path: Path) -> None:
     """An HTML page's <pre> indented with its markup keeps its lines' own indentation only."""
-    path = tmp_path / "setup.html"
-    path.write_text(
+    document = loaded(
+        tmp_path,
         "<html><body><h1>Setup</h1><pre>    if ready:\n        start()\n</pre></body></html>",
-        encoding="utf-8",
+        "setup.html",
     )
-    document = load_document(path)
     assert document.text == "Setup\n\nif ready:\n    start()"

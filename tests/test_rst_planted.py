@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.loaders import load_document
 from rag.loaders.base import LoadedDocument
+from tests import documents
 
 
 def loaded(tmp_path: Path, source: str, name: str = "pumps.rst") -> LoadedDocument:
-    """``source`` written to ``name`` in ``tmp_path`` and loaded as the sync loads it."""
-    (tmp_path / name).write_text(source, encoding="utf-8")
-    return load_document(tmp_path / name)
+    """``source`` written to ``name`` (an rst file unless named) and loaded."""
+    return documents.loaded(tmp_path, source, name)
 
 
 def test_a_source_docutils_fails_on_is_read_as_text(tmp_path: Path) -> None:
