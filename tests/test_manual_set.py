@@ -20,9 +20,11 @@ CORPORA = {
     "pallets": runner.ROOT / "train" / "data" / "docs",
     # Debian's ant-doc (apt-get install ant-doc; .ci/run installs it).
     "ant": Path("/usr/share/doc/ant/manual"),
+    # Debian's sqlite3-doc (apt-get install sqlite3-doc): SQLite's HTML documentation.
+    "sqlite": Path("/usr/share/doc/sqlite3"),
 }
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
-COUNTS = {"cmake": (20, 10), "pallets": (20, 10), "ant": (30, 10)}
+COUNTS = {"cmake": (20, 10), "pallets": (20, 10), "ant": (30, 10), "sqlite": (30, 10)}
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
 # What each unanswerable question would need the documents to say: none of these words occurs
@@ -58,6 +60,16 @@ ABSENT = {
     "an-u08": ("**/*", ("json",)),
     "an-u09": ("**/*", ("kotlin",)),
     "an-u10": ("**/*", ("github actions",)),
+    "sq-u1": ("**/*", ("parquet",)),
+    "sq-u2": ("**/*", ("row-level security", "row level security")),
+    "sq-u3": ("**/*", ("pivot",)),
+    "sq-u4": ("**/*", ("nextval", "create sequence", "sequence object")),
+    "sq-u5": ("**/*", ("stored procedure",)),
+    "sq-u6": ("**/*", ("number of triggers", "triggers per table", "maximum number of trigger")),
+    "sq-u7": ("**/*", ("max_connections", "connection pool")),
+    "sq-u8": ("**/*", ("replication", "standby")),
+    "sq-u9": ("**/*", ("yaml",)),
+    "sq-u10": ("**/*", ("zstd", "compression level")),
 }
 
 
