@@ -111,8 +111,12 @@ def chunking_key(settings: Settings) -> str:
     v10: text an inline style hides (display: none, in HTML and Markdown's raw HTML) or
     Word's Hidden effect hides is not indexed (loaders/html.py, markdown.py, docx.py); a list
     whose every item holds a heading is read as sections, Javadoc's summary grid as a table;
-    AsciiDoc's title beside #content is kept, Doxygen's and RDoc's chrome left out."""
-    return f"structure-v10/{settings.chunk_size}/{settings.chunk_overlap}"
+    AsciiDoc's title beside #content is kept, Doxygen's and RDoc's chrome left out.
+    v11: what a page marks as not for search and its own table of contents are left out, a
+    line break in a heading or term is a space, a link named "CREATE INDEX" makes no bar, a
+    Sphinx grammar or sidebar is read, a page without a heading is headed by its <title>
+    (html.py)."""
+    return f"structure-v11/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

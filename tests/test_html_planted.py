@@ -147,7 +147,8 @@ def test_an_h6_is_a_heading(tmp_path: Path) -> None:
 
 
 def test_a_page_without_headings_takes_its_title_from_the_title_element(tmp_path: Path) -> None:
-    """With no heading on the page, its <title> names it (in answers and the documents list)."""
+    """With no heading on the page, its <title> names it (in answers and the documents list)
+    and heads its text, so that its chunks' section path names the page."""
     page = tmp_path / "page.html"
     page.write_text(
         "<html><head><title>Pump  manual</title></head><body><main><p>The relief valve opens "
@@ -155,7 +156,11 @@ def test_a_page_without_headings_takes_its_title_from_the_title_element(tmp_path
         encoding="utf-8",
     )
     document = load_document(page)
-    assert (document.title, document.text) == ("Pump manual", "The relief valve opens at 4 bar.")
+    assert (document.title, document.text) == (
+        "Pump manual",
+        "Pump manual\n\nThe relief valve opens at 4 bar.",
+    )
+    assert document.blocks[1].path == ("Pump manual",)
 
 
 def test_a_list_of_links_with_words_of_its_own_in_a_faq_is_kept(tmp_path: Path) -> None:

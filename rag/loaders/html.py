@@ -44,6 +44,8 @@ _NAVIGATION = frozenset(
     {"next", "previous", "prev", "up", "top", "home", "contents", "index", "back", "forward"}
 )
 _NAVIGATION_WORDS = _NAVIGATION | {"table", "of", "go", "to"}
+# A link whose every word is one of these, one of them a navigation word, says where it goes.
+_LINK_NAVIGATION_WORDS = _NAVIGATION_WORDS | {"page", "chapter", "section", "topic", "the"}
 # A block of at least this many links with nothing between them but these characters, each
 # link named in plain words, is a menu or a trail ("Modules | Directives | FAQ", "Apache > HTTP
 # Server > Documentation"), also without a word that says where one goes. Links named like
@@ -88,17 +90,24 @@ def load_html(html: str, budget: Budget | None = None) -> LoadedDocument:
     budget.check()
     builder = DocumentBuilder()
     lead = _title_before(root)
+    page_title = _page_title(soup)
     if lead is not None:
         walk(lead, builder, budget)
+    elif page_title and root.find(list(_HEADINGS)) is None:
+        # No heading of its own (SQLite's C reference names the page only in its chrome): the
+        # page's <title> heads its text, so its chunks' section path names the page.
+        builder.heading(1, page_title)
     walk(root, builder, budget)
     document = builder.build()
-    if not document.title:
-        title = soup.find("title")
-        if title is not None:
-            document = LoadedDocument(
-                document.text, title=collapse(title.get_text()), blocks=document.blocks
-            )
+    if page_title and not document.title:
+        document = LoadedDocument(document.text, title=page_title, blocks=document.blocks)
     return document
+
+
+def _page_title(soup: Any) -> str:
+    """The words of the page's ``<title>``, or "" if it has none."""
+    title = soup.find("title")
+    return collapse(title.get_text()) if title is not None else ""
 
 
 def parse(html: str, budget: Budget | None = None) -> Any:
@@ -172,7 +181,84 @@ def main_content(soup: Any, budget: Budget | None = None) -> Any:
     if budget is not None:
         budget.check()
     drop(root, lambda tag: tag.name in _LISTS and _questions_listed(tag, anchors))
+    _drop_page_contents(root, budget)
     return root
+
+
+# A page's own table of contents: at least this many links, each to one of the page's headings,
+# with nothing else but numbering and these words ("► Table Of Contents", "On this page").
+_CONTENTS_LINKS = 3
+_CONTENTS_WORDS = _NAVIGATION_WORDS | {"on", "this", "page", "in", "article", "section",
+                                       "sections", "jump", "show", "hide", "toc"}  # fmt: skip
+_CONTENTS_DEPTH = 3  # how far above a link its table of contents may start
+
+
+def _drop_page_contents(root: Any, budget: Budget | None = None) -> None:
+    """Remove the page's own table of contents (SQLite's "► Table Of Contents", Sphinx's
+    ``contents`` directive): a block of links to the page's headings and nothing else says
+    each heading a second time, so a question about a section found the list, not the section.
+    Only blocks near such links are looked at (``_CONTENTS_DEPTH`` above each), within
+    ``budget``: a page of many links costs no walk of the whole tree per element."""
+    targets = _heading_anchors(root)
+    links = [a for a in root.find_all("a", href=True) if _fragment(a) in targets]
+    if len(links) < _CONTENTS_LINKS:
+        return
+    candidates: dict[int, Any] = {}
+    for link in links:
+        for level, parent in enumerate(link.parents):
+            if level >= _CONTENTS_DEPTH or parent is root:
+                break
+            candidates.setdefault(id(parent), parent)
+    found = []
+    for tag in candidates.values():
+        if budget is not None:
+            budget.check()
+        if _page_contents(tag, targets):
+            found.append(tag)
+    chosen = {id(tag) for tag in found}
+    for tag in found:
+        if not any(id(parent) in chosen for parent in tag.parents):
+            tag.decompose()
+
+
+def _fragment(link: Any) -> str:
+    """The place on this page a link goes to ("#boolean_datatype"), or "" for another page."""
+    href = str(link.get("href", ""))
+    return href[1:] if href.startswith("#") else ""
+
+
+def _heading_anchors(root: Any) -> set[str]:
+    """The ids and names that mark the page's headings: a heading's own, its section's (a
+    heading first inside it), or an anchor's right before or inside one."""
+    anchors: set[str] = set()
+    for tag in root.find_all(True):
+        key = _attr(tag, "id") or _attr(tag, "name")
+        if not key:
+            continue
+        heading = tag.name in _HEADINGS or (tag.parent is not None and tag.parent.name in _HEADINGS)
+        if not heading:
+            first = tag.find(True)
+            after = tag.find_next_sibling(True)
+            heading = (first is not None and first.name in _HEADINGS) or (
+                not tag.get_text(strip=True) and after is not None and after.name in _HEADINGS
+            )
+        if heading:
+            anchors.add(key)
+    return anchors
+
+
+def _page_contents(tag: Any, targets: set[str]) -> bool:
+    """Whether ``tag`` is only links to the page's headings (``targets``), at least
+    ``_CONTENTS_LINKS`` of them, with numbering and ``_CONTENTS_WORDS`` beside them."""
+    if tag.name in _PRESERVE_TAGS or tag.name in _HEADINGS:
+        return False
+    links = tag.find_all("a", href=True)
+    if len(links) < _CONTENTS_LINKS or any(_fragment(a) not in targets for a in links):
+        return False
+    outside = " ".join(
+        str(s) for s in tag.find_all(string=True) if s.find_parent("a", href=True) is None
+    )
+    return all(w.lower() in _CONTENTS_WORDS for w in _WORDS.findall(outside) if not w.isdigit())
 
 
 def drop(root: Any, test: Callable[[Any], bool]) -> None:
@@ -254,23 +340,35 @@ _CHROME_CLASSES = frozenset(
     {"toc", "headerlink", "sidebar", "sphinxsidebar", "related", "breadcrumb", "breadcrumbs",
      "nav-panel", "navheader", "navfooter", "nav-wrapper", "nav-chapters", "menu-bar",
      "viewcode-link", "linenos", "lineno", "linenodiv", "navpath", "footer",
-     "method-click-advice"}
+     "method-click-advice", "nosearch", "robots-nocontent"}
 )  # fmt: skip
+# What a page marks as not for a search index or its snippets (Google's ``data-nosnippet``,
+# Pagefind's ``data-pagefind-ignore``; above, SQLite's class "nosearch" and Yahoo's
+# "robots-nocontent" around its banner and menus): a citation is a snippet.
+_NOT_FOR_SEARCH = ("data-nosnippet", "data-pagefind-ignore")
 # Doxygen writes a page's title as <div class="title"> in <div class="headertitle">.
 _TITLES = "div.headertitle > div.title"
 
 
 def _is_chrome(tag: Any) -> bool:
     """Page chrome inside the main content: navigation, search, tables of contents, hidden parts
-    (the ``hidden`` attribute, ``aria-hidden``, an inline style that hides)."""
+    (the ``hidden`` attribute, ``aria-hidden``, an inline style that hides), what the page marks
+    as not for search."""
     return bool(
         tag.name == "nav"
         or _attr(tag, "role").lower() in _CHROME_ROLES
         or hidden(tag)
         or _attr(tag, "id").lower() in _CHROME_IDS
-        or _CHROME_CLASSES.intersection(_classes(tag))
-        or (tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)  # "#", "¶" self-links
+        or (_CHROME_CLASSES.intersection(_classes(tag)) and not _authors_sidebar(tag))
+        or any(tag.has_attr(name) for name in _NOT_FOR_SEARCH)
+        or _self_link(tag)  # "#", "¶"
     )
+
+
+def _authors_sidebar(tag: Any) -> bool:
+    """A sidebar the author wrote (reStructuredText's ``.. sidebar::``: docutils gives it a
+    ``sidebar-title``), not a site's: an example or a note of the page's own."""
+    return "sidebar" in _classes(tag) and tag.find(class_="sidebar-title") is not None
 
 
 def hidden(tag: Any) -> bool:
@@ -535,7 +633,17 @@ class _Bar:
         if self.other:
             return
         words = [w.lower() for w in _WORDS.findall(text[:_BAR_CHARS])]
-        self.named = self.named or any(w in _NAVIGATION for w in words)
+        if self.inside:
+            # A link named "Next" or "Table of Contents" says where it goes; "CREATE INDEX",
+            # "str.index()" or "High-level API Index" name a page's subject.
+            self.named = self.named or (
+                bool(words)
+                and any(w in _NAVIGATION for w in words)
+                and all(w in _LINK_NAVIGATION_WORDS for w in words)
+                and not _CODE_MARKS.search(text)
+            )
+        else:
+            self.named = self.named or any(w in _NAVIGATION for w in words)
         if self.inside:
             self.plain = self.plain and not _CODE_MARKS.search(text)
             self.tags = self.tags and _LANGUAGE_TAG.fullmatch(text.strip()) is not None
@@ -595,14 +703,16 @@ class _Definitions:
 
 
 def _heading_text(node: Any) -> str:
-    """A heading's words, without the "#" or "¶" link to itself that many sites add."""
-    words = [
-        str(s)
-        for s in node.find_all(string=True)
-        if not (s.parent.name == "a" and str(s).strip() in _ANCHOR_MARKS)
-        and s.parent.name not in _SKIPPED_TAGS
-    ]
-    return collapse("".join(words))
+    """A heading's (or a defined term's) words, without the "#" or "¶" link to itself that many
+    sites add, nor comments; a line break or a block inside it is a space: SQLite's
+    ``<dt>mode=ro<br>mode=rw</dt>`` is "mode=ro mode=rw", not "mode=romode=rw"."""
+    pieces = _strings(node, edges=_CELL_BREAKS, skip=_self_link)
+    return collapse("".join(" " if piece is _EDGE else piece for piece in pieces))
+
+
+def _self_link(tag: Any) -> bool:
+    """A link that is only a mark ("#", "¶"): a heading's link to itself."""
+    return bool(tag.name == "a" and tag.get_text(strip=True) in _ANCHOR_MARKS)
 
 
 def _rows(table: Any) -> list[Any]:
@@ -722,12 +832,16 @@ _CELL_BREAKS = _PARAGRAPH_TAGS | _LINE_TAGS | _PRESERVE_TAGS | frozenset(_HEADIN
 
 
 def _strings(
-    node: Any, budget: Budget | None = None, edges: frozenset[str] = frozenset()
+    node: Any,
+    budget: Budget | None = None,
+    edges: frozenset[str] = frozenset(),
+    skip: Callable[[Any], bool] | None = None,
 ) -> list[Any]:
     """The text strings under ``node`` in document order, without comments or what skipped
     elements hold. One walk of the subtree (each string's ancestors were looked up before:
     50,000 nested <b> in a <pre> took 3 minutes past a 20 s deadline), within ``budget``. Where
-    an element named in ``edges`` starts and where it ends, the list holds ``_EDGE``."""
+    an element named in ``edges`` starts and where it ends, the list holds ``_EDGE``; what an
+    element ``skip`` accepts holds is left out."""
     from bs4 import Tag
     from bs4.element import CData, NavigableString, PreformattedString
 
@@ -742,7 +856,7 @@ def _strings(
         if current is _EDGE:
             out.append(current)
         elif isinstance(current, Tag):
-            if current.name in _SKIPPED_TAGS:
+            if current.name in _SKIPPED_TAGS or (skip is not None and skip(current)):
                 continue
             if current.name in edges:
                 out.append(_EDGE)
@@ -757,9 +871,16 @@ def _strings(
 
 def _preformatted(node: Any, budget: Budget | None = None) -> str:
     """The text of a ``<pre>`` as it is; several ``<code>`` in one (variants of one example,
-    as a language toggle shows them) are separated by a blank line."""
+    as a language toggle shows them) are separated by a blank line. A ``<pre>`` whose code
+    elements are among its other words (Sphinx's grammar: ``<strong>name</strong> ::=
+    <code>token</code> ...``) is read whole."""
     codes = node.find_all("code", recursive=False)
-    if len(codes) > 1:
+    others = [
+        c
+        for c in node.contents
+        if c.name not in _SKIPPED_TAGS and c.name != "code" and str(c.get_text()).strip()
+    ]
+    if len(codes) > 1 and not others:
         return "\n\n".join("".join(_strings(code, budget)).strip("\n") for code in codes)
     return "".join(_strings(node, budget))
 
