@@ -276,21 +276,31 @@ def pack_units(units: Sequence[Unit], size: int, overlap: int) -> list[list[Unit
     sentence opens takes the unit past the size (at most twice it: no unit is longer).
 
     Consecutive chunks share trailing units worth at most ``overlap`` characters, except at
-    such a sentence.
+    such a sentence. No chunk is only what the chunk before it holds (the overlap, when the unit
+    after it does not fit beside it), nor only headings before such a sentence (the headings go
+    with the sentence and its unit).
     """
     chunks: list[list[Unit]] = []
     i = 0
+    last = -1  # the last unit the chunks so far hold
     while i < len(units):
         j = i
         while j + 1 < len(units) and units[j + 1].end - units[i].start <= size:
             j += 1
+        if j <= last:
+            i = last + 1  # the overlap alone: the next chunk starts after it
+            continue
         if units[j].opens and j + 1 < len(units) and units[j + 1].kind in _WHOLE_UNITS:
-            if j > i:
+            new = units[max(i, last + 1) : j]
+            if any(unit.kind != "heading" for unit in new):
                 chunks.append(list(units[i:j]))
-                i = j
+                last, i = j - 1, j
                 continue
+            # The sentence opens the chunk (no overlap there), after the headings it follows.
+            i = j if not new else max(i, last + 1)
             j += 1
         chunks.append(list(units[i : j + 1]))
+        last = j
         if j + 1 >= len(units):
             break
         # Step back over whole units that fit in the overlap, but always move forward.

@@ -282,3 +282,32 @@ def test_a_heading_starts_a_new_chunk_even_when_it_repeats_the_one_before() -> N
     ]
     chunks = chunk_document("a.md", text, size=700, overlap=0, blocks=blocks)
     assert [c.text for c in chunks] == ["Notes\n\nFirst note.", "Notes\n\nSecond note."]
+
+
+def test_no_chunk_is_only_the_overlap_of_the_one_before() -> None:
+    """When the unit after the overlap does not fit beside it, the overlap alone was a chunk
+    of its own: 141 such chunks over Python's documentation, each a copy of a sentence the
+    chunk before holds ("There are various techniques.")."""
+    short, long = Unit(0, 10, "text"), Unit(11, 40, "text")
+    units = [Unit(0, 10, "text"), Unit(11, 18, "text"), Unit(19, 45, "text")]
+    assert pack_units(units, 30, 10) == [units[0:2], units[2:3]]  # not [1:2] between them
+    assert pack_units([short, long], 30, 10) == [[short], [long]]
+    # Before a sentence that introduces code: the overlap neither stands alone nor joins it.
+    intro, code = Unit(19, 25, "text", opens=True), Unit(26, 50, "code")
+    units = [Unit(0, 10, "text"), Unit(11, 18, "text"), intro, code]
+    assert pack_units(units, 20, 8) == [units[0:2], units[2:4]]
+
+
+def test_a_heading_goes_with_the_sentence_that_introduces_code_after_it() -> None:
+    """ "Examples" then "Run this:" and its code: the chunk ended before the sentence, so the
+    heading was a chunk alone (138 over Python's documentation). A section's units start with
+    its heading (each section is packed apart)."""
+    heading, intro = Unit(0, 8, "heading"), Unit(9, 19, "text", opens=True)
+    code = Unit(20, 50, "code")
+    assert pack_units([heading, intro, code], 25, 0) == [[heading, intro, code]]
+    assert pack_units([heading, intro, code], 25, 10) == [[heading, intro, code]]
+    # A sentence between them still ends its chunk before the introducing one.
+    text = Unit(9, 15, "text")
+    intro = Unit(16, 22, "text", opens=True)
+    units = [heading, text, intro, Unit(23, 50, "code")]
+    assert pack_units(units, 25, 0) == [units[0:2], units[2:4]]
