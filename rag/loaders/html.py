@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
@@ -190,35 +191,79 @@ def main_content(soup: Any, budget: Budget | None = None) -> Any:
 _CONTENTS_LINKS = 3
 _CONTENTS_WORDS = _NAVIGATION_WORDS | {"on", "this", "page", "in", "article", "section",
                                        "sections", "jump", "show", "hide", "toc"}  # fmt: skip
-_CONTENTS_DEPTH = 3  # how far above a link its table of contents may start
+
+
+@dataclass
+class _Tally:
+    """What an element holds, for ``_drop_page_contents``: its links to the page's headings,
+    its other links, and whether its words outside links are only numbering and
+    ``_CONTENTS_WORDS`` (no heading, no code)."""
+
+    links: int = 0
+    others: int = 0
+    plain: bool = True
 
 
 def _drop_page_contents(root: Any, budget: Budget | None = None) -> None:
     """Remove the page's own table of contents (SQLite's "► Table Of Contents", Sphinx's
     ``contents`` directive): a block of links to the page's headings and nothing else says
     each heading a second time, so a question about a section found the list, not the section.
-    Only blocks near such links are looked at (``_CONTENTS_DEPTH`` above each), within
-    ``budget``: a page of many links costs no walk of the whole tree per element."""
-    targets = _heading_anchors(root)
-    links = [a for a in root.find_all("a", href=True) if _fragment(a) in targets]
-    if len(links) < _CONTENTS_LINKS:
+
+    One walk of the tree, each element judged from its children's tallies, within ``budget``:
+    a page of many nested elements costs no walk of a subtree per element."""
+    from bs4 import Tag
+    from bs4.element import Comment, NavigableString
+
+    fragments = {_fragment(a) for a in root.find_all("a", href=True)} - {""}
+    if len(fragments) < _CONTENTS_LINKS:
         return
-    candidates: dict[int, Any] = {}
-    for link in links:
-        for level, parent in enumerate(link.parents):
-            if level >= _CONTENTS_DEPTH or parent is root:
-                break
-            candidates.setdefault(id(parent), parent)
-    found = []
-    for tag in candidates.values():
-        if budget is not None:
+    targets = _heading_anchors(root, fragments, budget)
+    if len(targets) < _CONTENTS_LINKS:
+        return
+    tallies: dict[int, _Tally] = {}
+    found: set[int] = set()
+    # (element, its children tallied already, inside a link: its words are the link's)
+    stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
+    steps = 0
+    while stack:
+        steps += 1
+        if budget is not None and steps % 1024 == 0:
             budget.check()
-        if _page_contents(tag, targets):
-            found.append(tag)
-    chosen = {id(tag) for tag in found}
-    for tag in found:
-        if not any(id(parent) in chosen for parent in tag.parents):
-            tag.decompose()
+        node, closing, inside = stack.pop()
+        link = node.name == "a" and node.has_attr("href")
+        if not closing:
+            stack.append((node, True, inside))
+            linked = inside or link
+            stack.extend((c, False, linked) for c in reversed(node.contents) if isinstance(c, Tag))
+            continue
+        children = [tallies.pop(id(c)) for c in node.contents if isinstance(c, Tag)]
+        tally = _Tally(plain=node.name not in _PRESERVE_TAGS and node.name not in _HEADINGS)
+        if node.name in _SKIPPED_TAGS:
+            tallies[id(node)] = _Tally()
+            continue
+        if link:
+            tally.links, tally.others = (1, 0) if _fragment(node) in targets else (0, 1)
+        for below in children:
+            tally.links += below.links
+            tally.others += below.others
+            tally.plain = tally.plain and below.plain
+        for child in node.contents:
+            words = not (link or inside) and isinstance(child, NavigableString)
+            if words and not isinstance(child, Comment):
+                tally.plain = tally.plain and all(
+                    w.isdigit() or w.lower() in _CONTENTS_WORDS for w in _WORDS.findall(child)
+                )
+        tallies[id(node)] = tally
+        if node is not root and tally.plain and not tally.others and tally.links >= _CONTENTS_LINKS:
+            found.add(id(node))
+    # Outermost first: a table of contents inside one removed already goes with it.
+    outer: list[Any] = [root]
+    while outer:
+        node = outer.pop()
+        if id(node) in found:
+            node.decompose()
+        else:
+            outer.extend(c for c in node.contents if isinstance(c, Tag))
 
 
 def _fragment(link: Any) -> str:
@@ -227,38 +272,33 @@ def _fragment(link: Any) -> str:
     return href[1:] if href.startswith("#") else ""
 
 
-def _heading_anchors(root: Any) -> set[str]:
-    """The ids and names that mark the page's headings: a heading's own, its section's (a
-    heading first inside it), or an anchor's right before or inside one."""
+def _heading_anchors(root: Any, fragments: set[str], budget: Budget | None = None) -> set[str]:
+    """Of the places links go to (``fragments``), those that mark a heading: a heading's own
+    id, its section's (a heading first inside it), or an empty anchor's right before or inside
+    one. Each is looked at once, by its nearest elements only."""
+    from bs4 import Tag
+    from bs4.element import NavigableString
+
     anchors: set[str] = set()
-    for tag in root.find_all(True):
+    for steps, tag in enumerate(root.find_all(True)):
+        if budget is not None and steps % 1024 == 0:
+            budget.check()
         key = _attr(tag, "id") or _attr(tag, "name")
-        if not key:
+        if key not in fragments:
             continue
-        heading = tag.name in _HEADINGS or (tag.parent is not None and tag.parent.name in _HEADINGS)
-        if not heading:
-            first = tag.find(True)
-            after = tag.find_next_sibling(True)
-            heading = (first is not None and first.name in _HEADINGS) or (
-                not tag.get_text(strip=True) and after is not None and after.name in _HEADINGS
-            )
-        if heading:
+        if tag.name in _HEADINGS or (tag.parent is not None and tag.parent.name in _HEADINGS):
+            anchors.add(key)
+            continue
+        # Its first element (not ``tag.find``: bs4 walks to a subtree's end before its first).
+        first = next((c for c in tag.contents if isinstance(c, Tag)), None)
+        if first is not None and first.name in _HEADINGS:
+            anchors.add(key)
+            continue
+        empty = all(isinstance(c, NavigableString) and not c.strip() for c in tag.contents)
+        after = tag.find_next_sibling(True) if empty else None
+        if after is not None and after.name in _HEADINGS:
             anchors.add(key)
     return anchors
-
-
-def _page_contents(tag: Any, targets: set[str]) -> bool:
-    """Whether ``tag`` is only links to the page's headings (``targets``), at least
-    ``_CONTENTS_LINKS`` of them, with numbering and ``_CONTENTS_WORDS`` beside them."""
-    if tag.name in _PRESERVE_TAGS or tag.name in _HEADINGS:
-        return False
-    links = tag.find_all("a", href=True)
-    if len(links) < _CONTENTS_LINKS or any(_fragment(a) not in targets for a in links):
-        return False
-    outside = " ".join(
-        str(s) for s in tag.find_all(string=True) if s.find_parent("a", href=True) is None
-    )
-    return all(w.lower() in _CONTENTS_WORDS for w in _WORDS.findall(outside) if not w.isdigit())
 
 
 def drop(root: Any, test: Callable[[Any], bool]) -> None:
@@ -367,8 +407,14 @@ def _is_chrome(tag: Any) -> bool:
 
 def _authors_sidebar(tag: Any) -> bool:
     """A sidebar the author wrote (reStructuredText's ``.. sidebar::``: docutils gives it a
-    ``sidebar-title``), not a site's: an example or a note of the page's own."""
-    return "sidebar" in _classes(tag) and tag.find(class_="sidebar-title") is not None
+    ``sidebar-title`` as its first element), not a site's: an example or a note of the page's
+    own. Only its first element is looked at (no walk of the subtree per element)."""
+    if "sidebar" not in _classes(tag):
+        return False
+    from bs4 import Tag
+
+    first = next((c for c in tag.contents if isinstance(c, Tag)), None)
+    return first is not None and "sidebar-title" in _classes(first)
 
 
 def hidden(tag: Any) -> bool:
