@@ -208,3 +208,13 @@ def test_a_page_without_a_heading_is_headed_by_its_title() -> None:
     assert document.text.startswith("Closing A Database Connection\n\n")
     assert document.blocks[0].kind == "heading"
     assert document.blocks[1].path == ("Closing A Database Connection",)
+
+
+def test_a_page_with_a_heading_keeps_it_as_its_title_and_gains_no_other() -> None:
+    """The <title> heads a page's text only when the page has no heading of its own: a page
+    with one keeps its text and its title as they were ("Pumps", not "Pump manual - Site")."""
+    document = load_html(
+        page(f"<main><h1>Pumps</h1><p>{PROSE}</p></main>", title="Pump manual - Site")
+    )
+    assert document.title == "Pumps"
+    assert document.text == f"Pumps\n\n{PROSE.strip()}"
