@@ -227,8 +227,7 @@ def _drop_page_contents(root: Any, budget: Budget | None = None) -> None:
     steps = 0
     while stack:
         steps += 1
-        if budget is not None and steps % 1024 == 0:
-            budget.check()
+        _check_every(budget, steps)
         node, closing, inside = stack.pop()
         link = node.name == "a" and node.has_attr("href")
         if not closing:
@@ -266,6 +265,14 @@ def _drop_page_contents(root: Any, budget: Budget | None = None) -> None:
             outer.extend(c for c in node.contents if isinstance(c, Tag))
 
 
+def _first_element(tag: Any) -> Any:
+    """The first element among ``tag``'s children, or None. Not ``tag.find(True)``: bs4 walks
+    to the end of the subtree before it returns the first match."""
+    from bs4 import Tag
+
+    return next((c for c in tag.contents if isinstance(c, Tag)), None)
+
+
 def _fragment(link: Any) -> str:
     """The place on this page a link goes to ("#boolean_datatype"), or "" for another page."""
     href = str(link.get("href", ""))
@@ -276,21 +283,18 @@ def _heading_anchors(root: Any, fragments: set[str], budget: Budget | None = Non
     """Of the places links go to (``fragments``), those that mark a heading: a heading's own
     id, its section's (a heading first inside it), or an empty anchor's right before or inside
     one. Each is looked at once, by its nearest elements only."""
-    from bs4 import Tag
     from bs4.element import NavigableString
 
     anchors: set[str] = set()
     for steps, tag in enumerate(root.find_all(True)):
-        if budget is not None and steps % 1024 == 0:
-            budget.check()
+        _check_every(budget, steps)
         key = _attr(tag, "id") or _attr(tag, "name")
         if key not in fragments:
             continue
         if tag.name in _HEADINGS or (tag.parent is not None and tag.parent.name in _HEADINGS):
             anchors.add(key)
             continue
-        # Its first element (not ``tag.find``: bs4 walks to a subtree's end before its first).
-        first = next((c for c in tag.contents if isinstance(c, Tag)), None)
+        first = _first_element(tag)
         if first is not None and first.name in _HEADINGS:
             anchors.add(key)
             continue
@@ -299,6 +303,13 @@ def _heading_anchors(root: Any, fragments: set[str], budget: Budget | None = Non
         if after is not None and after.name in _HEADINGS:
             anchors.add(key)
     return anchors
+
+
+def _check_every(budget: Budget | None, steps: int) -> None:
+    """A walk's deadline check, every 1,024 steps (a clock read per element would cost more
+    than the walk)."""
+    if budget is not None and steps % 1024 == 0:
+        budget.check()
 
 
 def drop(root: Any, test: Callable[[Any], bool]) -> None:
@@ -411,9 +422,7 @@ def _authors_sidebar(tag: Any) -> bool:
     own. Only its first element is looked at (no walk of the subtree per element)."""
     if "sidebar" not in _classes(tag):
         return False
-    from bs4 import Tag
-
-    first = next((c for c in tag.contents if isinstance(c, Tag)), None)
+    first = _first_element(tag)
     return first is not None and "sidebar-title" in _classes(first)
 
 
@@ -540,8 +549,7 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     steps = 0
     while stack:
         steps += 1
-        if budget is not None and steps % 1024 == 0:
-            budget.check()
+        _check_every(budget, steps)
         node, closing, preserve = stack.pop()
         if isinstance(node, Tag):
             name = node.name.lower()
@@ -683,17 +691,14 @@ class _Bar:
             # A link named "Next" or "Table of Contents" says where it goes; "CREATE INDEX",
             # "str.index()" or "High-level API Index" name a page's subject.
             self.named = self.named or (
-                bool(words)
-                and any(w in _NAVIGATION for w in words)
+                any(w in _NAVIGATION for w in words)
                 and all(w in _LINK_NAVIGATION_WORDS for w in words)
                 and not _CODE_MARKS.search(text)
             )
-        else:
-            self.named = self.named or any(w in _NAVIGATION for w in words)
-        if self.inside:
             self.plain = self.plain and not _CODE_MARKS.search(text)
             self.tags = self.tags and _LANGUAGE_TAG.fullmatch(text.strip()) is not None
             return
+        self.named = self.named or any(w in _NAVIGATION for w in words)
         self.languages = self.languages or any(w in _LANGUAGE_WORDS for w in words)
         self.other = len(text) > _BAR_CHARS or any(w not in _BAR_WORDS for w in words)
         marks = set("".join(text[:_BAR_CHARS].split()))
@@ -752,8 +757,7 @@ def _heading_text(node: Any) -> str:
     """A heading's (or a defined term's) words, without the "#" or "¶" link to itself that many
     sites add, nor comments; a line break or a block inside it is a space: SQLite's
     ``<dt>mode=ro<br>mode=rw</dt>`` is "mode=ro mode=rw", not "mode=romode=rw"."""
-    pieces = _strings(node, edges=_CELL_BREAKS, skip=_self_link)
-    return collapse("".join(" " if piece is _EDGE else piece for piece in pieces))
+    return _inline_text(node, skip=_self_link)
 
 
 def _self_link(tag: Any) -> bool:
@@ -863,11 +867,12 @@ def _owner(part: Any) -> Any:
     return None
 
 
-def _inline_text(node: Any) -> str:
-    """An element's words on one line, without comments or skipped elements: a space where a
-    block or line element starts or ends, none at an inline element's edge ("(<b>M</b>)" is
-    "(M)", "<b>M</b>ark" is "Mark", as the page shows them; they read "( M )", "M ark")."""
-    pieces = _strings(node, edges=_CELL_BREAKS)
+def _inline_text(node: Any, skip: Callable[[Any], bool] | None = None) -> str:
+    """An element's words on one line, without comments or skipped elements (nor what ``skip``
+    accepts): a space where a block or line element starts or ends, none at an inline element's
+    edge ("(<b>M</b>)" is "(M)", "<b>M</b>ark" is "Mark", as the page shows them; they read
+    "( M )", "M ark")."""
+    pieces = _strings(node, edges=_CELL_BREAKS, skip=skip)
     return collapse("".join(" " if piece is _EDGE else piece for piece in pieces))
 
 
@@ -896,8 +901,7 @@ def _strings(
     steps = 0
     while stack:
         steps += 1
-        if budget is not None and steps % 1024 == 0:
-            budget.check()
+        _check_every(budget, steps)
         current = stack.pop()
         if current is _EDGE:
             out.append(current)
