@@ -155,30 +155,33 @@ def test_a_bar_of_links_that_say_where_they_go_is_still_chrome(bar: str) -> None
     assert text == f"SQL\n\n{PROSE.strip()}"
 
 
-def test_a_sphinx_grammar_block_is_read_whole() -> None:
-    """Sphinx's productionlist is a <pre> of names, ``::=`` and <code> tokens: it read only the
-    tokens ("identifier", "digit")."""
-    grammar = (
-        '<pre><strong id="grammar-token-arg_name">arg_name</strong> ::=  '
-        '[<a href="#grammar-token-identifier"><code>identifier</code></a> | '
-        "<code>digit</code>+]\n<strong>conversion</strong> ::=  <code>r</code> | <code>s</code>"
-        "</pre>"
-    )
-    assert ("code", "arg_name ::=  [identifier | digit+]\nconversion ::=  r | s") in blocks(
-        page(f"<main><h1>Format</h1><p>{PROSE}</p>{grammar}</main>")
-    )
-
-
-def test_code_variants_in_one_pre_stay_apart_beside_a_copy_button() -> None:
-    """Node.js's <pre> holds its ESM and CommonJS variants as two <code> and a copy button."""
-    pre = (
-        "<pre><code class='mjs'>import fs from 'node:fs';</code>"
-        "<code class='cjs'>const fs = require('node:fs');</code>"
-        "<button class='copy-button'>copy</button></pre>"
-    )
-    assert ("code", "import fs from 'node:fs';\n\nconst fs = require('node:fs');") in blocks(
-        page(f"<main><h1>fs</h1><p>{PROSE}</p>{pre}</main>")
-    )
+@pytest.mark.parametrize(
+    ("pre", "code"),
+    [
+        # Sphinx's productionlist: a <pre> of names, ``::=`` and <code> tokens; it read only the
+        # tokens ("identifier", "digit").
+        (
+            '<pre><strong id="grammar-token-arg_name">arg_name</strong> ::=  '
+            '[<a href="#grammar-token-identifier"><code>identifier</code></a> | '
+            "<code>digit</code>+]\n<strong>conversion</strong> ::=  <code>r</code> | "
+            "<code>s</code></pre>",
+            "arg_name ::=  [identifier | digit+]\nconversion ::=  r | s",
+        ),
+        # Node.js's <pre> holds its ESM and CommonJS variants as two <code> and a copy button:
+        # still two variants apart.
+        (
+            "<pre><code class='mjs'>import fs from 'node:fs';</code>"
+            "<code class='cjs'>const fs = require('node:fs');</code>"
+            "<button class='copy-button'>copy</button></pre>",
+            "import fs from 'node:fs';\n\nconst fs = require('node:fs');",
+        ),
+    ],
+    ids=["sphinx-grammar", "variants-beside-a-copy-button"],
+)
+def test_a_pre_of_several_code_elements(pre: str, code: str) -> None:
+    """Several <code> directly in a <pre> are variants of one example only when nothing else
+    is there but what the page never shows (a button)."""
+    assert ("code", code) in blocks(page(f"<main><h1>Format</h1><p>{PROSE}</p>{pre}</main>"))
 
 
 def test_an_authors_sidebar_is_content_and_a_sites_is_chrome() -> None:
