@@ -757,7 +757,7 @@ def _heading_text(node: Any) -> str:
     """A heading's (or a defined term's) words, without the "#" or "¶" link to itself that many
     sites add, nor comments; a line break or a block inside it is a space: SQLite's
     ``<dt>mode=ro<br>mode=rw</dt>`` is "mode=ro mode=rw", not "mode=romode=rw"."""
-    return _inline_text(node, skip=_self_link)
+    return _edged_text(node, skip=_self_link)
 
 
 def _self_link(tag: Any) -> bool:
@@ -867,11 +867,16 @@ def _owner(part: Any) -> Any:
     return None
 
 
-def _inline_text(node: Any, skip: Callable[[Any], bool] | None = None) -> str:
-    """An element's words on one line, without comments or skipped elements (nor what ``skip``
-    accepts): a space where a block or line element starts or ends, none at an inline element's
-    edge ("(<b>M</b>)" is "(M)", "<b>M</b>ark" is "Mark", as the page shows them; they read
-    "( M )", "M ark")."""
+def _inline_text(node: Any) -> str:
+    """An element's words on one line, without comments or skipped elements: a space where a
+    block or line element starts or ends, none at an inline element's edge ("(<b>M</b>)" is
+    "(M)", "<b>M</b>ark" is "Mark", as the page shows them; they read "( M )", "M ark")."""
+    return _edged_text(node)
+
+
+def _edged_text(node: Any, skip: Callable[[Any], bool] | None = None) -> str:
+    """``_inline_text``'s reading, without what ``skip`` accepts: a table cell's words, and a
+    heading's or a term's without its link to itself."""
     pieces = _strings(node, edges=_CELL_BREAKS, skip=skip)
     return collapse("".join(" " if piece is _EDGE else piece for piece in pieces))
 
