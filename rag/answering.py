@@ -47,6 +47,12 @@ FURTHER_SENTENCE_SHARE = 0.9
 # (train/ranking.py), the best mean share of questions whose first sentence is an answer over
 # five corpora (0.568 -> 0.614; left out in turn, four corpora gain and SelQA loses 0.02).
 RANK_PRIOR = 3.25
+# A list or table of more words than this is read as windows of its lines (``windows``): of the
+# reader's 128 tokens, about 70 are left for the sentence after a question of 15 and 12 words each
+# of section path and words before (rag/reader_input.py); documentation runs to about 1.5 tokens
+# a word (identifiers split in several), so 40 words, rounded down. Derived, not tuned.
+WINDOW_WORDS = 40
+_LINE = re.compile(r"[^\s](?:[^\n]*[^\s])?")
 # How many closest sentences (one per passage) a refusal shows as "not an answer".
 CLOSEST = 3
 # A line of at most this many words with no closing punctuation is a heading, not a sentence.
@@ -257,6 +263,8 @@ class _Sentence:
     text: str
     before: str
     kind: str = "text"
+    # A window of a long list or table (``windows``): the whole unit's bounds, what is cited.
+    whole: tuple[int, int] | None = None
 
 
 def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
@@ -292,7 +300,66 @@ def candidate_sentences(passages: list[Passage]) -> list[_Sentence]:
                         _Sentence(passage, whole.start, whole.end, whole.text, before, whole.kind)
                     )
             before = span.text
-    return out[:MAX_READ]
+    # A list a sentence introduces is read with it and alone: cut into windows, the two share
+    # all windows but the first, each read once.
+    read: dict[tuple[str, int, int], _Sentence] = {}
+    for sentence in out[:MAX_READ]:
+        for window in windows(sentence):
+            read.setdefault((window.passage.chunk.id, window.start, window.end), window)
+    return list(read.values())
+
+
+def windows(sentence: _Sentence) -> list[_Sentence]:
+    """A list or table longer than the reader sees (``WINDOW_WORDS``) as windows of whole lines
+    (its items, its rows) of at most ``WINDOW_WORDS`` words (a longer line is one window); else
+    the sentence alone. A lead line (a table's header row, the sentence that introduces a list)
+    opens the first window and is the words before the others; without one, every window is
+    read after the words before the unit.
+
+    The reader reads 128 tokens: a long list's later items, a table's later rows, were never
+    seen, so a question about the fifth parameter of a table was judged on the first four. A
+    list is read alone as well as with its introduction: their windows after the first are
+    the same spans (``candidate_sentences`` reads each once)."""
+    if sentence.kind not in ("list", "table") or len(sentence.text.split()) <= WINDOW_WORDS:
+        return [sentence]
+    lines = line_spans(sentence.text)
+    first_line = sentence.text[slice(*lines[0])]
+    led = sentence.kind == "table" or introduces(first_line)
+    lead, rest = (first_line, lines[1:]) if led else (sentence.before, lines)
+    out: list[_Sentence] = []
+    for first, last in _windows_of([len(sentence.text[slice(*line)].split()) for line in rest]):
+        start = lines[0][0] if led and not out else rest[first][0]
+        end = rest[last][1]
+        out.append(
+            replace(
+                sentence,
+                start=sentence.start + start,
+                end=sentence.start + end,
+                text=sentence.text[start:end],
+                before=sentence.before if led and not out else lead,
+                whole=(sentence.start, sentence.end),
+            )
+        )
+    return out
+
+
+def _windows_of(words: list[int]) -> list[tuple[int, int]]:
+    """Consecutive runs of lines (first, last indices) of at most ``WINDOW_WORDS`` words in all,
+    each as long as it may be; a longer line is a run of its own."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    while first < len(words):
+        last, total = first, words[first]
+        while last + 1 < len(words) and total + words[last + 1] <= WINDOW_WORDS:
+            last, total = last + 1, total + words[last + 1]
+        runs.append((first, last))
+        first = last + 1
+    return runs
+
+
+def line_spans(text: str) -> list[tuple[int, int]]:
+    """The offsets of ``text``'s non-blank lines, each without its edge whitespace."""
+    return [(m.start(), m.end()) for m in _LINE.finditer(text)]
 
 
 def judge(
@@ -309,22 +376,21 @@ def judge(
     ]
     logits = reader.logits(pairs)
     dense = top_dense(passages)
-    judged = [
-        Judged(
-            s.passage,
-            s.start,
-            s.end,
-            s.text,
-            float(x),
-            reader.probability(float(x), dense, dense_baseline),
-            s.kind,
-        )
-        for s, x in zip(sentences, logits, strict=True)
-    ]
+    judged = []
+    for s, x in zip(sentences, logits, strict=True):
+        # A window is judged as what would be cited: its whole list or table.
+        start, end = s.whole or (s.start, s.end)
+        probability = reader.probability(float(x), dense, dense_baseline)
+        text = span_text(s.passage, start, end)
+        judged.append(Judged(s.passage, start, end, text, float(x), probability, s.kind))
     rank = {p.chunk.id: i for i, p in enumerate(passages)}
     # Ties keep retrieval order (the sort is stable).
     judged.sort(key=lambda j: -ranked_score(j.logit, rank[j.passage.chunk.id]))
-    return judged
+    # A list or table is judged by its best window.
+    best: dict[tuple[str, int, int], Judged] = {}
+    for j in judged:
+        best.setdefault((j.passage.chunk.id, j.start, j.end), j)
+    return list(best.values())
 
 
 def ranked_score(logit: float, rank: int, prior: float = RANK_PRIOR) -> float:
