@@ -29,6 +29,7 @@ from typing import Protocol
 
 from rag.answering import REFUSAL_TEXT, context_title
 from rag.models import Answer, Chunk, Citation, Passage
+from rag.reader_input import word_pieces
 from rag.text import STOPWORDS, fold, terms, words
 
 # A name-like word is distinctive when at most this share of the indexed chunks hold it (or
@@ -52,6 +53,16 @@ MAX_NAMES_CHECKED = 20
 # the follow-ups, only unanswerable, off-topic and bank ones change (all refused now), no
 # answerable one. The cost: a typo in a short name ("Kosvo") is no longer forgiven.
 MIN_TYPO_CHARS = 6
+# A word the documents never write (in any form, or one typo from it) is named by the question
+# when general English rarely writes it either: a tool, a format, an option of another program
+# ("YAML", "nextval", "zstd"). The reader's vocabulary (30,522 word pieces learnt from English
+# Wikipedia and books) spells such a word in several pieces ("ya", "##ml"); a common word is one
+# ("email", "throw", "rid"), often the asker's paraphrase of the documents' words. Words shorter
+# than this are left alone: an acronym may stand for words the documents spell out. Product
+# choices (length, and "several" is two); their effect on validation data: evals/README.md,
+# round 20. In an index of fewer chunks than ``RARE_SHARE`` makes rare (50: one article, a few
+# notes), what its words leave out says nothing: the rule is for manuals and collections.
+MIN_RARE_CHARS = 4
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
 # Capitalised words in a row: one name ("European Union"); "'s" ends a word.
@@ -143,6 +154,8 @@ class Vocabulary(Protocol):
 
     def holds_a_form_of(self, term: str, prefix: int, typo: int) -> bool: ...
 
+    def __len__(self) -> int: ...
+
 
 def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = None) -> list[str]:
     """The question's names (a capitalised word inside the sentence, not an acronym, no digit:
@@ -154,9 +167,12 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     looked up. Stops at ``limit`` names found (one is enough to refuse).
 
     An identifier written as code ("ctest_upload", "readFileSync") is a name too, looked up
-    whole or in the documents' placeholder form (``_known_identifier``)."""
+    whole or in the documents' placeholder form (``_known_identifier``); so is, in an index of
+    at least 50 chunks, a word general English rarely writes ("YAML", "nextval": the reader's
+    vocabulary spells it in pieces), looked up whole or as a typo, never by its first letters."""
     if _title_case(question):
         return []
+    collection = len(vocabulary) * RARE_SHARE >= 1  # a rare word's absence means something
     found: list[str] = []
     checked = 0
     for run in _CAPITALISED_RUN.finditer(question):
@@ -182,16 +198,28 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     for match in _WORD.finditer(question):
         word = match.group()
         stems = terms(word)
-        if not _identifier(word) or not stems or word in found:
+        if not stems or word in found:
+            continue
+        if _identifier(word):
+            known = _known_identifier(word, stems[0], vocabulary)
+        elif collection and _rare_word(word):
+            known = vocabulary.holds_a_form_of(stems[0], len(stems[0]), MIN_TYPO_CHARS)
+        else:
             continue
         checked += 1
         if checked > MAX_NAMES_CHECKED:
             return found
-        if not _known_identifier(word, stems[0], vocabulary):
+        if not known and (_identifier(word) or word_pieces(fold(word)) > 1):
             found.append(word)
             if limit is not None and len(found) >= limit:
                 return found
     return found
+
+
+def _rare_word(word: str) -> bool:
+    """Whether ``word`` is looked up as a word general English may not write: letters only, at
+    least ``MIN_RARE_CHARS`` of them (a stop word has no stem, and is never looked up)."""
+    return word.isalpha() and len(word) >= MIN_RARE_CHARS
 
 
 def _known_identifier(word: str, stem: str, vocabulary: Vocabulary) -> bool:

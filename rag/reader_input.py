@@ -103,6 +103,12 @@ def _tokenizer() -> Any:
         return _load_tokenizer(TOKENIZER)
 
 
+def word_pieces(word: str) -> int:
+    """How many pieces the reader's vocabulary spells ``word`` in: one for a word general English
+    writes often ("email"), several for a rare one ("yaml": "ya", "##ml")."""
+    return len(_tokenizer().encode(word, add_special_tokens=False).ids)
+
+
 def document_title(text: str) -> str:
     """A document's first line when it reads as a heading (short, no closing full stop), else ""."""
     stripped = text.lstrip()
