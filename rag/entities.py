@@ -169,7 +169,8 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     An identifier written as code ("ctest_upload", "readFileSync") is a name too, looked up
     whole or in the documents' placeholder form (``_known_identifier``); so is, in an index of
     at least 50 chunks, a word general English rarely writes ("YAML", "nextval": the reader's
-    vocabulary spells it in pieces), looked up whole or as a typo, never by its first letters."""
+    vocabulary spells it in pieces), looked up whole (or as the start of an indexed word) or as
+    a typo, never by its first letters."""
     if _title_case(question):
         return []
     collection = len(vocabulary) * RARE_SHARE >= 1  # a rare word's absence means something
@@ -198,18 +199,19 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     for match in _WORD.finditer(question):
         word = match.group()
         stems = terms(word)
-        if not stems or word in found:
-            continue
-        if _identifier(word):
-            known = _known_identifier(word, stems[0], vocabulary)
-        elif collection and _rare_word(word):
-            known = vocabulary.holds_a_form_of(stems[0], len(stems[0]), MIN_TYPO_CHARS)
-        else:
+        identifier = _identifier(word)
+        looked_up = identifier or (collection and _rare_word(word))
+        if not stems or word in found or not looked_up:
             continue
         checked += 1
         if checked > MAX_NAMES_CHECKED:
             return found
-        if not known and (_identifier(word) or word_pieces(fold(word)) > 1):
+        if identifier:
+            known = _known_identifier(word, stems[0], vocabulary)
+        else:  # a word it begins counts ("repo": "repository"), never its first letters
+            known = vocabulary.holds_a_form_of(stems[0], len(stems[0]), MIN_TYPO_CHARS)
+            known = known or word_pieces(fold(word)) == 1  # common: the asker's own word
+        if not known:
             found.append(word)
             if limit is not None and len(found) >= limit:
                 return found
