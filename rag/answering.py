@@ -313,21 +313,27 @@ def windows(sentence: _Sentence) -> list[_Sentence]:
     """A list or table longer than the reader sees (``WINDOW_WORDS``) as windows of whole lines
     (its items, its rows) of at most ``WINDOW_WORDS`` words (a longer line is one window); else
     the sentence alone. A lead line (a table's header row, the sentence that introduces a list)
-    opens the first window and is the words before the others; without one, every window is
-    read after the words before the unit.
+    opens the first window, its words counted there, and is the words before the others;
+    without one, every window is read after the words before the unit.
 
     The reader reads 128 tokens: a long list's later items, a table's later rows, were never
     seen, so a question about the fifth parameter of a table was judged on the first four. A
-    list is read alone as well as with its introduction: their windows after the first are
-    the same spans (``candidate_sentences`` reads each once)."""
+    list is read alone as well as with its introduction: their windows are the same after the
+    first (``_with_lead``), and each is read once (``candidate_sentences``)."""
     if sentence.kind not in ("list", "table") or len(sentence.text.split()) <= WINDOW_WORDS:
         return [sentence]
     lines = line_spans(sentence.text)
     first_line = sentence.text[slice(*lines[0])]
     led = sentence.kind == "table" or introduces(first_line)
     lead, rest = (first_line, lines[1:]) if led else (sentence.before, lines)
+    if not rest:
+        return [sentence]  # one line (a long header alone): nothing to cut it into
+    sizes = [len(sentence.text[slice(*line)].split()) for line in rest]
+    runs = _windows_of(sizes)
+    if led:
+        runs = _with_lead(runs, sizes, len(first_line.split()))
     out: list[_Sentence] = []
-    for first, last in _windows_of([len(sentence.text[slice(*line)].split()) for line in rest]):
+    for first, last in runs:
         start = lines[0][0] if led and not out else rest[first][0]
         end = rest[last][1]
         out.append(
@@ -355,6 +361,17 @@ def _windows_of(words: list[int]) -> list[tuple[int, int]]:
         runs.append((first, last))
         first = last + 1
     return runs
+
+
+def _with_lead(runs: list[tuple[int, int]], words: list[int], lead: int) -> list[tuple[int, int]]:
+    """``runs`` with the first cut where it no longer fits beside a lead line of ``lead`` words
+    (it keeps at least its first line); the others stay as they are, the same windows as the
+    unit read without its lead (a list is read alone too: ``candidate_sentences``)."""
+    first, last = runs[0]
+    end, total = first, lead + words[first]
+    while end < last and total + words[end + 1] <= WINDOW_WORDS:
+        end, total = end + 1, total + words[end + 1]
+    return [(first, end), (end + 1, last), *runs[1:]] if end < last else runs
 
 
 def line_spans(text: str) -> list[tuple[int, int]]:

@@ -200,8 +200,19 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
         word = match.group()
         stems = terms(word)
         identifier = _identifier(word)
-        looked_up = identifier or (collection and _rare_word(word))
-        if not stems or word in found or not looked_up:
+        if not stems or fold(word) in {fold(name) for name in found}:
+            continue
+        # A rare word is looked up (and counted against the limit) only when the index does not
+        # hold it as written and general English rarely writes it: most of a question's words
+        # are common or the documents' own, and must not use up the look-ups of its names.
+        rare = (
+            not identifier
+            and collection
+            and _rare_word(word)
+            and not vocabulary.holds(stems[0])
+            and word_pieces(fold(word)) > 1
+        )
+        if not (identifier or rare):
             continue
         checked += 1
         if checked > MAX_NAMES_CHECKED:
@@ -210,7 +221,6 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
             known = _known_identifier(word, stems[0], vocabulary)
         else:  # a word it begins counts ("repo": "repository"), never its first letters
             known = vocabulary.holds_a_form_of(stems[0], len(stems[0]), MIN_TYPO_CHARS)
-            known = known or word_pieces(fold(word)) == 1  # common: the asker's own word
         if not known:
             found.append(word)
             if limit is not None and len(found) >= limit:

@@ -85,14 +85,19 @@ def test_a_long_list_s_later_windows_are_read_after_the_sentence_introducing_it(
     text, passage = structured(STEPS, "Guide > Releasing")
     windows = [c for c in candidate_sentences([passage]) if c.kind == "list"]
     intro = STEPS[1][1]
-    # No window holds the whole list, and its windows are whole steps. Read with the sentence
-    # introducing it and alone, the list's windows after the first are the same spans, read once.
+    # No window holds the whole list, and its windows are whole steps, of at most WINDOW_WORDS
+    # words with the introduction counted. Read with the sentence introducing it and alone, the
+    # list's windows after the first are the same spans, read once: the first (two steps) is cut
+    # where the introduction leaves no room for the second.
     steps = STEPS[2][1].split("\n")
+    assert len(f"{intro} {steps[0]} {steps[1]}".split()) > WINDOW_WORDS
     assert sorted(w.text.split("\n") for w in windows) == [
-        [intro, "", *steps[:2]],
+        [intro, "", steps[0]],
         steps[:2],
+        [steps[1]],
         steps[2:],
     ]
+    assert all(len(w.text.split()) <= WINDOW_WORDS for w in windows)
     # The sentence and the list are one span (it introduces the list); cut, it leads the first
     # window and is the words before the others.
     assert windows[0].text.startswith(intro)
@@ -119,3 +124,28 @@ def test_a_window_holds_as_many_lines_as_fit_in_its_words() -> None:
     _, passage = structured([("heading", "Items"), ("list", "\n".join(lines))], "Guide > Items")
     texts = [c.text for c in candidate_sentences([passage]) if c.kind == "list"]
     assert texts == ["\n".join(lines[:2]), lines[2]]
+
+
+def test_a_wide_header_is_counted_in_the_first_window() -> None:
+    """The header row opens the first window: its words count, or the reader, which reads 128
+    tokens, would never see that window's last row."""
+    header = " | ".join(f"Column{n}" for n in range(8))  # 15 words
+    rows = [" ".join([f"row{n}"] * 20) for n in range(4)]
+    table: Blocks = [("heading", "Parameters"), ("table", "\n".join([header, *rows]))]
+    _, passage = structured(table, "Copy > Parameters")
+    windows = [c for c in candidate_sentences([passage]) if c.kind == "table"]
+    # Read without it, the rows pair up; the header leaves room for one row beside it.
+    assert [w.text for w in windows] == [f"{header}\n{rows[0]}", rows[1], "\n".join(rows[2:])]
+    assert all(len(w.text.split()) <= WINDOW_WORDS for w in windows)
+
+
+def test_a_long_unit_of_one_line_is_read_whole() -> None:
+    """A table of one row longer than a window (its header alone) and a one-item list that ends
+    like an introduction have no lines to cut into windows: each is read whole. (The first
+    version of the header rule failed on them with an IndexError: Ant's manual has such tables.)"""
+    header = " | ".join(f"Column{n}" for n in range(WINDOW_WORDS))
+    item = " ".join(["word"] * WINDOW_WORDS) + " as follows:"
+    for kind, body in (("table", header), ("list", item)):
+        text, passage = structured([("heading", "Parameters"), (kind, body)], "Copy > Parameters")
+        [unit] = [c for c in candidate_sentences([passage]) if c.kind == kind]
+        assert unit.text == body == text[unit.start : unit.end]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.entities import MIN_RARE_CHARS, RARE_SHARE, unknown_names
+from rag.entities import MAX_NAMES_CHECKED, MIN_RARE_CHARS, RARE_SHARE, unknown_names
 from rag.lexical import LexicalIndex
 from rag.reader_input import word_pieces
 
@@ -64,3 +64,18 @@ def test_in_a_small_index_no_word_is_rare(tmp_path: Path) -> None:
     assert unknown_names("Can I write the build file in YAML instead?", small) == []
     # Capitalised names are still looked up there.
     assert unknown_names("Can I write the build file for Gradle?", small) == ["Gradle"]
+
+
+def test_common_words_do_not_use_up_the_look_ups_of_names(manual: LexicalIndex) -> None:
+    """Only a rare word the index does not hold as written counts against the look-up limit: a
+    long question of ordinary words still has its identifier looked up."""
+    question = (
+        "Build copies files folder deletes cache entry older tasks wrote option makes tasks keep "
+        "copies quickly during nightly release builds, should readFileSynx work?"
+    )
+    assert len([w for w in question.split() if len(w) >= MIN_RARE_CHARS]) > MAX_NAMES_CHECKED
+    assert unknown_names(question, manual) == ["readFileSynx"]
+
+
+def test_a_rare_word_asked_twice_in_two_cases_is_named_once(manual: LexicalIndex) -> None:
+    assert unknown_names("Is YAML the same as yaml here?", manual) == ["YAML"]
