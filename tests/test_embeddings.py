@@ -251,10 +251,16 @@ def test_the_query_embedders_threads_stop_spinning_when_a_run_ends() -> None:
     # ONNX Runtime's pool threads spin on after a run by default: after a question's embedding
     # they took the cores from the reader's runs that follow (about 24 ms of CPU in the 0.1 s
     # after a query here, measured with the option off).
+    # Each question is asked three times and the least CPU counts: spinning threads spend it
+    # after every run, while a busy machine's stray work (another test's thread waking up)
+    # lands on one 0.1 s at most (a CI run on a loaded machine once saw 5.4 ms).
     embedder = Embedder(backend="onnx")
     embedder.embed_query("warm the model up")
     for question in ("Who designed the lighthouse?", "What is a find module?"):
-        embedder.embed_query(question)
-        start = time.process_time()
-        time.sleep(0.1)
-        assert time.process_time() - start < 0.005
+        spent = []
+        for _ in range(3):
+            embedder.embed_query(question)
+            start = time.process_time()
+            time.sleep(0.1)
+            spent.append(time.process_time() - start)
+        assert min(spent) < 0.005, spent
