@@ -355,9 +355,7 @@ def _windows_of(words: list[int]) -> list[tuple[int, int]]:
     runs: list[tuple[int, int]] = []
     first = 0
     while first < len(words):
-        last, total = first, words[first]
-        while last + 1 < len(words) and total + words[last + 1] <= WINDOW_WORDS:
-            last, total = last + 1, total + words[last + 1]
+        last = _run_end(words, first, words[first], len(words) - 1)
         runs.append((first, last))
         first = last + 1
     return runs
@@ -368,10 +366,17 @@ def _with_lead(runs: list[tuple[int, int]], words: list[int], lead: int) -> list
     (it keeps at least its first line); the others stay as they are, the same windows as the
     unit read without its lead (a list is read alone too: ``candidate_sentences``)."""
     first, last = runs[0]
-    end, total = first, lead + words[first]
-    while end < last and total + words[end + 1] <= WINDOW_WORDS:
-        end, total = end + 1, total + words[end + 1]
+    end = _run_end(words, first, lead + words[first], last)
     return [(first, end), (end + 1, last), *runs[1:]] if end < last else runs
+
+
+def _run_end(words: list[int], first: int, total: int, stop: int) -> int:
+    """The last line of the run that starts at line ``first`` with ``total`` words so far: the
+    lines after it join while the run stays within ``WINDOW_WORDS``, up to line ``stop``."""
+    last = first
+    while last < stop and total + words[last + 1] <= WINDOW_WORDS:
+        last, total = last + 1, total + words[last + 1]
+    return last
 
 
 def line_spans(text: str) -> list[tuple[int, int]]:

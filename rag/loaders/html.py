@@ -236,10 +236,10 @@ def _drop_page_contents(root: Any, budget: Budget | None = None) -> None:
             stack.extend((c, False, linked) for c in reversed(node.contents) if isinstance(c, Tag))
             continue
         children = [tallies.pop(id(c)) for c in node.contents if isinstance(c, Tag)]
-        tally = _Tally(plain=node.name not in _PRESERVE_TAGS and node.name not in _HEADINGS)
         if node.name in _SKIPPED_TAGS:
             tallies[id(node)] = _Tally()
             continue
+        tally = _Tally(plain=node.name not in _PRESERVE_TAGS and node.name not in _HEADINGS)
         if link:
             tally.links, tally.others = (1, 0) if _fragment(node) in targets else (0, 1)
         for below in children:
