@@ -79,3 +79,29 @@ def test_common_words_do_not_use_up_the_look_ups_of_names(manual: LexicalIndex) 
 
 def test_a_rare_word_asked_twice_in_two_cases_is_named_once(manual: LexicalIndex) -> None:
     assert unknown_names("Is YAML the same as yaml here?", manual) == ["YAML"]
+
+
+def test_a_question_about_a_rare_word_the_folder_never_writes_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Through ``rag.answer`` over a real index (Chroma, the packaged embedder, BM25): a folder
+    of 60 build notes that never say YAML refuses a question about it and names the word; the
+    same question about what they do say is answered."""
+    import rag
+    from rag.config import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(60):
+        (docs / f"task_{n:02d}.txt").write_text(
+            f"Task {n} copies the files of the build into folder {n}. "
+            "The build file is written in XML and names every task it runs.",
+            encoding="utf-8",
+        )
+    settings = Settings(docs_dir=docs, store_dir=tmp_path / "store")
+    rag.ingest(settings=settings)
+    refused = rag.answer("Can I write the build file in YAML instead?", settings=settings)
+    assert refused.refused and refused.citations == []
+    assert refused.text.endswith("they never mention “YAML”.")
+    answered = rag.answer("What language is the build file written in?", settings=settings)
+    assert not answered.refused and "XML" in answered.text
