@@ -115,8 +115,9 @@ def chunking_key(settings: Settings) -> str:
     v11: what a page marks as not for search and its own table of contents are left out, a
     line break in a heading or term is a space, a link named "CREATE INDEX" makes no bar, a
     Sphinx grammar or sidebar is read, a page without a heading is headed by its <title>
-    (html.py); no chunk is only the overlap of the one before, nor only a heading (chunking.py)."""
-    return f"structure-v11/{settings.chunk_size}/{settings.chunk_overlap}"
+    (html.py); no chunk is only the overlap of the one before, nor only a heading (chunking.py).
+    v12: a plain text file's wrapped paragraphs are unwrapped (loaders/text.py)."""
+    return f"structure-v12/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:
