@@ -48,6 +48,24 @@ def fuse(rankings: list[list[str]], rrf_k: int, keep_firsts_within: int) -> list
     return [cid for cid in head if cid not in bumped] + promoted + bumped + rest
 
 
+# A passage whose sentences are mostly (this share or more) those of one passage ranked above it
+# repeats it: a page that includes another (SQLite's capi3ref holds every c3ref page, git-config
+# every command's configuration), a file copied under two names, a link to a page. The copy would
+# take a place of the k read and be shown twice; the next candidate takes its place.
+REPEATED_SHARE = 0.8
+
+
+def sentences_of(chunk: Chunk) -> set[str]:
+    """The chunk's sentences, white space normalised (the whole text when it has none)."""
+    spans = chunk.sentences or ((0, len(chunk.text)),)
+    return {" ".join(chunk.text[start:end].split()) for start, end in spans}
+
+
+def repeats(said: set[str], kept: list[set[str]]) -> bool:
+    """Whether a passage saying ``said`` repeats one of the ``kept`` passages."""
+    return any(len(said & other) >= REPEATED_SHARE * len(said) for other in kept)
+
+
 class Retriever:
     def __init__(
         self, settings: Settings, store: VectorStore, lexical: LexicalIndex, embedder: Embedder
@@ -73,21 +91,35 @@ class Retriever:
         elif mode == "bm25":
             fused = dict(lexical_scores)
         if mode != "hybrid":
-            top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+            order = sorted(fused, key=lambda cid: (-fused[cid], cid))
         else:
             # The window is the configured k, not this call's: a deeper retrieval (the evals
             # read 10) starts with the same passages as the answer's.
             rankings = [list(dense_scores), [cid for cid, _ in lexical]]
             fused = fuse_ranks(rankings, self.settings.rrf_k)
-            top = fuse(rankings, self.settings.rrf_k, self.settings.k)[:k]
+            order = fuse(rankings, self.settings.rrf_k, self.settings.k)
 
-        # Lexical-only hits: fetch their text and compute their dense similarity too.
-        missing = [cid for cid in top if cid not in chunks]
-        if missing:
-            fetched, vectors = self.store.get(missing, with_embeddings=True)
-            for chunk, vector in zip(fetched, vectors):
-                chunks[chunk.id] = chunk
-                dense_scores[chunk.id] = float(vector @ query_vector)
+        top: list[str] = []
+        kept: list[set[str]] = []
+        for start in range(0, len(order), k):
+            batch = order[start : start + k]
+            # Lexical-only hits: fetch their text and compute their dense similarity too.
+            missing = [cid for cid in batch if cid not in chunks]
+            if missing:
+                fetched, vectors = self.store.get(missing, with_embeddings=True)
+                for chunk, vector in zip(fetched, vectors):
+                    chunks[chunk.id] = chunk
+                    dense_scores[chunk.id] = float(vector @ query_vector)
+            for cid in batch:
+                said = sentences_of(chunks[cid]) if cid in chunks else None
+                if said is None or repeats(said, kept):
+                    continue
+                top.append(cid)
+                kept.append(said)
+                if len(top) == k:
+                    break
+            if len(top) == k:
+                break
         return [
             Passage(
                 chunk=chunks[cid],
