@@ -31,13 +31,14 @@ FITTED_LINE = 0.85
 # than the most (a paragraph a line, with no blank line between) has no wrapping to undo.
 MIN_WRAP_WIDTH = 40
 MAX_WRAP_WIDTH = 120
-_LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))\s+(?=\S)")
+_LIST_ITEM = re.compile(r"(?:[-*+•–]|\d{1,3}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))\s+(?=\S)")
 # A fence or a delimiter line (Markdown's ```, AsciiDoc's ---- and ...., a rule of = or *).
 _DELIMITER = re.compile(r"(?:`{3,}|~{3,}).*|([-=.*_+#~])\1{3,}\s*")
 # Columns aligned with spaces: a run of three inside the line.
 _COLUMNS = re.compile(r"\S {3,}\S|\t")
-# A command after a prompt, a quoted line, a line of code that ends a statement or goes on.
-_PROMPT = re.compile(r"[$%>#]\s")
+# A command after a prompt, a quoted line, a Markdown heading, reStructuredText's explicit
+# markup (".. code-block::"), a line of code that ends a statement or goes on.
+_PROMPT = re.compile(r"(?:[$%>]|#{1,6}|\.\.)\s")
 _CODE_END = (";", "{", "}", "\\")
 # A line that ends a sentence or announces what follows ends where the author ended it.
 _ENDS = (".", "!", "?", ":", ";")
@@ -57,13 +58,13 @@ def unwrap(text: str) -> str:
     # however long they are.
     if sum(lines[i + 1].lstrip()[:1].islower() for i in breaks) * 2 < len(breaks):
         return text
-    out: list[str] = []
+    out: list[list[str]] = []  # each output line's pieces, joined once (a long run stays linear)
     for i, line in enumerate(lines):
         if i - 1 in breaks:
-            out[-1] = out[-1] + " " + line.strip()
+            out[-1].append(line.strip())
         else:
-            out.append(line)
-    return "\n".join(out)
+            out.append([line])
+    return "\n".join(" ".join(pieces) for pieces in out)
 
 
 def _wrapped_breaks(lines: list[str]) -> set[int]:
@@ -78,9 +79,7 @@ def _wrapped_breaks(lines: list[str]) -> set[int]:
     for i, line in enumerate(lines):
         stripped = line.strip()
         if _DELIMITER.fullmatch(stripped):
-            # A rule right under a line of text underlines a heading; any other opens or
-            # closes a block (a fence always does).
-            if stripped[0] == "`" or fenced or not last:
+            if stripped[0] == "`" or fenced or _opens_block(stripped, last, lines[i + 1 :], width):
                 fenced = not fenced
             last, hanging = "", None
         elif fenced or not stripped:
@@ -93,6 +92,18 @@ def _wrapped_breaks(lines: list[str]) -> set[int]:
                 hanging = _continues_at(line, lead, indent)
             last = line
     return breaks
+
+
+def _opens_block(rule: str, above: str, below: list[str], width: int) -> bool:
+    """Whether a delimiter line (not a fence of backticks, outside a block) opens a block: not
+    when a line of text right above it is a heading it underlines (a short line, or one about
+    as long as the rule, as AsciiDoc's and reStructuredText's underlines are), nor when a blank
+    line or the end of the file follows it (a rule between paragraphs: ----, ********)."""
+    if above.strip() and (
+        len(above.rstrip()) < FULL_LINE * width or abs(len(above.strip()) - len(rule)) <= 2
+    ):
+        return False
+    return bool(below and below[0].strip())
 
 
 def _prose_shape(lines: list[str]) -> tuple[int, int]:
@@ -143,4 +154,10 @@ def _joins(previous: str, line: str, lead: int, hanging: int, width: int) -> boo
         and not _PROMPT.match(stripped)
         and not _PROMPT.match(previous.strip())
         and not previous.rstrip().endswith(_CODE_END)
+        and _has_words(stripped)  # a line of marks only ("---", "***") underlines or rules
+        and _has_words(previous)
     )
+
+
+def _has_words(line: str) -> bool:
+    return any(ch.isalnum() for ch in line)
