@@ -709,6 +709,36 @@ def test_a_table_that_only_frames_paragraphs_is_read_as_paragraphs() -> None:
     ]
 
 
+# AsciiDoc's admonition block (git's manual pages): the label in a cell of its own, the note in
+# the next; and tables that only look alike.
+ASCIIDOC_NOTE = """<html><body><div id="content"><div class="sect1"><h2>DESCRIPTION</h2>
+<div class="admonitionblock"><table><tr><td class="icon"><div class="title">Note</div></td>
+<td class="content">You need to set the configuration variable <code>rerere.enabled</code> in
+order to enable this command.</td></tr></table></div>
+<table><tr><td>Warning:</td><td>Do not run it twice.</td></tr></table>
+<table><tr><td>Note</td><td>A musical sign.</td></tr><tr><td>Rest</td><td>A pause.</td></tr></table>
+<table><tr><td>Name</td><td>The branch to reset.</td></tr></table>
+</div></div></body></html>"""
+
+
+def test_a_note_labelled_by_a_word_beside_it_is_read_as_paragraphs() -> None:
+    """AsciiDoc writes "Note" in a cell beside the note: read as a row of data, the note was
+    "Note | You need to set ...", one table unit. A label cell frames as DocBook's icon does."""
+    document = load_html(ASCIIDOC_NOTE)
+    assert [(b.kind, document.text[b.start : b.end]) for b in document.blocks] == [
+        ("heading", "DESCRIPTION"),
+        ("paragraph", "Note"),
+        (
+            "paragraph",
+            "You need to set the configuration variable rerere.enabled in order to enable "
+            "this command.",
+        ),
+        ("paragraph", "Warning:\nDo not run it twice."),  # the cells' text: lines of a paragraph
+        ("table", "Note | A musical sign.\nRest | A pause."),  # a row of data besides: a table
+        ("table", "Name | The branch to reset."),  # no note's label
+    ]
+
+
 # DocBook's <qandaset> as its XSL writes it (aptitude's manual, chapter 3, shortened): the
 # questions listed as links, then a table of question and answer rows.
 DOCBOOK_FAQ = """<html><body><div class="chapter"><h2>Chapter 3. FAQ</h2>

@@ -65,6 +65,11 @@ _NUMBERING = re.compile(r"[\W\d_]*")  # what a contents entry has besides its li
 LINK_PAGE_SHARE = 0.8
 # A table of more rows than this is data, whatever its columns (a layout frame has a few).
 _LAYOUT_ROWS = 20
+# The labels of a note's box (AsciiDoc's five, and the other reStructuredText admonitions').
+_ADMONITIONS = frozenset(
+    ("note", "tip", "hint", "important", "warning", "caution", "attention", "danger")
+)
+_LABEL_NODES = 5
 # DocBook's questions and answers (a <qandaset>: a FAQ) are a table whose every row says what
 # it is; a question is read as a term, the heading of the answer below it.
 _QUESTION, _ANSWER = "question", "answer"
@@ -799,8 +804,21 @@ def _layout(table: Any) -> bool:
     if not rows or len(rows) > _LAYOUT_ROWS:
         return False
     return all(
-        sum(_has_words(cell) for cell in row.find_all(_CELLS, recursive=False)) <= 1 for row in rows
+        sum(
+            _has_words(cell) and not _admonition_label(cell)
+            for cell in row.find_all(_CELLS, recursive=False)
+        )
+        <= 1
+        for row in rows
     )
+
+
+def _admonition_label(cell: Any) -> bool:
+    """A cell that only labels the note beside it ("Note", "Warning": AsciiDoc's admonition
+    block, where DocBook's has an icon): it frames, as an icon would."""
+    if len(cell.contents) > _LABEL_NODES:  # a label is a word in a tag or two, no list of them
+        return False
+    return " ".join(cell.get_text(" ").split()).casefold().rstrip(":") in _ADMONITIONS
 
 
 def _question(row: Any) -> str:
