@@ -118,8 +118,7 @@ def chunking_key(settings: Settings) -> str:
     (html.py); no chunk is only the overlap of the one before, nor only a heading (chunking.py).
     v12: a plain text file's wrapped paragraphs are unwrapped (loaders/text.py); a note's box
     labelled by a word beside it ("Note", "Warning": AsciiDoc's) is read as its paragraphs, not
-    as a table row, and a lone small element of class "content" is not taken for the page
-    (loaders/html.py)."""
+    as a table row (loaders/html.py)."""
     return f"structure-v12/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

@@ -739,21 +739,6 @@ def test_a_note_labelled_by_a_word_beside_it_is_read_as_paragraphs() -> None:
     ]
 
 
-def test_a_lone_small_element_of_a_main_looking_class_is_not_the_page() -> None:
-    """Without a main element, the one element of class "content" was taken for the page:
-    over a page whose only such element is a note's cell, the page was the note alone."""
-    more = "<p>Rerere records conflicted automerge results and hand resolutions.</p>" * 3
-    page = ASCIIDOC_NOTE.replace('<div id="content">', "<div>").replace("</h2>", f"</h2>{more}")
-    text = load_html(page).text
-    assert text.startswith("DESCRIPTION") and "You need to set the configuration" in text
-    assert "The branch to reset." in text
-    framed = (
-        '<html><body><nav>Home | Docs</nav><div class="content"><p>All of it, the page.</p>'
-        "</div></body></html>"
-    )
-    assert load_html(framed).text == "All of it, the page."  # most of the body: the main
-
-
 # DocBook's <qandaset> as its XSL writes it (aptitude's manual, chapter 3, shortened): the
 # questions listed as links, then a table of question and answer rows.
 DOCBOOK_FAQ = """<html><body><div class="chapter"><h2>Chapter 3. FAQ</h2>

@@ -177,14 +177,13 @@ def html_to_text(html: str) -> str:
 def main_content(soup: Any, budget: Budget | None = None) -> Any:
     """The element holding the page's own text, without navigation and other chrome."""
     root = soup.body or soup
-    whole = len(root.get_text(strip=True))
     tags = soup.find_all(True)
     anchors = {_attr(tag, key) for tag in tags for key in ("id", "name") if tag.has_attr(key)}
     for test in _MAIN:
         if budget is not None:
             budget.check()
         found = [tag for tag in tags if test(tag)]
-        if len(found) == 1 and len(found[0].get_text(strip=True)) >= MAIN_SHARE * whole > 0:
+        if len(found) == 1 and found[0].get_text(strip=True):
             root = found[0]
             break
     else:
@@ -389,11 +388,6 @@ def _classes(tag: Any) -> list[str]:
 
 
 # Where a page keeps its main content, most specific first; chrome around it is dropped.
-# The element found holds at least this share of the body's text: a page's main content is most
-# of it, and a lone small element of a main-looking class (an AsciiDoc note's
-# ``<td class="content">``, a comment's ``<div class="content">``) is not the page. A product
-# choice: no page of Ant's, SQLite's, git's, Node.js's or Python's HTML (1,612) changes by it.
-MAIN_SHARE = 0.25
 _MAIN: tuple[Callable[[Any], bool], ...] = (
     lambda tag: _attr(tag, "role").lower() == "main",
     lambda tag: tag.name == "main",
