@@ -227,3 +227,48 @@ def test_a_long_run_of_wrapped_lines_is_joined_in_linear_time() -> None:
     text = unwrap(line * 200_000)
     assert time.monotonic() - started < 60
     assert "\n" not in text.strip()
+
+
+def _kinds(text: str) -> list[tuple[str, str]]:
+    document = load_text(text)
+    return [(b.kind, document.text[b.start : b.end]) for b in document.blocks]
+
+
+def test_fenced_code_and_listings_are_code_blocks_the_rest_paragraphs() -> None:
+    markdown = f"{wrapped(PROSE)}\n\n```sh\nmake\nmake install\n```\n\nThen it is installed."
+    assert _kinds(markdown) == [
+        ("paragraph", PROSE),
+        ("code", "```sh\nmake\nmake install\n```"),
+        ("paragraph", "Then it is installed."),
+    ]
+    # AsciiDoc: a listing after a list item's "+" continuation; a rule of another length
+    # inside it closes nothing, the same line does.
+    asciidoc = (
+        "Interrupted workflow::\n+\n------------\n# ... hack hack hack ...\n$ git stash\n"
+        "------\n------------\n+\nThe stash is kept."
+    )
+    assert _kinds(asciidoc) == [
+        ("paragraph", "Interrupted workflow::\n+"),
+        ("code", "------------\n# ... hack hack hack ...\n$ git stash\n------\n------------"),
+        ("paragraph", "+\nThe stash is kept."),
+    ]
+
+
+def test_a_code_block_is_one_unit_of_its_chunk_and_never_prose() -> None:
+    text = f"{wrapped(PROSE)}\n\n----\n# ... hack hack hack ...\n$ git stash\n----\n"
+    document = load_text(text)
+    chunk = chunk_document("a.txt", document.text, size=700, overlap=0, blocks=document.blocks)[0]
+    units = [(k, chunk.text[s:e]) for (s, e), k in zip(chunk.sentences, chunk.kinds, strict=True)]
+    assert ("code", "----\n# ... hack hack hack ...\n$ git stash\n----") in units
+    assert all(k == "text" for k, t in units if "hack" not in t)
+
+
+def test_without_fences_a_text_file_has_no_blocks() -> None:
+    # Rules between paragraphs, a heading's underline, a sidebar: no code, no blocks (as before).
+    text = (
+        f"Title\n=====\n\n{wrapped(PROSE)}\n\n----------\n\n{wrapped(PROSE)}\n\n"
+        "****\nA sidebar of prose.\n****\n"
+    )
+    document = load_text(text)
+    assert document.blocks == ()
+    assert document.text.count(PROSE) == 2
