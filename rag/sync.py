@@ -116,8 +116,7 @@ def chunking_key(settings: Settings) -> str:
     line break in a heading or term is a space, a link named "CREATE INDEX" makes no bar, a
     Sphinx grammar or sidebar is read, a page without a heading is headed by its <title>
     (html.py); no chunk is only the overlap of the one before, nor only a heading (chunking.py).
-    v12: a plain text file's wrapped paragraphs are unwrapped and its fenced code and listings
-    are code blocks (loaders/text.py); a note's box
+    v12: a plain text file's wrapped paragraphs are unwrapped (loaders/text.py); a note's box
     labelled by a word beside it ("Note", "Warning": AsciiDoc's) is read as its paragraphs, not
     as a table row (loaders/html.py)."""
     return f"structure-v12/{settings.chunk_size}/{settings.chunk_overlap}"

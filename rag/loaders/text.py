@@ -1,5 +1,5 @@
-"""Plain text: the file's text, normalised, with its editor's line wrapping undone; its fenced
-code and listings are code blocks, every other paragraph is text.
+"""Plain text: the file's text, normalised, with its editor's line wrapping undone; no other
+structure (every paragraph is text).
 
 A sentence never spans two lines (rag/chunking.py: lines are code, list items, table rows as
 often as prose), so a paragraph wrapped at 72 or 80 columns was read and cited a line at a time:
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from rag.loaders.base import Block, LoadedDocument, normalise
+from rag.loaders.base import LoadedDocument, normalise
 
 # A line at least this share of the file's usual full line was wrapped by the editor, not ended
 # by the author (the share PDF pages use, rag/loaders/pdf.py); one longer than this share of it
@@ -34,9 +34,6 @@ MAX_WRAP_WIDTH = 120
 _LIST_ITEM = re.compile(r"(?:[-*+•–]|\d{1,3}[.)]|[a-zA-Z][.)]|\(\w{1,3}\))\s+(?=\S)")
 # A fence or a delimiter line (Markdown's ```, AsciiDoc's ---- and ...., a rule of = or *).
 _DELIMITER = re.compile(r"(?:`{3,}|~{3,}).*|([-=.*_+#~])\1{3,}\s*")
-# The fences that hold code: Markdown's (``` and ~~~), AsciiDoc's listing (----) and literal
-# (....) blocks; a sidebar (****), a quote (____) or an example (====) holds prose.
-_CODE_FENCES = "`~-."
 # Columns aligned with spaces: a run of three inside the line.
 _COLUMNS = re.compile(r"\S {3,}\S|\t")
 # A command after a prompt, a quoted line, a Markdown heading, reStructuredText's explicit
@@ -48,90 +45,26 @@ _ENDS = (".", "!", "?", ":", ";")
 
 
 def load_text(text: str) -> LoadedDocument:
-    """The text unwrapped; its fenced code and listings (```, ~~~, ----, ....) as code blocks,
-    the rest as paragraphs (no blocks at all when it has none: every paragraph is text)."""
-    unwrapped, code = _unwrapped(normalise(text))
-    if not code:
-        return LoadedDocument(unwrapped)
-    return LoadedDocument(unwrapped, blocks=tuple(_blocks(unwrapped, code)))
+    return LoadedDocument(unwrap(normalise(text)))
 
 
 def unwrap(text: str) -> str:
     """``text`` with the line breaks of its wrapped paragraphs replaced by spaces (the rest of
     the text as it is)."""
-    return _unwrapped(text)[0]
-
-
-def _unwrapped(text: str) -> tuple[str, list[tuple[int, int]]]:
-    """``unwrap``'s text, and where its code blocks lie in it (each with its fences)."""
     lines = text.split("\n")
     breaks = _wrapped_breaks(lines)
     # Prose wrapped in mid-sentence goes on in lower case more often than not; lines that all
     # open with a capital or a quote are items written a line each ("John Lennon – vocal"),
     # however long they are.
     if sum(lines[i + 1].lstrip()[:1].islower() for i in breaks) * 2 < len(breaks):
-        breaks = set()
-    code = _code_lines(lines)
+        return text
     out: list[list[str]] = []  # each output line's pieces, joined once (a long run stays linear)
-    starts: list[int] = []  # the input line each output line starts with
     for i, line in enumerate(lines):
-        if i - 1 in breaks:  # never a code line: the joins stay outside blocks
+        if i - 1 in breaks:
             out[-1].append(line.strip())
         else:
             out.append([line])
-            starts.append(i)
-    joined = [" ".join(pieces) for pieces in out]
-    spans: list[tuple[int, int]] = []
-    offset = 0
-    for n, line in enumerate(joined):
-        if starts[n] in code:
-            if spans and spans[-1][1] == offset - 1:  # the block goes on from the line before
-                spans[-1] = (spans[-1][0], offset + len(line))
-            else:
-                spans.append((offset, offset + len(line)))
-        offset += len(line) + 1
-    return "\n".join(joined), spans
-
-
-def _code_lines(lines: list[str]) -> set[int]:
-    """The lines of fenced code and listings (Markdown's ``` and ~~~, AsciiDoc's ---- and ....),
-    fences included; a rule that underlines a heading or stands between paragraphs is none."""
-    width, _ = _prose_shape(lines)
-    code: set[int] = set()
-    opener = ""  # the fence of the block open, "" outside one
-    last = ""
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if opener:
-            code.add(i)
-            # A Markdown fence closes with one like it; AsciiDoc's, with the same line exactly.
-            if stripped == opener or (opener[0] in "`~" and stripped.startswith(opener[:3])):
-                opener = ""
-            continue
-        if (
-            _DELIMITER.fullmatch(stripped)
-            and stripped[0] in _CODE_FENCES
-            and (stripped[0] == "`" or _opens_block(stripped, last, lines[i + 1 :], width))
-        ):
-            opener = stripped
-            code.add(i)
-        last = line if stripped else ""
-    return code
-
-
-def _blocks(text: str, code: list[tuple[int, int]]) -> list[Block]:
-    """The text as blocks: the code spans, and the text between them as paragraphs."""
-    blocks: list[Block] = []
-    at = 0
-    for start, end in [*code, (len(text), len(text))]:
-        gap = text[at:start]
-        if gap.strip():
-            first = at + len(gap) - len(gap.lstrip())
-            blocks.append(Block(first, at + len(gap.rstrip()), "paragraph"))
-        if end > start:
-            blocks.append(Block(start, end, "code"))
-        at = end
-    return blocks
+    return "\n".join(" ".join(pieces) for pieces in out)
 
 
 def _wrapped_breaks(lines: list[str]) -> set[int]:
@@ -163,10 +96,10 @@ def _wrapped_breaks(lines: list[str]) -> set[int]:
 
 def _opens_block(rule: str, above: str, below: list[str], width: int) -> bool:
     """Whether a delimiter line (not a fence of backticks, outside a block) opens a block: not
-    when a line of words right above it is a heading it underlines (a short line, or one about
+    when a line of text right above it is a heading it underlines (a short line, or one about
     as long as the rule, as AsciiDoc's and reStructuredText's underlines are), nor when a blank
     line or the end of the file follows it (a rule between paragraphs: ----, ********)."""
-    if _has_words(above) and (
+    if above.strip() and (
         len(above.rstrip()) < FULL_LINE * width or abs(len(above.strip()) - len(rule)) <= 2
     ):
         return False
