@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from rag.config import Mode, Settings
 from rag.embeddings import Embedder
 from rag.lexical import LexicalIndex
@@ -99,27 +101,7 @@ class Retriever:
             fused = fuse_ranks(rankings, self.settings.rrf_k)
             order = fuse(rankings, self.settings.rrf_k, self.settings.k)
 
-        top: list[str] = []
-        kept: list[set[str]] = []
-        for start in range(0, len(order), k):
-            batch = order[start : start + k]
-            # Lexical-only hits: fetch their text and compute their dense similarity too.
-            missing = [cid for cid in batch if cid not in chunks]
-            if missing:
-                fetched, vectors = self.store.get(missing, with_embeddings=True)
-                for chunk, vector in zip(fetched, vectors):
-                    chunks[chunk.id] = chunk
-                    dense_scores[chunk.id] = float(vector @ query_vector)
-            for cid in batch:
-                said = sentences_of(chunks[cid]) if cid in chunks else None
-                if said is None or repeats(said, kept):
-                    continue
-                top.append(cid)
-                kept.append(said)
-                if len(top) == k:
-                    break
-            if len(top) == k:
-                break
+        top = self._distinct(order, k, chunks, dense_scores, query_vector)
         return [
             Passage(
                 chunk=chunks[cid],
@@ -130,6 +112,39 @@ class Retriever:
             for cid in top
             if cid in chunks
         ]
+
+    def _distinct(
+        self,
+        order: list[str],
+        k: int,
+        chunks: dict[str, Chunk],
+        dense_scores: dict[str, float],
+        query_vector: np.ndarray,
+    ) -> list[str]:
+        """The first ``k`` ids of ``order`` whose passage repeats none before it (``repeats``).
+        Lexical-only hits are fetched a batch at a time into ``chunks``, with their dense
+        similarity into ``dense_scores``."""
+        top: list[str] = []
+        kept: list[set[str]] = []
+        for start in range(0, len(order), k):
+            batch = order[start : start + k]
+            missing = [cid for cid in batch if cid not in chunks]
+            if missing:
+                fetched, vectors = self.store.get(missing, with_embeddings=True)
+                for chunk, vector in zip(fetched, vectors):
+                    chunks[chunk.id] = chunk
+                    dense_scores[chunk.id] = float(vector @ query_vector)
+            for cid in batch:
+                if cid not in chunks:  # gone from the store since the search
+                    continue
+                said = sentences_of(chunks[cid])
+                if repeats(said, kept):
+                    continue
+                top.append(cid)
+                kept.append(said)
+                if len(top) == k:
+                    return top
+        return top
 
     def search_follow_up(self, question: str, query: str, k: int) -> list[Passage]:
         """Passages for a follow-up: ``query`` (merged with the previous question) and the
