@@ -11,18 +11,8 @@ import pytest
 
 from rag.loaders.html import html_to_text, parse
 from rag.loaders.text import FITTED_LINE, FULL_LINE, unwrap
-from tests.test_text_unwrap import PROSE, wrapped
+from tests.test_text_unwrap import PROSE, framed, kept, wrapped
 from tests.test_xhtml_warnings import XHTML
-
-
-def framed(block: str, width: int = 72) -> str:
-    """``block`` between two paragraphs wrapped at ``width`` (72 and 80: the file's width then)."""
-    return f"{wrapped(PROSE, width)}\n\n{block}\n\n{wrapped(PROSE, width)}"
-
-
-def kept(block: str, width: int = 72) -> bool:
-    return unwrap(framed(block, width)) == f"{PROSE}\n\n{block}\n\n{PROSE}"
-
 
 # ------------------------------------------------------------------------- widths and bounds
 
