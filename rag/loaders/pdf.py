@@ -1,9 +1,11 @@
-"""PDF: each page's text with the layout's line wrapping undone; the outline (bookmarks), where
-the file has one, gives each page's heading path."""
+"""PDF: each page's text with the layout's running heads and page numbers left out and its line
+wrapping undone; the outline (bookmarks), where the file has one, gives each page's heading path."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,6 +24,18 @@ _HYPHENATED = re.compile(r"(?<=[^\W\d_])-$")
 _FULL_LINE = 0.6
 _MAX_OUTLINE_DEPTH = 12
 _PARAGRAPH = re.compile(r"[^\n](?:.|\n(?!\n))*")
+# Running heads and feet: the layout repeats them at a page's edges (its first or last lines).
+_EDGE_LINES = 2
+# A line at the edges of this share of the pages (and of at least _MIN_PAGES), digits aside, is
+# the layout's: "Shared MIME-info Database", "Page 3 of 17", a copyright foot.
+_RUNNING_SHARE = 0.25
+_MIN_PAGES = 3
+# An edge line of at most this many words that starts or ends with the page's printed number
+# ("5", "Chapter 2: ASN.1 structure handling 3") is its running head, once the printed numbers
+# follow the pages (a constant offset) on _RUNNING_SHARE of them.
+_HEAD_WORDS = 12
+_DIGITS = re.compile(r"\d+")
+_CLOSING = frozenset(".!?:;)]}\"'’”")
 
 
 def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
@@ -32,15 +46,15 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     # page can still take hours: a 2 KB file whose page draws a form of 20,000 text operators
     # 5,000 times (pypdf's cap on such calls). The deadline is checked before each operator.
     budget = Budget(max_seconds)
-    page_texts: list[str] = []
+    page_lines: list[list[str]] = []
     try:
         reader = PdfReader(path if not isinstance(path, Path) else str(path))
         for page in reader.pages:
             budget.check()
             text = page.extract_text(visitor_operand_before=lambda *_: budget.check())
-            page_texts.append(normalise(unwrap_lines(text or "")))
+            page_lines.append((text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"))
         budget.check()  # pypdf logs and passes over a form the check stopped inside
-        paths = _outline_paths(reader, len(page_texts))
+        paths = _outline_paths(reader, len(page_lines))
     except UnreadableFile:  # the deadline
         raise
     except Exception as exc:  # pypdf raises several unrelated types on a damaged or odd file
@@ -50,20 +64,39 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
             str(exc) if isinstance(exc, (PyPdfError, OSError)) else f"{type(exc).__name__}: {exc}"
         )
         raise UnreadableFile(f"not a readable PDF ({brief(reason)})") from exc
+    running = running_lines(page_lines)
+    kept_lines = [
+        [s for i, s in enumerate(lines) if i not in drop]
+        for lines, drop in zip(page_lines, running)
+    ]
+    page_texts = [normalise(unwrap_lines("\n".join(lines))) for lines in kept_lines]
     parts: list[str] = []
     pages: list[tuple[int, int, int]] = []
     blocks: list[Block] = []
     offset = 0
     for number, page_text in enumerate(page_texts, start=1):
-        if parts:
+        joined = bool(parts) and _continues(kept_lines[number - 2], parts[-1], page_text)
+        if joined and _HYPHENATED.search(parts[-1]):
+            parts[-1] = parts[-1][:-1]  # "exam-" at a page's foot, "ple" at the next one's head
+            offset -= 1
+            start, _, previous = pages[-1]
+            pages[-1] = (start, offset, previous)
+            blocks[-1] = replace(blocks[-1], end=offset)
+        elif joined:
+            parts.append(" ")
+            offset += 1
+        elif parts:
             parts.append("\n\n")
             offset += 2
         parts.append(page_text)
         pages.append((offset, offset + len(page_text), number))
-        blocks.extend(
+        found = [
             Block(offset + m.start(), offset + m.end(), "paragraph", paths[number - 1])
             for m in _PARAGRAPH.finditer(page_text)
-        )
+        ]
+        if joined and blocks and found:  # one paragraph across the page break
+            found[0] = replace(blocks.pop(), end=found[0].end)
+        blocks.extend(found)
         offset += len(page_text)
     # Without an outline, the pages are the only structure (chunking reads them as paragraphs).
     structured = tuple(blocks) if any(paths) else ()
@@ -107,6 +140,77 @@ def _outline_entries(
             last = (*parent, title)
             entries.append((page, last))
     return entries
+
+
+def running_lines(pages: list[list[str]]) -> list[set[int]]:
+    """Per page, the indexes of its lines that the layout repeats on every page, not the
+    author's text: at a page's edges (its first or last ``_EDGE_LINES`` lines with words), a
+    line that recurs, digits aside, at the edges of many pages (``_RUNNING_SHARE``), or a short
+    line that starts or ends with the page's printed number. Left in, a running head is read
+    into the page's first sentence ("Shared MIME-info Database directory is added ...") and a
+    page number into its last ("... check the input for errors themselves. 3")."""
+    edges: list[list[int]] = []
+    for lines in pages:
+        kept = [i for i, line in enumerate(lines) if line.strip()]
+        edges.append(sorted(set(kept[:_EDGE_LINES] + kept[-_EDGE_LINES:])))
+    needed = max(_MIN_PAGES, _RUNNING_SHARE * len(pages))
+    shapes = Counter(
+        shape for lines, at in zip(pages, edges) for shape in {_shape(lines[i]) for i in at}
+    )
+    offsets = Counter(
+        offset
+        for n, (lines, at) in enumerate(zip(pages, edges))
+        for offset in {n - number for i in at for number in _printed_numbers(lines[i])}
+    )
+    offset, count = offsets.most_common(1)[0] if offsets else (0, 0)
+    numbered = count >= needed
+    running: list[set[int]] = []
+    for n, (lines, at) in enumerate(zip(pages, edges)):
+        # The first page's line is its title where later pages repeat it as their head.
+        drop = {i for i in at if n and shapes[_shape(lines[i])] >= needed}
+        # One printed number a page: the line that is only the number, else the outermost
+        # ("1" above "1 Introduction" on printed page 1: the second is the chapter's heading).
+        printed = [i for i in at if numbered and n - offset in _printed_numbers(lines[i])]
+        if printed:
+            drop.add(min(printed, key=lambda i: (len(lines[i].split()), _depth(i, lines))))
+        running.append(drop)
+    return running
+
+
+def _depth(i: int, lines: list[str]) -> int:
+    """How far line ``i`` is from its page's nearer edge, counted in lines with words."""
+    return min(
+        sum(1 for line in lines[:i] if line.strip()),
+        sum(1 for line in lines[i + 1 :] if line.strip()),
+    )
+
+
+def _continues(lines: list[str], before: str, page_text: str) -> bool:
+    """Whether ``page_text`` goes on with the sentence that the page before it (``lines``, its
+    text ``before``) broke off: that page's last line runs to the margin and ends without
+    closing punctuation, and this page starts in lower case."""
+    tail = before.rstrip()
+    written = [line.strip() for line in lines if line.strip()]
+    widest = max((len(line) for line in written), default=0)
+    return (
+        bool(tail)
+        and tail[-1] not in _CLOSING
+        and len(written[-1]) >= _FULL_LINE * widest
+        and page_text[:1].islower()
+    )
+
+
+def _shape(line: str) -> str:
+    return _DIGITS.sub("#", " ".join(line.split()).lower())
+
+
+def _printed_numbers(line: str) -> set[int]:
+    """The numbers a short line starts or ends with (a page number is printed there)."""
+    words = line.split()
+    if not words or len(words) > _HEAD_WORDS:
+        return set()
+    ends = {words[0], words[-1]}
+    return {int(word) for word in ends if word.isdigit() and len(word) <= 5}
 
 
 def unwrap_lines(text: str) -> str:
