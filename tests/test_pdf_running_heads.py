@@ -30,10 +30,14 @@ SENTENCES = [
 BODY = SENTENCES[:3]
 
 
+MODELS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
+
+
 def body(n: int, lines: int = 5) -> list[str]:
     """Page ``n``'s own lines: no two pages of a test share one at their edges."""
     return [
-        SENTENCES[(n * lines + i) % len(SENTENCES)] + f" (part {chr(97 + n)})" for i in range(lines)
+        f"In the {MODELS[n]} model, " + sentence[0].lower() + sentence[1:]
+        for sentence in (SENTENCES[(n * lines + i) % len(SENTENCES)] for i in range(lines))
     ]
 
 
@@ -137,27 +141,60 @@ def test_a_manuals_heads_and_page_numbers_are_not_read_into_its_sentences(
     assert not any(ch.isdigit() for ch in document.text)
 
 
-def test_a_sentence_cut_by_the_page_break_goes_on(tmp_path: Path) -> None:
+SENTENCE = (
+    "When the tank is empty the pump stops and the controller waits until the float switch "
+    "reports water again, then it starts the pump."
+)
+
+
+def sentences(path: Path) -> list[tuple[int | None, str]]:
+    """Each sentence the chunks of the file at ``path`` hold, with its chunk's page."""
+    from rag.chunking import chunk_document
+
+    document = load_document(path)
+    chunks = chunk_document(
+        "m.pdf", document.text, size=700, overlap=0, pages=document.pages, blocks=document.blocks
+    )
+    return [(c.page, c.text[s:e]) for c in chunks for s, e in c.sentences]
+
+
+def test_a_sentence_cut_by_the_page_break_goes_on_on_its_first_page(tmp_path: Path) -> None:
+    """Pages are the chunks' hard boundaries: the sentence that goes on ends the first page."""
     first = [*body(0), "When the tank is empty the pump stops and the controller waits until"]
     second = ["the float switch reports water again, then it starts the pump.", *body(1)]
     manual(tmp_path / "m.pdf", [first, second, body(2), body(3)])
     document = load_document(tmp_path / "m.pdf")
-    assert "waits until the float switch reports water again" in document.text
-    (_, _, p1), (two, _, p2) = document.pages[:2]
+    (_, one, p1), (two, _, p2) = document.pages[:2]
     assert (p1, p2) == (1, 2)
-    assert document.text[two - 1 : two] == " "  # one space where the page broke
-    assert document.text[two:].startswith("the float switch")
+    assert document.text[:one].endswith(SENTENCE)
+    assert document.text[one:two] == " "
+    assert document.text[two:].startswith(body(1)[0])
+    assert (1, SENTENCE) in sentences(tmp_path / "m.pdf")
 
 
 def test_a_word_hyphenated_at_a_pages_foot_is_joined(tmp_path: Path) -> None:
-    first = [*body(0), "When the tank is empty the pump stops and the controller waits for the re-"]
-    second = ["port of the float switch, then it starts the pump again.", *body(1)]
+    first = [
+        *body(0),
+        "When the tank is empty the pump stops and the controller waits until the fl-",
+    ]
+    second = ["oat switch reports water again, then it starts the pump.", *body(1)]
     manual(tmp_path / "m.pdf", [first, second, body(2), body(3)])
     document = load_document(tmp_path / "m.pdf")
-    assert "waits for the report of the float switch" in document.text
-    (_, end, _), (start, _, _) = document.pages[:2]
-    assert end == start  # nothing between the pages
-    assert document.text[start:].startswith("port of the float switch")
+    (_, one, _), (two, _, _) = document.pages[:2]
+    assert document.text[:one].endswith(SENTENCE)
+    assert document.text[two:].startswith(body(1)[0])
+    assert (1, SENTENCE) in sentences(tmp_path / "m.pdf")
+
+
+def test_a_page_that_goes_on_without_a_full_stop_ends_with_its_line(tmp_path: Path) -> None:
+    """The sentence's rest ends at its line's end when no full stop comes first."""
+    first = [*body(0), "When the tank is empty the pump stops and the controller waits until"]
+    second = ["the float switch reports water again", "Float switches", *body(1)]
+    manual(tmp_path / "m.pdf", [first, second, body(2), body(3)])
+    document = load_document(tmp_path / "m.pdf")
+    (_, one, _), (two, _, _) = document.pages[:2]
+    assert document.text[:one].endswith("waits until the float switch reports water again")
+    assert document.text[two:].startswith("Float switches")
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ _MIN_PAGES = 3
 # follow the pages (a constant offset) on _RUNNING_SHARE of them.
 _HEAD_WORDS = 12
 _DIGITS = re.compile(r"\d+")
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*(?=\s|$)|(?=\n)")
 _CLOSING = frozenset(".!?:;)]}\"'’”")
 
 
@@ -89,7 +90,16 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
             parts.append("\n\n")
             offset += 2
         parts.append(page_text)
-        pages.append((offset, offset + len(page_text), number))
+        if joined:
+            # Pages are the chunks' hard boundaries (each chunk has one page): the sentence
+            # goes on to its end on the page it started on.
+            cut = _first_sentence_end(page_text)
+            start, _, previous = pages[-1]
+            pages[-1] = (start, offset + cut, previous)
+            cut += len(page_text[cut:]) - len(page_text[cut:].lstrip())
+            pages.append((offset + cut, offset + len(page_text), number))
+        else:
+            pages.append((offset, offset + len(page_text), number))
         found = [
             Block(offset + m.start(), offset + m.end(), "paragraph", paths[number - 1])
             for m in _PARAGRAPH.finditer(page_text)
@@ -198,6 +208,13 @@ def _continues(lines: list[str], before: str, page_text: str) -> bool:
         and len(written[-1]) >= _FULL_LINE * widest
         and page_text[:1].islower()
     )
+
+
+def _first_sentence_end(text: str) -> int:
+    """Where the sentence that ``text`` opens with ends: after its full stop (or other closing
+    mark) or at its line's end."""
+    found = _SENTENCE_END.search(text)
+    return found.end() if found else len(text)
 
 
 def _shape(line: str) -> str:
