@@ -6,14 +6,19 @@ sentence is about the question, not whether it holds the kind of thing asked for
 manual that never gives the number it answered with a sentence about the subject ("Blueprints in
 Flask are intended for these cases:"). An extractive answer to such a question must hold what
 was asked in what it cites: for a count a digit, a number word or a word that stands for a count
-("several", "unlimited", "no limit"); for a year or a version a digit. The reader's best sentence
+("several", "unlimited", "no limit"); for the maximum or minimum number, a count stated as a
+limit ("at most 64", "up to 32"); for a year or a version a digit. The reader's best sentence
 that holds it answers (``admits``: "? matches one character", where the reader liked "each line
 of the file is taken as a pattern" better); if none does, the answer is a refusal that shows the
 closest sentences as "not an answer" (``check`` also refuses a section's lead that holds none).
 
 Measured on validation data before it was used: of SQuAD 2.0's 318 answerable "how many" and
 "maximum number" questions every answer sentence holds a count, and of its 136 answerable "what
-year" and "which version" questions every one a digit. Only the extractive path is checked: a
+year" and "which version" questions every one a digit. The limit (2026-12-06): SQuAD 2.0 and
+1.1's 6 answerable "maximum/minimum number" questions all state one; over the manual validation
+sets all 6 such questions are unanswerable, and 5 were answered from a count that is no limit
+("A repository has one main worktree"): 3 more refused, no answer lost (evals/README.md, round
+22). Only the extractive path is checked: a
 generative model reads the number, or says the documents do not give one, itself.
 """
 
@@ -33,6 +38,22 @@ _ASKS_COUNT = re.compile(
     r"|\b(?:what|which)(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+the\s+"
     r"(?:maximum|minimum|max|min|largest|smallest|highest|lowest|greatest)"
     r"(?:\s+(?:possible|allowed|permitted|supported))?\s+(?:number|count)\b",
+    re.IGNORECASE,
+)
+# "the maximum (minimum, largest, ...) number of": asks for a limit, which an answer states as one
+# ("at most 32", "up to 4 GB", "Maximum value is 4095", "any number of"). A sentence that only
+# counts ("A repository has one main worktree", "There must not be two configure presets")
+# answers "how many", not what the most may be.
+_ASKS_LIMIT = re.compile(
+    r"\b(?:maximum|minimum|max|min|largest|smallest|highest|lowest|greatest)"
+    r"(?:\s+(?:possible|allowed|permitted|supported))?\s+(?:number|count)\b",
+    re.IGNORECASE,
+)
+_LIMIT = re.compile(
+    r"\b(?:maximum|minimum|max|min|maxima|minima|limit|limits|limited|limiting|at\s+most"
+    r"|at\s+least|up\s+to|no\s+more\s+than|not\s+more\s+than|no\s+fewer\s+than"
+    r"|no\s+less\s+than|exceed|exceeds|exceeded|exceeding|unlimited|unbounded|limitless"
+    r"|any\s+number|an\s+arbitrary\s+number|as\s+many\s+as|no\s+upper\s+bound)\b",
     re.IGNORECASE,
 )
 # "what year", "in which year", "which version", "what release": a year or a version number. Not
@@ -70,8 +91,18 @@ def holds_count(text: str) -> bool:
     return bool(_COUNT.search(text))
 
 
-def _number_asked(question: str) -> re.Pattern[str] | None:
+class _Limit:
+    """Matches a text that gives a count and states a limit (both: "Defaults to 50" is no
+    maximum, "the maximum delta depth" no number)."""
+
+    def search(self, text: str) -> bool:
+        return bool(_COUNT.search(text) and _LIMIT.search(text))
+
+
+def _number_asked(question: str) -> re.Pattern[str] | _Limit | None:
     """What a text must match to hold the number ``question`` asks for; None if it asks none."""
+    if _ASKS_LIMIT.search(question):
+        return _Limit()
     if asks_count(question):
         return _COUNT
     if asks_year_or_version(question):
