@@ -245,3 +245,25 @@ def test_a_sentence_across_pages_is_one_block_under_the_first_pages_heading(
         "waits until the float switch reports water again, then it starts the pump. " + BODY[1]
     )
     assert len(texts) == 1
+
+
+def test_a_paragraphs_short_last_line_ends_it_however_long_the_paragraph() -> None:
+    """Whether a line ran to the margin is that line's length, not the length of the text joined
+    so far: after two full lines, every next line was joined, a bullet item swallowed the
+    paragraphs after it (900 characters of shared-mime-info-spec.pdf in one unit)."""
+    from rag.loaders import unwrap_lines
+
+    lines = [
+        "• It must be possible to install applications in /usr, /usr/local and the home",
+        "directory and have the MIME information used.",
+        "This specification uses the XDG Base Directory Specification to define the",
+        "prefixes below which it is stored.",
+        "Each application installs a single XML file.",
+    ]
+    assert unwrap_lines("\n".join(lines)).split("\n") == [
+        "• It must be possible to install applications in /usr, /usr/local and the home "
+        "directory and have the MIME information used.",
+        "This specification uses the XDG Base Directory Specification to define the "
+        "prefixes below which it is stored.",
+        "Each application installs a single XML file.",
+    ]

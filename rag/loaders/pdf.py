@@ -238,7 +238,7 @@ def unwrap_lines(text: str) -> str:
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     widest = max((len(line) for line in lines), default=0)
     out: list[str] = []
-    for line in lines:
+    for before, line in zip(["", *lines], lines):
         if not out:
             out.append(line)
             continue
@@ -247,9 +247,11 @@ def unwrap_lines(text: str) -> str:
             out.append(line)
             continue
         starts_lower = line[0].islower()
+        # Whether the line before ran to the margin: that line's length, not the joined text's
+        # (a paragraph's short last line ends it, however long the paragraph).
         if _HYPHENATED.search(previous) and starts_lower:
             out[-1] = previous[:-1] + line
-        elif starts_lower or len(previous) >= _FULL_LINE * widest:
+        elif starts_lower or len(before) >= _FULL_LINE * widest:
             out[-1] = previous + " " + line
         else:
             out.append(line)
