@@ -267,3 +267,11 @@ def test_a_paragraphs_short_last_line_ends_it_however_long_the_paragraph() -> No
         "prefixes below which it is stored.",
         "Each application installs a single XML file.",
     ]
+
+
+def test_a_superscript_digit_at_a_pages_edge_is_no_page_number() -> None:
+    """ "²" is a digit to str.isdigit but no number to int(): a page ending "a unit of m ²" must
+    load (it raised ValueError, and the file was skipped)."""
+    pages = [[*body(n), "the area is given in m ²"] for n in range(4)]
+    pages += [[*body(n), str(n)] for n in range(4, 8)]
+    assert dropped(pages)[4:] == [["4"], ["5"], ["6"], ["7"]]

@@ -227,7 +227,7 @@ def _printed_numbers(line: str) -> set[int]:
     if not words or len(words) > _HEAD_WORDS:
         return set()
     ends = {words[0], words[-1]}
-    return {int(word) for word in ends if word.isdigit() and len(word) <= 5}
+    return {int(word) for word in ends if word.isdecimal() and len(word) <= 5}
 
 
 def unwrap_lines(text: str) -> str:
