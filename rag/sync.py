@@ -120,7 +120,8 @@ def chunking_key(settings: Settings) -> str:
     labelled by a word beside it ("Note", "Warning": AsciiDoc's) is read as its paragraphs, not
     as a table row (loaders/html.py).
     v13: a PDF's running heads, feet and page numbers are left out, a sentence the page break
-    cut goes on across it, and a paragraph's short last line ends it (loaders/pdf.py)."""
+    cut goes on across it, a paragraph's short last line ends it, and lines set in a monospaced
+    font are code blocks (loaders/pdf.py)."""
     return f"structure-v13/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

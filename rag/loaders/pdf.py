@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -36,6 +36,14 @@ _MIN_PAGES = 3
 _HEAD_WORDS = 12
 _DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*(?=\s|$)|(?=\n)")
+# A font's descriptor flag for fixed pitch (PDF 32000-1, 9.8.2), and the names of typewriter
+# faces (Courier, Nimbus Mono, TeX's CMTT and Latin Modern Mono, Consolas, DejaVu Sans Mono...).
+_FIXED_PITCH = 1
+_MONOSPACED_NAME = re.compile(
+    r"mono|nimbusmon|courier|consol|typewriter|cm[a-z]*tt|lmtt|sftt|txtt|inconsolata|menlo|monaco"
+    r"|sourcecode|fixedsys|lucidaconsole|andale|lettergothic|firacode|jetbrains|pragmata",
+    re.IGNORECASE,
+)
 _CLOSING = frozenset(".!?:;)]}\"'’”")
 
 
@@ -48,12 +56,19 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     # 5,000 times (pypdf's cap on such calls). The deadline is checked before each operator.
     budget = Budget(max_seconds)
     page_lines: list[list[str]] = []
+    page_code: list[list[bool]] = []
     try:
         reader = PdfReader(path if not isinstance(path, Path) else str(path))
         for page in reader.pages:
             budget.check()
-            text = page.extract_text(visitor_operand_before=lambda *_: budget.check())
-            page_lines.append((text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+            pieces: list[tuple[str, bool]] = []
+            text = page.extract_text(
+                visitor_operand_before=lambda *_: budget.check(),
+                visitor_text=_Pieces(pieces),
+            )
+            lines, code = code_lines(text or "", pieces)
+            page_lines.append(lines)
+            page_code.append(code)
         budget.check()  # pypdf logs and passes over a form the check stopped inside
         paths = _outline_paths(reader, len(page_lines))
     except UnreadableFile:  # the deadline
@@ -66,17 +81,20 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         )
         raise UnreadableFile(f"not a readable PDF ({brief(reason)})") from exc
     running = running_lines(page_lines)
-    kept_lines = [
-        [s for i, s in enumerate(lines) if i not in drop]
-        for lines, drop in zip(page_lines, running)
+    laid = [
+        _Page.of(
+            [line for i, line in enumerate(lines) if i not in drop],
+            [flag for i, flag in enumerate(code) if i not in drop],
+        )
+        for lines, code, drop in zip(page_lines, page_code, running)
     ]
-    page_texts = [normalise(unwrap_lines("\n".join(lines))) for lines in kept_lines]
     parts: list[str] = []
     pages: list[tuple[int, int, int]] = []
     blocks: list[Block] = []
     offset = 0
-    for number, page_text in enumerate(page_texts, start=1):
-        joined = bool(parts) and _continues(kept_lines[number - 2], parts[-1], page_text)
+    for number, sheet in enumerate(laid, start=1):
+        page_text = sheet.text
+        joined = bool(parts) and _continues(laid[number - 2], sheet)
         if joined and _HYPHENATED.search(parts[-1]):
             parts[-1] = parts[-1][:-1]  # "exam-" at a page's foot, "ple" at the next one's head
             offset -= 1
@@ -101,16 +119,119 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         else:
             pages.append((offset, offset + len(page_text), number))
         found = [
-            Block(offset + m.start(), offset + m.end(), "paragraph", paths[number - 1])
-            for m in _PARAGRAPH.finditer(page_text)
+            Block(offset + start, offset + end, kind, paths[number - 1])
+            for start, end, kind in sheet.blocks
         ]
         if joined and blocks and found:  # one paragraph across the page break
             found[0] = replace(blocks.pop(), end=found[0].end)
         blocks.extend(found)
         offset += len(page_text)
-    # Without an outline, the pages are the only structure (chunking reads them as paragraphs).
-    structured = tuple(blocks) if any(paths) else ()
-    return LoadedDocument("".join(parts), tuple(pages), blocks=structured)
+    # Without an outline or code, the pages are the only structure (chunking reads them as
+    # paragraphs).
+    structured = any(paths) or any(block.kind == "code" for block in blocks)
+    return LoadedDocument("".join(parts), tuple(pages), blocks=tuple(blocks) if structured else ())
+
+
+class _Pieces:
+    """pypdf's text visitor: each piece of text it writes, and whether its font is monospaced."""
+
+    def __init__(self, into: list[tuple[str, bool]]) -> None:
+        self.into = into
+
+    def __call__(self, text: str, _cm: Any, _tm: Any, font: Any, _size: Any) -> None:
+        self.into.append((text, _monospace(font)))
+
+
+def _monospace(font: Any) -> bool:
+    """Whether text is set in a monospaced font: its descriptor says fixed pitch, or its name is
+    a typewriter face's (subset fonts seldom set the flag: "JNNPWA+NimbusMonL-Regu", "CMTT10")."""
+    if not font:
+        return False
+    try:
+        name = str(font.get("/BaseFont", "")).partition("+")[2] or str(font.get("/BaseFont", ""))
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is None and "/DescendantFonts" in font:
+            descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+        flags = int(descriptor.get_object().get("/Flags", 0)) if descriptor is not None else 0
+    except Exception:  # a damaged font dictionary: its text is read as prose
+        return False
+    return bool(flags & _FIXED_PITCH) or bool(_MONOSPACED_NAME.search(name))
+
+
+def code_lines(text: str, pieces: list[tuple[str, bool]]) -> tuple[list[str], list[bool]]:
+    """``text``'s lines, and for each whether it is code: every character of it with a glyph set
+    in a monospaced font. ``pieces`` are the text pypdf wrote, in order, each with whether its
+    font is monospaced; where they do not make up ``text`` (another pypdf), nothing is code."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if "".join(piece for piece, _ in pieces).replace("\r\n", "\n").replace("\r", "\n") != text:
+        return lines, [False] * len(lines)
+    mono: list[bool] = []
+    for piece, fixed in pieces:
+        mono.extend([fixed] * len(piece.replace("\r\n", "\n").replace("\r", "\n")))
+    code: list[bool] = []
+    at = 0
+    for line in lines:
+        glyphs = [mono[at + i] for i, ch in enumerate(line) if not ch.isspace()]
+        code.append(bool(glyphs) and all(glyphs))
+        at += len(line) + 1
+    return lines, code
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A page's text (running heads left out) and its blocks: code as it was set, the rest with
+    the layout's wrapping undone, in paragraphs."""
+
+    text: str
+    blocks: tuple[tuple[int, int, str], ...]  # start, end, kind: offsets into ``text``
+    first_code: bool
+    last_code: bool
+    last_line: str  # the last line of its text as the page wrote it, and its widest line
+    widest: int
+
+    @classmethod
+    def of(cls, lines: list[str], code: list[bool]) -> _Page:
+        written = [(line.strip(), flag) for line, flag in zip(lines, code) if line.strip()]
+        runs: list[tuple[bool, list[str]]] = []
+        for i, (line, flag) in enumerate(zip(lines, code)):
+            if not line.strip():  # a blank line inside a listing is the listing's
+                flag = bool(runs) and runs[-1][0] and _next_is_code(lines, code, i)
+            if runs and runs[-1][0] == flag:
+                runs[-1][1].append(line)
+            else:
+                runs.append((flag, [line]))
+        parts: list[str] = []
+        blocks: list[tuple[int, int, str]] = []
+        offset = 0
+        for flag, run in runs:
+            text = normalise("\n".join(run)) if flag else normalise(unwrap_lines("\n".join(run)))
+            if not text:
+                continue
+            if parts:
+                parts.append("\n\n")
+                offset += 2
+            parts.append(text)
+            if flag:
+                blocks.append((offset, offset + len(text), "code"))
+            else:
+                blocks.extend(
+                    (offset + m.start(), offset + m.end(), "paragraph")
+                    for m in _PARAGRAPH.finditer(text)
+                )
+            offset += len(text)
+        return cls(
+            text="".join(parts),
+            blocks=tuple(blocks),
+            first_code=bool(written) and written[0][1],
+            last_code=bool(written) and written[-1][1],
+            last_line=written[-1][0] if written else "",
+            widest=max((len(line) for line, _ in written), default=0),
+        )
+
+
+def _next_is_code(lines: list[str], code: list[bool], i: int) -> bool:
+    return next((flag for line, flag in zip(lines[i:], code[i:]) if line.strip()), False)
 
 
 def _outline_paths(reader: Any, page_count: int) -> list[tuple[str, ...]]:
@@ -195,18 +316,18 @@ def _depth(i: int, lines: list[str]) -> int:
     )
 
 
-def _continues(lines: list[str], before: str, page_text: str) -> bool:
-    """Whether ``page_text`` goes on with the sentence that the page before it (``lines``, its
-    text ``before``) broke off: that page's last line runs to the margin and ends without
-    closing punctuation, and this page starts in lower case."""
-    tail = before.rstrip()
-    written = [line.strip() for line in lines if line.strip()]
-    widest = max((len(line) for line in written), default=0)
+def _continues(before: _Page, page: _Page) -> bool:
+    """Whether ``page`` goes on with the sentence that the page ``before`` it broke off: that
+    page's last line runs to the margin and ends without closing punctuation, this page starts
+    in lower case, and neither is code there."""
+    tail = before.text.rstrip()
     return (
         bool(tail)
+        and not before.last_code
+        and not page.first_code
         and tail[-1] not in _CLOSING
-        and len(written[-1]) >= _FULL_LINE * widest
-        and page_text[:1].islower()
+        and len(before.last_line) >= _FULL_LINE * before.widest
+        and page.text[:1].islower()
     )
 
 
