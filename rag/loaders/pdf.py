@@ -1,5 +1,6 @@
-"""PDF: each page's text with the layout's running heads and page numbers left out and its line
-wrapping undone; the outline (bookmarks), where the file has one, gives each page's heading path."""
+"""PDF: each page's text with the layout's running heads and page numbers left out, its lines set
+in a monospaced font as code blocks and its other lines' wrapping undone; the outline
+(bookmarks), where the file has one, gives each page's heading path."""
 
 from __future__ import annotations
 
