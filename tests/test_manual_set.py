@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from evals import metrics, runner
 from rag.loaders import UnreadableFile, load_document
 
 MANUALS = runner.ROOT / "bench" / "manuals"
-CORPORA = {
+CORPORA: dict[str, Path | tuple[Path, ...]] = {
     "cmake": Path("/work/shared/corpora/cmake-help"),
     "pallets": runner.ROOT / "train" / "data" / "docs",
     # Debian's ant-doc (apt-get install ant-doc; .ci/run installs it).
@@ -25,9 +26,17 @@ CORPORA = {
     # Debian's git-doc (apt-get install git-doc): git's manual pages and guides, HTML beside
     # their AsciiDoc sources (.txt); the set is asked over the HTML pages alone.
     "git": Path("/usr/share/doc/git-doc"),
+    # Two PDF manuals from two Debian packages (apt-get install libtasn1-doc shared-mime-info):
+    # files, not a folder; the set is asked over a folder holding exactly these two, which the
+    # tests make (links in a temporary folder) as bench/manuals/README.md makes /tmp/pdfdocs.
+    "pdf": (
+        Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf"),
+        Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf"),
+    ),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
-SUFFIXES = {"git": {".html"}}
+SUFFIXES = {"git": {".html"}, "pdf": {".pdf"}}
+TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
 COUNTS = {
     "cmake": (20, 10),
@@ -35,6 +44,7 @@ COUNTS = {
     "ant": (30, 10),
     "sqlite": (30, 10),
     "git": (30, 10),
+    "pdf": (20, 6),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -143,6 +153,15 @@ ABSENT = {
         ("2.23", "introduced in", "since git", "first shipped", "added in git", "since version"),
     ),
     "gi-u10": ("git-worktree.html", ("maximum", "limit", "how many", "at most")),
+    "pd-u1": ("**/*", ("packed encoding", "xer", "aligned")),
+    "pd-u2": ("**/*", ("python", "binding")),
+    "pd-u3": ("libtasn1.pdf", ("depth", "nesting", "nested", "recursion")),
+    "pd-u4": ("**/*", ("markdown",)),
+    "pd-u5": ("**/*", ("d-bus", "dbus")),
+    "pd-u6": (
+        "shared-mime-info-spec.pdf",
+        ("maximum length", "length limit", "limit", "characters long", "pattern length"),
+    ),
 }
 
 
@@ -151,17 +170,34 @@ def rows(corpus: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line]
 
 
-def corpus_root(corpus: str) -> Path:
-    root = CORPORA[corpus]
-    if not root.is_dir():
-        pytest.skip(f"{root} is not on this machine")
+@pytest.fixture(scope="session")
+def corpus_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The folder a corpus is asked over: its folder, or for a corpus of files from several
+    folders (the PDFs) a temporary folder of links to exactly those files, made once."""
+    made: dict[str, Path] = {}
+
+    def root(corpus: str) -> Path:
+        where = CORPORA[corpus]
+        if isinstance(where, Path):
+            if not where.is_dir():
+                pytest.skip(f"{where} is not on this machine")
+            return where
+        missing = [str(path) for path in where if not path.is_file()]
+        if missing:
+            pytest.skip(f"{', '.join(missing)} not on this machine")
+        if corpus not in made:
+            made[corpus] = tmp_path_factory.mktemp(corpus)
+            for path in where:
+                (made[corpus] / path.name).symlink_to(path)
+        return made[corpus]
+
     return root
 
 
 def page_texts(root: Path, pattern: str, suffixes: set[str] | None = None) -> dict[str, str]:
     """Document id (as the runner names it) -> loaded text, for the pages matching ``pattern``
     that the loader reads (Ant's redirect stubs and pages of links are no documents)."""
-    suffixes = suffixes or {".rst", ".txt", ".html"}
+    suffixes = suffixes or TEXT_SUFFIXES
     texts = {
         runner.source_id(str(path.relative_to(root))): loaded_text(path)
         for path in sorted(root.glob(pattern))
@@ -201,7 +237,7 @@ def test_ids_are_unique_across_both_files_and_unanswerable_ones_are_checked() ->
 
 @pytest.mark.parametrize("corpus", sorted(CORPORA))
 def test_evidence_is_verbatim_in_the_loaded_text_and_the_key_fact_on_the_page(
-    corpus: str,
+    corpus: str, corpus_root: Callable[[str], Path]
 ) -> None:
     texts = page_texts(corpus_root(corpus), "**/*", SUFFIXES.get(corpus))
     for q in runner.load_questions(MANUALS / f"{corpus}.jsonl"):
@@ -219,13 +255,18 @@ def test_evidence_is_verbatim_in_the_loaded_text_and_the_key_fact_on_the_page(
 
 
 @pytest.mark.parametrize("corpus", sorted(CORPORA))
-def test_no_page_says_what_an_unanswerable_question_asks(corpus: str) -> None:
+def test_no_page_says_what_an_unanswerable_question_asks(
+    corpus: str, corpus_root: Callable[[str], Path]
+) -> None:
     root = corpus_root(corpus)
+    # Every file the set reads and every text file beside them: no source of a page says it
+    # either.
+    suffixes = SUFFIXES.get(corpus, set()) | TEXT_SUFFIXES
     for row in rows(corpus):
         if row["answerable"]:
             continue
         pattern, absent = ABSENT[row["id"]]
-        texts = page_texts(root, pattern)  # every file: no source of a page says it either
+        texts = page_texts(root, pattern, suffixes)
         assert texts, (row["id"], pattern)
         for source, text in texts.items():
             folded = text.casefold()
