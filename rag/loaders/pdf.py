@@ -138,9 +138,13 @@ class _Pieces:
 
     def __init__(self, into: list[tuple[str, bool]]) -> None:
         self.into = into
+        self.fonts: dict[int, tuple[Any, bool]] = {}  # id -> (the font, kept alive; monospaced)
 
     def __call__(self, text: str, _cm: Any, _tm: Any, font: Any, _size: Any) -> None:
-        self.into.append((text, _monospace(font)))
+        known = self.fonts.get(id(font))
+        if known is None or known[0] is not font:
+            known = self.fonts[id(font)] = (font, _monospace(font))
+        self.into.append((text, known[1]))
 
 
 def _monospace(font: Any) -> bool:
