@@ -149,7 +149,9 @@ class Retriever:
     def search_follow_up(self, question: str, query: str, k: int) -> list[Passage]:
         """Passages for a follow-up: ``query`` (merged with the previous question) and the
         follow-up's own words, fused, so that the new subject of "and what about X?" leads and
-        the previous question only adds context."""
+        the previous question only adds context. Each search skips repeats of its own kept
+        passages, but one may keep a page and the other a page that includes it: fused, a
+        passage that repeats one above it is skipped too (``repeats``)."""
         merged = self.search(query, k)
         if query == question or not terms(question):
             return merged
@@ -158,5 +160,15 @@ class Retriever:
         fused = fuse_ranks(
             [[p.chunk.id for p in merged], [p.chunk.id for p in alone]], self.settings.rrf_k
         )
-        order = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        return [replace(found[cid], score=fused[cid]) for cid in order]
+        top: list[str] = []
+        kept: list[set[str]] = []
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))
+        for cid in order:
+            said = sentences_of(found[cid].chunk)
+            if repeats(said, kept):
+                continue
+            top.append(cid)
+            kept.append(said)
+            if len(top) == k:
+                break
+        return [replace(found[cid], score=fused[cid]) for cid in top]

@@ -25,6 +25,8 @@ Tests written for deliberate bugs a review planted one at a time that the suite 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,9 +36,9 @@ import pytest
 from rag.config import Mode, Settings
 from rag.lexical import LexicalIndex
 from rag.loaders.html import load_html
-from rag.retrieval import repeats, sentences_of
+from rag.retrieval import Retriever, repeats, sentences_of
 from rag.store import VectorStore
-from tests.test_mutation_holes import PALLET, TableEmbedder, retriever
+from tests.test_mutation_holes import PALLET, QUOKKA, TableEmbedder, retriever
 from tests.test_retrieval_repeats import STASH, chunk
 
 # ------------------------------------------------------------------------------- the sentences
@@ -97,10 +99,10 @@ WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh"]
 A, B, C, D = topic("alpha"), topic("bravo"), topic("charlie"), topic("delta")
 
 
-def retrieve(
-    tmp_path: Path, pages: dict[str, list[str]], k: int, mode: Mode = "hybrid"
-) -> list[str]:
-    """The ids ``Retriever.search`` returns over ``pages`` (id: sentences), ranked as written."""
+@contextmanager
+def library(tmp_path: Path, pages: dict[str, list[str]], k: int) -> Iterator[Retriever]:
+    """A retriever over ``pages`` (id: sentences), ranked for PALLET as written (QUOKKA's
+    query, (0, 1, 0), ranks them the other way round)."""
     settings = Settings(
         docs_dir=tmp_path / "docs", store_dir=tmp_path / "store", k=k, candidates=len(pages)
     )
@@ -116,10 +118,17 @@ def retrieve(
     lexical = LexicalIndex(tmp_path / "store" / "bm25")
     lexical.build((c.id, c.text) for c in chunks)
     try:
-        found = retriever((settings, store, lexical)).search(PALLET, k, mode=mode)
+        yield retriever((settings, store, lexical))
     finally:
         store.close()
-    return [p.chunk.id for p in found]
+
+
+def retrieve(
+    tmp_path: Path, pages: dict[str, list[str]], k: int, mode: Mode = "hybrid"
+) -> list[str]:
+    """The ids ``Retriever.search`` returns over ``pages`` for PALLET."""
+    with library(tmp_path, pages, k) as found:
+        return [p.chunk.id for p in found.search(PALLET, k, mode=mode)]
 
 
 def test_the_candidate_right_after_the_first_batch_takes_the_copys_place(tmp_path: Path) -> None:
@@ -156,6 +165,19 @@ def test_the_pages_are_ranked_as_written(tmp_path: Path) -> None:
     # Without copies, the order written (the helper's premise).
     pages = {"a": A, "b": B, "c": C, "d": D}
     assert retrieve(tmp_path, pages, k=4) == ["a", "b", "c", "d"]
+
+
+def test_a_follow_up_reads_no_passage_twice(tmp_path: Path) -> None:
+    """A follow-up fuses two searches (the merged query's and its own words'); each skipped
+    the other's pick: the page for one, a page that includes it (five of its six sentences
+    the page's) for the other, and both were read. Fused, the included one is a repeat."""
+    near = [*A, "The including page adds a sentence of its own."]
+    pages = {"page": A, "x": B, "y": C, "page-near": near}
+    with library(tmp_path, pages, k=2) as found:
+        assert [p.chunk.id for p in found.search(PALLET, 2)] == ["page", "x"]
+        assert [p.chunk.id for p in found.search(QUOKKA, 2)] == ["page-near", "y"]
+        follow_up = found.search_follow_up(QUOKKA, PALLET, 2)
+    assert [p.chunk.id for p in follow_up] == ["page", "x"]
 
 
 # ------------------------------------------------------------------------------ note labels
