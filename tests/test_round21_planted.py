@@ -241,6 +241,17 @@ def test_a_label_is_at_most_five_nodes_of_its_cell() -> None:
     assert blocks(six) == read_as_a_table("Note")
 
 
+def test_a_label_whose_colon_is_outside_its_bold_word_frames_its_note() -> None:
+    # The cell's words were read with a space between elements ("Note :"), so the colon
+    # after </b> was not stripped: a row of data, "Note: | Stash ...". Framed, the two cells
+    # are lines of a paragraph, as the suite's "Warning:" row is.
+    for label, shown in (("<b>Note</b>:", "Note:"), ("<strong>Warning</strong> :", "Warning :")):
+        assert blocks(f"<td>{label}</td>") == [
+            ("heading", "DESCRIPTION"),
+            ("paragraph", f"{shown}\nStash your changes before you switch branches."),
+        ]
+
+
 # --------------------------------------------------------------------------- XML declaration
 
 

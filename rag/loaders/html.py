@@ -815,10 +815,11 @@ def _layout(table: Any) -> bool:
 
 def _admonition_label(cell: Any) -> bool:
     """A cell that only labels the note beside it ("Note", "Warning": AsciiDoc's admonition
-    block, where DocBook's has an icon): it frames, as an icon would."""
+    block, where DocBook's has an icon): it frames, as an icon would. Its words are read with a
+    space between elements, so a colon after the word's tag ("<b>Note</b>:") reads "note :"."""
     if len(cell.contents) > _LABEL_NODES:  # a label is a word in a tag or two, no list of them
         return False
-    return " ".join(cell.get_text(" ").split()).casefold().rstrip(":") in _ADMONITIONS
+    return " ".join(cell.get_text(" ").split()).casefold().rstrip(": ") in _ADMONITIONS
 
 
 def _question(row: Any) -> str:
