@@ -19,8 +19,17 @@ Tests written for deliberate bugs a review planted one at a time that the suite 
   hybrid retrieval but not in dense;
 - ``_admonition_label`` without ``tip``, ``important``, ``caution`` or ``danger`` in
   ``_ADMONITIONS`` (the suite's page has "Note" and "Warning:" only), without the white space of
-  AsciiDoc's own markup collapsed, with its node limit off by one or dropped, or matching a
-  label's prefix ("Notebook");
+  AsciiDoc's own markup collapsed, with its node limit off by one or dropped, or stripping
+  colons at both ends (":Note:", a reST field's name, was a label);
+- ``_XML_DECLARATION`` without ``\\A``: an instruction left in a listing went with the line
+  break before it.
+
+And two defects the probe found (not planted), each test failing on the code before:
+
+- a follow-up's fusion of its two searches read a page and a page that includes it when each
+  search had kept one of them (``search_follow_up`` now skips repeats in the fused order);
+- a label whose colon follows its word's tag (``<b>Note</b>:``) read "note :" and framed
+  nothing.
 """
 
 from __future__ import annotations
