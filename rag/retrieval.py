@@ -126,6 +126,8 @@ class Retriever:
         similarity into ``dense_scores``."""
         top: list[str] = []
         kept: list[set[str]] = []
+        if k <= 0:
+            return top
         for start in range(0, len(order), k):
             batch = order[start : start + k]
             missing = [cid for cid in batch if cid not in chunks]

@@ -121,7 +121,8 @@ def chunking_key(settings: Settings) -> str:
     as a table row (loaders/html.py).
     v13: a PDF's running heads, feet and page numbers are left out, a sentence the page break
     cut goes on across it, a paragraph's short last line ends it, and lines set in a monospaced
-    font are code blocks (loaders/pdf.py)."""
+    font are code blocks (loaders/pdf.py); a note's label with its colon after the word's tag
+    ("<b>Note</b>:") frames the note (loaders/html.py)."""
     return f"structure-v13/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

@@ -176,6 +176,13 @@ def test_the_pages_are_ranked_as_written(tmp_path: Path) -> None:
     assert retrieve(tmp_path, pages, k=4) == ["a", "b", "c", "d"]
 
 
+def test_no_passage_asked_for_is_none_returned(tmp_path: Path) -> None:
+    """``search(q, 0)`` returned [] before repeats were skipped in batches of k, then raised
+    (range() with a step of 0)."""
+    with library(tmp_path, {"a": A, "b": B}, k=1) as found:
+        assert found.search(PALLET, 0) == []
+
+
 def test_a_follow_up_reads_no_passage_twice(tmp_path: Path) -> None:
     """A follow-up fuses two searches (the merged query's and its own words'); each skipped
     the other's pick: the page for one, a page that includes it (five of its six sentences
