@@ -335,3 +335,22 @@ def test_every_way_of_stating_a_limit_answers(text: str) -> None:
 )
 def test_a_limit_word_inside_another_word_states_none(text: str) -> None:
     assert not holds_number_asked(MOST, text)
+
+
+# A real defect found by the attack review
+
+
+@pytest.mark.parametrize("end", ["", "-"], ids=["joined", "hyphenated"])
+def test_a_page_of_thousands_of_wrapped_lines_is_unwrapped_in_linear_time(end: str) -> None:
+    """The text joined so far was searched for a hyphen at each next line and copied to join it:
+    a one-page PDF of 5,000 lines in one paragraph (21 KB) took 56 s to load, past the PDF's
+    deadline (which counts pypdf's reading, not the unwrapping after it)."""
+    import time
+
+    from rag.loaders import unwrap_lines
+
+    line = "the pump moves the water from the tank to the filter and bac" + end
+    started = time.perf_counter()
+    text = unwrap_lines("\n".join([line] * 3000))
+    assert time.perf_counter() - started < 2
+    assert text == ("bac" if end else "bac ").join([line[: -3 - len(end)]] * 3000) + "bac" + end

@@ -363,22 +363,22 @@ def unwrap_lines(text: str) -> str:
     """
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     widest = max((len(line) for line in lines), default=0)
-    out: list[str] = []
+    # Each line out as the pieces it is joined from, its text looked at only at its end: searched
+    # and copied whole at each next line, a page of 5,000 lines in one paragraph took a minute.
+    out: list[list[str]] = []
     for before, line in zip(["", *lines], lines):
-        if not out:
-            out.append(line)
+        if not out or not out[-1][-1] or not line:  # the first line, or a blank one
+            out.append([line])
             continue
-        previous = out[-1]
-        if not previous or not line:
-            out.append(line)
-            continue
+        pieces = out[-1]
         starts_lower = line[0].islower()
         # Whether the line before ran to the margin: that line's length, not the joined text's
         # (a paragraph's short last line ends it, however long the paragraph).
-        if _HYPHENATED.search(previous) and starts_lower:
-            out[-1] = previous[:-1] + line
+        if starts_lower and _HYPHENATED.search("".join(pieces[-2:])[-2:]):
+            pieces[-1] = pieces[-1][:-1]
+            pieces.append(line)
         elif starts_lower or len(before) >= _FULL_LINE * widest:
-            out[-1] = previous + " " + line
+            pieces.append(" " + line)
         else:
-            out.append(line)
-    return "\n".join(out)
+            out.append([line])
+    return "\n".join("".join(pieces) for pieces in out)
