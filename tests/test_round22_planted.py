@@ -51,7 +51,7 @@ import pytest
 from rag.loaders import load_document
 from rag.numbers import holds_number_asked
 from tests.test_numbers_limit import MOST
-from tests.test_pdf_running_heads import MODELS, body, dropped, manual
+from tests.test_pdf_running_heads import MODELS, body, dropped, manual, sentences
 
 TITLES = ["Pumps", "Valves", "Seals", "Tanks", "Filters", "Heaters"]
 
@@ -278,7 +278,8 @@ def test_an_empty_page_before_one_that_starts_in_lower_case(tmp_path: Path) -> N
     manual(tmp_path / "m.pdf", [body(0), [], [then, *body(1)], body(3)])
     document = load_document(tmp_path / "m.pdf")
     assert "\n\nthe float switch reports water again" in document.text
-    assert [end - start for start, end, _ in document.pages][1] == 0
+    (_, one, _), empty = document.pages[:2]
+    assert empty[:2] == (one + 2, one + 2)  # between its page breaks, not moved
 
 
 # rag/numbers.py: the limit rule
@@ -337,7 +338,7 @@ def test_a_limit_word_inside_another_word_states_none(text: str) -> None:
     assert not holds_number_asked(MOST, text)
 
 
-# A real defect found by the attack review
+# Real defects found by the attack review
 
 
 @pytest.mark.parametrize("end", ["", "-"], ids=["joined", "hyphenated"])
@@ -354,3 +355,61 @@ def test_a_page_of_thousands_of_wrapped_lines_is_unwrapped_in_linear_time(end: s
     text = unwrap_lines("\n".join([line] * 3000))
     assert time.perf_counter() - started < 2
     assert text == ("bac" if end else "bac ").join([line[: -3 - len(end)]] * 3000) + "bac" + end
+
+
+def test_a_blank_line_before_a_line_in_lower_case_keeps_its_paragraph_break() -> None:
+    """Nothing is joined to a blank line: the next paragraph starts on a line of its own."""
+    from rag.loaders import unwrap_lines
+
+    assert unwrap_lines("Tanks.\n\nthe pump runs.\n\n\nseals wear-\n\nout.") == (
+        "Tanks.\n\nthe pump runs.\n\n\nseals wear-\n\nout."
+    )
+
+
+@pytest.mark.parametrize(
+    "filled",
+    [
+        ["the float switch reports that the tank holds water"],
+        ["the float switch reports that the tank holds wa-"],
+        ["the float switch reports that", "the tank holds water"],
+        ["the float switch reports that the", "tank holds wa-"],
+    ],
+    ids=["joined", "hyphenated", "two-pages", "two-pages-hyphenated"],
+)
+def test_a_sentence_across_pages_it_fills_ends_on_the_page_it_started_on(
+    tmp_path: Path, filled: list[str]
+) -> None:
+    """Pages of one line each go on with the sentence page 1 broke off, and the next page ends
+    it: all of it is page 1's, the pages it filled empty. Page 1 ended where the first filled
+    page ended (with the hyphen gone, in the middle of "water"), the next page held the rest."""
+    first = [*body(0), "When the tank is empty the pump stops and the controller waits until"]
+    then = ("ter again" if filled[-1].endswith("-") else "again") + ", then it starts the pump."
+    manual(tmp_path / "m.pdf", [first, *([line] for line in filled), [then, *body(1)], body(3)])
+    document = load_document(tmp_path / "m.pdf")
+    one = document.pages[0][1]
+    middle = document.pages[1 : 1 + len(filled)]
+    after = document.pages[1 + len(filled)][0]
+    sentence = (
+        "When the tank is empty the pump stops and the controller waits until the float "
+        "switch reports that the tank holds water again, then it starts the pump."
+    )
+    assert document.text[:one].endswith(sentence)
+    assert all((start, end) == (one, one) for start, end, _ in middle)
+    assert one < after and not document.text[one:after].strip()
+    assert document.text[after:].startswith(body(1)[0])
+    assert (1, sentence) in sentences(tmp_path / "m.pdf")
+
+
+def test_a_sentence_whose_last_letter_is_on_the_page_after_the_page_it_filled(
+    tmp_path: Path,
+) -> None:
+    """ "wate-" ends the page the sentence filled and "r" is all of it on the next page: the
+    filled page's range, one short of empty once the hyphen is out, is made empty too."""
+    first = [*body(0), "When the tank is empty the pump stops and the controller waits until"]
+    filled = ["the float switch reports that the tank holds wate-"]
+    manual(tmp_path / "m.pdf", [first, filled, ["r", *body(1)], body(3)])
+    document = load_document(tmp_path / "m.pdf")
+    (_, one, _), (start, end, _), (after, _, _) = document.pages[:3]
+    assert document.text[:one].endswith("reports that the tank holds water")
+    assert (start, end) == (one, one)
+    assert document.text[after:].startswith(body(1)[0])

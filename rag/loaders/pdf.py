@@ -93,6 +93,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     pages: list[tuple[int, int, int]] = []
     blocks: list[Block] = []
     offset = 0
+    began = 0  # the page the last sentence to go on across a page break started on
     for number, sheet in enumerate(laid, start=1):
         page_text = sheet.text
         joined = bool(parts) and _continues(laid[number - 2], sheet)
@@ -111,10 +112,13 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         parts.append(page_text)
         if joined:
             # Pages are the chunks' hard boundaries (each chunk has one page): the sentence
-            # goes on to its end on the page it started on.
+            # goes on to its end on the page it started on, over any page it filled (the page
+            # before, if its range is empty, or one short of it for the hyphen taken out).
             cut = _first_sentence_end(page_text)
-            start, _, previous = pages[-1]
-            pages[-1] = (start, offset + cut, previous)
+            if pages[-1][0] < pages[-1][1]:
+                began = len(pages) - 1
+            start, _, previous = pages[began]
+            pages[began] = (start, offset + cut, previous)
             cut += len(page_text[cut:]) - len(page_text[cut:].lstrip())
             pages.append((offset + cut, offset + len(page_text), number))
         else:
@@ -127,6 +131,11 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
             found[0] = replace(blocks.pop(), end=found[0].end)
         blocks.extend(found)
         offset += len(page_text)
+    # A page a sentence filled is empty, where that sentence ends (once, not at each page).
+    for n in range(1, len(pages)):
+        start, end, at = pages[n]
+        if start >= end and start <= pages[n - 1][1]:
+            pages[n] = (pages[n - 1][1], pages[n - 1][1], at)
     # Without an outline or code, the pages are the only structure (chunking reads them as
     # paragraphs).
     structured = any(paths) or any(block.kind == "code" for block in blocks)
