@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -68,6 +69,24 @@ def repeats(said: set[str], kept: list[set[str]]) -> bool:
     return any(len(said & other) >= REPEATED_SHARE * len(said) for other in kept)
 
 
+def distinct(chunks: Iterable[Chunk], k: int) -> list[str]:
+    """The ids of the first ``k`` of ``chunks`` that repeat none kept before them (``repeats``);
+    ``chunks`` is read no further than that."""
+    top: list[str] = []
+    kept: list[set[str]] = []
+    if k <= 0:
+        return top
+    for chunk in chunks:
+        said = sentences_of(chunk)
+        if repeats(said, kept):
+            continue
+        top.append(chunk.id)
+        kept.append(said)
+        if len(top) == k:
+            break
+    return top
+
+
 class Retriever:
     def __init__(
         self, settings: Settings, store: VectorStore, lexical: LexicalIndex, embedder: Embedder
@@ -121,32 +140,25 @@ class Retriever:
         dense_scores: dict[str, float],
         query_vector: np.ndarray,
     ) -> list[str]:
-        """The first ``k`` ids of ``order`` whose passage repeats none before it (``repeats``).
+        """The first ``k`` ids of ``order`` whose passage repeats none before it (``distinct``).
         Lexical-only hits are fetched a batch at a time into ``chunks``, with their dense
         similarity into ``dense_scores``."""
-        top: list[str] = []
-        kept: list[set[str]] = []
         if k <= 0:
-            return top
-        for start in range(0, len(order), k):
-            batch = order[start : start + k]
-            missing = [cid for cid in batch if cid not in chunks]
-            if missing:
-                fetched, vectors = self.store.get(missing, with_embeddings=True)
-                for chunk, vector in zip(fetched, vectors):
-                    chunks[chunk.id] = chunk
-                    dense_scores[chunk.id] = float(vector @ query_vector)
-            for cid in batch:
-                if cid not in chunks:  # gone from the store since the search
-                    continue
-                said = sentences_of(chunks[cid])
-                if repeats(said, kept):
-                    continue
-                top.append(cid)
-                kept.append(said)
-                if len(top) == k:
-                    return top
-        return top
+            return []
+
+        def fetched() -> Iterator[Chunk]:
+            for start in range(0, len(order), k):
+                batch = order[start : start + k]
+                missing = [cid for cid in batch if cid not in chunks]
+                if missing:
+                    found, vectors = self.store.get(missing, with_embeddings=True)
+                    for chunk, vector in zip(found, vectors):
+                        chunks[chunk.id] = chunk
+                        dense_scores[chunk.id] = float(vector @ query_vector)
+                # An id gone from the store since the search is passed over.
+                yield from (chunks[cid] for cid in batch if cid in chunks)
+
+        return distinct(fetched(), k)
 
     def search_follow_up(self, question: str, query: str, k: int) -> list[Passage]:
         """Passages for a follow-up: ``query`` (merged with the previous question) and the
@@ -162,15 +174,6 @@ class Retriever:
         fused = fuse_ranks(
             [[p.chunk.id for p in merged], [p.chunk.id for p in alone]], self.settings.rrf_k
         )
-        top: list[str] = []
-        kept: list[set[str]] = []
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
-        for cid in order:
-            said = sentences_of(found[cid].chunk)
-            if repeats(said, kept):
-                continue
-            top.append(cid)
-            kept.append(said)
-            if len(top) == k:
-                break
+        top = distinct((found[cid].chunk for cid in order), k)
         return [replace(found[cid], score=fused[cid]) for cid in top]
