@@ -34,21 +34,24 @@ from collections.abc import Callable
 from rag.entities import refuse
 from rag.models import Answer
 
+# "the maximum (minimum, largest, ...) number": asks for a limit, which an answer states as one
+# ("at most 32", "up to 4 GB", "Maximum value is 4095", "any number of"). A sentence that only
+# counts ("A repository has one main worktree", "There must not be two configure presets")
+# answers "how many", not what the most may be.
+_SUPERLATIVE_NUMBER = (
+    r"(?:maximum|minimum|max|min|largest|smallest|highest|lowest|greatest)"
+    r"(?:\s+(?:possible|allowed|permitted|supported))?\s+(?:number|count)\b"
+)
+_ASKS_LIMIT = re.compile(r"\b" + _SUPERLATIVE_NUMBER, re.IGNORECASE)
 # "how many", and "the maximum (or minimum, largest, ...) number of" as the thing asked: "What is
 # the maximum number of targets ...?". "Which country received the largest number of ...?" asks
 # for a country, not a count, and is left alone.
 _ASKS_COUNT = re.compile(
     r"\bhow\s+many\b"
-    r"|\b(?:what|which)(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+the\s+"
-    r"(?:maximum|minimum|max|min|largest|smallest|highest|lowest|greatest)"
-    r"(?:\s+(?:possible|allowed|permitted|supported))?\s+(?:number|count)\b",
+    r"|\b(?:what|which)(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+the\s+" + _SUPERLATIVE_NUMBER,
     re.IGNORECASE,
 )
-# "the maximum (minimum, largest, ...) number of": asks for a limit, which an answer states as one
-# ("at most 32", "up to 4 GB", "Maximum value is 4095", "any number of"). A sentence that only
-# counts ("A repository has one main worktree", "There must not be two configure presets")
-# answers "how many", not what the most may be.
-_ASKS_LIMIT = re.compile(
+_LIMIT = re.compile(
     r"\b(?:maximum|minimum|max|min|largest|smallest|highest|lowest|greatest)"
     r"(?:\s+(?:possible|allowed|permitted|supported))?\s+(?:number|count)\b",
     re.IGNORECASE,
