@@ -37,7 +37,7 @@ from tests.conftest import SEED_FILE, SEEDS
 from tests.test_chroma_server import chroma_url  # noqa: F401  (the server fixture)
 from ui.app import create_app, serve
 from ui.auth import Access, Changes, file_names, fn_index, is_loopback, untrusted_loopback_proxy
-from ui.library import DEFAULT_SORT
+from ui.library import View
 from ui.throttle import MAX_FAILED, WINDOW, SignInThrottle
 
 FAST = 4  # bcrypt rounds for the tests' users (the CLI uses 12)
@@ -601,7 +601,7 @@ def test_an_empty_signed_in_page_does_not_tell_readers_to_upload(tmp_path: Path)
     add_user(settings.users_path, "rita", "reader", "reader-pass-1", rounds=FAST)
     app = create_app(settings)
     wired = {str(f.name): f.fn for f in app.fns.values() if f.fn}
-    tick = wired["tick"](-1, "", DEFAULT_SORT, 1)
+    tick = wired["tick"](-1, View())
     hint, label = tick[5], tick[7]
     assert "Nothing is indexed yet: editors add documents on the Documents tab." in hint["value"]
     assert str(tmp_path) not in hint["value"] and label == "Nothing is indexed yet."

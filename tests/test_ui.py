@@ -37,7 +37,7 @@ from ui.app import NOISY_LOGGERS, create_app, main, parse_args, prepare_index, s
 from ui.export import KEEP_SECONDS, Exports, conversation_markdown, write_export
 from ui.handlers import GENERIC_ERROR, ChatSession, Handlers
 from ui.indexing import IndexProgress, IndexTracker
-from ui.library import DEFAULT_SORT, Outline, outline
+from ui.library import DEFAULT_SORT, Outline, View, outline
 from ui.sealed import Sealer
 from ui.uploads import UploadRejected, safe_name, save_upload
 
@@ -69,7 +69,7 @@ def ask_all(app: gr.Blocks, question: str, session: ChatSession, **options: Any)
 
 def listed(app: gr.Blocks, query: str = "", sort: str = DEFAULT_SORT, page: int = 1) -> list[str]:
     """The file names of one page of the Documents table."""
-    update, _, _ = wired(app)["table"](query, sort, page)
+    update, *_ = wired(app)["table"](query, sort, page)
     return [row[1] for row in update["value"]]
 
 
@@ -618,7 +618,7 @@ def test_resync_picks_up_new_files(settings: Settings) -> None:
 
 
 def test_documents_table_lists_titles_and_sizes(seeded: Settings) -> None:
-    update, label, page = wired(create_app(seeded))["table"]("", DEFAULT_SORT, 1)
+    update, label, page, _ = wired(create_app(seeded))["table"]("", DEFAULT_SORT, 1)
     status = rag.documents(seeded)
     (doc,) = status.documents
     text = rag.document_text(doc.source, seeded)
@@ -694,7 +694,7 @@ def test_an_empty_folder_is_served_for_uploads(
     assert progress.error.startswith("No documents found in")
     # No examples, and a line saying how to add documents.
     app = create_app(settings, tracker)
-    tick = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
+    tick = wired(app)["tick"](-1, View())
     banner, _, version, header, examples, hint = tick[:6]
     assert (banner["visible"], version, examples["examples"]) == (False, 1, None)
     assert "0 documents" in header
@@ -726,7 +726,7 @@ def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
                 time.sleep(0.05)
             page = httpx.get(url, timeout=30)
             assert page.status_code == 200 and "<html" in page.text.lower()
-            banner, line, version, header, *_ = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
+            banner, line, version, header, *_ = wired(app)["tick"](-1, View())
             assert banner["value"] == render.banner_html(
                 "Indexing: read 0 of 1 files - answers may be incomplete"
             )
@@ -742,7 +742,7 @@ def test_page_is_served_and_says_so_while_indexing(settings: Settings) -> None:
     try:
         assert tracker._thread is not None
         tracker._thread.join(180)
-        banner, line, version, header, _examples, *_ = wired(app)["tick"](0, "", DEFAULT_SORT, 1)
+        banner, line, version, header, _examples, *_ = wired(app)["tick"](0, View())
         assert (banner["value"], banner["visible"], line, version) == ("", False, "", 1)
         assert "1 document" in header and "(indexing" not in header
         messages, *_ = ask_all(app, SERBIA, ChatSession())[-1]
@@ -783,6 +783,41 @@ def test_an_open_tab_polls_and_the_page_refreshes_only_on_a_change(seeded: Setti
         app.close()
 
 
+def test_a_refresh_shows_the_filter_applied_last_not_the_one_it_was_sent_with(
+    seeded: Settings,
+) -> None:
+    """A refresh (tick) the page sent before a filter was typed, carrying the old filter, ran
+    after the filtered table and put the unfiltered one back (the browser test of deleting rows,
+    under load). Over HTTP, in one page's session: the filter is applied, then a refresh arrives
+    with what the page held before it; the table stays filtered."""
+    app = create_app(seeded, IndexTracker(seeded))
+    url = serve(app, seeded, "127.0.0.1", free_port())
+    try:
+        config = httpx.get(url + "config", timeout=30).json()
+        ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+        box, sort, page, label = (
+            ids[name] for name in ("docs-filter", "docs-sort", "docs-page", "docs-page-label")
+        )
+        dependencies = config["dependencies"]
+        filtering = next(d for d in dependencies if [box, "change"] in d["targets"])
+        refresh = next(d for d in dependencies if d["api_name"] == "tick")
+
+        def run(dependency: dict[str, Any], values: dict[int, Any]) -> str:
+            data = [values.get(i) for i in dependency["inputs"]]
+            body = {"fn_index": dependency["id"], "data": data, "session_hash": "one-tab"}
+            reply = httpx.post(url + "gradio_api/run/predict", json=body, timeout=30)
+            assert reply.status_code == 200, reply.text
+            return str(reply.json()["data"][dependency["outputs"].index(label)])
+
+        filtered = "Page 1 of 1 · 0 of 1 documents match"
+        assert run(filtering, {box: "no such title", sort: DEFAULT_SORT}) == filtered
+        before = {box: "", sort: DEFAULT_SORT, page: 1}  # the page's values when it was sent
+        assert run(refresh, before) == filtered
+        assert run(filtering, {box: "", sort: DEFAULT_SORT}) == "Page 1 of 1 · 1 documents"
+    finally:
+        app.close()
+
+
 def test_answers_given_while_indexing_carry_a_note(
     seeded: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -801,7 +836,7 @@ def test_answers_given_while_indexing_carry_a_note(
 
 def test_examples_come_from_the_documents(seeded: Settings) -> None:
     app = create_app(seeded)
-    _, _, _version, header, examples, hint, *_ = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)
+    _, _, _version, header, examples, hint, *_ = wired(app)["tick"](-1, View())
     (doc,) = rag.documents(seeded).documents
     # The seed has no title (its first line is a paragraph): the question names the file.
     assert examples["examples"] == [{"text": f"What is {doc.source} about?"}]
@@ -833,12 +868,12 @@ def test_documents_filter_sort_and_pages(settings: Settings) -> None:
     rag.ingest(settings=settings)
     app = create_app(settings)
     table = wired(app)["table"]
-    update, label, page = table("", DEFAULT_SORT, 1)
+    update, label, page, _ = table("", DEFAULT_SORT, 1)
     assert (label, page, len(update["value"])) == ("Page 1 of 2 · 31 documents", 1, 25)
-    update, label, page = table("", DEFAULT_SORT, 9)  # past the end: the last page
+    update, label, page, _ = table("", DEFAULT_SORT, 9)  # past the end: the last page
     assert (label, page) == ("Page 2 of 2 · 31 documents", 2)
     assert [row[1] for row in update["value"]][-1] == "note-29.txt"
-    update, label, _ = table("otter note", DEFAULT_SORT, 1)
+    update, label, *_ = table("otter note", DEFAULT_SORT, 1)
     assert label == "Page 1 of 1 · 10 of 31 documents match"
     assert [row[0] for row in update["value"]] == [f"Otter note {i:02d}" for i in range(0, 30, 3)]
     update, *_ = table("otter", "Size (largest first)", 1)
@@ -1098,7 +1133,7 @@ def test_feedback_is_saved_as_eval_questions(seeded: Settings, tmp_path: Path) -
     summary.parent.mkdir(parents=True)
     summary.write_text(json.dumps({"hybrid": {"questions": 4, "hit_at_5": 0.5,
                                               "balanced_accuracy": 0.75}}))  # fmt: skip
-    latest = fns["tick"](-1, "", DEFAULT_SORT, 1)[-1]
+    latest = fns["tick"](-1, View())[-1]
     assert "Latest score: 4 questions, hit@5 0.50, balanced accuracy 0.75." in latest
 
 
@@ -1164,7 +1199,7 @@ def test_uploads_go_to_the_folder_the_index_belongs_to(tmp_path: Path, settings:
     plain = Settings(store_dir=settings.store_dir)
     assert plain.docs_dir != settings.docs_dir
     app = create_app(plain)
-    header = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)[3]
+    header = wired(app)["tick"](-1, View())[3]
     assert render._esc(str(settings.docs_dir.resolve())) in header and "1 document" in header
     notice = wired(app)["upload"]([_upload_file(tmp_path / "up", "moonbase.txt", MOON.encode())])
     assert "Added moonbase.txt" in notice
@@ -1193,7 +1228,7 @@ def test_a_page_whose_folder_is_gone_offers_no_changes_and_says_why(
     with pytest.raises(rag.RagError, match="which no longer exists"):
         tracker.sync()
     app = create_app(plain, tracker)
-    hint = wired(app)["tick"](-1, "", DEFAULT_SORT, 1)[5]
+    hint = wired(app)["tick"](-1, View())[5]
     assert hint["visible"] is True
     assert "which no longer exists: restore that folder" in hint["value"]
     assert 'class="notice notice-error"' in hint["value"]

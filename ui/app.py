@@ -42,7 +42,7 @@ from ui.handlers import (
     read_only_reason,
 )
 from ui.indexing import IndexTracker
-from ui.library import COLUMNS, DEFAULT_SORT, SORTS, Library
+from ui.library import COLUMNS, DEFAULT_SORT, SORTS, Library, View
 from ui.sealed import Sealer
 from ui.uploads import UPLOAD_SUFFIXES
 
@@ -289,7 +289,7 @@ def create_app(
 
     # Documents ----------------------------------------------------------------------------
 
-    def table(query: str, sort: str, page: float | None) -> tuple[Any, str, int]:
+    def table(query: str, sort: str, page: float | None) -> tuple[Any, str, int, View]:
         found = library.page(query, sort, page)
         rows = [
             [r.title, r.source, r.kind, r.chunks, render.human_size(r.size), when(r.synced_at)]
@@ -306,9 +306,12 @@ def create_app(
             if read_only or access.signs_in:  # a reader cannot upload
                 label = "Nothing is indexed yet."
         value = rows or [["", "", "", None, "", ""]][:0]
-        return gr.update(value=value, headers=list(COLUMNS)), label, found.page
+        shows = View(query or "", sort, found.page)
+        return gr.update(value=value, headers=list(COLUMNS)), label, found.page, shows
 
-    def turn_page(query: str, sort: str, page: float | None, step: int) -> tuple[Any, str, int]:
+    def turn_page(
+        query: str, sort: str, page: float | None, step: int
+    ) -> tuple[Any, str, int, View]:
         return table(query, sort, (int(page or 1)) + step)
 
     def select_row(selected: list[str] | None, event: gr.SelectData) -> Any:
@@ -403,7 +406,7 @@ def create_app(
         chat_examples = gr.update(examples=[{"text": q} for q in examples] or None)
         return header, chat_examples, gr.update(value=hint, visible=bool(hint))
 
-    def tick(seen: int, query: str, sort: str, page: float | None) -> tuple[Any, ...]:
+    def tick(seen: int, view: View) -> tuple[Any, ...]:
         progress = tracker.progress
         text = progress.banner_text
         banner = gr.update(value=render.banner_html(text), visible=bool(text))
@@ -419,7 +422,7 @@ def create_app(
         header, chat_examples, hint = overview()
         if progress.version == seen:  # still indexing: the header's count, not the lists
             return (banner, line, gr.skip(), header, *(gr.skip(),) * 6)
-        rows, label, number = table(query, sort, page)
+        rows, label, number, _ = table(view.query, view.sort, view.page)
         return (banner, line, progress.version, header, chat_examples, hint, rows, label,
                 number, feedback_line())  # fmt: skip
 
@@ -438,6 +441,7 @@ def create_app(
         session = gr.State(ChatSession())
         stored = gr.BrowserState(None, storage_key=storage_key, secret=secret)
         seen_version = gr.State(-1)
+        table_view = gr.State(View())  # what the Documents table shows: tick reads it
         # The last poll(): when it changes, the page runs tick. In the page (hidden), not a
         # State: the browser runs a State's change event only after a queued event.
         polled = gr.Textbox(visible="hidden", elem_id="index-poll")
@@ -619,11 +623,12 @@ def create_app(
         )
 
         table_inputs = [docs_filter, docs_sort, docs_page]
-        table_outputs = [documents, docs_label, docs_page]
+        table_outputs = [documents, docs_label, docs_page, table_view]
         hidden: dict[str, Any] = {"show_progress": "hidden"}
-        # Every event that fills the table runs in one queue, one at a time, in the order sent:
-        # a refresh sent before a filter was typed could otherwise arrive after the filtered
-        # table and replace it (seen under load in the browser test of deleting rows).
+        # Every event that fills the table runs in one queue, one at a time, in the order sent,
+        # and the refresh reads the filter from ``table_view`` when it runs: a refresh sent
+        # before a filter was typed, with the old filter, replaced the filtered table (seen
+        # under load in the browser test of deleting rows, once even with the one queue).
         in_order: dict[str, Any] = {**private, "concurrency_id": "table", "concurrency_limit": 1}
         docs_filter.change(lambda q, s: table(q, s, 1), [docs_filter, docs_sort], table_outputs,
                            **in_order, **hidden)  # fmt: skip
@@ -640,10 +645,10 @@ def create_app(
                         documents, docs_label, docs_page, feedback_status]  # fmt: skip
         timer = gr.Timer(TICK_SECONDS)
         timer.tick(poll, seen_version, polled, **quick, **hidden)
-        polled.change(tick, [seen_version, *table_inputs], tick_outputs, **in_order, **hidden)
+        polled.change(tick, [seen_version, table_view], tick_outputs, **in_order, **hidden)
         restored = [chatbot, sources, session, notice]
         app.load(restore, stored, restored, **quick).then(
-            tick, [seen_version, *table_inputs], tick_outputs, **in_order, **hidden
+            tick, [seen_version, table_view], tick_outputs, **in_order, **hidden
         )
         app.load(
             view, None, [docs_actions, docs_selection, read_only_notice, signed_in],

@@ -42,6 +42,19 @@ class Outline:
 
 
 @dataclass(frozen=True)
+class View:
+    """The Documents table as its page last asked for it: filter, sort and page number.
+
+    The server keeps it for each open page (a ``gr.State``, read when an event runs), so a
+    refresh shows the filter typed last, not the one the page held when the refresh was sent.
+    """
+
+    query: str = ""
+    sort: str = DEFAULT_SORT
+    page: int = 1
+
+
+@dataclass(frozen=True)
 class Row:
     source: str
     title: str
