@@ -122,8 +122,10 @@ def chunking_key(settings: Settings) -> str:
     v13: a PDF's running heads, feet and page numbers are left out, a sentence the page break
     cut goes on across it, a paragraph's short last line ends it, and lines set in a monospaced
     font are code blocks (loaders/pdf.py); a note's label with its colon after the word's tag
-    ("<b>Note</b>:") frames the note (loaders/html.py)."""
-    return f"structure-v13/{settings.chunk_size}/{settings.chunk_overlap}"
+    ("<b>Note</b>:") frames the note (loaders/html.py).
+    v14: a PDF outline entry's section starts at its heading line, which is a heading, not at
+    its page's top (loaders/pdf.py)."""
+    return f"structure-v14/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

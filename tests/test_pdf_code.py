@@ -144,7 +144,7 @@ def test_a_blank_line_inside_a_listing_is_the_listings() -> None:
 
     lines = ["To start it, run:", "pumpctl start", "", "pumpctl status", "", "It then runs."]
     page = _Page.of(lines, [False, True, False, True, False, False])
-    kinds = [(kind, page.text[start:end]) for start, end, kind in page.blocks]
+    kinds = [(kind, page.text[start:end]) for start, end, kind, _ in page.blocks]
     assert kinds == [
         ("paragraph", "To start it, run:"),
         ("code", "pumpctl start\n\npumpctl status"),

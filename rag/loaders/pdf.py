@@ -1,10 +1,12 @@
 """PDF: each page's text with the layout's running heads and page numbers left out, its lines set
 in a monospaced font as code blocks and its other lines' wrapping undone; the outline
-(bookmarks), where the file has one, gives each page's heading path."""
+(bookmarks), where the file has one, gives the heading path: each entry's heading line, found on
+its page, is a heading and starts its section there."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,6 +48,13 @@ _MONOSPACED_NAME = re.compile(
     re.IGNORECASE,
 )
 _CLOSING = frozenset(".!?:;)]}\"'’”")
+# The numbering a heading line or an outline title may carry and the other may not: "3.1",
+# "2.10.", "Chapter 2:", "Appendix A", "A.1".
+_NUMBERING = re.compile(
+    r"^\s*(?:(?:chapter|section|appendix|part)\s+)?(?:\d+|[a-z])(?:\.\d+)*[.:]?\s+",
+    re.IGNORECASE,
+)
+Headings = tuple[str, ...]
 
 
 def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
@@ -71,7 +80,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
             page_lines.append(lines)
             page_code.append(code)
         budget.check()  # pypdf logs and passes over a form the check stopped inside
-        paths = _outline_paths(reader, len(page_lines))
+        entries = _outline(reader, len(page_lines))
     except UnreadableFile:  # the deadline
         raise
     except Exception as exc:  # pypdf raises several unrelated types on a damaged or odd file
@@ -82,13 +91,13 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         )
         raise UnreadableFile(f"not a readable PDF ({brief(reason)})") from exc
     running = running_lines(page_lines)
-    laid = [
-        _Page.of(
-            [line for i, line in enumerate(lines) if i not in drop],
-            [flag for i, flag in enumerate(code) if i not in drop],
-        )
-        for lines, code, drop in zip(page_lines, page_code, running)
-    ]
+    laid: list[_Page] = []
+    top: Headings = ()  # the heading path in force at the top of the page
+    for lines, code, drop, starting in zip(page_lines, page_code, running, entries):
+        kept = [line for i, line in enumerate(lines) if i not in drop]
+        flags = [flag for i, flag in enumerate(code) if i not in drop]
+        laid.append(_Page.of(kept, flags, top, heading_lines(kept, flags, starting)))
+        top = starting[-1] if starting else top
     parts: list[str] = []
     pages: list[tuple[int, int, int]] = []
     blocks: list[Block] = []
@@ -124,10 +133,11 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         else:
             pages.append((offset, offset + len(page_text), number))
         found = [
-            Block(offset + start, offset + end, kind, paths[number - 1])
-            for start, end, kind in sheet.blocks
+            Block(offset + start, offset + end, kind, path)
+            for start, end, kind, path in sheet.blocks
         ]
-        if joined and blocks and found:  # one paragraph across the page break
+        # One paragraph across the page break (a heading starts a section, never goes on one).
+        if joined and blocks and found and found[0].kind != "heading":
             found[0] = replace(blocks.pop(), end=found[0].end)
         blocks.extend(found)
         offset += len(page_text)
@@ -138,7 +148,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
             pages[n] = (pages[n - 1][1], pages[n - 1][1], at)
     # Without an outline or code, the pages are the only structure (chunking reads them as
     # paragraphs).
-    structured = any(paths) or any(block.kind == "code" for block in blocks)
+    structured = any(block.path or block.kind == "code" for block in blocks)
     return LoadedDocument("".join(parts), tuple(pages), blocks=tuple(blocks) if structured else ())
 
 
@@ -198,41 +208,65 @@ class _Page:
     the layout's wrapping undone, in paragraphs."""
 
     text: str
-    blocks: tuple[tuple[int, int, str], ...]  # start, end, kind: offsets into ``text``
+    # start, end (offsets into ``text``), kind, heading path
+    blocks: tuple[tuple[int, int, str, Headings], ...]
     first_code: bool
     last_code: bool
     last_line: str  # the last line of its text as the page wrote it, and its widest line
     widest: int
 
     @classmethod
-    def of(cls, lines: list[str], code: list[bool]) -> _Page:
+    def of(
+        cls,
+        lines: list[str],
+        code: list[bool],
+        top: Headings = (),
+        heads: dict[int, tuple[int, Headings]] | None = None,
+    ) -> _Page:
+        """``heads``: at a line, the path that starts there and how many lines its heading
+        takes (0: none was found, the path starts there without one); see heading_lines."""
+        heads = heads or {}
         written = [(line.strip(), flag) for line, flag in zip(lines, code) if line.strip()]
-        runs: list[tuple[bool, list[str]]] = []
+        runs: list[tuple[str, Headings, list[str]]] = []  # kind, path, lines
+        path, skip = top, 0
         for i, (line, flag) in enumerate(zip(lines, code)):
+            if skip:
+                skip -= 1
+                continue
+            if i in heads:
+                count, path = heads[i]
+                if count:
+                    runs.append(
+                        ("heading", path, [" ".join(x.strip() for x in lines[i : i + count])])
+                    )
+                    skip = count - 1
+                    continue
             if not line.strip():  # a blank line inside a listing is the listing's
-                flag = bool(runs) and runs[-1][0] and _next_is_code(lines, code, i)
-            if runs and runs[-1][0] == flag:
-                runs[-1][1].append(line)
+                flag = bool(runs) and runs[-1][0] == "code" and _next_is_code(lines, code, i)
+            kind = "code" if flag else "text"
+            if runs and runs[-1][:2] == (kind, path):
+                runs[-1][2].append(line)
             else:
-                runs.append((flag, [line]))
+                runs.append((kind, path, [line]))
         parts: list[str] = []
-        blocks: list[tuple[int, int, str]] = []
+        blocks: list[tuple[int, int, str, Headings]] = []
         offset = 0
-        for flag, run in runs:
-            text = normalise("\n".join(run)) if flag else normalise(unwrap_lines("\n".join(run)))
+        for kind, path, run in runs:
+            joined = "\n".join(run)
+            text = normalise(unwrap_lines(joined) if kind == "text" else joined)
             if not text:
                 continue
             if parts:
                 parts.append("\n\n")
                 offset += 2
             parts.append(text)
-            if flag:
-                blocks.append((offset, offset + len(text), "code"))
-            else:
+            if kind == "text":
                 blocks.extend(
-                    (offset + m.start(), offset + m.end(), "paragraph")
+                    (offset + m.start(), offset + m.end(), "paragraph", path)
                     for m in _PARAGRAPH.finditer(text)
                 )
+            else:
+                blocks.append((offset, offset + len(text), kind, path))
             offset += len(text)
         return cls(
             text="".join(parts),
@@ -248,23 +282,60 @@ def _next_is_code(lines: list[str], code: list[bool], i: int) -> bool:
     return next((flag for line, flag in zip(lines[i:], code[i:]) if line.strip()), False)
 
 
-def _outline_paths(reader: Any, page_count: int) -> list[tuple[str, ...]]:
-    """The heading path in force at the top of each page, from the PDF's outline; () for pages
-    before the first entry, or every page of a file without an outline."""
+def _outline(reader: Any, page_count: int) -> list[list[Headings]]:
+    """The heading paths of the outline entries that start on each page, in outline order;
+    none for every page of a file without an outline (or a damaged one)."""
+    starting: list[list[Headings]] = [[] for _ in range(page_count)]
     try:
         entries = _outline_entries(reader, reader.outline, (), 0)
     except Exception:  # a damaged outline must not lose the text
-        return [()] * page_count
-    entries.sort(key=lambda e: e[0])
-    paths: list[tuple[str, ...]] = []
-    current: tuple[str, ...] = ()
-    i = 0
-    for page in range(page_count):
-        while i < len(entries) and entries[i][0] <= page:
-            current = entries[i][1]
-            i += 1
-        paths.append(current)
-    return paths
+        return starting
+    for page, path in entries:
+        if page < page_count:
+            starting[page].append(path)
+    return starting
+
+
+def heading_lines(
+    lines: list[str], code: list[bool], starting: list[Headings]
+) -> dict[int, tuple[int, Headings]]:
+    """Where each section that starts on this page starts: at the line (or two) that is its
+    heading, the title of its outline entry (numbering, case and punctuation aside), looked for
+    in order; where the heading before it was, if its line is not on the page (the page's top
+    for the first). Line -> (lines its heading takes, 0 if none was found; its path)."""
+    heads: dict[int, tuple[int, Headings]] = {}
+    at = 0
+    for path in starting:
+        wanted = _heading_keys(path[-1])
+        found = next(
+            (
+                (i, count)
+                for i in range(at, len(lines))
+                for count in (1, 2)
+                if not any(code[i : i + count])
+                and wanted & _heading_keys(" ".join(lines[i : i + count]))
+            ),
+            None,
+        )
+        if found is None:
+            heads[at] = (0, path)
+        else:
+            heads[found[0]] = (found[1], path)
+            at = found[0] + found[1]
+    return heads
+
+
+def _heading_keys(text: str) -> set[str]:
+    """A heading's words for comparing an outline title with a page's line, numbering, case,
+    punctuation and spaces aside ("2.13. Non-regular files" ~ "Nonregular files"): with and
+    without what may be its numbering ("A Copying Information" ~ "Appendix A Copying
+    Information", "A very long heading" ~ "3 A very long heading")."""
+    text = unicodedata.normalize("NFKC", text)
+    return {_letters(text), _letters(_NUMBERING.sub("", text, count=1))} - {""}
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 def _outline_entries(
