@@ -116,3 +116,25 @@ def test_heading_lines_in_order_on_two_lines_and_not_in_code_or_inside_a_line() 
     }
     # Not found at all: each starts at the page's top, the last one in force (as before).
     assert heading_lines(["Body."], [False], [("A",), ("B",)]) == {0: (0, ("B",))}
+
+
+def test_headings_are_looked_for_once_per_line_not_once_per_line_and_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crafted page of 3,000 lines with 3,000 outline entries none of which is written there
+    took 157 s when each entry looked along the page; the page's lines are read once."""
+    import rag.loaders.pdf as pdf
+
+    calls = 0
+    keys = pdf._heading_keys
+
+    def counted(text: str) -> set[str]:
+        nonlocal calls
+        calls += 1
+        return keys(text)
+
+    monkeypatch.setattr(pdf, "_heading_keys", counted)
+    lines = [f"Line {i} of a page." for i in range(3000)]
+    starting = [(f"Entry {i}",) for i in range(3000)]
+    assert heading_lines(lines, [False] * 3000, starting) == {0: (0, ("Entry 2999",))}
+    assert calls <= 2 * len(lines) + len(starting)

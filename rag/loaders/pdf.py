@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -303,25 +304,28 @@ def heading_lines(
     heading, the title of its outline entry (numbering, case and punctuation aside), looked for
     in order; where the heading before it was, if its line is not on the page (the page's top
     for the first). Line -> (lines its heading takes, 0 if none was found; its path)."""
+    # Where each line (alone, and with the next) could be a heading, by its keys: looking
+    # along the page for each entry took minutes for a page of 3,000 lines and entries.
+    written: dict[str, list[tuple[int, int]]] = {}
+    for i in range(len(lines)):
+        for count in (1, 2):
+            if i + count <= len(lines) and not any(code[i : i + count]):
+                for key in _heading_keys(" ".join(lines[i : i + count])):
+                    written.setdefault(key, []).append((i, count))
     heads: dict[int, tuple[int, Headings]] = {}
     at = 0
     for path in starting:
-        wanted = _heading_keys(path[-1])
-        found = next(
-            (
-                (i, count)
-                for i in range(at, len(lines))
-                for count in (1, 2)
-                if not any(code[i : i + count])
-                and wanted & _heading_keys(" ".join(lines[i : i + count]))
-            ),
-            None,
-        )
-        if found is None:
+        found = [
+            places[k]
+            for places in (written.get(key, []) for key in _heading_keys(path[-1]))
+            if (k := bisect_left(places, (at, 0))) < len(places)
+        ]
+        if not found:
             heads[at] = (0, path)
         else:
-            heads[found[0]] = (found[1], path)
-            at = found[0] + found[1]
+            line, count = min(found)
+            heads[line] = (count, path)
+            at = line + count
     return heads
 
 
