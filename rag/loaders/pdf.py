@@ -48,6 +48,12 @@ _MONOSPACED_NAME = re.compile(
     r"|sourcecode|fixedsys|lucidaconsole|andale|lettergothic|firacode|jetbrains|pragmata",
     re.IGNORECASE,
 )
+# Typesetting ligatures that fonts map to their own code points: "deﬁne" is not "define" to a
+# search, nor to the embedding model's vocabulary (TeX writes ﬁ, ﬂ, ﬀ, ﬃ, ﬄ so).
+_LIGATURES = str.maketrans(
+    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+     "\ufb05": "st", "\ufb06": "st"}
+)  # fmt: skip
 _CLOSING = frozenset(".!?:;)]}\"'’”")
 # The numbering a heading line or an outline title may carry and the other may not: "3.1",
 # "2.10.", "Chapter 2:", "Appendix A", "A.1".
@@ -78,7 +84,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
                 visitor_text=_Pieces(pieces),
             )
             lines, code = code_lines(text or "", pieces)
-            page_lines.append(lines)
+            page_lines.append([line.translate(_LIGATURES) for line in lines])
             page_code.append(code)
         budget.check()  # pypdf logs and passes over a form the check stopped inside
         entries = _outline(reader, len(page_lines))
