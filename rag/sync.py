@@ -124,7 +124,8 @@ def chunking_key(settings: Settings) -> str:
     font are code blocks (loaders/pdf.py); a note's label with its colon after the word's tag
     ("<b>Note</b>:") frames the note (loaders/html.py).
     v14: a PDF outline entry's section starts at its heading line, which is a heading, not at
-    its page's top; typesetting ligatures are their letters ("ﬁ" is "fi") (loaders/pdf.py)."""
+    its page's top; typesetting ligatures are their letters ("ﬁ" is "fi"); without an
+    outline, lines set larger than the body text are headings (loaders/pdf.py)."""
     return f"structure-v14/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

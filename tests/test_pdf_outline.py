@@ -12,7 +12,7 @@ import pytest
 
 from rag.chunking import chunk_document
 from rag.loaders import load_document
-from rag.loaders.pdf import _heading_keys, heading_lines
+from rag.loaders.pdf_headings import _heading_keys, heading_lines
 
 
 def make(path: Path, pages: list[list[tuple[str, str]]]) -> None:
@@ -123,7 +123,7 @@ def test_headings_are_looked_for_once_per_line_not_once_per_line_and_entry(
 ) -> None:
     """A crafted page of 3,000 lines with 3,000 outline entries none of which is written there
     took 157 s when each entry looked along the page; the page's lines are read once."""
-    import rag.loaders.pdf as pdf
+    import rag.loaders.pdf_headings as pdf
 
     calls = 0
     keys = pdf._heading_keys

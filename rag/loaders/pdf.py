@@ -5,13 +5,13 @@ its page, is a heading and starts its section there."""
 
 from __future__ import annotations
 
+import math
 import re
-import unicodedata
-from bisect import bisect_left
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from rag.loaders.base import (
     MAX_SECONDS,
@@ -21,12 +21,13 @@ from rag.loaders.base import (
     UnreadableFile,
     normalise,
 )
+from rag.loaders.pdf_headings import Headings, Heads, heading_lines, outline, size_headings
 from rag.text import brief
 
+T = TypeVar("T")
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-$")
 # Lines at least this share of a page's longest line were wrapped by the layout, not the author.
 _FULL_LINE = 0.6
-_MAX_OUTLINE_DEPTH = 12
 _PARAGRAPH = re.compile(r"[^\n](?:.|\n(?!\n))*")
 # Running heads and feet: the layout repeats them at a page's edges (its first or last lines).
 _EDGE_LINES = 2
@@ -55,13 +56,6 @@ _LIGATURES = str.maketrans(
      "\ufb05": "st", "\ufb06": "st"}
 )  # fmt: skip
 _CLOSING = frozenset(".!?:;)]}\"'’”")
-# The numbering a heading line or an outline title may carry and the other may not: "3.1",
-# "2.10.", "Chapter 2:", "Appendix A", "A.1".
-_NUMBERING = re.compile(
-    r"^\s*(?:(?:chapter|section|appendix|part)\s+)?(?:\d+|[a-z])(?:\.\d+)*[.:]?\s+",
-    re.IGNORECASE,
-)
-Headings = tuple[str, ...]
 
 
 def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedDocument:
@@ -74,11 +68,12 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     budget = Budget(max_seconds)
     page_lines: list[list[str]] = []
     page_code: list[list[bool]] = []
+    page_sizes: list[list[float]] = []
     try:
         reader = PdfReader(path if not isinstance(path, Path) else str(path))
         for page in reader.pages:
             budget.check()
-            pieces: list[tuple[str, bool]] = []
+            pieces: list[tuple[str, bool, float]] = []
             text = page.extract_text(
                 visitor_operand_before=lambda *_: budget.check(),
                 visitor_text=_Pieces(pieces),
@@ -86,8 +81,9 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
             lines, code = code_lines(text or "", pieces)
             page_lines.append([line.translate(_LIGATURES) for line in lines])
             page_code.append(code)
+            page_sizes.append(line_sizes(text or "", pieces))
         budget.check()  # pypdf logs and passes over a form the check stopped inside
-        entries = _outline(reader, len(page_lines))
+        entries = outline(reader, len(page_lines))
     except UnreadableFile:  # the deadline
         raise
     except Exception as exc:  # pypdf raises several unrelated types on a damaged or odd file
@@ -98,13 +94,20 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         )
         raise UnreadableFile(f"not a readable PDF ({brief(reason)})") from exc
     running = running_lines(page_lines)
+    # Each page's lines, their code flags and sizes, without its running heads.
+    kept_lines = [_without(page, drop) for page, drop in zip(page_lines, running)]
+    kept_code = [_without(page, drop) for page, drop in zip(page_code, running)]
+    kept_sizes = [_without(page, drop) for page, drop in zip(page_sizes, running)]
+    # The outline says where sections start; without one, the lines set larger than the text.
+    if any(entries):
+        heads = [heading_lines(*page) for page in zip(kept_lines, kept_code, entries)]
+    else:
+        heads = size_headings(kept_lines, kept_code, kept_sizes)
     laid: list[_Page] = []
     top: Headings = ()  # the heading path in force at the top of the page
-    for lines, code, drop, starting in zip(page_lines, page_code, running, entries):
-        kept = [line for i, line in enumerate(lines) if i not in drop]
-        flags = [flag for i, flag in enumerate(code) if i not in drop]
-        laid.append(_Page.of(kept, flags, top, heading_lines(kept, flags, starting)))
-        top = starting[-1] if starting else top
+    for page_lines_kept, flags, starts in zip(kept_lines, kept_code, heads):
+        laid.append(_Page.of(page_lines_kept, flags, top, starts))
+        top = starts[max(starts)][1] if starts else top
     parts: list[str] = []
     pages: list[tuple[int, int, int]] = []
     blocks: list[Block] = []
@@ -159,18 +162,37 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     return LoadedDocument("".join(parts), tuple(pages), blocks=tuple(blocks) if structured else ())
 
 
-class _Pieces:
-    """pypdf's text visitor: each piece of text it writes, and whether its font is monospaced."""
+def _without(values: list[T], drop: set[int]) -> list[T]:
+    return [value for i, value in enumerate(values) if i not in drop]
 
-    def __init__(self, into: list[tuple[str, bool]]) -> None:
+
+class _Pieces:
+    """pypdf's text visitor: each piece of text it writes, whether its font is monospaced, and
+    the size its glyphs are drawn at (points, rounded to a tenth)."""
+
+    def __init__(self, into: list[tuple[str, bool, float]]) -> None:
         self.into = into
         self.fonts: dict[int, tuple[Any, bool]] = {}  # id -> (the font, kept alive; monospaced)
 
-    def __call__(self, text: str, _cm: Any, _tm: Any, font: Any, _size: Any) -> None:
+    def __call__(self, text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
         known = self.fonts.get(id(font))
         if known is None or known[0] is not font:
             known = self.fonts[id(font)] = (font, _monospace(font))
-        self.into.append((text, known[1]))
+        self.into.append((text, known[1], _drawn_size(cm, tm, size)))
+
+
+def _drawn_size(cm: Any, tm: Any, size: Any) -> float:
+    """The font size as drawn: the size set, scaled by the text and page matrices."""
+    try:
+        a, b, c, d = (
+            tm[0] * cm[0] + tm[1] * cm[2],
+            tm[0] * cm[1] + tm[1] * cm[3],
+            tm[2] * cm[0] + tm[3] * cm[2],
+            tm[2] * cm[1] + tm[3] * cm[3],
+        )
+        return round(float(size) * math.sqrt(abs(a * d - b * c)), 1)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0
 
 
 def _monospace(font: Any) -> bool:
@@ -189,24 +211,60 @@ def _monospace(font: Any) -> bool:
     return bool(flags & _FIXED_PITCH) or bool(_MONOSPACED_NAME.search(name))
 
 
-def code_lines(text: str, pieces: list[tuple[str, bool]]) -> tuple[list[str], list[bool]]:
+def code_lines(text: str, pieces: Sequence[tuple[Any, ...]]) -> tuple[list[str], list[bool]]:
     """``text``'s lines, and for each whether it is code: every character of it with a glyph set
     in a monospaced font. ``pieces`` are the text pypdf wrote, in order, each with whether its
     font is monospaced; where they do not make up ``text`` (another pypdf), nothing is code."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if "".join(piece for piece, _ in pieces).replace("\r\n", "\n").replace("\r", "\n") != text:
+    lines = _lines(text)
+    mono = _by_character(text, pieces, 1)
+    if mono is None:
         return lines, [False] * len(lines)
-    mono: list[bool] = []
-    for piece, fixed in pieces:
-        mono.extend([fixed] * len(piece.replace("\r\n", "\n").replace("\r", "\n")))
     code: list[bool] = []
-    at = 0
-    for line in lines:
+    for line, at in zip(lines, _starts(lines)):
         glyphs = [mono[at + i] for i, ch in enumerate(line) if not ch.isspace()]
         code.append(bool(glyphs) and all(glyphs))
-        at += len(line) + 1
     return lines, code
+
+
+def line_sizes(text: str, pieces: Sequence[tuple[Any, ...]]) -> list[float]:
+    """For each of ``text``'s lines, the smallest size its glyphs are drawn at (0.0: no glyph,
+    or ``pieces``, each with its size third, do not make up ``text``)."""
+    lines = _lines(text)
+    size = _by_character(text, pieces, 2)
+    if size is None:
+        return [0.0] * len(lines)
+    return [
+        min((size[at + i] for i, ch in enumerate(line) if not ch.isspace()), default=0.0)
+        for line, at in zip(lines, _starts(lines))
+    ]
+
+
+def _lines(text: str) -> list[str]:
+    return _newlines(text).split("\n")
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _starts(lines: list[str]) -> list[int]:
+    """Where each line starts in the text they were split from."""
+    starts, at = [], 0
+    for line in lines:
+        starts.append(at)
+        at += len(line) + 1
+    return starts
+
+
+def _by_character(text: str, pieces: Sequence[tuple[Any, ...]], field: int) -> list[Any] | None:
+    """What ``pieces`` say at ``field`` of each character of ``text`` (line breaks made one);
+    None where the pieces do not make up the text."""
+    if _newlines("".join(piece[0] for piece in pieces)) != _newlines(text):
+        return None
+    out: list[Any] = []
+    for piece in pieces:
+        out.extend([piece[field]] * len(_newlines(piece[0])))
+    return out
 
 
 @dataclass(frozen=True)
@@ -228,7 +286,7 @@ class _Page:
         lines: list[str],
         code: list[bool],
         top: Headings = (),
-        heads: dict[int, tuple[int, Headings]] | None = None,
+        heads: Heads | None = None,
     ) -> _Page:
         """``heads``: at a line, the path that starts there and how many lines its heading
         takes (0: none was found, the path starts there without one); see heading_lines."""
@@ -287,85 +345,6 @@ class _Page:
 
 def _next_is_code(lines: list[str], code: list[bool], i: int) -> bool:
     return next((flag for line, flag in zip(lines[i:], code[i:]) if line.strip()), False)
-
-
-def _outline(reader: Any, page_count: int) -> list[list[Headings]]:
-    """The heading paths of the outline entries that start on each page, in outline order;
-    none for every page of a file without an outline (or a damaged one)."""
-    starting: list[list[Headings]] = [[] for _ in range(page_count)]
-    try:
-        entries = _outline_entries(reader, reader.outline, (), 0)
-    except Exception:  # a damaged outline must not lose the text
-        return starting
-    for page, path in entries:
-        if page < page_count:
-            starting[page].append(path)
-    return starting
-
-
-def heading_lines(
-    lines: list[str], code: list[bool], starting: list[Headings]
-) -> dict[int, tuple[int, Headings]]:
-    """Where each section that starts on this page starts: at the line (or two) that is its
-    heading, the title of its outline entry (numbering, case and punctuation aside), looked for
-    in order; where the heading before it was, if its line is not on the page (the page's top
-    for the first). Line -> (lines its heading takes, 0 if none was found; its path)."""
-    # Where each line (alone, and with the next) could be a heading, by its keys: looking
-    # along the page for each entry took minutes for a page of 3,000 lines and entries.
-    written: dict[str, list[tuple[int, int]]] = {}
-    for i in range(len(lines)):
-        for count in (1, 2):
-            if i + count <= len(lines) and not any(code[i : i + count]):
-                for key in _heading_keys(" ".join(lines[i : i + count])):
-                    written.setdefault(key, []).append((i, count))
-    heads: dict[int, tuple[int, Headings]] = {}
-    at = 0
-    for path in starting:
-        found = [
-            places[k]
-            for places in (written.get(key, []) for key in _heading_keys(path[-1]))
-            if (k := bisect_left(places, (at, 0))) < len(places)
-        ]
-        if not found:
-            heads[at] = (0, path)
-        else:
-            line, count = min(found)
-            heads[line] = (count, path)
-            at = line + count
-    return heads
-
-
-def _heading_keys(text: str) -> set[str]:
-    """A heading's words for comparing an outline title with a page's line, numbering, case,
-    punctuation and spaces aside ("2.13. Non-regular files" ~ "Nonregular files"): with and
-    without what may be its numbering ("A Copying Information" ~ "Appendix A Copying
-    Information", "A very long heading" ~ "3 A very long heading")."""
-    text = unicodedata.normalize("NFKC", text)
-    return {_letters(text), _letters(_NUMBERING.sub("", text, count=1))} - {""}
-
-
-def _letters(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
-def _outline_entries(
-    reader: Any, items: list[Any], parent: tuple[str, ...], depth: int
-) -> list[tuple[int, tuple[str, ...]]]:
-    """(page index, heading path) of each outline entry, in outline order; a nested list holds
-    the children of the entry before it."""
-    entries: list[tuple[int, tuple[str, ...]]] = []
-    last = parent
-    for item in items:
-        if isinstance(item, list):
-            if depth < _MAX_OUTLINE_DEPTH:
-                entries.extend(_outline_entries(reader, item, last, depth + 1))
-            continue
-        page = reader.get_destination_page_number(item)
-        title = " ".join(str(getattr(item, "title", "") or "").split())
-        if title and page is not None and page >= 0:
-            last = (*parent, title)
-            entries.append((page, last))
-    return entries
 
 
 def running_lines(pages: list[list[str]]) -> list[set[int]]:
