@@ -33,9 +33,12 @@ CORPORA: dict[str, Path | tuple[Path, ...]] = {
         Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf"),
         Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf"),
     ),
+    # One PDF manual from Debian's camlidl-doc (apt-get install camlidl-doc): the set is asked
+    # over a folder holding only it (bench/manuals/README.md makes /tmp/camldocs).
+    "camlidl": (Path("/usr/share/doc/camlidl/camlidl-1.04.doc.pdf"),),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
-SUFFIXES = {"git": {".html"}, "pdf": {".pdf"}}
+SUFFIXES = {"git": {".html"}, "pdf": {".pdf"}, "camlidl": {".pdf"}}
 TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
 COUNTS = {
@@ -45,6 +48,7 @@ COUNTS = {
     "sqlite": (30, 10),
     "git": (30, 10),
     "pdf": (20, 6),
+    "camlidl": (20, 6),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -162,6 +166,21 @@ ABSENT = {
         "shared-mime-info-spec.pdf",
         ("maximum length", "length limit", "limit", "characters long", "pattern length"),
     ),
+    "cl-u1": (
+        "**/*",
+        ("lcamlidl", "libcamlidl", "cclib", "ocamlfind", "ocamlmklib", "ocamlopt", "linker"),
+    ),
+    "cl-u2": (
+        "**/*",
+        ("callback", "call back", "function pointer", "pointer to function", "pointer to a func"),
+    ),
+    "cl-u3": ("**/*", ("variadic", "vararg", "stdarg", "va_list", "variable number", "printf")),
+    "cl-u4": ("**/*", ("thread", "blocking section", "blocking_section", "runtime lock")),
+    "cl-u5": (
+        "**/*",
+        ("install", "requires", "minimum version", "ocaml 3", "objective caml 3", "caml 3."),
+    ),
+    "cl-u6": ("**/*", ("noalloc", "unboxed", "overhead", "performance")),
 }
 
 
