@@ -104,3 +104,31 @@ def test_wrapped_headings_long_lines_and_code_lines() -> None:
     assert heads == {0: (2, (whole,)), 7: (1, (whole, "Smaller heading"))}
     assert size_headings([lines], [code], [[0.0] * 8]) == [{}]  # sizes unknown: none
     assert size_headings([], [], []) == []
+
+
+def test_a_line_that_starts_with_a_bullet_starts_an_item() -> None:
+    """CamlIDL's manual, 4.1: two items of a list ran into one line when the first item's last
+    line ran to the margin ("... the f.mli file. • A C source file f_stubs.c ...")."""
+    from rag.loaders.pdf import unwrap_lines
+
+    text = "\n".join(
+        [
+            "camlidl generates the following files, from the IDL file given to it on the",
+            "command line:",
+            "• A Caml implementation file f.ml that implements the f.mli file, which runs",
+            "to the margin.",
+            "• A C source file f_stubs.c that contains the stub functions.",
+            "◦ Nested, from a second level, written to the margin as the lines above are.",
+            "• wrapped items go on over a line that starts in lower case, as any sentence",
+            "does, up to where they end.",
+        ]
+    )
+    assert unwrap_lines(text).split("\n") == [
+        "camlidl generates the following files, from the IDL file given to it on the command line:",
+        "• A Caml implementation file f.ml that implements the f.mli file, which runs to the "
+        "margin.",
+        "• A C source file f_stubs.c that contains the stub functions.",
+        "◦ Nested, from a second level, written to the margin as the lines above are.",
+        "• wrapped items go on over a line that starts in lower case, as any sentence does, up to "
+        "where they end.",
+    ]

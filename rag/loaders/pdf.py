@@ -55,6 +55,8 @@ _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
      "\ufb05": "st", "\ufb06": "st"}
 )  # fmt: skip
+# A line that starts with a bullet glyph starts a list item, never goes on the line before.
+_BULLET = re.compile(r"[•◦▪‣∙●○■]\s")
 _CLOSING = frozenset(".!?:;)]}\"'’”")
 
 
@@ -428,7 +430,8 @@ def _printed_numbers(line: str) -> set[int]:
 def unwrap_lines(text: str) -> str:
     """Undo a PDF's line wrapping: a word hyphenated at a line end is joined ("exam-\\nple" ->
     "example"); a line that runs (nearly) to the margin, or a next line that starts in lower case,
-    continues the sentence; short lines (headings, list items, a paragraph's end) keep their break.
+    continues the sentence, unless it starts with a bullet; short lines (headings, list items, a
+    paragraph's end) keep their break.
     """
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     widest = max((len(line) for line in lines), default=0)
@@ -436,7 +439,8 @@ def unwrap_lines(text: str) -> str:
     # and copied whole at each next line, a page of 5,000 lines in one paragraph took a minute.
     out: list[list[str]] = []
     for before, line in zip(["", *lines], lines):
-        if not out or not out[-1][-1] or not line:  # the first line, or a blank one
+        # The first line, a blank one, or a list item's first (its bullet starts it).
+        if not out or not out[-1][-1] or not line or _BULLET.match(line):
             out.append([line])
             continue
         pieces = out[-1]
