@@ -17,6 +17,7 @@ from sentencex import segment
 from rag.loaders.base import Block
 from rag.models import Chunk
 from rag.reader_input import SECTION_MARK, document_title
+from rag.text import brief
 
 Span = tuple[int, int]
 _WORD_BREAK = re.compile(r"\s+")
@@ -36,6 +37,11 @@ _ASCII_MARKS = frozenset(".!?")
 _OPENING = frozenset("([{\"'`")
 _WHOLE_UNITS = frozenset({"code", "list", "table"})
 SECTION_SEPARATOR = f" {SECTION_MARK} "
+# A section path is context, stored, embedded and indexed with each of its chunks: a heading
+# longer than this is a paragraph styled as one, and is cut (one h1 of 100,000 characters made
+# 44 MB of paths from a 100 KB page); of a deeper path, the innermost headings are kept.
+MAX_HEADING_CHARS = 200
+MAX_SECTION_DEPTH = 8
 # What introduces the unit after it: a closing colon, "the following", a command to type.
 _INTRO_END = re.compile(
     r"(?::|\b(?:as follows|like this|like so|below|run|enter|execute)\s*[.!]?)\s*$",
@@ -319,10 +325,15 @@ def chunk_id(source: str, doc_hash: str, start: int, end: int) -> str:
 def section_path(title: str, path: Sequence[str]) -> str:
     """``"Title > Section > Subsection"``; "" for a document without headings. A heading that
     holds the separator itself ("a > b") has it written " › ", so the path splits back into
-    the headings it was made of."""
+    the headings it was made of. Bounded: ``MAX_HEADING_CHARS``, ``MAX_SECTION_DEPTH``."""
     if not path:
         return ""
-    parts = [part.replace(SECTION_SEPARATOR, " › ") for part in (title, *path)]
+    parts = [
+        (
+            brief(part, MAX_HEADING_CHARS, words=True) if len(part) > MAX_HEADING_CHARS else part
+        ).replace(SECTION_SEPARATOR, " › ")
+        for part in (title, *path[-MAX_SECTION_DEPTH:])
+    ]
     return SECTION_SEPARATOR.join(parts[1:] if not title or parts[0] == parts[1] else parts)
 
 

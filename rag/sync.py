@@ -125,8 +125,10 @@ def chunking_key(settings: Settings) -> str:
     ("<b>Note</b>:") frames the note (loaders/html.py).
     v14: a PDF outline entry's section starts at its heading line, which is a heading, not at
     its page's top; typesetting ligatures are their letters ("ﬁ" is "fi"); without an
-    outline, lines set larger than the body text are headings (loaders/pdf.py)."""
-    return f"structure-v14/{settings.chunk_size}/{settings.chunk_overlap}"
+    outline, lines set larger than the body text are headings (loaders/pdf.py).
+    v15: a section path keeps its innermost 8 headings, each cut to 200 characters
+    (chunking.py)."""
+    return f"structure-v15/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

@@ -132,3 +132,12 @@ def test_a_line_that_starts_with_a_bullet_starts_an_item() -> None:
         "• wrapped items go on over a line that starts in lower case, as any sentence does, up to "
         "where they end.",
     ]
+
+
+def test_only_the_six_largest_heading_sizes_are_levels() -> None:
+    """A file drawn in a thousand sizes made paths a thousand headings deep."""
+    lines = [f"Heading {i}" for i in range(10)] + ["Body text, " * 40]
+    sizes = [float(30 - i) for i in range(10)] + [10.0]
+    (heads,) = size_headings([lines], [[False] * 11], [sizes])
+    assert sorted(heads) == [0, 1, 2, 3, 4, 5]
+    assert heads[5] == (1, tuple(f"Heading {i}" for i in range(6)))

@@ -28,6 +28,9 @@ _NUMBERING = re.compile(
 _LARGER = 1.05
 # A line of more words, however large, is no heading (a title page's blurb, a pull quote).
 _HEADING_WORDS = 20
+# Heading levels: the largest sizes, as many as HTML has (a size smaller than the sixth largest
+# heading size is body text; a file of a thousand sizes made paths a thousand deep).
+_MAX_LEVELS = 6
 # A heading the layout wrapped: the lines after it in the same size join it, up to this many.
 _HEADING_LINES = 3
 
@@ -123,12 +126,14 @@ def size_headings(
     if not weight:
         return [{} for _ in pages]
     body = weight.most_common(1)[0][0]
+    levels: list[float] = []  # the heading sizes, largest first, once they are known
 
     def heading(line: str, flag: bool, size: float) -> bool:
         words = line.split()
         return (
             not flag
             and size >= body * _LARGER
+            and (not levels or size >= levels[-1])
             and 0 < len(words) <= _HEADING_WORDS
             and any(ch.isalpha() for ch in line)
         )
@@ -141,7 +146,7 @@ def size_headings(
             if heading(line, flag, size)
         },
         reverse=True,
-    )
+    )[:_MAX_LEVELS]
     out: list[Heads] = []
     open_: list[tuple[int, str]] = []  # (level, heading), outermost first
     for lines, flags, line_sizes in zip(pages, code, sizes):
