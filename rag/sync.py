@@ -127,7 +127,8 @@ def chunking_key(settings: Settings) -> str:
     its page's top; typesetting ligatures are their letters ("ﬁ" is "fi"); without an
     outline, lines set larger than the body text are headings (loaders/pdf.py).
     v15: a section path keeps its innermost 8 headings, each cut to 200 characters
-    (chunking.py)."""
+    (chunking.py); a PDF heading at a page's top never goes on with the sentence the page
+    before broke off: it is on its own page, in its section's chunk (loaders/pdf.py)."""
     return f"structure-v15/{settings.chunk_size}/{settings.chunk_overlap}"
 
 

@@ -1,7 +1,7 @@
 """Round 23's planted bugs that the other tests let through, each seen failing on its mutant.
 
-rag/loaders/pdf.py, an outline entry's section starting at its heading line (real PDFs made
-with fpdf2, read by pypdf; ``heading_lines`` and ``_heading_keys`` on lines):
+rag/loaders/pdf.py and pdf_headings.py, an outline entry's section starting at its heading line
+(real PDFs made with fpdf2, read by pypdf; ``heading_lines`` and ``_heading_keys`` on lines):
 
 - ``heading_lines`` looking from the page's top, not from the heading found before
   (``bisect_left(places, (0, 0))``): a sub-section title used twice ("Usage" under "Server"
@@ -24,8 +24,9 @@ with fpdf2, read by pypdf; ``heading_lines`` and ``_heading_keys`` on lines):
 
 ui/app.py, the Documents table's ``View`` (a real Gradio app, its events sent over HTTP):
 
-- the refresh (``tick``) ignoring the view's sort or page; the table events writing the
-  default sort or page 1 into the view; the view not written by the page buttons.
+- the refresh (``tick``) ignoring the view's sort or page, or reading its sort as the filter;
+  the table events writing the default sort or page 1 into the view; the page number typed
+  not writing the view.
 - the view's first value ``None``: a page's first refresh, before any table event, raised.
 """
 
@@ -39,8 +40,9 @@ import pytest
 
 import rag
 from rag import Settings
+from rag.chunking import chunk_document
 from rag.loaders import load_document
-from rag.loaders.pdf import heading_lines
+from rag.loaders.pdf_headings import heading_lines
 from tests.test_ui import free_port
 from ui.app import create_app, serve
 from ui.indexing import IndexTracker
@@ -277,9 +279,9 @@ def notes(settings: Settings) -> Settings:
 
 
 def test_a_refresh_shows_the_sort_and_page_the_table_shows_last(notes: Settings) -> None:
-    """Over HTTP, in one page's session: sorted by size, then the next page; a refresh sent
-    with what the page held before (default sort, page 1) shows what the table shows: the same
-    rows, label and page number. A new page's first refresh (no table event yet) shows the
+    """Over HTTP, in one page's session: sorted by size, then the next page (in another, page 2
+    typed); a refresh sent with what the page held before shows what the table shows: the
+    same rows, label and page number. A new page's first refresh (no table event yet) shows the
     first page in the default sort."""
     app = create_app(notes, IndexTracker(notes))
     url = serve(app, notes, "127.0.0.1", free_port())
@@ -292,6 +294,7 @@ def test_a_refresh_shows_the_sort_and_page_the_table_shows_last(notes: Settings)
         dependencies = config["dependencies"]
         sorting = next(d for d in dependencies if [sort, "change"] in d["targets"])
         turning = next(d for d in dependencies if [next_button, "click"] in d["targets"])
+        submitting = next(d for d in dependencies if [page, "submit"] in d["targets"])
         refresh = next(d for d in dependencies if d["api_name"] == "tick")
         shown = sorting["outputs"]  # the table, its label, the page number (and the view)
 
@@ -313,5 +316,38 @@ def test_a_refresh_shows_the_sort_and_page_the_table_shows_last(notes: Settings)
         assert turned[1:] == ["Page 2 of 2 · 31 documents", 2]
         before = {box: "", sort: DEFAULT_SORT, page: 1}  # the page's values when it was sent
         assert run(refresh, before, "one-tab") == turned
+        # Another page: sorted by size, page 2 typed (a page's refresh runs once per change).
+        run(sorting, {box: "", sort: largest}, "two-tab")
+        typed = run(submitting, {box: "", sort: largest, page: 2}, "two-tab")
+        assert typed == turned
+        assert run(refresh, before, "two-tab") == typed
     finally:
         app.close()
+
+
+def test_a_heading_at_a_pages_top_is_on_its_page_and_its_sections_chunk(tmp_path: Path) -> None:
+    """The page before ends as a sentence the break cut ("... on the pages that follow") and
+    this one starts in lower case with a heading ("pumpctl"). Before, the heading was read as
+    the end of that sentence: joined to it with a space, given to the page before, and chunked
+    apart from its section's text."""
+    make(
+        tmp_path / "a.pdf",
+        [
+            [("heading", "Commands", "Commands", 0),
+             ("line", "The commands of the pump unit are described on the pages that follow")],
+            [("heading", "pumpctl", "pumpctl", 1), ("line", "pumpctl starts the pump.")],
+        ],
+    )  # fmt: skip
+    document = load_document(tmp_path / "a.pdf")
+    assert "that follow\n\npumpctl\n\npumpctl starts" in document.text
+    chunks = chunk_document(
+        "a.pdf", document.text, size=700, overlap=0, pages=document.pages, blocks=document.blocks
+    )
+    assert [(c.page, c.section, c.text) for c in chunks] == [
+        (
+            1,
+            "Commands",
+            "Commands\n\nThe commands of the pump unit are described on the pages that follow",
+        ),
+        (2, "Commands > pumpctl", "pumpctl\n\npumpctl starts the pump."),
+    ]

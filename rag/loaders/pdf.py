@@ -117,7 +117,9 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     began = 0  # the page the last sentence to go on across a page break started on
     for number, sheet in enumerate(laid, start=1):
         page_text = sheet.text
-        joined = bool(parts) and _continues(laid[number - 2], sheet)
+        # A heading at the page's top starts a section: it never goes on with a sentence.
+        heads = bool(sheet.blocks) and sheet.blocks[0][2] == "heading"
+        joined = bool(parts) and not heads and _continues(laid[number - 2], sheet)
         if joined and _HYPHENATED.search(parts[-1]):
             parts[-1] = parts[-1][:-1]  # "exam-" at a page's foot, "ple" at the next one's head
             offset -= 1
@@ -148,8 +150,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
             Block(offset + start, offset + end, kind, path)
             for start, end, kind, path in sheet.blocks
         ]
-        # One paragraph across the page break (a heading starts a section, never goes on one).
-        if joined and blocks and found and found[0].kind != "heading":
+        if joined and blocks and found:  # one paragraph across the page break
             found[0] = replace(blocks.pop(), end=found[0].end)
         blocks.extend(found)
         offset += len(page_text)
