@@ -118,8 +118,8 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     for number, sheet in enumerate(laid, start=1):
         page_text = sheet.text
         # A heading at the page's top starts a section: it never goes on with a sentence.
-        heads = bool(sheet.blocks) and sheet.blocks[0][2] == "heading"
-        joined = bool(parts) and not heads and _continues(laid[number - 2], sheet)
+        headed = bool(sheet.blocks) and sheet.blocks[0][2] == "heading"
+        joined = bool(parts) and not headed and _continues(laid[number - 2], sheet)
         if joined and _HYPHENATED.search(parts[-1]):
             parts[-1] = parts[-1][:-1]  # "exam-" at a page's foot, "ple" at the next one's head
             offset -= 1
