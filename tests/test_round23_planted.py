@@ -35,7 +35,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import rag
@@ -43,7 +42,7 @@ from rag import Settings
 from rag.chunking import chunk_document
 from rag.loaders import load_document
 from rag.loaders.pdf_headings import heading_lines
-from tests.test_ui import free_port
+from tests.test_ui import free_port, page_events, predict
 from ui.app import create_app, serve
 from ui.indexing import IndexTracker
 from ui.library import DEFAULT_SORT
@@ -135,19 +134,21 @@ def test_a_heading_on_the_last_line_of_its_page_starts_its_section_there(tmp_pat
     ]
 
 
+# A page that ends as a sentence the page break cut, and one that starts with a heading in lower
+# case: read as the sentence going on, before 236beba.
+HEADING_AFTER_A_CUT_SENTENCE = [
+    [("heading", "Commands", "Commands", 0),
+     ("line", "The commands of the pump unit are described on the pages that follow")],
+    [("heading", "pumpctl", "pumpctl", 1), ("line", "pumpctl starts the pump.")],
+]  # fmt: skip
+
+
 def test_a_heading_at_a_pages_top_does_not_go_on_with_the_sentence_before(
     tmp_path: Path,
 ) -> None:
     """The page before ends without a full stop and this one starts in lower case, as a
     sentence the break cut goes on: but its first line is a heading, which starts a section."""
-    make(
-        tmp_path / "a.pdf",
-        [
-            [("heading", "Commands", "Commands", 0),
-             ("line", "The commands of the pump unit are described on the pages that follow")],
-            [("heading", "pumpctl", "pumpctl", 1), ("line", "pumpctl starts the pump.")],
-        ],
-    )  # fmt: skip
+    make(tmp_path / "a.pdf", HEADING_AFTER_A_CUT_SENTENCE)
     kinds = [(kind, path, text) for kind, path, text in blocks(tmp_path / "a.pdf")]
     assert kinds[1:] == [
         (
@@ -286,12 +287,10 @@ def test_a_refresh_shows_the_sort_and_page_the_table_shows_last(notes: Settings)
     app = create_app(notes, IndexTracker(notes))
     url = serve(app, notes, "127.0.0.1", free_port())
     try:
-        config = httpx.get(url + "config", timeout=30).json()
-        ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+        ids, dependencies = page_events(url)
         box, sort, page, next_button = (
             ids[name] for name in ("docs-filter", "docs-sort", "docs-page", "docs-next")
         )
-        dependencies = config["dependencies"]
         sorting = next(d for d in dependencies if [sort, "change"] in d["targets"])
         turning = next(d for d in dependencies if [next_button, "click"] in d["targets"])
         submitting = next(d for d in dependencies if [page, "submit"] in d["targets"])
@@ -299,11 +298,7 @@ def test_a_refresh_shows_the_sort_and_page_the_table_shows_last(notes: Settings)
         shown = sorting["outputs"]  # the table, its label, the page number (and the view)
 
         def run(dependency: dict[str, Any], values: dict[int, Any], tab: str) -> list[Any]:
-            data = [values.get(i) for i in dependency["inputs"]]
-            body = {"fn_index": dependency["id"], "data": data, "session_hash": tab}
-            reply = httpx.post(url + "gradio_api/run/predict", json=body, timeout=30)
-            assert reply.status_code == 200, reply.text
-            out = reply.json()["data"]
+            out = predict(url, dependency, values, tab)
             return [out[dependency["outputs"].index(i)] for i in shown[:3]]
 
         first = run(refresh, {}, "new-tab")
@@ -330,14 +325,7 @@ def test_a_heading_at_a_pages_top_is_on_its_page_and_its_sections_chunk(tmp_path
     this one starts in lower case with a heading ("pumpctl"). Before, the heading was read as
     the end of that sentence: joined to it with a space, given to the page before, and chunked
     apart from its section's text."""
-    make(
-        tmp_path / "a.pdf",
-        [
-            [("heading", "Commands", "Commands", 0),
-             ("line", "The commands of the pump unit are described on the pages that follow")],
-            [("heading", "pumpctl", "pumpctl", 1), ("line", "pumpctl starts the pump.")],
-        ],
-    )  # fmt: skip
+    make(tmp_path / "a.pdf", HEADING_AFTER_A_CUT_SENTENCE)
     document = load_document(tmp_path / "a.pdf")
     assert "that follow\n\npumpctl\n\npumpctl starts" in document.text
     chunks = chunk_document(

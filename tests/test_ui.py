@@ -783,6 +783,23 @@ def test_an_open_tab_polls_and_the_page_refreshes_only_on_a_change(seeded: Setti
         app.close()
 
 
+def page_events(url: str) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """The served page's components (id by elem_id) and its events, from Gradio's config."""
+    config = httpx.get(url + "config", timeout=30).json()
+    ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+    return ids, config["dependencies"]
+
+
+def predict(url: str, event: dict[str, Any], values: dict[int, Any], tab: str) -> list[Any]:
+    """Run one event of the served page in the session ``tab``, its inputs taken from
+    ``values`` by component id (None for the rest, as a State's); its outputs."""
+    data = [values.get(i) for i in event["inputs"]]
+    body = {"fn_index": event["id"], "data": data, "session_hash": tab}
+    reply = httpx.post(url + "gradio_api/run/predict", json=body, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return list(reply.json()["data"])
+
+
 def test_a_refresh_shows_the_filter_applied_last_not_the_one_it_was_sent_with(
     seeded: Settings,
 ) -> None:
@@ -793,21 +810,16 @@ def test_a_refresh_shows_the_filter_applied_last_not_the_one_it_was_sent_with(
     app = create_app(seeded, IndexTracker(seeded))
     url = serve(app, seeded, "127.0.0.1", free_port())
     try:
-        config = httpx.get(url + "config", timeout=30).json()
-        ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+        ids, dependencies = page_events(url)
         box, sort, page, label = (
             ids[name] for name in ("docs-filter", "docs-sort", "docs-page", "docs-page-label")
         )
-        dependencies = config["dependencies"]
         filtering = next(d for d in dependencies if [box, "change"] in d["targets"])
         refresh = next(d for d in dependencies if d["api_name"] == "tick")
 
         def run(dependency: dict[str, Any], values: dict[int, Any]) -> str:
-            data = [values.get(i) for i in dependency["inputs"]]
-            body = {"fn_index": dependency["id"], "data": data, "session_hash": "one-tab"}
-            reply = httpx.post(url + "gradio_api/run/predict", json=body, timeout=30)
-            assert reply.status_code == 200, reply.text
-            return str(reply.json()["data"][dependency["outputs"].index(label)])
+            out = predict(url, dependency, values, "one-tab")
+            return str(out[dependency["outputs"].index(label)])
 
         filtered = "Page 1 of 1 · 0 of 1 documents match"
         assert run(filtering, {box: "no such title", sort: DEFAULT_SORT}) == filtered
