@@ -1,7 +1,8 @@
 """PDF: each page's text with the layout's running heads and page numbers left out, its lines set
-in a monospaced font as code blocks and its other lines' wrapping undone; the outline
-(bookmarks), where the file has one, gives the heading path: each entry's heading line, found on
-its page, is a heading and starts its section there."""
+in a monospaced font as code blocks, its other lines' wrapping undone and its ligatures spelled
+out. The outline (bookmarks), where the file has one, gives the heading path: each entry's
+heading line, found on its page, is a heading and starts its section there; without an outline,
+the lines set larger than the body text are the headings (rag/loaders/pdf_headings.py)."""
 
 from __future__ import annotations
 
