@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import stat
 import threading
@@ -18,9 +19,17 @@ from rag.answering import answer_extractive
 from rag.batching import shared_reader
 from rag.calibration import corpus_baseline, measure_baseline
 from rag.catalog import Catalog, open_catalog
+from rag.chunking import indexed_text
 from rag.config import Settings, usable_folder
 from rag.embeddings import Embedder
-from rag.entities import Term, distinctive_terms, focus, unknown_names
+from rag.entities import (
+    RARE_SHARE,
+    Term,
+    distinctive_terms,
+    focus,
+    unknown_names,
+    written_outside_urls,
+)
 from rag.entities import check as check_names
 from rag.entities import refuse as refuse_answer
 from rag.errors import DocumentsError, QuestionError, StoreBusyError, StoreDamagedError
@@ -471,10 +480,22 @@ def question_names(retrieved_question: str, query: str, eng: Engine) -> tuple[Te
     lexical = eng.lexical
     size = len(lexical)
     for text in (retrieved_question, query):
-        names = distinctive_terms(text, lexical.idf, size)
+        found = distinctive_terms(text, lexical.idf, size)
+        names = [t for t in found if t.is_code or _written(t, eng)]
         if names:
             return tuple(names)
     return ()
+
+
+def _written(term: Term, eng: Engine) -> bool:
+    """Whether the documents write the rare word ``term`` outside web addresses: read in the
+    chunks that hold it (at most ``RARE_SHARE`` of the index, or it would be no name)."""
+    most = max(1, math.ceil(RARE_SHARE * len(eng.lexical)))
+    held = [chunk_id for chunk_id, _ in eng.lexical.search(term.text, most)]
+    if not held:
+        return True
+    chunks, _ = eng.store.get(held)
+    return not chunks or written_outside_urls(term, [indexed_text(c) for c in chunks])
 
 
 def retrieve_for_answer(
