@@ -9,6 +9,8 @@ codes ("Veloria017") are tests/test_entities.py's."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import rag
@@ -42,6 +44,16 @@ def test_a_word_inside_a_web_address_is_not_written() -> None:
     assert not written_outside_urls(term("OCaml"), [])
 
 
+def write_attributes(docs: Path, count: int) -> None:
+    """``count`` short pages, one attribute each, about pointers as the questions are."""
+    for i in range(count):
+        (docs / f"attribute_{i:03d}.md").write_text(
+            f"# Attribute {i}\n\nA pointer of kind k{i} maps to the type t{i} in the generated "
+            f"code, and the code gets a value of type t{i} for it.\n",
+            encoding="utf-8",
+        )
+
+
 @pytest.fixture(scope="module")
 def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     base = tmp_path_factory.mktemp("caml")
@@ -49,12 +61,7 @@ def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     docs.mkdir()
     (docs / "pointers.md").write_text(POINTERS, encoding="utf-8")
     (docs / "links.md").write_text(LINKS, encoding="utf-8")
-    for i in range(60):  # enough chunks that a word in one of them is a rare one
-        (docs / f"attribute_{i:02d}.md").write_text(
-            f"# Attribute {i}\n\nA pointer of kind k{i} maps to the type t{i} in the generated "
-            f"code, and the code gets a value of type t{i} for it.\n",
-            encoding="utf-8",
-        )
+    write_attributes(docs, 60)  # enough chunks that a word in one of them is a rare one
     settings = Settings(docs_dir=docs, store_dir=base / "store")
     rag.ingest(settings=settings)
     return settings

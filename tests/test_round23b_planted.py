@@ -55,6 +55,9 @@ from rag.loaders import load_document
 from rag.loaders.pdf import unwrap_lines
 from rag.loaders.pdf_headings import size_headings
 from rag.text import brief
+from tests.test_names_in_urls import write_attributes
+from tests.test_pdf_size_headings import blocks
+from tests.test_pdf_size_headings import make as size_headings_pdf
 
 # --- rag/entities.py, rag/api.py: a word written only inside web addresses --------------------
 
@@ -124,12 +127,7 @@ def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     ):
         (docs / name).write_text(text, encoding="utf-8")
     editor_pdf(docs / "editor.pdf")
-    for i in range(110):  # a word in 2 chunks of over 100 is a rare one (1 in 50)
-        (docs / f"attribute_{i:03d}.md").write_text(
-            f"# Attribute {i}\n\nA pointer of kind k{i} maps to the type t{i} in the generated "
-            f"code, and the code gets a value of type t{i} for it.\n",
-            encoding="utf-8",
-        )
+    write_attributes(docs, 110)  # a word in 2 chunks of over 100 is a rare one (1 in 50)
     settings = Settings(docs_dir=docs, store_dir=base / "store")
     rag.ingest(settings=settings)
     return settings
@@ -213,20 +211,8 @@ def test_the_body_is_the_size_of_most_characters() -> None:
 
 
 def make(path: Path, lines: list[tuple[float, str]], pages: int = 1) -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    for _ in range(pages):
-        pdf.add_page()
-        for size, text in lines:
-            pdf.set_font("helvetica", size=size)
-            pdf.multi_cell(0, size * 0.6, text, new_x="LMARGIN", new_y="NEXT")
-    pdf.output(str(path))
-
-
-def blocks(path: Path) -> list[tuple[str, tuple[str, ...], str]]:
-    document = load_document(path)
-    return [(b.kind, b.path, document.text[b.start : b.end]) for b in document.blocks]
+    """``pages`` pages of the same lines (font size, text)."""
+    size_headings_pdf(path, [lines] * pages)
 
 
 def test_a_pdf_with_small_print_reads_its_body_as_body(tmp_path: Path) -> None:
