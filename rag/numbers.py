@@ -52,11 +52,6 @@ _ASKS_COUNT = re.compile(
     re.IGNORECASE,
 )
 _LIMIT = re.compile(
-    r"\b(?:maximum|minimum|max|min|largest|smallest|highest|lowest|greatest)"
-    r"(?:\s+(?:possible|allowed|permitted|supported))?\s+(?:number|count)\b",
-    re.IGNORECASE,
-)
-_LIMIT = re.compile(
     r"\b(?:maximum|minimum|max|min|maxima|minima|limit|limits|limited|limiting|at\s+most"
     r"|at\s+least|up\s+to|no\s+more\s+than|not\s+more\s+than|no\s+fewer\s+than"
     r"|no\s+less\s+than|exceed|exceeds|exceeded|exceeding|unlimited|unbounded|limitless"
