@@ -479,7 +479,9 @@ def question_names(retrieved_question: str, query: str, eng: Engine) -> tuple[Te
     follow-up "and its mayor?" asks about the previous question's town)."""
     lexical = eng.lexical
     size = len(lexical)
-    for text in (retrieved_question, query):
+    # Without history the standalone question is the question: looked at once (each rare
+    # word-name costs a BM25 search and a store read, ``_written``).
+    for text in dict.fromkeys((retrieved_question, query)):
         found = distinctive_terms(text, lexical.idf, size)
         names = [t for t in found if t.is_code or _written(t, eng)]
         if names:
