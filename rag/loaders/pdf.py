@@ -435,7 +435,7 @@ def unwrap_lines(text: str) -> str:
     continues the sentence, unless it starts with a bullet; short lines (headings, list items, a
     paragraph's end) keep their break.
     """
-    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [line.strip() for line in _lines(text)]
     widest = max((len(line) for line in lines), default=0)
     # Each line out as the pieces it is joined from, its text looked at only at its end: searched
     # and copied whole at each next line, a page of 5,000 lines in one paragraph took a minute.

@@ -126,27 +126,30 @@ def size_headings(
     if not weight:
         return [{} for _ in pages]
     body = weight.most_common(1)[0][0]
-    levels: list[float] = []  # the heading sizes, largest first, once they are known
 
-    def heading(line: str, flag: bool, size: float) -> bool:
+    def larger(line: str, flag: bool, size: float) -> bool:
         words = line.split()
         return (
             not flag
             and size >= body * _LARGER
-            and (not levels or size >= levels[-1])
             and 0 < len(words) <= _HEADING_WORDS
             and any(ch.isalpha() for ch in line)
         )
 
+    # The heading sizes, largest first: a line set larger in a smaller size is body text.
     levels = sorted(
         {
             size
             for lines, flags, line_sizes in zip(pages, code, sizes)
             for line, flag, size in zip(lines, flags, line_sizes)
-            if heading(line, flag, size)
+            if larger(line, flag, size)
         },
         reverse=True,
     )[:_MAX_LEVELS]
+
+    def heading(line: str, flag: bool, size: float) -> bool:
+        return size in levels and larger(line, flag, size)
+
     out: list[Heads] = []
     open_: list[tuple[int, str]] = []  # (level, heading), outermost first
     for lines, flags, line_sizes in zip(pages, code, sizes):
