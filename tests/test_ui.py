@@ -100,6 +100,14 @@ def test_restoring_the_conversation_leaves_a_typed_question_alone(settings: Sett
     assert len(loads[0].outputs) == 4
 
 
+def test_enter_while_an_answer_comes_is_kept_for_after_it(settings: Settings) -> None:
+    """Gradio's default trigger mode ("once") drops a submit while the last is pending."""
+    app = create_app(settings)
+    asks = [fn for fn in app.fns.values() if fn.name == "ask"]
+    assert len(asks) == 3  # Enter, the Ask button, a picked example
+    assert {fn.trigger_mode for fn in asks} == {"always_last"}
+
+
 def test_the_queue_follows_the_settings(settings: Settings) -> None:
     """Issue 21: no "Queue is full" below the configured bound; the chat's concurrency too."""
     app = create_app(settings.with_(queue_size=300, chat_concurrency=7))
@@ -129,6 +137,9 @@ def test_extractive_answer_arrives_finished_with_markers_linked_to_highlighted_s
     # leaves the sources panel and the stored conversation as they were (not sent again).
     assert sources == gr.skip() and stored == gr.skip()
     assert len(updates) == 2
+    # Only taking the question empties the box: the answer's end leaves it alone, so a question
+    # typed meanwhile is kept (a later "" wiped it, and Enter then asked an empty question).
+    assert updates[-1][3] == gr.skip()
     stored_for = Sealer.for_store(seeded.store_dir).open  # sealed for its user (nobody here)
     assert stored_for(updates[-1][5], None) == json.loads(json.dumps(session.to_json()))
 
@@ -218,7 +229,7 @@ def test_bad_questions_get_a_message_and_change_nothing(
     messages, _, state, kept, notice, stored = updates[0]
     assert notice == render.notice(message)
     assert messages == [] and state == ChatSession()
-    assert kept == question  # the text stays in the box to be edited
+    assert kept == gr.skip()  # the box is left alone: the text stays there to be edited
     assert Sealer.for_store(seeded.store_dir).open(stored, None) == ChatSession().to_json()
 
 
@@ -291,6 +302,8 @@ def test_openai_backend_streams_and_flags_unverified_citations(seeded: Settings)
         assert server.requests[0].body["stream"] is True
 
     assert len(updates) > 5  # the model's deltas arrive one by one
+    # The box is emptied when the question is taken, and never written again while it streams.
+    assert [update[3] for update in updates] == ["", *[gr.skip()] * (len(updates) - 1)]
     messages, sources, *_ = updates[-1]
     answer = messages[-1]["content"]
     assert '<a class="cite" href="#src-1-1"' in answer

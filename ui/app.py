@@ -77,10 +77,11 @@ def _outputs(update: ChatUpdate, user: str | None, sealer: Sealer) -> ChatOutput
     Gradio's own encryption of it uses a secret every page is sent: ui/sealed.py)."""
     # A fresh copy each time: Gradio diffs streamed values against the previous one it was given.
     messages = copy.deepcopy(update.session.messages)
+    question = gr.skip() if update.question is None else update.question
     if update.pending:  # an answer still coming: its sources and the stored turn come at its end
-        return messages, gr.skip(), update.session, update.question, update.notice, gr.skip()
+        return messages, gr.skip(), update.session, question, update.notice, gr.skip()
     stored = sealer.seal(update.session.to_json(), user)
-    return messages, update.sources, update.session, update.question, update.notice, stored
+    return messages, update.sources, update.session, question, update.notice, stored
 
 
 def when(stamp: str) -> str:
@@ -186,7 +187,9 @@ def create_app(
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
 
     def clear(request: gr.Request | None = None) -> ChatOutputs:
-        return _outputs(ChatUpdate(handlers.clear()), requester(request, access)[0], sealer)
+        return _outputs(
+            ChatUpdate(handlers.clear(), question=""), requester(request, access)[0], sealer
+        )
 
     def restore(
         stored: Any, request: gr.Request | None = None
@@ -599,6 +602,9 @@ def create_app(
             "concurrency_limit": settings.chat_concurrency,
             "concurrency_id": "chat",
             "show_progress": "minimal",
+            # Enter while an answer is coming asks once it is done (Gradio's default, "once",
+            # dropped it without a word), with what the box holds then.
+            "trigger_mode": "always_last",
         }
         quick: dict[str, Any] = {"queue": False, **private}
         question.submit(ask, chat_inputs, chat_outputs, api_name="ask", **ask_options)

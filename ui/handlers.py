@@ -139,7 +139,9 @@ class ChatUpdate:
 
     session: ChatSession
     notice: str = ""
-    question: str = ""
+    # What the question box shows; None leaves it as it is. Only taking a question empties
+    # it: any later write would wipe what the user typed meanwhile (the next question).
+    question: str | None = None
     # The answer is still coming: its sources, and the conversation the browser keeps, are
     # those of the last finished turn (the page sends neither again).
     pending: bool = False
@@ -238,11 +240,11 @@ class Handlers:
         try:
             settings = self.session_settings(k, mode, backend)
         except RagError as exc:
-            yield ChatUpdate(session, render.notice(str(exc)), question or "")
+            yield ChatUpdate(session, render.notice(str(exc)))
             return
         problem = self.check_question(question, settings)
         if problem is not None:
-            yield ChatUpdate(session, render.notice(problem), question or "")
+            yield ChatUpdate(session, render.notice(problem))
             return
         text = " ".join(valid_text(question or "").split())
         turn = len(session.sources) + 1
@@ -251,7 +253,7 @@ class Handlers:
         if partial and not self.document_names():
             # The first sync has not saved a document yet: an answer would wait for all of it.
             waiting = f"{partial.split(' - ')[0]}: no document is indexed yet. Ask again soon."
-            yield ChatUpdate(session, render.notice(waiting, "info"), question or "")
+            yield ChatUpdate(session, render.notice(waiting, "info"))
             return
         session.messages.append({"role": "user", "content": render.question_message(text)})
         checked_at_end = settings.llm == "openai"  # a generated draft may be revised at the end
@@ -261,7 +263,7 @@ class Handlers:
         }
         session.messages.append(reply)
         session.turns.append(None)
-        yield ChatUpdate(session, pending=True)
+        yield ChatUpdate(session, question="", pending=True)
         streamed = ""
         # A model's text is shown as it is written. An extractive answer is finished before its
         # first word: it is shown once, finished, not replayed word by word (each update carries
