@@ -5,6 +5,7 @@ question needs absent from the corpus (the grep it was checked with, kept)."""
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -36,9 +37,12 @@ CORPORA: dict[str, Path | tuple[Path, ...]] = {
     # One PDF manual from Debian's camlidl-doc (apt-get install camlidl-doc): the set is asked
     # over a folder holding only it (bench/manuals/README.md makes /tmp/camldocs).
     "camlidl": (Path("/usr/share/doc/camlidl/camlidl-1.04.doc.pdf"),),
+    # Nettle's manual (GNU Texinfo) in PDF, gzipped in Debian's nettle-dev (apt-get install
+    # nettle-dev): asked over a folder holding only nettle.pdf (bench/manuals/README.md).
+    "nettle": (Path("/usr/share/doc/nettle-dev/nettle.pdf.gz"),),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
-SUFFIXES = {"git": {".html"}, "pdf": {".pdf"}, "camlidl": {".pdf"}}
+SUFFIXES = {"git": {".html"}, "pdf": {".pdf"}, "camlidl": {".pdf"}, "nettle": {".pdf"}}
 TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
 COUNTS = {
@@ -49,6 +53,7 @@ COUNTS = {
     "git": (30, 10),
     "pdf": (20, 6),
     "camlidl": (20, 6),
+    "nettle": (20, 6),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -181,6 +186,12 @@ ABSENT = {
         ("install", "requires", "minimum version", "ocaml 3", "objective caml 3", "caml 3."),
     ),
     "cl-u6": ("**/*", ("noalloc", "unboxed", "overhead", "performance")),
+    "nt-u1": ("**/*", ("scrypt", "argon")),
+    "nt-u2": ("**/*", ("pem ", "pem.", "pem,", "begin rsa", "private key-----")),
+    "nt-u3": ("**/*", ("blake",)),
+    "nt-u4": ("**/*", ("megabyte", "mb/s", "aes-ni", "throughput")),
+    "nt-u5": ("**/*", ("ocb",)),
+    "nt-u6": ("**/*", ("windows", "msvc", "visual studio")),
 }
 
 
@@ -207,7 +218,10 @@ def corpus_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
         if corpus not in made:
             made[corpus] = tmp_path_factory.mktemp(corpus)
             for path in where:
-                (made[corpus] / path.name).symlink_to(path)
+                if path.suffix == ".gz":  # Debian gzips large documents: read unpacked
+                    (made[corpus] / path.stem).write_bytes(gzip.decompress(path.read_bytes()))
+                else:
+                    (made[corpus] / path.name).symlink_to(path)
         return made[corpus]
 
     return root

@@ -2,7 +2,8 @@
 in a monospaced font as code blocks, its other lines' wrapping undone and its ligatures spelled
 out. The outline (bookmarks), where the file has one, gives the heading path: each entry's
 heading line, found on its page, is a heading and starts its section there; without an outline,
-the lines set larger than the body text are the headings (rag/loaders/pdf_headings.py)."""
+the lines set larger than the body text are the headings; in both, each of Texinfo's definition
+lines ("[Function]void sha256_init (...)") heads its entry (rag/loaders/pdf_headings.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ from rag.loaders.base import (
     UnreadableFile,
     normalise,
 )
-from rag.loaders.pdf_headings import Headings, Heads, heading_lines, outline, size_headings
+from rag.loaders.pdf_headings import (
+    Headings,
+    Heads,
+    definition_heads,
+    heading_lines,
+    outline,
+    size_headings,
+)
 from rag.text import brief
 
 T = TypeVar("T")
@@ -106,6 +114,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
         heads = [heading_lines(*page) for page in zip(kept_lines, kept_code, entries)]
     else:
         heads = size_headings(kept_lines, kept_code, kept_sizes)
+    heads = definition_heads(kept_lines, heads)
     laid: list[_Page] = []
     top: Headings = ()  # the heading path in force at the top of the page
     for page_lines_kept, flags, starts in zip(kept_lines, kept_code, heads):

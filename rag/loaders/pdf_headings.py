@@ -1,5 +1,6 @@
 """Where a PDF's sections start: from its outline (bookmarks), at each entry's heading line;
-without an outline, at the lines set larger than its body text."""
+without an outline, at the lines set larger than its body text; and, in either, at each of
+Texinfo's definition lines (a function, a constant, a type: what its reference entries say)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ _HEADING_WORDS = 20
 _MAX_LEVELS = 6
 # A heading the layout wrapped: the lines after it in the same size join it, up to this many.
 _HEADING_LINES = 3
+# Texinfo's definition line (@deffn, @deftypefun, @defvr...): the category, set at the right
+# margin, comes first in the text ("[Function]void sha256_init (struct sha256 ctx *ctx )",
+# "[Constant]SHA256_DIGEST_SIZE", "[Context struct]struct sha256_ctx"). Every GNU manual in PDF
+# writes its reference so; the HTML of the same manual has a heading for each ("Function: void
+# sha256_init (struct sha256_ctx *ctx)"), which rag/loaders/html.py reads as one.
+_DEFINITION = re.compile(r"\[([A-Z][a-z]+(?: [A-Za-z]+){0,2})\](\S.*)")
+# The name a definition defines: the word before its parameters, else its last word.
+_DEFINED = re.compile(r"([A-Za-z_][\w:.]*)\s*\(")
+_LAST_WORD = re.compile(r"([A-Za-z_][\w:.]*)\W*$")
 
 
 def outline(reader: Any, page_count: int) -> list[list[Headings]]:
@@ -175,3 +185,46 @@ def size_headings(
             i += count
         out.append(heads)
     return out
+
+
+def definition_heads(pages: list[list[str]], heads: list[Heads]) -> list[Heads]:
+    """``heads`` with a heading at each Texinfo definition line, one level below the section
+    it is in, named by its category and the name it defines ("Function: sha256_init"): an
+    answer from its description is led by that name (rag/answering.py ``labelled``), which the
+    description leaves out ("Initialize the SHA256 state."). A signature the layout wrapped
+    takes the lines up to its closing parenthesis (``_HEADING_LINES`` at most)."""
+    out: list[Heads] = []
+    section: Headings = ()  # the section path in force, definitions aside
+    for lines, starts in zip(pages, heads):
+        merged = dict(starts)
+        i = 0
+        while i < len(lines):
+            if i in starts:
+                count, section = starts[i]
+                i += max(count, 1)
+                continue
+            found = _DEFINITION.fullmatch(lines[i].strip())
+            name = _defined(found.group(2)) if found else ""
+            if not found or not name:
+                i += 1
+                continue
+            count = 1
+            signature = lines[i]
+            while (
+                signature.count("(") > signature.count(")")
+                and count < _HEADING_LINES
+                and i + count < len(lines)
+                and i + count not in starts
+            ):
+                signature += lines[i + count]
+                count += 1
+            merged[i] = (count, (*section, f"{found.group(1)}: {name}"))
+            i += count
+        out.append(merged)
+    return out
+
+
+def _defined(definition: str) -> str:
+    """The name a definition line defines ("" if none is found)."""
+    found = _DEFINED.search(definition) or _LAST_WORD.search(definition)
+    return found.group(1) if found else ""
