@@ -164,6 +164,8 @@ class Vocabulary(Protocol):
 
     def holds_a_form_of(self, term: str, prefix: int, typo: int) -> bool: ...
 
+    def holds_an_ending(self, ending: str) -> bool: ...
+
     def __len__(self) -> int: ...
 
 
@@ -246,10 +248,14 @@ def _rare_word(word: str) -> bool:
 
 def _known_identifier(word: str, stem: str, vocabulary: Vocabulary) -> bool:
     """Whether the index holds identifier ``word`` whole (``stem``, or a word that starts with it,
-    or one edit from it), or the documents' placeholder form of it: "CMAKE_CXX_FLAGS" where
-    they write "CMAKE_<LANG>_FLAGS" (indexed as "cmake_", "lang", "_flags"), "CMAKE_CXX" where
-    "CMAKE_<LANG>". Never by its first letters: "output_required_files" is no form of "output"."""
+    or one edit from it), as the end of a longer one ("set_nonce" for a family of functions:
+    "umac32_set_nonce", "umac64_set_nonce"), or the documents' placeholder form of it:
+    "CMAKE_CXX_FLAGS" where they write "CMAKE_<LANG>_FLAGS" (indexed as "cmake_", "lang",
+    "_flags"), "CMAKE_CXX" where "CMAKE_<LANG>". Never by its first letters:
+    "output_required_files" is no form of "output"."""
     if vocabulary.holds_a_form_of(stem, len(stem), MIN_TYPO_CHARS):
+        return True
+    if "_" in stem.strip("_") and vocabulary.holds_an_ending("_" + stem.lstrip("_")):
         return True
     parts = [part for part in word.split("_") if part]
     if len(parts) < 2:

@@ -57,14 +57,24 @@ class _Snapshot:
     generation: int = 0  # the manifest generation of the sync that wrote it
 
 
-_SPELLINGS: weakref.WeakKeyDictionary[_Snapshot, tuple[list[str], dict[tuple[str, int], list[str]]]]
+_SPELLINGS: weakref.WeakKeyDictionary[_Snapshot, _Spellings]
 _SPELLINGS = weakref.WeakKeyDictionary()
 _SPELLINGS_LOCK = threading.Lock()
 
 
-def _spelling(snap: _Snapshot) -> tuple[list[str], dict[tuple[str, int], list[str]]]:
-    """A snapshot's terms sorted (prefix look-ups) and by first letter and length (typos): built
-    once per published snapshot, on the first question that needs it, and dropped with it."""
+@dataclass(frozen=True)
+class _Spellings:
+    """A snapshot's terms sorted (prefix look-ups), by first letter and length (typos), and its
+    identifiers' terms written backwards, sorted (look-ups of their ends)."""
+
+    ordered: list[str]
+    by_shape: dict[tuple[str, int], list[str]]
+    backwards: list[str]
+
+
+def _spelling(snap: _Snapshot) -> _Spellings:
+    """A snapshot's ``_Spellings``: built once per published snapshot, on the first question
+    that needs them, and dropped with it."""
     with _SPELLINGS_LOCK:
         known = _SPELLINGS.get(snap)
     if known is not None:
@@ -72,7 +82,8 @@ def _spelling(snap: _Snapshot) -> tuple[list[str], dict[tuple[str, int], list[st
     by_shape: dict[tuple[str, int], list[str]] = {}
     for term in snap.vocab:
         by_shape.setdefault((term[:1], len(term)), []).append(term)
-    built = (sorted(snap.vocab), by_shape)
+    backwards = sorted(term[::-1] for term in snap.vocab if "_" in term)
+    built = _Spellings(sorted(snap.vocab), by_shape, backwards)
     with _SPELLINGS_LOCK:
         return _SPELLINGS.setdefault(snap, built)
 
@@ -393,7 +404,8 @@ class LexicalIndex:
         snap = self._current()
         if term in snap.term_ids:
             return True
-        ordered, by_shape = _spelling(snap)
+        spellings = _spelling(snap)
+        ordered, by_shape = spellings.ordered, spellings.by_shape
         start = term[:prefix]
         at = bisect.bisect_left(ordered, start)
         if at < len(ordered) and ordered[at].startswith(start):
@@ -405,6 +417,14 @@ class LexicalIndex:
             for size in (len(term) - 1, len(term), len(term) + 1)
             for v in by_shape.get((term[:1], size), ())
         )
+
+    def holds_an_ending(self, ending: str) -> bool:
+        """Whether an indexed identifier's term ends with ``ending`` ("_set_nonc" ends
+        "umac32_set_nonc"; ``ending`` holds an underscore)."""
+        backwards = _spelling(self._current()).backwards
+        key = ending[::-1]
+        at = bisect.bisect_left(backwards, key)
+        return at < len(backwards) and backwards[at].startswith(key)
 
     def search(self, question: str, n: int) -> list[tuple[str, float]]:
         snap = self._current()  # read once: a concurrent change publishes a new snapshot
