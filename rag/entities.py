@@ -69,6 +69,9 @@ _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
 # A web address: a word inside one ("http://caml.inria.fr/ocaml/htmlman/") is not written.
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"\b[A-Z]\w*(?:\s+[A-Z]\w*)*")
+# What follows a name in a word that numbers it: "256" in "sha256", "3_256_ctx" in
+# "sha3_256_ctx" (an identifier goes on after an underscore).
+_NUMBERS = re.compile(r"\d+(?:_\d+)*(?:_\w*)?")
 
 
 @dataclass(frozen=True)
@@ -280,16 +283,24 @@ def _title_case(question: str) -> bool:
 
 
 def mentions(text: str, term: Term) -> bool:
-    """Whether ``text`` names ``term``: the same word (a code exactly), or for a name its stem
-    or a word derived from it ("Serbian" names "Serbia", "Canadian" "Canada")."""
+    """Whether ``text`` names ``term``: the same word (a code exactly), or for a name its stem,
+    a word derived from it ("Serbian" names "Serbia", "Canadian" "Canada") or the name with a
+    number ("SHA256" names "SHA")."""
     found = words(text)
     if term.folded in found:
         return True
     if term.is_code:
         return False
-    if term.stem in terms(text):
+    if term.stem in terms(text) or any(numbered(w, term.folded) for w in found):
         return True
     return len(term.stem) >= MIN_DERIVED_STEM and any(w.startswith(term.stem) for w in found)
+
+
+def numbered(word: str, name: str) -> bool:
+    """Whether ``word`` is ``name`` followed by a number, a version or a variant of it: "sha256"
+    and "sha3_256" for "SHA" (asked as "SHA-256"), "python3" for "Python"; not a hexadecimal
+    hash that happens to start so ("gb4ccea44db")."""
+    return word.startswith(name) and _NUMBERS.fullmatch(word, len(name)) is not None
 
 
 def _context(chunk: Chunk) -> str:

@@ -279,6 +279,54 @@ def test_an_identifier_the_documents_write_as_the_end_of_longer_ones_is_known(
     assert unknown("Is the nonce a digest?") == []
 
 
+def test_a_name_is_mentioned_by_the_name_with_a_number() -> None:
+    """A question asks about "SHA-256"; the documents write "SHA256" and "SHA3_256": a word that
+    is the name followed by a number (a version or a variant) names it."""
+    sha = Term("SHA", "sha", "sha")
+    assert mentions("Use SHA256_DIGEST_SIZE: a SHA256 digest is 32 bytes.", sha)
+    assert mentions("struct sha3_256_ctx", sha)
+    assert mentions("Python3 only.", Term("Python", "python", "python"))
+    assert not mentions("SHAKE can produce any length.", sha)  # letters go on: another word
+    assert not mentions("Use sha256x instead.", sha)  # not a number after it
+    assert not mentions("Use sha256x_ctx instead.", sha)
+    assert not mentions("Merged in gb4ccea44db.", Term("GB", "gb", "gb"))  # a hash
+    assert not mentions("Use Veloria017 now.", Term("Veloria01", "veloria01", "veloria01"))
+
+
+@pytest.fixture(scope="module")
+def digests(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The towns' reports (names are rare only in an index of 50 chunks or more), shelves of 256
+    maps, and a manual's two sections on digests, as Nettle's: SHA alone only in "SHA-1", else
+    with its number."""
+    base = tmp_path_factory.mktemp("digests")
+    docs = base / "docs"
+    docs.mkdir()
+    for i in range(60):
+        (docs / f"report_{i:03d}.txt").write_text(report(i), encoding="utf-8")
+    for i in range(5):  # 256 is no rare number here: SHA is the question's one name
+        (docs / f"shelf_{i}.txt").write_text(f"Shelf {i} holds 256 maps.\n", encoding="utf-8")
+    (docs / "hashes.md").write_text(
+        "# Hash functions\n\n## SHA1\n\nSHA-1 is broken: use it only for old formats.\n\n"
+        "## SHA256\n\nA SHA256 digest has 256 bits, 32 bytes: allocate SHA256_DIGEST_SIZE "
+        "bytes for the buffer.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(docs_dir=docs, store_dir=base / "store")
+    rag.ingest(settings=settings)
+    return settings
+
+
+def test_a_name_asked_with_a_hyphen_is_answered_where_the_documents_join_it(
+    digests: Settings,
+) -> None:
+    """Nettle's nt-02 ("a buffer for a SHA-256 hash") was refused at confidence 0.70: the name
+    check found "SHA" in no cited passage, which all write "SHA256"."""
+    answer = rag.answer("How big is a SHA-256 digest?", settings=digests)
+    assert not answer.refused, answer.text
+    assert answer.citations[0].source == "hashes.md"
+    assert "32 bytes" in answer.text
+
+
 def test_a_question_naming_what_the_documents_never_mention_is_refused(towns: Settings) -> None:
     answer = rag.answer("Who is the mayor of Veloria017 according to Wikipedia?", settings=towns)
     assert answer.refused and answer.citations == []
