@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,21 @@ CORPORA: dict[str, Path | tuple[Path, ...]] = {
     # Nettle's manual (GNU Texinfo) in PDF, gzipped in Debian's nettle-dev (apt-get install
     # nettle-dev): asked over a folder holding only nettle.pdf (bench/manuals/README.md).
     "nettle": (Path("/usr/share/doc/nettle-dev/nettle.pdf.gz"),),
+    # Four folders of Python 3.11's HTML documentation (Debian's python3.11-doc): asked over a
+    # folder holding copies of exactly these (bench/manuals/README.md makes /tmp/pydocs).
+    "python": tuple(
+        Path("/usr/share/doc/python3.11/html") / name
+        for name in ("tutorial", "howto", "faq", "using")
+    ),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
-SUFFIXES = {"git": {".html"}, "pdf": {".pdf"}, "camlidl": {".pdf"}, "nettle": {".pdf"}}
+SUFFIXES = {
+    "git": {".html"},
+    "pdf": {".pdf"},
+    "camlidl": {".pdf"},
+    "nettle": {".pdf"},
+    "python": {".html"},
+}
 TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
 COUNTS = {
@@ -54,6 +67,7 @@ COUNTS = {
     "pdf": (20, 6),
     "camlidl": (20, 6),
     "nettle": (20, 6),
+    "python": (30, 10),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -192,6 +206,16 @@ ABSENT = {
     "nt-u4": ("**/*", ("megabyte", "mb/s", "aes-ni", "throughput")),
     "nt-u5": ("**/*", ("ocb",)),
     "nt-u6": ("**/*", ("windows", "msvc", "visual studio")),
+    "py-u01": ("**/*", ("poetry", "poetry.lock", "lock file", "lockfile")),
+    "py-u02": ("**/*", ("pep 695", "type statement", "type alias", "typealiastype")),
+    "py-u03": ("**/*", ("jit", "just-in-time", "experimental-jit")),
+    "py-u04": ("**/*", ("xlsx", "dataframe", "openpyxl", "read_excel")),
+    "py-u05": ("**/*", ("tomllib", "toml", "pyproject")),
+    "py-u06": ("**/*", ("taskgroup", "create_task", "asyncio.gather", "asyncio.run")),
+    "py-u07": ("**/*", ("pytest", "fixture", "conftest")),
+    "py-u08": ("**/*", ("sys.monitoring", "pep 669")),
+    "py-u09": ("**/*", ("graphlib", "topologicalsorter", "topological")),
+    "py-u10": ("**/*", ("typeddict", "notrequired", "total=false")),
 }
 
 
@@ -212,13 +236,15 @@ def corpus_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
             if not where.is_dir():
                 pytest.skip(f"{where} is not on this machine")
             return where
-        missing = [str(path) for path in where if not path.is_file()]
+        missing = [str(path) for path in where if not path.exists()]
         if missing:
             pytest.skip(f"{', '.join(missing)} not on this machine")
         if corpus not in made:
             made[corpus] = tmp_path_factory.mktemp(corpus)
             for path in where:
-                if path.suffix == ".gz":  # Debian gzips large documents: read unpacked
+                if path.is_dir():  # copied: "**" does not go into a linked folder
+                    shutil.copytree(path, made[corpus] / path.name)
+                elif path.suffix == ".gz":  # Debian gzips large documents: read unpacked
                     (made[corpus] / path.stem).write_bytes(gzip.decompress(path.read_bytes()))
                 else:
                     (made[corpus] / path.name).symlink_to(path)
