@@ -129,7 +129,7 @@ def chunking_key(settings: Settings) -> str:
     v15: a section path keeps its innermost 8 headings, each cut to 200 characters
     (chunking.py); a PDF heading at a page's top never goes on with the sentence the page
     before broke off: it is on its own page, in its section's chunk (loaders/pdf.py)."""
-    return f"structure-v16/{settings.chunk_size}/{settings.chunk_overlap}"
+    return f"structure-v17/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rag.answering import section_label
 from rag.chunking import chunk_document
 from rag.loaders import load_document
@@ -54,6 +56,34 @@ def test_only_a_bracketed_category_glued_to_a_definition_is_one() -> None:
         "[Deprecated function]int old_hash (void)",
     ]
     assert definition_heads([lines], [{}]) == [{4: (1, ("Deprecated function: old_hash",))}]
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("[Context struct]struct sha256_ctx", "Context struct: sha256_ctx"),
+        ("[Constant Struct]struct nettle_hash nettle_sha256", "Constant Struct: nettle_sha256"),
+        ("[Context struct]rsa_public_key size n e", "Context struct: rsa_public_key"),
+        ("[Variable]const char * program_name", "Variable: program_name"),
+        ("[Variable]size_t buffer_size", "Variable: buffer_size"),
+        ("[Command]find-file filename", "Command: find-file"),
+        ("[Scheme Procedure]string-append arg . . .", "Scheme Procedure: string-append"),
+        ("[Macro]AES_BLOCK_SIZE", "Macro: AES_BLOCK_SIZE"),
+    ],
+)
+def test_a_definition_without_parameters_is_named_by_what_it_defines(line: str, name: str) -> None:
+    """After a C type, the name is the last word; otherwise (Lisp, Scheme, a command, an
+    option: the name, then its arguments) the first. Nettle's "rsa_public_key size n e" (a
+    struct and its members) was named by its last member, "e"."""
+    assert definition_heads([[line]], [{}]) == [{0: (1, (name,))}]
+
+
+def test_a_cross_reference_wrapped_to_a_lines_start_is_no_definition() -> None:
+    """Nettle: "(see Section 7.8 [Randomness], page 90. Returns one ...": the layout wrapped the
+    reference so that a line starts with "[Randomness]", and the body text after it was taken
+    for a definition, a heading (three lines of the manual)."""
+    lines = ["Signing needs a random generator (see Section 7.8", "[Randomness], page 90. It fails"]
+    assert definition_heads([lines], [{}]) == [{}]
 
 
 def test_a_signature_never_takes_the_next_heading_nor_more_than_three_lines() -> None:

@@ -37,9 +37,10 @@ real create_app, its wired ``ask``):
   asked before any document is indexed; ``question=""`` in the update that ends an answer with
   a RagError, another error, or a stream that stopped: each wiped a question typed meanwhile.
 
-A defect found (strict xfail, not fixed): ``_defined`` names a definition without parameters
-by its last word, cut at a hyphen: "[User Option]fill-column" is "User Option: column", and
-"[Function]mapcar function sequence" (a Lisp manual's @defun) is "Function: sequence".
+A defect found, mended after the probe: ``_defined`` named a definition without parameters
+by its last word, cut at a hyphen: "[User Option]fill-column" was "User Option: column", and
+"[Function]mapcar function sequence" (a Lisp manual's @defun) "Function: sequence"; the two
+tests below were strict xfails until then.
 """
 
 from __future__ import annotations
@@ -171,10 +172,9 @@ def test_definition_lines_are_found_on_pages_without_their_running_heads(tmp_pat
     assert ("heading", ("Function: lib_close",), "[Function]int lib_close (int fd)") in found
 
 
-# A defect found, not fixed: a strict xfail until rag/loaders/pdf_headings.py ``_defined`` is.
+# A defect the probe found in rag/loaders/pdf_headings.py ``_defined`` (mended since).
 
 
-@pytest.mark.xfail(strict=True, reason="_LAST_WORD stops at a hyphen: 'fill-column' is 'column'")
 def test_a_hyphenated_name_is_named_whole() -> None:
     """Lisp, Scheme and command names hold hyphens (Emacs's "@defopt fill-column", Guile's
     "string-append"): ``_LAST_WORD`` takes only the part after the last hyphen."""
@@ -183,7 +183,6 @@ def test_a_hyphenated_name_is_named_whole() -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="a definition without parentheses is named by its last word")
 def test_a_lisp_definition_is_named_by_its_first_word() -> None:
     """A Lisp or Scheme definition line has no parentheses ("[Function]mapcar function
     sequence", the Emacs Lisp manual's @defun): its name is the first word, but ``_defined``

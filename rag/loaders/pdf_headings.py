@@ -39,10 +39,19 @@ _HEADING_LINES = 3
 # "[Constant]SHA256_DIGEST_SIZE", "[Context struct]struct sha256_ctx"). Every GNU manual in PDF
 # writes its reference so; the HTML of the same manual has a heading for each ("Function: void
 # sha256_init (struct sha256_ctx *ctx)"), which rag/loaders/html.py reads as one.
-_DEFINITION = re.compile(r"\[([A-Z][a-z]+(?: [A-Za-z]+){0,2})\](\S.*)")
-# The name a definition defines: the word before its parameters, else its last word.
-_DEFINED = re.compile(r"([A-Za-z_][\w:.]*)\s*\(")
-_LAST_WORD = re.compile(r"([A-Za-z_][\w:.]*)\W*$")
+# The definition starts with a name or a type: "[Randomness], page 90. Returns one..." is a
+# cross-reference the layout wrapped to a line's start, not a definition.
+_DEFINITION = re.compile(r"\[([A-Z][a-z]+(?: [A-Za-z]+){0,2})\]([A-Za-z_].*)")
+# The name a definition defines: the word before its parameters (C's "int f (int x)");
+# without them, the last word after a C type ("struct sha256_ctx", "[Constant Struct]struct
+# nettle_hash nettle_sha256"), else the first (Lisp's "mapcar function sequence", Emacs's
+# "fill-column", a command's "find-file filename").
+_DEFINED = re.compile(r"([A-Za-z_][\w:.-]*)\s*\(")
+_NAME = re.compile(r"[A-Za-z_][\w:.-]*")
+_C_TYPE_WORDS = frozenset(
+    ("struct", "union", "enum", "const", "volatile", "unsigned", "signed", "static", "extern",
+     "int", "char", "void", "long", "short", "float", "double", "bool")
+)  # fmt: skip
 
 
 def outline(reader: Any, page_count: int) -> list[list[Headings]]:
@@ -226,5 +235,12 @@ def definition_heads(pages: list[list[str]], heads: list[Heads]) -> list[Heads]:
 
 def _defined(definition: str) -> str:
     """The name a definition line defines ("" if none is found)."""
-    found = _DEFINED.search(definition) or _LAST_WORD.search(definition)
-    return found.group(1) if found else ""
+    called = _DEFINED.search(definition)
+    if called:
+        return str(called.group(1)).rstrip(".:-")
+    names = [str(name).rstrip(".:-") for name in _NAME.findall(definition)]
+    if not names:
+        return ""
+    first = names[0]
+    typed = "*" in definition or first in _C_TYPE_WORDS or first.endswith("_t")
+    return names[-1] if typed else first
