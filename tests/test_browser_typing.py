@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from tests import test_browser_auth
 from tests.openai_server import Body, OpenAIServer, Reply, passage_with, passages
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, free_port
+from tests.test_browser import TIMEOUT_MS, free_port
 from tests.ui_process import running_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 MOON = "The station commander of Moonbase Tranquility is Ingrid Halvorsen.\n"
 FIRST = "Who commands Moonbase Tranquility?"
@@ -67,14 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert not any("Traceback" in line for line in output), "\n".join(output)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+browser = test_browser_auth.browser  # the same fixture: Debian's Chromium, or a skip
 
 
 @pytest.fixture
