@@ -128,7 +128,11 @@ def chunking_key(settings: Settings) -> str:
     outline, lines set larger than the body text are headings (loaders/pdf.py).
     v15: a section path keeps its innermost 8 headings, each cut to 200 characters
     (chunking.py); a PDF heading at a page's top never goes on with the sentence the page
-    before broke off: it is on its own page, in its section's chunk (loaders/pdf.py)."""
+    before broke off: it is on its own page, in its section's chunk (loaders/pdf.py).
+    v16 (never released) and v17: a PDF's Texinfo definition lines ("[Function]void
+    sha256_init (...)") head their entries, named "Function: sha256_init"; v17 names a
+    definition without parameters by its first word unless a C type comes first, and takes no
+    wrapped cross-reference ("[Randomness], page 90.") for one (loaders/pdf_headings.py)."""
     return f"structure-v17/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
