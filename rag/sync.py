@@ -132,8 +132,10 @@ def chunking_key(settings: Settings) -> str:
     v16 (never released) and v17: a PDF's Texinfo definition lines ("[Function]void
     sha256_init (...)") head their entries, named "Function: sha256_init"; v17 names a
     definition without parameters by its first word unless a C type comes first, and takes no
-    wrapped cross-reference ("[Randomness], page 90.") for one (loaders/pdf_headings.py)."""
-    return f"structure-v17/{settings.chunk_size}/{settings.chunk_overlap}"
+    wrapped cross-reference ("[Randomness], page 90.") for one (loaders/pdf_headings.py).
+    v18: a PDF's spacing accent before its letter is joined to it, "M¨oller" is "Möller"
+    (loaders/pdf.py)."""
+    return f"structure-v18/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

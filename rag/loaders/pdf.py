@@ -1,14 +1,16 @@
 """PDF: each page's text with the layout's running heads and page numbers left out, its lines set
-in a monospaced font as code blocks, its other lines' wrapping undone and its ligatures spelled
-out. The outline (bookmarks), where the file has one, gives the heading path: each entry's
-heading line, found on its page, is a heading and starts its section there; without an outline,
-the lines set larger than the body text are the headings; in both, each of Texinfo's definition
-lines ("[Function]void sha256_init (...)") heads its entry (rag/loaders/pdf_headings.py)."""
+in a monospaced font as code blocks, its other lines' wrapping undone, its ligatures spelled out
+and its accents joined to their letters. The outline (bookmarks), where the file has one, gives
+the heading path: each entry's heading line, found on its page, is a heading and starts its
+section there; without an outline, the lines set larger than the body text are the headings; in
+both, each of Texinfo's definition lines ("[Function]void sha256_init (...)") heads its entry
+(rag/loaders/pdf_headings.py)."""
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -64,6 +66,12 @@ _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
      "\ufb05": "st", "\ufb06": "st"}
 )  # fmt: skip
+# TeX sets an accent as a glyph of its own before its letter, and pypdf writes it so: "M¨oller",
+# "Micha¨el", "r´esum´e" are no words to a search or to the embedding model. Each spacing accent
+# with the combining mark it stands for (not "`", "^" or "~": ASCII, and code writes them).
+_ACCENTS = {"¨": "\u0308", "´": "\u0301", "ˆ": "\u0302", "˜": "\u0303", "ˇ": "\u030c",
+            "˘": "\u0306", "˝": "\u030b", "˚": "\u030a", "¯": "\u0304", "˙": "\u0307"}  # fmt: skip
+_ACCENTED = re.compile(f"([{''.join(_ACCENTS)}])([A-Za-zı])")
 # A line that starts with a bullet glyph starts a list item, never goes on the line before.
 _BULLET = re.compile(r"[•◦▪‣∙●○■]\s")
 _CLOSING = frozenset(".!?:;)]}\"'’”")
@@ -90,7 +98,7 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
                 visitor_text=_Pieces(pieces),
             )
             lines, code = code_lines(text or "", pieces)
-            page_lines.append([line.translate(_LIGATURES) for line in lines])
+            page_lines.append([accented(line.translate(_LIGATURES)) for line in lines])
             page_code.append(code)
             page_sizes.append(line_sizes(text or "", pieces))
         budget.check()  # pypdf logs and passes over a form the check stopped inside
@@ -173,6 +181,19 @@ def load_pdf(path: Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> LoadedD
     # paragraphs).
     structured = any(block.path or block.kind == "code" for block in blocks)
     return LoadedDocument("".join(parts), tuple(pages), blocks=tuple(blocks) if structured else ())
+
+
+def accented(line: str) -> str:
+    """``line`` with each spacing accent that goes before a letter joined to it, where Unicode
+    has the accented letter ("M¨oller": "Möller"; TeX's dotless "ı" takes it as "i" does); any
+    other accent is left as written."""
+
+    def join(match: re.Match[str]) -> str:
+        letter = "i" if match.group(2) == "ı" else match.group(2)
+        joined = unicodedata.normalize("NFC", letter + _ACCENTS[match.group(1)])
+        return joined if len(joined) == 1 else match.group()
+
+    return _ACCENTED.sub(join, line)
 
 
 def _without(values: list[T], drop: set[int]) -> list[T]:
