@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import math
+import re
 import shutil
 import threading
 import weakref
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.durable import fsync_dir, write_error, write_file
-from rag.text import one_edit_apart, terms
+from rag.text import fold, one_edit_apart, terms
 
 log = logging.getLogger(__name__)
 FORMAT = 2
@@ -40,6 +41,10 @@ B = 0.75
 # rebuild, which reads every chunk in pages, is as cheap and starts clean). A product choice.
 CATCH_UP_SHARE = 0.5
 _FETCH_PAGE = 500
+# A name with its number, written with a hyphen or without: "SHA-256" and "SHA256", "UTF-8" and
+# "utf8", "AES-128" and "aes128" (tokenised "sha", "256" in the one, "sha256" in the other).
+_HYPHENATED_NUMBER = re.compile(r"\b([^\W\d_]+)[-\u2010\u2011](\d+)\b")
+_NUMBERED = re.compile(r"\b([^\W\d_]+)(\d+)\b")
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +91,26 @@ def _spelling(snap: _Snapshot) -> _Spellings:
     built = _Spellings(sorted(snap.vocab), by_shape, backwards)
     with _SPELLINGS_LOCK:
         return _SPELLINGS.setdefault(snap, built)
+
+
+def query_terms(question: str, held: Collection[str]) -> list[str]:
+    """The terms of ``question`` that ``held`` (the index's terms) holds, and for a name with its
+    number the other way to write it, where the index holds that one: "SHA-256" is searched as
+    "sha256" too, and "sha256" as "sha" and "256" (words the documents write "SHA-256" with)."""
+    found = [t for t in terms(question) if t in held]
+    folded = fold(question)
+    spelt = [terms(name + number) for name, number in _HYPHENATED_NUMBER.findall(folded)]
+    spelt += [
+        terms(f"{name} {number}")
+        for name, number in _NUMBERED.findall(folded)
+        if name + number not in held
+    ]
+    asked = set(found)  # another spelling adds a term once, and none the question has
+    for term in (t for spelling in spelt for t in spelling):
+        if term in held and term not in asked:
+            asked.add(term)
+            found.append(term)
+    return found
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -428,7 +453,7 @@ class LexicalIndex:
 
     def search(self, question: str, n: int) -> list[tuple[str, float]]:
         snap = self._current()  # read once: a concurrent change publishes a new snapshot
-        query = [snap.term_ids[t] for t in terms(question) if t in snap.term_ids]
+        query = [snap.term_ids[t] for t in query_terms(question, snap.term_ids)]
         if not snap.ids or not query or n <= 0:
             return []
         scores = np.zeros(len(snap.ids), dtype=np.float32)
