@@ -45,4 +45,5 @@ def test_query_terms() -> None:
     assert query_terms("int32 and sha256", held) == ["int32", "sha256"]
     # Another spelling adds each term once, and none the question already has.
     assert query_terms("UTF-8 or utf8", held) == ["utf", "8"]
+    assert query_terms("utf8 or UTF8?", held - {"utf"}) == ["8"]
     assert query_terms("SHA-256 or sha256", held) == ["sha", "256", "sha256"]

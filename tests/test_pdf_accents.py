@@ -29,6 +29,7 @@ def test_accents_set_before_their_letters_are_joined_to_them(tmp_path: Path) -> 
         ("se˜nor", "señor"),
         ("Dvoˇr´ak", "Dvořák"),
         ("ˆetre", "être"),
+        ("´Ecole, ¨Ubung", "École, Übung"),
         ("˚angstr¨om", "ångström"),
         # ASCII's "^", "~" and "`" are code as often as accents: left as written.
         ("x^y ~a `b", "x^y ~a `b"),
