@@ -76,6 +76,9 @@ _COUNT = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+# A manual page's name with its section ("git-version(1)", "printf(3)", "ls(1p)"): its digit
+# gives no year or version.
+_MANUAL_PAGE = re.compile(r"\w\([1-9][a-z]*\)")
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 _INTERROGATIVE = re.compile(r"\b(?:how|what|which|when|where|who|whom|whose|why)\b", re.I)
 
@@ -95,6 +98,14 @@ def holds_count(text: str) -> bool:
     return bool(_COUNT.search(text))
 
 
+class _YearOrVersion:
+    """Matches a text with a digit outside manual page references: "the git-version(1)
+    command" names no version."""
+
+    def search(self, text: str) -> bool:
+        return bool(_DIGIT.search(_MANUAL_PAGE.sub(" ", text)))
+
+
 class _Limit:
     """Matches a text that gives a count and states a limit (both: "Defaults to 50" is no
     maximum, "the maximum delta depth" no number)."""
@@ -103,13 +114,13 @@ class _Limit:
         return bool(_COUNT.search(text) and _LIMIT.search(text))
 
 
-def _number_asked(question: str) -> re.Pattern[str] | _Limit | None:
+def _number_asked(question: str) -> re.Pattern[str] | _Limit | _YearOrVersion | None:
     """What a text must match to hold the number ``question`` asks for; None if it asks none."""
     count = _asked(_ASKS_COUNT, question)
     if count is not None:
         return _Limit() if _ASKS_LIMIT.search(count) else _COUNT
     if _asked(_ASKS_YEAR_OR_VERSION, question) is not None:
-        return _DIGIT
+        return _YearOrVersion()
     return None
 
 

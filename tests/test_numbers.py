@@ -80,6 +80,21 @@ def test_a_year_or_a_version_is_answered_by_a_digit_a_count_by_a_word_too() -> N
     assert holds_number_asked("What does it do?", "It prints the help.")  # no number asked
 
 
+def test_a_manual_pages_section_number_is_no_version() -> None:
+    """git's set: "Which version of git first shipped git switch?" was answered from "... the
+    same options as the git-version(1) command", whose one digit names a manual's section."""
+    asked = "Which version of git first shipped the git switch command?"
+    assert not holds_number_asked(asked, "It accepts the options of the git-version(1) command.")
+    assert not holds_number_asked(asked, "See printf(3) and ls(1p).")
+    assert holds_number_asked(asked, "See git-switch(1), new in 2.23.")
+    assert holds_number_asked("What year was it?", "printf(3) came in 1989.")
+    # A number in parentheses after no name, or of two digits, is no section number.
+    assert holds_number_asked(asked, "The format's version (2) added it.")
+    assert holds_number_asked(asked, "It reads version(23) files.")
+    # Only a year or a version: for a count, the section's digit is still a digit.
+    assert holds_number_asked("How many pages are there?", "See git(1).")
+
+
 def _answer(*texts: str) -> Answer:
     citations = [
         Citation(index=i + 1, source="a.md", text=t, start=0, end=len(t), score=0.9)
