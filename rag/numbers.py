@@ -7,7 +7,9 @@ manual that never gives the number it answered with a sentence about the subject
 Flask are intended for these cases:"). An extractive answer to such a question must hold what
 was asked in what it cites: for a count a digit, a number word or a word that stands for a count
 ("several", "unlimited", "no limit"); for the maximum or minimum number, a count stated as a
-limit ("at most 64", "up to 32"); for a year or a version a digit. The reader's best sentence
+limit ("at most 64", "up to 32") that names what is counted, where the question says it (the
+maximum number of triggers is no "Maximum Number Of Attached Databases"); for a year or a
+version a digit (not a manual page's section, "git-version(1)"). The reader's best sentence
 that holds it answers (``admits``: "? matches one character", where the reader liked "each line
 of the file is taken as a pattern" better); if none does, the answer is a refusal that shows the
 closest sentences as "not an answer" (``check`` also refuses a section's lead that holds none).
@@ -33,6 +35,7 @@ from collections.abc import Callable
 
 from rag.entities import refuse
 from rag.models import Answer
+from rag.text import terms
 
 # "the maximum (minimum, largest, ...) number": asks for a limit, which an answer states as one
 # ("at most 32", "up to 4 GB", "Maximum value is 4095", "any number of"). A sentence that only
@@ -43,6 +46,12 @@ _SUPERLATIVE_NUMBER = (
     r"(?:\s+(?:possible|allowed|permitted|supported))?\s+(?:number|count)\b"
 )
 _ASKS_LIMIT = re.compile(r"\b" + _SUPERLATIVE_NUMBER, re.IGNORECASE)
+# What such a question counts: the words after "number of" (an article aside), of which the
+# counted is the first plural ("number of" counts a plural: "linked worktrees", "characters").
+_COUNTED = re.compile(
+    _SUPERLATIVE_NUMBER + r"\s+of\s+(?:the\s+|a\s+|an\s+)?((?:[^\W\d_][\w-]*\s*){1,3})",
+    re.IGNORECASE,
+)
 # "how many", and "the maximum (or minimum, largest, ...) number of" as the thing asked: "What is
 # the maximum number of targets ...?". "Which country received the largest number of ...?" asks
 # for a country, not a count, and is left alone.
@@ -108,17 +117,35 @@ class _YearOrVersion:
 
 class _Limit:
     """Matches a text that gives a count and states a limit (both: "Defaults to 50" is no
-    maximum, "the maximum delta depth" no number)."""
+    maximum, "the maximum delta depth" no number), and names what is counted when the question
+    says it: the maximum number of triggers on a table is not "Maximum Number Of Attached
+    Databases", nor the characters of a branch name pack.depth's "Maximum value is 4095"."""
+
+    def __init__(self, counted: str = "") -> None:
+        self.counted = counted  # the stem of what the question counts ("trigger"), or ""
 
     def search(self, text: str) -> bool:
-        return bool(_COUNT.search(text) and _LIMIT.search(text))
+        if not (_COUNT.search(text) and _LIMIT.search(text)):
+            return False
+        return not self.counted or self.counted in terms(text)
+
+
+def _counted(question: str) -> str:
+    """The stem of what ``question`` asks the maximum (minimum, ...) number of: "triggers" in
+    "the maximum number of triggers that ...", "worktrees" in "... of linked worktrees"; ""
+    when it does not say."""
+    found = _COUNTED.search(question)
+    words = [w for w in found.group(1).split() if terms(w)] if found else []
+    plural = [w for w in words if w.lower().endswith("s")]
+    named = terms((plural or words)[0]) if words else []
+    return named[0] if named else ""
 
 
 def _number_asked(question: str) -> re.Pattern[str] | _Limit | _YearOrVersion | None:
     """What a text must match to hold the number ``question`` asks for; None if it asks none."""
     count = _asked(_ASKS_COUNT, question)
     if count is not None:
-        return _Limit() if _ASKS_LIMIT.search(count) else _COUNT
+        return _Limit(_counted(question)) if _ASKS_LIMIT.search(count) else _COUNT
     if _asked(_ASKS_YEAR_OR_VERSION, question) is not None:
         return _YearOrVersion()
     return None

@@ -21,20 +21,23 @@ MOST = "What is the maximum number of linked worktrees a repository can have?"
 @pytest.mark.parametrize(
     ("text", "holds"),
     [
-        ("Maximum value is 4095.", True),
-        ("You can register up to 32 blueprints.", True),
+        ("Up to 4095 worktrees.", True),
+        ("You can link up to 32 worktrees.", True),
         ("Any number of worktrees can be linked.", True),
-        ("There is no limit on how many you register.", True),
-        ("A build may define at most 200 targets.", True),
-        ("The name must not exceed 255 characters.", True),
+        ("There is no limit on how many worktrees you link.", True),
+        ("A repository may link at most 200 worktrees.", True),
+        ("Linked worktrees must not exceed 255.", True),
         ("Worktrees are unlimited.", True),
-        ("It is limited to 8 per table.", True),
+        ("It is limited to 8 worktrees per repository.", True),
         # Counts without a limit, and a limit without a count.
         ("A repository has one main worktree.", False),
         ("There must not be two configure presets with the same name.", False),
         ("Defaults to 50.", False),
         ("The maximum delta depth used by pack-objects.", False),
         ("Worktrees are linked to the main worktree.", False),
+        # A limit of something else than what is counted (git's pack.depth for a branch name).
+        ("Maximum value is 4095.", False),
+        ("You can register up to 32 blueprints.", False),
     ],
 )
 def test_a_maximum_is_answered_by_a_count_stated_as_a_limit(text: str, holds: bool) -> None:
@@ -44,17 +47,40 @@ def test_a_maximum_is_answered_by_a_count_stated_as_a_limit(text: str, holds: bo
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("question", "counted"),
     [
-        "What is the minimum number of replicas?",
-        "What's the max number of presets?",
-        "Which is the largest allowed number of targets?",
-        "What is the maximum count of retries?",
+        ("What is the minimum number of replicas?", "replicas"),
+        ("What's the max number of presets?", "presets"),
+        ("Which is the largest allowed number of targets?", "targets"),
+        ("What is the maximum count of retries?", "retries"),
     ],
 )
-def test_every_superlative_of_a_number_asks_for_a_limit(question: str) -> None:
-    assert not holds_number_asked(question, "There are two of them.")
-    assert holds_number_asked(question, "There are at most two of them.")
+def test_every_superlative_of_a_number_asks_for_a_limit(question: str, counted: str) -> None:
+    assert not holds_number_asked(question, f"There are two {counted}.")
+    assert holds_number_asked(question, f"There are at most two {counted}.")
+    assert not holds_number_asked(question, "There are at most two of them.")
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("What is the maximum number of characters git allows in a branch name?", "character"),
+        ("What is the maximum number of triggers on a single table?", "triggers"),
+        ("What is the maximum number of linked worktrees a repository can have?", "worktree"),
+        ("What is the maximum number of the presets a file may hold?", "preset"),
+        ("What is the smallest number of people in a group?", "people"),
+    ],
+)
+def test_a_limit_names_what_the_question_counts(question: str, counted: str) -> None:
+    """The counted is the first plural of the words after "number of" (or the first word):
+    named in any form, in the text that states the limit."""
+    assert holds_number_asked(question, f"At most 250 {counted} are allowed.")
+    assert not holds_number_asked(question, "At most 250 are allowed.")
+    assert not holds_number_asked(question, "At most 250 databases are allowed.")
+
+
+def test_a_maximum_that_names_nothing_counted_takes_any_limit() -> None:
+    assert holds_number_asked("What is the maximum number allowed?", "Maximum value is 4095.")
 
 
 def test_how_many_still_asks_only_for_a_count() -> None:
