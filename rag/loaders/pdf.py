@@ -187,13 +187,13 @@ def accented(line: str) -> str:
     """``line`` with each spacing accent that goes before a letter joined to it, where Unicode
     has the accented letter ("M¨oller": "Möller"; TeX's dotless "ı" takes it as "i" does); any
     other accent is left as written."""
+    return _ACCENTED.sub(_join_accent, line)
 
-    def join(match: re.Match[str]) -> str:
-        letter = "i" if match.group(2) == "ı" else match.group(2)
-        joined = unicodedata.normalize("NFC", letter + _ACCENTS[match.group(1)])
-        return joined if len(joined) == 1 else match.group()
 
-    return _ACCENTED.sub(join, line)
+def _join_accent(match: re.Match[str]) -> str:
+    letter = "i" if match.group(2) == "ı" else match.group(2)
+    joined = unicodedata.normalize("NFC", letter + _ACCENTS[match.group(1)])
+    return joined if len(joined) == 1 else match.group()
 
 
 def _without(values: list[T], drop: set[int]) -> list[T]:
