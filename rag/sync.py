@@ -134,8 +134,9 @@ def chunking_key(settings: Settings) -> str:
     definition without parameters by its first word unless a C type comes first, and takes no
     wrapped cross-reference ("[Randomness], page 90.") for one (loaders/pdf_headings.py).
     v18: a PDF's spacing accent before its letter is joined to it, "M¨oller" is "Möller"
-    (loaders/pdf.py)."""
-    return f"structure-v18/{settings.chunk_size}/{settings.chunk_overlap}"
+    (loaders/pdf.py). v19: an ordered list's items keep their numbers ("1. ", "b. "), in HTML,
+    Markdown and reStructuredText (loaders/html.py, loaders/rst.py)."""
+    return f"structure-v19/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

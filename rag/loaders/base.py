@@ -197,3 +197,40 @@ class DocumentBuilder:
 
     def build(self) -> LoadedDocument:
         return LoadedDocument("".join(self._parts), title=self.title, blocks=tuple(self._blocks))
+
+
+def item_number(value: int, kind: str) -> str:
+    """``value`` as an ordered list's ``type`` writes it: "1" (the default), "a"/"A" (letters,
+    a number past z), "i"/"I" (Roman numerals, from 1 to 3999; a number outside)."""
+    if kind in ("a", "A") and 1 <= value <= 26:
+        letter = chr(ord("a") + value - 1)
+        return letter.upper() if kind == "A" else letter
+    if kind in ("i", "I") and 1 <= value < 4000:
+        roman = _roman(value)
+        return roman.upper() if kind == "I" else roman
+    return str(value)
+
+
+_ROMAN = (
+    (1000, "m"),
+    (900, "cm"),
+    (500, "d"),
+    (400, "cd"),
+    (100, "c"),
+    (90, "xc"),
+    (50, "l"),
+    (40, "xl"),
+    (10, "x"),
+    (9, "ix"),
+    (5, "v"),
+    (4, "iv"),
+    (1, "i"),
+)
+
+
+def _roman(value: int) -> str:
+    out = []
+    for size, numeral in _ROMAN:
+        count, value = divmod(value, size)
+        out.append(numeral * count)
+    return "".join(out)

@@ -11,7 +11,14 @@ from typing import Any
 
 import tinycss2
 
-from rag.loaders.base import Budget, DocumentBuilder, LoadedDocument, UnreadableFile, collapse
+from rag.loaders.base import (
+    Budget,
+    DocumentBuilder,
+    LoadedDocument,
+    UnreadableFile,
+    collapse,
+    item_number,
+)
 
 # HTML elements that start a new block (a paragraph break) or a new line; every other element is
 # inline (a, b, i, em, strong, span, code, ...) and must not break the sentence it is in.
@@ -549,6 +556,8 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
     answering: list[Any] = []
     stack: list[tuple[Any, bool, bool]] = [(root, False, False)]
     sections: set[int] = set()  # lists read as the page's structure (they hold headings)
+    numbering = _Numbering()  # an ordered list's item numbers, written before their text
+    label = ""  # the number of the item opened last, until its first words
 
     def flush(kind: str = "paragraph") -> None:
         text = _join_pieces(pieces)
@@ -578,6 +587,8 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 answering.pop()
                 continue
             if closing:
+                if name == "li":
+                    label = ""  # an item without words of its own: its number goes with it
                 if container and container[-1][0] is node:
                     _, kind = container.pop()
                     if not container:
@@ -658,6 +669,8 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
                 flush()
             elif name in _LINE_TAGS:
                 pieces.append(1)
+            if name == "li" and id(node.parent) not in sections:
+                label = numbering.label(node)
             inner = preserve or name in _PRESERVE_TAGS
             stack.append((node, True, preserve))
             stack.extend((child, False, inner) for child in reversed(node.contents))
@@ -665,9 +678,43 @@ def walk(root: Any, builder: DocumentBuilder, budget: Budget | None = None) -> N
             isinstance(node, CData) or not isinstance(node, PreformattedString)
         ):  # text; not a comment, doctype or processing instruction
             text = str(node)
+            if label and text.strip():
+                pieces.append(label)
+                label = ""
             pieces.append(text if preserve else re.sub(r"\s+", " ", text))
             bar.text(text)
     flush()
+
+
+class _Numbering:
+    """The numbers of ordered lists' items ("3. ", "b. ", "iv. "), as a browser shows them:
+    from the list's ``start`` (or its item count when ``reversed``), an item's ``value``
+    restarting the count, in the list's ``type``. Any other item gets no label."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, int] = {}  # an ordered list's last number given, by its id
+
+    def label(self, item: Any) -> str:
+        ordered = item.parent
+        if ordered is None or ordered.name.lower() != "ol":
+            return ""
+        step = -1 if ordered.has_attr("reversed") else 1
+        value = _integer(item.get("value"))
+        if value is None and id(ordered) in self.last:
+            value = self.last[id(ordered)] + step
+        if value is None:
+            value = _integer(ordered.get("start"))
+        if value is None:
+            value = len(ordered.find_all("li", recursive=False)) if step < 0 else 1
+        self.last[id(ordered)] = value
+        return f"{item_number(value, str(ordered.get('type') or '1'))}. "
+
+
+def _integer(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
 
 
 def _sectioned(node: Any) -> bool:

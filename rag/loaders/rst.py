@@ -19,6 +19,7 @@ from rag.loaders.base import (
     LoadedDocument,
     UnreadableFile,
     collapse,
+    item_number,
     normalise,
 )
 
@@ -268,6 +269,28 @@ def _directive_classes() -> tuple[Any, Any]:
     return _DIRECTIVE_CLASSES
 
 
+# docutils' enumeration types, as an HTML ordered list's ``type`` (loaders/html.py).
+_ENUMERATION = {
+    "arabic": "1",
+    "loweralpha": "a",
+    "upperalpha": "A",
+    "lowerroman": "i",
+    "upperroman": "I",
+}
+
+
+def _numbered(enumerated: Any) -> list[str]:
+    """An enumerated list's items, each after its number as the source writes it ("3.",
+    "(b)", "iv)")."""
+    kind = _ENUMERATION.get(enumerated.get("enumtype", "arabic"), "1")
+    prefix, suffix = enumerated.get("prefix", ""), enumerated.get("suffix", ".")
+    start = enumerated.get("start", 1)
+    return [
+        f"{prefix}{item_number(start + i, kind)}{suffix} {collapse(item.astext())}"
+        for i, item in enumerate(enumerated.children)
+    ]
+
+
 def _reads_as_code(body: list[Any], content: str) -> bool:
     """Whether a directive's content is Python that docutils misread (a Sphinx extension's
     example directive such as Click's ``.. click:example::``): its parse has both block quotes
@@ -300,8 +323,10 @@ def _walk(node: Any, builder: DocumentBuilder, level: int, depth: int) -> None:
             _walk(child, builder, level + 1, depth + 1)
         elif isinstance(child, (nodes.literal_block, nodes.doctest_block)):
             builder.add(child.astext(), "code")
-        elif isinstance(child, (nodes.bullet_list, nodes.enumerated_list)):
+        elif isinstance(child, nodes.bullet_list):
             builder.add("\n".join(collapse(item.astext()) for item in child.children), "list")
+        elif isinstance(child, nodes.enumerated_list):
+            builder.add("\n".join(_numbered(child)), "list")
         elif isinstance(child, nodes.table):
             builder.add(_table(child), "table")
         elif isinstance(child, nodes.caption):
