@@ -68,6 +68,7 @@ _LANGUAGE_WORDS = frozenset({"language", "languages", "translation", "translatio
 _BAR_WORDS = _NAVIGATION_WORDS | _LANGUAGE_WORDS | {"available"}
 _WORDS = re.compile(r"\w+")
 _NUMBERING = re.compile(r"[\W\d_]*")  # what a contents entry has besides its link: "3.1."
+_NAMING = re.compile(r"\w*[^\W\d_]\w*")  # a word with a letter: not a contents entry's number
 # A page with at least this share of its words in links is an index or a table of contents.
 LINK_PAGE_SHARE = 0.8
 # A table of more rows than this is data, whatever its columns (a layout frame has a few).
@@ -429,11 +430,33 @@ def _is_chrome(tag: Any) -> bool:
         tag.name == "nav"
         or _attr(tag, "role").lower() in _CHROME_ROLES
         or hidden(tag)
-        or _attr(tag, "id").lower() in _CHROME_IDS
-        or (_CHROME_CLASSES.intersection(_classes(tag)) and not _authors_sidebar(tag))
+        or (_attr(tag, "id").lower() in _CHROME_IDS and not _unlinked_toc(tag))
+        or (
+            _CHROME_CLASSES.intersection(_classes(tag))
+            and not _authors_sidebar(tag)
+            and not _unlinked_toc(tag)
+        )
         or any(tag.has_attr(name) for name in _NOT_FOR_SEARCH)
         or _self_link(tag)  # "#", "¶"
     )
+
+
+# An element named "toc" whose links hold less than this share of its words (words with a
+# letter: a contents entry's number is no word) is no table of contents but content with a
+# cross-reference or two. A table of contents is links, even a chapter's short one under its
+# title ("Table of Contents", then one entry: half its words). A product choice.
+TOC_LINK_SHARE = 0.2
+
+
+def _unlinked_toc(tag: Any) -> bool:
+    """Whether an element named "toc" is no table of contents (``TOC_LINK_SHARE``): texi2html
+    writes every ``@itemize`` without bullets as ``<ul class="toc">`` (GNU gettext's manual:
+    the default keywords of each language, a list of features)."""
+    if "toc" not in _classes(tag) and _attr(tag, "id").lower() != "toc":
+        return False
+    words = len(_NAMING.findall(tag.get_text(" ")))
+    linked = sum(len(_NAMING.findall(a.get_text(" "))) for a in tag.find_all("a", href=True))
+    return words > 0 and linked < TOC_LINK_SHARE * words
 
 
 def _authors_sidebar(tag: Any) -> bool:
