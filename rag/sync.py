@@ -135,7 +135,7 @@ def chunking_key(settings: Settings) -> str:
     wrapped cross-reference ("[Randomness], page 90.") for one (loaders/pdf_headings.py).
     v18: a PDF's spacing accent before its letter is joined to it, "M¨oller" is "Möller"
     (loaders/pdf.py). v19: an ordered list's items keep their numbers ("1. ", "b. "), in HTML,
-    Markdown and reStructuredText (loaders/html.py, loaders/rst.py). v20: an element named
+    Markdown and reStructuredText (loaders/html.py, loaders/rst.py). v20: a list of class
     "toc" whose words are mostly outside links is content, not a table of contents
     (texi2html's bullet-less lists; loaders/html.py)."""
     return f"structure-v20/{settings.chunk_size}/{settings.chunk_overlap}"

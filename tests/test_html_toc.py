@@ -1,4 +1,4 @@
-"""An element named "toc" is a table of contents only when it is links: texi2html (GNU gettext's
+"""A list of class "toc" is a table of contents only when it is links: texi2html (GNU gettext's
 manual) writes every bullet-less ``@itemize`` as ``<ul class="toc">``, and that list is content."""
 
 from __future__ import annotations

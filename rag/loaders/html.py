@@ -430,7 +430,7 @@ def _is_chrome(tag: Any) -> bool:
         tag.name == "nav"
         or _attr(tag, "role").lower() in _CHROME_ROLES
         or hidden(tag)
-        or (_attr(tag, "id").lower() in _CHROME_IDS and not _unlinked_toc(tag))
+        or _attr(tag, "id").lower() in _CHROME_IDS
         or (
             _CHROME_CLASSES.intersection(_classes(tag))
             and not _authors_sidebar(tag)
@@ -441,7 +441,7 @@ def _is_chrome(tag: Any) -> bool:
     )
 
 
-# An element named "toc" whose links hold less than this share of its words (words with a
+# A list of class "toc" whose links hold less than this share of its words (words with a
 # letter: a contents entry's number is no word) is no table of contents but content with a
 # cross-reference or two. A table of contents is links, even a chapter's short one under its
 # title ("Table of Contents", then one entry: half its words). A product choice.
@@ -449,10 +449,11 @@ TOC_LINK_SHARE = 0.2
 
 
 def _unlinked_toc(tag: Any) -> bool:
-    """Whether an element named "toc" is no table of contents (``TOC_LINK_SHARE``): texi2html
+    """Whether a list of class "toc" is no table of contents (``TOC_LINK_SHARE``): texi2html
     writes every ``@itemize`` without bullets as ``<ul class="toc">`` (GNU gettext's manual:
-    the default keywords of each language, a list of features)."""
-    if "toc" not in _classes(tag) and _attr(tag, "id").lower() != "toc":
+    the default keywords of each language, a list of features). An element with the id "toc"
+    is a page's table of contents, links or not."""
+    if tag.name not in ("ul", "ol") or "toc" not in _classes(tag):
         return False
     words = len(_NAMING.findall(tag.get_text(" ")))
     linked = sum(len(_NAMING.findall(a.get_text(" "))) for a in tag.find_all("a", href=True))
