@@ -137,8 +137,9 @@ def chunking_key(settings: Settings) -> str:
     (loaders/pdf.py). v19: an ordered list's items keep their numbers ("1. ", "b. "), in HTML,
     Markdown and reStructuredText (loaders/html.py, loaders/rst.py). v20: a list of class
     "toc" whose words are mostly outside links is content, not a table of contents
-    (texi2html's bullet-less lists; loaders/html.py)."""
-    return f"structure-v20/{settings.chunk_size}/{settings.chunk_overlap}"
+    (texi2html's bullet-less lists; loaders/html.py). v21: MyST Markdown's directives, roles
+    and marks read as the built page shows them (loaders/markdown.py)."""
+    return f"structure-v21/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

@@ -22,6 +22,7 @@ from rag.loaders.base import (
     item_number,
     normalise,
 )
+from rag.loaders.sphinx import LITERAL, NO_ARGUMENT_TEXT, SKIPPED, VERSION, role_text
 
 _DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w][\w:.+-]*)[ \t]*::", re.MULTILINE)
 _ROLE_NAME = re.compile(r"(?<![\w`]):([\w][\w:.+-]*):`")
@@ -36,29 +37,6 @@ MAX_NEW_NAMES = 1_000
 MAX_REGISTERED_NAMES = 20_000
 _registered = 0
 _registering = threading.Lock()
-_TITLED_TARGET = re.compile(r"^(.*?)\s*<([^<>]*)>$", re.DOTALL)
-# Sphinx directives whose content is not prose (file names, index entries, output switches).
-_SKIPPED = frozenset(
-    {"toctree", "index", "include", "literalinclude", "highlight", "tabularcolumns", "raw",
-     "meta", "image", "figure", "contents", "sectionauthor", "moduleauthor", "codeauthor",
-     "default-role", "default-domain", "currentmodule", "cmake-module"}
-)  # fmt: skip
-# Directives whose content is code or a grammar, shown as it is written.
-_LITERAL = frozenset(
-    {"code-block", "sourcecode", "productionlist", "signature", "prompt", "code-tab"}
-)
-# Version notes: "New in version 3.11: ..."; any other argument (the command or option a
-# directive describes) is shown as code.
-_VERSION = {
-    "versionadded": "New in version {}",
-    "versionchanged": "Changed in version {}",
-    "deprecated": "Deprecated since version {}",
-    "versionremoved": "Removed in version {}",
-}
-# Directives whose argument is a switch or a tab's label, not words (``.. only:: html``,
-# ``.. group-tab:: Bash``): a label between a sentence and the command it introduces would
-# stand in for the command.
-_NO_ARGUMENT_TEXT = frozenset({"only", "ifconfig", "tab", "tabs", "group-tab", "card", "program"})
 _MAX_DEPTH = 60
 # Columns of indentation past which a source is read as text: real reStructuredText nests a few
 # levels (code in a list in a note: 20-40 columns).
@@ -171,7 +149,7 @@ def _register_unknown(source: str) -> bool:
         _registered += new
     for name in new_directives:
         classes = _directive_classes()
-        directives.register_directive(name, classes[1] if name in _VERSION else classes[0])
+        directives.register_directive(name, classes[1] if name in VERSION else classes[0])
     for name in new_roles:
         roles.register_local_role(name, _text_role)
     return True
@@ -190,11 +168,7 @@ def _text_role(
     ``:ref:`the guide <guide-label>``` -> the guide."""
     from docutils import nodes, utils
 
-    shown = utils.unescape(text)
-    titled = _TITLED_TARGET.match(shown)
-    if titled:
-        shown = titled.group(1) or titled.group(2)
-    return [nodes.Text(shown.lstrip("~!"))], []
+    return [nodes.Text(role_text(utils.unescape(text)))], []
 
 
 _DIRECTIVE_CLASSES: tuple[Any, Any] | None = None
@@ -227,17 +201,17 @@ def _directive_classes() -> tuple[Any, Any]:
 
         def run(self) -> list[Any]:
             name = self.name.lower()
-            if name in _SKIPPED:
+            if name in SKIPPED:
                 return []
             argument = " ".join(" ".join(self.arguments).split())
-            if name in _LITERAL:
+            if name in LITERAL:
                 text = "\n".join(self.content) or argument
                 return [nodes.literal_block(text, text)] if text.strip() else []
             body = self.parse(self.content) if self.content else []
             content = "\n".join(self.content)
             if _reads_as_code(body, content):
                 body = [nodes.literal_block(content, content)]
-            if not argument or name in _NO_ARGUMENT_TEXT:
+            if not argument or name in NO_ARGUMENT_TEXT:
                 return body
             if not body:
                 return [nodes.literal_block(argument, argument)]
@@ -258,7 +232,7 @@ def _directive_classes() -> tuple[Any, Any]:
         def run(self) -> list[Any]:
             version = self.arguments[0]
             note = " ".join(" ".join(self.arguments[1:]).split())
-            lead = _VERSION[self.name.lower()].format(version)
+            lead = VERSION[self.name.lower()].format(version)
             first = f"{lead}: {note}" if note else f"{lead}."
             lines = StringList([first, ""], source="")
             if self.content:
