@@ -47,6 +47,13 @@ CORPORA: dict[str, Path | tuple[Path, ...]] = {
         Path("/usr/share/doc/python3.11/html") / name
         for name in ("tutorial", "howto", "faq", "using")
     ),
+    # GNU gettext's HTML documentation (Debian's gettext-doc): the top-level pages of
+    # /usr/share/doc/gettext (texi2html manual, man pages, FAQ), not its subfolders.
+    "gettext": tuple(sorted(Path("/usr/share/doc/gettext").glob("*.html")))
+    or (Path("/usr/share/doc/gettext/gettext_1.html"),),
+    # pip's documentation sources as Debian's python3-pip ships them (MyST Markdown and rst,
+    # some gzipped): the folder "html", unpacked (bench/manuals/README.md makes /tmp/pipdocs).
+    "pip": (Path("/usr/share/doc/python3-pip/html"),),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
 SUFFIXES = {
@@ -55,6 +62,8 @@ SUFFIXES = {
     "camlidl": {".pdf"},
     "nettle": {".pdf"},
     "python": {".html"},
+    "gettext": {".html"},
+    "pip": {".md", ".rst"},
 }
 TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
@@ -68,6 +77,8 @@ COUNTS = {
     "camlidl": (20, 6),
     "nettle": (20, 6),
     "python": (30, 10),
+    "gettext": (30, 10),
+    "pip": (30, 10),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -216,6 +227,26 @@ ABSENT = {
     "py-u08": ("**/*", ("sys.monitoring", "pep 669")),
     "py-u09": ("**/*", ("graphlib", "topologicalsorter", "topological")),
     "py-u10": ("**/*", ("typeddict", "notrequired", "total=false")),
+    "gt-u01": ("**/*", ("cmake", "cmakelists", "add_custom_command", "meson", "scons")),
+    "gt-u02": ("**/*", ("weblate", "transifex", "crowdin", "pootle", "translation platform")),
+    "gt-u03": ("**/*", ("musl", "alpine", "uclibc")),
+    "gt-u04": ("**/*", ("similarity threshold", "fuzzy threshold", "match threshold")),
+    "gt-u05": ("**/*", ("hashpjw", "fnv", "hash function")),
+    "gt-u06": ("**/*", ("f-strings", "fstring", "formatted string literal", "pep 498")),
+    "gt-u07": ("**/*", ("gpg", "gnupg", "pgp", "keyring", "checksum", "sha256")),
+    "gt-u08": ("**/*", ("mmap", "memory-map", "memory map", "memory usage")),
+    "gt-u09": ("**/*", ("make check", "test suite", "testsuite", "run the tests")),
+    "gt-u10": ("**/*", ("xliff", "xlf", "tmx", "translation memory")),
+    "pp-u01": ("**/*", ("--retries", "number of retries", "retry count")),
+    "pp-u02": ("**/*", ("default timeout", "timeout defaults", "--timeout")),
+    "pp-u03": ("**/*", ("socks",)),
+    "pp-u04": ("**/*", ("disable-pip-version-check", "version check", "newer version of pip")),
+    "pp-u05": ("**/*", ("externally-managed", "break-system-packages", "pep 668")),
+    "pp-u06": ("**/*", ("gpg", "pgp", "signature")),
+    "pp-u07": ("**/*", ("autoremove", "unused dependencies", "orphaned")),
+    "pp-u08": ("topics/caching.md", ("max-age", "ttl", "hours", "days")),
+    "pp-u09": ("**/*", ("cache size", "maximum size", "size limit")),
+    "pp-u10": ("**/*", ("parallel download", "download in parallel", "concurrent download")),
 }
 
 
@@ -243,7 +274,12 @@ def corpus_root(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pat
             made[corpus] = tmp_path_factory.mktemp(corpus)
             for path in where:
                 if path.is_dir():  # copied: "**" does not go into a linked folder
-                    shutil.copytree(path, made[corpus] / path.name)
+                    # A corpus of one folder is that folder's files (pip's html/...).
+                    into = made[corpus] if len(where) == 1 else made[corpus] / path.name
+                    shutil.copytree(path, into, dirs_exist_ok=True)
+                    for packed in into.rglob("*.gz"):  # pip's pages, gzipped by Debian
+                        packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
+                        packed.unlink()
                 elif path.suffix == ".gz":  # Debian gzips large documents: read unpacked
                     (made[corpus] / path.stem).write_bytes(gzip.decompress(path.read_bytes()))
                 else:
