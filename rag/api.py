@@ -25,6 +25,7 @@ from rag.embeddings import Embedder
 from rag.entities import (
     RARE_SHARE,
     Term,
+    asked,
     distinctive_terms,
     focus,
     unknown_names,
@@ -483,7 +484,7 @@ def question_names(retrieved_question: str, query: str, eng: Engine) -> tuple[Te
     # word-name costs a BM25 search and a store read, ``_written``).
     for text in dict.fromkeys((retrieved_question, query)):
         found = distinctive_terms(text, lexical.idf, size)
-        names = [t for t in found if t.is_code or _written(t, eng)]
+        names = [t for t in asked(text, found) if t.is_code or _written(t, eng)]
         if names:
             return tuple(names)
     return ()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from rag.answering import REFUSAL_TEXT, context_title
+from rag.chunking import split_sentences
 from rag.models import Answer, Chunk, Citation, Passage
 from rag.reader_input import word_pieces
 from rag.text import STOPWORDS, fold, terms, words
@@ -280,6 +281,20 @@ def _title_case(question: str) -> bool:
     """Whether most of the question's words (past the first) are capitalised."""
     tokens = [w for w in _WORD.findall(question)[1:] if w[:1].isalpha()]
     return len(tokens) >= 3 and sum(w[:1].isupper() for w in tokens) > len(tokens) / 2
+
+
+def asked(question: str, names: Sequence[Term]) -> list[Term]:
+    """The names a question asks about: its codes, and its other names where its asking
+    sentence writes them (its last sentence ending in "?", else its last). A question of
+    several sentences sets the scene first ("I'm building Docker images and don't want pip
+    to write its cache. What flag should I pass?", "One of my worktrees is on a USB drive.
+    How do I ..."): a name there is the asker's situation, which the answer need not name. A
+    code ("Veloria017", "SHA256") singles out what is asked wherever it stands."""
+    sentences = [question[start:end] for start, end in split_sentences(question)]
+    if len(sentences) < 2:
+        return list(names)
+    asking = next((s for s in reversed(sentences) if s.rstrip().endswith("?")), sentences[-1])
+    return [term for term in names if term.is_code or mentions(asking, term)]
 
 
 def mentions(text: str, term: Term) -> bool:

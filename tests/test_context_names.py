@@ -1,0 +1,79 @@
+"""A question's earlier sentences set the scene ("I'm building Docker images and ... . What flag
+should I pass?"): a name there is the asker's situation, not what is asked, so the answer need
+not name it. Users' questions over manuals are written so (pip's: "Docker", "CI"; git's: "a USB
+drive"; gettext's: a shell script's "Saved"), and right answers were refused for it."""
+
+from __future__ import annotations
+
+import pytest
+
+import rag
+from rag.config import Settings
+from rag.entities import Term, asked
+
+FILLER = 60  # chunks enough for a name in one of them to be rare (entities.RARE_SHARE)
+
+
+def term(word: str) -> Term:
+    return Term(word, word.lower(), word.lower())
+
+
+def test_names_of_the_asking_sentence_and_codes_are_asked() -> None:
+    docker, linux, town = term("Docker"), term("Linux"), term("Veloria017")
+    context = (
+        "I'm building Docker images and don't want pip writing its cache. What flag do I pass?"
+    )
+    assert asked(context, [docker]) == []
+    assert asked("Which flag do I pass when building Docker images?", [docker]) == [docker]
+    # One sentence asks whatever it names, however it is introduced.
+    assert asked("On a Linux box, where does pip keep its cache?", [linux]) == [linux]
+    # A code singles out what is asked wherever it stands.
+    assert asked("I live in Veloria017. Who is the mayor there?", [town]) == [town]
+    # The asking sentence is the last that ends in "?", not a remark after it.
+    assert asked("How do I use Docker here? I am on Linux.", [docker, linux]) == [docker]
+    assert asked("I use Docker. I am on Linux. Tell me the flag.", [docker, linux]) == []
+
+
+@pytest.fixture(scope="module")
+def manual(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = tmp_path_factory.mktemp("manual")
+    docs = base / "docs"
+    docs.mkdir()
+    (docs / "caching.txt").write_text(
+        "Caching\n\nDisabling the cache. pip's caching behaviour is disabled by passing the "
+        "--no-cache-dir option.",
+        encoding="utf-8",
+    )
+    (docs / "releases.txt").write_text(
+        "Releases\n\nThe Docker image of the documentation site is rebuilt for every release.",
+        encoding="utf-8",
+    )
+    for n in range(FILLER):
+        (docs / f"widget_{n:02d}.txt").write_text(
+            f"Widget {n}\n\nThe widget model {n} has {n + 3} bolts and a steel frame. It is "
+            "painted grey and ships in a wooden crate.",
+            encoding="utf-8",
+        )
+    settings = Settings(docs_dir=docs, store_dir=base / "store")
+    rag.ingest(settings=settings)
+    return settings
+
+
+def test_a_name_in_the_scene_does_not_refuse_the_answer(manual: Settings) -> None:
+    answer = rag.answer(
+        "I'm building Docker images and don't want pip writing anything to its cache. "
+        "Which option should I pass?",
+        settings=manual,
+    )
+    assert not answer.refused, answer.text
+    assert "--no-cache-dir" in answer.text
+    assert answer.citations[0].source == "caching.txt"
+
+
+def test_a_name_in_the_asking_sentence_still_must_be_answered_about(manual: Settings) -> None:
+    answer = rag.answer(
+        "Which option should I pass so that pip writes no cache inside Docker images?",
+        settings=manual,
+    )
+    # The caching page never names Docker: no answer from it, as before.
+    assert answer.refused or "Docker" in answer.citations[0].text, answer.text
