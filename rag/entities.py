@@ -186,7 +186,12 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     whole or in the documents' placeholder form (``_known_identifier``); so is, in an index of
     at least 50 chunks, a word general English rarely writes ("YAML", "nextval": the reader's
     vocabulary spells it in pieces), looked up whole (or as the start of an indexed word) or as
-    a typo, never by its first letters."""
+    a typo, never by its first letters.
+
+    Only the question's asking sentence is read (``asking_sentence``): what its earlier
+    sentences name is the asker's situation ("I copied the wheels onto an air-gapped
+    machine."), which the documents need not mention."""
+    question = asking_sentence(question)
     if _title_case(question):
         return []
     collection = len(vocabulary) * RARE_SHARE >= 1  # a rare word's absence means something
@@ -290,11 +295,19 @@ def asked(question: str, names: Sequence[Term]) -> list[Term]:
     to write its cache. What flag should I pass?", "One of my worktrees is on a USB drive.
     How do I ..."): a name there is the asker's situation, which the answer need not name. A
     code ("Veloria017", "SHA256") singles out what is asked wherever it stands."""
+    asking = asking_sentence(question)
+    if asking == question:
+        return list(names)
+    return [term for term in names if term.is_code or mentions(asking, term)]
+
+
+def asking_sentence(question: str) -> str:
+    """The sentence of ``question`` that asks: its last ending in "?", else its last (the
+    question itself when it is one sentence)."""
     sentences = [question[start:end] for start, end in split_sentences(question)]
     if len(sentences) < 2:
-        return list(names)
-    asking = next((s for s in reversed(sentences) if s.rstrip().endswith("?")), sentences[-1])
-    return [term for term in names if term.is_code or mentions(asking, term)]
+        return question
+    return next((s for s in reversed(sentences) if s.rstrip().endswith("?")), sentences[-1])
 
 
 def mentions(text: str, term: Term) -> bool:

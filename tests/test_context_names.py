@@ -77,3 +77,17 @@ def test_a_name_in_the_asking_sentence_still_must_be_answered_about(manual: Sett
     )
     # The caching page never names Docker: no answer from it, as before.
     assert answer.refused or "Docker" in answer.citations[0].text, answer.text
+
+
+def test_a_word_the_documents_never_write_refuses_only_in_the_asking_sentence(
+    manual: Settings,
+) -> None:
+    scene = rag.answer(
+        "We run pip on an air-gapped zorblax server. Which option disables pip's cache?",
+        settings=manual,
+    )
+    assert not scene.refused, scene.text
+    assert "--no-cache-dir" in scene.text
+    asking = rag.answer("Which option disables pip's cache on a zorblax server?", settings=manual)
+    assert asking.refused
+    assert "never mention “zorblax”" in asking.text
