@@ -63,16 +63,27 @@ def test_the_number_goes_with_the_items_first_words(tmp_path: Path) -> None:
 
 
 def test_an_item_without_words_keeps_its_number_to_itself(tmp_path: Path) -> None:
-    # The second item is only code (a block of its own): its number must not land on the
-    # paragraph after the list.
+    # The second item has no words (an image): its number must not land on the paragraph
+    # after the list.
     text = loaded(
         tmp_path,
         "a.html",
-        page("<ol><li>Run it:</li><li><pre>make all</pre></li></ol><p>Then stop.</p>"),
+        page('<ol><li>Run it:</li><li><img src="x.png"></li></ol><p>Then stop.</p>'),
     )
     assert "1. Run it:" in text
-    assert "make all" in text
     assert "\nThen stop." in text and "2. Then stop." not in text
+
+
+def test_a_list_read_as_sections_gets_no_numbers(tmp_path: Path) -> None:
+    # Every item holds a heading (Javadoc's member details): the items are sections.
+    text = loaded(
+        tmp_path,
+        "a.html",
+        page("<ol><li><h3>open</h3><p>Opens the file.</p></li>"
+             "<li><h3>close</h3><p>Closes the file.</p></li></ol>"),
+    )  # fmt: skip
+    assert "open\n\nOpens the file." in text and "close\n\nCloses the file." in text
+    assert "1." not in text and "2." not in text
 
 
 def test_nested_lists_count_apart(tmp_path: Path) -> None:
