@@ -138,8 +138,10 @@ def chunking_key(settings: Settings) -> str:
     Markdown and reStructuredText (loaders/html.py, loaders/rst.py). v20: a list of class
     "toc" whose words are mostly outside links is content, not a table of contents
     (texi2html's bullet-less lists; loaders/html.py). v21: MyST Markdown's directives, roles
-    and marks read as the built page shows them (loaders/markdown.py)."""
-    return f"structure-v21/{settings.chunk_size}/{settings.chunk_overlap}"
+    and marks read as the built page shows them (loaders/markdown.py). v22: a table of
+    navigation links alone (texi2html's "[ << ] [ < ] [ Up ] ... [Top] [Contents]" bars) is
+    chrome (loaders/html.py)."""
+    return f"structure-v22/{settings.chunk_size}/{settings.chunk_overlap}"
 
 
 def check_folder(root: Path) -> Path:

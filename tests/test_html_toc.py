@@ -45,3 +45,27 @@ def test_a_table_of_contents_is_still_dropped(tmp_path: Path) -> None:
     assert "Keyword specifications" not in text
     assert "The default keywords depend on the language." in text
     assert "Use --keyword to add more." in text
+
+
+def test_a_table_of_navigation_links_is_dropped_a_table_of_topics_kept(tmp_path: Path) -> None:
+    bar = (
+        '<table cellpadding="1"><tr><td>[<a href="g6.html#S44"> &lt;&lt; </a>]</td>'
+        '<td>[<a href="#S46"> &lt; </a>]</td><td>[<a href="#S45"> Up </a>]</td>'
+        '<td>[<a href="#S47"> &gt; </a>]</td><td>[<a href="g8.html"> &gt;&gt; </a>]</td>'
+        '<td> &nbsp; </td><td>[<a href="index.html#Top">Top</a>]</td>'
+        '<td>[<a href="toc.html">Contents</a>]</td><td>[<a href="g21.html">Index</a>]</td>'
+        '<td>[<a href="about.html"> ? </a>]</td></tr></table>'
+    )
+    text = loaded(
+        tmp_path,
+        f"{bar}<table><tr><td><a href='alter.html'>ALTER TABLE</a></td>"
+        "<td><a href='analyze.html'>ANALYZE</a></td></tr></table>"
+        "<table><tr><td><a href='a.html'>Top</a></td><td>Seen at the top.</td></tr>"
+        f"<tr><td><a href='b.html'>Index</a></td><td>Seen last.</td></tr></table>{bar}"
+        # One link is no bar (as for bars in text: two links at least).
+        "<table><tr><td>[<a href='c.html'>Index</a>]</td></tr></table>",
+    )
+    assert text.count("[Index]") == 1 and "\n[Index]\n" in text
+    assert "<<" not in text and "[Top]" not in text and "[Contents]" not in text
+    assert "ALTER TABLE | ANALYZE" in text  # an index of the documents' topics is content
+    assert "Top | Seen at the top." in text  # a table with words of its own is content

@@ -438,6 +438,7 @@ def _is_chrome(tag: Any) -> bool:
         )
         or any(tag.has_attr(name) for name in _NOT_FOR_SEARCH)
         or _self_link(tag)  # "#", "¶"
+        or _navigation_table(tag)
     )
 
 
@@ -446,6 +447,25 @@ def _is_chrome(tag: Any) -> bool:
 # cross-reference or two. A table of contents is links, even a chapter's short one under its
 # title ("Table of Contents", then one entry: half its words). A product choice.
 TOC_LINK_SHARE = 0.2
+
+
+def _navigation_table(tag: Any) -> bool:
+    """A table of navigation links and punctuation alone: texi2html's bars above and below
+    each section ("[ << ] [ < ] [ Up ] [ > ] [ >> ] [Top] [Contents] [Index] [ ? ]"). Each
+    link is named by arrows or words that say where it goes (``_LINK_NAVIGATION_WORDS``);
+    a table of links to the documents' topics (SQLite's index of its SQL statements) or with
+    words of its own is content."""
+    if tag.name != "table":
+        return False
+    links = tag.find_all("a", href=True)
+    if len(links) < 2:
+        return False
+    for link in links:
+        named = {word.lower() for word in _WORDS.findall(link.get_text(" "))}
+        if not named <= _LINK_NAVIGATION_WORDS:
+            return False
+    outside = (text for text in tag.find_all(string=True) if text.find_parent("a") is None)
+    return not any(_WORDS.search(text) for text in outside)
 
 
 def _unlinked_toc(tag: Any) -> bool:
