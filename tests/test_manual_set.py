@@ -54,6 +54,9 @@ CORPORA: dict[str, Path | tuple[Path, ...]] = {
     # pip's documentation sources as Debian's python3-pip ships them (MyST Markdown and rst,
     # some gzipped): the folder "html", unpacked (bench/manuals/README.md makes /tmp/pipdocs).
     "pip": (Path("/usr/share/doc/python3-pip/html"),),
+    # The Debian Reference (Debian's debian-reference-en): its 15 English DocBook pages.
+    "debref": tuple(sorted(Path("/usr/share/debian-reference").glob("*.en.html")))
+    or (Path("/usr/share/debian-reference/ch01.en.html"),),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
 SUFFIXES = {
@@ -64,6 +67,7 @@ SUFFIXES = {
     "python": {".html"},
     "gettext": {".html"},
     "pip": {".md", ".rst"},
+    "debref": {".html"},
 }
 TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
@@ -79,6 +83,7 @@ COUNTS = {
     "python": (30, 10),
     "gettext": (30, 10),
     "pip": (30, 10),
+    "debref": (30, 10),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -247,6 +252,16 @@ ABSENT = {
     "pp-u08": ("topics/caching.md", ("max-age", "ttl", "hours", "days")),
     "pp-u09": ("**/*", ("cache size", "maximum size", "size limit")),
     "pp-u10": ("**/*", ("parallel download", "download in parallel", "concurrent download")),
+    "dr-u01": ("**/*", ("wireguard", "wg-quick")),
+    "dr-u02": ("**/*", ("zram", "zswap")),
+    "dr-u03": ("**/*", ("mokutil", "secure boot", "sign the module", "module signing")),
+    "dr-u04": ("**/*", ("nftables", "nft ", "firewalld")),
+    "dr-u05": ("**/*", ("automatic-reboot", "reboot automatically", "automatically reboot")),
+    "dr-u06": ("**/*", ("grub_timeout", "menu timeout")),
+    "dr-u07": ("**/*", ("bluetoothctl", "blueman", "pairing")),
+    "dr-u08": ("**/*", ("fstrim", "trim")),
+    "dr-u09": ("**/*", ("scaling_governor", "cpupower", "frequency governor")),
+    "dr-u10": ("**/*", ("docker group", "rootless", "podman")),
 }
 
 
