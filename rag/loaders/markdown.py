@@ -17,7 +17,14 @@ from html import escape
 from typing import Any
 
 from rag.loaders.base import Budget, DocumentBuilder, LoadedDocument, UnreadableFile
-from rag.loaders.sphinx import LITERAL, NO_ARGUMENT_TEXT, SKIPPED, VERSION, role_text
+from rag.loaders.sphinx import (
+    LITERAL,
+    NO_ARGUMENT_TEXT,
+    SKIPPED,
+    VERSION,
+    role_text,
+    version_line,
+)
 
 # markdown-it stops reading at its depth of nesting (a list takes two levels, itself and its
 # item, and its text two more) and drops the rest of the document without a word (at its
@@ -111,9 +118,7 @@ def _directive(
     inner = {**env, "depth": env.get("depth", 0) + 1}
     if name in VERSION:
         version, _, note = argument.partition(" ")
-        lead = VERSION[name].format(version)
-        first = f"{lead}: {note}" if note else f"{lead}."
-        return _render(md, f"{first}\n\n{content}", inner)
+        return _render(md, f"{version_line(name, version, note)}\n\n{content}", inner)
     body = _render(md, content, inner) if content.strip() else ""
     if not argument or name in NO_ARGUMENT_TEXT:
         return body

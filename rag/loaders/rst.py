@@ -22,7 +22,14 @@ from rag.loaders.base import (
     item_number,
     normalise,
 )
-from rag.loaders.sphinx import LITERAL, NO_ARGUMENT_TEXT, SKIPPED, VERSION, role_text
+from rag.loaders.sphinx import (
+    LITERAL,
+    NO_ARGUMENT_TEXT,
+    SKIPPED,
+    VERSION,
+    role_text,
+    version_line,
+)
 
 _DIRECTIVE_NAME = re.compile(r"^[ \t]*\.\.[ \t]+([\w][\w:.+-]*)[ \t]*::", re.MULTILINE)
 _ROLE_NAME = re.compile(r"(?<![\w`]):([\w][\w:.+-]*):`")
@@ -230,10 +237,8 @@ def _directive_classes() -> tuple[Any, Any]:
         optional_arguments = 1
 
         def run(self) -> list[Any]:
-            version = self.arguments[0]
             note = " ".join(" ".join(self.arguments[1:]).split())
-            lead = VERSION[self.name.lower()].format(version)
-            first = f"{lead}: {note}" if note else f"{lead}."
+            first = version_line(self.name.lower(), self.arguments[0], note)
             lines = StringList([first, ""], source="")
             if self.content:
                 lines.extend(self.content)

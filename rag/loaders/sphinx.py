@@ -30,6 +30,15 @@ VERSION = {
 # ``.. group-tab:: Bash``): a label between a sentence and the command it introduces would
 # stand in for the command.
 NO_ARGUMENT_TEXT = frozenset({"only", "ifconfig", "tab", "tabs", "group-tab", "card", "program"})
+
+
+def version_line(name: str, version: str, note: str = "") -> str:
+    """A version note's first line as Sphinx writes it: "Changed in version 21.3: <note>",
+    or "New in version 3.11." without a note on the directive's line."""
+    lead = VERSION[name].format(version)
+    return f"{lead}: {note}" if note else f"{lead}."
+
+
 _TITLED_TARGET = re.compile(r"^(.*?)\s*<([^<>]*)>$", re.DOTALL)
 
 
