@@ -23,6 +23,7 @@ from functools import lru_cache
 from rag.chunking import SECTION_SEPARATOR, introduces
 from rag.citations import make_citation, sentence_spans, span_text
 from rag.models import Answer, Chunk, Citation, Passage
+from rag.questions import asked_sentences
 from rag.reader import Reader
 from rag.reader_input import reader_pair
 from rag.text import fold, terms
@@ -392,8 +393,9 @@ def judge(
 
     ``dense_baseline`` is the corpus's (rag/calibration.py); None: the reader card's default."""
     sentences = worth_reading(question, candidate_sentences(passages))
+    asked = asked_sentences(question)  # the scene helped find the passages, not read them
     pairs = [
-        reader_pair(question, s.text, title=context_title(s.passage.chunk), before=s.before)
+        reader_pair(asked, s.text, title=context_title(s.passage.chunk), before=s.before)
         for s in sentences
     ]
     logits = reader.logits(pairs)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from rag.answering import REFUSAL_TEXT, context_title
-from rag.chunking import split_sentences
 from rag.models import Answer, Chunk, Citation, Passage
+from rag.questions import asking_sentence
 from rag.reader_input import word_pieces
 from rag.text import STOPWORDS, fold, terms, words
 
@@ -299,15 +299,6 @@ def asked(question: str, names: Sequence[Term]) -> list[Term]:
     if asking == question:
         return list(names)
     return [term for term in names if term.is_code or mentions(asking, term)]
-
-
-def asking_sentence(question: str) -> str:
-    """The sentence of ``question`` that asks: its last ending in "?", else its last (the
-    question itself when it is one sentence)."""
-    sentences = [question[start:end] for start, end in split_sentences(question)]
-    if len(sentences) < 2:
-        return question
-    return next((s for s in reversed(sentences) if s.rstrip().endswith("?")), sentences[-1])
 
 
 def mentions(text: str, term: Term) -> bool:

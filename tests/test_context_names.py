@@ -8,8 +8,12 @@ from __future__ import annotations
 import pytest
 
 import rag
+from rag import api
+from rag.answering import judge
+from rag.batching import shared_reader
 from rag.config import Settings
 from rag.entities import Term, asked
+from rag.questions import asked_sentences
 
 FILLER = 60  # chunks enough for a name in one of them to be rare (entities.RARE_SHARE)
 
@@ -91,3 +95,41 @@ def test_a_word_the_documents_never_write_refuses_only_in_the_asking_sentence(
     asking = rag.answer("Which option disables pip's cache on a zorblax server?", settings=manual)
     assert asking.refused
     assert "never mention “zorblax”" in asking.text
+
+
+def test_the_reader_reads_the_sentences_that_ask() -> None:
+    scene = "A vendor only ships its tool as an .rpm file. How do I turn it into a .deb?"
+    assert asked_sentences(scene) == "How do I turn it into a .deb?"
+    # A remark after the question is no more read than one before it.
+    assert asked_sentences("How do I use Docker here? I am on Linux.") == (
+        "How do I use Docker here?"
+    )
+    # Two questions are both read: the second may say what the first's "that" is (a
+    # follow-up's standalone form, rag/followup.py).
+    twice = "Is that thread-safe? I ask for my server. How do I share a counter?"
+    assert asked_sentences(twice) == "Is that thread-safe? How do I share a counter?"
+    # Nothing ends in "?", one sentence, or every sentence asks: the question as written.
+    for whole in (
+        "I use Docker. Tell me the flag.",
+        "Which flag do I pass when building Docker images?",
+        "How long should the key be? Does a long key help?",
+    ):
+        assert asked_sentences(whole) == whole
+
+
+def test_the_scene_finds_the_passages_but_is_not_read(manual: Settings) -> None:
+    scene = (
+        "I'm building Docker images and don't want pip writing anything to its cache. "
+        "Which option should I pass?"
+    )
+    retrieved = api.retrieve_for_answer(scene, [], None, manual)
+    reader = shared_reader()
+    with_scene = {(j.start, j.end): j.logit for j in judge(scene, retrieved.read, reader)}
+    asked_alone = {
+        (j.start, j.end): j.logit
+        for j in judge("Which option should I pass?", retrieved.read, reader)
+    }
+    common = with_scene.keys() & asked_alone.keys()
+    assert common
+    # The reader scores each sentence as it does for the asking sentence alone.
+    assert all(with_scene[k] == pytest.approx(asked_alone[k], abs=1e-6) for k in common)

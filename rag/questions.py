@@ -1,0 +1,42 @@
+"""What a question asks, sentence by sentence.
+
+Users set the scene before they ask ("A vendor only ships its tool as an .rpm file. How do I
+turn it into a .deb I can install?"). The scene is the asker's situation: it helps retrieval
+find the page, but it is not what the answer must be about (``asking_sentence``: the names
+rag/entities.py checks), and the reader, trained on questions alone (SQuAD, SelQA, ClapNQ,
+documentation FAQs), scores the answer lower when it has to read the scene too
+(``asked_sentences``: what the reader reads).
+"""
+
+from __future__ import annotations
+
+from rag.chunking import split_sentences
+
+
+def sentences(question: str) -> list[str]:
+    """The question's sentences, each without its edge whitespace."""
+    return [question[start:end].strip() for start, end in split_sentences(question)]
+
+
+def asking_sentence(question: str) -> str:
+    """The sentence of ``question`` that asks: its last ending in "?", else its last (the
+    question itself when it is one sentence)."""
+    parts = sentences(question)
+    if len(parts) < 2:
+        return question
+    return next((s for s in reversed(parts) if s.endswith("?")), parts[-1])
+
+
+def asked_sentences(question: str) -> str:
+    """What the reader reads of ``question``: its sentences that ask (end in "?"), in their order,
+    without the statements around them; the whole question when no sentence ends in "?".
+
+    Every question sentence is kept: "How long should my HMAC key be? Does a really long key
+    make HMAC stronger?" asks twice, and a follow-up's standalone form ("Is that thread-safe?
+    How do I share a counter between threads?", rag/followup.py) is two questions, the second
+    saying what the first's "that" is."""
+    parts = sentences(question)
+    asks = [s for s in parts if s.endswith("?")]
+    if len(parts) < 2 or not asks or len(asks) == len(parts):
+        return question
+    return " ".join(asks)
