@@ -29,7 +29,7 @@ from typing import Protocol
 
 from rag.answering import REFUSAL_TEXT, context_title
 from rag.models import Answer, Chunk, Citation, Passage
-from rag.questions import asking_sentence
+from rag.questions import named_part
 from rag.reader_input import word_pieces
 from rag.text import STOPWORDS, fold, terms, words
 
@@ -188,10 +188,11 @@ def unknown_names(question: str, vocabulary: Vocabulary, limit: int | None = Non
     vocabulary spells it in pieces), looked up whole (or as the start of an indexed word) or as
     a typo, never by its first letters.
 
-    Only the question's asking sentence is read (``asking_sentence``): what its earlier
+    Only the question's asking sentence is read (``named_part``): what its earlier
     sentences name is the asker's situation ("I copied the wheels onto an air-gapped
-    machine."), which the documents need not mention."""
-    question = asking_sentence(question)
+    machine."), which the documents need not mention, unless the asking sentence points back
+    at it ("Our services run on Kubernetes. How do I deploy it there?")."""
+    question = named_part(question)
     if _title_case(question):
         return []
     collection = len(vocabulary) * RARE_SHARE >= 1  # a rare word's absence means something
@@ -293,12 +294,14 @@ def asked(question: str, names: Sequence[Term]) -> list[Term]:
     sentence writes them (its last sentence ending in "?", else its last). A question of
     several sentences sets the scene first ("I'm building Docker images and don't want pip
     to write its cache. What flag should I pass?", "One of my worktrees is on a USB drive.
-    How do I ..."): a name there is the asker's situation, which the answer need not name. A
-    code ("Veloria017", "SHA256") singles out what is asked wherever it stands."""
-    asking = asking_sentence(question)
-    if asking == question:
+    How do I ..."): a name there is the asker's situation, which the answer need not name,
+    unless the asking sentence points back at it by a pronoun ("Users want to sign in through
+    OAuth. How do I let them log in that way?"). A code ("Veloria017", "SHA256") singles out
+    what is asked wherever it stands."""
+    named = named_part(question)
+    if named == question:
         return list(names)
-    return [term for term in names if term.is_code or mentions(asking, term)]
+    return [term for term in names if term.is_code or mentions(named, term)]
 
 
 def mentions(text: str, term: Term) -> bool:

@@ -2,8 +2,9 @@
 
 Users set the scene before they ask ("A vendor only ships its tool as an .rpm file. How do I
 turn it into a .deb I can install?"). The scene is the asker's situation: it helps retrieval
-find the page, but it is not what the answer must be about (``asking_sentence``: the names
-rag/entities.py checks), and the reader, trained on questions alone (SQuAD, SelQA, ClapNQ,
+find the page, but it is not what the answer must be about (``named_part``: the names
+rag/entities.py checks, unless the asking sentence points back at the scene: "How do I deploy
+it there?"), and the reader, trained on questions alone (SQuAD, SelQA, ClapNQ,
 documentation FAQs), scores the answer lower when it has to read the scene too
 (``asked_sentences``: what the reader reads).
 """
@@ -11,6 +12,12 @@ documentation FAQs), scores the answer lower when it has to read the scene too
 from __future__ import annotations
 
 from rag.chunking import split_sentences
+from rag.text import words
+
+# Pronouns that stand for a thing named before ("... runs on Kubernetes. How do I deploy it
+# there?"). Not "that", "this", "there": in an asking sentence mostly a conjunction, a
+# determiner or "is there".
+POINTING = frozenset({"it", "its", "they", "them", "their"})
 
 
 def sentences(question: str) -> list[str]:
@@ -25,6 +32,19 @@ def asking_sentence(question: str) -> str:
     if len(parts) < 2:
         return question
     return next((s for s in reversed(parts) if s.endswith("?")), parts[-1])
+
+
+def points_back(sentence: str) -> bool:
+    """Whether ``sentence`` holds a pronoun that stands for something named before it."""
+    return not POINTING.isdisjoint(words(sentence))
+
+
+def named_part(question: str) -> str:
+    """What names the answer must be about (rag/entities.py): the asking sentence, or the whole
+    question when the asking sentence points back at its scene ("Users want to sign in through
+    OAuth. How do I let them log in that way?" asks about OAuth)."""
+    asking = asking_sentence(question)
+    return question if points_back(asking) else asking
 
 
 def asked_sentences(question: str) -> str:

@@ -13,7 +13,7 @@ from rag.answering import judge
 from rag.batching import shared_reader
 from rag.config import Settings
 from rag.entities import Term, asked
-from rag.questions import asked_sentences
+from rag.questions import asked_sentences, named_part
 
 FILLER = 60  # chunks enough for a name in one of them to be rare (entities.RARE_SHARE)
 
@@ -133,3 +133,28 @@ def test_the_scene_finds_the_passages_but_is_not_read(manual: Settings) -> None:
     assert common
     # The reader scores each sentence as it does for the asking sentence alone.
     assert all(with_scene[k] == pytest.approx(asked_alone[k], abs=1e-6) for k in common)
+
+
+def test_an_asking_sentence_that_points_back_asks_about_the_scene() -> None:
+    assert named_part("Our app runs on Kubernetes. How do I deploy it there?") == (
+        "Our app runs on Kubernetes. How do I deploy it there?"
+    )
+    assert named_part("Our app runs on Kubernetes. How do I deploy the app?") == (
+        "How do I deploy the app?"
+    )
+    oauth = term("OAuth")
+    scene = "Users want to sign in through OAuth. How do I let them log in that way?"
+    assert asked(scene, [oauth]) == [oauth]
+    # "that", "this" and "there" are no pronoun that points back ("Is there a way ...").
+    assert asked("I use OAuth. Is there a way to log in that way?", [oauth]) == []
+
+
+def test_a_word_the_documents_never_write_refuses_when_the_question_points_back_at_it(
+    manual: Settings,
+) -> None:
+    answer = rag.answer(
+        "We run pip on a zorblax server. Which option disables pip's cache on it?",
+        settings=manual,
+    )
+    assert answer.refused
+    assert "never mention “zorblax”" in answer.text
