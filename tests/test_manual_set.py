@@ -16,6 +16,7 @@ import pytest
 
 from evals import metrics, runner
 from rag.loaders import UnreadableFile, load_document
+from rag.questions import sentences
 
 MANUALS = runner.ROOT / "bench" / "manuals"
 CORPORA: dict[str, Path | tuple[Path, ...]] = {
@@ -57,6 +58,8 @@ CORPORA: dict[str, Path | tuple[Path, ...]] = {
     # The Debian Reference (Debian's debian-reference-en): its 15 English DocBook pages.
     "debref": tuple(sorted(Path("/usr/share/debian-reference").glob("*.en.html")))
     or (Path("/usr/share/debian-reference/ch01.en.html"),),
+    # The Zsh manual (Debian's zsh-doc): texi2any HTML, 42 chapter pages, 144 redirect stubs.
+    "zsh": Path("/usr/share/doc/zsh-common/html"),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
 SUFFIXES = {
@@ -68,6 +71,7 @@ SUFFIXES = {
     "gettext": {".html"},
     "pip": {".md", ".rst"},
     "debref": {".html"},
+    "zsh": {".html"},
 }
 TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
@@ -84,6 +88,7 @@ COUNTS = {
     "gettext": (30, 10),
     "pip": (30, 10),
     "debref": (30, 10),
+    "zsh": (30, 10),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -262,6 +267,16 @@ ABSENT = {
     "dr-u08": ("**/*", ("fstrim", "trim")),
     "dr-u09": ("**/*", ("scaling_governor", "cpupower", "frequency governor")),
     "dr-u10": ("**/*", ("docker group", "rootless", "podman")),
+    "zs-u01": ("**/*", ("oh-my-zsh", "agnoster")),
+    "zs-u02": ("**/*", ("zinit", "antidote")),
+    "zs-u03": ("**/*", ("fish", "syntax highlighting", "syntax-highlighting")),
+    "zs-u04": ("**/*", ("flame graph", "flamegraph", "svg")),
+    "zs-u05": ("**/*", ("powerlevel10k", "p10k", "instant prompt")),
+    "zs-u06": ("**/*", ("apple", "catalina", "gplv3")),
+    "zs-u07": ("**/*", ("wsl", "windows terminal")),
+    "zs-u08": ("**/*", ("icalendar", "google calendar", ".ics")),
+    "zs-u09": ("**/*", ("fzf", "fuzzy")),
+    "zs-u10": ("**/*", ("sftp", "ftps")),
 }
 
 
@@ -381,3 +396,23 @@ def test_no_page_says_what_an_unanswerable_question_asks(
         for source, text in texts.items():
             folded = text.casefold()
             assert not [w for w in absent if w in folded], (row["id"], source)
+
+
+def test_scene_first_questions_ask_what_their_one_sentence_originals_ask() -> None:
+    """bench/manuals/scenes.jsonl: a sentence of the asker's situation before each question of a
+    sample (every unanswerable one, the first five answerable of each set), the rest unchanged."""
+    originals = {row["id"]: row for corpus in CORPORA for row in rows(corpus)}
+    lines = (MANUALS / "scenes.jsonl").read_text(encoding="utf-8").splitlines()
+    scenes = [json.loads(line) for line in lines if line]
+    assert (sum(r["answerable"] for r in scenes), sum(not r["answerable"] for r in scenes)) == (
+        60,
+        106,
+    )
+    for row in scenes:
+        original = originals[row["from"]]
+        assert row["id"] == f"{row['from']}-s"
+        same = {k: v for k, v in row.items() if k not in ("id", "question", "from")}
+        assert same == {k: v for k, v in original.items() if k not in ("id", "question")}
+        assert len(sentences(original["question"])) == 1, row["id"]
+        scene, asking = sentences(row["question"])
+        assert asking.endswith("?") and not scene.endswith("?"), row["id"]
