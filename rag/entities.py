@@ -290,8 +290,9 @@ def _title_case(question: str) -> bool:
 
 
 def asked(question: str, names: Sequence[Term]) -> list[Term]:
-    """The names a question asks about: its codes, and its other names where its asking
-    sentence writes them (its last sentence ending in "?", else its last). A question of
+    """The names a question asks about: its codes, and its other names where its named part
+    writes them (rag/questions.named_part: its asking sentence, or all of it when that sentence
+    points back at the rest). A question of
     several sentences sets the scene first ("I'm building Docker images and don't want pip
     to write its cache. What flag should I pass?", "One of my worktrees is on a USB drive.
     How do I ..."): a name there is the asker's situation, which the answer need not name,

@@ -15,14 +15,23 @@ from rag.chunking import split_sentences
 from rag.text import words
 
 # Pronouns that stand for a thing named before ("... runs on Kubernetes. How do I deploy it
-# there?"). Not "that", "this", "there": in an asking sentence mostly a conjunction, a
-# determiner or "is there".
+# there?"). Narrower than a follow-up's referring words (rag/followup.py) on purpose: not
+# "that", "this", "there", in an asking sentence mostly a conjunction, a determiner or "is
+# there". An expletive "it" ("how long does it take") counts too: a cost the rule accepts.
 POINTING = frozenset({"it", "its", "they", "them", "their"})
+# What may close a question after its mark: "(is it --no-cache?)", 'Is it called "--quiet?"'.
+_CLOSERS = ")]}\"'’”»"
 
 
 def sentences(question: str) -> list[str]:
     """The question's sentences, each without its edge whitespace."""
     return [question[start:end].strip() for start, end in split_sentences(question)]
+
+
+def asks(sentence: str) -> bool:
+    """Whether ``sentence`` ends in a question mark (full-width too), maybe inside a closing
+    bracket or quote."""
+    return sentence.rstrip(_CLOSERS).endswith(("?", "？"))
 
 
 def asking_sentence(question: str) -> str:
@@ -31,7 +40,7 @@ def asking_sentence(question: str) -> str:
     parts = sentences(question)
     if len(parts) < 2:
         return question
-    return next((s for s in reversed(parts) if s.endswith("?")), parts[-1])
+    return next((s for s in reversed(parts) if asks(s)), parts[-1])
 
 
 def points_back(sentence: str) -> bool:
@@ -56,7 +65,7 @@ def asked_sentences(question: str) -> str:
     How do I share a counter between threads?", rag/followup.py) is two questions, the second
     saying what the first's "that" is."""
     parts = sentences(question)
-    asks = [s for s in parts if s.endswith("?")]
-    if len(parts) < 2 or not asks or len(asks) == len(parts):
+    asking = [s for s in parts if asks(s)]
+    if not asking or len(asking) == len(parts):
         return question
-    return " ".join(asks)
+    return " ".join(asking)

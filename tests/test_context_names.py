@@ -13,7 +13,8 @@ from rag.answering import judge
 from rag.batching import shared_reader
 from rag.config import Settings
 from rag.entities import Term, asked
-from rag.questions import asked_sentences, named_part
+from rag.followup import condense_offline
+from rag.questions import asked_sentences, asking_sentence, named_part
 
 FILLER = 60  # chunks enough for a name in one of them to be rare (entities.RARE_SHARE)
 
@@ -158,3 +159,22 @@ def test_a_word_the_documents_never_write_refuses_when_the_question_points_back_
     )
     assert answer.refused
     assert "never mention “zorblax”" in answer.text
+
+
+def test_a_question_mark_inside_a_closing_bracket_or_quote_still_asks() -> None:
+    for asking in ("How do I disable the cache?)", 'Is the flag called "--no-cache?"'):
+        question = f"{asking} I use Docker."
+        assert asking_sentence(question) == asking
+        assert asked_sentences(question) == asking
+    assert asking_sentence("我在用Docker。怎么关闭缓存？") == "怎么关闭缓存？"
+
+
+def test_a_follow_ups_standalone_form_is_read_as_both_questions() -> None:
+    # The offline rewrite puts the follow-up first and the question it leans on after it: the
+    # reader reads both, and the names come from the earlier one ("git reset --hard"), which
+    # says what "it" is.
+    query = condense_offline(
+        "How do I undo it? I ran it by mistake.", [("What does git reset --hard do?", "")]
+    )
+    assert asked_sentences(query) == "How do I undo it? What does git reset --hard do?"
+    assert named_part(query) == "What does git reset --hard do?"
