@@ -386,14 +386,20 @@ def line_spans(text: str) -> list[tuple[int, int]]:
 
 
 def judge(
-    question: str, passages: list[Passage], reader: Reader, dense_baseline: float | None = None
+    question: str,
+    passages: list[Passage],
+    reader: Reader,
+    dense_baseline: float | None = None,
+    reading: str | None = None,
 ) -> list[Judged]:
     """Every candidate sentence with the reader's logit and probability, best first: by the
     logit, with the passage's retrieval rank as a prior (``RANK_PRIOR``).
 
-    ``dense_baseline`` is the corpus's (rag/calibration.py); None: the reader card's default."""
+    ``dense_baseline`` is the corpus's (rag/calibration.py); None: the reader card's default.
+    ``reading``: what the reader reads of the question (rag/questions.reader_question); None:
+    its sentences that ask. The scene helped find the passages, not read them."""
     sentences = worth_reading(question, candidate_sentences(passages))
-    asked = asked_sentences(question)  # the scene helped find the passages, not read them
+    asked = asked_sentences(question) if reading is None else reading
     pairs = [
         reader_pair(asked, s.text, title=context_title(s.passage.chunk), before=s.before)
         for s in sentences
@@ -739,12 +745,14 @@ def answer_extractive(
     max_sentences: int = 2,
     dense_baseline: float | None = None,
     admissible: Callable[[str], bool] | None = None,
+    reading: str | None = None,
 ) -> Answer:
     """Compose an answer from whole sentences (with the units they introduce), each followed by
     its ``[n]`` marker, or refuse. ``admissible``: what a sentence (with its unit) must be to
     answer, such as holding the number the question asks for (rag/numbers.py); the best of
-    those is the answer, and the closest passages shown with a refusal are any sentence's."""
-    judged = judge(question, passages, reader, dense_baseline)
+    those is the answer, and the closest passages shown with a refusal are any sentence's.
+    ``reading``: what the reader reads of the question (``judge``)."""
+    judged = judge(question, passages, reader, dense_baseline, reading)
     if not judged:
         return refusal(question)
     fitting = judged if admissible is None else [j for j in judged if admissible(_cited(j))]

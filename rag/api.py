@@ -41,6 +41,7 @@ from rag.manifest import Manifest
 from rag.models import Answer, IndexedDocument, IndexStatus, IngestReport, Passage
 from rag.numbers import admits as admits_number
 from rag.numbers import check as check_number
+from rag.questions import reader_question
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.source import IndexSource, describe, sync_folder
@@ -407,9 +408,11 @@ def answer_from_passages(
     passages: list[Passage],
     settings: Settings,
     admissible: Callable[[str], bool] | None = None,
+    reading: str | None = None,
 ) -> Answer:
     """The answering step alone: the configured backend turns passages into an ``Answer``;
-    the reader's from sentences that are ``admissible`` (rag/answering.py)."""
+    the reader's from sentences that are ``admissible`` (rag/answering.py), reading
+    ``reading`` of the question (rag/questions.reader_question; None: its asking sentences)."""
     if settings.llm == "openai":
         from rag.generation import generate_answer
 
@@ -423,6 +426,7 @@ def answer_from_passages(
         max_sentences=settings.max_answer_sentences,
         dense_baseline=dense_baseline(settings),
         admissible=admissible,
+        reading=reading,
     )
 
 
@@ -473,6 +477,11 @@ class Retrieved:
     def read(self) -> list[Passage]:
         """The passages the answer is made from: those about the question's names."""
         return focus(self.passages, self.names)
+
+    @property
+    def reading(self) -> str:
+        """What the reader reads of the question (rag/questions.reader_question)."""
+        return reader_question(self.question, self.query)
 
 
 def question_names(retrieved_question: str, query: str, eng: Engine) -> tuple[Term, ...]:
@@ -535,7 +544,11 @@ def answer_retrieved(retrieved: Retrieved, settings: Settings) -> Answer:
         settings = settings.with_(llm="extractive")
     answer = checked(
         answer_from_passages(
-            retrieved.query, retrieved.read, settings, admits_number(retrieved.question)
+            retrieved.query,
+            retrieved.read,
+            settings,
+            admits_number(retrieved.question),
+            retrieved.reading,
         ),
         retrieved,
     )

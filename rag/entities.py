@@ -65,7 +65,7 @@ MIN_TYPO_CHARS = 6
 # notes), what its words leave out says nothing: the rule is for manuals and collections.
 MIN_RARE_CHARS = 4
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+_SENTENCE_END = re.compile(r"[.!?:;][)\]}\"'’”»`]*\s*$")  # 'says "disk full." Then'...
 # Capitalised words in a row: one name ("European Union"); "'s" ends a word.
 # A web address: a word inside one ("http://caml.inria.fr/ocaml/htmlman/") is not written.
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)

@@ -12,15 +12,19 @@ documentation FAQs), scores the answer lower when it has to read the scene too
 from __future__ import annotations
 
 from rag.chunking import split_sentences
-from rag.text import words
+from rag.text import terms, words
 
 # Pronouns that stand for a thing named before ("... runs on Kubernetes. How do I deploy it
 # there?"). Narrower than a follow-up's referring words (rag/followup.py) on purpose: not
 # "that", "this", "there", in an asking sentence mostly a conjunction, a determiner or "is
 # there". An expletive "it" ("how long does it take") counts too: a cost the rule accepts.
 POINTING = frozenset({"it", "its", "they", "them", "their"})
-# What may close a question after its mark: "(is it --no-cache?)", 'Is it called "--quiet?"'.
-_CLOSERS = ")]}\"'’”»"
+# What may follow a question's mark: "(is it --no-cache?)", 'Is it called "--quiet?"',
+# "`--quiet?`", "?!".
+_AFTER_MARK = ")]}\"'’”»`!"
+# A question sentence with fewer terms of its own than this ("How?", "Why does it do that?",
+# "Steps?") names nothing: it leans on the statements around it.
+MIN_ASKED_TERMS = 2
 
 
 def sentences(question: str) -> list[str]:
@@ -31,7 +35,7 @@ def sentences(question: str) -> list[str]:
 def asks(sentence: str) -> bool:
     """Whether ``sentence`` ends in a question mark (full-width too), maybe inside a closing
     bracket or quote."""
-    return sentence.rstrip(_CLOSERS).endswith(("?", "？"))
+    return sentence.rstrip(_AFTER_MARK).endswith(("?", "？"))
 
 
 def asking_sentence(question: str) -> str:
@@ -48,12 +52,18 @@ def points_back(sentence: str) -> bool:
     return not POINTING.isdisjoint(words(sentence))
 
 
+def names_nothing(text: str) -> bool:
+    """Whether ``text`` has fewer than ``MIN_ASKED_TERMS`` terms of its own ("How?")."""
+    return len(terms(text)) < MIN_ASKED_TERMS
+
+
 def named_part(question: str) -> str:
     """What names the answer must be about (rag/entities.py): the asking sentence, or the whole
     question when the asking sentence points back at its scene ("Users want to sign in through
-    OAuth. How do I let them log in that way?" asks about OAuth)."""
+    OAuth. How do I let them log in that way?" asks about OAuth) or names nothing itself ("I
+    want to deploy it on Nomad. How?")."""
     asking = asking_sentence(question)
-    return question if points_back(asking) else asking
+    return question if points_back(asking) or names_nothing(asking) else asking
 
 
 def asked_sentences(question: str) -> str:
@@ -65,7 +75,18 @@ def asked_sentences(question: str) -> str:
     How do I share a counter between threads?", rag/followup.py) is two questions, the second
     saying what the first's "that" is."""
     parts = sentences(question)
-    asking = [s for s in parts if asks(s)]
-    if not asking or len(asking) == len(parts):
+    asking = " ".join(s for s in parts if asks(s))
+    if not asking or names_nothing(asking):  # nothing asked, or "How?": the statements say what
         return question
-    return " ".join(asking)
+    return asking
+
+
+def reader_question(question: str, query: str) -> str:
+    """What the reader reads for ``question`` as asked, given its standalone form ``query``: the
+    sentences that ask (``asked_sentences``), then what the standalone form adds after the
+    question (rag/followup.py puts the earlier question there: "And the timeout. What is the
+    default port?" must not lose its first sentence, which asks without a question mark); a
+    rewrite that does not start with the question (an LLM's) as it is."""
+    if query == question or not query.startswith(question):
+        return asked_sentences(query)
+    return asked_sentences(question) + query[len(question) :]

@@ -12,9 +12,9 @@ from rag import api
 from rag.answering import judge
 from rag.batching import shared_reader
 from rag.config import Settings
-from rag.entities import Term, asked
+from rag.entities import Term, asked, unknown_names
 from rag.followup import condense_offline
-from rag.questions import asked_sentences, asking_sentence, named_part
+from rag.questions import asked_sentences, asking_sentence, named_part, reader_question
 
 FILLER = 60  # chunks enough for a name in one of them to be rare (entities.RARE_SHARE)
 
@@ -36,7 +36,9 @@ def test_names_of_the_asking_sentence_and_codes_are_asked() -> None:
     assert asked("I live in Veloria017. Who is the mayor there?", [town]) == [town]
     # The asking sentence is the last that ends in "?", not a remark after it.
     assert asked("How do I use Docker here? I am on Linux.", [docker, linux]) == [docker]
-    assert asked("I use Docker. I am on Linux. Tell me the flag.", [docker, linux]) == []
+    assert asked("I use Docker. I am on Linux. Tell me the cache flag.", [docker, linux]) == []
+    # An asking sentence of one term names nothing itself: the statements say what it asks.
+    assert asked("I use Docker. Tell me the flag.", [docker]) == [docker]
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +180,42 @@ def test_a_follow_ups_standalone_form_is_read_as_both_questions() -> None:
     )
     assert asked_sentences(query) == "How do I undo it? What does git reset --hard do?"
     assert named_part(query) == "What does git reset --hard do?"
+
+
+def test_an_asking_sentence_that_names_nothing_leans_on_the_statements(manual: Settings) -> None:
+    question = "I want to deploy Quillctl on Nomad. How?"
+    assert asked_sentences(question) == question
+    assert named_part(question) == question
+    assert asked_sentences("A vendor ships an .rpm file. How do I turn it into a .deb?") == (
+        "How do I turn it into a .deb?"
+    )
+    answer = rag.answer(
+        "I want pip to skip its cache on a zorblax server. Which option?", settings=manual
+    )
+    assert answer.refused
+    assert "never mention “zorblax”" in answer.text
+
+
+def test_a_statement_follow_up_is_read_with_the_question_it_leans_on(manual: Settings) -> None:
+    assert reader_question("And the timeout.", "And the timeout. What is the default port?") == (
+        "And the timeout. What is the default port?"
+    )
+    # Its scene is dropped, not the earlier question after it.
+    assert reader_question(
+        "I ask for my server. Is that thread-safe?",
+        "I ask for my server. Is that thread-safe? How do I share a counter?",
+    ) == ("Is that thread-safe? How do I share a counter?")
+    retrieved = api.retrieve_for_answer(
+        "And on a zorblax server.", [("Which option disables pip's cache?", "")], None, manual
+    )
+    assert retrieved.reading == "And on a zorblax server. Which option disables pip's cache?"
+
+
+def test_marks_and_quotes_after_a_question_or_a_sentence_end(manual: Settings) -> None:
+    for asking in ("What does `--no-cache?` do to downloads?", "What is the default port?!"):
+        assert asked_sentences(f"I use Docker. {asking}") == asking
+    # A sentence that ends inside a quote still ends: the next one's first word is no name.
+    question = 'The log says "disk full." Suddenly the cache breaks. Why does it break?'
+    vocabulary = api.engine(manual).lexical
+    assert "Suddenly" not in unknown_names(question, vocabulary)
+    assert "Zorblax" in unknown_names(question.replace("the cache", "Zorblax"), vocabulary)
