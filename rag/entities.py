@@ -283,10 +283,23 @@ def _identifier(word: str) -> bool:
     return word[:1].islower() and any(ch.isupper() for ch in word[1:])
 
 
+# Title Case is told from a question naming two things ("Does Quillctl support Nomad?") by at
+# least this many words that no sentence capitalises anyway.
+TITLE_CASE_WORDS = 4
+
+
 def _title_case(question: str) -> bool:
-    """Whether most of the question's words (past the first) are capitalised."""
-    tokens = [w for w in _WORD.findall(question)[1:] if w[:1].isalpha()]
-    return len(tokens) >= 3 and sum(w[:1].isupper() for w in tokens) > len(tokens) / 2
+    """Whether most of the question's words are capitalised, past the words any sentence
+    capitalises: "I" and a sentence's first word ("Does Quillctl support Nomad? I use
+    Kubernetes now." is no Title Case)."""
+    tokens = [
+        m.group()
+        for m in _WORD.finditer(question)
+        if m.group()[:1].isalpha() and m.group() != "I" and not _opens_sentence(question, m.start())
+    ]
+    return (
+        len(tokens) >= TITLE_CASE_WORDS and sum(w[:1].isupper() for w in tokens) > len(tokens) / 2
+    )
 
 
 def asked(question: str, names: Sequence[Term]) -> list[Term]:
