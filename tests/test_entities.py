@@ -214,6 +214,7 @@ def test_names_the_index_holds_in_no_form_are_unknown(tmp_path: Path) -> None:
     assert unknown("What Is The Default Timeout For Mocha Tests?") == []
     # "I" and a sentence's first word are capitalised in any question: no Title Case.
     assert unknown("Does Jest beat Mocha? I use Serbians now.") == ["Jest", "Mocha"]
+    assert unknown("Did I meet Jest or Mocha?") == ["Jest", "Mocha"]
     # A list of made-up names is looked up only so far.
     many = " and the ".join(f"Zq{chr(97 + i)}{chr(97 + j)}x" for i in range(5) for j in range(5))
     assert len(unknown(f"Did the {many} meet?")) == MAX_NAMES_CHECKED
