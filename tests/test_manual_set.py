@@ -60,6 +60,8 @@ CORPORA: dict[str, Path | tuple[Path, ...]] = {
     or (Path("/usr/share/debian-reference/ch01.en.html"),),
     # The Zsh manual (Debian's zsh-doc): texi2any HTML, 42 chapter pages, 144 redirect stubs.
     "zsh": Path("/usr/share/doc/zsh-common/html"),
+    # The Mutt manual (Debian's mutt): DocBook HTML, ten chapters and the whole on one page.
+    "mutt": Path("/usr/share/doc/mutt/html"),
 }
 # The files of each corpus that the set is asked over (the rest: .rst, .txt and .html).
 SUFFIXES = {
@@ -72,6 +74,7 @@ SUFFIXES = {
     "pip": {".md", ".rst"},
     "debref": {".html"},
     "zsh": {".html"},
+    "mutt": {".html"},
 }
 TEXT_SUFFIXES = {".rst", ".txt", ".html"}
 # Per corpus: (answerable, unanswerable) questions, as bench/manuals/README.md says.
@@ -89,6 +92,7 @@ COUNTS = {
     "pip": (30, 10),
     "debref": (30, 10),
     "zsh": (30, 10),
+    "mutt": (30, 10),
 }
 ANSWERABLE_KEYS = ["id", "question", "answerable", "answers", "evidence", "sources"]
 UNANSWERABLE_KEYS = ["id", "question", "answerable"]
@@ -277,6 +281,16 @@ ABSENT = {
     "zs-u08": ("**/*", ("icalendar", "google calendar", ".ics")),
     "zs-u09": ("**/*", ("fzf", "fuzzy")),
     "zs-u10": ("**/*", ("sftp", "ftps")),
+    "mu-u01": ("**/*", ("thunderbird", "address book", "addressbook")),
+    "mu-u02": ("**/*", ("jmap", "fastmail")),
+    "mu-u03": ("**/*", ("notmuch", "virtual folder", "virtual mailbox")),
+    "mu-u04": ("**/*", ("fastest", "benchmark")),
+    "mu-u05": ("**/*", ("dkim", "domainkeys")),
+    "mu-u06": ("**/*", ("aerc",)),
+    "mu-u07": ("**/*", ("british", "en_gb", "en-gb", "dictionary", "aspell", "hunspell")),
+    "mu-u08": ("**/*", ("sixel", "kitty", "graphics protocol", "inline image")),
+    "mu-u09": ("**/*", ("schedul", "8 am")),
+    "mu-u10": ("**/*", ("alpine",)),
 }
 
 
