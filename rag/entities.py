@@ -29,7 +29,7 @@ from typing import Protocol
 
 from rag.answering import REFUSAL_TEXT, context_title
 from rag.models import Answer, Chunk, Citation, Passage
-from rag.questions import named_part
+from rag.questions import CLOSERS, named_part
 from rag.reader_input import word_pieces
 from rag.text import STOPWORDS, fold, terms, words
 
@@ -65,7 +65,7 @@ MIN_TYPO_CHARS = 6
 # notes), what its words leave out says nothing: the rule is for manuals and collections.
 MIN_RARE_CHARS = 4
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"[.!?:;][)\]}\"'’”»`]*\s*$")  # 'says "disk full." Then'...
+_SENTENCE_END = re.compile(rf"[.!?:;][{re.escape(CLOSERS)}]*\s*$")  # 'says "disk full." Then'...
 # Capitalised words in a row: one name ("European Union"); "'s" ends a word.
 # A web address: a word inside one ("http://caml.inria.fr/ocaml/htmlman/") is not written.
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)

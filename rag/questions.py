@@ -19,9 +19,11 @@ from rag.text import terms, words
 # "that", "this", "there", in an asking sentence mostly a conjunction, a determiner or "is
 # there". An expletive "it" ("how long does it take") counts too: a cost the rule accepts.
 POINTING = frozenset({"it", "its", "they", "them", "their"})
-# What may follow a question's mark: "(is it --no-cache?)", 'Is it called "--quiet?"',
-# "`--quiet?`", "?!".
-_AFTER_MARK = ")]}\"'’”»`!"
+# What may close a sentence after its mark: "(is it --no-cache?)", 'Is it called "--quiet?"',
+# "`--quiet?`", 'The log says "disk full." Then ...' (rag/entities.py reads sentence ends so too).
+CLOSERS = ")]}\"'’”»`"
+# What may follow a question's mark: a closer, or "!" ("?!").
+_AFTER_MARK = CLOSERS + "!"
 # A question sentence with fewer terms of its own than this ("How?", "Why does it do that?",
 # "Steps?") names nothing: it leans on the statements around it.
 MIN_ASKED_TERMS = 2
@@ -85,8 +87,8 @@ def reader_question(question: str, query: str) -> str:
     """What the reader reads for ``question`` as asked, given its standalone form ``query``: the
     sentences that ask (``asked_sentences``), then what the standalone form adds after the
     question (rag/followup.py puts the earlier question there: "And the timeout. What is the
-    default port?" must not lose its first sentence, which asks without a question mark); a
-    rewrite that does not start with the question (an LLM's) as it is."""
+    default port?" must not lose its first sentence, which asks without a question mark); of
+    a rewrite that does not start with the question (an LLM's), its sentences that ask."""
     if query == question or not query.startswith(question):
         return asked_sentences(query)
     return asked_sentences(question) + query[len(question) :]
